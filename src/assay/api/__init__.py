@@ -1,0 +1,1 @@
+"""The HTTP API: thin routers over the domain services (`create_app` builds it)."""

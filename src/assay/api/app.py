@@ -1,0 +1,100 @@
+"""The application factory: one FastAPI app serving the API, the docs and the UI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+
+from assay.api import errors, health, keys, users
+from assay.api.context import AppContext
+from assay.api.middleware import BodyLimit, RequestContext
+from assay.core import migrate, plugins
+from assay.core.db import Database
+from assay.core.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def build_context(settings: Settings) -> AppContext:
+    from assay.core.blobs import open_store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    return AppContext(settings=settings, db=db, blobs=open_store(settings))
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: AppContext | None = None,
+    migrate_on_start: bool = True,
+    run_workers: bool | None = None,
+) -> FastAPI:
+    """Build the app. Workers start with the server unless `run_workers` is False."""
+    settings = settings or (context.settings if context else get_settings())
+    plugins.load(settings.plugins)
+    ctx = context or build_context(settings)
+    want_workers = settings.workers > 0 if run_workers is None else run_workers
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate_on_start:
+            migrate.upgrade(ctx.db)
+        runner = None
+        if want_workers:
+            from assay.core.worker import WorkerPool
+
+            runner = WorkerPool(ctx, threads=settings.workers, name="serve")
+            runner.start()
+            ctx.runner = runner
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+            if context is None:
+                ctx.db.dispose()
+
+    app = FastAPI(
+        title="Assay",
+        version="0.1.0",
+        summary="Self-hosted data engine: label, curate, evaluate.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in _api_modules():
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+
+    from assay.web import pages
+
+    pages.install(app)
+
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_request_bytes,
+        by_prefix={f"{API_PREFIX}/blobs": settings.max_upload_bytes},
+    )
+    app.add_middleware(RequestContext)
+    return app
+
+
+def _api_modules() -> list:
+    from assay.api import jobs
+
+    return [users, keys, jobs]

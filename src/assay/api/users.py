@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from assay.api.deps import CurrentActor, Db, Page
+from assay.api.idempotency import create_once
+from assay.core import schemas, users
+from assay.core.policies import users as policy
+
+router = APIRouter(tags=["users"])
+
+
+@router.get("/me", response_model=schemas.Me, operation_id="get_me")
+def get_me(actor: CurrentActor, db: Db) -> schemas.Me:
+    """The calling user, and whether the call came with a live or test key."""
+    with db.read() as session:
+        user = users.get_user(session=session, user_id=actor.user_id)
+        return schemas.Me(user=schemas.User.model_validate(user), mode=actor.mode, via=actor.via)
+
+
+@router.post("/users", response_model=schemas.User, status_code=201, operation_id="create_user")
+def create_user(
+    user_in: schemas.UserCreate, request: Request, actor: CurrentActor, db: Db
+) -> JSONResponse:
+    policy.can_create(actor)
+    return create_once(
+        request, actor=actor, db=db, body=user_in,
+        create=lambda session: schemas.User.model_validate(
+            users.create_user(session=session, user_in=user_in)),
+    )
+
+
+@router.get("/users", response_model=schemas.UserPage, operation_id="list_users")
+def list_users(actor: CurrentActor, db: Db, page: Page) -> schemas.UserPage:
+    policy.can_list(actor)
+    with db.read() as session:
+        result = users.list_users(session=session, cursor=page.cursor, limit=page.limit)
+        return schemas.UserPage(items=result.items, next_cursor=result.next_cursor)
+
+
+@router.get("/users/{user_id}", response_model=schemas.User, operation_id="get_user")
+def get_user(user_id: str, actor: CurrentActor, db: Db) -> schemas.User:
+    policy.can_read(actor, user_id)
+    with db.read() as session:
+        return schemas.User.model_validate(users.get_user(session=session, user_id=user_id))

@@ -1,0 +1,35 @@
+"""Identifiers: 24 hex characters like Scale's, ordered by creation time.
+
+Six bytes of milliseconds then six bytes of a per-process counter seeded at random, so ids
+sort by creation time (cursor pagination relies on it) and never collide across processes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+_pid = os.getpid()
+
+
+def new_id() -> str:
+    global _last_ms, _counter, _pid
+    with _lock:
+        if os.getpid() != _pid:  # forked: reseed so children never repeat the parent
+            _pid, _last_ms = os.getpid(), 0
+        now = int(time.time() * 1000)
+        if now > _last_ms:
+            _last_ms = now
+            _counter = secrets.randbits(47)
+        else:
+            _counter += 1
+        return f"{_last_ms:012x}{_counter:012x}"
+
+
+def is_id(value: str) -> bool:
+    return len(value) == 24 and all(c in "0123456789abcdef" for c in value)

@@ -1,0 +1,5 @@
+"""Imports every module that defines tables, so the metadata is complete (Alembic, tests)."""
+
+from assay.core import models as core_models
+
+__all__ = ["core_models"]

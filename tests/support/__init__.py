@@ -1,0 +1,1 @@
+"""Test harness pieces: a real PostgreSQL cluster, real servers on loopback."""
