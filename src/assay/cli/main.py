@@ -1,0 +1,138 @@
+"""The `assay` command. One module per noun; server commands live here."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from assay.core import logs
+from assay.core.settings import Settings, get_settings
+
+app = typer.Typer(
+    name="assay",
+    help="Assay: a self-hosted data engine for labeling, curation and evaluation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar="ASSAY_DATA_DIR",
+                 help="Where the database, blobs and logs live (default ~/.assay)."),
+]
+
+
+def load_settings(data_dir: Path | None = None) -> Settings:
+    """Settings from the environment, with CLI overrides; exits with a readable message."""
+    if data_dir is not None:
+        os.environ["ASSAY_DATA_DIR"] = str(data_dir)
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            err.print(f"[red]error:[/] {where}: {error['msg']}")
+        raise typer.Exit(2) from None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    data_dir: DataDir = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Job worker threads in this process (0: run `assay worker` separately).")] = None,
+) -> None:
+    """Serve the API, the UI and background workers (migrates the database first)."""
+    import uvicorn
+
+    from assay.api.app import create_app
+
+    if workers is not None:
+        os.environ["ASSAY_WORKERS"] = str(workers)
+    settings = load_settings(data_dir)
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    application = create_app(settings)
+    err.print(f"Assay on [bold]http://{host}:{port}[/]  (data: {settings.data_dir})")
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=10)
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    threads: Annotated[int, typer.Option(help="Jobs run at once by this process.")] = 2,
+) -> None:
+    """Run background jobs in this process (as many processes as you like, on any host)."""
+    from assay.api.app import build_context
+    from assay.core import migrate, plugins
+    from assay.core.worker import WorkerPool
+
+    settings = load_settings(data_dir)
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    plugins.load(settings.plugins)
+    ctx = build_context(settings)
+    migrate.upgrade(ctx.db)
+    pool = WorkerPool(ctx, threads=threads, name="worker")
+
+    def _stop(_signum: int, _frame: object) -> None:
+        logging.getLogger("assay.worker").info("stopping: finishing running jobs")
+        pool.stop(timeout=30)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    pool.start()
+    err.print(f"worker {pool.prefix} running {threads} thread(s); Ctrl-C to stop")
+    pool.wait()
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    data_dir: DataDir = None,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations (also done automatically by `assay serve`)."""
+    from assay.core import migrate
+    from assay.core.db import Database
+
+    settings = load_settings(data_dir)
+    db = Database(settings.resolved_database_url)
+    try:
+        migrate.upgrade(db, revision)
+        current, head = migrate.revision_status(db)
+    except Exception as exc:
+        err.print(f"[red]error:[/] could not migrate {db.engine.url!r}: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    typer.echo(f"database at revision {current} (head {head})")
+
+
+def _register_subcommands() -> None:
+    """Noun modules add their own command groups."""
+    import importlib
+
+    for name in ("users", "keys", "jobs", "demo"):
+        try:
+            module = importlib.import_module(f"assay.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"assay.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_subcommands()
