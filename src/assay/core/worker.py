@@ -69,7 +69,9 @@ class WorkerPool:
                  kinds: set[str] | None = None) -> None:
         self.app = app
         self.threads = threads
-        self.kinds = kinds
+        # Claim only what this process can run: a worker without some plugin leaves those
+        # jobs to workers that have it instead of failing them.
+        self.kinds = kinds if kinds is not None else set(jobs.registered_kinds())
         self.prefix = f"{socket.gethostname()}:{os.getpid()}:{name}"
         self._stop = threading.Event()
         self._wake = threading.Event()
