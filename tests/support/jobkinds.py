@@ -26,17 +26,18 @@ def sleep(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
 @job_kind("test.record", max_attempts=3)
 def record(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """Append `<job id> <worker id>` to a file: a run count per job that survives crashes."""
+    """Append `line` (default `<job id> <worker id>`) to the file at `path`: a run count per
+    job that survives crashes."""
     hold = float(payload.get("hold", 0.0))
     if hold:
         time.sleep(hold)
-    line = f"{ctx.job_id} {ctx.worker_id}\n"
+    line = payload.get("line", f"{ctx.job_id} {ctx.worker_id}") + "\n"
     fd = os.open(payload["path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode())
     finally:
         os.close(fd)
-    return {"worker": ctx.worker_id}
+    return {"worker": ctx.worker_id, "written": line.rstrip("\n")}
 
 
 @job_kind("test.flaky", max_attempts=4)
@@ -51,3 +52,9 @@ def flaky(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
 def broken(ctx: Any, payload: dict[str, Any]) -> None:
     """Fail permanently: a retry cannot help."""
     raise PermanentError(payload.get("reason", "input can never work"))
+
+
+@job_kind("test.fail", max_attempts=1)
+def fail(ctx: Any, payload: dict[str, Any]) -> None:
+    """Fail at once with `message`."""
+    raise PermanentError(payload.get("message", "failed on purpose"))
