@@ -203,3 +203,16 @@ def test_login_never_redirects_off_site(client, accounts):
         "csrf": form.cookies["assay_login_csrf"], "next": "//evil.example/x"},
         follow_redirects=False)
     assert response.headers["location"] == "/"
+
+
+def test_cached_key_lookups_expire(client, db, settings, accounts):
+    import time
+
+    settings.auth_cache_seconds = 0.2
+    client.app.state.ctx.key_cache.ttl = 0.2
+    labeler = accounts.make("labeler")
+    assert client.get("/api/v1/me", headers=labeler.headers).status_code == 200
+    with db.write() as session:
+        session.get(models.User, labeler.user.id).is_active = False
+    time.sleep(0.3)
+    assert client.get("/api/v1/me", headers=labeler.headers).status_code == 401

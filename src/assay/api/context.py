@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assay.core.db import Database
+from assay.core.keys import KeyCache
 from assay.core.settings import Settings
 
 
@@ -16,3 +17,7 @@ class AppContext:
     blobs: Any = None
     runner: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    key_cache: KeyCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key_cache = KeyCache(self.settings.auth_cache_seconds)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from assay.api.deps import CurrentActor, Db, Page
+from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.core import keys, schemas, users
 from assay.core.policies import keys as policy
 
@@ -36,8 +36,12 @@ def list_keys(
 
 
 @router.delete("/keys/{key_id}", response_model=schemas.ApiKey, operation_id="revoke_key")
-def revoke_key(key_id: str, actor: CurrentActor, db: Db) -> schemas.ApiKey:
-    with db.write() as session:
+def revoke_key(key_id: str, actor: CurrentActor, ctx: Ctx) -> schemas.ApiKey:
+    """Revoke a key: refused at once here, and by other server processes within
+    `ASSAY_AUTH_CACHE_SECONDS`."""
+    with ctx.db.write() as session:
         key = keys.get_key(session=session, key_id=key_id)
         policy.can_revoke(actor, key.user_id)
-        return schemas.ApiKey.model_validate(keys.revoke_key(session=session, key=key))
+        revoked = schemas.ApiKey.model_validate(keys.revoke_key(session=session, key=key))
+    ctx.key_cache.clear()
+    return revoked

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,6 +47,37 @@ def resolve_key(*, session: Session, raw_key: str) -> Actor:
             "`assay keys create --email you@example.com`"
         )
     return Actor(user_id=row[3], email=row[4], role=row[5], mode=row[1], via="key", key_id=row[0])
+
+
+class KeyCache:
+    """Recently resolved keys, so most requests skip the key lookup. Entries live at most
+    `ttl` seconds; revocations in this process clear it at once."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, raw_key: str) -> Actor | None:
+        if self.ttl <= 0:
+            return None
+        entry = self._entries.get(sha256_hex(raw_key))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, raw_key: str, actor: Actor) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[sha256_hex(raw_key)] = (time.monotonic() + self.ttl, actor)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 def list_keys(

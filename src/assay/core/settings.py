@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(
         14 * 24 * 3600, description="How long a browser login lasts."
     )
+    auth_cache_seconds: float = Field(
+        5.0,
+        description="How long a process may reuse an API key lookup; a revoked key or "
+        "deactivated user is refused by every process within this time (0: no cache).",
+    )
     page_size_default: int = Field(50, description="Default page size of list endpoints.")
     page_size_max: int = Field(1000, description="Largest page size a client may ask for.")
     workers: int = Field(

@@ -1,0 +1,75 @@
+"""Benchmark helpers: a seeded data directory and a real `assay serve` on loopback."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from assay.core import keys, migrate, schemas, users
+from assay.core.db import Database
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def seed(database_url: str) -> str:
+    """Migrate and create an admin with a live key; returns the key."""
+    db = Database(database_url)
+    migrate.upgrade(db)
+    with db.write() as session:
+        user = users.create_user(session=session, user_in=schemas.UserCreate(
+            email=f"bench-{time.time_ns()}@example.test", role="admin"))
+        _, raw = keys.create_key(session=session, user=user, mode="live")
+    db.dispose()
+    return raw
+
+
+class Server:
+    def __init__(self, database_url: str | None = None, **env: str) -> None:
+        self.data_dir = Path(tempfile.mkdtemp(prefix="assay-bench-"))
+        self.database_url = database_url or f"sqlite:///{self.data_dir}/assay.db"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.key = seed(self.database_url)
+        full_env = {**os.environ, "ASSAY_DATA_DIR": str(self.data_dir),
+                    "ASSAY_DATABASE_URL": self.database_url, "ASSAY_LOG_LEVEL": "WARNING",
+                    **env}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assay", "serve", "--port", str(self.port)],
+            env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("assay serve did not become ready")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
