@@ -1,0 +1,395 @@
+"""Webhooks in one process: signatures, URL rules, deliveries through real workers to a real
+receiver on loopback, retries with backoff, and the delivery log."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from assay.core import jobs, models, webhooks
+from assay.core.auth import SYSTEM, Actor
+from assay.core.errors import Invalid
+from assay.core.settings import Settings
+from assay.core.urlcheck import HostNotResolved, check_url
+from assay.core.worker import WorkerPool
+from tests.support.postgres import free_port
+from tests.support.receiver import Receiver
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def pool(ctx) -> Iterator[WorkerPool]:
+    workers = WorkerPool(ctx, threads=1, name="test")
+    workers.start()
+    yield workers
+    workers.stop()
+
+
+@pytest.fixture
+def live(accounts) -> Actor:
+    user = accounts.make("manager").user
+    return Actor(user_id=user.id, email=user.email, role=user.role, mode="live")
+
+
+@pytest.fixture
+def sandbox(live) -> Actor:
+    return Actor(user_id=live.user_id, email=live.email, role=live.role, mode="test")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+def make_target(
+    db, settings, url: str, events: list[str] | None = None, actor: Actor | None = None
+) -> tuple[str, str]:
+    actor = actor or SYSTEM
+    with db.write() as session:
+        target, secret = webhooks.create_target(
+            session=session, url=url, events=events or ["*"], actor=actor, settings=settings
+        )
+        return target.id, secret
+
+
+def emit(db, settings, event: str, payload: dict, actor: Actor | None = None) -> list[str]:
+    with db.write() as session:
+        return [
+            d.id
+            for d in webhooks.emit(
+                session=session, event=event, payload=payload, actor=actor, settings=settings
+            )
+        ]
+
+
+def delivery_log(db, delivery_id: str) -> webhooks.DeliveryLog:
+    with db.read() as session:
+        return webhooks.get_delivery(session=session, delivery_id=delivery_id)
+
+
+def finished_log(db, delivery_id: str) -> webhooks.DeliveryLog:
+    """The delivery once it succeeded or failed and its job finished too."""
+
+    def done() -> bool:
+        log = delivery_log(db, delivery_id)
+        if log.delivery.status not in ("succeeded", "failed"):
+            return False
+        with db.read() as session:
+            job = session.get(models.Job, log.delivery.job_id)
+            return job is not None and job.status in jobs.TERMINAL
+
+    wait_for(done)
+    return delivery_log(db, delivery_id)
+
+
+def job_of(db, log: webhooks.DeliveryLog) -> models.Job:
+    with db.read() as session:
+        return jobs.get_job(session=session, job_id=log.delivery.job_id)
+
+
+# --- signatures --------------------------------------------------------------------------
+
+
+def test_signature_verifies_and_tampering_fails():
+    body = b'{"id":"d1","event":"task.completed","data":{"n":1}}'
+    header = webhooks.sign("whsec_abc", body)
+    assert header.startswith("t=") and ",v1=" in header
+    assert webhooks.verify_signature("whsec_abc", header, body)
+    assert webhooks.verify_signature("whsec_abc", header, body.decode())
+    assert not webhooks.verify_signature("whsec_abc", header, body.replace(b"1}", b"2}"))
+    assert not webhooks.verify_signature("whsec_other", header, body)
+    assert not webhooks.verify_signature("whsec_abc", "v1=deadbeef", body)
+    assert not webhooks.verify_signature("whsec_abc", "t=soon,v1=00", body)
+
+
+def test_signature_refuses_stale_timestamps_and_accepts_any_listed_secret():
+    body = b"{}"
+    old = webhooks.sign("s", body, timestamp=int(time.time()) - 3600)
+    assert not webhooks.verify_signature("s", old, body)
+    assert webhooks.verify_signature("s", old, body, tolerance_seconds=None)
+    t = int(time.time())
+    both = f"t={t},v1={'0' * 64},{webhooks.sign('s', body, timestamp=t).split(',')[1]}"
+    assert webhooks.verify_signature("s", both, body)
+
+
+def test_event_subscriptions():
+    assert webhooks.subscribed(["*"], "task.completed")
+    assert webhooks.subscribed(["task.*"], "task.completed")
+    assert not webhooks.subscribed(["task.*"], "batch.completed")
+    assert webhooks.subscribed(["batch.completed"], "batch.completed")
+    assert not webhooks.subscribed(["batch.completed"], "batch.created")
+
+
+# --- URL rules ---------------------------------------------------------------------------
+
+
+def rules(allow: list[str] | None = None, deny: list[str] | None = None) -> Settings:
+    return Settings(webhook_allow=allow or [], webhook_deny=deny or [])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/hook",
+        "file:///etc/passwd",
+        "http://user:secret@127.0.0.1/hook",
+        "http:///no-host",
+        "http://127.0.0.1:99999/",
+        "not a url",
+    ],
+)
+def test_malformed_or_unsafe_urls_are_invalid(url):
+    with pytest.raises(Invalid) as caught:
+        check_url(url, rules())
+    assert caught.value.field == "url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://[::ffff:127.0.0.1]/hook",  # IPv4-mapped IPv6 is the same host
+        "http://localhost/hook",  # a name resolving into the denied network
+        "http://2130706433/hook",  # 127.0.0.1 written as one number
+    ],
+)
+def test_deny_list_refuses_addresses_however_written(url):
+    with pytest.raises(Invalid, match="deny list") as caught:
+        check_url(url, rules(deny=["127.0.0.0/8", "::1/128"]))
+    assert caught.value.field == "url"
+
+
+def test_deny_list_matches_host_names_and_domains():
+    with pytest.raises(Invalid, match="deny list"):
+        check_url("http://LOCALHOST./x", rules(deny=["localhost"]))
+    with pytest.raises(Invalid, match="deny list"):
+        check_url("https://api.internal.example.test/x", rules(deny=["*.example.test"]))
+    with pytest.raises(Invalid, match="deny list"):
+        check_url("https://example.test/x", rules(deny=[".example.test"]))
+
+
+def test_default_deny_list_refuses_link_local_metadata_services():
+    with pytest.raises(Invalid, match="deny list"):
+        check_url("http://169.254.169.254/latest/meta-data/", Settings())
+    assert check_url("http://127.0.0.1:9/hook", Settings())
+
+
+def test_allow_list_admits_only_matching_hosts():
+    with pytest.raises(Invalid, match="allow list"):
+        check_url("http://127.0.0.1/hook", rules(allow=["10.0.0.0/8"]))
+    assert check_url("http://127.0.0.1/hook", rules(allow=["127.0.0.0/8"]))
+    assert check_url("http://localhost/hook", rules(allow=["localhost"]))
+    with pytest.raises(Invalid, match="allow list"):
+        check_url("http://127.0.0.1/hook", rules(allow=["localhost"]))
+
+
+def test_unresolvable_host_is_its_own_error():
+    with pytest.raises(HostNotResolved) as caught:
+        check_url("http://no-such-host.invalid/hook", rules())
+    assert caught.value.field == "url"
+
+
+# --- deliveries --------------------------------------------------------------------------
+
+
+def test_emit_posts_a_signed_event_to_subscribed_targets(
+    db, settings, pool, receiver, live, sandbox
+):
+    target_id, secret = make_target(db, settings, receiver.url, ["task.*"])
+    make_target(db, settings, receiver.url + "?other", ["batch.completed"])
+    make_target(db, settings, receiver.url + "?test-mode", ["*"], actor=sandbox)
+    [delivery_id] = emit(db, settings, "task.completed", {"task_id": "t1"}, actor=live)
+
+    log = finished_log(db, delivery_id)
+    assert log.delivery.status == "succeeded" and log.delivery.delivered_at is not None
+    assert [(a.attempt, a.status_code, a.error) for a in log.attempts] == [(1, 200, None)]
+    assert log.attempts[0].response_body == '{"answered": 200}'
+    assert log.delivery.target_id == target_id
+
+    [request] = receiver.wait_for(1)
+    assert request.path == "/hook"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["user-agent"] == "Assay-Webhooks/0.1"
+    assert request.headers["assay-event"] == "task.completed"
+    assert request.headers["assay-delivery"] == delivery_id
+    assert webhooks.verify_signature(secret, request.headers["assay-signature"], request.body)
+    assert not webhooks.verify_signature(
+        secret, request.headers["assay-signature"], request.body.replace(b"t1", b"t2")
+    )
+    sent = json.loads(request.body)
+    assert sent["id"] == delivery_id and sent["event"] == "task.completed"
+    assert sent["data"] == {"task_id": "t1"}
+
+
+def test_test_mode_events_reach_only_test_mode_targets(db, settings, pool, receiver, sandbox):
+    make_target(db, settings, receiver.url + "?live")
+    make_target(db, settings, receiver.url + "?test", actor=sandbox)
+    [delivery_id] = emit(db, settings, "task.completed", {}, actor=sandbox)
+    finished_log(db, delivery_id)
+    assert [r.path for r in receiver.wait_for(1)] == ["/hook?test"]
+
+
+def test_inactive_targets_get_nothing(db, settings):
+    target_id, _ = make_target(db, settings, "http://127.0.0.1:9/hook")
+    with db.write() as session:
+        target = webhooks.get_target(session=session, target_id=target_id)
+        webhooks.update_target(session=session, target=target, settings=settings, is_active=False)
+    assert emit(db, settings, "task.completed", {}) == []
+
+
+def test_server_errors_are_retried_until_success(db, settings, pool, receiver):
+    receiver.answer(500, 503)
+    make_target(db, settings, receiver.url)
+    [delivery_id] = emit(db, settings, "task.completed", {"n": 1})
+
+    log = finished_log(db, delivery_id)
+    assert log.delivery.status == "succeeded"
+    assert [(a.attempt, a.status_code) for a in log.attempts] == [(1, 500), (2, 503), (3, 200)]
+    assert [a.error for a in log.attempts] == ["HTTP 500", "HTTP 503", None]
+    assert job_of(db, log).status == "succeeded"
+    requests = receiver.wait_for(3)
+    assert len({r.headers["assay-delivery"] for r in requests}) == 1
+
+
+def test_rate_limit_answers_are_retried(db, settings, pool, receiver):
+    receiver.answer(429, 408)
+    make_target(db, settings, receiver.url)
+    [delivery_id] = emit(db, settings, "task.completed", {})
+    log = finished_log(db, delivery_id)
+    assert [a.status_code for a in log.attempts] == [429, 408, 200]
+    assert log.delivery.status == "succeeded"
+
+
+def test_client_errors_fail_at_once(db, settings, pool, receiver):
+    receiver.answer(404)
+    make_target(db, settings, receiver.url)
+    [delivery_id] = emit(db, settings, "task.completed", {})
+    log = finished_log(db, delivery_id)
+    assert log.delivery.status == "failed" and log.delivery.delivered_at is None
+    assert [(a.status_code, a.error) for a in log.attempts] == [(404, "HTTP 404")]
+    job = job_of(db, log)
+    assert job.status == "failed" and job.attempts == 1
+    assert len(receiver.requests) == 1
+
+
+def test_unreachable_receiver_fails_after_max_attempts(db, settings, pool):
+    settings.webhook_max_attempts = 3
+    make_target(db, settings, f"http://127.0.0.1:{free_port()}/hook")
+    [delivery_id] = emit(db, settings, "task.completed", {})
+    log = finished_log(db, delivery_id)
+    assert log.delivery.status == "failed"
+    assert [a.attempt for a in log.attempts] == [1, 2, 3]
+    assert all(a.status_code is None and a.error.startswith("ConnectError") for a in log.attempts)
+    job = job_of(db, log)
+    assert job.status == "failed" and job.attempts == 3 and job.max_attempts == 3
+
+
+def test_worker_settings_cap_attempts_of_jobs_queued_with_more(db, settings, pool):
+    make_target(db, settings, f"http://127.0.0.1:{free_port()}/hook")
+    [delivery_id] = emit(db, settings, "task.completed", {})  # queued with 8 attempts
+    settings.webhook_max_attempts = 2
+    log = finished_log(db, delivery_id)
+    assert log.delivery.status == "failed"
+    assert [a.attempt for a in log.attempts] == [1, 2]
+
+
+def test_url_refused_at_send_time_fails_without_sending(db, settings, pool, receiver):
+    make_target(db, settings, receiver.url)
+    settings.webhook_deny = ["127.0.0.0/8"]  # the rules changed after the target was saved
+    [delivery_id] = emit(db, settings, "task.completed", {})
+    log = finished_log(db, delivery_id)
+    assert log.delivery.status == "failed"
+    [attempt] = log.attempts
+    assert attempt.status_code is None and "deny list" in attempt.error
+    assert receiver.requests == []
+
+
+def test_retries_use_the_current_secret_after_rotation(db, settings, pool, receiver):
+    settings.job_retry_base_seconds = 0.5
+    receiver.answer(500)
+    target_id, old_secret = make_target(db, settings, receiver.url)
+    [delivery_id] = emit(db, settings, "task.completed", {})
+    receiver.wait_for(1)
+    with db.write() as session:
+        new_secret = webhooks.rotate_secret(
+            session=session, target=webhooks.get_target(session=session, target_id=target_id)
+        )
+    assert finished_log(db, delivery_id).delivery.status == "succeeded"
+    first, second = receiver.wait_for(2)
+    assert webhooks.verify_signature(old_secret, first.headers["assay-signature"], first.body)
+    assert webhooks.verify_signature(new_secret, second.headers["assay-signature"], second.body)
+    assert not webhooks.verify_signature(old_secret, second.headers["assay-signature"], second.body)
+
+
+def test_callback_sends_payload_as_is_with_its_secret(db, settings, pool, receiver):
+    with db.write() as session:
+        delivery = webhooks.send_callback(
+            session=session,
+            url=receiver.url,
+            event="task.completed",
+            payload={"task_id": "t9", "response": {"label": "cat"}},
+            secret="project-secret",
+            headers={"X-Extra": "yes"},
+            settings=settings,
+        )
+        delivery_id = delivery.id
+    log = finished_log(db, delivery_id)
+    assert log.delivery.status == "succeeded" and log.delivery.target_id is None
+    [request] = receiver.wait_for(1)
+    assert json.loads(request.body) == {"task_id": "t9", "response": {"label": "cat"}}
+    assert request.headers["x-extra"] == "yes"
+    assert webhooks.verify_signature(
+        "project-secret", request.headers["assay-signature"], request.body
+    )
+
+
+def test_deleting_a_target_stops_its_queued_deliveries(db, settings, ctx, receiver):
+    target_id, _ = make_target(db, settings, receiver.url)
+    [delivery_id] = emit(db, settings, "task.completed", {})
+    with db.read() as session:
+        job_id = session.get(models.WebhookDelivery, delivery_id).job_id
+    with db.write() as session:
+        webhooks.delete_target(
+            session=session, target=webhooks.get_target(session=session, target_id=target_id)
+        )
+    with db.read() as session:
+        assert session.get(models.WebhookDelivery, delivery_id) is None
+    workers = WorkerPool(ctx, threads=1, name="late")
+    workers.start()
+    try:
+
+        def job_done() -> bool:
+            with db.read() as session:
+                return jobs.get_job(session=session, job_id=job_id).status in jobs.TERMINAL
+
+        wait_for(job_done)
+    finally:
+        workers.stop()
+    with db.read() as session:
+        job = jobs.get_job(session=session, job_id=job_id)
+    assert job.status == "succeeded" and "skipped" in job.result
+    assert receiver.requests == []
+
+
+def test_delivery_log_pairs_each_delivery_with_its_own_attempts(db, settings, pool, receiver):
+    receiver.answer(500)  # the first delivery's first attempt
+    target_id, _ = make_target(db, settings, receiver.url)
+    first, second = emit(db, settings, "a.b", {}) + emit(db, settings, "a.b", {})
+    finished_log(db, first), finished_log(db, second)
+    with db.read() as session:
+        page = webhooks.list_deliveries(session=session, target_id=target_id, cursor=None, limit=10)
+    assert [log.delivery.id for log in page.items] == [second, first]
+    assert [[a.status_code for a in log.attempts] for log in page.items] == [[200], [500, 200]]
+    assert {a.delivery_id for a in page.items[1].attempts} == {first}
