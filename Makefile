@@ -2,31 +2,37 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= auto
 
-.PHONY: demo test bench lint venv clean
+.PHONY: demo test bench lint clean
 
-$(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11+ or run 'make PYTHON=python3 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The demo needs only the server; the tests add the dev extra (PostgreSQL driver, S3, moto,
+# Playwright, pytest). Stamps reinstall when pyproject.toml changes.
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@ $(VENV)/.core
 
-venv: $(STAMP)
-
-demo: $(STAMP)
+demo: $(VENV)/.core
 	$(BIN)/assay demo --data-dir .assay-demo --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
-	ASSAY_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n $${PYTEST_WORKERS:-auto} $(PYTEST_ARGS)
+test: $(VENV)/.dev
+	ASSAY_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(VENV)/.dev
 	$(BIN)/python bench/api.py
 
-lint: $(STAMP)
+lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
 clean:
-	rm -rf $(VENV) .assay-demo .pytest_cache
+	rm -rf $(VENV) .assay-demo .pytest_cache test-artifacts

@@ -19,7 +19,6 @@ import subprocess
 import time
 
 import httpx
-
 from _server import Server, machine
 
 

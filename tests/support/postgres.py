@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -81,8 +82,6 @@ class PostgresCluster:
         raise RuntimeError("PostgreSQL did not start; see " + str(self.root / "log"))
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
-        except RuntimeError:
-            pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -80,6 +80,9 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)
+    from assay.api import media  # /media/{sha256}: outside /api/v1, signed URLs only
+
+    app.include_router(media.router)
 
     from assay.web import pages
 
@@ -95,6 +98,6 @@ def create_app(
 
 
 def _api_modules() -> list:
-    from assay.api import jobs
+    from assay.api import blobs, jobs, webhooks
 
-    return [users, keys, jobs]
+    return [users, keys, jobs, webhooks, blobs]
