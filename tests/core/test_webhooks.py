@@ -353,6 +353,26 @@ def test_callback_sends_payload_as_is_with_its_secret(db, settings, pool, receiv
     assert webhooks.verify_signature(
         "project-secret", request.headers["assay-signature"], request.body
     )
+    with db.read() as session:
+        job = session.get(models.Job, log.delivery.job_id)
+        assert "project-secret" not in json.dumps(job.payload)  # the jobs API shows payloads
+
+
+def test_delivery_whose_worker_died_on_the_last_attempt_is_marked_failed(db, settings):
+    settings.webhook_max_attempts = 1
+    with db.write() as session:
+        delivery_id = webhooks.send_callback(
+            session=session, url="http://127.0.0.1:9/", event="task.completed",
+            payload={}, secret="s", settings=settings).id
+    with db.write() as session:
+        assert jobs.claim_next(session=session, worker_id="doomed", lease_seconds=0.01)
+    time.sleep(0.05)
+    with db.write() as session:
+        jobs.requeue_expired(session=session, retry_base_seconds=0, retry_max_seconds=0)
+    with db.read() as session:
+        delivery = session.get(models.WebhookDelivery, delivery_id)
+        assert delivery.status == "failed"
+        assert session.get(models.Job, delivery.job_id).status == "failed"
 
 
 def test_deleting_a_target_stops_its_queued_deliveries(db, settings, ctx, receiver):

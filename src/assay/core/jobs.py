@@ -42,18 +42,26 @@ class JobKind:
     handler: Callable[..., dict[str, Any] | None]
     max_attempts: int = 3
     description: str = ""
+    # Called in the failing transaction when a job gives up, however it failed (including
+    # a worker that died on the last attempt), so the kind can mark its own records.
+    on_failed: Callable[[Session, models.Job], None] | None = None
 
 
 _kinds: dict[str, JobKind] = {}
 
 
 def job_kind(
-    name: str, *, max_attempts: int = 3, description: str = ""
+    name: str,
+    *,
+    max_attempts: int = 3,
+    description: str = "",
+    on_failed: Callable[[Session, models.Job], None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a handler `fn(ctx: JobContext, payload: dict) -> dict | None`."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _kinds[name] = JobKind(name, fn, max_attempts, description or (fn.__doc__ or "").strip())
+        _kinds[name] = JobKind(name, fn, max_attempts,
+                               description or (fn.__doc__ or "").strip(), on_failed)
         return fn
 
     return register
@@ -288,6 +296,9 @@ def _retry_or_fail(job: models.Job, *, session: Session, error: str, now: dt.dat
         job.status, job.finished_at = "failed", now
         add_log(session=session, job=job, level="error",
                 message=f"attempt {job.attempts} failed, no attempts left: {error}")
+        kind = _kinds.get(job.kind)
+        if kind is not None and kind.on_failed is not None:
+            kind.on_failed(session, job)
         return
     delay = retry_delay(job.attempts, base=base, cap=cap)
     job.status, job.run_after = "queued", now + dt.timedelta(seconds=delay)

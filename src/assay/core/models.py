@@ -149,6 +149,10 @@ class WebhookDelivery(Base):
     url: Mapped[str] = mapped_column(String(2000), nullable=False)
     event: Mapped[str] = mapped_column(String(100), nullable=False)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    # One-off callbacks carry their own signing secret and extra headers (targets use theirs);
+    # kept here, not in the job payload, which the jobs API shows.
+    secret: Mapped[str | None] = mapped_column(String(200))
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))

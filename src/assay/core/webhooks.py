@@ -198,13 +198,14 @@ def _enqueue_delivery(
     actor: Actor | None,
     settings: Settings | None,
     delivery_id: str | None = None,
-    extra: dict[str, Any] | None = None,
+    secret: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> models.WebhookDelivery:
     delivery_id = delivery_id or new_id()
     job = jobs.enqueue(
         session=session,
         kind=DELIVER_KIND,
-        payload={"delivery_id": delivery_id, **(extra or {})},
+        payload={"delivery_id": delivery_id},
         actor=actor,
         max_attempts=(settings or get_settings()).webhook_max_attempts,
     )
@@ -216,6 +217,8 @@ def _enqueue_delivery(
         payload=body,
         status="pending",
         job_id=job.id,
+        secret=secret,
+        headers=headers,
     )
     session.add(delivery)
     session.flush()
@@ -302,9 +305,6 @@ def send_callback(
     The URL is checked against the allow/deny lists when sent; callers taking a callback URL
     from a user should also `check_url` it when they accept it, to fail early.
     """
-    extra: dict[str, Any] = {"secret": secret}
-    if headers:
-        extra["headers"] = dict(headers)
     return _enqueue_delivery(
         session,
         target_id=None,
@@ -313,7 +313,8 @@ def send_callback(
         body=payload,
         actor=actor,
         settings=settings,
-        extra=extra,
+        secret=secret,
+        headers=dict(headers) if headers else None,
     )
 
 
@@ -408,8 +409,8 @@ def _load_plan(ctx: Any, job_payload: dict[str, Any]) -> _Plan | None:
             url=target.url if target else delivery.url,
             event=delivery.event,
             body=delivery.payload,
-            secret=target.secret if target else job_payload.get("secret"),
-            headers={} if target else dict(job_payload.get("headers") or {}),
+            secret=target.secret if target else delivery.secret,
+            headers={} if target else dict(delivery.headers or {}),
             attempt_limit=max(1, limit),
             target_inactive=target is not None and not target.is_active,
         )
@@ -499,9 +500,17 @@ def _record(ctx: Any, plan: _Plan, outcome: _Outcome, status: str, sent_at: Any)
             delivery.delivered_at = utcnow()
 
 
+def _give_up(session: Session, job: models.Job) -> None:
+    """The job failed without the handler recording it (its worker died on the last try)."""
+    delivery = session.get(models.WebhookDelivery, job.payload.get("delivery_id"))
+    if delivery is not None and delivery.status not in ("succeeded", "failed"):
+        delivery.status = "failed"
+
+
 @jobs.job_kind(
     DELIVER_KIND,
     max_attempts=8,
+    on_failed=_give_up,
     description="POST one webhook delivery; retried with exponential backoff.",
 )
 def deliver(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:

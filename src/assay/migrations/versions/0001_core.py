@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:59:18.279780
+Create Date: 2026-11-22 16:14:11.778848
 """
 
 from collections.abc import Sequence
@@ -200,6 +200,12 @@ def upgrade() -> None:
             "payload",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
+        ),
+        sa.Column("secret", sa.String(length=200), nullable=True),
+        sa.Column(
+            "headers",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
         ),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
