@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 from assay.core import keys, migrate, schemas, users
 from assay.core.db import Database
@@ -45,6 +46,28 @@ def seed(database_url: str) -> str:
         _, raw = keys.create_key(session=session, user=user, mode="live")
     db.dispose()
     return raw
+
+
+class Postgres:
+    """A throwaway, durable PostgreSQL cluster on loopback (the test harness's)."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.support.postgres import PostgresCluster, find_bindir
+
+        bindir = find_bindir()
+        if bindir is None:
+            raise SystemExit("PostgreSQL server binaries not found: apt-get install postgresql")
+        self.cluster = PostgresCluster(bindir, durable=True)
+        self.cluster.start()
+        engine = sa.create_engine(self.cluster.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql("CREATE DATABASE assay_bench")
+        engine.dispose()
+        self.url = self.cluster.url("assay_bench")
+
+    def stop(self) -> None:
+        self.cluster.stop()
 
 
 class Server:

@@ -1,7 +1,7 @@
 """Authenticated GET throughput and latency against a real `assay serve` on loopback.
 
     python bench/api.py [--url URL --key KEY] [--concurrency 32] [--seconds 20]
-                        [--path /api/v1/me] [--database-url postgresql+psycopg://...]
+                        [--path /api/v1/me] [--postgres | --database-url URL]
 
 Without --url it starts `assay serve` on a fresh SQLite data directory (or the given
 database). The load generator runs on the same machine, so on a small machine the two share
@@ -19,7 +19,7 @@ import subprocess
 import time
 
 import httpx
-from _server import Server, machine
+from _server import Postgres, Server, machine
 
 
 async def run(url: str, key: str, path: str, concurrency: int, seconds: float,
@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--key")
     parser.add_argument("--database-url")
+    parser.add_argument("--postgres", action="store_true",
+                        help="start a throwaway local PostgreSQL cluster and use it")
     parser.add_argument("--path", default="/api/v1/me")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
@@ -83,7 +85,10 @@ def main() -> None:
                         help="use the httpx client even when wrk is installed")
     args = parser.parse_args()
 
-    server = None
+    server = postgres = None
+    if args.postgres:
+        postgres = Postgres()
+        args.database_url = postgres.url
     if args.url:
         url, key = args.url, args.key
     else:
@@ -104,6 +109,8 @@ def main() -> None:
     finally:
         if server:
             server.stop()
+        if postgres:
+            postgres.stop()
     dialect = (args.database_url or "sqlite").split(":")[0].split("+")[0]
     print(f"machine: {machine()}")
     client = "wrk" if use_wrk else "httpx (apt-get install wrk for a lighter client)"

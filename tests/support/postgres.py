@@ -36,8 +36,9 @@ def free_port() -> int:
 
 
 class PostgresCluster:
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable
         self.root = Path(tempfile.mkdtemp(prefix="assay-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -64,12 +65,12 @@ class PostgresCluster:
             shutil.chown(self.root, self.run_as, self.run_as)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-E", "UTF8",
                   "--no-sync", "-U", self.superuser)
-        # Durability settings off: these clusters hold test data only (benchmarks and the
-        # crash tests use their own settings).
         opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-                f"-c unix_socket_directories={self.root} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+                f"-c unix_socket_directories={self.root} -c max_connections=300 "
                 "-c shared_buffers=128MB")
+        if not self.durable:
+            # Test data only: skip the fsyncs. Benchmarks and crash tests ask for durable.
+            opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", opts,
                   "-w", "start")
         deadline = time.monotonic() + 30
