@@ -48,5 +48,10 @@ def authenticate_password(*, session: Session, email: str, password: str) -> mod
     return user if verify_password(user.password_hash, password) else None
 
 
+def set_password(*, session: Session, user: models.User, password: str) -> None:
+    """Replace the user's password (ends nothing else: keys and sessions stay valid)."""
+    user.password_hash = hash_password(password)
+
+
 def list_users(*, session: Session, cursor: str | None, limit: int) -> PageResult[models.User]:
     return paginate(session, select(models.User), key=models.User.id, cursor=cursor, limit=limit)

@@ -1,0 +1,128 @@
+"""`assay demo`: a ready-to-use server with an admin account and an API key, in one command."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from assay.cli._common import out
+from assay.cli.main import DataDir, load_settings, serve
+from assay.core.settings import Settings
+
+DEMO_EMAIL = "admin@assay.local"
+CREDENTIALS_FILE = "demo-credentials.json"
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    email: str
+    password: str
+    api_key: str
+    path: Path
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+
+
+def demo(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve Assay with a demo admin and API key (created on first run, reused after)."""
+    credentials = seed_demo(load_settings(data_dir))
+    shown_host = "localhost" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown_host}:{port}"
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    grid.add_row("URL", url)
+    grid.add_row("Email", credentials.email)
+    grid.add_row("Password", credentials.password)
+    grid.add_row("API key", credentials.api_key)
+    grid.add_row("", "")
+    grid.add_row("Saved in", escape(f"{credentials.path} (readable only by you)"))
+    out.print(Panel(grid, title="Assay demo", expand=False))
+    # Outside the box so it stays on one line and can be copied as is.
+    out.print(
+        f'try: curl -H "Authorization: Bearer {credentials.api_key}" {url}/api/v1/me',
+        highlight=False,
+    )
+    serve(host=host, port=port, data_dir=data_dir, workers=None)
+
+
+def seed_demo(settings: Settings) -> DemoCredentials:
+    """Make sure the demo admin and a live key exist; reuse what an earlier run stored."""
+    from assay.core import keys, migrate, schemas, users
+    from assay.core.auth import verify_password
+    from assay.core.db import Database
+    from assay.core.errors import NotFound, Unauthorized
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / CREDENTIALS_FILE
+    saved = _read(path)
+    db = Database(settings.resolved_database_url)
+    try:
+        migrate.upgrade(db)
+        with db.write() as session:
+            try:
+                user = users.get_user_by_email(session=session, email=DEMO_EMAIL)
+            except NotFound:
+                user = None
+            password = saved.get("password")
+            if user is None:
+                password = secrets.token_urlsafe(12)
+                user = users.create_user(
+                    session=session,
+                    user_in=schemas.UserCreate(
+                        email=DEMO_EMAIL, name="Demo admin", role="admin", password=password
+                    ),
+                )
+            elif not (isinstance(password, str) and verify_password(user.password_hash, password)):
+                # The stored credentials are gone or stale: give the demo admin a new password
+                # rather than leave a demo nobody can sign in to.
+                password = secrets.token_urlsafe(12)
+                users.set_password(session=session, user=user, password=password)
+            api_key = saved.get("api_key")
+            try:
+                actor = keys.resolve_key(session=session, raw_key=str(api_key))
+                usable = actor.user_id == user.id and actor.mode == "live"
+            except Unauthorized:
+                usable = False
+            if not usable:
+                _, api_key = keys.create_key(session=session, user=user, mode="live", name="demo")
+        credentials = DemoCredentials(DEMO_EMAIL, password, str(api_key), path)
+        if saved != {"email": DEMO_EMAIL, "password": password, "api_key": api_key}:
+            _write(path, {"email": DEMO_EMAIL, "password": password, "api_key": api_key})
+        return credentials
+    finally:
+        db.dispose()
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _write(path: Path, value: dict[str, Any]) -> None:
+    """Atomically, readable by the owner only: it holds a password and an API key."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(value, handle, indent=2)
+        handle.write("\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

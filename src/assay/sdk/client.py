@@ -1,0 +1,75 @@
+"""`assay.Client`: the entry point of the Python SDK."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+from assay.sdk._api.users import UsersAPI
+from assay.sdk._http import HTTP, AuthScheme
+from assay.sdk.blobs import Blobs
+from assay.sdk.jobs import Jobs
+from assay.sdk.keys import Keys
+from assay.sdk.models import Me
+from assay.sdk.users import Users
+from assay.sdk.webhooks import Webhooks
+
+
+class Client:
+    """A connection to one Assay server with one API key.
+
+    `Client("http://localhost:8000", "live_…")`; url and key default to the `ASSAY_URL` and
+    `ASSAY_API_KEY` environment variables. Failed calls raise `assay.sdk.AssayError`
+    subclasses; reads and creates are retried on connection errors and 429/502/503/504.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        auth: AuthScheme = "bearer",
+    ) -> None:
+        url = url or os.environ.get("ASSAY_URL")
+        api_key = api_key or os.environ.get("ASSAY_API_KEY")
+        if not url:
+            raise ValueError("no server URL: pass url= or set ASSAY_URL")
+        if not api_key:
+            raise ValueError(
+                "no API key: pass api_key= or set ASSAY_API_KEY "
+                "(create one with `assay keys create --email you@example.com`)"
+            )
+        self.url = url.rstrip("/")
+        self._http = HTTP(
+            self.url, api_key, timeout=timeout, retries=retries, backoff=backoff, auth=auth
+        )
+        self._users_api = UsersAPI(self._http)
+        self.users = Users(self._http)
+        self.keys = Keys(self._http)
+        self.jobs = Jobs(self._http)
+        self.blobs = Blobs(self._http)
+        self.webhooks = Webhooks(self._http)
+
+    def me(self) -> Me:
+        """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""
+        return self._users_api.me()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.url!r})"

@@ -1,0 +1,92 @@
+"""`assay demo`: seeding is idempotent, and the command serves with working credentials."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+
+import httpx
+
+from assay.cli.demo import CREDENTIALS_FILE, DEMO_EMAIL, seed_demo
+from assay.core import keys, users
+from assay.core.auth import verify_password
+from tests.support.postgres import free_port
+from tests.support.servers import REPO, Process
+
+
+def test_seed_demo_creates_once_then_reuses(settings, db):
+    first = seed_demo(settings)
+    assert first.email == DEMO_EMAIL and first.path == settings.data_dir / CREDENTIALS_FILE
+    assert stat.S_IMODE(os.stat(first.path).st_mode) == 0o600
+    saved = json.loads(first.path.read_text())
+    assert saved == {"email": DEMO_EMAIL, "password": first.password, "api_key": first.api_key}
+
+    with db.read() as session:
+        admin = users.get_user_by_email(session=session, email=DEMO_EMAIL)
+        actor = keys.resolve_key(session=session, raw_key=first.api_key)
+    assert admin.role == "admin" and verify_password(admin.password_hash, first.password)
+    assert (actor.user_id, actor.mode) == (admin.id, "live")
+
+    assert seed_demo(settings) == first
+    with db.read() as session:
+        assert len(users.list_users(session=session, cursor=None, limit=10).items) == 1
+        assert (
+            len(keys.list_keys(session=session, user_id=admin.id, cursor=None, limit=10).items) == 1
+        )
+
+
+def test_seed_demo_recovers_lost_or_revoked_credentials(settings, db):
+    first = seed_demo(settings)
+    with db.write() as session:
+        key = keys.list_keys(session=session, user_id=None, cursor=None, limit=1).items[0]
+        keys.revoke_key(session=session, key=key)
+    second = seed_demo(settings)
+    assert second.password == first.password and second.api_key != first.api_key
+
+    second.path.unlink()
+    third = seed_demo(settings)
+    assert third.password != first.password and third.api_key != second.api_key
+    with db.read() as session:
+        admin = users.get_user_by_email(session=session, email=DEMO_EMAIL)
+        assert verify_password(admin.password_hash, third.password)
+        assert keys.resolve_key(session=session, raw_key=third.api_key).user_id == admin.id
+
+
+def test_demo_command_prints_credentials_and_serves(tmp_path):
+    data_dir, port = tmp_path / "demo", free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
+    env.update(
+        ASSAY_PASSWORD_HASH_MEMORY_KIB="1024",
+        ASSAY_WORKERS="0",
+        PYTHONPATH=str(REPO),
+        COLUMNS="200",
+    )
+    demo = Process(
+        ["demo", "--data-dir", str(data_dir), "--port", str(port)], env, tmp_path / "demo.log"
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=5) as http:
+            assert wait_ready(http, demo), demo.output()
+            saved = json.loads((data_dir / CREDENTIALS_FILE).read_text())
+            output = demo.output()
+            for shown in (url, DEMO_EMAIL, saved["password"], saved["api_key"]):
+                assert shown in output
+            me = http.get("/api/v1/me", headers={"Authorization": f"Bearer {saved['api_key']}"})
+            assert me.status_code == 200 and me.json()["user"]["email"] == DEMO_EMAIL
+    finally:
+        demo.stop()
+
+
+def wait_ready(http: httpx.Client, process: Process, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.proc.poll() is None:
+        try:
+            if http.get("/readyz").status_code == 200:
+                return True
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    return False

@@ -1,0 +1,41 @@
+"""`client.me()` and `client.users` against a real `assay serve`."""
+
+from __future__ import annotations
+
+import pytest
+
+from assay.sdk import Unauthorized
+
+pytestmark = pytest.mark.live
+
+
+def test_me_users_create_get_and_lazy_list_across_pages(connect, server, accounts):
+    admin = accounts.make("admin")
+    client = connect(server.url, admin.key)
+    me = client.me()
+    assert (me.user.id, me.user.email, me.user.role, me.mode, me.via) == (
+        admin.user.id,
+        admin.user.email,
+        "admin",
+        "live",
+        "key",
+    )
+
+    created = [
+        client.users.create(
+            email=f"U{i}@Example.test", role="labeler", name=f"u{i}", password=f"password-{i}"
+        )
+        for i in range(5)
+    ]
+    keyless = client.users.create(email="keys-only@example.test", role="reviewer")
+    assert created[0].email == "u0@example.test" and created[0].name == "u0"
+    assert keyless.role == "reviewer" and keyless.is_active
+    assert client.users.get(created[2].id) == created[2]
+
+    listed = [user.id for user in client.users.list(page_size=2)]
+    assert listed == [keyless.id, *(u.id for u in reversed(created)), admin.user.id]
+
+    stranger = connect(server.url, "live_" + "0" * 32)
+    pages = stranger.users.list()  # a generator: nothing is sent until it is iterated
+    with pytest.raises(Unauthorized):
+        next(pages)
