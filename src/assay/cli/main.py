@@ -123,15 +123,9 @@ def db_upgrade(
 
 def _register_subcommands() -> None:
     """Noun modules add their own command groups."""
-    import importlib
+    from assay.cli import demo, jobs, keys, users
 
-    for name in ("users", "keys", "jobs", "demo"):
-        try:
-            module = importlib.import_module(f"assay.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"assay.cli.{name}":
-                raise
-            continue
+    for module in (users, keys, jobs, demo):
         module.register(app)
 
 
