@@ -46,3 +46,6 @@ def configure(*, fmt: str = "text", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Alembic announces its context on every readiness probe; our migrate module logs what
+    # matters (which revisions were applied).
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -10,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from assay.core.db import Database
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -22,7 +25,11 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
+    before, _ = revision_status(db)
     command.upgrade(alembic_config(db), revision)
+    after, _ = revision_status(db)
+    if before != after:
+        log.info("database migrated from %s to %s", before or "empty", after)
 
 
 def heads() -> list[str]:

@@ -34,8 +34,8 @@ async function renderProjects(view) {
   if (!projects.length) {
     view.append(el("section", { class: "empty card" },
       el("h2", {}, "No projects yet"),
-      el("p", {}, "Create one through the API or the Python SDK; see the "),
-      el("a", { href: "/api/docs" }, "API docs"),
+      el("p", {}, "Create one through the API or the Python SDK; see the ",
+        el("a", { href: "/api/docs" }, "API docs"), "."),
     ));
     return;
   }
