@@ -41,8 +41,10 @@ def seed(database_url: str) -> str:
     db = Database(database_url)
     migrate.upgrade(db)
     with db.write() as session:
-        user = users.create_user(session=session, user_in=schemas.UserCreate(
-            email=f"bench-{time.time_ns()}@example.test", role="admin"))
+        user = users.create_user(
+            session=session,
+            user_in=schemas.UserCreate(email=f"bench-{time.time_ns()}@example.test", role="admin"),
+        )
         _, raw = keys.create_key(session=session, user=user, mode="live")
     db.dispose()
     return raw
@@ -77,12 +79,19 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.key = seed(self.database_url)
-        full_env = {**os.environ, "ASSAY_DATA_DIR": str(self.data_dir),
-                    "ASSAY_DATABASE_URL": self.database_url, "ASSAY_LOG_LEVEL": "WARNING",
-                    **env}
+        full_env = {
+            **os.environ,
+            "ASSAY_DATA_DIR": str(self.data_dir),
+            "ASSAY_DATABASE_URL": self.database_url,
+            "ASSAY_LOG_LEVEL": "WARNING",
+            **env,
+        }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "assay", "serve", "--port", str(self.port)],
-            env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -22,13 +22,15 @@ import httpx
 from _server import Postgres, Server, machine
 
 
-async def run(url: str, key: str, path: str, concurrency: int, seconds: float,
-              warmup: float) -> tuple[int, list[float], int]:
+async def run(
+    url: str, key: str, path: str, concurrency: int, seconds: float, warmup: float
+) -> tuple[int, list[float], int]:
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"},
-                                 limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=30
+    ) as client:
         start = time.perf_counter()
         measure_from = start + warmup
         stop_at = measure_from + seconds
@@ -48,16 +50,32 @@ async def run(url: str, key: str, path: str, concurrency: int, seconds: float,
     return len(latencies), latencies, errors
 
 
-def run_wrk(url: str, key: str, path: str, concurrency: int, seconds: float,
-            warmup: float) -> tuple[float, float, float, int]:
+def run_wrk(
+    url: str, key: str, path: str, concurrency: int, seconds: float, warmup: float
+) -> tuple[float, float, float, int]:
     """wrk (C, event-driven) leaves far more CPU to the server than a Python client."""
     header = f"Authorization: Bearer {key}"
     if warmup:
-        subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{warmup:.0f}s", "-H", header,
-                        url + path], capture_output=True, check=True)
-    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:.0f}s", "--latency",
-                          "-H", header, url + path], capture_output=True, text=True,
-                         check=True).stdout
+        subprocess.run(
+            ["wrk", "-t1", f"-c{concurrency}", f"-d{warmup:.0f}s", "-H", header, url + path],
+            capture_output=True,
+            check=True,
+        )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{seconds:.0f}s",
+            "--latency",
+            "-H",
+            header,
+            url + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = _wrk_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
     p99 = _wrk_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
@@ -75,14 +93,20 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--key")
     parser.add_argument("--database-url")
-    parser.add_argument("--postgres", action="store_true",
-                        help="start a throwaway local PostgreSQL cluster and use it")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="start a throwaway local PostgreSQL cluster and use it",
+    )
     parser.add_argument("--path", default="/api/v1/me")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=3)
-    parser.add_argument("--python-client", action="store_true",
-                        help="use the httpx client even when wrk is installed")
+    parser.add_argument(
+        "--python-client",
+        action="store_true",
+        help="use the httpx client even when wrk is installed",
+    )
     args = parser.parse_args()
 
     server = postgres = None
@@ -97,11 +121,13 @@ def main() -> None:
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     try:
         if use_wrk:
-            rps, p50, p99, errors = run_wrk(url, key, args.path, args.concurrency,
-                                            args.seconds, args.warmup)
+            rps, p50, p99, errors = run_wrk(
+                url, key, args.path, args.concurrency, args.seconds, args.warmup
+            )
         else:
             count, latencies, errors = asyncio.run(
-                run(url, key, args.path, args.concurrency, args.seconds, args.warmup))
+                run(url, key, args.path, args.concurrency, args.seconds, args.warmup)
+            )
             latencies.sort()
             rps = count / args.seconds
             p50 = statistics.median(latencies) * 1000
@@ -114,8 +140,10 @@ def main() -> None:
     dialect = (args.database_url or "sqlite").split(":")[0].split("+")[0]
     print(f"machine: {machine()}")
     client = "wrk" if use_wrk else "httpx (apt-get install wrk for a lighter client)"
-    print(f"GET {args.path}, {args.concurrency} connections, {args.seconds:.0f}s, {dialect}, "
-          f"client {client}, errors {errors}")
+    print(
+        f"GET {args.path}, {args.concurrency} connections, {args.seconds:.0f}s, {dialect}, "
+        f"client {client}, errors {errors}"
+    )
     print(f"p50 {p50:.1f} ms")
     print(f"api_get: {rps:.0f} req/s p99 {p99:.1f} ms")
 

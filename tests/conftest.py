@@ -22,6 +22,7 @@ from assay.api.context import AppContext
 from assay.core import keys, migrate, models, schemas, users
 from assay.core.db import Database
 from assay.core.settings import Settings, get_settings
+from assay.core.worker import WorkerPool
 from tests.support.postgres import PostgresCluster, find_bindir
 
 # Fast password hashing in tests; production default stays memory-hard.
@@ -40,8 +41,10 @@ def pg_cluster() -> Iterator[PostgresCluster | None]:
     bindir = find_bindir()
     if bindir is None:
         if _postgres_required():
-            pytest.fail("PostgreSQL server binaries not found: `apt-get install postgresql` "
-                        "(or run without ASSAY_TEST_REQUIRE_POSTGRES to skip PostgreSQL tests)")
+            pytest.fail(
+                "PostgreSQL server binaries not found: `apt-get install postgresql` "
+                "(or run without ASSAY_TEST_REQUIRE_POSTGRES to skip PostgreSQL tests)"
+            )
         yield None
         return
     cluster = PostgresCluster(bindir)
@@ -60,8 +63,9 @@ class DatabaseTemplate:
 
 
 @pytest.fixture(scope="session", params=DIALECTS)
-def db_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                ) -> Iterator[DatabaseTemplate]:
+def db_template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DatabaseTemplate]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
         db = Database(f"sqlite:///{path}")
@@ -139,6 +143,15 @@ def db(ctx: AppContext) -> Database:
 
 
 @pytest.fixture
+def pool(ctx: AppContext) -> Iterator[WorkerPool]:
+    """A job worker thread running against this test's database."""
+    workers = WorkerPool(ctx, threads=1, name="test")
+    workers.start()
+    yield workers
+    workers.stop()
+
+
+@pytest.fixture
 def app(ctx: AppContext):
     return create_app(context=ctx, migrate_on_start=False, run_workers=False)
 
@@ -177,8 +190,12 @@ class Accounts:
         email = email or f"{role}{self.count}@example.test"
         password = f"password-{role}-{self.count}"
         with self.db.write() as session:
-            user = users.create_user(session=session, user_in=schemas.UserCreate(
-                email=email, name=role.title(), role=role, password=password))
+            user = users.create_user(
+                session=session,
+                user_in=schemas.UserCreate(
+                    email=email, name=role.title(), role=role, password=password
+                ),
+            )
             _, live = keys.create_key(session=session, user=user, mode="live")
             _, test = keys.create_key(session=session, user=user, mode="test")
         return Account(user=user, key=live, test_key=test, password=password)

@@ -45,8 +45,9 @@ def test_upgrade_from_empty_reaches_head_and_matches_the_models(empty_db):
     current, head = migrate.revision_status(empty_db)
     assert current == head
     with empty_db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     assert diff == [], f"models and migrations differ; add a migration: {diff}"
 
 
@@ -63,21 +64,31 @@ def test_downgrade_to_base_and_back(empty_db):
 def test_upgrade_is_idempotent_and_keeps_data(empty_db):
     migrate.upgrade(empty_db)
     with empty_db.write() as session:
-        session.execute(sa.text(
-            "INSERT INTO users (id, email, name, role, is_active, created_at) "
-            "VALUES ('000000000000000000000001', 'kept@example.test', '', 'admin', "
-            "true, CURRENT_TIMESTAMP)"))
+        session.execute(
+            sa.text(
+                "INSERT INTO users (id, email, name, role, is_active, created_at) "
+                "VALUES ('000000000000000000000001', 'kept@example.test', '', 'admin', "
+                "true, CURRENT_TIMESTAMP)"
+            )
+        )
     migrate.upgrade(empty_db)
     with empty_db.read() as session:
-        assert session.execute(sa.text("SELECT email FROM users")).scalar_one() == \
-            "kept@example.test"
+        assert (
+            session.execute(sa.text("SELECT email FROM users")).scalar_one() == "kept@example.test"
+        )
 
 
 def test_sqlite_connections_are_tuned(tmp_path):
     database = Database(f"sqlite:///{tmp_path}/tuned.db")
     with database.engine.connect() as conn:
-        pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                   for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")}
+        pragmas = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+        }
     database.dispose()
-    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 1,
-                       "busy_timeout": 30000}
+    assert pragmas == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "synchronous": 1,
+        "busy_timeout": 30000,
+    }

@@ -26,12 +26,15 @@ def test_no_credentials_is_401_with_a_hint(client, dialect):
     assert response.headers["www-authenticate"].startswith("Basic")
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer live_00000000000000000000000000000000",
-    "Bearer ",
-    "Token abc",
-    "Basic !!!notbase64",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer live_00000000000000000000000000000000",
+        "Bearer ",
+        "Token abc",
+        "Basic !!!notbase64",
+    ],
+)
 def test_bad_credentials_are_401(client, admin, header):
     assert client.get("/api/v1/me", headers={"Authorization": header}).status_code == 401
 
@@ -52,8 +55,10 @@ def test_key_mode_is_recorded_on_the_actor_and_in_the_access_log(client, admin, 
         test = client.get("/api/v1/me", headers=basic(admin.test_key)).json()
     assert (live["mode"], test["mode"]) == ("live", "test")
     records = [r for r in caplog.records if r.name == "assay.access" and r.path == "/api/v1/me"]
-    assert [(r.mode, r.actor) for r in records] == [("live", admin.user.id),
-                                                    ("test", admin.user.id)]
+    assert [(r.mode, r.actor) for r in records] == [
+        ("live", admin.user.id),
+        ("test", admin.user.id),
+    ]
 
 
 def test_revoked_key_stops_working(client, admin, accounts):
@@ -61,8 +66,10 @@ def test_revoked_key_stops_working(client, admin, accounts):
     key_id = client.get("/api/v1/keys", headers=other.headers).json()["items"][0]["id"]
     assert client.delete(f"/api/v1/keys/{key_id}", headers=other.headers).status_code == 200
     remaining = {other.key, other.test_key}
-    statuses = {k: client.get("/api/v1/me", headers={"Authorization": f"Bearer {k}"}).status_code
-                for k in remaining}
+    statuses = {
+        k: client.get("/api/v1/me", headers={"Authorization": f"Bearer {k}"}).status_code
+        for k in remaining
+    }
     assert sorted(statuses.values()) == [200, 401]
 
 
@@ -73,20 +80,25 @@ def test_deactivated_user_keys_stop_working(client, db, accounts):
     assert client.get("/api/v1/me", headers=labeler.headers).status_code == 401
 
 
-@pytest.mark.parametrize(("role", "status"), [
-    ("labeler", 403), ("reviewer", 403), ("manager", 403), ("admin", 201)])
+@pytest.mark.parametrize(
+    ("role", "status"), [("labeler", 403), ("reviewer", 403), ("manager", 403), ("admin", 201)]
+)
 def test_only_admins_create_users(client, accounts, role, status):
     caller = accounts.make(role)
-    response = client.post("/api/v1/users", headers=caller.headers,
-                           json={"email": f"new-{role}@example.test", "role": "labeler"})
+    response = client.post(
+        "/api/v1/users",
+        headers=caller.headers,
+        json={"email": f"new-{role}@example.test", "role": "labeler"},
+    )
     assert response.status_code == status, response.text
     if status == 403:
         assert response.json()["error"]["code"] == "forbidden"
         assert "admin" in response.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("role", "status"), [
-    ("labeler", 403), ("reviewer", 403), ("manager", 200), ("admin", 200)])
+@pytest.mark.parametrize(
+    ("role", "status"), [("labeler", 403), ("reviewer", 403), ("manager", 200), ("admin", 200)]
+)
 def test_listing_users_needs_manager(client, accounts, role, status):
     assert client.get("/api/v1/users", headers=accounts.make(role).headers).status_code == status
 
@@ -98,15 +110,21 @@ def test_users_read_themselves_but_not_others(client, accounts):
 
 
 def test_keys_for_other_users_need_admin(client, accounts):
-    manager, labeler, admin = accounts.make("manager"), accounts.make("labeler"), \
-        accounts.make("admin")
+    manager, labeler, admin = (
+        accounts.make("manager"),
+        accounts.make("labeler"),
+        accounts.make("admin"),
+    )
     body = {"mode": "live", "user_id": labeler.user.id}
     assert client.post("/api/v1/keys", headers=manager.headers, json=body).status_code == 403
     created = client.post("/api/v1/keys", headers=admin.headers, json=body)
     assert created.status_code == 201
-    assert client.get("/api/v1/me", headers={
-        "Authorization": f"Bearer {created.json()['key']}"}).json()["user"]["id"] == \
-        labeler.user.id
+    assert (
+        client.get(
+            "/api/v1/me", headers={"Authorization": f"Bearer {created.json()['key']}"}
+        ).json()["user"]["id"]
+        == labeler.user.id
+    )
     key_id = created.json()["id"]
     assert client.delete(f"/api/v1/keys/{key_id}", headers=manager.headers).status_code == 403
 
@@ -120,15 +138,28 @@ def test_created_keys_look_like_scales(client, admin):
 
 def test_no_raw_key_or_password_is_stored(client, db, admin):
     password = "correct horse battery staple"
-    created = client.post("/api/v1/users", headers=admin.headers, json={
-        "email": "secretive@example.test", "role": "labeler", "password": password})
+    created = client.post(
+        "/api/v1/users",
+        headers=admin.headers,
+        json={"email": "secretive@example.test", "role": "labeler", "password": password},
+    )
     assert created.status_code == 201
-    key = client.post("/api/v1/keys", headers=admin.headers,
-                      json={"user_id": created.json()["id"], "mode": "live"}).json()["key"]
+    key = client.post(
+        "/api/v1/keys",
+        headers=admin.headers,
+        json={"user_id": created.json()["id"], "mode": "live"},
+    ).json()["key"]
     login = client.get("/login")
-    client.post("/login", data={"email": "secretive@example.test", "password": password,
-                                "csrf": login.cookies["assay_login_csrf"], "next": "/"},
-                follow_redirects=False)
+    client.post(
+        "/login",
+        data={
+            "email": "secretive@example.test",
+            "password": password,
+            "csrf": login.cookies["assay_login_csrf"],
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
     session_token = client.cookies.get("assay_session")
     assert session_token
 
@@ -142,16 +173,24 @@ def test_no_raw_key_or_password_is_stored(client, db, admin):
     for secret in secrets_to_find:
         assert secret not in everything
     with db.read() as session:
-        user = session.scalar(select(models.User).where(
-            models.User.email == "secretive@example.test"))
+        user = session.scalar(
+            select(models.User).where(models.User.email == "secretive@example.test")
+        )
         assert user.password_hash.startswith("$argon2id$")
 
 
 def _login(client, email: str, password: str):
     form = client.get("/login")
-    return client.post("/login", data={
-        "email": email, "password": password, "csrf": form.cookies["assay_login_csrf"],
-        "next": "/projects"}, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "csrf": form.cookies["assay_login_csrf"],
+            "next": "/projects",
+        },
+        follow_redirects=False,
+    )
 
 
 def test_browser_login_session_and_csrf(client, accounts):
@@ -163,14 +202,17 @@ def test_browser_login_session_and_csrf(client, accounts):
 
     body = {"mode": "live"}
     assert client.post("/api/v1/keys", json=body).status_code == 403  # no CSRF header
-    assert client.post("/api/v1/keys", json=body,
-                       headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert (
+        client.post("/api/v1/keys", json=body, headers={"X-CSRF-Token": "forged"}).status_code
+        == 403
+    )
     csrf = client.cookies["assay_csrf"]
-    assert client.post("/api/v1/keys", json=body,
-                       headers={"X-CSRF-Token": csrf}).status_code == 201
+    assert client.post("/api/v1/keys", json=body, headers={"X-CSRF-Token": csrf}).status_code == 201
 
-    assert client.post("/logout", headers={"X-CSRF-Token": csrf},
-                       follow_redirects=False).status_code == 303
+    assert (
+        client.post("/logout", headers={"X-CSRF-Token": csrf}, follow_redirects=False).status_code
+        == 303
+    )
     assert client.get("/api/v1/me").status_code == 401
 
 
@@ -188,9 +230,11 @@ def test_login_rejects_wrong_password_and_forged_form(client, accounts):
     wrong = _login(client, manager.user.email, "not-the-password")
     assert wrong.status_code == 303 and "error=invalid" in wrong.headers["location"]
     assert "assay_session" not in client.cookies
-    forged = client.post("/login", data={"email": manager.user.email,
-                                         "password": manager.password, "csrf": "guess"},
-                         follow_redirects=False)
+    forged = client.post(
+        "/login",
+        data={"email": manager.user.email, "password": manager.password, "csrf": "guess"},
+        follow_redirects=False,
+    )
     assert "error=expired" in forged.headers["location"]
     assert "assay_session" not in client.cookies
 
@@ -198,10 +242,16 @@ def test_login_rejects_wrong_password_and_forged_form(client, accounts):
 def test_login_never_redirects_off_site(client, accounts):
     manager = accounts.make("manager")
     form = client.get("/login")
-    response = client.post("/login", data={
-        "email": manager.user.email, "password": manager.password,
-        "csrf": form.cookies["assay_login_csrf"], "next": "//evil.example/x"},
-        follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "email": manager.user.email,
+            "password": manager.password,
+            "csrf": form.cookies["assay_login_csrf"],
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/"
 
 

@@ -14,20 +14,25 @@ from assay.core import models
 def test_unknown_route_has_the_error_shape(client):
     response = client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "Not Found",
-                                         "field": None}}
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "Not Found", "field": None}
+    }
 
 
 def test_validation_errors_name_the_field(client, admin):
     missing = client.post("/api/v1/users", headers=admin.headers, json={"role": "labeler"})
     assert missing.status_code == 422
     assert missing.json()["error"]["field"] == "email"
-    bad_role = client.post("/api/v1/users", headers=admin.headers,
-                           json={"email": "x@example.test", "role": "overlord"})
+    bad_role = client.post(
+        "/api/v1/users", headers=admin.headers, json={"email": "x@example.test", "role": "overlord"}
+    )
     assert bad_role.json()["error"]["field"] == "role"
     assert "role" in bad_role.json()["error"]["message"]
-    extra = client.post("/api/v1/users", headers=admin.headers,
-                        json={"email": "y@example.test", "role": "labeler", "colour": "red"})
+    extra = client.post(
+        "/api/v1/users",
+        headers=admin.headers,
+        json={"email": "y@example.test", "role": "labeler", "colour": "red"},
+    )
     assert extra.json()["error"]["field"] == "colour"
     bad_limit = client.get("/api/v1/users?limit=0", headers=admin.headers)
     assert bad_limit.status_code == 422 and bad_limit.json()["error"]["field"] == "limit"
@@ -36,12 +41,15 @@ def test_validation_errors_name_the_field(client, admin):
 def test_duplicate_email_is_409_naming_email(client, admin):
     body = {"email": "Twice@Example.test", "role": "labeler"}
     assert client.post("/api/v1/users", headers=admin.headers, json=body).status_code == 201
-    again = client.post("/api/v1/users", headers=admin.headers,
-                        json={**body, "email": "twice@example.test"})
+    again = client.post(
+        "/api/v1/users", headers=admin.headers, json={**body, "email": "twice@example.test"}
+    )
     assert again.status_code == 409
     assert again.json()["error"] == {
-        "code": "conflict", "field": "email",
-        "message": "a user with email twice@example.test already exists"}
+        "code": "conflict",
+        "field": "email",
+        "message": "a user with email twice@example.test already exists",
+    }
 
 
 def test_cursor_pagination_walks_every_row_once(client, admin, accounts):
@@ -99,12 +107,20 @@ def test_oversized_body_is_413_and_writes_nothing(small_body_client, db, admin):
         yield b'"}'
 
     streamed = small_body_client.post(
-        "/api/v1/users", content=chunks(),
-        headers={**admin.headers, "Content-Type": "application/json"})
+        "/api/v1/users",
+        content=chunks(),
+        headers={**admin.headers, "Content-Type": "application/json"},
+    )
     assert streamed.status_code == 413
     with db.read() as session:
-        assert session.scalar(select(func.count()).select_from(models.User).where(
-            models.User.email == "big@example.test")) == 0
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(models.User)
+                .where(models.User.email == "big@example.test")
+            )
+            == 0
+        )
 
 
 def test_idempotency_key_replays_the_first_response(client, db, admin):
@@ -116,10 +132,17 @@ def test_idempotency_key_replays_the_first_response(client, db, admin):
     assert first.json() == second.json()
     assert second.headers["idempotent-replayed"] == "true"
     with db.read() as session:
-        assert session.scalar(select(func.count()).select_from(models.User).where(
-            models.User.email == "ada@example.test")) == 1
-    changed = client.post("/api/v1/users", headers=headers,
-                          json={**body, "email": "grace@example.test"})
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(models.User)
+                .where(models.User.email == "ada@example.test")
+            )
+            == 1
+        )
+    changed = client.post(
+        "/api/v1/users", headers=headers, json={**body, "email": "grace@example.test"}
+    )
     assert changed.status_code == 409
     assert changed.json()["error"]["field"] == "Idempotency-Key"
 
@@ -127,8 +150,11 @@ def test_idempotency_key_replays_the_first_response(client, db, admin):
 def test_idempotency_keys_are_per_user(client, accounts):
     a, b = accounts.make("admin"), accounts.make("admin")
     for account, email in ((a, "one@example.test"), (b, "two@example.test")):
-        response = client.post("/api/v1/users", json={"email": email, "role": "labeler"},
-                               headers={**account.headers, "Idempotency-Key": "same"})
+        response = client.post(
+            "/api/v1/users",
+            json={"email": email, "role": "labeler"},
+            headers={**account.headers, "Idempotency-Key": "same"},
+        )
         assert response.status_code == 201 and response.json()["email"] == email
 
 
@@ -143,8 +169,9 @@ def test_readyz_reports_an_unmigrated_database(tmp_path, settings):
 
     from assay.core.settings import Settings
 
-    fresh = Settings(data_dir=tmp_path / "fresh", database_url=f"sqlite:///{tmp_path}/new.db",
-                     workers=0)
+    fresh = Settings(
+        data_dir=tmp_path / "fresh", database_url=f"sqlite:///{tmp_path}/new.db", workers=0
+    )
     app = create_app(fresh, migrate_on_start=False, run_workers=False)
     with TestClient(app) as test_client:
         response = test_client.get("/readyz")
@@ -155,14 +182,15 @@ def test_readyz_reports_an_unmigrated_database(tmp_path, settings):
 def test_request_ids(client):
     generated = client.get("/healthz").headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{16}", generated)
-    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers[
-        "x-request-id"] == "abc-123"
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"]
+        == "abc-123"
+    )
 
 
 def test_openapi_operation_ids_are_readable(client):
     spec = client.get("/api/openapi.json").json()
-    operation_ids = [op["operationId"] for path in spec["paths"].values()
-                     for op in path.values()]
+    operation_ids = [op["operationId"] for path in spec["paths"].values() for op in path.values()]
     assert "create_user" in operation_ids and "list_jobs" in operation_ids
     assert len(operation_ids) == len(set(operation_ids))
     assert all(re.fullmatch(r"[a-z][a-z0-9_]*", op) for op in operation_ids)

@@ -19,8 +19,7 @@ def test_labelers_see_only_their_own_jobs(client, db, accounts):
     listed = client.get("/api/v1/jobs", headers=mine.headers).json()["items"]
     assert [j["id"] for j in listed] == [my_job]
     assert client.get(f"/api/v1/jobs/{their_job}", headers=mine.headers).status_code == 404
-    assert client.post(f"/api/v1/jobs/{their_job}/cancel",
-                       headers=mine.headers).status_code == 404
+    assert client.post(f"/api/v1/jobs/{their_job}/cancel", headers=mine.headers).status_code == 404
     manager = accounts.make("manager")
     ids = {j["id"] for j in client.get("/api/v1/jobs", headers=manager.headers).json()["items"]}
     assert ids == {my_job, their_job}
@@ -30,8 +29,9 @@ def test_filters_cancel_and_logs(client, db, accounts):
     manager = accounts.make("manager")
     job_id = enqueue_as(db, manager)
     other = enqueue_as(db, manager, kind="test.flaky")
-    queued = client.get("/api/v1/jobs", headers=manager.headers,
-                        params={"status": "queued", "kind": "test.sleep"}).json()["items"]
+    queued = client.get(
+        "/api/v1/jobs", headers=manager.headers, params={"status": "queued", "kind": "test.sleep"}
+    ).json()["items"]
     assert [j["id"] for j in queued] == [job_id]
     cancelled = client.post(f"/api/v1/jobs/{job_id}/cancel", headers=manager.headers)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
@@ -39,7 +39,6 @@ def test_filters_cancel_and_logs(client, db, accounts):
     assert again.status_code == 409
     logs = client.get(f"/api/v1/jobs/{job_id}/logs", headers=manager.headers).json()["items"]
     assert [entry["message"] for entry in logs] == ["cancelled before it ran"]
-    assert client.get(f"/api/v1/jobs/{other}", headers=manager.headers).json()["status"] == \
-        "queued"
+    assert client.get(f"/api/v1/jobs/{other}", headers=manager.headers).json()["status"] == "queued"
     bad = client.get("/api/v1/jobs", headers=manager.headers, params={"status": "done"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "status"

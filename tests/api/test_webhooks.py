@@ -10,18 +10,9 @@ from typing import Any
 import pytest
 
 from assay.core import webhooks
-from assay.core.worker import WorkerPool
 from tests.support.receiver import Receiver
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def pool(ctx) -> Iterator[WorkerPool]:
-    workers = WorkerPool(ctx, threads=1, name="test")
-    workers.start()
-    yield workers
-    workers.stop()
 
 
 @pytest.fixture

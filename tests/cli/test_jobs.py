@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-
-import pytest
 
 import tests.support.jobkinds  # noqa: F401  (registers the kinds enqueued here)
 from assay.core import jobs
-from assay.core.worker import WorkerPool
 
 
 def enqueue(db, kind: str, payload: dict) -> str:
@@ -21,14 +17,6 @@ def enqueue(db, kind: str, payload: dict) -> str:
 def status(db, job_id: str) -> str:
     with db.read() as session:
         return jobs.get_job(session=session, job_id=job_id).status
-
-
-@pytest.fixture
-def workers(ctx) -> Iterator[WorkerPool]:
-    pool = WorkerPool(ctx, threads=2, name="cli-test")
-    pool.start()
-    yield pool
-    pool.stop()
 
 
 def test_list_filters_and_json(cli, db, tmp_path):
@@ -79,7 +67,7 @@ def test_show_cancel_and_their_errors(cli, db, tmp_path):
         assert "assay jobs list" in missing.stderr
 
 
-def test_watch_until_the_job_ends(cli, db, tmp_path, workers):
+def test_watch_until_the_job_ends(cli, db, tmp_path, pool):
     out = tmp_path / "out.txt"
     done = enqueue(db, "test.record", {"path": str(out), "line": "watched"})
     watched = cli("jobs", "watch", done, "--interval", "0.05")
@@ -93,7 +81,7 @@ def test_watch_until_the_job_ends(cli, db, tmp_path, workers):
     assert "no luck" in failed.stderr and f"assay jobs show {failing}" in failed.stderr
 
 
-def test_cancel_a_running_job_then_watch_it_stop(cli, db, workers):
+def test_cancel_a_running_job_then_watch_it_stop(cli, db, pool):
     job_id = enqueue(db, "test.sleep", {"seconds": 120})
     deadline = time.monotonic() + 60
     while status(db, job_id) != "running" and time.monotonic() < deadline:

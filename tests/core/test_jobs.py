@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
@@ -11,24 +11,7 @@ from sqlalchemy import select
 import tests.support.jobkinds  # noqa: F401  (registers the test job kinds)
 from assay.core import jobs, models
 from assay.core.auth import Actor
-from assay.core.worker import WorkerPool
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
-@pytest.fixture
-def pool(ctx) -> Iterator[WorkerPool]:
-    workers = WorkerPool(ctx, threads=2, name="test")
-    workers.start()
-    yield workers
-    workers.stop()
+from tests.support.polling import wait_for
 
 
 def enqueue(db, kind: str, payload: dict, **kwargs) -> str:
@@ -54,8 +37,10 @@ def test_job_runs_and_records_progress_and_result(db, pool):
     assert done.progress == 1.0
     assert done.started_at is not None and done.finished_at >= done.started_at
     with db.read() as session:
-        messages = [log.message for log in jobs.list_logs(
-            session=session, job_id=job_id, cursor=None, limit=50).items]
+        messages = [
+            log.message
+            for log in jobs.list_logs(session=session, job_id=job_id, cursor=None, limit=50).items
+        ]
     assert messages[0].startswith("attempt 1 started on")
     assert messages[-1] == "succeeded"
 
@@ -68,8 +53,11 @@ def test_failed_attempts_are_retried_with_growing_delays(db, settings, pool):
     assert done.attempts == 3
     with db.read() as session:
         logs = jobs.list_logs(session=session, job_id=job_id, cursor=None, limit=50).items
-    starts = [log.created_at for log in logs if log.message.startswith("attempt")
-              and "started" in log.message]
+    starts = [
+        log.created_at
+        for log in logs
+        if log.message.startswith("attempt") and "started" in log.message
+    ]
     failures = [log for log in logs if log.level == "warning"]
     assert len(starts) == 3 and len(failures) == 2
     assert "planned failure on attempt 1" in failures[0].message
@@ -136,18 +124,19 @@ def test_expired_lease_is_requeued_and_retried(db, settings):
         assert claimed is not None and claimed.id == job_id
     time.sleep(0.1)
     with db.write() as session:
-        assert jobs.requeue_expired(session=session, retry_base_seconds=0,
-                                    retry_max_seconds=0) == 1
+        assert jobs.requeue_expired(session=session, retry_base_seconds=0, retry_max_seconds=0) == 1
     with db.write() as session:
         again = jobs.claim_next(session=session, worker_id="live-worker", lease_seconds=5)
         assert again is not None and again.id == job_id and again.attempts == 2
     # The dead worker coming back cannot overwrite the new owner's work.
     with db.write() as session:
-        assert not jobs.finish(session=session, job_id=job_id, worker_id="dead-worker",
-                               result={"stale": True})
+        assert not jobs.finish(
+            session=session, job_id=job_id, worker_id="dead-worker", result={"stale": True}
+        )
     with db.write() as session:
-        assert jobs.finish(session=session, job_id=job_id, worker_id="live-worker",
-                           result={"ok": True})
+        assert jobs.finish(
+            session=session, job_id=job_id, worker_id="live-worker", result={"ok": True}
+        )
     assert job(db, job_id).result == {"ok": True}
 
 
@@ -178,7 +167,6 @@ def test_unknown_kind_is_refused(db):
 
 def test_job_records_the_actors_key_mode(db, accounts):
     account = accounts.make("manager")
-    actor = Actor(user_id=account.user.id, email=account.user.email, role="manager",
-                  mode="test")
+    actor = Actor(user_id=account.user.id, email=account.user.email, role="manager", mode="test")
     job_id = enqueue(db, "test.sleep", {}, actor=actor)
     assert (job(db, job_id).mode, job(db, job_id).created_by) == ("test", account.user.id)

@@ -13,8 +13,7 @@ def test_json_lines_carry_the_request_id_and_extras(capsys):
     try:
         logs.configure(fmt="json", level="INFO")
         token = request_id_var.set("req-42")
-        logging.getLogger("assay.access").info("GET /x 200", extra={"status": 200,
-                                                                     "mode": "test"})
+        logging.getLogger("assay.access").info("GET /x 200", extra={"status": 200, "mode": "test"})
         request_id_var.reset(token)
     finally:
         root.handlers[:], _ = saved[0], root.setLevel(saved[1])

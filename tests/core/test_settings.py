@@ -37,6 +37,5 @@ def test_secret_is_not_shown_in_repr():
 
 
 def test_every_setting_is_documented():
-    undocumented = [name for name, field in Settings.model_fields.items()
-                    if not field.description]
+    undocumented = [name for name, field in Settings.model_fields.items() if not field.description]
     assert undocumented == []

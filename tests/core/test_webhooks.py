@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,25 +15,9 @@ from assay.core.errors import Invalid
 from assay.core.settings import Settings
 from assay.core.urlcheck import HostNotResolved, check_url
 from assay.core.worker import WorkerPool
+from tests.support.polling import wait_for
 from tests.support.postgres import free_port
 from tests.support.receiver import Receiver
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
-@pytest.fixture
-def pool(ctx) -> Iterator[WorkerPool]:
-    workers = WorkerPool(ctx, threads=1, name="test")
-    workers.start()
-    yield workers
-    workers.stop()
 
 
 @pytest.fixture
@@ -362,8 +346,13 @@ def test_delivery_whose_worker_died_on_the_last_attempt_is_marked_failed(db, set
     settings.webhook_max_attempts = 1
     with db.write() as session:
         delivery_id = webhooks.send_callback(
-            session=session, url="http://127.0.0.1:9/", event="task.completed",
-            payload={}, secret="s", settings=settings).id
+            session=session,
+            url="http://127.0.0.1:9/",
+            event="task.completed",
+            payload={},
+            secret="s",
+            settings=settings,
+        ).id
     with db.write() as session:
         assert jobs.claim_next(session=session, worker_id="doomed", lease_seconds=0.01)
     time.sleep(0.05)

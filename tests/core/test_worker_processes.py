@@ -9,15 +9,19 @@ from pathlib import Path
 import pytest
 
 from assay.core import jobs
-from tests.core.test_jobs import enqueue, job, wait_for
+from tests.core.test_jobs import enqueue, job
+from tests.support.polling import wait_for
 from tests.support.servers import Process, env_for
 
 PLUGIN_ENV = {"ASSAY_PLUGINS": '["tests.support.jobkinds"]'}
 
 
 def start_worker(settings, tmp_path: Path, name: str, threads: int = 4) -> Process:
-    worker = Process(["worker", "--threads", str(threads)], env_for(settings, **PLUGIN_ENV),
-                     tmp_path / f"{name}.log")
+    worker = Process(
+        ["worker", "--threads", str(threads)],
+        env_for(settings, **PLUGIN_ENV),
+        tmp_path / f"{name}.log",
+    )
     wait_for(lambda: "running" in worker.output() or worker.proc.poll() is not None, 60)
     assert worker.proc.poll() is None, worker.output()
     return worker
@@ -40,8 +44,7 @@ def workers(settings, tmp_path):
 def test_two_worker_processes_never_run_the_same_job(db, tmp_path, workers):
     a, b = workers("a"), workers("b")
     runs = tmp_path / "runs.txt"
-    job_ids = [enqueue(db, "test.record", {"path": str(runs), "hold": 0.01})
-               for _ in range(200)]
+    job_ids = [enqueue(db, "test.record", {"path": str(runs), "hold": 0.01}) for _ in range(200)]
     wait_for(lambda: all(job(db, j).status == "succeeded" for j in job_ids[-5:]), 120)
     wait_for(lambda: all(job(db, j).status == "succeeded" for j in job_ids), 120)
 
@@ -69,7 +72,8 @@ def test_kill_9_mid_job_leads_to_a_retry_not_a_lost_job(db, workers):
     assert done.attempts == 2
     assert done.result["attempt"] == 2
     assert f":{second.proc.pid}:" in "".join(
-        log.message for log in _logs(db, job_id) if "attempt 2 started" in log.message)
+        log.message for log in _logs(db, job_id) if "attempt 2 started" in log.message
+    )
     assert any("stopped renewing its lease" in log.message for log in _logs(db, job_id))
 
 
@@ -79,8 +83,9 @@ def _logs(db, job_id):
 
 
 def test_worker_refuses_unknown_plugin(settings, tmp_path):
-    worker = Process(["worker"], env_for(settings, ASSAY_PLUGINS='["no_such_plugin_mod"]'),
-                     tmp_path / "w.log")
+    worker = Process(
+        ["worker"], env_for(settings, ASSAY_PLUGINS='["no_such_plugin_mod"]'), tmp_path / "w.log"
+    )
     try:
         assert worker.proc.wait(60) != 0
         assert "no_such_plugin_mod" in worker.output()

@@ -63,16 +63,29 @@ class PostgresCluster:
     def start(self) -> None:
         if self.run_as:
             shutil.chown(self.root, self.run_as, self.run_as)
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-E", "UTF8",
-                  "--no-sync", "-U", self.superuser)
-        opts = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-                f"-c unix_socket_directories={self.root} -c max_connections=300 "
-                "-c shared_buffers=128MB")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "-U",
+            self.superuser,
+        )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.root} -c max_connections=300 "
+            "-c shared_buffers=128MB"
+        )
         if not self.durable:
             # Test data only: skip the fsyncs. Benchmarks and crash tests ask for durable.
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", opts,
-                  "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", opts, "-w", "start"
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

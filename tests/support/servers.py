@@ -19,18 +19,22 @@ REPO = Path(__file__).resolve().parents[2]
 
 def env_for(settings: Settings, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "ASSAY_DATA_DIR": str(settings.data_dir),
-        "ASSAY_DATABASE_URL": settings.resolved_database_url,
-        "ASSAY_BLOB_STORE_URL": settings.resolved_blob_store_url,
-        "ASSAY_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "ASSAY_PASSWORD_HASH_MEMORY_KIB": str(settings.password_hash_memory_kib),
-        "ASSAY_JOB_POLL_SECONDS": str(settings.job_poll_seconds),
-        "ASSAY_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
-        "ASSAY_JOB_RETRY_BASE_SECONDS": str(settings.job_retry_base_seconds),
-        "ASSAY_WEBHOOK_DENY": "[]",
-        "PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    })
+    env.update(
+        {
+            "ASSAY_DATA_DIR": str(settings.data_dir),
+            "ASSAY_DATABASE_URL": settings.resolved_database_url,
+            "ASSAY_BLOB_STORE_URL": settings.resolved_blob_store_url,
+            "ASSAY_SECRET_KEY": settings.secret_key.get_secret_value(),
+            "ASSAY_PASSWORD_HASH_MEMORY_KIB": str(settings.password_hash_memory_kib),
+            "ASSAY_JOB_POLL_SECONDS": str(settings.job_poll_seconds),
+            "ASSAY_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
+            "ASSAY_JOB_RETRY_BASE_SECONDS": str(settings.job_retry_base_seconds),
+            "ASSAY_WEBHOOK_DENY": "[]",
+            "PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(
+                os.pathsep
+            ),
+        }
+    )
     env.update(extra)
     return env
 
@@ -39,8 +43,12 @@ class Process:
     def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115  (closed in stop)
-        self.proc = subprocess.Popen([sys.executable, "-m", "assay", *args], env=env,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assay", *args],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -66,8 +74,11 @@ class LiveServer(Process):
     def __init__(self, settings: Settings, log_path: Path, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        super().__init__(["serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                         env_for(settings, **env), log_path)
+        super().__init__(
+            ["serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env_for(settings, **env),
+            log_path,
+        )
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:

@@ -22,7 +22,8 @@ def log_in(page, url: str, email: str, password: str) -> None:
 
 
 def test_login_shows_the_empty_projects_page_and_logout_ends_it(
-        page, live_server, manager, dialect):
+    page, live_server, manager, dialect
+):
     url = live_server.url
     log_in(page, url, manager.user.email, manager.password)
     expect(page.get_by_role("heading", name="No projects yet")).to_be_visible()
@@ -42,8 +43,12 @@ def test_wrong_password_is_explained(page, live_server, manager):
 
 def test_api_docs_render_offline(page, live_server, manager, dialect):
     external = []
-    page.on("request", lambda request: external.append(request.url)
-            if not request.url.startswith(live_server.url) else None)
+    page.on(
+        "request",
+        lambda request: (
+            external.append(request.url) if not request.url.startswith(live_server.url) else None
+        ),
+    )
     page.goto(live_server.url + "/api/docs")
     expect(page.get_by_text("/api/v1/users/{user_id}").first).to_be_visible(timeout=15000)
     expect(page.locator(".swagger-ui .title").first).to_contain_text("Assay")

@@ -102,8 +102,7 @@ class PageParams:
     def __init__(
         self,
         request: Request,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")]
-        = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
         limit: Annotated[int | None, Query(ge=1, description="Page size")] = None,
     ) -> None:
         settings = request.app.state.ctx.settings

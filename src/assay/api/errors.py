@@ -24,9 +24,18 @@ STATUS_BY_ERROR: dict[type[errors.AssayError], int] = {
     errors.TooLarge: 413,
     errors.Unavailable: 503,
 }
-CODE_BY_STATUS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                  405: "method_not_allowed", 409: "conflict", 413: "too_large", 415:
-                  "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
+CODE_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -52,9 +61,7 @@ def field_path(loc: tuple[Any, ...]) -> str | None:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.AssayError)
     async def _domain(_request: Request, exc: errors.AssayError) -> JSONResponse:
-        status = next(
-            (code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400
-        )
+        status = next((code for cls, code in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
         headers = {"WWW-Authenticate": 'Basic realm="assay"'} if status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, exc.field), status, headers)
 
@@ -78,7 +85,10 @@ def install(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(
-            error_body("internal", "internal error; the server log has the details under "
-                       f"request id {request_id_var.get()}"),
+            error_body(
+                "internal",
+                "internal error; the server log has the details under "
+                f"request id {request_id_var.get()}",
+            ),
             500,
         )

@@ -23,7 +23,11 @@ def readyz(ctx: Ctx) -> JSONResponse:
     except Exception as exc:  # any database failure means not ready
         return JSONResponse({"status": "unavailable", "reason": f"database: {exc}"}, 503)
     if current != head:
-        return JSONResponse({"status": "unavailable",
-                             "reason": f"schema at {current}, expected {head}: "
-                                       "run `assay db upgrade`"}, 503)
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "reason": f"schema at {current}, expected {head}: run `assay db upgrade`",
+            },
+            503,
+        )
     return JSONResponse({"status": "ok", "schema": current})

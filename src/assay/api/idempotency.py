@@ -39,17 +39,24 @@ def create_once(
         try:
             with db.write() as session:
                 replay = idempotency.find_replay(
-                    session=session, user_id=actor.user_id, key=key,
+                    session=session,
+                    user_id=actor.user_id,
+                    key=key,
                     request_fingerprint=fingerprint,
                 )
                 if replay is not None:
-                    return JSONResponse(replay.response, replay.status_code,
-                                        headers={"Idempotent-Replayed": "true"})
+                    return JSONResponse(
+                        replay.response, replay.status_code, headers={"Idempotent-Replayed": "true"}
+                    )
                 result = create(session)
                 content = result.model_dump(mode="json")
                 idempotency.save_response(
-                    session=session, user_id=actor.user_id, key=key,
-                    request_fingerprint=fingerprint, status_code=status_code, response=content,
+                    session=session,
+                    user_id=actor.user_id,
+                    key=key,
+                    request_fingerprint=fingerprint,
+                    status_code=status_code,
+                    response=content,
                 )
                 return JSONResponse(content, status_code)
         except IntegrityError:

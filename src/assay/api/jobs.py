@@ -13,14 +13,22 @@ router = APIRouter(tags=["jobs"])
 
 @router.get("/jobs", response_model=schemas.JobPage, operation_id="list_jobs")
 def list_jobs(
-    actor: CurrentActor, db: Db, page: Page,
+    actor: CurrentActor,
+    db: Db,
+    page: Page,
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"] | None = None,
     kind: str | None = Query(None, max_length=100),
 ) -> schemas.JobPage:
     created_by = None if policy.can_list_all(actor) else actor.user_id
     with db.read() as session:
-        result = jobs.list_jobs(session=session, cursor=page.cursor, limit=page.limit,
-                                status=status, kind=kind, created_by=created_by)
+        result = jobs.list_jobs(
+            session=session,
+            cursor=page.cursor,
+            limit=page.limit,
+            status=status,
+            kind=kind,
+            created_by=created_by,
+        )
         return schemas.JobPage(items=result.items, next_cursor=result.next_cursor)
 
 
@@ -40,11 +48,11 @@ def cancel_job(job_id: str, actor: CurrentActor, db: Db) -> schemas.Job:
         return schemas.Job.model_validate(jobs.cancel_job(session=session, job=job))
 
 
-@router.get("/jobs/{job_id}/logs", response_model=schemas.JobLogPage,
-            operation_id="list_job_logs")
+@router.get("/jobs/{job_id}/logs", response_model=schemas.JobLogPage, operation_id="list_job_logs")
 def list_job_logs(job_id: str, actor: CurrentActor, db: Db, page: Page) -> schemas.JobLogPage:
     with db.read() as session:
         policy.can_read(actor, jobs.get_job(session=session, job_id=job_id))
-        result = jobs.list_logs(session=session, job_id=job_id, cursor=page.cursor,
-                                limit=page.limit)
+        result = jobs.list_logs(
+            session=session, job_id=job_id, cursor=page.cursor, limit=page.limit
+        )
         return schemas.JobLogPage(items=result.items, next_cursor=result.next_cursor)

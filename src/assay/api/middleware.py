@@ -31,8 +31,11 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else (
-            secrets.token_hex(8))
+        request_id = (
+            incoming
+            if 0 < len(incoming) <= 64 and incoming.isprintable()
+            else (secrets.token_hex(8))
+        )
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})
         started = time.perf_counter()
@@ -51,11 +54,18 @@ class RequestContext:
         finally:
             actor = scope["state"].get("actor")
             access_log.info(
-                "%s %s %s %.1fms", scope["method"], scope["path"], status,
+                "%s %s %s %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
                 (time.perf_counter() - started) * 1000,
-                extra={"status": status, "method": scope["method"], "path": scope["path"],
-                       "actor": actor.user_id if actor else None,
-                       "mode": actor.mode if actor else None},
+                extra={
+                    "status": status,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "actor": actor.user_id if actor else None,
+                    "mode": actor.mode if actor else None,
+                },
             )
             request_id_var.reset(token)
 
@@ -113,17 +123,30 @@ class _BodyTooLarge(HTTPException):
 
 
 def _too_large_message(limit: int) -> str:
-    return (f"request body is larger than this endpoint's limit of {limit} bytes; "
-            "split it into smaller requests")
+    return (
+        f"request body is larger than this endpoint's limit of {limit} bytes; "
+        "split it into smaller requests"
+    )
 
 
 async def _too_large(send: Any, limit: int) -> None:
-    body = json.dumps({"error": {
-        "code": "too_large",
-        "message": _too_large_message(limit),
-        "field": None,
-    }}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {
+            "error": {
+                "code": "too_large",
+                "message": _too_large_message(limit),
+                "field": None,
+            }
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

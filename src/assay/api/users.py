@@ -25,9 +25,13 @@ def create_user(
 ) -> JSONResponse:
     policy.can_create(actor)
     return create_once(
-        request, actor=actor, db=db, body=user_in,
+        request,
+        actor=actor,
+        db=db,
+        body=user_in,
         create=lambda session: schemas.User.model_validate(
-            users.create_user(session=session, user_in=user_in)),
+            users.create_user(session=session, user_in=user_in)
+        ),
     )
 
 

@@ -27,8 +27,11 @@ err = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", envvar="ASSAY_DATA_DIR",
-                 help="Where the database, blobs and logs live (default ~/.assay)."),
+    typer.Option(
+        "--data-dir",
+        envvar="ASSAY_DATA_DIR",
+        help="Where the database, blobs and logs live (default ~/.assay).",
+    ),
 ]
 
 
@@ -53,8 +56,10 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     data_dir: DataDir = None,
-    workers: Annotated[int | None, typer.Option(
-        help="Job worker threads in this process (0: run `assay worker` separately).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Job worker threads in this process (0: run `assay worker` separately)."),
+    ] = None,
 ) -> None:
     """Serve the API, the UI and background workers (migrates the database first)."""
     import uvicorn
@@ -67,8 +72,14 @@ def serve(
     logs.configure(fmt=settings.log_format, level=settings.log_level)
     application = create_app(settings)
     err.print(f"Assay on [bold]http://{host}:{port}[/]  (data: {settings.data_dir})")
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
 
 
 @app.command()

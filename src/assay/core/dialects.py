@@ -15,8 +15,12 @@ def engine_options(url: str) -> dict[str, Any]:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # Many API threads share a handful of connections; readers never block in WAL mode.
-        return {"pool_size": 16, "max_overflow": 16, "pool_timeout": 60,
-                "connect_args": {"check_same_thread": False, "timeout": 30}}
+        return {
+            "pool_size": 16,
+            "max_overflow": 16,
+            "pool_timeout": 60,
+            "connect_args": {"check_same_thread": False, "timeout": 30},
+        }
     return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, "pool_timeout": 60}
 
 
@@ -70,5 +74,5 @@ def normalise_url(url: str) -> str:
     """Accept plain postgres URLs and pick the psycopg 3 driver for them."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

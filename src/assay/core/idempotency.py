@@ -29,11 +29,21 @@ def find_replay(
 
 
 def save_response(
-    *, session: Session, user_id: str, key: str, request_fingerprint: str,
-    status_code: int, response: Any,
+    *,
+    session: Session,
+    user_id: str,
+    key: str,
+    request_fingerprint: str,
+    status_code: int,
+    response: Any,
 ) -> None:
-    session.add(models.IdempotencyRecord(
-        user_id=user_id, key=key, fingerprint=request_fingerprint,
-        status_code=status_code, response=response,
-    ))
+    session.add(
+        models.IdempotencyRecord(
+            user_id=user_id,
+            key=key,
+            fingerprint=request_fingerprint,
+            status_code=status_code,
+            response=response,
+        )
+    )
     session.flush()

@@ -60,8 +60,9 @@ def job_kind(
     """Register a handler `fn(ctx: JobContext, payload: dict) -> dict | None`."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _kinds[name] = JobKind(name, fn, max_attempts,
-                               description or (fn.__doc__ or "").strip(), on_failed)
+        _kinds[name] = JobKind(
+            name, fn, max_attempts, description or (fn.__doc__ or "").strip(), on_failed
+        )
         return fn
 
     return register
@@ -111,8 +112,10 @@ def enqueue(
         )
         if existing is not None:
             if existing.kind != kind:
-                raise Conflict(f"idempotency key {idempotency_key!r} belongs to another job",
-                               field="idempotency_key")
+                raise Conflict(
+                    f"idempotency key {idempotency_key!r} belongs to another job",
+                    field="idempotency_key",
+                )
             return existing
     job = models.Job(
         kind=kind,
@@ -159,8 +162,9 @@ def list_logs(
     *, session: Session, job_id: str, cursor: str | None, limit: int
 ) -> PageResult[models.JobLog]:
     stmt = select(models.JobLog).where(models.JobLog.job_id == job_id)
-    return paginate(session, stmt, key=models.JobLog.id, cursor=cursor, limit=limit,
-                    newest_first=False)
+    return paginate(
+        session, stmt, key=models.JobLog.id, cursor=cursor, limit=limit, newest_first=False
+    )
 
 
 def cancel_job(*, session: Session, job: models.Job) -> models.Job:
@@ -178,8 +182,9 @@ def cancel_job(*, session: Session, job: models.Job) -> models.Job:
 
 
 def add_log(*, session: Session, job: models.Job, message: str, level: str = "info") -> None:
-    session.add(models.JobLog(job_id=job.id, attempt=job.attempts, level=level,
-                              message=message[:10_000]))
+    session.add(
+        models.JobLog(job_id=job.id, attempt=job.attempts, level=level, message=message[:10_000])
+    )
 
 
 # --- the worker side -----------------------------------------------------------------
@@ -210,18 +215,27 @@ def claim_next(
     return job
 
 
-def requeue_expired(*, session: Session, retry_base_seconds: float,
-                    retry_max_seconds: float) -> int:
+def requeue_expired(
+    *, session: Session, retry_base_seconds: float, retry_max_seconds: float
+) -> int:
     """Return jobs whose worker stopped renewing its lease (it crashed) to the queue."""
     now = utcnow()
-    stmt = select(models.Job).where(
-        models.Job.status == "running", models.Job.lease_expires_at < now
-    ).limit(100)
+    stmt = (
+        select(models.Job)
+        .where(models.Job.status == "running", models.Job.lease_expires_at < now)
+        .limit(100)
+    )
     expired = list(session.scalars(dialects.skip_locked(stmt, session.get_bind().dialect.name)))
     for job in expired:
         reason = f"worker {job.locked_by} stopped renewing its lease (crashed or killed)"
-        _retry_or_fail(job, session=session, error=reason, now=now,
-                       base=retry_base_seconds, cap=retry_max_seconds)
+        _retry_or_fail(
+            job,
+            session=session,
+            error=reason,
+            now=now,
+            base=retry_base_seconds,
+            cap=retry_max_seconds,
+        )
     return len(expired)
 
 
@@ -233,13 +247,18 @@ def renew_leases(
         return set()
     session.execute(
         update(models.Job)
-        .where(models.Job.id.in_(job_ids), models.Job.locked_by == worker_id,
-               models.Job.status == "running")
+        .where(
+            models.Job.id.in_(job_ids),
+            models.Job.locked_by == worker_id,
+            models.Job.status == "running",
+        )
         .values(lease_expires_at=utcnow() + dt.timedelta(seconds=lease_seconds))
     )
-    return set(session.scalars(
-        select(models.Job.id).where(models.Job.id.in_(job_ids), models.Job.cancel_requested)
-    ))
+    return set(
+        session.scalars(
+            select(models.Job.id).where(models.Job.id.in_(job_ids), models.Job.cancel_requested)
+        )
+    )
 
 
 def _owned(session: Session, job_id: str, worker_id: str) -> models.Job | None:
@@ -250,8 +269,7 @@ def _owned(session: Session, job_id: str, worker_id: str) -> models.Job | None:
     return job
 
 
-def finish(*, session: Session, job_id: str, worker_id: str,
-           result: dict[str, Any] | None) -> bool:
+def finish(*, session: Session, job_id: str, worker_id: str, result: dict[str, Any] | None) -> bool:
     job = _owned(session, job_id, worker_id)
     if job is None:
         return False
@@ -266,20 +284,38 @@ def mark_cancelled(*, session: Session, job_id: str, worker_id: str) -> bool:
     if job is None:
         return False
     job.status, job.finished_at, job.locked_by, job.lease_expires_at = (
-        "cancelled", utcnow(), None, None)
+        "cancelled",
+        utcnow(),
+        None,
+        None,
+    )
     add_log(session=session, job=job, message="cancelled while running")
     return True
 
 
-def fail(*, session: Session, job_id: str, worker_id: str, error: str, permanent: bool,
-         retry_base_seconds: float, retry_max_seconds: float) -> bool:
+def fail(
+    *,
+    session: Session,
+    job_id: str,
+    worker_id: str,
+    error: str,
+    permanent: bool,
+    retry_base_seconds: float,
+    retry_max_seconds: float,
+) -> bool:
     job = _owned(session, job_id, worker_id)
     if job is None:
         return False
     if permanent:
         job.max_attempts = job.attempts
-    _retry_or_fail(job, session=session, error=error, now=utcnow(),
-                   base=retry_base_seconds, cap=retry_max_seconds)
+    _retry_or_fail(
+        job,
+        session=session,
+        error=error,
+        now=utcnow(),
+        base=retry_base_seconds,
+        cap=retry_max_seconds,
+    )
     return True
 
 
@@ -288,31 +324,44 @@ def retry_delay(attempts: int, *, base: float, cap: float) -> float:
     return min(cap, base * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
 
 
-def _retry_or_fail(job: models.Job, *, session: Session, error: str, now: dt.datetime,
-                   base: float, cap: float) -> None:
+def _retry_or_fail(
+    job: models.Job, *, session: Session, error: str, now: dt.datetime, base: float, cap: float
+) -> None:
     job.error = error[:10_000]
     job.locked_by, job.lease_expires_at = None, None
     if job.attempts >= job.max_attempts:
         job.status, job.finished_at = "failed", now
-        add_log(session=session, job=job, level="error",
-                message=f"attempt {job.attempts} failed, no attempts left: {error}")
+        add_log(
+            session=session,
+            job=job,
+            level="error",
+            message=f"attempt {job.attempts} failed, no attempts left: {error}",
+        )
         kind = _kinds.get(job.kind)
         if kind is not None and kind.on_failed is not None:
             kind.on_failed(session, job)
         return
     delay = retry_delay(job.attempts, base=base, cap=cap)
     job.status, job.run_after = "queued", now + dt.timedelta(seconds=delay)
-    add_log(session=session, job=job, level="warning",
-            message=f"attempt {job.attempts} failed, retrying in {delay:.1f}s: {error}")
+    add_log(
+        session=session,
+        job=job,
+        level="warning",
+        message=f"attempt {job.attempts} failed, retrying in {delay:.1f}s: {error}",
+    )
 
 
-def set_progress(*, session: Session, job_id: str, worker_id: str, progress: float,
-                 message: str) -> bool:
+def set_progress(
+    *, session: Session, job_id: str, worker_id: str, progress: float, message: str
+) -> bool:
     """Record progress; False if this worker no longer holds the job."""
     result = session.execute(
         update(models.Job)
-        .where(models.Job.id == job_id, models.Job.locked_by == worker_id,
-               models.Job.status == "running")
+        .where(
+            models.Job.id == job_id,
+            models.Job.locked_by == worker_id,
+            models.Job.status == "running",
+        )
         .values(progress=max(0.0, min(1.0, progress)), progress_message=message[:500])
     )
     return bool(result.rowcount)

@@ -36,8 +36,15 @@ def create_key(
 def resolve_key(*, session: Session, raw_key: str) -> Actor:
     """The actor behind a raw key; Unauthorized for unknown, revoked or deactivated keys."""
     row = session.execute(
-        select(models.ApiKey.id, models.ApiKey.mode, models.ApiKey.revoked_at,
-               models.User.id, models.User.email, models.User.role, models.User.is_active)
+        select(
+            models.ApiKey.id,
+            models.ApiKey.mode,
+            models.ApiKey.revoked_at,
+            models.User.id,
+            models.User.email,
+            models.User.role,
+            models.User.is_active,
+        )
         .join(models.User, models.User.id == models.ApiKey.user_id)
         .where(models.ApiKey.key_hash == sha256_hex(raw_key))
     ).first()

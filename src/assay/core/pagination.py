@@ -32,8 +32,10 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("cursor is not one this server issued; "
-                      "pass next_cursor from the previous page", field="cursor") from exc
+        raise Invalid(
+            "cursor is not one this server issued; pass next_cursor from the previous page",
+            field="cursor",
+        ) from exc
     if not isinstance(value, dict):
         raise Invalid("cursor is not one this server issued", field="cursor")
     return value

@@ -19,19 +19,26 @@ from assay.core.errors import Unauthorized
 
 def create_session(*, session: Session, user: models.User, ttl_seconds: int) -> str:
     token = secrets.token_urlsafe(32)
-    session.add(models.BrowserSession(
-        user_id=user.id,
-        token_hash=sha256_hex(token),
-        expires_at=utcnow() + dt.timedelta(seconds=ttl_seconds),
-    ))
+    session.add(
+        models.BrowserSession(
+            user_id=user.id,
+            token_hash=sha256_hex(token),
+            expires_at=utcnow() + dt.timedelta(seconds=ttl_seconds),
+        )
+    )
     session.flush()
     return token
 
 
 def resolve_session(*, session: Session, token: str) -> Actor:
     row = session.execute(
-        select(models.BrowserSession.expires_at, models.User.id, models.User.email,
-               models.User.role, models.User.is_active)
+        select(
+            models.BrowserSession.expires_at,
+            models.User.id,
+            models.User.email,
+            models.User.role,
+            models.User.is_active,
+        )
         .join(models.User, models.User.id == models.BrowserSession.user_id)
         .where(models.BrowserSession.token_hash == sha256_hex(token))
     ).first()

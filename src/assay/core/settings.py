@@ -49,12 +49,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, description="Largest file accepted by the blob upload endpoint."
     )
-    media_url_ttl_seconds: int = Field(
-        300, description="How long a signed media URL stays valid."
-    )
-    session_ttl_seconds: int = Field(
-        14 * 24 * 3600, description="How long a browser login lasts."
-    )
+    media_url_ttl_seconds: int = Field(300, description="How long a signed media URL stays valid.")
+    session_ttl_seconds: int = Field(14 * 24 * 3600, description="How long a browser login lasts.")
     auth_cache_seconds: float = Field(
         5.0,
         description="How long a process may reuse an API key lookup; a revoked key or "

@@ -21,8 +21,9 @@ log = logging.getLogger("assay.worker")
 class JobContext:
     """What a handler gets: the app context, progress, logs, cancellation."""
 
-    def __init__(self, app: Any, job_id: str, attempt: int, worker_id: str,
-                 cancelled: threading.Event) -> None:
+    def __init__(
+        self, app: Any, job_id: str, attempt: int, worker_id: str, cancelled: threading.Event
+    ) -> None:
         self.app = app
         self.job_id = job_id
         self.attempt = attempt
@@ -42,8 +43,9 @@ class JobContext:
         if self._cancelled.is_set():
             raise JobCancelled
 
-    def progress(self, done: float, total: float | None = None, message: str = "",
-                 *, force: bool = False) -> None:
+    def progress(
+        self, done: float, total: float | None = None, message: str = "", *, force: bool = False
+    ) -> None:
         """Report progress (throttled to a few writes a second); raises if cancelled."""
         self.check_cancelled()
         now = time.monotonic()
@@ -52,22 +54,31 @@ class JobContext:
         self._last_progress = now
         fraction = done / total if total else done
         with self.db.write() as session:
-            jobs.set_progress(session=session, job_id=self.job_id, worker_id=self.worker_id,
-                              progress=fraction, message=message)
+            jobs.set_progress(
+                session=session,
+                job_id=self.job_id,
+                worker_id=self.worker_id,
+                progress=fraction,
+                message=message,
+            )
 
     def log(self, message: str, level: str = "info") -> None:
         from assay.core import models
 
         with self.db.write() as session:
-            session.add(models.JobLog(job_id=self.job_id, attempt=self.attempt, level=level,
-                                      message=message[:10_000]))
+            session.add(
+                models.JobLog(
+                    job_id=self.job_id, attempt=self.attempt, level=level, message=message[:10_000]
+                )
+            )
 
 
 class WorkerPool:
     """N worker threads plus one thread that renews their leases and requeues dead ones."""
 
-    def __init__(self, app: Any, *, threads: int, name: str = "worker",
-                 kinds: set[str] | None = None) -> None:
+    def __init__(
+        self, app: Any, *, threads: int, name: str = "worker", kinds: set[str] | None = None
+    ) -> None:
         self.app = app
         self.threads = threads
         # Claim only what this process can run: a worker without some plugin leaves those
@@ -87,8 +98,12 @@ class WorkerPool:
 
     def start(self) -> None:
         for i in range(self.threads):
-            t = threading.Thread(target=self._work, args=(f"{self.prefix}-{i}",),
-                                 name=f"assay-worker-{i}", daemon=True)
+            t = threading.Thread(
+                target=self._work,
+                args=(f"{self.prefix}-{i}",),
+                name=f"assay-worker-{i}",
+                daemon=True,
+            )
             t.start()
             self._threads.append(t)
         t = threading.Thread(target=self._keep_leases, name="assay-leases", daemon=True)
@@ -133,7 +148,9 @@ class WorkerPool:
                 with self.app.db.write() as session:
                     for worker_id, ids in by_worker.items():
                         for job_id in jobs.renew_leases(
-                            session=session, worker_id=worker_id, job_ids=ids,
+                            session=session,
+                            worker_id=worker_id,
+                            job_ids=ids,
                             lease_seconds=self.settings.job_lease_seconds,
                         ):
                             held[job_id][1].set()
@@ -150,9 +167,12 @@ class WorkerPool:
 
     def _run_one(self, worker_id: str) -> bool:
         with self.app.db.write() as session:
-            job = jobs.claim_next(session=session, worker_id=worker_id,
-                                  lease_seconds=self.settings.job_lease_seconds,
-                                  kinds=self.kinds)
+            job = jobs.claim_next(
+                session=session,
+                worker_id=worker_id,
+                lease_seconds=self.settings.job_lease_seconds,
+                kinds=self.kinds,
+            )
             if job is None:
                 return False
             job_id, kind_name, payload, attempt = job.id, job.kind, dict(job.payload), job.attempts
@@ -169,8 +189,15 @@ class WorkerPool:
                 self._running.pop(job_id, None)
         return True
 
-    def _execute(self, worker_id: str, job_id: str, kind_name: str, payload: dict[str, Any],
-                 attempt: int, cancelled: threading.Event) -> None:
+    def _execute(
+        self,
+        worker_id: str,
+        job_id: str,
+        kind_name: str,
+        payload: dict[str, Any],
+        attempt: int,
+        cancelled: threading.Event,
+    ) -> None:
         settings = self.settings
         kind = jobs.get_kind(kind_name)
         ctx = JobContext(self.app, job_id, attempt, worker_id, cancelled)
@@ -178,7 +205,8 @@ class WorkerPool:
             if kind is None:
                 raise PermanentError(
                     f"no handler for job kind {kind_name!r} in this process; "
-                    "load the plugin that provides it (ASSAY_PLUGINS)")
+                    "load the plugin that provides it (ASSAY_PLUGINS)"
+                )
             ctx.check_cancelled()
             result = kind.handler(ctx, payload)
         except JobCancelled:
@@ -187,17 +215,32 @@ class WorkerPool:
             return
         except Exception as exc:
             permanent = isinstance(exc, PermanentError)
-            detail = str(exc) if permanent else "".join(
-                traceback.format_exception_only(type(exc), exc)).strip()
+            detail = (
+                str(exc)
+                if permanent
+                else "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            )
             log.warning("job %s (%s) attempt %d failed: %s", job_id, kind_name, attempt, detail)
             with self.app.db.write() as session:
-                jobs.fail(session=session, job_id=job_id, worker_id=worker_id, error=detail,
-                          permanent=permanent,
-                          retry_base_seconds=settings.job_retry_base_seconds,
-                          retry_max_seconds=settings.job_retry_max_seconds)
+                jobs.fail(
+                    session=session,
+                    job_id=job_id,
+                    worker_id=worker_id,
+                    error=detail,
+                    permanent=permanent,
+                    retry_base_seconds=settings.job_retry_base_seconds,
+                    retry_max_seconds=settings.job_retry_max_seconds,
+                )
             return
         with self.app.db.write() as session:
-            if not jobs.finish(session=session, job_id=job_id, worker_id=worker_id,
-                               result=result if isinstance(result, dict) else None):
-                log.warning("job %s finished on %s after its lease was lost; result dropped",
-                            job_id, worker_id)
+            if not jobs.finish(
+                session=session,
+                job_id=job_id,
+                worker_id=worker_id,
+                result=result if isinstance(result, dict) else None,
+            ):
+                log.warning(
+                    "job %s finished on %s after its lease was lost; result dropped",
+                    job_id,
+                    worker_id,
+                )

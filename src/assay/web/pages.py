@@ -38,14 +38,19 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.get("/login", include_in_schema=False)
-    def login_form(request: Request, next: str | None = None, error: str | None = None
-                   ) -> Response:
+    def login_form(request: Request, next: str | None = None, error: str | None = None) -> Response:
         token = secrets.token_urlsafe(24)
         response = templates.TemplateResponse(
             request, "login.html", {"csrf": token, "next": _safe_next(next), "error": error}
         )
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                            secure=_secure(request), max_age=3600)
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            max_age=3600,
+        )
         return response
 
     @app.post("/login", include_in_schema=False)
@@ -63,18 +68,32 @@ def install(app: FastAPI) -> None:
         with ctx.db.write() as session:
             user = users.authenticate_password(session=session, email=email, password=password)
             if user is None:
-                return RedirectResponse(f"/login?error=invalid&next={_safe_next(next)}",
-                                        status_code=303)
-            token = sessions.create_session(session=session, user=user,
-                                            ttl_seconds=ctx.settings.session_ttl_seconds)
+                return RedirectResponse(
+                    f"/login?error=invalid&next={_safe_next(next)}", status_code=303
+                )
+            token = sessions.create_session(
+                session=session, user=user, ttl_seconds=ctx.settings.session_ttl_seconds
+            )
         response = RedirectResponse(_safe_next(next), status_code=303)
         secret = ctx.settings.secret_key.get_secret_value()
         max_age = ctx.settings.session_ttl_seconds
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                            secure=_secure(request), max_age=max_age)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=_secure(request),
+            max_age=max_age,
+        )
         # Readable by the page's scripts, which echo it in X-CSRF-Token on writes.
-        response.set_cookie(CSRF_COOKIE, sessions.csrf_token(secret, token), httponly=False,
-                            samesite="strict", secure=_secure(request), max_age=max_age)
+        response.set_cookie(
+            CSRF_COOKIE,
+            sessions.csrf_token(secret, token),
+            httponly=False,
+            samesite="strict",
+            secure=_secure(request),
+            max_age=max_age,
+        )
         response.delete_cookie(LOGIN_CSRF_COOKIE)
         return response
 
