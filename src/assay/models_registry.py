@@ -1,5 +1,6 @@
 """Imports every module that defines tables, so the metadata is complete (Alembic, tests)."""
 
 from assay.core import models as core_models
+from assay.labeling import models as labeling_models
 
-__all__ = ["core_models"]
+__all__ = ["core_models", "labeling_models"]

@@ -14,6 +14,10 @@ from assay.core.db import Database
 
 log = logging.getLogger(__name__)
 
+# Indexes with expression columns (e.g. `priority DESC`): Alembic cannot compare them on
+# PostgreSQL, so they are written by hand in migrations and checked by name in the tests.
+EXPRESSION_INDEXES = frozenset({"ix_tasks_queue"})
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 

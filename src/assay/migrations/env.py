@@ -6,6 +6,7 @@ from alembic import context
 
 import assay.models_registry  # noqa: F401  (registers every table on the metadata)
 from assay.core.db import Base, Database
+from assay.core.migrate import EXPRESSION_INDEXES
 from assay.core.settings import get_settings
 
 config = context.config
@@ -19,6 +20,9 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=lambda obj, name, type_, *_: (
+            not (type_ == "index" and name in EXPRESSION_INDEXES)
+        ),
     )
     with context.begin_transaction():
         context.run_migrations()

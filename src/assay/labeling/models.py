@@ -1,0 +1,225 @@
+"""Tables of the labeling pillar: projects, batches, tasks, their queue state and history.
+
+A task carries its own queue state (`stage`, lease columns) so that claiming, renewing and
+submitting are single-row updates on one indexed table; history lives in `task_events`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assay.core.db import Base, JSONType, UTCDateTime, utcnow
+from assay.core.ids import new_id
+
+BATCH_KINDS = ("self_label", "calibration", "production")
+BATCH_STATUSES = ("staging", "in_progress", "completed")
+TASK_STATUSES = ("pending", "completed", "canceled", "error")
+PROJECT_ROLES = ("manager", "reviewer", "labeler")
+EVENT_ACTIONS = (
+    "submit",
+    "skip",
+    "accept",
+    "reject",
+    "fix",
+    "cancel",
+    "audit_accept",
+    "audit_reject",
+)
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(String(24), primary_key=True, default=new_id)
+
+
+def _created() -> Mapped[dt.datetime]:
+    return mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    # Scale addresses projects by name, per account; test-key traffic is a separate sandbox.
+    __table_args__ = (UniqueConstraint("mode", "name"),)
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    task_type: Mapped[str] = mapped_column(String(50), nullable=False)
+    taxonomy: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    instructions: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    instructions_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    pipeline: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    # Defaults merged into every task's params (Scale's project `params`).
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class ProjectMember(Base):
+    __tablename__ = "project_members"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class InstructionVersion(Base):
+    __tablename__ = "instruction_versions"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[str] = _id()
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("mode", "name"),
+        Index("ix_batches_project", "project_id", "id"),
+    )
+
+    id: Mapped[str] = _id()
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="production")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="staging")
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    callback_url: Mapped[str | None] = mapped_column(String(2000))
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+    finalized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # Idempotent creates: one task per unique_id per sandbox (NULLs do not collide).
+        UniqueConstraint("mode", "unique_id"),
+        # The queue: the next task of a stage, highest priority first, then oldest.
+        Index("ix_tasks_queue", "project_id", "stage", text("priority DESC"), "id"),
+        # Task lists: newest first within a project or batch, filtered by status.
+        Index("ix_tasks_project_status", "project_id", "status", "id"),
+        Index("ix_tasks_batch_status", "batch_id", "status", "id"),
+        Index("ix_tasks_lease_user", "lease_user_id"),
+    )
+
+    id: Mapped[str] = _id()
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    type: Mapped[str] = mapped_column(String(50), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    unique_id: Mapped[str | None] = mapped_column(String(300))
+    # What the worker sees: attachments, instruction, task-type specific fields.
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
+    tags: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    # Model predictions the first labeler starts from (annotations, same shape as a response).
+    prelabels: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    callback_url: Mapped[str | None] = mapped_column(String(2000))
+    # The final response once completed (Scale's `response`).
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # --- queue state ---------------------------------------------------------------------
+    # The pipeline stage the task waits in; NULL when not queued (staging batch, finished).
+    stage: Mapped[str | None] = mapped_column(String(32))
+    round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Rework goes back to the labeler whose work was rejected.
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lease_user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    leased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The latest labeler's response under review, and who gave it (reviewers never review
+    # their own work).
+    working_response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    labeled_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class TaskEvent(Base):
+    """History: every submission, skip, review and audit — who, when, what."""
+
+    __tablename__ = "task_events"
+    __table_args__ = (
+        Index("ix_task_events_task", "task_id", "id"),
+        # "Nobody gets the same task twice in one stage": the claim checks this index.
+        Index("ix_task_events_seen", "task_id", "stage", "round", "user_id"),
+        Index("ix_task_events_user", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    stage: Mapped[str] = mapped_column(String(32), nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(16), nullable=False)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Review comments: [{"text", "annotation_id"?, "span"?}] pinned to shapes or spans.
+    comments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    reason: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Draft(Base):
+    """Work in progress, autosaved by the labeling UI; one per task and person."""
+
+    __tablename__ = "task_drafts"
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )

@@ -1,0 +1,188 @@
+"""The pipeline every task follows: ordered stages (label, review …), rework on rejection,
+completion with callbacks, and batch completion."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from assay.core import webhooks
+from assay.core.auth import Actor
+from assay.core.db import utcnow
+from assay.core.errors import Invalid
+from assay.core.settings import Settings
+from assay.labeling import models
+
+COMPLETED_EVENT = "task.completed"
+BATCH_COMPLETED_EVENT = "batch.completed"
+
+
+class Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+    kind: Literal["label", "review"]
+    sample_rate: float = Field(1.0, ge=0.0, le=1.0, description="Share of tasks reviewed.")
+
+
+class Pipeline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stages: list[Stage] = Field(
+        default_factory=lambda: [Stage(name="label", kind="label")], min_length=1, max_length=8
+    )
+    max_rework_rounds: int = Field(2, ge=0, le=10)
+    lease_seconds: int = Field(300, ge=10, le=6 * 3600)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Pipeline:
+        if self.stages[0].kind != "label":
+            raise ValueError("the first stage must be a label stage")
+        names = [stage.name for stage in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError("stage names must be unique")
+        return self
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise Invalid(
+            f"stage {name!r} is not in this project's pipeline; stages: "
+            + ", ".join(s.name for s in self.stages),
+            field="stage",
+        )
+
+    def after(self, name: str) -> Stage | None:
+        names = [stage.name for stage in self.stages]
+        index = names.index(name)
+        return self.stages[index + 1] if index + 1 < len(self.stages) else None
+
+
+def parse_pipeline(data: dict[str, Any] | None) -> Pipeline:
+    try:
+        return Pipeline.model_validate(data or {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        raise Invalid(f"pipeline{path}: {error['msg']}", field=f"pipeline{path}") from exc
+
+
+def callback_secret(settings: Settings, project_id: str) -> str:
+    """The key task and batch callbacks of a project are signed with (shown to managers)."""
+    key = settings.secret_key.get_secret_value().encode()
+    return "cbsec_" + hmac.new(key, b"callback:" + project_id.encode(), hashlib.sha256).hexdigest()
+
+
+def enter_queue(*, session: Session, batch: models.Batch, pipeline: Pipeline) -> int:
+    """Queue a finalized batch's pending tasks at the first stage."""
+    result = session.execute(
+        update(models.Task)
+        .where(
+            models.Task.batch_id == batch.id,
+            models.Task.status == "pending",
+            models.Task.stage.is_(None),
+        )
+        .values(stage=pipeline.stages[0].name)
+    )
+    return result.rowcount or 0
+
+
+def task_payload(task: models.Task, project_name: str | None = None) -> dict[str, Any]:
+    """What a completion callback carries."""
+    return {
+        "task_id": task.id,
+        "status": task.status,
+        "type": task.type,
+        "project": project_name or task.project_id,
+        "batch": task.batch_id,
+        "unique_id": task.unique_id,
+        "metadata": task.metadata_,
+        "response": task.response,
+        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+    }
+
+
+def finish(
+    *,
+    session: Session,
+    task: models.Task,
+    response: dict[str, Any] | None,
+    settings: Settings,
+    actor: Actor | None = None,
+    status: Literal["completed", "error"] = "completed",
+    error: str | None = None,
+) -> None:
+    """Complete (or fail) a task: final response, callbacks, and its batch's completion."""
+    now = utcnow()
+    task.status, task.response, task.error = status, response, error
+    task.completed_at = now
+    task.stage = None
+    task.lease_user_id = task.lease_token = task.lease_expires_at = task.leased_at = None
+    task.assignee_id = None
+    session.flush()
+    payload = task_payload(task)
+    if task.callback_url:
+        webhooks.send_callback(
+            session=session,
+            url=task.callback_url,
+            event=COMPLETED_EVENT,
+            payload=payload,
+            secret=callback_secret(settings, task.project_id),
+            actor=actor,
+            settings=settings,
+        )
+    webhooks.emit(
+        session=session, event=COMPLETED_EVENT, payload=payload, actor=actor, settings=settings
+    )
+    if task.batch_id is not None:
+        complete_batch_if_done(
+            session=session, batch_id=task.batch_id, settings=settings, actor=actor
+        )
+
+
+def complete_batch_if_done(
+    *, session: Session, batch_id: str, settings: Settings, actor: Actor | None = None
+) -> bool:
+    batch = session.get(models.Batch, batch_id)
+    if batch is None or batch.status != "in_progress":
+        return False
+    pending = session.scalar(
+        select(models.Task.id)
+        .where(models.Task.batch_id == batch_id, models.Task.status == "pending")
+        .limit(1)
+    )
+    if pending is not None:
+        return False
+    batch.status, batch.completed_at = "completed", utcnow()
+    payload = {
+        "batch": batch.name,
+        "batch_id": batch.id,
+        "project_id": batch.project_id,
+        "status": "completed",
+        "metadata": batch.metadata_,
+        "completed_at": batch.completed_at.isoformat(),
+    }
+    if batch.callback_url:
+        webhooks.send_callback(
+            session=session,
+            url=batch.callback_url,
+            event=BATCH_COMPLETED_EVENT,
+            payload=payload,
+            secret=callback_secret(settings, batch.project_id),
+            actor=actor,
+            settings=settings,
+        )
+    webhooks.emit(
+        session=session,
+        event=BATCH_COMPLETED_EVENT,
+        payload=payload,
+        actor=actor,
+        settings=settings,
+    )
+    return True
