@@ -17,6 +17,9 @@ import sqlalchemy as sa
 from assay.core import keys, migrate, schemas, users
 from assay.core.db import Database
 
+# Benchmarks reuse the test harness's helpers (PostgreSQL cluster, simulated labelers).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
@@ -54,7 +57,6 @@ class Postgres:
     """A throwaway, durable PostgreSQL cluster on loopback (the test harness's)."""
 
     def __init__(self) -> None:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.support.postgres import PostgresCluster, find_bindir
 
         bindir = find_bindir()
@@ -73,12 +75,14 @@ class Postgres:
 
 
 class Server:
-    def __init__(self, database_url: str | None = None, **env: str) -> None:
+    def __init__(
+        self, database_url: str | None = None, *, seed_admin: bool = True, **env: str
+    ) -> None:
         self.data_dir = Path(tempfile.mkdtemp(prefix="assay-bench-"))
         self.database_url = database_url or f"sqlite:///{self.data_dir}/assay.db"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.key = seed(self.database_url)
+        self.key = seed(self.database_url) if seed_admin else ""
         full_env = {
             **os.environ,
             "ASSAY_DATA_DIR": str(self.data_dir),

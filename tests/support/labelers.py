@@ -1,0 +1,254 @@
+"""Simulated labelers for load tests and benchmarks: many people pulling from one queue.
+
+Each labeler loops next → submit over HTTP (aiohttp, so the client costs little CPU next to
+the server). Some labelers abandon a share of their leases and submit late, after the lease
+ran out, to prove expired leases are reassigned and stale submits refused. Everything the
+server acknowledged is recorded so a consistency check can compare it with the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+
+@dataclass
+class Grant:
+    task_id: str
+    user: str
+    token: str
+    received_at: float  # client monotonic clock
+    expires_at: dt.datetime
+
+
+@dataclass
+class Results:
+    duration: float = 0.0
+    grants: list[Grant] = field(default_factory=list)
+    submits_ok: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    stale_refused: int = 0
+    stale_accepted: int = 0
+    next_latencies: list[float] = field(default_factory=list)
+    submit_latencies: list[float] = field(default_factory=list)
+    empty: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def cycles_per_second(self) -> float:
+        return len(self.submits_ok) / self.duration if self.duration else 0.0
+
+    def percentile(self, values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[max(0, int(len(ordered) * q) - 1)] * 1000 if ordered else 0.0
+
+
+def category_response(task: dict[str, Any]) -> dict[str, Any]:
+    label = "cat" if int(task["id"][-1], 16) % 2 else "dog"
+    return {"annotations": [{"type": "category", "label": label}]}
+
+
+async def _labeler(
+    session: aiohttp.ClientSession,
+    base: str,
+    key: str,
+    user: str,
+    project_id: str,
+    deadline: float,
+    results: Results,
+    abandon_rate: float,
+    lease_seconds: float,
+    rng: random.Random,
+) -> None:
+    headers = {"Authorization": f"Bearer {key}"}
+    next_url = f"{base}/api/v1/projects/{project_id}/queue/next?stage=label"
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        async with session.post(next_url, headers=headers) as response:
+            body = await response.read()
+            results.next_latencies.append(time.monotonic() - started)
+            if response.status == 204:
+                results.empty += 1
+                await asyncio.sleep(0.05)
+                continue
+            if response.status != 200:
+                results.errors.append(f"next {response.status} {body[:200]!r}")
+                await asyncio.sleep(0.05)
+                continue
+            lease = await response.json(content_type=None)
+        task = lease["task"]
+        token = lease["lease_token"]
+        results.grants.append(
+            Grant(
+                task["id"],
+                user,
+                token,
+                time.monotonic(),
+                dt.datetime.fromisoformat(lease["expires_at"]),
+            )
+        )
+        if rng.random() < abandon_rate:
+            # Close the tab; come back after the lease ran out and try to submit anyway.
+            await asyncio.sleep(lease_seconds + 1.0)
+            async with session.post(
+                f"{base}/api/v1/tasks/{task['id']}/submit",
+                headers=headers,
+                json={"lease_token": token, "response": category_response(task)},
+            ) as response:
+                await response.read()
+                if response.status == 409:
+                    results.stale_refused += 1
+                elif response.status == 200:
+                    results.stale_accepted += 1
+                else:
+                    results.errors.append(f"late submit {response.status}")
+            continue
+        answer = category_response(task)
+        started = time.monotonic()
+        async with session.post(
+            f"{base}/api/v1/tasks/{task['id']}/submit",
+            headers=headers,
+            json={"lease_token": token, "response": answer},
+        ) as response:
+            await response.read()
+            results.submit_latencies.append(time.monotonic() - started)
+            if response.status == 200:
+                results.submits_ok.append((task["id"], user, answer))
+            else:
+                results.errors.append(f"submit {response.status}")
+
+
+async def run(
+    urls: list[str],
+    labelers: list[tuple[str, str]],
+    project_id: str,
+    *,
+    seconds: float,
+    abandon_every: int = 0,
+    abandon_rate: float = 0.2,
+    lease_seconds: float = 10.0,
+    seed: int = 7,
+) -> Results:
+    """`labelers` are (user id, key) pairs, split round-robin over the server `urls`.
+    Every `abandon_every`-th labeler abandons `abandon_rate` of its leases."""
+    results = Results()
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        started = time.monotonic()
+        deadline = started + seconds
+        rng = random.Random(seed)
+        await asyncio.gather(
+            *(
+                _labeler(
+                    session,
+                    urls[i % len(urls)],
+                    key,
+                    user,
+                    project_id,
+                    deadline,
+                    results,
+                    abandon_rate if abandon_every and i % abandon_every == 0 else 0.0,
+                    lease_seconds,
+                    random.Random(rng.random()),
+                )
+                for i, (user, key) in enumerate(labelers)
+            )
+        )
+        results.duration = time.monotonic() - started
+    return results
+
+
+def check_consistency(
+    results: Results,
+    events: list[tuple[str, str, str, dict | None]],
+    tasks: dict[str, tuple[str, dict | None]],
+    lease_seconds: float,
+) -> list[str]:
+    """Problems found comparing what the server acknowledged with the database.
+
+    `events`: (task id, user id, action, response) from task_events; `tasks`: task id →
+    (status, response)."""
+    problems: list[str] = []
+    submits = defaultdict(list)
+    for task_id, user, action, response in events:
+        if action == "submit":
+            submits[task_id].append((user, response))
+    for task_id, entries in submits.items():
+        if len(entries) > 1:
+            problems.append(f"task {task_id} has {len(entries)} submissions")
+    for task_id, user, answer in results.submits_ok:
+        stored = submits.get(task_id, [])
+        if not any(u == user for u, _ in stored):
+            problems.append(f"acknowledged submit of {task_id} by {user} is missing")
+        status, response = tasks[task_id]
+        if status != "completed" or response != answer:
+            problems.append(f"task {task_id} is {status} with {response}, expected {answer}")
+    if results.stale_accepted:
+        problems.append(f"{results.stale_accepted} submit(s) after an expired lease accepted")
+    by_task = defaultdict(list)
+    for grant in results.grants:
+        by_task[grant.task_id].append(grant)
+    for task_id, grants in by_task.items():
+        grants.sort(key=lambda g: g.expires_at)
+        for earlier, later in itertools.pairwise(grants):
+            if earlier.user == later.user:
+                continue
+            later_start = later.expires_at - dt.timedelta(seconds=lease_seconds)
+            if later_start < earlier.expires_at - dt.timedelta(milliseconds=50):
+                problems.append(
+                    f"task {task_id} leased to {earlier.user} and {later.user} at the same time"
+                )
+    return problems
+
+
+CATEGORY_TAXONOMY = {"labels": [{"name": "cat", "geometries": ["category"]},
+                                {"name": "dog", "geometries": ["category"]}]}
+
+
+def setup_queue(url: str, admin_key: str, *, labelers: int, tasks: int, lease_seconds: int,
+                name: str = "load") -> tuple[str, list[tuple[str, str]]]:
+    """A categorization project with `tasks` queued tasks and `labelers` member accounts.
+    Returns the project id and (user id, key) pairs. Uses only the public API."""
+    import httpx
+
+    with httpx.Client(base_url=url + "/api/v1", timeout=120,
+                      headers={"Authorization": f"Bearer {admin_key}"}) as api:
+
+        def ok(response: httpx.Response) -> dict[str, Any]:
+            if response.status_code >= 300:
+                raise RuntimeError(f"{response.request.url}: {response.status_code} "
+                                   f"{response.text[:500]}")
+            return response.json()
+
+        project = ok(api.post("/projects", json={
+            "name": f"{name}-{time.time_ns()}", "task_type": "categorization",
+            "taxonomy": CATEGORY_TAXONOMY,
+            "pipeline": {"stages": [{"name": "label", "kind": "label"}],
+                         "lease_seconds": lease_seconds}}))
+        batch = ok(api.post(f"/projects/{project['id']}/batches",
+                            json={"name": f"{name}-batch-{time.time_ns()}"}))
+        for start in range(0, tasks, 10_000):
+            ok(api.post(f"/projects/{project['id']}/tasks/bulk", json={
+                "batch": batch["id"],
+                "tasks": [{"params": {"attachment": f"https://example.test/{i}.jpg",
+                                      "attachment_type": "image"}}
+                          for i in range(start, min(tasks, start + 10_000))]}))
+        ok(api.post(f"/batches/{batch['id']}/finalize"))
+        accounts = []
+        stamp = time.time_ns()
+        for i in range(labelers):
+            user = ok(api.post("/users", json={"email": f"labeler{i}-{stamp}@example.test",
+                                               "role": "labeler"}))
+            key = ok(api.post("/keys", json={"user_id": user["id"], "mode": "live"}))["key"]
+            ok(api.put(f"/projects/{project['id']}/members/{user['id']}",
+                       json={"role": "labeler"}))
+            accounts.append((user["id"], key))
+        return project["id"], accounts
