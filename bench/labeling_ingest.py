@@ -14,7 +14,6 @@ import time
 
 import httpx
 from _server import Postgres, Server, machine
-
 from tests.support.labelers import CATEGORY_TAXONOMY
 
 
