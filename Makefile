@@ -14,7 +14,7 @@ $(BIN)/python:
 # The demo needs only the server; the tests add the dev extra (PostgreSQL driver, S3, moto,
 # Playwright, pytest). Stamps reinstall when pyproject.toml changes.
 $(VENV)/.core: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python

@@ -27,32 +27,55 @@ def main() -> None:
     postgres = Postgres() if args.postgres else None
     server = Server(postgres.url if postgres else None)
     try:
-        with httpx.Client(base_url=server.url + "/api/v1", timeout=600,
-                          headers={"Authorization": f"Bearer {server.key}"}) as api:
-            project = api.post("/projects", json={
-                "name": "ingest", "task_type": "categorization",
-                "taxonomy": CATEGORY_TAXONOMY}).json()
-            batch = api.post(f"/projects/{project['id']}/batches",
-                             json={"name": "ingest-batch"}).json()
+        with httpx.Client(
+            base_url=server.url + "/api/v1",
+            timeout=600,
+            headers={"Authorization": f"Bearer {server.key}"},
+        ) as api:
+            project = api.post(
+                "/projects",
+                json={
+                    "name": "ingest",
+                    "task_type": "categorization",
+                    "taxonomy": CATEGORY_TAXONOMY,
+                },
+            ).json()
+            batch = api.post(
+                f"/projects/{project['id']}/batches", json={"name": "ingest-batch"}
+            ).json()
             bodies = [
-                json.dumps({"batch": batch["id"], "tasks": [
-                    {"unique_id": f"item-{i}",
-                     "params": {"attachment": f"https://images.example.test/{i}.jpg",
-                                "attachment_type": "image"},
-                     "metadata": {"source": "bench", "shard": i % 16}}
-                    for i in range(start, min(args.tasks, start + args.per_request))]}).encode()
+                json.dumps(
+                    {
+                        "batch": batch["id"],
+                        "tasks": [
+                            {
+                                "unique_id": f"item-{i}",
+                                "params": {
+                                    "attachment": f"https://images.example.test/{i}.jpg",
+                                    "attachment_type": "image",
+                                },
+                                "metadata": {"source": "bench", "shard": i % 16},
+                            }
+                            for i in range(start, min(args.tasks, start + args.per_request))
+                        ],
+                    }
+                ).encode()
                 for start in range(0, args.tasks, args.per_request)
             ]
             started = time.perf_counter()
             per_request = []
             for body in bodies:
                 t0 = time.perf_counter()
-                response = api.post(f"/projects/{project['id']}/tasks/bulk", content=body,
-                                    headers={"Content-Type": "application/json"})
+                response = api.post(
+                    f"/projects/{project['id']}/tasks/bulk",
+                    content=body,
+                    headers={"Content-Type": "application/json"},
+                )
                 per_request.append(time.perf_counter() - t0)
                 if response.status_code >= 300:
-                    raise SystemExit(f"bulk create failed: {response.status_code} "
-                                     f"{response.text[:300]}")
+                    raise SystemExit(
+                        f"bulk create failed: {response.status_code} {response.text[:300]}"
+                    )
             elapsed = time.perf_counter() - started
             total = api.get("/tasks", params={"project_id": project["id"], "limit": 1})
             assert total.status_code == 200
@@ -62,8 +85,10 @@ def main() -> None:
             postgres.stop()
     dialect = "postgresql" if args.postgres else "sqlite"
     print(f"machine: {machine()}")
-    print(f"{args.tasks} tasks in {len(bodies)} requests of {args.per_request}, {dialect}; "
-          f"per request median {sorted(per_request)[len(per_request) // 2] * 1000:.0f} ms")
+    print(
+        f"{args.tasks} tasks in {len(bodies)} requests of {args.per_request}, {dialect}; "
+        f"per request median {sorted(per_request)[len(per_request) // 2] * 1000:.0f} ms"
+    )
     print(f"labeling_ingest: {args.tasks / elapsed:.0f} tasks/s ({dialect})")
 
 
