@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -46,6 +47,7 @@ def test_job_runs_and_records_progress_and_result(db, pool):
 
 
 def test_failed_attempts_are_retried_with_growing_delays(db, settings, pool):
+    settings.job_retry_base_seconds = 0.5
     job_id = enqueue(db, "test.flaky", {"failures": 2})
     wait_for(finished(db, job_id))
     done = job(db, job_id)
@@ -53,19 +55,16 @@ def test_failed_attempts_are_retried_with_growing_delays(db, settings, pool):
     assert done.attempts == 3
     with db.read() as session:
         logs = jobs.list_logs(session=session, job_id=job_id, cursor=None, limit=50).items
-    starts = [
-        log.created_at
-        for log in logs
-        if log.message.startswith("attempt") and "started" in log.message
-    ]
+    starts = [log for log in logs if log.message.startswith("attempt") and "started" in log.message]
     failures = [log for log in logs if log.level == "warning"]
     assert len(starts) == 3 and len(failures) == 2
     assert "planned failure on attempt 1" in failures[0].message
-    # Backoff doubles (±20 % jitter): the second wait is longer than the first.
-    first_gap = (starts[1] - starts[0]).total_seconds()
-    second_gap = (starts[2] - starts[1]).total_seconds()
-    assert first_gap >= settings.job_retry_base_seconds * 0.8
-    assert second_gap > first_gap
+    # Backoff doubles (±20 % jitter): the second delay is longer than the first, and no
+    # attempt starts before its delay has passed (however slow the machine, never sooner).
+    delays = [float(re.search(r"retrying in ([\d.]+)s", f.message).group(1)) for f in failures]
+    assert 0.4 <= delays[0] <= 0.6 and 0.8 <= delays[1] <= 1.2
+    for failure, delay, start in zip(failures, delays, starts[1:], strict=True):
+        assert (start.created_at - failure.created_at).total_seconds() >= delay - 0.06
 
 
 def test_retry_delay_doubles_up_to_the_cap():
