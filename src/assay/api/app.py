@@ -79,6 +79,10 @@ def create_app(
     for module in _api_modules():
         api.include_router(module.router)
     app.include_router(api)
+    from assay.compat import scale_v1, scale_v2  # Scale's API for the official clients
+
+    app.include_router(scale_v1.router)
+    app.include_router(scale_v2.router)
     app.include_router(health.router)
     from assay.api import media  # /media/{sha256}: outside /api/v1, signed URLs only
 
@@ -91,13 +95,16 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         default=settings.max_request_bytes,
-        by_prefix={f"{API_PREFIX}/blobs": settings.max_upload_bytes},
+        by_prefix={
+            f"{API_PREFIX}/blobs": settings.max_upload_bytes,
+            "/v1/files/upload": settings.max_upload_bytes,
+        },
     )
     app.add_middleware(RequestContext)
     return app
 
 
 def _api_modules() -> list:
-    from assay.api import blobs, jobs, webhooks
+    from assay.api import batches, blobs, exports, jobs, projects, queue, tasks, webhooks
 
-    return [users, keys, jobs, webhooks, blobs]
+    return [users, keys, jobs, webhooks, blobs, exports, projects, batches, tasks, queue]

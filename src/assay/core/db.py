@@ -72,9 +72,15 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction: committed on success, rolled back on any exception."""
-        with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        """A write transaction: committed on success, rolled back on any exception.
+
+        The transaction (and, on SQLite, this process's writer lock) begins at the first
+        statement, so work done before it — hashing an upload, say — holds no lock."""
+        try:
+            with Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        finally:
+            dialects.release_writer()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

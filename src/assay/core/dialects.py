@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from typing import Any
 
-from sqlalchemy import Engine, Select, event
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    cast,
+    event,
+    exists,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
@@ -45,16 +58,47 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# One writer at a time per SQLite file in this process. SQLite's own lock makes waiting
+# writers poll with sleeps of up to 100 ms, so under contention most of them sleep while the
+# file is free and latency explodes (profiled: 78 % of request time in BEGIN IMMEDIATE at 64
+# concurrent labelers). Queueing on a Python lock first hands the file over at once; SQLite's
+# lock still guards against other processes.
+_writer_locks: dict[str, threading.Lock] = {}
+_writer_locks_guard = threading.Lock()
+_held = threading.local()
+
+
+def _writer_lock(url: str) -> threading.Lock:
+    with _writer_locks_guard:
+        return _writer_locks.setdefault(url, threading.Lock())
+
+
 def on_begin(conn: Any) -> None:
     """Called at the start of every transaction on any engine."""
     if conn.dialect.name != "sqlite":
         return
     if conn.get_execution_options().get("assay_write"):
-        # Take the write lock up front: a deferred transaction that later upgrades to a
-        # writer fails with SQLITE_BUSY without waiting, which loses the whole unit of work.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        lock = _writer_lock(str(conn.engine.url))
+        if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise TimeoutError("the database is busy: another write held it for too long")
+        _held.lock = lock
+        try:
+            # Take SQLite's write lock up front: a deferred transaction that later upgrades
+            # to a writer fails with SQLITE_BUSY without waiting, losing the unit of work.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            release_writer()
+            raise
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+def release_writer() -> None:
+    """End of a write transaction (after COMMIT or ROLLBACK): let the next writer in."""
+    lock = getattr(_held, "lock", None)
+    if lock is not None:
+        _held.lock = None
+        lock.release()
 
 
 def skip_locked(stmt: Select, dialect_name: str) -> Select:
@@ -76,3 +120,24 @@ def normalise_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def json_array_contains(column: Any, value: Any, dialect_name: str) -> Any:
+    """A JSON array column holds `value` (tags)."""
+    if dialect_name == "postgresql":
+        return type_coerce(column, postgresql.JSONB).contains([value])
+    items = func.json_each(column).table_valued("value")
+    return exists(select(literal(1)).select_from(items).where(items.c.value == value))
+
+
+def json_key_equals(column: Any, key: str, value: Any, dialect_name: str) -> Any:
+    """A JSON object column has `key` equal to `value` (same JSON type and value)."""
+    encoded = json.dumps(value)
+    if dialect_name == "postgresql":
+        jsonb = postgresql.JSONB
+        return type_coerce(column, jsonb)[key] == cast(literal(encoded), jsonb)
+    path = '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return and_(
+        func.json_type(column, path) == func.json_type(encoded),
+        func.json_extract(column, path) == func.json_extract(encoded, "$"),
+    )

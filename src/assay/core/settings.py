@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         512 * 1024 * 1024, description="Largest file accepted by the blob upload endpoint."
     )
+    max_bulk_tasks: int = Field(
+        50_000,
+        ge=1,
+        description="Most tasks one bulk create request may carry (all or nothing); "
+        "larger sets go through a file import.",
+    )
     media_url_ttl_seconds: int = Field(300, description="How long a signed media URL stays valid.")
     session_ttl_seconds: int = Field(14 * 24 * 3600, description="How long a browser login lasts.")
     auth_cache_seconds: float = Field(

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from assay.core import models, schemas
 from assay.core.auth import hash_password, verify_password
-from assay.core.errors import Conflict, NotFound
+from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.pagination import PageResult, paginate
 
 
@@ -51,6 +51,15 @@ def authenticate_password(*, session: Session, email: str, password: str) -> mod
 def set_password(*, session: Session, user: models.User, password: str) -> None:
     """Replace the user's password (ends nothing else: keys and sessions stay valid)."""
     user.password_hash = hash_password(password)
+
+
+def set_role(*, session: Session, user: models.User, role: str) -> models.User:
+    """Change the user's global role (API keys keep working, with the new role)."""
+    if role not in models.ROLES:
+        raise Invalid(f"role must be one of {', '.join(models.ROLES)}", field="role")
+    user.role = role
+    session.flush()
+    return user
 
 
 def list_users(*, session: Session, cursor: str | None, limit: int) -> PageResult[models.User]:

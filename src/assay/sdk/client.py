@@ -7,10 +7,14 @@ from types import TracebackType
 
 from assay.sdk._api.users import UsersAPI
 from assay.sdk._http import HTTP, AuthScheme
+from assay.sdk.batches import Batches
 from assay.sdk.blobs import Blobs
 from assay.sdk.jobs import Jobs
 from assay.sdk.keys import Keys
 from assay.sdk.models import Me
+from assay.sdk.projects import Projects
+from assay.sdk.queue import Queue
+from assay.sdk.tasks import Tasks
 from assay.sdk.users import Users
 from assay.sdk.webhooks import Webhooks
 
@@ -52,6 +56,10 @@ class Client:
         self.jobs = Jobs(self._http)
         self.blobs = Blobs(self._http)
         self.webhooks = Webhooks(self._http)
+        self.projects = Projects(self._http)
+        self.batches = Batches(self._http)
+        self.tasks = Tasks(self._http)
+        self.queue = Queue(self._http)
 
     def me(self) -> Me:
         """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""

@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from assay.core import blob_schemas, schemas, webhook_schemas
+from assay.labeling import schemas as labeling
 
 T = TypeVar("T")
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
@@ -84,15 +85,94 @@ class WebhookDelivery(webhook_schemas.WebhookDelivery):
         return self.status in ("succeeded", "failed")
 
 
+# --- labeling ---------------------------------------------------------------------------
+
+
+class Project(labeling.Project):
+    model_config = _LENIENT
+
+
+class ProjectDetail(labeling.ProjectDetail):
+    model_config = _LENIENT
+
+
+class InstructionVersion(labeling.InstructionVersion):
+    model_config = _LENIENT
+
+
+class Member(labeling.Member):
+    model_config = _LENIENT
+
+
+class BatchCounts(labeling.BatchCounts):
+    model_config = _LENIENT
+
+
+class Batch(labeling.Batch):
+    model_config = _LENIENT
+
+    counts: BatchCounts = BatchCounts()
+
+
+class Task(labeling.Task):
+    model_config = _LENIENT
+
+
+class TaskRef(labeling.TaskRef):
+    model_config = _LENIENT
+
+
+class TaskBulkCreated(labeling.TaskBulkCreated):
+    model_config = _LENIENT
+
+    tasks: list[TaskRef]
+
+
+class TaskEvent(labeling.TaskEvent):
+    model_config = _LENIENT
+
+
+class LeasedTask(labeling.LeasedTask):
+    model_config = _LENIENT
+
+
+class Lease(labeling.Lease):
+    model_config = _LENIENT
+
+    task: LeasedTask
+
+
+class LeaseRenewed(labeling.LeaseRenewed):
+    model_config = _LENIENT
+
+
+class Submitted(labeling.Submitted):
+    model_config = _LENIENT
+
+
 __all__ = [
     "ApiKey",
     "ApiKeyCreated",
+    "Batch",
+    "BatchCounts",
     "Blob",
     "BlobUrl",
+    "InstructionVersion",
     "Job",
     "JobLog",
+    "Lease",
+    "LeaseRenewed",
+    "LeasedTask",
     "Me",
+    "Member",
     "Page",
+    "Project",
+    "ProjectDetail",
+    "Submitted",
+    "Task",
+    "TaskBulkCreated",
+    "TaskEvent",
+    "TaskRef",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -13,3 +13,7 @@ def can_list(actor: Actor) -> None:
 def can_read(actor: Actor, user_id: str) -> None:
     if actor.user_id != user_id:
         require_role(actor, "manager", "reading another user")
+
+
+def can_set_role(actor: Actor) -> None:
+    require_role(actor, "admin", "changing users' roles")

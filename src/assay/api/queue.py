@@ -1,0 +1,199 @@
+"""The labeling queue under /api/v1: next task, heartbeat, draft, submit, skip, review.
+
+Labelers and reviewers see a task only through a lease (`Lease`): its params with signed
+media URLs and what they need to do the work, never its metadata or other people's work.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
+
+from assay.api.deps import Ctx, CurrentActor, Db
+from assay.api.projects import load_project
+from assay.core.auth import Actor
+from assay.core.errors import Invalid
+from assay.core.policies import queue as policy
+from assay.core.settings import Settings
+from assay.labeling import models, queue, schemas, tasks
+from assay.labeling.annotations import validate_response
+from assay.labeling.pipeline import Pipeline
+from assay.labeling.projects import Rules, project_rules
+from assay.labeling.task_params import labeler_params
+
+router = APIRouter(tags=["queue"])
+
+
+def lease_view(lease: queue.Lease, settings: Settings) -> schemas.Lease:
+    task = lease.task
+    params = labeler_params(
+        task.params,
+        secret=settings.secret_key.get_secret_value(),
+        ttl_seconds=settings.media_url_ttl_seconds,
+    )
+    return schemas.Lease(
+        task=schemas.LeasedTask(
+            id=task.id,
+            project_id=task.project_id,
+            type=task.type,
+            params=params,
+            prelabels=task.prelabels,
+            priority=task.priority,
+            stage=task.stage or "",
+            round=task.round,
+        ),
+        lease_token=lease.token,
+        expires_at=lease.expires_at,
+        draft=lease.draft,
+        previous=lease.previous,
+        comments=lease.comments,
+    )
+
+
+def _stage_kind(pipeline: Pipeline, stage: str | None) -> str:
+    return next((s.kind for s in pipeline.stages if s.name == stage), "label")
+
+
+def _load(session: Session, task_id: str, actor: Actor) -> tuple[models.Task, Rules]:
+    """The task, after checking the caller may work in its project and stage."""
+    task = tasks.get_task(session=session, task_id=task_id, mode=actor.mode)
+    project, role = load_project(session, task.project_id, actor)
+    rules = project_rules(project)
+    policy.can_work(actor, project, role, _stage_kind(rules.pipeline, task.stage))
+    return task, rules
+
+
+def _validated(rules: Rules, task: models.Task, response: dict[str, Any], partial: bool) -> dict:
+    return validate_response(rules.taxonomy, task.type, task.params, response, partial=partial)
+
+
+@router.post(
+    "/projects/{project_id}/queue/next",
+    response_model=schemas.Lease,
+    responses={204: {"description": "Nothing left for you in this stage"}},
+    operation_id="next_task",
+)
+def next_task(
+    project_id: str,
+    actor: CurrentActor,
+    db: Db,
+    ctx: Ctx,
+    stage: Annotated[str | None, Query(description="Stage name; default the first")] = None,
+) -> Any:
+    """Your current lease in the stage, or the next task leased to you; 204 when none."""
+    with db.write() as session:
+        project, role = load_project(session, project_id, actor)
+        pipeline = project_rules(project).pipeline
+        chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
+        policy.can_work(actor, project, role, chosen.kind)
+        lease = queue.next_task(
+            session=session,
+            project=project,
+            pipeline=pipeline,
+            stage=chosen,
+            user_id=actor.user_id,
+        )
+        if lease is None:
+            return Response(status_code=204)
+        return lease_view(lease, ctx.settings)
+
+
+@router.post(
+    "/tasks/{task_id}/heartbeat", response_model=schemas.LeaseRenewed, operation_id="heartbeat"
+)
+def heartbeat(
+    task_id: str, body: schemas.LeaseToken, actor: CurrentActor, db: Db
+) -> schemas.LeaseRenewed:
+    """Keep the lease while you work; 409 when it was lost."""
+    with db.write() as session:
+        _, rules = _load(session, task_id, actor)
+        expires = queue.heartbeat(
+            session=session,
+            task_id=task_id,
+            user_id=actor.user_id,
+            token=body.lease_token,
+            pipeline=rules.pipeline,
+        )
+        return schemas.LeaseRenewed(expires_at=expires)
+
+
+@router.put("/tasks/{task_id}/draft", status_code=204, operation_id="save_draft")
+def save_draft(task_id: str, body: schemas.DraftSave, actor: CurrentActor, db: Db) -> Response:
+    """Autosave unfinished work (shapes are checked, completeness is not)."""
+    with db.write() as session:
+        task, rules = _load(session, task_id, actor)
+        response = _validated(rules, task, body.response, partial=True)
+        queue.save_draft(
+            session=session,
+            task_id=task_id,
+            user_id=actor.user_id,
+            token=body.lease_token,
+            response=response,
+        )
+    return Response(status_code=204)
+
+
+@router.post("/tasks/{task_id}/submit", response_model=schemas.Submitted, operation_id="submit")
+def submit(
+    task_id: str, body: schemas.Submission, actor: CurrentActor, db: Db, ctx: Ctx
+) -> schemas.Submitted:
+    """Your response, checked against the taxonomy; the task moves to the next stage."""
+    with db.write() as session:
+        task, rules = _load(session, task_id, actor)
+        response = _validated(rules, task, body.response, partial=False)
+        task = queue.submit(
+            session=session,
+            task_id=task_id,
+            actor=actor,
+            token=body.lease_token,
+            response=response,
+            pipeline=rules.pipeline,
+            settings=ctx.settings,
+        )
+        return schemas.Submitted(task_id=task.id, status=task.status, stage=task.stage)
+
+
+@router.post("/tasks/{task_id}/skip", status_code=204, operation_id="skip")
+def skip(task_id: str, body: schemas.Skip, actor: CurrentActor, db: Db) -> Response:
+    """Give the task back, saying why; you will not be served it again in this stage."""
+    with db.write() as session:
+        _load(session, task_id, actor)
+        queue.skip(
+            session=session,
+            task_id=task_id,
+            user_id=actor.user_id,
+            token=body.lease_token,
+            reason=body.reason,
+        )
+    return Response(status_code=204)
+
+
+@router.post("/tasks/{task_id}/review", response_model=schemas.Submitted, operation_id="review")
+def review(
+    task_id: str, body: schemas.Review, actor: CurrentActor, db: Db, ctx: Ctx
+) -> schemas.Submitted:
+    """Accept the response, fix it (send the corrected one) or reject it with comments."""
+    with db.write() as session:
+        task, rules = _load(session, task_id, actor)
+        response = None
+        if body.response is not None:
+            if body.decision != "fix":
+                raise Invalid("send a response only with decision `fix`", field="response")
+            response = _validated(rules, task, body.response, partial=False)
+        comments = (
+            [c.model_dump(exclude_none=True) for c in body.comments] if body.comments else None
+        )
+        task = queue.review(
+            session=session,
+            task_id=task_id,
+            actor=actor,
+            token=body.lease_token,
+            decision=body.decision,
+            response=response,
+            comments=comments,
+            pipeline=rules.pipeline,
+            settings=ctx.settings,
+        )
+        return schemas.Submitted(task_id=task.id, status=task.status, stage=task.stage)

@@ -1,0 +1,295 @@
+"""Tasks under /api/v1 (the manager's side): create one or many, import, list, change."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from assay.api.deps import Ctx, CurrentActor, Db, Page
+from assay.api.idempotency import create_once
+from assay.api.projects import load_project
+from assay.core import schemas as core_schemas
+from assay.core.auth import Actor
+from assay.core.errors import Invalid, NotFound
+from assay.core.policies import tasks as policy
+from assay.labeling import batches, imports, models, schemas, tasks
+
+router = APIRouter(tags=["tasks"])
+
+
+def _batch(session: Session, batch_id: str | None, actor: Actor) -> models.Batch | None:
+    if batch_id is None:
+        return None
+    try:
+        return batches.get_batch(session=session, batch_id=batch_id, mode=actor.mode)
+    except NotFound as exc:
+        raise NotFound(exc.message, field="batch") from None
+
+
+def _load(
+    session: Session, task_id: str, actor: Actor
+) -> tuple[models.Task, models.Project, str | None]:
+    task = tasks.get_task(session=session, task_id=task_id, mode=actor.mode)
+    project, role = load_project(session, task.project_id, actor)
+    return task, project, role
+
+
+@router.post(
+    "/projects/{project_id}/tasks",
+    response_model=schemas.Task,
+    status_code=201,
+    operation_id="create_task",
+)
+def create_task(
+    project_id: str,
+    task_in: schemas.TaskCreate,
+    request: Request,
+    actor: CurrentActor,
+    db: Db,
+    ctx: Ctx,
+) -> JSONResponse:
+    """One task. A `unique_id` already taken is a 409 naming the existing task."""
+
+    def create(session: Session) -> schemas.Task:
+        project, role = load_project(session, project_id, actor)
+        policy.can_create(actor, project, role)
+        task = tasks.create_task(
+            session=session,
+            project=project,
+            batch=_batch(session, task_in.batch, actor),
+            task_in=task_in,
+            actor=actor,
+            settings=ctx.settings,
+        )
+        return schemas.Task.model_validate(task)
+
+    return create_once(request, actor=actor, db=db, body=task_in, create=create)
+
+
+@router.post(
+    "/projects/{project_id}/tasks/bulk",
+    response_model=schemas.TaskBulkCreated,
+    status_code=201,
+    operation_id="create_tasks",
+)
+def create_tasks(
+    project_id: str,
+    bulk_in: schemas.TaskBulkCreate,
+    request: Request,
+    actor: CurrentActor,
+    db: Db,
+    ctx: Ctx,
+) -> JSONResponse:
+    """Many tasks (up to the server's max_bulk_tasks), all or none: one bad task is a 422
+    naming it (`tasks[i]....`) and nothing is written."""
+
+    def create(session: Session) -> schemas.TaskBulkCreated:
+        project, role = load_project(session, project_id, actor)
+        policy.can_create(actor, project, role)
+        created = tasks.create_tasks(
+            session=session,
+            project=project,
+            batch=_batch(session, bulk_in.batch, actor),
+            tasks_in=bulk_in.tasks,
+            actor=actor,
+            settings=ctx.settings,
+        )
+        return schemas.TaskBulkCreated(
+            count=len(created),
+            tasks=[schemas.TaskRef(id=t.id, unique_id=t.unique_id) for t in created],
+        )
+
+    return create_once(request, actor=actor, db=db, body=bulk_in, create=create)
+
+
+@router.post(
+    "/projects/{project_id}/imports",
+    response_model=core_schemas.Job,
+    status_code=202,
+    operation_id="import_tasks",
+)
+def import_tasks(
+    project_id: str, import_in: schemas.ImportCreate, request: Request, actor: CurrentActor, db: Db
+) -> JSONResponse:
+    """Create tasks from an uploaded JSONL or CSV file, as a job; bad lines are in its log."""
+
+    def create(session: Session) -> core_schemas.Job:
+        project, role = load_project(session, project_id, actor)
+        policy.can_import(actor, project, role)
+        job = imports.start_import(
+            session=session, project=project, import_in=import_in, actor=actor
+        )
+        return core_schemas.Job.model_validate(job)
+
+    return create_once(request, actor=actor, db=db, body=import_in, create=create, status_code=202)
+
+
+def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise Invalid('metadata is a JSON object, e.g. {"customer": "acme"}', field="metadata")
+    return value
+
+
+@router.get("/tasks", response_model=schemas.TaskPage, operation_id="list_tasks")
+def list_tasks(
+    actor: CurrentActor,
+    db: Db,
+    page: Page,
+    project_id: str | None = None,
+    batch_id: str | None = None,
+    status: Annotated[str | None, Query(description="pending, completed, canceled, error")] = None,
+    tags: Annotated[list[str] | None, Query(description="Tasks carrying every one")] = None,
+    unique_id: str | None = None,
+    metadata: Annotated[
+        str | None, Query(description='JSON object, equality on top-level keys: {"k": "v"}')
+    ] = None,
+    updated_after: dt.datetime | None = None,
+    updated_before: dt.datetime | None = None,
+    completed_after: dt.datetime | None = None,
+    completed_before: dt.datetime | None = None,
+) -> schemas.TaskPage:
+    """Newest first. Managers of the project (pass `project_id`) or global managers."""
+    with db.read() as session:
+        project = role = None
+        if project_id is None and batch_id is not None:
+            project_id = batches.get_batch(
+                session=session, batch_id=batch_id, mode=actor.mode
+            ).project_id
+        if project_id is not None:
+            project, role = load_project(session, project_id, actor)
+        policy.can_list(actor, project, role)
+        result = tasks.list_tasks(
+            session=session,
+            mode=actor.mode,
+            cursor=page.cursor,
+            limit=page.limit,
+            project_id=project_id,
+            batch_id=batch_id,
+            status=status,
+            tags=tags,
+            unique_id=unique_id,
+            metadata=_metadata_filter(metadata),
+            updated_after=updated_after,
+            updated_before=updated_before,
+            completed_after=completed_after,
+            completed_before=completed_before,
+        )
+        return schemas.TaskPage(
+            items=[schemas.Task.model_validate(t) for t in result.items],
+            next_cursor=result.next_cursor,
+        )
+
+
+@router.get("/tasks/{task_id}", response_model=schemas.Task, operation_id="get_task")
+def get_task(task_id: str, actor: CurrentActor, db: Db) -> schemas.Task:
+    with db.read() as session:
+        task, project, role = _load(session, task_id, actor)
+        policy.can_read(actor, project, role)
+        return schemas.Task.model_validate(task)
+
+
+@router.get(
+    "/tasks/{task_id}/history",
+    response_model=schemas.TaskEventPage,
+    operation_id="get_task_history",
+)
+def get_task_history(task_id: str, actor: CurrentActor, db: Db) -> schemas.TaskEventPage:
+    """Who did what and when: submissions, skips, reviews, cancel, audits; oldest first."""
+    with db.read() as session:
+        task, project, role = _load(session, task_id, actor)
+        policy.can_read_history(actor, project, role)
+        events = tasks.task_history(session=session, task=task)
+        return schemas.TaskEventPage(items=[schemas.TaskEvent.model_validate(e) for e in events])
+
+
+@router.post("/tasks/{task_id}/cancel", response_model=schemas.Task, operation_id="cancel_task")
+def cancel_task(
+    task_id: str,
+    actor: CurrentActor,
+    db: Db,
+    ctx: Ctx,
+    clear_unique_id: Annotated[
+        bool, Query(description="Free the unique_id for a new task")
+    ] = False,
+) -> schemas.Task:
+    """Cancel a pending task."""
+    with db.write() as session:
+        task, project, role = _load(session, task_id, actor)
+        policy.can_cancel(actor, project, role)
+        task = tasks.cancel_task(
+            session=session,
+            task=task,
+            clear_unique_id=clear_unique_id,
+            settings=ctx.settings,
+            actor=actor,
+        )
+        return schemas.Task.model_validate(task)
+
+
+@router.post("/tasks/{task_id}/audit", response_model=schemas.TaskEvent, operation_id="audit_task")
+def audit_task(
+    task_id: str, audit_in: schemas.TaskAudit, actor: CurrentActor, db: Db
+) -> schemas.TaskEvent:
+    """Accept or reject a completed task's response (recorded in its history)."""
+    with db.write() as session:
+        task, project, role = _load(session, task_id, actor)
+        policy.can_audit(actor, project, role)
+        event = tasks.audit_task(
+            session=session,
+            task=task,
+            actor=actor,
+            accepted=audit_in.accepted,
+            comments=audit_in.comments,
+        )
+        return schemas.TaskEvent.model_validate(event)
+
+
+@router.patch("/tasks/{task_id}", response_model=schemas.Task, operation_id="update_task")
+def update_task(
+    task_id: str, changes: schemas.TaskUpdate, actor: CurrentActor, db: Db
+) -> schemas.Task:
+    """Replace metadata or tags, set or clear (null) the unique_id."""
+    with db.write() as session:
+        task, project, role = _load(session, task_id, actor)
+        policy.can_update(actor, project, role)
+        task = tasks.update_task(
+            session=session, task=task, changes=changes.model_dump(exclude_unset=True)
+        )
+        return schemas.Task.model_validate(task)
+
+
+@router.post("/tasks/{task_id}/tags/add", response_model=schemas.Task, operation_id="add_task_tags")
+def add_task_tags(
+    task_id: str, body: schemas.TagsChange, actor: CurrentActor, db: Db
+) -> schemas.Task:
+    with db.write() as session:
+        task, project, role = _load(session, task_id, actor)
+        policy.can_update(actor, project, role)
+        return schemas.Task.model_validate(
+            tasks.add_tags(session=session, task=task, tags=body.tags)
+        )
+
+
+@router.post(
+    "/tasks/{task_id}/tags/remove", response_model=schemas.Task, operation_id="remove_task_tags"
+)
+def remove_task_tags(
+    task_id: str, body: schemas.TagsChange, actor: CurrentActor, db: Db
+) -> schemas.Task:
+    with db.write() as session:
+        task, project, role = _load(session, task_id, actor)
+        policy.can_update(actor, project, role)
+        return schemas.Task.model_validate(
+            tasks.remove_tags(session=session, task=task, tags=body.tags)
+        )

@@ -1,0 +1,150 @@
+"""Batches: groups of a project's tasks with a lifecycle staging → in progress → completed.
+
+Tasks added to a staging batch wait; finalizing the batch queues them at the pipeline's first
+stage. The batch completes (and its callback is sent) once none of its tasks is pending.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from assay.core import urlcheck
+from assay.core.auth import Actor
+from assay.core.db import utcnow
+from assay.core.errors import Conflict, Invalid, NotFound
+from assay.core.pagination import PageResult, paginate
+from assay.core.settings import Settings
+from assay.labeling import models, schemas
+from assay.labeling.pipeline import complete_batch_if_done, enter_queue
+from assay.labeling.projects import project_rules
+
+
+def check_callback_url(url: str | None, settings: Settings | None, field: str) -> str | None:
+    """Fail early on a callback URL the server would refuse to call."""
+    if url is None:
+        return None
+    if settings is not None:
+        try:
+            urlcheck.check_url(url, settings)
+        except Invalid as exc:
+            raise Invalid(exc.message, field=field) from None
+    return url.strip()
+
+
+def create_batch(
+    *,
+    session: Session,
+    project: models.Project,
+    batch_in: schemas.BatchCreate,
+    actor: Actor,
+    settings: Settings | None = None,
+) -> models.Batch:
+    if project.archived:
+        raise Conflict("the project is archived; unarchive it to add batches", field="project")
+    existing = session.scalar(
+        select(models.Batch.id).where(
+            models.Batch.mode == actor.mode, models.Batch.name == batch_in.name
+        )
+    )
+    if existing is not None:
+        raise Conflict(f"a batch named {batch_in.name!r} already exists ({existing})", field="name")
+    batch = models.Batch(
+        project_id=project.id,
+        name=batch_in.name,
+        mode=actor.mode,
+        kind=batch_in.kind,
+        status="staging",
+        priority=batch_in.priority,
+        callback_url=check_callback_url(batch_in.callback_url, settings, "callback_url"),
+        metadata_=dict(batch_in.metadata),
+        created_by=actor.user_id if actor.via != "system" else None,
+    )
+    session.add(batch)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"a batch named {batch_in.name!r} already exists", field="name") from exc
+    return batch
+
+
+def get_batch(*, session: Session, batch_id: str, mode: str) -> models.Batch:
+    batch = session.get(models.Batch, batch_id)
+    if batch is None or batch.mode != mode:
+        raise NotFound(f"no batch with id {batch_id}", field="batch_id")
+    return batch
+
+
+def get_batch_by_name(*, session: Session, name: str, mode: str) -> models.Batch:
+    batch = session.scalar(
+        select(models.Batch).where(models.Batch.mode == mode, models.Batch.name == name)
+    )
+    if batch is None:
+        raise NotFound(f"no batch named {name!r}", field="batch")
+    return batch
+
+
+def list_batches(
+    *,
+    session: Session,
+    mode: str,
+    cursor: str | None,
+    limit: int,
+    project_id: str | None = None,
+    status: str | None = None,
+) -> PageResult[models.Batch]:
+    """Newest first."""
+    if status is not None and status not in models.BATCH_STATUSES:
+        raise Invalid(f"status must be one of {', '.join(models.BATCH_STATUSES)}", field="status")
+    stmt = select(models.Batch).where(models.Batch.mode == mode)
+    if project_id is not None:
+        stmt = stmt.where(models.Batch.project_id == project_id)
+    if status is not None:
+        stmt = stmt.where(models.Batch.status == status)
+    return paginate(session, stmt, key=models.Batch.id, cursor=cursor, limit=limit)
+
+
+def batch_counts(*, session: Session, batch_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Tasks per status of each batch, in one grouped query."""
+    counts: dict[str, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
+    if not batch_ids:
+        return counts
+    rows = session.execute(
+        select(models.Task.batch_id, models.Task.status, func.count())
+        .where(models.Task.batch_id.in_(batch_ids))
+        .group_by(models.Task.batch_id, models.Task.status)
+    )
+    for batch_id, status, count in rows:
+        counts[batch_id][status] = count
+    return counts
+
+
+def finalize_batch(
+    *, session: Session, batch: models.Batch, settings: Settings, actor: Actor
+) -> models.Batch:
+    """Queue a staging batch's tasks; completes at once when none is pending.
+
+    Finalizing a batch that is already in progress or completed changes nothing, so a retried
+    finalize is harmless."""
+    if batch.status != "staging":
+        return batch
+    project = session.get(models.Project, batch.project_id)
+    assert project is not None
+    pipeline = project_rules(project).pipeline
+    batch.status, batch.finalized_at = "in_progress", utcnow()
+    session.flush()
+    enter_queue(session=session, batch=batch, pipeline=pipeline)
+    complete_batch_if_done(session=session, batch_id=batch.id, settings=settings, actor=actor)
+    return batch
+
+
+def set_batch_metadata(
+    *, session: Session, batch: models.Batch, metadata: dict[str, Any]
+) -> models.Batch:
+    batch.metadata_ = dict(metadata)
+    session.flush()
+    return batch

@@ -1,0 +1,548 @@
+"""Tasks: bulk creation (all or nothing), lists with filters, cancel, audit, tags, history.
+
+Creation is the hot path: one transaction, one Core multi-row INSERT, no ORM object per row;
+per-task checks are plain Python over already-validated pydantic input, and the database is
+asked once per chunk (not once per task) about unique ids and blobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from assay.core import dialects
+from assay.core import models as core_models
+from assay.core.auth import Actor
+from assay.core.db import utcnow
+from assay.core.errors import AssayError, Conflict, Invalid, NotFound, TooLarge
+from assay.core.ids import new_id
+from assay.core.pagination import PageResult, paginate
+from assay.core.settings import Settings
+from assay.labeling import models, schemas, synthetic
+from assay.labeling.annotations import validate_response
+from assay.labeling.batches import check_callback_url
+from assay.labeling.pipeline import complete_batch_if_done, finish
+from assay.labeling.projects import Rules, project_rules
+from assay.labeling.task_params import check_params, rebase
+
+CHUNK = 5000
+_COLUMNS = frozenset(column.name for column in models.Task.__table__.columns)
+
+
+class TaskRow:
+    """A task just inserted, read like a `models.Task` (attribute `metadata_` included)
+    without the cost of an ORM object per row."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        key = "metadata" if name == "metadata_" else name
+        if key not in _COLUMNS:
+            raise AttributeError(name)
+        return self._row.get(key)  # columns left out of the INSERT are NULL
+
+    def __repr__(self) -> str:
+        return f"TaskRow(id={self._row['id']!r})"
+
+
+def _chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _at(path: str, i: int) -> str:
+    return f"{path}[{i}]" if path else ""
+
+
+def _field(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _user(actor: Actor | None) -> str | None:
+    return actor.user_id if actor is not None and actor.via != "system" else None
+
+
+def existing_unique_ids(
+    *, session: Session, mode: str, unique_ids: Sequence[str]
+) -> dict[str, str]:
+    """unique_id → task id for those already taken in this sandbox."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(list(unique_ids)):
+        rows = session.execute(
+            select(models.Task.unique_id, models.Task.id).where(
+                models.Task.mode == mode, models.Task.unique_id.in_(chunk)
+            )
+        )
+        found.update({unique_id: task_id for unique_id, task_id in rows})
+    return found
+
+
+def _stored_blobs(session: Session, shas: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(list(shas)):
+        found.update(
+            session.scalars(
+                select(core_models.Blob.sha256).where(core_models.Blob.sha256.in_(chunk))
+            )
+        )
+    return found
+
+
+def _first_stage(project: models.Project, batch: models.Batch | None, rules: Rules) -> str | None:
+    if batch is None or batch.status == "in_progress":
+        return rules.pipeline.stages[0].name
+    if batch.status == "staging":
+        return None
+    raise Conflict(
+        f"batch {batch.name!r} is completed; add the tasks to a new batch", field="batch"
+    )
+
+
+def check_tasks(
+    *,
+    session: Session,
+    project: models.Project,
+    tasks_in: Sequence[schemas.TaskCreate],
+    settings: Settings | None,
+    mode: str,
+    batch_id: str | None = None,
+    path: str = "tasks",
+    collect: bool = False,
+) -> tuple[list[dict[str, Any] | None], dict[int, AssayError]]:
+    """Check every task; returns their row values and, with `collect`, the problem of each
+    bad task by index (otherwise the first problem is raised)."""
+    rules = project_rules(project)
+    task_type, defaults = project.task_type, project.params
+    errors: dict[int, AssayError] = {}
+    prepared: list[dict[str, Any] | None] = []
+    seen_unique: dict[str, int] = {}
+    blob_refs: dict[str, list[int]] = {}
+    checked_urls: dict[str, AssayError | None] = {}
+
+    def fail(i: int, error: AssayError) -> None:
+        if not collect:
+            raise error
+        errors.setdefault(i, error)
+
+    for i, task_in in enumerate(tasks_in):
+        at = _at(path, i)
+        try:
+            if task_in.batch is not None and task_in.batch != batch_id:
+                raise Invalid(
+                    "every task of one request goes to the request's batch; "
+                    "set `batch` on the request",
+                    field=_field(at, "batch"),
+                )
+            params = {**defaults, **task_in.params} if defaults else dict(task_in.params)
+            sha = check_params(rules.taxonomy, task_type, params, _field(at, "params"))
+            prelabels = None
+            if task_in.prelabels is not None:
+                try:
+                    prelabels = validate_response(
+                        rules.taxonomy, task_type, params, task_in.prelabels, partial=True
+                    )
+                except Invalid as exc:
+                    raise Invalid(
+                        exc.message, field=rebase(exc.field, "response", _field(at, "prelabels"))
+                    ) from None
+            url = task_in.callback_url
+            if url is not None:
+                if url not in checked_urls:
+                    try:
+                        check_callback_url(url, settings, "callback_url")
+                        checked_urls[url] = None
+                    except Invalid as exc:
+                        checked_urls[url] = exc
+                problem = checked_urls[url]
+                if problem is not None:
+                    raise Invalid(problem.message, field=_field(at, "callback_url"))
+            unique_id = task_in.unique_id
+            if unique_id is not None:
+                if unique_id in seen_unique:
+                    raise Invalid(
+                        f"unique_id {unique_id!r} appears twice in this request "
+                        f"(also {_at(path, seen_unique[unique_id]) or 'earlier'})",
+                        field=_field(at, "unique_id"),
+                    )
+                seen_unique[unique_id] = i
+        except AssayError as exc:
+            fail(i, exc)
+            prepared.append(None)
+            continue
+        if sha is not None:
+            blob_refs.setdefault(sha, []).append(i)
+        prepared.append(
+            {
+                "params": params,
+                "prelabels": prelabels,
+                "priority": task_in.priority,
+                "unique_id": unique_id,
+                "metadata": dict(task_in.metadata),
+                "tags": list(dict.fromkeys(task_in.tags)),
+                "callback_url": url.strip() if url else None,
+            }
+        )
+
+    late: dict[int, AssayError] = {}
+    if blob_refs:
+        stored = _stored_blobs(session, list(blob_refs))
+        for sha, indexes in blob_refs.items():
+            if sha not in stored:
+                for i in indexes:
+                    late[i] = Invalid(
+                        f"no uploaded blob {sha}; upload the file first (POST /api/v1/blobs)",
+                        field=_field(_field(_at(path, i), "params"), "attachment"),
+                    )
+    if seen_unique:
+        taken = existing_unique_ids(session=session, mode=mode, unique_ids=list(seen_unique))
+        for unique_id, task_id in taken.items():
+            i = seen_unique[unique_id]
+            late.setdefault(
+                i,
+                Conflict(
+                    f"a task with unique_id {unique_id!r} already exists: {task_id}",
+                    field=_field(_at(path, i), "unique_id"),
+                ),
+            )
+    for i in sorted(late):
+        fail(i, late[i])
+        prepared[i] = None
+    return prepared, errors
+
+
+def create_tasks(
+    *,
+    session: Session,
+    project: models.Project,
+    batch: models.Batch | None,
+    tasks_in: Sequence[schemas.TaskCreate],
+    actor: Actor,
+    settings: Settings,
+    path: str = "tasks",
+) -> list[Any]:
+    """Create every task or none. Returns rows read like `models.Task` (`TaskRow`s; completed
+    ORM tasks for test keys, whose tasks complete at once with a synthetic response)."""
+    if len(tasks_in) > settings.max_bulk_tasks:
+        raise TooLarge(
+            f"{len(tasks_in)} tasks in one request; the limit is {settings.max_bulk_tasks} "
+            "(ASSAY_MAX_BULK_TASKS): split them into several requests",
+            field="tasks",
+        )
+    if project.archived:
+        raise Conflict("the project is archived; unarchive it to add tasks", field="project")
+    if batch is not None and batch.project_id != project.id:
+        raise Invalid(f"batch {batch.name!r} belongs to another project", field="batch")
+    rules = project_rules(project)
+    stage = _first_stage(project, batch, rules)
+    prepared, _ = check_tasks(
+        session=session,
+        project=project,
+        tasks_in=tasks_in,
+        settings=settings,
+        mode=actor.mode,
+        batch_id=batch.id if batch is not None else None,
+        path=path,
+    )
+    test_mode = actor.mode == "test"
+    now = utcnow()
+    common = {
+        "project_id": project.id,
+        "batch_id": batch.id if batch is not None else None,
+        "mode": actor.mode,
+        "type": project.task_type,
+        "status": "pending",
+        "stage": None if test_mode else stage,
+        "round": 0,
+        "created_by": _user(actor),
+        "created_at": now,
+        "updated_at": now,
+    }
+    # Columns left out (response, lease state …) are NULL: nothing to bind per row.
+    rows = [{"id": new_id(), **common, **values} for values in prepared if values is not None]
+    if all(row["prelabels"] is None for row in rows):
+        # The common case: one JSON column less to serialize per row (stored as SQL NULL).
+        for row in rows:
+            del row["prelabels"]
+    _insert(session, rows, actor.mode, path)
+    if test_mode:
+        return _complete_synthetic(session, rows, rules, settings, actor)
+    return [TaskRow(row) for row in rows]
+
+
+def _insert(session: Session, rows: list[dict[str, Any]], mode: str, path: str) -> None:
+    table = models.Task.__table__
+    try:
+        with session.begin_nested():
+            for chunk in _chunks(rows):
+                session.execute(insert(table), list(chunk))
+    except IntegrityError as exc:
+        # Another request took one of these unique ids between our check and the insert.
+        unique = [row["unique_id"] for row in rows if row["unique_id"] is not None]
+        taken = existing_unique_ids(session=session, mode=mode, unique_ids=unique)
+        index = next((i for i, row in enumerate(rows) if row["unique_id"] in taken), None)
+        if index is None:
+            raise
+        unique_id = rows[index]["unique_id"]
+        raise Conflict(
+            f"a task with unique_id {unique_id!r} already exists: {taken[unique_id]}",
+            field=_field(_at(path, index), "unique_id"),
+        ) from exc
+
+
+def _complete_synthetic(
+    session: Session,
+    rows: list[dict[str, Any]],
+    rules: Rules,
+    settings: Settings,
+    actor: Actor,
+) -> list[models.Task]:
+    """Test keys: every task completes at once with a synthetic response that validates."""
+    ids = [row["id"] for row in rows]
+    tasks: dict[str, models.Task] = {}
+    for chunk in _chunks(ids):
+        tasks.update(
+            (task.id, task)
+            for task in session.scalars(select(models.Task).where(models.Task.id.in_(chunk)))
+        )
+    done = []
+    for task_id in ids:
+        task = tasks[task_id]
+        response = synthetic.synthesize(rules.taxonomy, task.type, task.params, seed=task.id)
+        response = validate_response(rules.taxonomy, task.type, task.params, response)
+        finish(session=session, task=task, response=response, settings=settings, actor=actor)
+        done.append(task)
+    return done
+
+
+def create_task(
+    *,
+    session: Session,
+    project: models.Project,
+    batch: models.Batch | None,
+    task_in: schemas.TaskCreate,
+    actor: Actor,
+    settings: Settings,
+) -> models.Task:
+    """One task, through the bulk path; field paths name the task's own fields."""
+    (row,) = create_tasks(
+        session=session,
+        project=project,
+        batch=batch,
+        tasks_in=[task_in],
+        actor=actor,
+        settings=settings,
+        path="",
+    )
+    task = session.get(models.Task, row.id)
+    assert task is not None
+    return task
+
+
+# --- reads ------------------------------------------------------------------------------
+
+
+def get_task(*, session: Session, task_id: str, mode: str) -> models.Task:
+    task = session.get(models.Task, task_id)
+    if task is None or task.mode != mode:
+        raise NotFound(f"no task with id {task_id}", field="task_id")
+    return task
+
+
+def get_task_by_unique_id(*, session: Session, unique_id: str, mode: str) -> models.Task:
+    task = session.scalar(
+        select(models.Task).where(models.Task.mode == mode, models.Task.unique_id == unique_id)
+    )
+    if task is None:
+        raise NotFound(f"no task with unique_id {unique_id!r}", field="unique_id")
+    return task
+
+
+def list_tasks(
+    *,
+    session: Session,
+    mode: str,
+    cursor: str | None,
+    limit: int,
+    project_id: str | None = None,
+    batch_id: str | None = None,
+    status: str | None = None,
+    tags: list[str] | None = None,
+    unique_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    updated_after: dt.datetime | None = None,
+    updated_before: dt.datetime | None = None,
+    completed_after: dt.datetime | None = None,
+    completed_before: dt.datetime | None = None,
+) -> PageResult[models.Task]:
+    """Newest first, one query per page. `tags`: tasks carrying all of them; `metadata`:
+    equality on top-level keys."""
+    T = models.Task
+    dialect = session.get_bind().dialect.name
+    if status is not None and status not in models.TASK_STATUSES:
+        raise Invalid(f"status must be one of {', '.join(models.TASK_STATUSES)}", field="status")
+    stmt = select(T).where(T.mode == mode)
+    if project_id is not None:
+        stmt = stmt.where(T.project_id == project_id)
+    if batch_id is not None:
+        stmt = stmt.where(T.batch_id == batch_id)
+    if status is not None:
+        stmt = stmt.where(T.status == status)
+    if unique_id is not None:
+        stmt = stmt.where(T.unique_id == unique_id)
+    for tag in tags or ():
+        stmt = stmt.where(dialects.json_array_contains(T.tags, tag, dialect))
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not 0 < len(key) <= 200:
+            raise Invalid(
+                "metadata filter keys are strings of 1 to 200 characters", field="metadata"
+            )
+        stmt = stmt.where(dialects.json_key_equals(T.metadata_, key, value, dialect))
+    for column, bound, after in (
+        (T.updated_at, updated_after, True),
+        (T.updated_at, updated_before, False),
+        (T.completed_at, completed_after, True),
+        (T.completed_at, completed_before, False),
+    ):
+        if bound is not None:
+            stmt = stmt.where(column > bound if after else column < bound)
+    return paginate(session, stmt, key=T.id, cursor=cursor, limit=limit)
+
+
+def task_history(*, session: Session, task: models.Task) -> list[models.TaskEvent]:
+    """Every submission, skip, review, cancel and audit, oldest first."""
+    return list(
+        session.scalars(
+            select(models.TaskEvent)
+            .where(models.TaskEvent.task_id == task.id)
+            .order_by(models.TaskEvent.id)
+        )
+    )
+
+
+# --- changes ----------------------------------------------------------------------------
+
+
+def _event(session: Session, task: models.Task, actor: Actor, action: str, **fields: Any) -> None:
+    session.add(
+        models.TaskEvent(
+            task_id=task.id,
+            stage=task.stage or "",
+            round=task.round,
+            user_id=_user(actor),
+            action=action,
+            **fields,
+        )
+    )
+
+
+def cancel_task(
+    *,
+    session: Session,
+    task: models.Task,
+    settings: Settings,
+    actor: Actor,
+    clear_unique_id: bool = False,
+) -> models.Task:
+    """Stop a pending task: it leaves the queue; its batch may complete."""
+    if task.status != "pending":
+        raise Conflict(f"task {task.id} is {task.status}; only pending tasks can be canceled")
+    _event(session, task, actor, "cancel")
+    task.status, task.completed_at, task.stage = "canceled", utcnow(), None
+    task.lease_user_id = task.lease_token = task.lease_expires_at = task.leased_at = None
+    task.assignee_id = None
+    if clear_unique_id:
+        task.unique_id = None
+    session.flush()
+    if task.batch_id is not None:
+        complete_batch_if_done(
+            session=session, batch_id=task.batch_id, settings=settings, actor=actor
+        )
+    return task
+
+
+def audit_task(
+    *, session: Session, task: models.Task, actor: Actor, accepted: bool, comments: str | None
+) -> models.TaskEvent:
+    """Record a manager's verdict on a completed task's response."""
+    if task.status != "completed":
+        raise Conflict(f"task {task.id} is {task.status}; only completed tasks can be audited")
+    event = models.TaskEvent(
+        task_id=task.id,
+        stage="audit",
+        round=task.round,
+        user_id=_user(actor),
+        action="audit_accept" if accepted else "audit_reject",
+        comments=[{"text": comments}] if comments else None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def set_task_metadata(
+    *, session: Session, task: models.Task, metadata: dict[str, Any]
+) -> models.Task:
+    task.metadata_ = dict(metadata)
+    session.flush()
+    return task
+
+
+def set_tags(*, session: Session, task: models.Task, tags: list[str]) -> models.Task:
+    task.tags = list(dict.fromkeys(tags))
+    session.flush()
+    return task
+
+
+def add_tags(*, session: Session, task: models.Task, tags: list[str]) -> models.Task:
+    return set_tags(session=session, task=task, tags=[*task.tags, *tags])
+
+
+def remove_tags(*, session: Session, task: models.Task, tags: list[str]) -> models.Task:
+    gone = set(tags)
+    return set_tags(session=session, task=task, tags=[t for t in task.tags if t not in gone])
+
+
+def set_unique_id(*, session: Session, task: models.Task, unique_id: str) -> models.Task:
+    if unique_id == task.unique_id:
+        return task
+    taken = existing_unique_ids(session=session, mode=task.mode, unique_ids=[unique_id])
+    if taken:
+        raise Conflict(
+            f"a task with unique_id {unique_id!r} already exists: {taken[unique_id]}",
+            field="unique_id",
+        )
+    task.unique_id = unique_id
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"unique_id {unique_id!r} was just taken", field="unique_id") from exc
+    return task
+
+
+def update_task(*, session: Session, task: models.Task, changes: dict[str, Any]) -> models.Task:
+    """Apply a partial update: `metadata`, `tags` (replaced), `unique_id` (None clears it)."""
+    if changes.get("metadata") is not None:
+        set_task_metadata(session=session, task=task, metadata=changes["metadata"])
+    if changes.get("tags") is not None:
+        set_tags(session=session, task=task, tags=changes["tags"])
+    if "unique_id" in changes:
+        if changes["unique_id"] is None:
+            clear_unique_id(session=session, task=task)
+        else:
+            set_unique_id(session=session, task=task, unique_id=changes["unique_id"])
+    return task
+
+
+def clear_unique_id(*, session: Session, task: models.Task) -> models.Task:
+    task.unique_id = None
+    session.flush()
+    return task

@@ -1,0 +1,383 @@
+"""The queue API: leases, what labelers see, responses checked against the taxonomy,
+stale submits, review permissions and the rework loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assay.labeling import models
+
+API = "/api/v1"
+TAXONOMY = {
+    "labels": [
+        {
+            "name": "car",
+            "geometries": ["box", "polygon"],
+            "attributes": [{"name": "doors", "type": "number", "min": 1, "max": 6}],
+        }
+    ]
+}
+REVIEWED = {"stages": [{"name": "label", "kind": "label"}, {"name": "review", "kind": "review"}]}
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
+
+
+@pytest.fixture
+def manager(accounts):
+    return accounts.make("manager")
+
+
+def make_project(client, manager, **body: Any) -> dict[str, Any]:
+    body = {
+        "name": "cars",
+        "task_type": "image",
+        "taxonomy": TAXONOMY,
+        "params": {"image_width": 640, "image_height": 480},
+        **body,
+    }
+    response = client.post(f"{API}/projects", json=body, headers=manager.headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def add_tasks(client, manager, project_id: str, tasks: list[dict]) -> list[str]:
+    response = client.post(
+        f"{API}/projects/{project_id}/tasks/bulk", json={"tasks": tasks}, headers=manager.headers
+    )
+    assert response.status_code == 201, response.text
+    return [t["id"] for t in response.json()["tasks"]]
+
+
+def member(client, manager, accounts, project_id: str, role: str, global_role: str = "labeler"):
+    account = accounts.make(global_role)
+    response = client.put(
+        f"{API}/projects/{project_id}/members/{account.user.id}",
+        json={"role": role},
+        headers=manager.headers,
+    )
+    assert response.status_code == 200, response.text
+    return account
+
+
+def next_lease(client, account, project_id: str, stage: str = "label"):
+    return client.post(
+        f"{API}/projects/{project_id}/queue/next", params={"stage": stage}, headers=account.headers
+    )
+
+
+def box(**extra: Any) -> dict[str, Any]:
+    return {"type": "box", "label": "car", "x": 10, "y": 10, "width": 50, "height": 40, **extra}
+
+
+def test_lease_shows_what_the_labeler_needs_and_nothing_else(client, manager, accounts):
+    project = make_project(client, manager)
+    sha = client.post(
+        f"{API}/blobs", files={"file": ("a.png", PNG)}, headers=manager.headers
+    ).json()["sha256"]
+    add_tasks(
+        client,
+        manager,
+        project["id"],
+        [
+            {
+                "params": {"attachment": f"blob:{sha}"},
+                "metadata": {"customer": "secret"},
+                "prelabels": {"annotations": [box(id="pred")]},
+                "unique_id": "private",
+            },
+        ],
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    response = next_lease(client, labeler, project["id"])
+    assert response.status_code == 200, response.text
+    lease = response.json()
+    leased = lease["task"]
+    assert set(leased) == {
+        "id",
+        "project_id",
+        "type",
+        "params",
+        "prelabels",
+        "priority",
+        "stage",
+        "round",
+    }
+    assert "secret" not in response.text and "private" not in response.text
+    assert leased["prelabels"]["annotations"][0]["id"] == "pred"
+    media = leased["params"]["attachment"]
+    assert media.startswith(f"/media/{sha}?")
+    assert client.get(media).content == PNG  # a signed URL: no key needed
+    assert lease["previous"] is None and lease["draft"] is None
+    # Nothing left for a second labeler; the first keeps their lease.
+    other = member(client, manager, accounts, project["id"], "labeler")
+    assert next_lease(client, other, project["id"]).status_code == 204
+    again = next_lease(client, labeler, project["id"]).json()
+    assert again["lease_token"] == lease["lease_token"]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "field"),
+    [
+        (box(label="truck"), "response.annotations[0].label"),
+        (box(x=620), "response.annotations[0].width"),
+        (box(y=-5), "response.annotations[0].y"),
+        (
+            {"type": "polygon", "label": "car", "vertices": [{"x": 1, "y": 1}, {"x": 5, "y": 5}]},
+            "response.annotations[0].vertices",
+        ),
+        (box(attributes={"doors": "four"}), "response.annotations[0].attributes.doors"),
+        (box(attributes={"doors": 9}), "response.annotations[0].attributes.doors"),
+    ],
+)
+def test_bad_responses_are_422_and_leave_the_task_unchanged(
+    client, db, manager, accounts, annotation, field
+):
+    project = make_project(client, manager)
+    (task_id,) = add_tasks(
+        client, manager, project["id"], [{"params": {"attachment": "https://x.test/a.jpg"}}]
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    lease = next_lease(client, labeler, project["id"]).json()
+    response = client.post(
+        f"{API}/tasks/{task_id}/submit",
+        json={"lease_token": lease["lease_token"], "response": {"annotations": [annotation]}},
+        headers=labeler.headers,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+    with db.read() as session:
+        task = session.get(models.Task, task_id)
+        assert (task.status, task.stage, task.working_response) == ("pending", "label", None)
+        assert task.lease_token == lease["lease_token"]
+        assert session.query(models.TaskEvent).count() == 0
+
+
+def test_span_outside_the_text_is_422(client, manager, accounts):
+    project = make_project(
+        client,
+        manager,
+        name="ner",
+        task_type="text_spans",
+        taxonomy={"labels": [{"name": "person", "geometries": ["span"]}]},
+        params={},
+    )
+    (task_id,) = add_tasks(client, manager, project["id"], [{"params": {"text": "Ada Lovelace"}}])
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    token = next_lease(client, labeler, project["id"]).json()["lease_token"]
+    url = f"{API}/tasks/{task_id}/submit"
+    outside = {"annotations": [{"type": "span", "label": "person", "start": 4, "end": 40}]}
+    response = client.post(
+        url, json={"lease_token": token, "response": outside}, headers=labeler.headers
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"].startswith("response.annotations[0].")
+    inside = {"annotations": [{"type": "span", "label": "person", "start": 0, "end": 12}]}
+    done = client.post(
+        url, json={"lease_token": token, "response": inside}, headers=labeler.headers
+    )
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    stored = client.get(f"{API}/tasks/{task_id}", headers=manager.headers).json()["response"]
+    assert stored["annotations"][0]["text"] == "Ada Lovelace"
+
+
+def test_drafts_heartbeats_skips_and_stale_tokens(client, db, manager, accounts):
+    project = make_project(client, manager)
+    (task_id,) = add_tasks(
+        client, manager, project["id"], [{"params": {"attachment": "https://x.test/a.jpg"}}]
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    token = next_lease(client, labeler, project["id"]).json()["lease_token"]
+    url = f"{API}/tasks/{task_id}"
+    # A draft may be incomplete but not malformed.
+    unfinished = {"annotations": [box()]}
+    assert (
+        client.put(
+            f"{url}/draft",
+            json={"lease_token": token, "response": unfinished},
+            headers=labeler.headers,
+        ).status_code
+        == 204
+    )
+    broken = client.put(
+        f"{url}/draft",
+        json={"lease_token": token, "response": {"annotations": [box(width=-1)]}},
+        headers=labeler.headers,
+    )
+    assert broken.status_code == 422
+    assert next_lease(client, labeler, project["id"]).json()["draft"]["annotations"][0]["x"] == 10
+    beat = client.post(f"{url}/heartbeat", json={"lease_token": token}, headers=labeler.headers)
+    assert beat.status_code == 200 and beat.json()["expires_at"]
+    stale = client.post(
+        f"{url}/submit",
+        json={"lease_token": "0" * 32, "response": unfinished},
+        headers=labeler.headers,
+    )
+    assert stale.status_code == 409 and stale.json()["error"]["field"] == "lease_token"
+    assert (
+        client.post(
+            f"{url}/heartbeat", json={"lease_token": "0" * 32}, headers=labeler.headers
+        ).status_code
+        == 409
+    )
+    no_reason = client.post(
+        f"{url}/skip", json={"lease_token": token, "reason": ""}, headers=labeler.headers
+    )
+    assert no_reason.status_code == 422
+    assert (
+        client.post(
+            f"{url}/skip", json={"lease_token": token, "reason": "blurry"}, headers=labeler.headers
+        ).status_code
+        == 204
+    )
+    assert next_lease(client, labeler, project["id"]).status_code == 204
+    after_skip = client.post(
+        f"{url}/submit",
+        json={"lease_token": token, "response": unfinished},
+        headers=labeler.headers,
+    )
+    assert after_skip.status_code == 409
+    with db.read() as session:
+        assert session.get(models.Task, task_id).status == "pending"
+
+
+def test_who_may_work_which_stage(client, manager, accounts):
+    project = make_project(client, manager, pipeline=REVIEWED)
+    (task_id,) = add_tasks(
+        client, manager, project["id"], [{"params": {"attachment": "https://x.test/a.jpg"}}]
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    stranger = accounts.make("labeler")
+    assert next_lease(client, stranger, project["id"]).status_code == 404
+    assert next_lease(client, labeler, project["id"], "review").status_code == 403
+    unknown = next_lease(client, labeler, project["id"], "audit")
+    assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "stage"
+    token = next_lease(client, labeler, project["id"]).json()["lease_token"]
+    assert (
+        client.post(
+            f"{API}/tasks/{task_id}/heartbeat",
+            json={"lease_token": token},
+            headers=stranger.headers,
+        ).status_code
+        == 404
+    )
+    submitted = client.post(
+        f"{API}/tasks/{task_id}/submit",
+        json={"lease_token": token, "response": {"annotations": [box()]}},
+        headers=labeler.headers,
+    )
+    assert submitted.json() == {"task_id": task_id, "status": "pending", "stage": "review"}
+    # A global reviewer who is a project labeler may review; so may project reviewers.
+    global_reviewer = member(client, manager, accounts, project["id"], "labeler", "reviewer")
+    assert next_lease(client, global_reviewer, project["id"], "review").status_code == 200
+
+
+def test_reject_rework_resubmit_accept(client, manager, accounts):
+    project = make_project(client, manager, pipeline=REVIEWED)
+    (task_id,) = add_tasks(
+        client,
+        manager,
+        project["id"],
+        [{"params": {"attachment": "https://x.test/a.jpg"}, "metadata": {"customer": "secret"}}],
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    reviewer = member(client, manager, accounts, project["id"], "reviewer")
+    url = f"{API}/tasks/{task_id}"
+
+    token = next_lease(client, labeler, project["id"]).json()["lease_token"]
+    client.post(
+        f"{url}/submit",
+        json={"lease_token": token, "response": {"annotations": [box(id="b1")]}},
+        headers=labeler.headers,
+    )
+    assert next_lease(client, labeler, project["id"], "review").status_code == 403
+    review = next_lease(client, reviewer, project["id"], "review").json()
+    assert review["previous"]["annotations"][0]["id"] == "b1"
+    assert "secret" not in str(review)
+    no_comment = client.post(
+        f"{url}/review",
+        json={"lease_token": review["lease_token"], "decision": "reject"},
+        headers=reviewer.headers,
+    )
+    assert no_comment.status_code == 422 and no_comment.json()["error"]["field"] == "comments"
+    comments = [{"text": "box is too small", "annotation_id": "b1"}]
+    rejected = client.post(
+        f"{url}/review",
+        json={"lease_token": review["lease_token"], "decision": "reject", "comments": comments},
+        headers=reviewer.headers,
+    )
+    assert rejected.json() == {"task_id": task_id, "status": "pending", "stage": "label"}
+
+    rework = next_lease(client, labeler, project["id"]).json()
+    assert rework["task"]["round"] == 1 and rework["comments"] == comments
+    assert rework["previous"]["annotations"][0]["id"] == "b1"
+    client.post(
+        f"{url}/submit",
+        json={
+            "lease_token": rework["lease_token"],
+            "response": {"annotations": [box(id="b2", width=80)]},
+        },
+        headers=labeler.headers,
+    )
+    second = next_lease(client, reviewer, project["id"], "review").json()
+    accepted = client.post(
+        f"{url}/review",
+        json={"lease_token": second["lease_token"], "decision": "accept"},
+        headers=reviewer.headers,
+    )
+    assert accepted.json()["status"] == "completed"
+    final = client.get(url, headers=manager.headers).json()
+    assert final["response"]["annotations"][0]["width"] == 80
+    history = client.get(f"{url}/history", headers=manager.headers).json()["items"]
+    assert [(e["action"], e["user_id"], e["round"]) for e in history] == [
+        ("submit", labeler.user.id, 0),
+        ("reject", reviewer.user.id, 0),
+        ("submit", labeler.user.id, 1),
+        ("accept", reviewer.user.id, 1),
+    ]
+    assert all(e["created_at"] for e in history)
+    assert history[1]["comments"] == comments
+    # The labeler never sees the task through the manager endpoints.
+    assert client.get(url, headers=labeler.headers).status_code == 403
+    assert client.get(f"{url}/history", headers=labeler.headers).status_code == 403
+
+
+def test_a_fix_is_checked_against_the_taxonomy(client, manager, accounts):
+    project = make_project(client, manager, pipeline=REVIEWED)
+    (task_id,) = add_tasks(
+        client, manager, project["id"], [{"params": {"attachment": "https://x.test/a.jpg"}}]
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    reviewer = member(client, manager, accounts, project["id"], "reviewer")
+    token = next_lease(client, labeler, project["id"]).json()["lease_token"]
+    client.post(
+        f"{API}/tasks/{task_id}/submit",
+        json={"lease_token": token, "response": {"annotations": [box()]}},
+        headers=labeler.headers,
+    )
+    review_token = next_lease(client, reviewer, project["id"], "review").json()["lease_token"]
+    url = f"{API}/tasks/{task_id}/review"
+    bad = client.post(
+        url,
+        json={
+            "lease_token": review_token,
+            "decision": "fix",
+            "response": {"annotations": [box(label="bus")]},
+        },
+        headers=reviewer.headers,
+    )
+    assert (
+        bad.status_code == 422 and bad.json()["error"]["field"] == "response.annotations[0].label"
+    )
+    fixed = client.post(
+        url,
+        json={
+            "lease_token": review_token,
+            "decision": "fix",
+            "response": {"annotations": [box(height=5)]},
+        },
+        headers=reviewer.headers,
+    )
+    assert fixed.json()["status"] == "completed"
+    final = client.get(f"{API}/tasks/{task_id}", headers=manager.headers).json()
+    assert final["response"]["annotations"][0]["height"] == 5
