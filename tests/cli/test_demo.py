@@ -90,3 +90,36 @@ def wait_ready(http: httpx.Client, process: Process, timeout: float = 60) -> boo
             pass
         time.sleep(0.1)
     return False
+
+
+def test_demo_workspace_has_a_labelable_project_of_real_images(settings, db):
+    from sqlalchemy import func, select
+
+    from assay.core import models as core_models
+    from assay.labeling import annotations, demo_data, models, taxonomy
+
+    seed_demo(settings)
+    seed_demo(settings)  # a second run adds nothing
+    with db.read() as session:
+        projects = session.scalars(select(models.Project)).all()
+        assert [p.name for p in projects] == [demo_data.PROJECT_NAME]
+        kinds = dict(session.execute(select(models.Batch.kind, models.Batch.status)).all())
+        assert kinds == {"calibration": "in_progress", "production": "in_progress"}
+        tasks = session.scalars(select(models.Task)).all()
+        assert len(tasks) == len(demo_data.IMAGES)
+        assert all(t.stage == "label" and t.status == "pending" for t in tasks)
+        parsed = taxonomy.parse_taxonomy(projects[0].taxonomy, "image")
+        with_prelabels = [t for t in tasks if t.prelabels]
+        assert len(with_prelabels) >= 4
+        for task in with_prelabels:
+            annotations.validate_response(
+                parsed, "image", task.params, task.prelabels, partial=True
+            )
+        shas = [t.params["attachment"].removeprefix("blob:") for t in tasks]
+        stored = session.scalar(
+            select(func.count())
+            .select_from(core_models.Blob)
+            .where(core_models.Blob.sha256.in_(shas))
+        )
+        assert stored == len(set(shas)) == len(tasks)
+        assert all(t.params["image_width"] > 0 for t in tasks)

@@ -101,12 +101,32 @@ def seed_demo(settings: Settings) -> DemoCredentials:
                 usable = False
             if not usable:
                 _, api_key = keys.create_key(session=session, user=user, mode="live", name="demo")
+        _seed_content(db, settings, user.id)
         credentials = DemoCredentials(DEMO_EMAIL, password, str(api_key), path)
         if saved != {"email": DEMO_EMAIL, "password": password, "api_key": api_key}:
             _write(path, {"email": DEMO_EMAIL, "password": password, "api_key": api_key})
         return credentials
     finally:
         db.dispose()
+
+
+def _seed_content(db: Any, settings: Settings, admin_id: str) -> None:
+    """The demo workspace's projects (once; later runs find them and change nothing)."""
+    from assay.core.auth import Actor
+    from assay.core.blobs import open_store
+    from assay.labeling import demo_data
+
+    actor = Actor(user_id=admin_id, email=DEMO_EMAIL, role="admin")
+    try:
+        with db.write() as session:
+            demo_data.seed(
+                session=session, store=open_store(settings), settings=settings, actor=actor
+            )
+    except ModuleNotFoundError as exc:
+        out.print(
+            f"[yellow]no demo projects:[/] {exc.name} is not installed; "
+            "install the demo extra: pip install 'assay[demo]'"
+        )
 
 
 def _read(path: Path) -> dict[str, Any]:

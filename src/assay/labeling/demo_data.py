@@ -73,7 +73,7 @@ IMAGES: list[tuple[str, str, str, list[tuple[str, float, float, float, float]]]]
     ("camera", "cameraman.png", "outdoor", []),
     ("coins", "coins.png", "indoor", []),
     ("clock", "clock.png", "indoor", []),
-    ("cat", "cat.jpg", "indoor", []),
+    ("page", "scanned-page.png", "indoor", []),
     ("hubble_deep_field", "hubble-deep-field.jpg", "space", []),
     ("immunohistochemistry", "immunohistochemistry.jpg", "indoor", []),
     ("moon", "moon.png", "space", []),
@@ -94,8 +94,10 @@ def _encode(name: str, filename: str) -> tuple[bytes, int, int]:
     from skimage import data
 
     pixels = getattr(data, name)()
-    if pixels.dtype != np.uint8:
-        pixels = (255 * (pixels - pixels.min()) / max(1e-9, np.ptp(pixels))).astype(np.uint8)
+    if pixels.dtype != np.uint8:  # boolean masks and float images: stretch to 0..255
+        values = pixels.astype(np.float64)
+        span = max(1e-9, float(values.max() - values.min()))
+        pixels = (255 * (values - values.min()) / span).astype(np.uint8)
     image = Image.fromarray(pixels)
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")

@@ -80,18 +80,13 @@ def next_task(
     """The caller's current lease in this stage, or a newly leased task, or None."""
     now = utcnow()
     T = models.Task
-    held = session.scalar(
-        select(T)
-        .where(
-            T.lease_user_id == user_id,
-            T.project_id == project.id,
-            T.stage == stage.name,
-            T.lease_expires_at > now,
-        )
-        .limit(1)
-    )
-    if held is not None:
-        return _lease_for(session, held, user_id)
+    # Only the lease-holder column in the filter, so every dialect uses its index (with the
+    # project and stage in it, SQLite scanned the queue index instead: 5 ms a call at 20k).
+    for held in session.scalars(
+        select(T).where(T.lease_user_id == user_id, T.lease_expires_at > now)
+    ):
+        if held.project_id == project.id and held.stage == stage.name:
+            return _lease_for(session, held, user_id)
 
     seen = select(models.TaskEvent.id).where(
         models.TaskEvent.task_id == T.id,
