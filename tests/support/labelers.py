@@ -34,6 +34,7 @@ class Results:
     duration: float = 0.0
     grants: list[Grant] = field(default_factory=list)
     submits_ok: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Submits refused with 409 because the lease had run out (abandoned, or a slow server).
     stale_refused: int = 0
     stale_accepted: int = 0
     next_latencies: list[float] = field(default_factory=list)
@@ -119,8 +120,12 @@ async def _labeler(
         ) as response:
             await response.read()
             results.submit_latencies.append(time.monotonic() - started)
+            expires = dt.datetime.fromisoformat(lease["expires_at"])
             if response.status == 200:
                 results.submits_ok.append((task["id"], user, answer))
+            elif response.status == 409 and dt.datetime.now(dt.UTC) >= expires:
+                # The server was slow enough that the lease ran out first: refusing is right.
+                results.stale_refused += 1
             else:
                 detail = (await response.read())[:300]
                 results.errors.append(
