@@ -93,7 +93,7 @@ def enter_queue(*, session: Session, batch: models.Batch, pipeline: Pipeline) ->
     return result.rowcount or 0
 
 
-def task_payload(task: models.Task, project_name: str | None = None) -> dict[str, Any]:
+def task_payload(task: Any, project_name: str | None = None) -> dict[str, Any]:
     """What a completion callback carries."""
     return {
         "task_id": task.id,
@@ -126,6 +126,15 @@ def finish(
     task.lease_user_id = task.lease_token = task.lease_expires_at = task.leased_at = None
     task.assignee_id = None
     session.flush()
+    announce(session=session, task=task, settings=settings, actor=actor)
+
+
+def announce(
+    *, session: Session, task: Any, settings: Settings, actor: Actor | None = None
+) -> None:
+    """After a task finished: its callback, the webhook event, and its batch's completion.
+
+    `task` is anything with the task's columns as attributes (an ORM task or a row)."""
     payload = task_payload(task)
     if task.callback_url:
         webhooks.send_callback(
@@ -149,15 +158,17 @@ def finish(
 def complete_batch_if_done(
     *, session: Session, batch_id: str, settings: Settings, actor: Actor | None = None
 ) -> bool:
-    batch = session.get(models.Batch, batch_id)
-    if batch is None or batch.status != "in_progress":
-        return False
+    # Pending first: almost every completion leaves others pending, and this is one index
+    # probe; the batch row is loaded only when it may be done.
     pending = session.scalar(
         select(models.Task.id)
         .where(models.Task.batch_id == batch_id, models.Task.status == "pending")
         .limit(1)
     )
     if pending is not None:
+        return False
+    batch = session.get(models.Batch, batch_id)
+    if batch is None or batch.status != "in_progress":
         return False
     batch.status, batch.completed_at = "completed", utcnow()
     payload = {

@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from assay.core import dialects
@@ -23,7 +23,7 @@ from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.settings import Settings
 from assay.labeling import models
-from assay.labeling.pipeline import Pipeline, Stage, finish
+from assay.labeling.pipeline import Pipeline, Stage, announce, finish
 
 LEASE_LOST = (
     "your lease on this task has ended (it expired or the task was handed to someone else); "
@@ -31,9 +31,14 @@ LEASE_LOST = (
 )
 
 
+# Plain Core tables for the hot path: ORM-enabled UPDATEs would first synchronise the
+# session's identity map, which costs more than the statement.
+TASKS = models.Task.__table__
+
+
 @dataclass
 class Lease:
-    task: models.Task
+    task: Any  # a row with _LEASE_COLUMNS
     token: str
     expires_at: dt.datetime
     draft: dict[str, Any] | None
@@ -47,8 +52,29 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _lease_for(session: Session, task: models.Task, user_id: str) -> Lease:
-    draft = session.get(models.Draft, (task.id, user_id))
+# What a lease shows: the task as the person working on it needs it (no metadata, no final
+# response), read with one Core query rather than loading the whole ORM row.
+_LEASE_COLUMNS = (
+    models.Task.id,
+    models.Task.project_id,
+    models.Task.type,
+    models.Task.params,
+    models.Task.prelabels,
+    models.Task.priority,
+    models.Task.stage,
+    models.Task.round,
+    models.Task.working_response,
+    models.Task.lease_token,
+    models.Task.lease_expires_at,
+)
+
+
+def _lease_for(session: Session, task: Any, user_id: str) -> Lease:
+    draft = session.execute(
+        select(models.Draft.response).where(
+            models.Draft.task_id == task.id, models.Draft.user_id == user_id
+        )
+    ).first()
     previous = comments = None
     if task.round > 0 or task.working_response is not None:
         previous = task.working_response
@@ -63,7 +89,7 @@ def _lease_for(session: Session, task: models.Task, user_id: str) -> Lease:
         task,
         task.lease_token or "",
         task.lease_expires_at or utcnow(),
-        draft.response if draft else None,
+        draft[0] if draft else None,
         previous,
         comments,
     )
@@ -82,8 +108,8 @@ def next_task(
     T = models.Task
     # Only the lease-holder column in the filter, so every dialect uses its index (with the
     # project and stage in it, SQLite scanned the queue index instead: 5 ms a call at 20k).
-    for held in session.scalars(
-        select(T).where(T.lease_user_id == user_id, T.lease_expires_at > now)
+    for held in session.execute(
+        select(*_LEASE_COLUMNS).where(T.lease_user_id == user_id, T.lease_expires_at > now)
     ):
         if held.project_id == project.id and held.stage == stage.name:
             return _lease_for(session, held, user_id)
@@ -116,12 +142,11 @@ def next_task(
     token = secrets.token_hex(16)
     expires = now + dt.timedelta(seconds=pipeline.lease_seconds)
     session.execute(
-        update(T)
-        .where(T.id == task_id)
+        update(TASKS)
+        .where(TASKS.c.id == task_id)
         .values(lease_user_id=user_id, lease_token=token, lease_expires_at=expires, leased_at=now)
     )
-    task = session.get(T, task_id, populate_existing=True)
-    assert task is not None
+    task = session.execute(select(*_LEASE_COLUMNS).where(T.id == task_id)).one()
     return _lease_for(session, task, user_id)
 
 
@@ -193,6 +218,40 @@ def skip(*, session: Session, task_id: str, user_id: str, token: str, reason: st
     _release(task)
 
 
+_SUBMIT_COLUMNS = (
+    models.Task.id,
+    models.Task.project_id,
+    models.Task.batch_id,
+    models.Task.type,
+    models.Task.stage,
+    models.Task.round,
+    models.Task.unique_id,
+    models.Task.metadata_.label("metadata_"),
+    models.Task.callback_url,
+    models.Task.lease_user_id,
+    models.Task.lease_token,
+    models.Task.lease_expires_at,
+    models.Task.leased_at,
+)
+
+
+@dataclass
+class Submitted:
+    """What a submit did; carries the columns a completion callback needs."""
+
+    id: str
+    project_id: str
+    batch_id: str | None
+    type: str
+    unique_id: str | None
+    metadata_: dict[str, Any]
+    callback_url: str | None
+    status: str
+    stage: str | None
+    response: dict[str, Any] | None = None
+    completed_at: dt.datetime | None = None
+
+
 def submit(
     *,
     session: Session,
@@ -202,16 +261,42 @@ def submit(
     response: dict[str, Any],
     pipeline: Pipeline,
     settings: Settings,
-) -> models.Task:
-    """A labeler's answer (already validated against the taxonomy) moves the task on."""
-    task = _held(session, task_id, actor.user_id, token)
-    stage = pipeline.stage(task.stage or "")
+) -> Submitted:
+    """A labeler's answer (already validated against the taxonomy) moves the task on.
+
+    The hot path of the queue: a handful of Core statements, no ORM unit of work."""
+    T = models.Task
+    stmt = select(*_SUBMIT_COLUMNS).where(T.id == task_id)
+    if _dialect(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"no task with id {task_id}", field="task_id")
+    now = utcnow()
+    if (
+        row.lease_user_id != actor.user_id
+        or row.lease_token != token
+        or row.lease_expires_at is None
+        or row.lease_expires_at <= now
+    ):
+        raise Conflict(LEASE_LOST, field="lease_token")
+    stage = pipeline.stage(row.stage or "")
     if stage.kind != "label":
         raise Invalid("this task is in a review stage: send a review decision", field="stage")
-    _event(session, task, actor.user_id, "submit", response=response)
-    session.execute(delete(models.Draft).where(models.Draft.task_id == task.id))
-    _release(task)
-    task.working_response, task.labeled_by, task.assignee_id = response, actor.user_id, None
+    duration = (now - row.leased_at).total_seconds() * 1000 if row.leased_at else None
+    session.execute(
+        insert(models.TaskEvent.__table__).values(
+            task_id=row.id,
+            stage=row.stage,
+            round=row.round,
+            user_id=actor.user_id,
+            action="submit",
+            response=response,
+            duration_ms=duration,
+            created_at=now,
+        )
+    )
+    session.execute(delete(models.Draft).where(models.Draft.task_id == row.id))
     following = pipeline.after(stage.name)
     while (
         following is not None
@@ -219,11 +304,47 @@ def submit(
         and (following.sample_rate < 1.0 and random.random() >= following.sample_rate)
     ):
         following = pipeline.after(following.name)
-    if following is None:
-        finish(session=session, task=task, response=response, settings=settings, actor=actor)
-    else:
-        task.stage = following.name
-    return task
+    released = {
+        "lease_user_id": None,
+        "lease_token": None,
+        "lease_expires_at": None,
+        "leased_at": None,
+        "assignee_id": None,
+        "working_response": response,
+        "labeled_by": actor.user_id,
+        "updated_at": now,
+    }
+    done = Submitted(
+        id=row.id,
+        project_id=row.project_id,
+        batch_id=row.batch_id,
+        type=row.type,
+        unique_id=row.unique_id,
+        metadata_=row.metadata_,
+        callback_url=row.callback_url,
+        status="pending",
+        stage=following.name if following else None,
+    )
+    if following is not None:
+        session.execute(
+            update(TASKS).where(TASKS.c.id == row.id).values(stage=following.name, **released)
+        )
+        return done
+    session.execute(
+        update(TASKS)
+        .where(TASKS.c.id == row.id)
+        .values(
+            status="completed",
+            response=response,
+            error=None,
+            completed_at=now,
+            stage=None,
+            **released,
+        )
+    )
+    done.status, done.response, done.completed_at = "completed", response, now
+    announce(session=session, task=done, settings=settings, actor=actor)
+    return done
 
 
 def review(
