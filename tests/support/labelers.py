@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import json
 import random
 import time
 from collections import defaultdict
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import sqlalchemy as sa
 
 
 @dataclass
@@ -221,6 +223,32 @@ def check_consistency(
                     f"task {task_id} leased to {earlier.user} and {later.user} at the same time"
                 )
     return problems
+
+
+def database_state(
+    db: Any, project_id: str
+) -> tuple[list[tuple[str, str, str, dict | None]], dict[str, tuple[str, dict | None]]]:
+    """What `check_consistency` compares with: the project's task events and tasks."""
+    with db.read() as session:
+        events = session.execute(
+            sa.text(
+                "SELECT e.task_id, e.user_id, e.action, e.response FROM task_events e "
+                "JOIN tasks t ON t.id = e.task_id WHERE t.project_id = :p"
+            ),
+            {"p": project_id},
+        ).all()
+        tasks = session.execute(
+            sa.text("SELECT id, status, response FROM tasks WHERE project_id = :p"),
+            {"p": project_id},
+        ).all()
+
+    def decode(value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    return (
+        [(t, u, a, decode(r)) for t, u, a, r in events],
+        {t: (s, decode(r)) for t, s, r in tasks},
+    )
 
 
 CATEGORY_TAXONOMY = {

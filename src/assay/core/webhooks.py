@@ -25,9 +25,11 @@ import hashlib
 import hmac
 import json
 import secrets
+import ssl
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 import httpx
@@ -433,6 +435,13 @@ def _read_prefix(response: httpx.Response) -> str:
     return bytes(received[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace")
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every delivery: building one loads the CA bundle (~10-30 ms of
+    CPU), which dominated the cost of a delivery when each made its own."""
+    return httpx.create_ssl_context(trust_env=False)  # as the client: no SSL_CERT_* from env
+
+
 def _send(plan: _Plan, settings: Settings) -> _Outcome:
     if plan.target_inactive:
         return _Outcome("permanent", error="the webhook was deactivated; not sent")
@@ -458,7 +467,10 @@ def _send(plan: _Plan, settings: Settings) -> _Outcome:
         # the allow/deny check just approved.
         with (
             httpx.Client(
-                timeout=settings.webhook_timeout_seconds, follow_redirects=False, trust_env=False
+                timeout=settings.webhook_timeout_seconds,
+                follow_redirects=False,
+                trust_env=False,
+                verify=_tls_context(),
             ) as client,
             client.stream("POST", plan.url, content=body, headers=headers) as response,
         ):
