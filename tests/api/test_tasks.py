@@ -90,6 +90,28 @@ def test_one_bad_task_in_ten_thousand_writes_nothing(client, db, manager, projec
     assert count_tasks(db) == 0
 
 
+def test_bulk_body_problems_are_named(client, db, manager, project):
+    url = f"{API}/projects/{project['id']}/tasks/bulk"
+    json_headers = {**manager.headers, "Content-Type": "application/json"}
+    broken = client.post(url, content=b'{"tasks": [', headers=json_headers)
+    assert broken.status_code == 422 and broken.json()["error"]["code"] == "invalid"
+    unknown = bulk(client, manager, project["id"], [task(0), task(1, colour="red")])
+    assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "tasks[1].colour"
+    empty = bulk(client, manager, project["id"], [])
+    assert empty.status_code == 422 and empty.json()["error"]["field"] == "tasks"
+    anonymous = client.post(url, json={"tasks": [task(0)]})
+    assert anonymous.status_code == 401 and count_tasks(db) == 0
+
+
+def test_bulk_body_is_documented(client):
+    spec = client.get("/api/openapi.json").json()
+    operation = spec["paths"]["/api/v1/projects/{project_id}/tasks/bulk"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["tasks"] and "batch" in schema["properties"]
+    assert schema["properties"]["tasks"]["items"]["$ref"] == "#/components/schemas/TaskCreate"
+    assert "TaskCreate" in spec["components"]["schemas"]
+
+
 def test_unique_ids(client, db, manager, project):
     duplicate = bulk(
         client, manager, project["id"], [task(0, unique_id="a"), task(1, unique_id="a")]

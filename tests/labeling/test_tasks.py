@@ -94,6 +94,55 @@ def test_duplicate_unique_ids_are_refused(db, manager, project, settings):
     assert task_count(db) == 1
 
 
+def test_bulk_rows_read_back_exactly(db, manager, project, settings):
+    odd = 'quote " backslash \\ tab \t newline \n accents é 中文 emoji \U0001f600'
+    metadata = {"note": odd, "nested": {"list": [1, 2.5, None, True, -(2**40)]}}
+    before = utcnow()
+    ids = add_tasks(
+        db,
+        project,
+        manager,
+        settings,
+        [
+            image_task(0, unique_id="odd", metadata=metadata, tags=["b", "a", "b"]),
+            image_task(1, prelabels={"annotations": [box(id="p1")]}, params={"caption": odd}),
+            image_task(2, priority=7),
+        ],
+    )
+    assert ids == sorted(ids) and len(set(ids)) == 3  # ids follow the order sent
+    first, second, third = (get_task(db, task_id) for task_id in ids)
+    assert first.metadata_ == metadata and first.tags == ["b", "a"] and first.unique_id == "odd"
+    assert second.params["caption"] == odd and second.prelabels["annotations"][0]["id"] == "p1"
+    assert first.prelabels is None and third.priority == 7 and third.callback_url is None
+    assert first.created_at.tzinfo is not None and before <= first.created_at <= utcnow()
+    assert first.updated_at == first.created_at and first.round == 0
+    with db.read() as session:
+        # No prelabels is SQL NULL, not JSON null; the JSON is what the database's JSON reads.
+        no_prelabels = session.query(models.Task).filter(models.Task.prelabels.is_(None))
+        assert no_prelabels.count() == 2
+        found = tasks.list_tasks(
+            session=session, mode="live", cursor=None, limit=10, metadata={"note": odd}, tags=["a"]
+        )
+        assert [task.id for task in found.items] == [ids[0]]
+
+
+def test_bulk_create_runs_the_same_statements_for_ten_or_a_thousand_tasks(
+    db, manager, project, settings
+):
+    counts = []
+    for start, size in ((0, 10), (10, 1000)):
+        with statements(db.engine) as seen:
+            add_tasks(
+                db,
+                project,
+                manager,
+                settings,
+                [image_task(i, unique_id=f"n{i}") for i in range(start, start + size)],
+            )
+        counts.append(len(seen))
+    assert counts[0] == counts[1] and task_count(db) == 1010
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
+from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
 from assay.api.projects import load_project
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
+from assay.core.db import Database
 from assay.core.errors import Invalid, NotFound
 from assay.core.policies import tasks as policy
 from assay.labeling import batches, imports, models, schemas, tasks
@@ -71,23 +79,90 @@ def create_task(
     return create_once(request, actor=actor, db=db, body=task_in, create=create)
 
 
+# The bulk body is validated straight from the raw bytes in one pass of pydantic-core,
+# instead of json.loads and then a validation of the Python objects (twice the time for
+# 10,000 tasks); the route still documents it as a TaskBulkCreate.
+_BULK_IN = TypeAdapter(schemas.TaskBulkCreate)
+_BULK_SCHEMA = schemas.TaskBulkCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+_BULK_SCHEMA.pop("$defs", None)  # TaskCreate is a component already (create_task's body)
+_BULK_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _BULK_SCHEMA}},
+    }
+}
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def _bulk_in(body: bytes) -> schemas.TaskBulkCreate:
+    try:
+        return _BULK_IN.validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from None
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold the cycle collector while a bulk create runs (pauses may overlap).
+
+    10,000 tasks are some 100,000 new containers: the collector walked them, and the whole
+    heap on full collections, several times per request, a third of its time (profiled).
+    Reference counting still frees all of it; the rare cycle waits for the pause to end."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
+
+
 @router.post(
     "/projects/{project_id}/tasks/bulk",
     response_model=schemas.TaskBulkCreated,
     status_code=201,
     operation_id="create_tasks",
+    openapi_extra=_BULK_OPENAPI,
 )
 def create_tasks(
     project_id: str,
-    bulk_in: schemas.TaskBulkCreate,
     request: Request,
     actor: CurrentActor,
     db: Db,
     ctx: Ctx,
+    body: Annotated[bytes, Depends(_raw_body)],
 ) -> JSONResponse:
     """Many tasks (up to the server's max_bulk_tasks), all or none: one bad task is a 422
-    naming it (`tasks[i]....`) and nothing is written."""
+    naming it (`tasks[i]....`) and nothing is written. The body is a TaskBulkCreate."""
+    with _gc_paused():
+        # The tasks are freed when _create_tasks returns, before the collector is back.
+        return _create_tasks(project_id, _bulk_in(body), request, actor, db, ctx)
 
+
+def _create_tasks(
+    project_id: str,
+    bulk_in: schemas.TaskBulkCreate,
+    request: Request,
+    actor: Actor,
+    db: Database,
+    ctx: AppContext,
+) -> JSONResponse:
     def create(session: Session) -> schemas.TaskBulkCreated:
         project, role = load_project(session, project_id, actor)
         policy.can_create(actor, project, role)
@@ -99,9 +174,8 @@ def create_tasks(
             actor=actor,
             settings=ctx.settings,
         )
-        return schemas.TaskBulkCreated(
-            count=len(created),
-            tasks=[schemas.TaskRef(id=t.id, unique_id=t.unique_id) for t in created],
+        return schemas.TaskBulkCreated.model_validate(
+            {"count": len(created), "tasks": created}, from_attributes=True
         )
 
     return create_once(request, actor=actor, db=db, body=bulk_in, create=create)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from pydantic_core import PydanticSerializationError, to_json
 from sqlalchemy import (
+    JSON,
+    Connection,
     Engine,
     Select,
     and_,
@@ -20,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -112,6 +117,76 @@ def skip_locked(stmt: Select, dialect_name: str) -> Select:
 def insert(table: Any, dialect_name: str) -> Any:
     """An INSERT that supports `on_conflict_do_nothing` / `on_conflict_do_update`."""
     return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_rows(
+    connection: Connection,
+    table: Any,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    constants: Mapping[str, Any] | None = None,
+) -> None:
+    """INSERT many rows (tuples in `columns` order, plus `constants` shared by every row)
+    straight through the driver: `executemany` on SQLite, COPY on PostgreSQL.
+
+    The bulk path for tens of thousands of rows: SQLAlchemy's per-row parameter handling
+    was most of a 10,000-row insert (profiled). Values are bound by their column type's own
+    bind processor (UTC datetimes ...), constants once; JSON is stored as compact JSON text,
+    the values SQLAlchemy's JSON type reads back. None is SQL NULL, JSON columns included.
+    Driver errors are raised as SQLAlchemy's (IntegrityError ...).
+    """
+    dialect = connection.dialect
+    constants = dict(constants or {})
+    processors = [(i, _bind_processor(table.c[name], dialect)) for i, name in enumerate(columns)]
+    processors = [(i, process) for i, process in processors if process is not None]
+    shared = tuple(
+        None if value is None else (_bind_processor(table.c[name], dialect) or _same)(value)
+        for name, value in constants.items()
+    )
+
+    def bound(row: Sequence[Any]) -> tuple[Any, ...]:
+        values = list(row)
+        for i, process in processors:
+            if values[i] is not None:
+                values[i] = process(values[i])
+        return (*values, *shared)
+
+    names = [*columns, *constants]
+    preparer = dialect.identifier_preparer
+    target = f"{preparer.format_table(table)} ({', '.join(map(preparer.quote, names))})"
+    if dialect.name == "postgresql":
+        statement = f"COPY {target} FROM STDIN"
+        try:
+            with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(bound(row))
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
+        return
+    placeholders = ", ".join("?" * len(names))
+    connection.exec_driver_sql(
+        f"INSERT INTO {target} VALUES ({placeholders})", [bound(row) for row in rows]
+    )
+
+
+def _bind_processor(column: Any, dialect: Any) -> Any:
+    if isinstance(column.type, JSON):
+        return _json_text
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _json_text(value: Any) -> str:
+    # pydantic-core's encoder is several times faster than json.dumps on small objects.
+    try:
+        return to_json(value).decode()
+    except PydanticSerializationError:  # e.g. a lone surrogate, which json.dumps escapes
+        return json.dumps(value)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def normalise_url(url: str) -> str:

@@ -18,7 +18,14 @@ _pid = os.getpid()
 
 
 def new_id() -> str:
+    return new_ids(1)[0]
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` ids in creation order, taken under one lock (bulk creates)."""
     global _last_ms, _counter, _pid
+    if count <= 0:
+        return []
     with _lock:
         if os.getpid() != _pid:  # forked: reseed so children never repeat the parent
             _pid, _last_ms = os.getpid(), 0
@@ -28,7 +35,9 @@ def new_id() -> str:
             _counter = secrets.randbits(47)
         else:
             _counter += 1
-        return f"{_last_ms:012x}{_counter:012x}"
+        first, _counter = _counter, _counter + count - 1
+        prefix = f"{_last_ms:012x}"
+    return [f"{prefix}{n:012x}" for n in range(first, first + count)]
 
 
 def is_id(value: str) -> bool:
