@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The demo needs only the server; the tests add the dev extra (PostgreSQL driver, S3, moto,
-# Playwright, pytest). Stamps reinstall when pyproject.toml changes.
+# The demo needs the server and the demo extra (sample photographs); the tests add the dev
+# extra (PostgreSQL driver, S3, moto, Playwright, pytest…). Stamps reinstall when
+# pyproject.toml changes.
 $(VENV)/.core: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
 	touch $@
@@ -29,6 +30,9 @@ test: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/labeling_ingest.py
+	$(BIN)/python bench/labeling_queue.py
+	$(BIN)/python bench/labeling_list.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench

@@ -131,9 +131,11 @@ class Task(Base):
         UniqueConstraint("mode", "unique_id"),
         # The queue: the next task of a stage, highest priority first, then oldest.
         Index("ix_tasks_queue", "project_id", "stage", text("priority DESC"), "id"),
-        # Task lists: newest first within a project or batch, filtered by status.
+        # Task lists: newest first within a project or batch, with or without a status.
         Index("ix_tasks_project_status", "project_id", "status", "id"),
         Index("ix_tasks_batch_status", "batch_id", "status", "id"),
+        Index("ix_tasks_project", "project_id", "id"),
+        Index("ix_tasks_batch", "batch_id", "id"),
         Index("ix_tasks_lease_user", "lease_user_id"),
     )
 
