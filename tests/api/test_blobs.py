@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import sys
@@ -19,6 +18,7 @@ from sqlalchemy import func, select
 from assay.api.app import build_context, create_app
 from assay.api.context import AppContext
 from assay.core import blobs, models
+from tests.support import aio
 from tests.support.s3 import CREDENTIALS, MotoServer
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
@@ -324,7 +324,7 @@ def asgi_request(app, method: str, target: str, headers: dict[str, str]) -> tupl
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    aio.run(app(scope, receive, send))
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 

@@ -8,7 +8,6 @@ leases handed to someone else, submits after an expired lease refused with 409.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections import defaultdict
@@ -16,6 +15,7 @@ from collections import defaultdict
 import pytest
 import sqlalchemy as sa
 
+from tests.support import aio
 from tests.support import labelers as harness
 from tests.support.servers import LiveServer
 
@@ -55,7 +55,7 @@ def test_64_labelers_no_double_leases_no_lost_work(db, settings, admin, tmp_path
         project_id, accounts = harness.setup_queue(
             running[0].url, admin.key, labelers=64, tasks=20_000, lease_seconds=LEASE_SECONDS
         )
-        results = asyncio.run(
+        results = aio.run(
             harness.run(
                 [s.url for s in running],
                 accounts,
