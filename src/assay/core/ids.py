@@ -42,3 +42,14 @@ def new_ids(count: int) -> list[str]:
 
 def is_id(value: str) -> bool:
     return len(value) == 24 and all(c in "0123456789abcdef" for c in value)
+
+
+def uuid4_hexes(count: int) -> list[str]:
+    """`count` random uuid4 hex strings (version and variant bits set as uuid4 does), from
+    one read of the OS's random source; annotation ids use them."""
+    pool = os.urandom(16 * count).hex()
+    out = []
+    for start in range(0, 32 * count, 32):
+        h = pool[start : start + 32]
+        out.append(f"{h[:12]}4{h[13:16]}{'89ab'[int(h[16], 16) & 3]}{h[17:]}")
+    return out

@@ -28,12 +28,11 @@ annotations take a label only when the taxonomy has labels (then one is required
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from math import isfinite
 from typing import Any
 
 from assay.core.errors import Invalid
+from assay.core.ids import uuid4_hexes
 from assay.labeling import geometry
 from assay.labeling.attributes import (
     AttributeScope,
@@ -239,7 +238,7 @@ class _ResponseValidator:
     def new_id(self) -> str:
         """A uuid4 hex; random bytes are read once per response, not once per annotation."""
         if not self.id_pool:
-            self.id_pool = _uuid4_hexes(max(self.missing_ids, 1))
+            self.id_pool = uuid4_hexes(max(self.missing_ids, 1))
         return self.id_pool.pop()
 
     # --- one annotation ---
@@ -571,16 +570,6 @@ class _ResponseValidator:
         return out
 
 
-def _uuid4_hexes(count: int) -> list[str]:
-    """`count` random uuid4 hex strings (version and variant bits set as uuid4 does)."""
-    pool = os.urandom(16 * count).hex()
-    out = []
-    for start in range(0, 32 * count, 32):
-        h = pool[start : start + 32]
-        out.append(f"{h[:12]}4{h[13:16]}{'89ab'[int(h[16], 16) & 3]}{h[17:]}")
-    return out
-
-
 def side_verb(side: str) -> str:
     return "start at" if side == "from" else "end at"
 
@@ -598,7 +587,3 @@ def _object(ann: dict, key: str, path: str) -> dict:
     if type(value) is not dict:
         raise Invalid(f"{key} must be a box {{x, y, width, height}}", field=f"{path}.{key}")
     return value
-
-
-def is_number(value: Any) -> bool:
-    return type(value) is int or (type(value) is float and isfinite(value))

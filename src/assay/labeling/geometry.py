@@ -32,7 +32,7 @@ class Limits:
         sizes = {}
         for key in ("image_width", "image_height"):
             value = params.get(key)
-            if value is not None and (not _is_number(value) or value <= 0):
+            if value is not None and (not is_number(value) or value <= 0):
                 raise Invalid(
                     f"{key} must be a positive number, not {value!r}", field=f"params.{key}"
                 )
@@ -58,14 +58,15 @@ class Limits:
         )
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A finite JSON number (bools, NaN and infinities are not)."""
     return type(value) is int or (type(value) is float and isfinite(value))
 
 
 def number(obj: dict, key: str, path: str) -> float:
     """The finite number at `obj[key]`, or Invalid naming `path.key`."""
     value = obj.get(key)
-    if type(value) is int or (type(value) is float and isfinite(value)):
+    if is_number(value):
         return value
     what = f"{key} is required" if value is None else f"{key} must be a number, not {value!r}"
     raise Invalid(what, field=f"{path}.{key}")
