@@ -106,6 +106,14 @@ class Server:
         self.stop()
         raise RuntimeError("assay serve did not become ready")
 
+    def api(self) -> httpx.Client:
+        """A client for the native API, authenticated as the seeded admin."""
+        return httpx.Client(
+            base_url=self.url + "/api/v1",
+            timeout=600,
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(20)

@@ -12,7 +12,6 @@ import argparse
 import json
 import time
 
-import httpx
 from _server import Postgres, Server, machine
 from tests.support.labelers import CATEGORY_TAXONOMY
 
@@ -27,11 +26,7 @@ def main() -> None:
     postgres = Postgres() if args.postgres else None
     server = Server(postgres.url if postgres else None)
     try:
-        with httpx.Client(
-            base_url=server.url + "/api/v1",
-            timeout=600,
-            headers={"Authorization": f"Bearer {server.key}"},
-        ) as api:
+        with server.api() as api:
             project = api.post(
                 "/projects",
                 json={

@@ -40,11 +40,7 @@ def main() -> None:
     postgres = Postgres() if args.postgres else None
     server = Server(postgres.url if postgres else None)
     try:
-        with httpx.Client(
-            base_url=server.url + "/api/v1",
-            timeout=600,
-            headers={"Authorization": f"Bearer {server.key}"},
-        ) as api:
+        with server.api() as api:
             project = api.post(
                 "/projects",
                 json={"name": "list", "task_type": "categorization", "taxonomy": CATEGORY_TAXONOMY},
