@@ -1,10 +1,18 @@
 """64 labelers doing next + submit over HTTP against a real `assay serve`.
 
-    python bench/labeling_queue.py [--labelers 64] [--seconds 60] [--postgres [--servers 2]]
+    python bench/labeling_queue.py [--labelers 64] [--seconds 60] [--rate 300 | --rate 0]
+                                   [--processes 2] [--postgres [--servers 2]]
+
+Two ways to load the server. `--rate R` (default 300) paces the labelers to offer R cycles/s
+together, as a latency target is stated at a throughput: next-task latency counts from when
+each cycle was due, so a server that falls behind shows it. `--rate 0` loops them flat out
+with no pause, which measures the most the server does; there, by Little's law, each
+labeler waits about 64 / throughput per cycle, whatever the server's speed per request.
 
 Prints throughput, next-task latency, and a consistency check of the run (no double leases,
 no lost or duplicated submissions, stale submits refused). Last line:
-`labeling_queue: <cycles/s> cycles/s p99 next <ms> ms (<dialect>, <n> server(s))`.
+`labeling_queue: <cycles/s> cycles/s p99 next <ms> ms (<dialect>, <n> server(s) x <p>
+processes, offered <rate>)`.
 """
 
 from __future__ import annotations
@@ -57,16 +65,32 @@ def main() -> None:
         default=16,
         help="every Nth labeler abandons 20%% of its leases (0: none)",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=300,
+        help="target cycles/s: labelers are paced to offer this load (0: flat out, no pauses)",
+    )
     parser.add_argument("--postgres", action="store_true")
-    parser.add_argument("--servers", type=int, default=1)
+    parser.add_argument("--servers", type=int, default=1, help="`assay serve` instances")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="processes per `assay serve` (--processes)"
+    )
     args = parser.parse_args()
 
     postgres = Postgres() if args.postgres else None
     database_url = postgres.url if postgres else None
-    servers = [Server(database_url, ASSAY_WORKERS="1")]
+    servers = [Server(database_url, ASSAY_WORKERS="1", ASSAY_PROCESSES=str(args.processes))]
     database_url = servers[0].database_url
     for _ in range(args.servers - 1):
-        servers.append(Server(database_url, seed_admin=False, ASSAY_WORKERS="1"))
+        servers.append(
+            Server(
+                database_url,
+                seed_admin=False,
+                ASSAY_WORKERS="1",
+                ASSAY_PROCESSES=str(args.processes),
+            )
+        )
     try:
         project_id, accounts = harness.setup_queue(
             servers[0].url,
@@ -83,6 +107,7 @@ def main() -> None:
                 seconds=args.seconds,
                 abandon_every=args.abandon_every,
                 lease_seconds=args.lease_seconds,
+                rate=args.rate or None,
             )
         )
         events, tasks = database_state(database_url, project_id)
@@ -95,7 +120,11 @@ def main() -> None:
     dialect = "postgresql" if args.postgres else "sqlite"
     p50 = statistics.median(results.next_latencies) * 1000 if results.next_latencies else 0
     print(f"machine: {machine()}")
-    print(f"{args.labelers} labelers, {args.seconds:.0f}s, {dialect}, {len(servers)} server(s)")
+    offered = f"offered {args.rate:.0f} cycles/s" if args.rate else "flat out"
+    print(
+        f"{args.labelers} labelers, {args.seconds:.0f}s, {dialect}, {len(servers)} server(s) "
+        f"x {args.processes} processes, {offered}"
+    )
     print(
         f"submits acknowledged {len(results.submits_ok)}, leases {len(results.grants)}, "
         f"stale submits refused {results.stale_refused}, empty queue answers "
@@ -109,7 +138,7 @@ def main() -> None:
     print(
         f"labeling_queue: {results.cycles_per_second:.0f} cycles/s p99 next "
         f"{results.percentile(results.next_latencies, 0.99):.0f} ms ({dialect}, "
-        f"{len(servers)} server(s))"
+        f"{len(servers)} server(s) x {args.processes} processes, {offered})"
     )
     if problems:
         raise SystemExit(1)

@@ -60,29 +60,31 @@ def make_cat_project(db, manager, **extra):
 
 
 def next_for(db, project_id: str, actor, stage: str = "label") -> queue.Lease | None:
-    with db.write() as session:
-        project = session.get(models.Project, project_id)
-        rules = projects.project_rules(project)
-        return queue.next_task(
-            session=session,
-            project=project,
-            pipeline=rules.pipeline,
-            stage=rules.pipeline.stage(stage),
-            user_id=actor.user_id,
-        )
+    with db.read_connection() as conn:
+        access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
+    pipeline = access.rules.pipeline
+    return queue.next_task(
+        db=db,
+        project_id=project_id,
+        pipeline=pipeline,
+        stage=pipeline.stage(stage),
+        user_id=actor.user_id,
+    )
 
 
-def submit(db, settings, lease: queue.Lease, actor, label: str = "cat") -> models.Task:
-    with db.write() as session:
-        rules = projects.project_rules(session.get(models.Project, lease.task.project_id))
-        response = validate_response(rules.taxonomy, "categorization", {}, category(label))
+def submit(db, settings, lease: queue.Lease, actor, label: str = "cat") -> queue.Submitted:
+    with db.read_connection() as conn:
+        task, access = queue.work_item(conn=conn, task_id=lease.task.id, actor=actor)
+    queue.check_lease(task, actor.user_id, lease.token)
+    response = validate_response(access.rules.taxonomy, "categorization", {}, category(label))
+    with db.write_connection() as conn:
         return queue.submit(
-            session=session,
-            task_id=lease.task.id,
+            conn=conn,
+            task=task,
             actor=actor,
             token=lease.token,
             response=response,
-            pipeline=rules.pipeline,
+            pipeline=access.rules.pipeline,
             settings=settings,
         )
 

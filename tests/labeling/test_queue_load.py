@@ -46,10 +46,24 @@ def database_state(db, project_id: str):
     )
 
 
-@pytest.mark.parametrize("servers", [1, 2], ids=["one-server", "two-servers"])
-def test_64_labelers_no_double_leases_no_lost_work(db, settings, admin, tmp_path, servers):
+@pytest.mark.parametrize(
+    ("servers", "processes"),
+    [(1, 1), (2, 2)],
+    ids=["one-server", "two-servers-two-processes-each"],
+)
+def test_64_labelers_no_double_leases_no_lost_work(
+    db, settings, admin, tmp_path, servers, processes
+):
+    """Also with two `assay serve` instances of two processes each on one database (on
+    SQLite, four processes writing one file through the writer lock)."""
     running = [
-        LiveServer(settings, tmp_path / f"serve{i}.log", ASSAY_WORKERS="1") for i in range(servers)
+        LiveServer(
+            settings,
+            tmp_path / f"serve{i}.log",
+            ASSAY_WORKERS="1",
+            ASSAY_PROCESSES=str(processes),
+        )
+        for i in range(servers)
     ]
     try:
         project_id, accounts = harness.setup_queue(

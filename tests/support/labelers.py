@@ -69,11 +69,23 @@ async def _labeler(
     abandon_rate: float,
     lease_seconds: float,
     rng: random.Random,
+    period: float | None = None,
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     next_url = f"{base}/api/v1/projects/{project_id}/queue/next?stage=label"
+    # Paced labelers start a cycle every `period` seconds (offsets spread the starts). A cycle
+    # that is late starts at once, and its next-task latency counts from when it was due, so
+    # a server falling behind shows in the latencies (no coordinated omission).
+    due = time.monotonic() + (rng.random() * period if period else 0.0)
     while time.monotonic() < deadline:
-        started = time.monotonic()
+        if period:
+            wait = due - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            started = due
+            due += period
+        else:
+            started = time.monotonic()
         async with session.post(next_url, headers=headers) as response:
             body = await response.read()
             results.next_latencies.append(time.monotonic() - started)
@@ -112,6 +124,7 @@ async def _labeler(
                     results.stale_accepted += 1
                 else:
                     results.errors.append(f"late submit {response.status}")
+            due = max(due, time.monotonic())  # the pause was this labeler's, not the server's
             continue
         answer = category_response(task)
         started = time.monotonic()
@@ -146,9 +159,12 @@ async def run(
     abandon_rate: float = 0.2,
     lease_seconds: float = 10.0,
     seed: int = 7,
+    rate: float | None = None,
 ) -> Results:
     """`labelers` are (user id, key) pairs, split round-robin over the server `urls`.
-    Every `abandon_every`-th labeler abandons `abandon_rate` of its leases."""
+    Every `abandon_every`-th labeler abandons `abandon_rate` of its leases. With `rate`
+    (cycles/s for all labelers together) each labeler is paced; without, they loop flat out."""
+    period = len(labelers) / rate if rate else None
     results = Results()
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=60)
@@ -169,6 +185,7 @@ async def run(
                     abandon_rate if abandon_every and i % abandon_every == 0 else 0.0,
                     lease_seconds,
                     random.Random(rng.random()),
+                    period,
                 )
                 for i, (user, key) in enumerate(labelers)
             )

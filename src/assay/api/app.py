@@ -104,7 +104,18 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The factory `assay serve --processes N` gives uvicorn: each server process builds its
+    app from the environment; the parent has migrated the database before starting them."""
+    from assay.core import logs
+
+    settings = get_settings()
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    return create_app(settings, migrate_on_start=False)
+
+
 def _api_modules() -> list:
     from assay.api import batches, blobs, exports, jobs, projects, queue, tasks, webhooks
 
-    return [users, keys, jobs, webhooks, blobs, exports, projects, batches, tasks, queue]
+    # The labeling queue first: routes are matched in order, and it is the hottest path.
+    return [queue, users, keys, jobs, webhooks, blobs, exports, projects, batches, tasks]

@@ -9,64 +9,70 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic_core import to_json
 from sqlalchemy.orm import Session
 
 from assay.api.deps import Ctx, CurrentActor, Db
-from assay.api.projects import load_project
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
 from assay.core.policies import queue as policy
 from assay.core.settings import Settings
-from assay.labeling import models, queue, schemas, tasks
+from assay.labeling import queue, schemas
 from assay.labeling.annotations import validate_response
 from assay.labeling.pipeline import Pipeline
-from assay.labeling.projects import Rules, project_rules
 from assay.labeling.task_params import labeler_params
 
 router = APIRouter(tags=["queue"])
 
 
-def lease_view(lease: queue.Lease, settings: Settings) -> schemas.Lease:
+def lease_view(lease: queue.Lease, settings: Settings) -> dict[str, Any]:
+    """The `schemas.Lease` body, built as a plain dict (serialised once, not re-validated)."""
     task = lease.task
     params = labeler_params(
         task.params,
         secret=settings.secret_key.get_secret_value(),
         ttl_seconds=settings.media_url_ttl_seconds,
     )
-    return schemas.Lease(
-        task=schemas.LeasedTask(
-            id=task.id,
-            project_id=task.project_id,
-            type=task.type,
-            params=params,
-            prelabels=task.prelabels,
-            priority=task.priority,
-            stage=task.stage or "",
-            round=task.round,
-        ),
-        lease_token=lease.token,
-        expires_at=lease.expires_at,
-        draft=lease.draft,
-        previous=lease.previous,
-        comments=lease.comments,
-    )
+    return {
+        "task": {
+            "id": task.id,
+            "project_id": task.project_id,
+            "type": task.type,
+            "params": params,
+            "prelabels": task.prelabels,
+            "priority": task.priority,
+            "stage": task.stage or "",
+            "round": task.round,
+        },
+        "lease_token": lease.token,
+        "expires_at": lease.expires_at,
+        "draft": lease.draft,
+        "previous": lease.previous,
+        "comments": lease.comments,
+    }
+
+
+def _json(body: dict[str, Any]) -> Response:
+    return Response(to_json(body), media_type="application/json")
 
 
 def _stage_kind(pipeline: Pipeline, stage: str | None) -> str:
     return next((s.kind for s in pipeline.stages if s.name == stage), "label")
 
 
-def _load(session: Session, task_id: str, actor: Actor) -> tuple[models.Task, Rules]:
+def _load(session: Session, task_id: str, actor: Actor) -> tuple[Any, queue.Access]:
     """The task, after checking the caller may work in its project and stage."""
-    task = tasks.get_task(session=session, task_id=task_id, mode=actor.mode)
-    project, role = load_project(session, task.project_id, actor)
-    rules = project_rules(project)
-    policy.can_work(actor, project, role, _stage_kind(rules.pipeline, task.stage))
-    return task, rules
+    task, access = queue.work_item(conn=session.connection(), task_id=task_id, actor=actor)
+    policy.can_work(actor, access, access.role, _stage_kind(access.rules.pipeline, task.stage))
+    return task, access
 
 
-def _validated(rules: Rules, task: models.Task, response: dict[str, Any], partial: bool) -> dict:
-    return validate_response(rules.taxonomy, task.type, task.params, response, partial=partial)
+def _validated(
+    access: queue.Access, task: Any, response: dict[str, Any], partial: bool
+) -> dict[str, Any]:
+    return validate_response(
+        access.rules.taxonomy, task.type, task.params, response, partial=partial
+    )
 
 
 @router.post(
@@ -83,21 +89,26 @@ def next_task(
     stage: Annotated[str | None, Query(description="Stage name; default the first")] = None,
 ) -> Any:
     """Your current lease in the stage, or the next task leased to you; 204 when none."""
-    with db.write() as session:
-        project, role = load_project(session, project_id, actor)
-        pipeline = project_rules(project).pipeline
+    with db.read_connection() as conn:
+        access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
+        pipeline = access.rules.pipeline
         chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
-        policy.can_work(actor, project, role, chosen.kind)
-        lease = queue.next_task(
-            session=session,
-            project=project,
-            pipeline=pipeline,
-            stage=chosen,
-            user_id=actor.user_id,
+        policy.can_work(actor, access, access.role, chosen.kind)
+        lease = queue.held_lease(
+            conn=conn, project_id=access.id, stage=chosen, user_id=actor.user_id
         )
-        if lease is None:
-            return Response(status_code=204)
-        return lease_view(lease, ctx.settings)
+    if lease is None:
+        with db.write_connection() as conn:
+            lease = queue.claim_task(
+                conn=conn,
+                project_id=access.id,
+                pipeline=pipeline,
+                stage=chosen,
+                user_id=actor.user_id,
+            )
+    if lease is None:
+        return Response(status_code=204)
+    return _json(lease_view(lease, ctx.settings))
 
 
 @router.post(
@@ -108,13 +119,13 @@ def heartbeat(
 ) -> schemas.LeaseRenewed:
     """Keep the lease while you work; 409 when it was lost."""
     with db.write() as session:
-        _, rules = _load(session, task_id, actor)
+        _, access = _load(session, task_id, actor)
         expires = queue.heartbeat(
             session=session,
             task_id=task_id,
             user_id=actor.user_id,
             token=body.lease_token,
-            pipeline=rules.pipeline,
+            pipeline=access.rules.pipeline,
         )
         return schemas.LeaseRenewed(expires_at=expires)
 
@@ -123,8 +134,8 @@ def heartbeat(
 def save_draft(task_id: str, body: schemas.DraftSave, actor: CurrentActor, db: Db) -> Response:
     """Autosave unfinished work (shapes are checked, completeness is not)."""
     with db.write() as session:
-        task, rules = _load(session, task_id, actor)
-        response = _validated(rules, task, body.response, partial=True)
+        task, access = _load(session, task_id, actor)
+        response = _validated(access, task, body.response, partial=True)
         queue.save_draft(
             session=session,
             task_id=task_id,
@@ -136,23 +147,26 @@ def save_draft(task_id: str, body: schemas.DraftSave, actor: CurrentActor, db: D
 
 
 @router.post("/tasks/{task_id}/submit", response_model=schemas.Submitted, operation_id="submit")
-def submit(
-    task_id: str, body: schemas.Submission, actor: CurrentActor, db: Db, ctx: Ctx
-) -> schemas.Submitted:
+def submit(task_id: str, body: schemas.Submission, actor: CurrentActor, db: Db, ctx: Ctx) -> Any:
     """Your response, checked against the taxonomy; the task moves to the next stage."""
-    with db.write() as session:
-        task, rules = _load(session, task_id, actor)
-        response = _validated(rules, task, body.response, partial=False)
-        task = queue.submit(
-            session=session,
-            task_id=task_id,
+    # Read, check and validate first; the write transaction only applies the result.
+    with db.read_connection() as conn:
+        task, access = queue.work_item(conn=conn, task_id=task_id, actor=actor)
+    pipeline = access.rules.pipeline
+    policy.can_work(actor, access, access.role, _stage_kind(pipeline, task.stage))
+    queue.check_lease(task, actor.user_id, body.lease_token)
+    response = _validated(access, task, body.response, partial=False)
+    with db.write_connection() as conn:
+        done = queue.submit(
+            conn=conn,
+            task=task,
             actor=actor,
             token=body.lease_token,
             response=response,
-            pipeline=rules.pipeline,
+            pipeline=pipeline,
             settings=ctx.settings,
         )
-        return schemas.Submitted(task_id=task.id, status=task.status, stage=task.stage)
+    return _json({"task_id": done.id, "status": done.status, "stage": done.stage})
 
 
 @router.post("/tasks/{task_id}/skip", status_code=204, operation_id="skip")
@@ -176,12 +190,12 @@ def review(
 ) -> schemas.Submitted:
     """Accept the response, fix it (send the corrected one) or reject it with comments."""
     with db.write() as session:
-        task, rules = _load(session, task_id, actor)
+        task, access = _load(session, task_id, actor)
         response = None
         if body.response is not None:
             if body.decision != "fix":
                 raise Invalid("send a response only with decision `fix`", field="response")
-            response = _validated(rules, task, body.response, partial=False)
+            response = _validated(access, task, body.response, partial=False)
         comments = (
             [c.model_dump(exclude_none=True) for c in body.comments] if body.comments else None
         )
@@ -193,7 +207,7 @@ def review(
             decision=body.decision,
             response=response,
             comments=comments,
-            pipeline=rules.pipeline,
+            pipeline=access.rules.pipeline,
             settings=ctx.settings,
         )
         return schemas.Submitted(task_id=task.id, status=task.status, stage=task.stage)

@@ -58,8 +58,17 @@ def serve(
     data_dir: DataDir = None,
     workers: Annotated[
         int | None,
-        typer.Option(help="Job worker threads in this process (0: run `assay worker` separately)."),
+        typer.Option(help="Job worker threads per process (0: run `assay worker` separately)."),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="ASSAY_PROCESSES",
+            help="Server processes sharing the port (use the machine's cores; they keep no "
+            "state of their own, on SQLite as on PostgreSQL).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API, the UI and background workers (migrates the database first)."""
     import uvicorn
@@ -70,16 +79,27 @@ def serve(
         os.environ["ASSAY_WORKERS"] = str(workers)
     settings = load_settings(data_dir)
     logs.configure(fmt=settings.log_format, level=settings.log_level)
-    application = create_app(settings)
-    err.print(f"Assay on [bold]http://{host}:{port}[/]  (data: {settings.data_dir})")
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
+    err.print(
+        f"Assay on [bold]http://{host}:{port}[/]  (data: {settings.data_dir}"
+        + (f", {processes} processes)" if processes > 1 else ")")
     )
+    options = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    from assay.core import migrate
+    from assay.core.db import Database
+
+    database = Database(settings.resolved_database_url)
+    migrate.upgrade(database)
+    database.dispose()
+    uvicorn.run("assay.api.app:app_from_environment", factory=True, workers=processes, **options)
 
 
 @app.command()

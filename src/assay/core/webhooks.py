@@ -33,7 +33,7 @@ from functools import cache
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, true
 from sqlalchemy.orm import Session
 
 from assay.core import jobs, models
@@ -252,6 +252,14 @@ def _to_target(
     )
 
 
+_TARGETS = models.WebhookTarget.__table__
+_ACTIVE_TARGETS = (
+    select(_TARGETS.c.id, _TARGETS.c.events)
+    .where(_TARGETS.c.is_active == true(), _TARGETS.c.mode == bindparam("mode"))
+    .order_by(_TARGETS.c.id)
+)
+
+
 def emit(
     *,
     session: Session,
@@ -265,15 +273,17 @@ def emit(
     Events caused by test-key traffic go to targets created with a test key, and live to live.
     """
     mode = actor.mode if actor is not None else "live"
-    targets = session.scalars(
-        select(models.WebhookTarget)
-        .where(models.WebhookTarget.is_active, models.WebhookTarget.mode == mode)
-        .order_by(models.WebhookTarget.id)
-    )
+    # A Core probe first: most events have no subscriber, and loading none is the common case.
+    wanted = [
+        row.id
+        for row in session.connection().execute(_ACTIVE_TARGETS, {"mode": mode})
+        if subscribed(row.events, event)
+    ]
     return [
-        _to_target(session, target, event, payload, actor, settings)
-        for target in targets
-        if subscribed(target.events, event)
+        _to_target(
+            session, session.get(models.WebhookTarget, target_id), event, payload, actor, settings
+        )
+        for target_id in wanted
     ]
 
 

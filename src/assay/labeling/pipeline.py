@@ -8,7 +8,7 @@ import hmac
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from assay.core import webhooks
@@ -155,16 +155,20 @@ def announce(
         )
 
 
+_TASKS = models.Task.__table__
+_PENDING_IN_BATCH = (
+    select(_TASKS.c.id)
+    .where(_TASKS.c.batch_id == bindparam("batch_id"), _TASKS.c.status == "pending")
+    .limit(1)
+)
+
+
 def complete_batch_if_done(
     *, session: Session, batch_id: str, settings: Settings, actor: Actor | None = None
 ) -> bool:
     # Pending first: almost every completion leaves others pending, and this is one index
     # probe; the batch row is loaded only when it may be done.
-    pending = session.scalar(
-        select(models.Task.id)
-        .where(models.Task.batch_id == batch_id, models.Task.status == "pending")
-        .limit(1)
-    )
+    pending = session.connection().execute(_PENDING_IN_BATCH, {"batch_id": batch_id}).first()
     if pending is not None:
         return False
     batch = session.get(models.Batch, batch_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,15 +45,28 @@ _rules_lock = threading.Lock()
 
 def project_rules(project: models.Project) -> Rules:
     """Parsed taxonomy and pipeline; a submit does not re-parse them (keyed on updated_at)."""
-    key = (project.id, project.updated_at)
+    return cached_rules(
+        project.id,
+        project.updated_at,
+        lambda: (project.taxonomy, project.task_type, project.pipeline),
+    )
+
+
+def cached_rules(
+    project_id: str,
+    updated_at: dt.datetime,
+    load: Callable[[], tuple[dict[str, Any], str, dict[str, Any]]],
+) -> Rules:
+    """The rules of this version of the project; `load` gives (taxonomy, task type, pipeline)
+    on a miss, so the hot path reads the JSON columns only when the project changed."""
+    key = (project_id, updated_at)
     with _rules_lock:
         cached = _rules_cache.get(key)
         if cached is not None:
             _rules_cache.move_to_end(key)
             return cached
-    rules = Rules(
-        parse_taxonomy(project.taxonomy, project.task_type), parse_pipeline(project.pipeline)
-    )
+    taxonomy, task_type, pipeline = load()
+    rules = Rules(parse_taxonomy(taxonomy, task_type), parse_pipeline(pipeline))
     with _rules_lock:
         _rules_cache[key] = rules
         while len(_rules_cache) > _RULES_CACHE_SIZE:

@@ -14,16 +14,17 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from assay.core import dialects
 from assay.core.auth import Actor
-from assay.core.db import utcnow
+from assay.core.db import Database, utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.settings import Settings
 from assay.labeling import models
 from assay.labeling.pipeline import Pipeline, Stage, announce, finish
+from assay.labeling.projects import Rules, cached_rules
 
 LEASE_LOST = (
     "your lease on this task has ended (it expired or the task was handed to someone else); "
@@ -31,9 +32,53 @@ LEASE_LOST = (
 )
 
 
-# Plain Core tables for the hot path: ORM-enabled UPDATEs would first synchronise the
-# session's identity map, which costs more than the statement.
+# The hot path (next and submit) runs prebuilt Core statements on a plain connection: the
+# ORM's unit of work and statement construction were most of a request (profiled), and a
+# prebuilt statement also skips SQLAlchemy's per-call cache-key generation.
 TASKS = models.Task.__table__
+T = TASKS.c
+PROJECTS = models.Project.__table__
+MEMBERS = models.ProjectMember.__table__
+DRAFTS = models.Draft.__table__
+EVENTS = models.TaskEvent.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The caller's standing in a project: its id, their role in it, and its rules."""
+
+    id: str
+    role: str | None
+    rules: Rules
+
+
+_MEMBER_JOIN = and_(MEMBERS.c.project_id == PROJECTS.c.id, MEMBERS.c.user_id == bindparam("uid"))
+_ACCESS = (
+    select(PROJECTS.c.id, PROJECTS.c.updated_at, MEMBERS.c.role)
+    .select_from(PROJECTS.outerjoin(MEMBERS, _MEMBER_JOIN))
+    .where(PROJECTS.c.id == bindparam("project_id"), PROJECTS.c.mode == bindparam("mode"))
+)
+_RULES_SOURCE = select(PROJECTS.c.taxonomy, PROJECTS.c.task_type, PROJECTS.c.pipeline).where(
+    PROJECTS.c.id == bindparam("project_id")
+)
+
+
+def _rules(conn: Connection, project_id: str, updated_at: dt.datetime) -> Rules:
+    def load() -> tuple[dict[str, Any], str, dict[str, Any]]:
+        row = conn.execute(_RULES_SOURCE, {"project_id": project_id}).one()
+        return row.taxonomy, row.task_type, row.pipeline
+
+    return cached_rules(project_id, updated_at, load)
+
+
+def project_access(*, conn: Connection, project_id: str, actor: Actor) -> Access:
+    """The project in the caller's sandbox (404), their membership role and its rules."""
+    row = conn.execute(
+        _ACCESS, {"project_id": project_id, "mode": actor.mode, "uid": actor.user_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"no project with id {project_id}", field="project_id")
+    return Access(row.id, row.role, _rules(conn, row.id, row.updated_at))
 
 
 @dataclass
@@ -48,43 +93,47 @@ class Lease:
     comments: list[dict[str, Any]] | None = None
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
+def _dialect(session: Session | Connection) -> str:
+    return session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
 
 
 # What a lease shows: the task as the person working on it needs it (no metadata, no final
-# response), read with one Core query rather than loading the whole ORM row.
+# response).
 _LEASE_COLUMNS = (
-    models.Task.id,
-    models.Task.project_id,
-    models.Task.type,
-    models.Task.params,
-    models.Task.prelabels,
-    models.Task.priority,
-    models.Task.stage,
-    models.Task.round,
-    models.Task.working_response,
-    models.Task.lease_token,
-    models.Task.lease_expires_at,
+    T.id,
+    T.project_id,
+    T.type,
+    T.params,
+    T.prelabels,
+    T.priority,
+    T.stage,
+    T.round,
+    T.working_response,
+    T.lease_token,
+    T.lease_expires_at,
+)
+# Only the lease-holder column in the filter, so every dialect uses its index (with the
+# project and stage in it, SQLite scanned the queue index instead: 5 ms a call at 20k).
+_HELD = select(*_LEASE_COLUMNS).where(
+    T.lease_user_id == bindparam("uid"), T.lease_expires_at > bindparam("now")
+)
+_DRAFT = select(DRAFTS.c.response).where(
+    DRAFTS.c.task_id == bindparam("task_id"), DRAFTS.c.user_id == bindparam("uid")
+)
+_LAST_REJECTION = (
+    select(EVENTS.c.comments)
+    .where(EVENTS.c.task_id == bindparam("task_id"), EVENTS.c.action == "reject")
+    .order_by(EVENTS.c.id.desc())
+    .limit(1)
 )
 
 
-def _lease_for(session: Session, task: Any, user_id: str) -> Lease:
-    draft = session.execute(
-        select(models.Draft.response).where(
-            models.Draft.task_id == task.id, models.Draft.user_id == user_id
-        )
-    ).first()
+def _lease_for(conn: Connection, task: Any, user_id: str) -> Lease:
+    draft = conn.execute(_DRAFT, {"task_id": task.id, "uid": user_id}).first()
     previous = comments = None
     if task.round > 0 or task.working_response is not None:
         previous = task.working_response
-        last_reject = session.scalar(
-            select(models.TaskEvent)
-            .where(models.TaskEvent.task_id == task.id, models.TaskEvent.action == "reject")
-            .order_by(models.TaskEvent.id.desc())
-            .limit(1)
-        )
-        comments = last_reject.comments if last_reject is not None else None
+        comments = conn.execute(_LAST_REJECTION, {"task_id": task.id}).scalar()
     return Lease(
         task,
         task.lease_token or "",
@@ -95,59 +144,99 @@ def _lease_for(session: Session, task: Any, user_id: str) -> Lease:
     )
 
 
-def next_task(
-    *,
-    session: Session,
-    project: models.Project,
-    pipeline: Pipeline,
-    stage: Stage,
-    user_id: str,
-) -> Lease | None:
-    """The caller's current lease in this stage, or a newly leased task, or None."""
-    now = utcnow()
-    T = models.Task
-    # Only the lease-holder column in the filter, so every dialect uses its index (with the
-    # project and stage in it, SQLite scanned the queue index instead: 5 ms a call at 20k).
-    for held in session.execute(
-        select(*_LEASE_COLUMNS).where(T.lease_user_id == user_id, T.lease_expires_at > now)
-    ):
-        if held.project_id == project.id and held.stage == stage.name:
-            return _lease_for(session, held, user_id)
+def held_lease(*, conn: Connection, project_id: str, stage: Stage, user_id: str) -> Lease | None:
+    """The caller's unexpired lease in this project and stage (read-only, no writer lock)."""
+    for held in conn.execute(_HELD, {"uid": user_id, "now": utcnow()}):
+        if held.project_id == project_id and held.stage == stage.name:
+            return _lease_for(conn, held, user_id)
+    return None
 
-    seen = select(models.TaskEvent.id).where(
-        models.TaskEvent.task_id == T.id,
-        models.TaskEvent.stage == stage.name,
-        models.TaskEvent.round == T.round,
-        models.TaskEvent.user_id == user_id,
-    )
-    candidates = (
-        select(T.id)
-        .where(
-            T.project_id == project.id,
-            T.stage == stage.name,
-            or_(T.lease_expires_at.is_(None), T.lease_expires_at <= now),
-            or_(T.assignee_id.is_(None), T.assignee_id == user_id),
-            ~exists(seen),
+
+_claims: dict[tuple[str, bool], Any] = {}
+
+
+def _claim_statement(dialect: str, review: bool) -> Any:
+    """UPDATE the best free task of the stage to leased, RETURNING what the lease shows.
+
+    The candidate is picked in a subquery over an alias of `tasks` (PostgreSQL: FOR UPDATE
+    SKIP LOCKED, so claimers never wait on each other's rows)."""
+    key = (dialect, review)
+    if key not in _claims:
+        C = TASKS.alias("candidate")
+        seen = select(EVENTS.c.id).where(
+            EVENTS.c.task_id == C.c.id,
+            EVENTS.c.stage == bindparam("b_stage"),
+            EVENTS.c.round == C.c.round,
+            EVENTS.c.user_id == bindparam("uid"),
         )
-        .order_by(T.priority.desc(), T.id)
-        .limit(1)
-    )
-    if stage.kind == "review":
-        candidates = candidates.where(or_(T.labeled_by.is_(None), T.labeled_by != user_id))
-    if _dialect(session) == "postgresql":
-        candidates = candidates.with_for_update(of=T, skip_locked=True)
-    task_id = session.scalar(candidates)
-    if task_id is None:
-        return None
-    token = secrets.token_hex(16)
-    expires = now + dt.timedelta(seconds=pipeline.lease_seconds)
-    session.execute(
-        update(TASKS)
-        .where(TASKS.c.id == task_id)
-        .values(lease_user_id=user_id, lease_token=token, lease_expires_at=expires, leased_at=now)
-    )
-    task = session.execute(select(*_LEASE_COLUMNS).where(T.id == task_id)).one()
-    return _lease_for(session, task, user_id)
+        candidate = (
+            select(C.c.id)
+            .where(
+                C.c.project_id == bindparam("b_project"),
+                C.c.stage == bindparam("b_stage"),
+                or_(C.c.lease_expires_at.is_(None), C.c.lease_expires_at <= bindparam("now")),
+                or_(C.c.assignee_id.is_(None), C.c.assignee_id == bindparam("uid")),
+                ~exists(seen),
+            )
+            .order_by(C.c.priority.desc(), C.c.id)
+            .limit(1)
+        )
+        if review:
+            candidate = candidate.where(
+                or_(C.c.labeled_by.is_(None), C.c.labeled_by != bindparam("uid"))
+            )
+        if dialect == "postgresql":
+            candidate = candidate.with_for_update(of=C, skip_locked=True)
+        _claims[key] = (
+            update(TASKS)
+            .where(T.id == candidate.scalar_subquery())
+            .values(
+                lease_user_id=bindparam("uid"),
+                lease_token=bindparam("token"),
+                lease_expires_at=bindparam("expires"),
+                leased_at=bindparam("now"),
+            )
+            .returning(*_LEASE_COLUMNS)
+        )
+    return _claims[key]
+
+
+def claim_task(
+    *, conn: Connection, project_id: str, pipeline: Pipeline, stage: Stage, user_id: str
+) -> Lease | None:
+    """Lease the highest-priority task of the stage this person may take, or None.
+
+    Never a task someone else holds, one they already worked on in this stage and round, one
+    assigned to someone else (rework goes back to its labeler), or — in review — their own."""
+    now = utcnow()
+    task = conn.execute(
+        _claim_statement(_dialect(conn), stage.kind == "review"),
+        {
+            "b_project": project_id,
+            "b_stage": stage.name,
+            "uid": user_id,
+            "now": now,
+            "token": secrets.token_hex(16),
+            "expires": now + dt.timedelta(seconds=pipeline.lease_seconds),
+        },
+    ).first()
+    return None if task is None else _lease_for(conn, task, user_id)
+
+
+def next_task(
+    *, db: Database, project_id: str, pipeline: Pipeline, stage: Stage, user_id: str
+) -> Lease | None:
+    """The caller's current lease in this stage, or a newly leased task, or None.
+
+    The look-up of a held lease is a read; only a claim takes a write transaction."""
+    with db.read_connection() as conn:
+        held = held_lease(conn=conn, project_id=project_id, stage=stage, user_id=user_id)
+    if held is not None:
+        return held
+    with db.write_connection() as conn:
+        return claim_task(
+            conn=conn, project_id=project_id, pipeline=pipeline, stage=stage, user_id=user_id
+        )
 
 
 def _held(session: Session, task_id: str, user_id: str, token: str) -> models.Task:
@@ -218,21 +307,55 @@ def skip(*, session: Session, task_id: str, user_id: str, token: str, reason: st
     _release(task)
 
 
-_SUBMIT_COLUMNS = (
-    models.Task.id,
-    models.Task.project_id,
-    models.Task.batch_id,
-    models.Task.type,
-    models.Task.stage,
-    models.Task.round,
-    models.Task.unique_id,
-    models.Task.metadata_.label("metadata_"),
-    models.Task.callback_url,
-    models.Task.lease_user_id,
-    models.Task.lease_token,
-    models.Task.lease_expires_at,
-    models.Task.leased_at,
+# A submission's read phase: the task with what the submit needs, its project's version and
+# the caller's role in it — one statement, outside the write transaction.
+_WORK_ITEM = (
+    select(
+        T.id,
+        T.project_id,
+        T.batch_id,
+        T.type,
+        T.params,
+        T.stage,
+        T.round,
+        T.unique_id,
+        T.metadata.label("metadata_"),
+        T.callback_url,
+        T.lease_user_id,
+        T.lease_token,
+        T.lease_expires_at,
+        T.leased_at,
+        PROJECTS.c.updated_at.label("project_updated_at"),
+        MEMBERS.c.role,
+    )
+    .select_from(
+        TASKS.join(PROJECTS, PROJECTS.c.id == T.project_id).outerjoin(MEMBERS, _MEMBER_JOIN)
+    )
+    .where(T.id == bindparam("task_id"), T.mode == bindparam("mode"))
 )
+
+
+def work_item(*, conn: Connection, task_id: str, actor: Actor) -> tuple[Any, Access]:
+    """The task in the caller's sandbox (404) and the caller's standing in its project."""
+    row = conn.execute(
+        _WORK_ITEM, {"task_id": task_id, "mode": actor.mode, "uid": actor.user_id}
+    ).first()
+    if row is None:
+        raise NotFound(f"no task with id {task_id}", field="task_id")
+    return row, Access(
+        row.project_id, row.role, _rules(conn, row.project_id, row.project_updated_at)
+    )
+
+
+def check_lease(task: Any, user_id: str, token: str) -> None:
+    """409 unless the caller holds an unexpired lease on the task with this token."""
+    if (
+        task.lease_user_id != user_id
+        or task.lease_token != token
+        or task.lease_expires_at is None
+        or task.lease_expires_at <= utcnow()
+    ):
+        raise Conflict(LEASE_LOST, field="lease_token")
 
 
 @dataclass
@@ -252,10 +375,22 @@ class Submitted:
     completed_at: dt.datetime | None = None
 
 
+# Compare-and-set on the lease: the row changes only if this person still holds this lease,
+# so a submit racing an expiry or a second submit of the same lease cannot both apply.
+_RELEASE_IF_HELD = update(TASKS).where(
+    T.id == bindparam("task_id"),
+    T.lease_user_id == bindparam("uid"),
+    T.lease_token == bindparam("token"),
+    T.lease_expires_at > bindparam("now"),
+)
+_ADD_EVENT = insert(EVENTS)
+_DROP_DRAFTS = delete(DRAFTS).where(DRAFTS.c.task_id == bindparam("task_id"))
+
+
 def submit(
     *,
-    session: Session,
-    task_id: str,
+    conn: Connection,
+    task: Any,
     actor: Actor,
     token: str,
     response: dict[str, Any],
@@ -264,39 +399,12 @@ def submit(
 ) -> Submitted:
     """A labeler's answer (already validated against the taxonomy) moves the task on.
 
-    The hot path of the queue: a handful of Core statements, no ORM unit of work."""
-    T = models.Task
-    stmt = select(*_SUBMIT_COLUMNS).where(T.id == task_id)
-    if _dialect(session) == "postgresql":
-        stmt = stmt.with_for_update()
-    row = session.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"no task with id {task_id}", field="task_id")
-    now = utcnow()
-    if (
-        row.lease_user_id != actor.user_id
-        or row.lease_token != token
-        or row.lease_expires_at is None
-        or row.lease_expires_at <= now
-    ):
-        raise Conflict(LEASE_LOST, field="lease_token")
-    stage = pipeline.stage(row.stage or "")
+    `task` is the work item read before the write transaction; the lease is re-checked
+    atomically by the UPDATE, so nothing read then can be stale when this applies."""
+    stage = pipeline.stage(task.stage or "")
     if stage.kind != "label":
         raise Invalid("this task is in a review stage: send a review decision", field="stage")
-    duration = (now - row.leased_at).total_seconds() * 1000 if row.leased_at else None
-    session.execute(
-        insert(models.TaskEvent.__table__).values(
-            task_id=row.id,
-            stage=row.stage,
-            round=row.round,
-            user_id=actor.user_id,
-            action="submit",
-            response=response,
-            duration_ms=duration,
-            created_at=now,
-        )
-    )
-    session.execute(delete(models.Draft).where(models.Draft.task_id == row.id))
+    now = utcnow()
     following = pipeline.after(stage.name)
     while (
         following is not None
@@ -304,7 +412,7 @@ def submit(
         and (following.sample_rate < 1.0 and random.random() >= following.sample_rate)
     ):
         following = pipeline.after(following.name)
-    released = {
+    changes: dict[str, Any] = {
         "lease_user_id": None,
         "lease_token": None,
         "lease_expires_at": None,
@@ -313,37 +421,47 @@ def submit(
         "working_response": response,
         "labeled_by": actor.user_id,
         "updated_at": now,
+        "stage": following.name if following else None,
     }
+    if following is None:
+        changes.update(status="completed", response=response, error=None, completed_at=now)
+    applied = conn.execute(
+        _RELEASE_IF_HELD,
+        {"task_id": task.id, "uid": actor.user_id, "token": token, "now": now, **changes},
+    )
+    if applied.rowcount != 1:
+        raise Conflict(LEASE_LOST, field="lease_token")
+    duration = (now - task.leased_at).total_seconds() * 1000 if task.leased_at else None
+    conn.execute(
+        _ADD_EVENT,
+        {
+            "task_id": task.id,
+            "stage": task.stage,
+            "round": task.round,
+            "user_id": actor.user_id,
+            "action": "submit",
+            "response": response,
+            "duration_ms": duration,
+            "created_at": now,
+        },
+    )
+    conn.execute(_DROP_DRAFTS, {"task_id": task.id})
     done = Submitted(
-        id=row.id,
-        project_id=row.project_id,
-        batch_id=row.batch_id,
-        type=row.type,
-        unique_id=row.unique_id,
-        metadata_=row.metadata_,
-        callback_url=row.callback_url,
-        status="pending",
+        id=task.id,
+        project_id=task.project_id,
+        batch_id=task.batch_id,
+        type=task.type,
+        unique_id=task.unique_id,
+        metadata_=task.metadata_,
+        callback_url=task.callback_url,
+        status="pending" if following else "completed",
         stage=following.name if following else None,
     )
-    if following is not None:
-        session.execute(
-            update(TASKS).where(TASKS.c.id == row.id).values(stage=following.name, **released)
-        )
-        return done
-    session.execute(
-        update(TASKS)
-        .where(TASKS.c.id == row.id)
-        .values(
-            status="completed",
-            response=response,
-            error=None,
-            completed_at=now,
-            stage=None,
-            **released,
-        )
-    )
-    done.status, done.response, done.completed_at = "completed", response, now
-    announce(session=session, task=done, settings=settings, actor=actor)
+    if following is None:
+        done.response, done.completed_at = response, now
+        with Session(bind=conn, expire_on_commit=False) as session:
+            announce(session=session, task=done, settings=settings, actor=actor)
+            session.flush()
     return done
 
 

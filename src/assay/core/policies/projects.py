@@ -8,10 +8,19 @@ role in the project (None when not a member), loaded by the router.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from assay.core.auth import Actor
 from assay.core.errors import Forbidden, NotFound
 from assay.core.policies import require_role
 from assay.labeling import models
+
+
+class ProjectRef(Protocol):
+    """A project as policies see it (an ORM row, or the queue's `Access`)."""
+
+    @property
+    def id(self) -> str: ...
 
 
 def manages(actor: Actor, role: str | None) -> bool:
@@ -23,7 +32,7 @@ def sees_all(actor: Actor) -> bool:
     return actor.at_least("manager")
 
 
-def require_visible(actor: Actor, project: models.Project, role: str | None) -> None:
+def require_visible(actor: Actor, project: ProjectRef, role: str | None) -> None:
     if not actor.at_least("manager") and role is None:
         # Not 403: whether a project you are not part of exists is not your business.
         raise NotFound(f"no project with id {project.id}", field="project_id")

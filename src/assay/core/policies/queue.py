@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from assay.core.auth import Actor
 from assay.core.errors import Forbidden
-from assay.core.policies.projects import require_visible
-from assay.labeling import models
+from assay.core.policies.projects import ProjectRef, require_visible
 
 
-def can_work(actor: Actor, project: models.Project, role: str | None, stage_kind: str) -> None:
+def can_work(actor: Actor, project: ProjectRef, role: str | None, stage_kind: str) -> None:
     require_visible(actor, project, role)
     if actor.at_least("manager") or stage_kind != "review":
         return
