@@ -244,13 +244,7 @@ def _held(session: Session, task_id: str, user_id: str, token: str) -> models.Ta
     task = session.get(models.Task, task_id, with_for_update=True, populate_existing=True)
     if task is None:
         raise NotFound(f"no task with id {task_id}", field="task_id")
-    if (
-        task.lease_user_id != user_id
-        or task.lease_token != token
-        or task.lease_expires_at is None
-        or task.lease_expires_at <= utcnow()
-    ):
-        raise Conflict(LEASE_LOST, field="lease_token")
+    check_lease(task, user_id, token)
     return task
 
 
