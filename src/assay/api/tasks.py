@@ -223,6 +223,7 @@ def list_tasks(
     project_id: str | None = None,
     batch_id: str | None = None,
     status: Annotated[str | None, Query(description="pending, completed, canceled, error")] = None,
+    stage: Annotated[str | None, Query(description="Tasks waiting in this pipeline stage")] = None,
     tags: Annotated[list[str] | None, Query(description="Tasks carrying every one")] = None,
     unique_id: str | None = None,
     metadata: Annotated[
@@ -251,6 +252,7 @@ def list_tasks(
             project_id=project_id,
             batch_id=batch_id,
             status=status,
+            stage=stage,
             tags=tags,
             unique_id=unique_id,
             metadata=_metadata_filter(metadata),

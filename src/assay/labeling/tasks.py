@@ -395,6 +395,7 @@ def list_tasks(
     project_id: str | None = None,
     batch_id: str | None = None,
     status: str | None = None,
+    stage: str | None = None,
     tags: list[str] | None = None,
     unique_id: str | None = None,
     metadata: dict[str, Any] | None = None,
@@ -403,8 +404,8 @@ def list_tasks(
     completed_after: dt.datetime | None = None,
     completed_before: dt.datetime | None = None,
 ) -> PageResult[models.Task]:
-    """Newest first, one query per page. `tags`: tasks carrying all of them; `metadata`:
-    equality on top-level keys."""
+    """Newest first, one query per page. `stage`: tasks waiting in that pipeline stage; `tags`:
+    tasks carrying all of them; `metadata`: equality on top-level keys."""
     T = models.Task
     dialect = session.get_bind().dialect.name
     if status is not None and status not in models.TASK_STATUSES:
@@ -416,6 +417,8 @@ def list_tasks(
         stmt = stmt.where(T.batch_id == batch_id)
     if status is not None:
         stmt = stmt.where(T.status == status)
+    if stage is not None:
+        stmt = stmt.where(T.stage == stage)
     if unique_id is not None:
         stmt = stmt.where(T.unique_id == unique_id)
     for tag in tags or ():

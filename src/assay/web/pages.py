@@ -6,7 +6,7 @@ import hmac
 import secrets
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from fastapi import FastAPI, Form, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -68,9 +68,8 @@ def install(app: FastAPI) -> None:
         with ctx.db.write() as session:
             user = users.authenticate_password(session=session, email=email, password=password)
             if user is None:
-                return RedirectResponse(
-                    f"/login?error=invalid&next={_safe_next(next)}", status_code=303
-                )
+                again = quote(_safe_next(next), safe="/")
+                return RedirectResponse(f"/login?error=invalid&next={again}", status_code=303)
             token = sessions.create_session(
                 session=session, user=user, ttl_seconds=ctx.settings.session_ttl_seconds
             )
@@ -124,9 +123,14 @@ def install(app: FastAPI) -> None:
             swagger_favicon_url="/static/favicon.svg",
         )
 
+    # Every app page is the same shell; static/app.js routes the path to a page module.
     @app.get("/", include_in_schema=False)
     @app.get("/projects", include_in_schema=False)
+    @app.get("/projects/{project_id}", include_in_schema=False)
+    @app.get("/label/{project_id}", include_in_schema=False)
+    @app.get("/review/{project_id}", include_in_schema=False)
     def shell(request: Request) -> Response:
         if not request.cookies.get(SESSION_COOKIE):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
         return templates.TemplateResponse(request, "app.html", {})

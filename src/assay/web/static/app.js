@@ -1,57 +1,123 @@
-// The app shell: every byte of data comes from the public JSON API (/api/v1).
-// Text is always inserted with textContent, never innerHTML, so task and label text stays inert.
+// The app shell and router: path → page module. Every byte of data comes from the public JSON
+// API (/api/v1); text is inserted with textContent (js/api.js el()), markdown goes through
+// js/markdown.js, so task, label and instruction text stays inert.
 
-const csrf = () => (document.cookie.match(/(?:^|; )assay_csrf=([^;]*)/) || [])[1] || "";
+import { api, csrf, el, navigate, toast } from "/static/js/api.js";
 
-export async function api(path, options = {}) {
-  const headers = { Accept: "application/json", ...(options.headers || {}) };
-  if (options.method && options.method !== "GET") headers["X-CSRF-Token"] = csrf();
-  const response = await fetch(`/api/v1${path}`, { credentials: "same-origin", ...options, headers });
-  if (response.status === 401) {
-    location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
-    throw new Error("not logged in");
+const view = document.getElementById("view");
+let me = null;
+let current = null; // the mounted page's handle ({destroy?}) so leaving it can clean up
+let renderId = 0;
+
+// [pattern, nav section, load(match, params) → handle|undefined]
+const ROUTES = [
+  [/^\/(?:projects\/?)?$/, "projects", () => page("/static/js/manager/projects.js", "renderProjects")],
+  [/^\/projects\/([^/]+)\/?$/, "projects", (m) =>
+    page("/static/js/manager/project.js", "renderProject", decodeURIComponent(m[1]))],
+  [/^\/label\/([^/]+)\/?$/, "label", (m, q) => labeling(decodeURIComponent(m[1]), q, "label")],
+  [/^\/review\/([^/]+)\/?$/, "label", (m, q) => labeling(decodeURIComponent(m[1]), q, "review")],
+];
+
+async function page(module, exportName, ...args) {
+  view.className = "page";
+  const mod = await import(module);
+  return mod[exportName](view, { me, ...(args.length ? { id: args[0] } : {}) });
+}
+
+// The labeling and review workspaces belong to js/label/runner.js; the shell only mounts it.
+async function labeling(projectId, query, mode) {
+  view.className = "page page-wide";
+  let stage = query.get("stage");
+  if (!stage) {
+    const project = await api(`/projects/${encodeURIComponent(projectId)}`);
+    const kind = mode === "review" ? "review" : "label";
+    stage = project.pipeline?.stages?.find((s) => s.kind === kind)?.name || null;
   }
-  const body = response.headers.get("content-type")?.includes("json") ? await response.json() : null;
-  if (!response.ok) throw new Error(body?.error?.message || response.statusText);
-  return body;
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  for (const child of children) node.append(child);
-  return node;
-}
-
-async function renderProjects(view) {
-  view.replaceChildren(el("h1", {}, "Projects"));
-  let projects = [];
+  let runner;
   try {
-    projects = (await api("/projects")).items;
-  } catch {
-    projects = []; // the labeling pillar adds /projects; until then the list is empty
+    runner = await import("/static/js/label/runner.js");
+  } catch (error) {
+    view.replaceChildren(el("section", { class: "card empty", role: "alert" },
+      el("h1", {}, "The labeling workspace could not be loaded"),
+      el("p", {}, String(error?.message || error)),
+      el("p", {}, el("a", { href: "/projects" }, "Back to projects"))));
+    return undefined;
   }
-  if (!projects.length) {
-    view.append(el("section", { class: "empty card" },
-      el("h2", {}, "No projects yet"),
-      el("p", {}, "Create one through the API or the Python SDK; see the ",
-        el("a", { href: "/api/docs" }, "API docs"), "."),
-    ));
+  return runner.mountLabeling(view, { projectId, stage, mode });
+}
+
+async function render() {
+  const id = ++renderId;
+  try {
+    current?.destroy?.();
+  } catch (error) {
+    console.error(error);
+  }
+  current = null;
+  const { pathname, search } = location;
+  const query = new URLSearchParams(search);
+  const route = ROUTES.find(([pattern]) => pattern.test(pathname));
+  markNav(route ? route[1] : null);
+  view.replaceChildren(el("p", { class: "muted loading" }, "Loading…"));
+  if (!route) {
+    view.replaceChildren(el("section", { class: "card empty" },
+      el("h1", {}, "Page not found"), el("p", {}, el("a", { href: "/projects" }, "Go to projects"))));
     return;
   }
-  const list = el("ul", { class: "projects" });
-  for (const project of projects) list.append(el("li", { class: "card" }, project.name));
-  view.append(list);
+  try {
+    const handle = await route[2](pathname.match(route[0]), query);
+    if (id !== renderId) handle?.destroy?.(); // a newer navigation won the race
+    else current = handle || null;
+  } catch (error) {
+    if (id !== renderId || error?.status === 401) return;
+    console.error(error);
+    view.replaceChildren(el("section", { class: "card empty", role: "alert" },
+      el("h1", {}, error?.status === 404 ? "Not found" : "Something went wrong"),
+      el("p", {}, String(error?.message || error)),
+      el("p", {}, el("a", { href: "/projects" }, "Back to projects"))));
+  }
 }
 
+function markNav(section) {
+  for (const link of document.querySelectorAll(".topbar nav a[data-section]")) {
+    if (link.dataset.section === section) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+// Same-origin links to app pages navigate without a reload; anything else is left alone.
+document.addEventListener("click", (event) => {
+  if (event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const link = event.target.closest?.("a[href]");
+  if (!link || link.target || link.hasAttribute("download")) return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin) return;
+  if (!ROUTES.some(([pattern]) => pattern.test(url.pathname))) return;
+  event.preventDefault();
+  if (url.pathname + url.search === location.pathname + location.search) {
+    if (url.hash !== location.hash) history.replaceState(null, "", url.hash || url.pathname);
+    return;
+  }
+  navigate(url.pathname + url.search + url.hash);
+});
+window.addEventListener("popstate", render);
+window.addEventListener("assay:navigate", render);
+
 async function main() {
-  const me = await api("/me");
-  document.getElementById("who").textContent = `${me.user.name || me.user.email} · ${me.user.role}`;
+  try {
+    me = await api("/me");
+  } catch (error) {
+    if (error?.status !== 401) toast(`Could not load your account: ${error.message}`, "error");
+    return;
+  }
+  document.getElementById("who").textContent =
+    `${me.user.name || me.user.email} · ${me.user.role}`;
   document.getElementById("logout").addEventListener("click", async () => {
     await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrf() } });
     location.href = "/login";
   });
-  await renderProjects(document.getElementById("view"));
+  await render();
 }
 
 main();

@@ -76,3 +76,11 @@ export function toast(message, kind = "info") {
   region.append(item);
   setTimeout(() => item.remove(), kind === "error" ? 8000 : 3000);
 }
+
+// Client-side navigation: push the URL and let the router (static/app.js) render it, so
+// moving between pages keeps the page (and its module state) loaded.
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  window.dispatchEvent(new Event("assay:navigate"));
+}

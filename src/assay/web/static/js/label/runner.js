@@ -1,0 +1,637 @@
+// The labeling runner: next task from the queue → the workspace for its type → submit (or a
+// review decision) → the next task, without a page reload. Keeps the lease alive, autosaves
+// drafts to the server (and a local copy, so a lost connection or a reload loses nothing),
+// shows the instructions in a side panel and the reviewer's comments on reworked tasks.
+
+import { api, css, el, toast } from "/static/js/api.js";
+import {
+  askText, describe, dialogOpen, imageUrls, isTyping, local, offline, preloadImages, showShortcuts,
+} from "/static/js/label/common.js";
+
+const WORKSPACE_FOR = {
+  image: "image",
+  video: "video",
+  categorization: "categorize",
+  text_spans: "spans",
+  transcription: "text",
+  text_collection: "text",
+  llm_rating: "llm",
+  llm_ranking: "llm",
+  llm_comparison: "llm",
+};
+const DRAFT_DELAY_MS = 1500; // autosave this long after the last change…
+const DRAFT_MAX_WAIT_MS = 5000; // …but at least this often while changes keep coming
+const RETRY_MS = [1000, 2000, 4000, 8000, 15000, 30000];
+
+const modules = new Map();
+function workspaceModule(type) {
+  const name = WORKSPACE_FOR[type];
+  if (!name) return Promise.reject(new Error(`no workspace for task type ${type}`));
+  if (!modules.has(name)) modules.set(name, import(`/static/js/label/workspaces/${name}.js`));
+  return modules.get(name);
+}
+
+const sleepFrame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+
+let markdown = null;
+function renderInstructions(text) {
+  markdown ||= import("/static/js/markdown.js").catch(() => null);
+  return markdown.then((module) => module ? module.renderMarkdown(text)
+    : el("p", { class: "plain" }, text)); // without the renderer, show it as plain text
+}
+
+// mountLabeling(view, {projectId, stage, mode}) → {destroy()}. mode: "label" | "review".
+export async function mountLabeling(view, { projectId, stage = null, mode = "label" }) {
+  css("/static/css/label.css");
+  const runner = new Runner(view, projectId, stage, mode === "review" ? "review" : "label");
+  await runner.start();
+  return runner;
+}
+
+class Runner {
+  constructor(view, projectId, stage, mode) {
+    this.view = view;
+    this.projectId = projectId;
+    this.stage = stage;
+    this.mode = mode;
+    this.lease = null;
+    this.handle = null;
+    this.dirty = false;
+    this.edited = false; // review: the reviewer changed the response (a fix)
+    this.version = 0;
+    this.saving = null;
+    this.retries = 0;
+    this.timers = {};
+    this.busy = false;
+    this.onKey = (event) => this.key(event);
+    this.onHide = () => { if (document.visibilityState === "hidden") this.flush(true); };
+    this.onBlur = () => this.flush(false);
+    this.onPageHide = () => this.flush(true);
+    this.onOnline = () => { if (this.isOffline) this.retryNow(); };
+  }
+
+  // --- lifecycle ---
+
+  async start() {
+    local.prune();
+    this.renderShell();
+    try {
+      this.project = await api(`/projects/${encodeURIComponent(this.projectId)}`);
+    } catch (error) {
+      this.main.replaceChildren(el("section", { class: "lb-empty card", role: "alert" },
+        el("h2", {}, "This project cannot be opened"), el("p", {}, describe(error))));
+      return;
+    }
+    if (!this.stage) this.stage = this.defaultStage();
+    const kind = (this.project.pipeline?.stages || []).find((s) => s.name === this.stage)?.kind;
+    if (kind && kind !== (this.mode === "review" ? "review" : "label")) {
+      this.main.replaceChildren(el("section", { class: "lb-empty card", role: "alert" },
+        el("h2", {}, `“${this.stage}” is a ${kind} stage`),
+        el("p", {}, this.mode === "review" ? "There is nothing to review in it; open it to label."
+          : "Its tasks are reviewed, not labeled; open it to review.")));
+      return;
+    }
+    this.title.textContent = this.project.name;
+    this.subtitle.textContent = this.mode === "review" ? `Review · ${this.stage}` : `Labeling · ${this.stage}`;
+    document.title = `${this.project.name} · Assay`;
+    renderInstructions(this.project.instructions || "").then((fragment) => {
+      this.instructionsBody.replaceChildren(fragment);
+    });
+    workspaceModule(this.project.task_type).catch(() => {}); // warm the module cache
+    window.addEventListener("keydown", this.onKey);
+    window.addEventListener("blur", this.onBlur);
+    window.addEventListener("pagehide", this.onPageHide);
+    window.addEventListener("online", this.onOnline);
+    document.addEventListener("visibilitychange", this.onHide);
+    await this.next();
+  }
+
+  destroy() {
+    this.flush(true);
+    this.stopTimers();
+    this.handle?.destroy();
+    this.handle = null;
+    window.removeEventListener("keydown", this.onKey);
+    window.removeEventListener("blur", this.onBlur);
+    window.removeEventListener("pagehide", this.onPageHide);
+    window.removeEventListener("online", this.onOnline);
+    document.removeEventListener("visibilitychange", this.onHide);
+    this.destroyed = true;
+  }
+
+  alive() {
+    if (this.destroyed) return false;
+    if (this.root.isConnected) return true;
+    this.destroy(); // the router moved on without telling us
+    return false;
+  }
+
+  defaultStage() {
+    const stages = this.project.pipeline?.stages || [{ name: "label", kind: "label" }];
+    const wanted = this.mode === "review" ? "review" : "label";
+    return (stages.find((s) => s.kind === wanted) || stages[0]).name;
+  }
+
+  // --- the page ---
+
+  renderShell() {
+    const open = localStorage.getItem("assay:instructions-open") !== "0";
+    this.title = el("h1", {}, "Loading…");
+    this.subtitle = el("span", { class: "muted" });
+    this.status = el("span", { class: "lb-status", role: "status", "aria-live": "polite" });
+    this.offlineBadge = el("span", { class: "badge offline", hidden: true }, "offline — saving when back");
+    this.alert = el("div", { class: "lb-alert", role: "alert" });
+    this.rework = el("section", { class: "lb-rework", hidden: true, "aria-label": "Reviewer comments" });
+    this.container = el("div", { class: "lb-workspace" });
+    this.main = el("div", { class: "lb-main" }, this.rework, this.container);
+    this.instructionsBody = el("div", { class: "lb-instructions-body markdown" });
+    this.instructions = el("aside", { id: "lb-instructions", class: "lb-instructions",
+      "aria-label": "Instructions", hidden: !open },
+      el("h2", {}, "Instructions"), this.instructionsBody);
+    this.toggle = el("button", { type: "button", class: "secondary", "aria-expanded": String(open),
+      "aria-controls": "lb-instructions", onclick: () => this.toggleInstructions() }, "Instructions");
+    this.buttons = el("div", { class: "lb-actions" });
+    this.root = el("section", { class: "labeling", "data-mode": this.mode, "data-state": "loading" },
+      el("header", { class: "lb-bar" },
+        el("div", { class: "lb-title" }, this.title, this.subtitle),
+        el("div", { class: "lb-state" }, this.status, this.offlineBadge),
+        this.buttons),
+      this.alert,
+      el("div", { class: "lb-body" }, this.main, this.instructions));
+    this.renderButtons();
+    this.view.replaceChildren(this.root);
+  }
+
+  renderButtons() {
+    const button = (text, onclick, attrs = {}) =>
+      el("button", { type: "button", ...attrs, onclick: () => onclick() }, text);
+    this.actions = {};
+    const common = [
+      this.toggle,
+      button("Shortcuts", () => this.showShortcuts(), { class: "secondary", "aria-keyshortcuts": "?" }),
+    ];
+    if (this.mode === "review") {
+      this.actions.reject = button("Reject…", () => this.review("reject"), { class: "secondary danger" });
+      this.actions.fix = button("Submit fix", () => this.review("fix"), { class: "secondary", disabled: true });
+      this.actions.accept = button("Accept", () => this.review("accept"),
+        { "aria-keyshortcuts": "Control+Enter" });
+    } else {
+      this.actions.skip = button("Skip…", () => this.skip(), { class: "secondary" });
+      this.actions.save = button("Save draft", () => this.save({ force: true }),
+        { class: "secondary", "aria-keyshortcuts": "Control+S" });
+      this.actions.submit = button("Submit", () => this.submit(), { "aria-keyshortcuts": "Control+Enter" });
+    }
+    this.buttons.replaceChildren(...common, ...Object.values(this.actions));
+  }
+
+  setBusy(busy) {
+    this.busy = busy;
+    this.root.classList.toggle("busy", busy);
+    for (const [name, node] of Object.entries(this.actions)) {
+      node.disabled = busy || !this.lease || (name === "fix" && !this.edited)
+        || (name === "accept" && this.edited);
+    }
+  }
+
+  setStatus(text, kind = "") {
+    this.status.textContent = text;
+    this.status.className = `lb-status ${kind}`;
+  }
+
+  showAlert(text, kind = "error") {
+    this.alert.replaceChildren(text ? el("p", { class: kind }, text) : "");
+  }
+
+  toggleInstructions() {
+    const open = this.instructions.hidden;
+    this.instructions.hidden = !open;
+    this.toggle.setAttribute("aria-expanded", String(open));
+    localStorage.setItem("assay:instructions-open", open ? "1" : "0");
+  }
+
+  // --- tasks ---
+
+  async next({ started = null, notice = "" } = {}) {
+    const asked = performance.now();
+    this.setBusy(true);
+    const stage = encodeURIComponent(this.stage);
+    let lease;
+    try {
+      lease = await api(`/projects/${encodeURIComponent(this.projectId)}/queue/next?stage=${stage}`,
+        { method: "POST" });
+    } catch (error) {
+      if (!this.alive()) return;
+      this.setBusy(false);
+      this.showOffline(offline(error));
+      this.showEmpty("Could not get a task", describe(error), "Try again");
+      return;
+    }
+    if (!this.alive()) return;
+    this.showOffline(false);
+    if (!lease) {
+      this.showAlert(notice, "notice");
+      this.showEmpty(this.mode === "review" ? "Nothing to review" : "All done here",
+        this.mode === "review" ? "No submitted work is waiting for review in this stage."
+          : "There are no more tasks for you in this stage right now.", "Check again");
+      return;
+    }
+    const leased = performance.now();
+    let module;
+    try {
+      [module] = await Promise.all([workspaceModule(lease.task.type),
+        preloadImages(imageUrls(lease.task.params))]);
+    } catch (error) {
+      this.lease = lease;
+      this.setBusy(false);
+      this.showEmpty("This task cannot be shown", String(error.message || error), "Skip it", () => this.skip());
+      return;
+    }
+    if (!this.alive()) return;
+    const loaded = performance.now();
+    this.show(lease, module);
+    this.showAlert(notice, "notice");
+    this.setBusy(false);
+    await sleepFrame(); // measure to the frame the next task is painted in
+    if (started !== null) {
+      const ms = performance.now() - started;
+      this.root.dataset.lastSwapMs = ms.toFixed(1);
+      // Where the time goes: the submit, the next-task request, the preload, the render.
+      (window.assayTimings ||= []).push({
+        task: lease.task.id, ms, submit: asked - started, next: leased - asked,
+        preload: loaded - leased, paint: performance.now() - loaded,
+      });
+    }
+    window.dispatchEvent(new CustomEvent("assay:task-shown", { detail: { taskId: lease.task.id } }));
+  }
+
+  show(lease, module) {
+    this.stopTimers();
+    this.handle?.destroy();
+    this.handle = null;
+    this.lease = lease;
+    this.dirty = false;
+    this.edited = false;
+    this.retries = 0;
+    const saved = local.read(lease);
+    const response = saved?.response ?? lease.draft ?? lease.previous ?? null;
+    this.container.replaceChildren();
+    this.root.dataset.state = "task";
+    this.root.dataset.taskId = lease.task.id;
+    this.handle = module.mount(this.container, {
+      task: lease.task,
+      project: this.project,
+      response,
+      prelabels: lease.task.prelabels,
+      comments: lease.comments || null,
+      mode: this.mode,
+      onChange: () => this.changed(),
+      submit: () => this.primary(),
+    });
+    this.renderRework(lease);
+    if (this.mode === "review" && lease.draft) this.edited = true;
+    if (saved && JSON.stringify(saved.response) !== JSON.stringify(lease.draft)) {
+      // The local copy is newer than the server's (the connection dropped before it was sent).
+      this.dirty = true;
+      this.edited = this.mode === "review";
+      this.setStatus("Restored your unsaved work");
+      this.save();
+    } else {
+      this.setStatus(lease.draft ? "Draft restored" : "");
+    }
+    this.startHeartbeat();
+    this.handle.focus?.();
+  }
+
+  renderRework(lease) {
+    const comments = lease.comments || [];
+    this.rework.classList.toggle("review-note", this.mode === "review");
+    if (this.mode === "review") {
+      this.rework.setAttribute("aria-label", "Review");
+      this.rework.replaceChildren(el("p", {}, "You are reviewing a labeler's response",
+        lease.task.round ? ` (rework round ${lease.task.round})` : "",
+        ": accept it, fix it in place and send the fix, or reject it with comments ",
+        "(select an annotation and comment on it)."));
+      this.rework.hidden = false;
+      return;
+    }
+    this.rework.setAttribute("aria-label", "Reviewer comments");
+    if (!comments.length) {
+      this.rework.hidden = true;
+      this.rework.replaceChildren();
+      return;
+    }
+    const items = comments.map((comment) => {
+      const where = comment.annotation_id ? " (pinned)" : "";
+      const item = el("li", { class: comment.annotation_id ? "pinned" : "" }, comment.text,
+        el("span", { class: "muted" }, where));
+      if (comment.annotation_id && this.handle?.highlight) {
+        item.append(" ", el("button", { type: "button", class: "link",
+          onclick: () => this.handle?.highlight(comment.annotation_id) }, "Show"));
+      }
+      return item;
+    });
+    this.rework.replaceChildren(
+      el("h2", {}, `Sent back by the reviewer (round ${lease.task.round})`),
+      el("p", { class: "muted" }, "Fix what the comments ask for, then submit again."),
+      el("ul", { class: "review-comments" }, items));
+    this.rework.hidden = false;
+  }
+
+  showEmpty(title, text, again, action = null) {
+    this.stopTimers();
+    this.handle?.destroy();
+    this.handle = null;
+    this.lease = null;
+    this.root.dataset.state = "empty";
+    delete this.root.dataset.taskId;
+    this.rework.hidden = true;
+    this.setStatus("");
+    this.setBusy(false);
+    const button = el("button", { type: "button", onclick: () => (action ? action() : this.next()) }, again);
+    this.container.replaceChildren(el("section", { class: "lb-empty card" },
+      el("h2", {}, title), el("p", {}, text),
+      el("p", {}, button, " ", el("a", { href: `/projects/${encodeURIComponent(this.projectId)}` },
+        "Back to the project"))));
+    button.focus();
+  }
+
+  // --- drafts ---
+
+  changed() {
+    if (!this.lease) return;
+    this.dirty = true;
+    this.version += 1;
+    if (this.mode === "review" && !this.edited) {
+      this.edited = true;
+      this.setBusy(this.busy);
+    }
+    this.setStatus(this.isOffline ? "Unsaved — kept on this device" : "Unsaved changes");
+    clearTimeout(this.timers.local);
+    this.timers.local = setTimeout(() => this.keepLocal(), 250);
+    clearTimeout(this.timers.save);
+    this.timers.firstChange ||= Date.now();
+    const waited = Date.now() - this.timers.firstChange;
+    this.timers.save = setTimeout(() => this.save(), Math.max(0, Math.min(DRAFT_DELAY_MS, DRAFT_MAX_WAIT_MS - waited)));
+  }
+
+  keepLocal() {
+    if (this.lease && this.handle && this.dirty) local.write(this.lease, this.handle.getResponse());
+  }
+
+  flush(leaving) {
+    if (!this.lease || !this.handle || !this.dirty) return;
+    clearTimeout(this.timers.local);
+    this.keepLocal();
+    this.save({ keepalive: leaving });
+  }
+
+  async save({ force = false, keepalive = false } = {}) {
+    if (!this.lease || !this.handle) return;
+    if (!this.dirty && !force) return;
+    if (this.saving) {
+      this.saveAgain = true;
+      return this.saving;
+    }
+    clearTimeout(this.timers.save);
+    this.timers.firstChange = 0;
+    const lease = this.lease;
+    const version = this.version;
+    const response = this.handle.getResponse();
+    local.write(lease, response);
+    this.setStatus("Saving…");
+    this.saving = api(`/tasks/${lease.task.id}/draft`, {
+      method: "PUT", body: { lease_token: lease.lease_token, response }, keepalive,
+    }).then(() => {
+      if (this.lease !== lease) return;
+      this.retries = 0;
+      this.showOffline(false);
+      if (this.version === version) {
+        this.dirty = false;
+        this.setStatus("Draft saved", "ok");
+      }
+    }, (error) => {
+      if (this.lease !== lease) return;
+      if (error.status === 409) return this.leaseLost();
+      if (!offline(error)) {
+        this.setStatus(`Draft not saved: ${describe(error)}`, "error");
+        return;
+      }
+      this.showOffline(true);
+      this.setStatus("Unsaved — kept on this device");
+      this.scheduleRetry();
+    }).finally(() => {
+      this.saving = null;
+      if (this.saveAgain) {
+        this.saveAgain = false;
+        if (this.dirty && this.lease === lease && !this.isOffline) this.save();
+      }
+    });
+    return this.saving;
+  }
+
+  showOffline(isOffline) {
+    this.isOffline = isOffline;
+    this.offlineBadge.hidden = !isOffline;
+  }
+
+  scheduleRetry() {
+    clearTimeout(this.timers.retry);
+    const delay = RETRY_MS[Math.min(this.retries, RETRY_MS.length - 1)];
+    this.retries += 1;
+    this.timers.retry = setTimeout(() => this.retryNow(), delay);
+  }
+
+  retryNow() {
+    clearTimeout(this.timers.retry);
+    if (!this.alive() || !this.lease) return;
+    if (this.dirty) this.save();
+    else this.heartbeat();
+  }
+
+  // --- the lease ---
+
+  startHeartbeat() {
+    const lease = this.project.pipeline?.lease_seconds || 300;
+    const every = Math.max(3000, (lease * 1000) / 3);
+    this.timers.heartbeat = setInterval(() => this.heartbeat(), every);
+  }
+
+  async heartbeat() {
+    const lease = this.lease;
+    if (!lease || !this.alive()) return;
+    try {
+      const renewed = await api(`/tasks/${lease.task.id}/heartbeat`, {
+        method: "POST", body: { lease_token: lease.lease_token },
+      });
+      if (this.lease === lease) {
+        lease.expires_at = renewed.expires_at;
+        if (this.isOffline) {
+          this.showOffline(false);
+          if (this.dirty) this.save();
+        }
+      }
+    } catch (error) {
+      if (this.lease !== lease) return;
+      if (error.status === 409) return this.leaseLost();
+      if (offline(error)) {
+        this.showOffline(true);
+        this.scheduleRetry();
+      }
+    }
+  }
+
+  leaseLost() {
+    const lease = this.lease;
+    if (!lease) return;
+    local.clear(lease);
+    this.lease = null;
+    this.stopTimers();
+    this.next({ notice: "Your lease on the last task ended (it expired or the task went to someone "
+      + "else), so that work could not be kept. Here is the next task." });
+  }
+
+  stopTimers() {
+    clearInterval(this.timers.heartbeat);
+    for (const name of ["save", "local", "retry"]) clearTimeout(this.timers[name]);
+    this.timers = {};
+  }
+
+  // --- decisions ---
+
+  primary() {
+    if (this.mode === "review") return this.review(this.edited ? "fix" : "accept");
+    return this.submit();
+  }
+
+  finishTask(lease) {
+    local.clear(lease);
+    this.stopTimers();
+    this.lease = null;
+    this.dirty = false;
+  }
+
+  failed(error, what) {
+    this.setBusy(false);
+    if (error.status === 409) return this.leaseLost();
+    if (offline(error)) {
+      this.showOffline(true);
+      this.keepLocal();
+      this.showAlert(`${what} failed: could not reach the server. Your work is kept on this device; try again.`);
+      return;
+    }
+    this.showAlert(`${what} refused: ${describe(error)}`);
+    this.handle?.showError?.(error.field, error.message);
+  }
+
+  async submit() {
+    if (this.busy || !this.lease || !this.handle) return;
+    const started = performance.now();
+    const lease = this.lease;
+    const response = this.handle.getResponse();
+    this.setBusy(true);
+    this.setStatus("Submitting…");
+    try {
+      await api(`/tasks/${lease.task.id}/submit`, {
+        method: "POST", body: { lease_token: lease.lease_token, response },
+      });
+    } catch (error) {
+      if (this.lease === lease) this.failed(error, "Submit");
+      return;
+    }
+    this.showAlert("");
+    this.finishTask(lease);
+    await this.next({ started });
+  }
+
+  async skip() {
+    if (this.busy || !this.lease) return;
+    const lease = this.lease;
+    const reason = await askText({ title: "Skip this task", label: "Why do you skip it?", submit: "Skip task" });
+    if (!reason || this.lease !== lease) return;
+    this.setBusy(true);
+    try {
+      await api(`/tasks/${lease.task.id}/skip`, {
+        method: "POST", body: { lease_token: lease.lease_token, reason },
+      });
+    } catch (error) {
+      if (this.lease === lease) this.failed(error, "Skip");
+      return;
+    }
+    this.showAlert("");
+    this.finishTask(lease);
+    toast("Task skipped");
+    await this.next({ started: performance.now() });
+  }
+
+  async review(decision) {
+    if (this.busy || !this.lease || !this.handle) return;
+    const lease = this.lease;
+    const started = performance.now();
+    const body = { lease_token: lease.lease_token, decision };
+    if (decision === "fix") body.response = this.handle.getResponse();
+    if (decision === "reject") {
+      const comments = await this.rejectComments();
+      if (!comments || this.lease !== lease) return;
+      body.comments = comments;
+    }
+    this.setBusy(true);
+    this.setStatus(decision === "accept" ? "Accepting…" : decision === "fix" ? "Sending the fix…" : "Rejecting…");
+    try {
+      await api(`/tasks/${lease.task.id}/review`, { method: "POST", body });
+    } catch (error) {
+      if (this.lease === lease) this.failed(error, decision === "reject" ? "Reject" : "Review");
+      return;
+    }
+    this.showAlert("");
+    this.finishTask(lease);
+    await this.next({ started });
+  }
+
+  // The pinned comments the reviewer made in the workspace, plus an overall one; at least one.
+  async rejectComments() {
+    const pinned = this.handle.getComments?.() || [];
+    const extra = pinned.length
+      ? el("div", {}, el("p", {}, `Pinned comments (${pinned.length}):`),
+        el("ul", { class: "review-comments" }, pinned.map((c) => el("li", { class: "pinned" }, c.text))))
+      : el("p", { class: "muted" }, "Tip: pin comments to an annotation in the workspace (select it, then Comment).");
+    const text = await askText({
+      title: "Reject with comments",
+      label: pinned.length ? "Overall comment (optional)" : "What should the labeler change?",
+      submit: "Reject",
+      required: !pinned.length,
+      extra,
+    });
+    if (text === null) return null;
+    const comments = pinned.map((c) => ({ ...c }));
+    if (text) comments.push({ text });
+    return comments.length ? comments : null;
+  }
+
+  // --- keyboard ---
+
+  key(event) {
+    if (!this.alive()) return;
+    const mod = event.ctrlKey || event.metaKey;
+    if (mod && event.key === "Enter") {
+      if (dialogOpen()) return;
+      event.preventDefault();
+      this.primary();
+    } else if (mod && (event.key === "s" || event.key === "S")) {
+      event.preventDefault();
+      this.save({ force: true });
+    } else if (event.key === "?" && !isTyping(event) && !dialogOpen()) {
+      event.preventDefault();
+      this.showShortcuts();
+    }
+  }
+
+  showShortcuts() {
+    if (dialogOpen()) return;
+    showShortcuts([
+      [["Ctrl", "Enter"], this.mode === "review" ? "Accept (or send your fix)" : "Submit"],
+      [["Ctrl", "S"], "Save the draft now"],
+      [["?"], "This list"],
+      ...(this.handle?.shortcuts || []),
+    ], () => this.handle?.focus?.());
+  }
+}
