@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import time
 
@@ -12,6 +13,7 @@ import httpx
 from assay.cli.demo import CREDENTIALS_FILE, DEMO_EMAIL, seed_demo
 from assay.core import keys, users
 from assay.core.auth import verify_password
+from assay.labeling import models as labeling_models
 from tests.support.postgres import free_port
 from tests.support.servers import REPO, Process
 
@@ -28,6 +30,9 @@ def test_seed_demo_creates_once_then_reuses(settings, db):
         actor = keys.resolve_key(session=session, raw_key=first.api_key)
     assert admin.role == "admin" and verify_password(admin.password_hash, first.password)
     assert (actor.user_id, actor.mode) == (admin.id, "live")
+    with db.read() as session:
+        demo_project = session.get(labeling_models.Project, first.project_id)
+    assert demo_project is not None and demo_project.name == "Everyday objects"
 
     assert seed_demo(settings) == first
     with db.read() as session:
@@ -76,6 +81,12 @@ def test_demo_command_prints_credentials_and_serves(tmp_path):
                 assert shown in output
             me = http.get("/api/v1/me", headers={"Authorization": f"Bearer {saved['api_key']}"})
             assert me.status_code == 200 and me.json()["user"]["email"] == DEMO_EMAIL
+            # The demo opens straight into its labeling project (through the login page).
+            label_path = re.search(rf"{re.escape(url)}(/label/[0-9a-f]{{24}})", output)
+            assert label_path is not None, output
+            opened = http.get(label_path.group(1))
+            assert opened.status_code == 303
+            assert opened.headers["location"] == f"/login?next={label_path.group(1)}"
     finally:
         demo.stop()
 

@@ -28,6 +28,8 @@ class DemoCredentials:
     password: str
     api_key: str
     path: Path
+    # The demo labeling project (None without the demo extra's sample images).
+    project_id: str | None = None
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +49,8 @@ def demo(
     grid.add_column(style="bold")
     grid.add_column()
     grid.add_row("URL", url)
+    if credentials.project_id:
+        grid.add_row("Label now", f"{url}/label/{credentials.project_id}")
     grid.add_row("Email", credentials.email)
     grid.add_row("Password", credentials.password)
     grid.add_row("API key", credentials.api_key)
@@ -101,8 +105,8 @@ def seed_demo(settings: Settings) -> DemoCredentials:
                 usable = False
             if not usable:
                 _, api_key = keys.create_key(session=session, user=user, mode="live", name="demo")
-        _seed_content(db, settings, user.id)
-        credentials = DemoCredentials(DEMO_EMAIL, password, str(api_key), path)
+        project_id = _seed_content(db, settings, user.id)
+        credentials = DemoCredentials(DEMO_EMAIL, password, str(api_key), path, project_id)
         if saved != {"email": DEMO_EMAIL, "password": password, "api_key": api_key}:
             _write(path, {"email": DEMO_EMAIL, "password": password, "api_key": api_key})
         return credentials
@@ -110,8 +114,9 @@ def seed_demo(settings: Settings) -> DemoCredentials:
         db.dispose()
 
 
-def _seed_content(db: Any, settings: Settings, admin_id: str) -> None:
-    """The demo workspace's projects (once; later runs find them and change nothing)."""
+def _seed_content(db: Any, settings: Settings, admin_id: str) -> str | None:
+    """The demo workspace's projects (once; later runs find them and change nothing); the
+    labeling project's id."""
     from assay.core.auth import Actor
     from assay.core.blobs import open_store
     from assay.labeling import demo_data
@@ -119,14 +124,16 @@ def _seed_content(db: Any, settings: Settings, admin_id: str) -> None:
     actor = Actor(user_id=admin_id, email=DEMO_EMAIL, role="admin")
     try:
         with db.write() as session:
-            demo_data.seed(
+            project = demo_data.seed(
                 session=session, store=open_store(settings), settings=settings, actor=actor
             )
+        return project.project_id
     except ModuleNotFoundError as exc:
         out.print(
             f"[yellow]no demo projects:[/] {exc.name} is not installed; "
             "install the demo extra: pip install 'assay[demo]'"
         )
+        return None
 
 
 def _read(path: Path) -> dict[str, Any]:
