@@ -381,3 +381,51 @@ def test_a_fix_is_checked_against_the_taxonomy(client, manager, accounts):
     assert fixed.json()["status"] == "completed"
     final = client.get(f"{API}/tasks/{task_id}", headers=manager.headers).json()
     assert final["response"]["annotations"][0]["height"] == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"response": {"annotations": []}}, "lease_token"),
+        ({"lease_token": "t"}, "response"),
+        ({"lease_token": "t", "response": "cat"}, "response"),
+        ("not json", None),
+    ],
+    ids=["no-token", "no-response", "response-not-object", "not-json"],
+)
+def test_malformed_submit_bodies_are_422_naming_the_field(client, manager, accounts, body, field):
+    """The queue's two hot endpoints are served on a lighter route than the rest of the API:
+    its request errors must read exactly like every other endpoint's."""
+    project = make_project(client, manager)
+    (task_id,) = add_tasks(
+        client, manager, project["id"], [{"params": {"attachment": "https://x.test/a.jpg"}}]
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    assert next_lease(client, labeler, project["id"]).status_code == 200
+    sent = (
+        {"content": body, "headers": {**labeler.headers, "Content-Type": "application/json"}}
+        if isinstance(body, str)
+        else {"json": body, "headers": labeler.headers}
+    )
+    response = client.post(f"{API}/tasks/{task_id}/submit", **sent)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    if field is not None:
+        assert error["field"] == field
+
+
+def test_next_and_submit_need_a_key_and_a_real_task(client, manager, accounts):
+    project = make_project(client, manager)
+    nobody = client.post(f"{API}/projects/{project['id']}/queue/next")
+    assert nobody.status_code == 401 and nobody.json()["error"]["code"] == "unauthorized"
+    assert "www-authenticate" in nobody.headers
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    missing = client.post(
+        f"{API}/tasks/{'0' * 24}/submit",
+        json={"lease_token": "t", "response": {"annotations": []}},
+        headers=labeler.headers,
+    )
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "task_id"
+    other = client.post(f"{API}/projects/{'0' * 24}/queue/next", headers=labeler.headers)
+    assert other.status_code == 404 and other.json()["error"]["field"] == "project_id"

@@ -33,7 +33,9 @@ class Grant:
 
 @dataclass
 class Results:
-    duration: float = 0.0
+    duration: float = 0.0  # the load window: abandoned leases may be submitted after it
+    window_end: float = 0.0  # client monotonic clock
+    submit_times: list[float] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     submits_ok: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     # Submits refused with 409 because the lease had run out (abandoned, or a slow server).
@@ -46,7 +48,9 @@ class Results:
 
     @property
     def cycles_per_second(self) -> float:
-        return len(self.submits_ok) / self.duration if self.duration else 0.0
+        """Submissions acknowledged inside the load window, per second of the window."""
+        inside = sum(1 for t in self.submit_times if t <= self.window_end)
+        return inside / self.duration if self.duration else 0.0
 
     def percentile(self, values: list[float], q: float) -> float:
         ordered = sorted(values)
@@ -138,6 +142,7 @@ async def _labeler(
             expires = dt.datetime.fromisoformat(lease["expires_at"])
             if response.status == 200:
                 results.submits_ok.append((task["id"], user, answer))
+                results.submit_times.append(time.monotonic())
             elif response.status == 409 and dt.datetime.now(dt.UTC) >= expires:
                 # The server was slow enough that the lease ran out first: refusing is right.
                 results.stale_refused += 1
@@ -166,7 +171,9 @@ async def run(
     (cycles/s for all labelers together) each labeler is paced; without, they loop flat out."""
     period = len(labelers) / rate if rate else None
     results = Results()
-    connector = aiohttp.TCPConnector(limit=0)
+    # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one the
+    # server is closing fails with "Server disconnected" (a client race, not a server error).
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=3)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         started = time.monotonic()
@@ -190,7 +197,7 @@ async def run(
                 for i, (user, key) in enumerate(labelers)
             )
         )
-        results.duration = time.monotonic() - started
+        results.duration, results.window_end = seconds, deadline
     return results
 
 
