@@ -429,3 +429,39 @@ def test_next_and_submit_need_a_key_and_a_real_task(client, manager, accounts):
     assert missing.status_code == 404 and missing.json()["error"]["field"] == "task_id"
     other = client.post(f"{API}/projects/{'0' * 24}/queue/next", headers=labeler.headers)
     assert other.status_code == 404 and other.json()["error"]["field"] == "project_id"
+
+
+def test_video_frames_from_blobs_are_checked_and_signed_for_the_labeler(client, manager, accounts):
+    frames = []
+    for i in range(2):
+        uploaded = client.post(
+            f"{API}/blobs",
+            files={"file": (f"f{i}.png", PNG + bytes([i]), "image/png")},
+            headers=manager.headers,
+        )
+        assert uploaded.status_code in (200, 201), uploaded.text
+        frames.append(f"blob:{uploaded.json()['sha256']}")
+    project = make_project(client, manager, name="clips", task_type="video")
+    url_frame = "https://cdn.example.test/frame-2.jpg"
+    missing = "blob:" + "ab" * 32
+    refused = client.post(
+        f"{API}/projects/{project['id']}/tasks/bulk",
+        json={"tasks": [{"params": {"frames": [frames[0], missing]}}]},
+        headers=manager.headers,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == "tasks[0].params.frames[1]"
+    not_a_list = client.post(
+        f"{API}/projects/{project['id']}/tasks/bulk",
+        json={"tasks": [{"params": {"frames": "clip.mp4"}}]},
+        headers=manager.headers,
+    )
+    assert not_a_list.status_code == 422
+    assert not_a_list.json()["error"]["field"] == "tasks[0].params.frames"
+    add_tasks(client, manager, project["id"], [{"params": {"frames": [*frames, url_frame]}}])
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    shown = next_lease(client, labeler, project["id"]).json()["task"]["params"]["frames"]
+    assert shown[2] == url_frame
+    for i, frame in enumerate(shown[:2]):
+        assert frame.startswith(f"/media/{frames[i][5:]}?")
+        assert client.get(frame).content == PNG + bytes([i])

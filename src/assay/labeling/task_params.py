@@ -65,9 +65,31 @@ def _check_attachment(value: Any, field: str) -> str | None:
 _LIMIT_KEYS = frozenset(("image_width", "image_height", "frame_count", "text", "responses"))
 
 
-def params_checker(taxonomy: Taxonomy, task_type: str) -> Callable[[dict[str, Any]], str | None]:
+# Video tasks may carry their frames as a list of attachments (URLs or blobs).
+MAX_FRAMES = 20_000
+
+
+def _check_frames(frames: Any) -> list[tuple[str, str]]:
+    if not isinstance(frames, list) or not frames:
+        raise Invalid(
+            "params.frames must be a non-empty list of attachments", field="params.frames"
+        )
+    if len(frames) > MAX_FRAMES:
+        raise Invalid(f"at most {MAX_FRAMES} frames per task", field="params.frames")
+    blobs_named = []
+    for i, frame in enumerate(frames):
+        field = f"params.frames[{i}]"
+        sha = _check_attachment(frame, field)
+        if sha is not None:
+            blobs_named.append((sha, field))
+    return blobs_named
+
+
+def params_checker(
+    taxonomy: Taxonomy, task_type: str
+) -> Callable[[dict[str, Any]], list[tuple[str, str]]]:
     """A check of task params for one project: call it with each task's params; it returns
-    the blob sha256 the attachment names and raises Invalid(field="params....").
+    the blobs they name, as (sha256, field) pairs, and raises Invalid(field="params....").
 
     Everything that depends only on the project (task type rules, the taxonomy's limits) is
     settled here once, not once per task of a 10,000-task request.
@@ -81,14 +103,20 @@ def params_checker(taxonomy: Taxonomy, task_type: str) -> Callable[[dict[str, An
     except Invalid as exc:
         bare_problem = exc
 
-    def check(params: dict[str, Any]) -> str | None:
-        sha = None
+    def check(params: dict[str, Any]) -> list[tuple[str, str]]:
+        named: list[tuple[str, str]] = []
         attachment = params.get("attachment")
+        frames = params.get("frames")
+        if frames is not None:
+            named = _check_frames(frames)
         if attachment is not None:
             sha = _check_attachment(attachment, "params.attachment")
-        elif needs_attachment:
+            if sha is not None:
+                named.append((sha, "params.attachment"))
+        elif needs_attachment and frames is None:
             raise Invalid(
-                f"a {task_type} task needs params.attachment (a URL or an uploaded blob)",
+                f"a {task_type} task needs params.attachment (a URL or an uploaded blob)"
+                + (" or params.frames" if task_type == "video" else ""),
                 field="params.attachment",
             )
         elif needs_attachment_or_text and params.get("text") is None:
@@ -106,7 +134,7 @@ def params_checker(taxonomy: Taxonomy, task_type: str) -> Callable[[dict[str, An
                 raise Invalid(bare_problem.message, field=bare_problem.field)
         else:
             validate_params(taxonomy, task_type, params)
-        return sha
+        return named
 
     return check
 
@@ -121,9 +149,19 @@ def rebase(field: str | None, old: str, new: str) -> str:
 
 
 def labeler_params(params: dict[str, Any], *, secret: str, ttl_seconds: int) -> dict[str, Any]:
-    """The params a labeler sees: blob attachments become signed media URLs."""
-    sha = blob_sha(params.get("attachment"))
-    if sha is None:
-        return params
-    signed = blobs.signed_media_url(sha256=sha, secret=secret, ttl_seconds=ttl_seconds)
-    return {**params, "attachment": signed.url}
+    """The params a labeler sees: blob attachments (and video frames) become signed media
+    URLs."""
+
+    def signed(value: Any) -> Any:
+        sha = blob_sha(value)
+        if sha is None:
+            return value
+        return blobs.signed_media_url(sha256=sha, secret=secret, ttl_seconds=ttl_seconds).url
+
+    view = params
+    if blob_sha(params.get("attachment")) is not None:
+        view = {**view, "attachment": signed(params["attachment"])}
+    frames = params.get("frames")
+    if isinstance(frames, list) and any(blob_sha(f) is not None for f in frames):
+        view = {**view, "frames": [signed(f) for f in frames]}
+    return view

@@ -137,7 +137,7 @@ def check_tasks(
     errors: dict[int, AssayError] = {}
     prepared: list[tuple[Any, ...] | None] = []
     seen_unique: dict[str, int] = {}
-    blob_refs: dict[str, list[int]] = {}
+    blob_refs: dict[str, list[tuple[int, str]]] = {}
     checked_urls: dict[str, AssayError | None] = {}
 
     def fail(i: int, error: AssayError) -> None:
@@ -155,7 +155,7 @@ def check_tasks(
                 )
             params = {**defaults, **task_in.params} if defaults else task_in.params
             try:
-                sha = check_params(params)
+                named_blobs = check_params(params)
             except Invalid as exc:
                 field = rebase(exc.field, "params", _field(_at(path, i), "params"))
                 raise Invalid(exc.message, field=field) from None
@@ -192,8 +192,8 @@ def check_tasks(
             fail(i, exc)
             prepared.append(None)
             continue
-        if sha is not None:
-            blob_refs.setdefault(sha, []).append(i)
+        for sha, blob_field in named_blobs:
+            blob_refs.setdefault(sha, []).append((i, blob_field))
         tags = task_in.tags
         prepared.append(
             (
@@ -210,12 +210,12 @@ def check_tasks(
     late: dict[int, AssayError] = {}
     if blob_refs:
         stored = _stored_blobs(session, list(blob_refs))
-        for sha, indexes in blob_refs.items():
+        for sha, places in blob_refs.items():
             if sha not in stored:
-                for i in indexes:
+                for i, blob_field in places:
                     late[i] = Invalid(
                         f"no uploaded blob {sha}; upload the file first (POST /api/v1/blobs)",
-                        field=_field(_field(_at(path, i), "params"), "attachment"),
+                        field=rebase(blob_field, "params", _field(_at(path, i), "params")),
                     )
     if seen_unique and check_taken:
         taken = existing_unique_ids(session=session, mode=mode, unique_ids=list(seen_unique))
