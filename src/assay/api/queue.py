@@ -6,14 +6,15 @@ media URLs and what they need to do the work, never its metadata or other people
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from pydantic_core import to_json
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from assay.api.deps import Ctx, CurrentActor, Db, authenticate
@@ -93,23 +94,24 @@ def next_task(
     stage: Annotated[str | None, Query(description="Stage name; default the first")] = None,
 ) -> Any:
     """Your current lease in the stage, or the next task leased to you; 204 when none."""
-    with db.read_connection() as conn:
-        access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
-        pipeline = access.rules.pipeline
-        chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
-        policy.can_work(actor, access, access.role, chosen.kind)
-        lease = queue.held_lease(
-            conn=conn, project_id=access.id, stage=chosen, user_id=actor.user_id
-        )
-    if lease is None:
-        with db.write_connection() as conn:
-            lease = queue.claim_task(
-                conn=conn,
-                project_id=access.id,
-                pipeline=pipeline,
-                stage=chosen,
-                user_id=actor.user_id,
+    with db.phases() as phase:
+        with phase.read() as conn:
+            access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
+            pipeline = access.rules.pipeline
+            chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
+            policy.can_work(actor, access, access.role, chosen.kind)
+            lease = queue.held_lease(
+                conn=conn, project_id=access.id, stage=chosen, user_id=actor.user_id
             )
+        if lease is None:
+            with phase.write() as conn:
+                lease = queue.claim_task(
+                    conn=conn,
+                    project_id=access.id,
+                    pipeline=pipeline,
+                    stage=chosen,
+                    user_id=actor.user_id,
+                )
     if lease is None:
         return Response(status_code=204)
     return _json(lease_view(lease, ctx.settings))
@@ -154,22 +156,23 @@ def save_draft(task_id: str, body: schemas.DraftSave, actor: CurrentActor, db: D
 def submit(task_id: str, body: schemas.Submission, actor: CurrentActor, db: Db, ctx: Ctx) -> Any:
     """Your response, checked against the taxonomy; the task moves to the next stage."""
     # Read, check and validate first; the write transaction only applies the result.
-    with db.read_connection() as conn:
-        task, access = queue.work_item(conn=conn, task_id=task_id, actor=actor)
-    pipeline = access.rules.pipeline
-    policy.can_work(actor, access, access.role, _stage_kind(pipeline, task.stage))
-    queue.check_lease(task, actor.user_id, body.lease_token)
-    response = _validated(access, task, body.response, partial=False)
-    with db.write_connection() as conn:
-        done = queue.submit(
-            conn=conn,
-            task=task,
-            actor=actor,
-            token=body.lease_token,
-            response=response,
-            pipeline=pipeline,
-            settings=ctx.settings,
-        )
+    with db.phases() as phase:
+        with phase.read() as conn:
+            task, access = queue.work_item(conn=conn, task_id=task_id, actor=actor)
+        pipeline = access.rules.pipeline
+        policy.can_work(actor, access, access.role, _stage_kind(pipeline, task.stage))
+        queue.check_lease(task, actor.user_id, body.lease_token)
+        response = _validated(access, task, body.response, partial=False)
+        with phase.write() as conn:
+            done = queue.submit(
+                conn=conn,
+                task=task,
+                actor=actor,
+                token=body.lease_token,
+                response=response,
+                pipeline=pipeline,
+                settings=ctx.settings,
+            )
     return _json({"task_id": done.id, "status": done.status, "stage": done.stage})
 
 
@@ -232,12 +235,22 @@ def _validation_error(exc: ValidationError) -> RequestValidationError:
     )
 
 
+def _in_line(request: Request) -> CapacityLimiter:
+    """This app's turnstile for queue work (`ASSAY_QUEUE_CONCURRENCY` at once)."""
+    state = request.app.state
+    limiter = getattr(state, "queue_limiter", None)
+    if limiter is None:
+        limiter = state.queue_limiter = CapacityLimiter(state.ctx.settings.queue_concurrency)
+    return limiter
+
+
 async def _fast_next(request: Request) -> Response:
     actor = await authenticate(request)
     ctx = request.app.state.ctx
     stage = request.query_params.get("stage")
     project_id = request.path_params["project_id"]
-    return await run_in_threadpool(next_task, project_id, actor, ctx.db, ctx, stage)
+    work = partial(next_task, project_id, actor, ctx.db, ctx, stage)
+    return await to_thread.run_sync(work, limiter=_in_line(request))
 
 
 async def _fast_submit(request: Request) -> Response:
@@ -248,7 +261,8 @@ async def _fast_submit(request: Request) -> Response:
     except ValidationError as exc:
         raise _validation_error(exc) from None
     task_id = request.path_params["task_id"]
-    return await run_in_threadpool(submit, task_id, body, actor, ctx.db, ctx)
+    work = partial(submit, task_id, body, actor, ctx.db, ctx)
+    return await to_thread.run_sync(work, limiter=_in_line(request))
 
 
 def fast_routes(prefix: str) -> list[Route]:

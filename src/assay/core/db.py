@@ -8,8 +8,9 @@ busy timeout instead of failing mid-transaction), reads through `Database.read()
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
@@ -54,6 +55,12 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Phases:
+    read: Callable[[], AbstractContextManager[Connection]]
+    write: Callable[[], AbstractContextManager[Connection]]
 
 
 class Database:
@@ -101,6 +108,20 @@ class Database:
     def read_connection(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
             yield connection
+
+    @contextmanager
+    def phases(self) -> Iterator[Phases]:
+        """A read phase then a write phase, for hot paths that check before they write.
+
+        SQLite: two transactions, so the reads and the work between them (validation) hold
+        no writer lock. PostgreSQL: one transaction (its writers do not queue on one lock),
+        which saves a BEGIN/COMMIT round trip pair."""
+        if self.dialect == "sqlite":
+            yield Phases(self.read_connection, self.write_connection)
+            return
+        with self.write_connection() as connection:
+            same = nullcontext(connection)
+            yield Phases(lambda: same, lambda: same)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         description="How long a process may reuse an API key lookup; a revoked key or "
         "deactivated user is refused by every process within this time (0: no cache).",
     )
+    queue_concurrency: int = Field(
+        4,
+        ge=1,
+        description="Queue requests (next task, submit) each server process works on at once; "
+        "the rest wait their turn. They are short database transactions: more at once only "
+        "contend for the interpreter and SQLite's single writer (bench/labeling_queue.py).",
+    )
     page_size_default: int = Field(50, description="Default page size of list endpoints.")
     page_size_max: int = Field(1000, description="Largest page size a client may ask for.")
     workers: int = Field(
