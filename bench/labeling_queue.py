@@ -71,6 +71,12 @@ def main() -> None:
         default=300,
         help="target cycles/s: labelers are paced to offer this load (0: flat out, no pauses)",
     )
+    parser.add_argument(
+        "--combined",
+        action="store_true",
+        help="submit with ?next=true: the next lease comes back with the submission (one "
+        "round trip per task; the UI's way)",
+    )
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--servers", type=int, default=1, help="`assay serve` instances")
     parser.add_argument(
@@ -108,6 +114,7 @@ def main() -> None:
                 abandon_every=args.abandon_every,
                 lease_seconds=args.lease_seconds,
                 rate=args.rate or None,
+                combined=args.combined,
             )
         )
         events, tasks = database_state(database_url, project_id)
@@ -121,6 +128,8 @@ def main() -> None:
     p50 = statistics.median(results.next_latencies) * 1000 if results.next_latencies else 0
     print(f"machine: {machine()}")
     offered = f"offered {args.rate:.0f} cycles/s" if args.rate else "flat out"
+    if args.combined:
+        offered += ", submit?next=true"
     print(
         f"{args.labelers} labelers, {args.seconds:.0f}s, {dialect}, {len(servers)} server(s) "
         f"x {args.processes} processes, {offered}"

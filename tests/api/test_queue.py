@@ -465,3 +465,39 @@ def test_video_frames_from_blobs_are_checked_and_signed_for_the_labeler(client, 
     for i, frame in enumerate(shown[:2]):
         assert frame.startswith(f"/media/{frames[i][5:]}?")
         assert client.get(frame).content == PNG + bytes([i])
+
+
+def test_submit_with_next_returns_the_following_lease(client, db, manager, accounts):
+    project = make_project(client, manager)
+    ids = add_tasks(
+        client,
+        manager,
+        project["id"],
+        [{"params": {"attachment": f"https://x.test/{i}.jpg"}} for i in range(2)],
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    first = next_lease(client, labeler, project["id"]).json()
+
+    def send(lease, flag="true"):
+        return client.post(
+            f"{API}/tasks/{lease['task']['id']}/submit",
+            params={"next": flag},
+            json={"lease_token": lease["lease_token"], "response": {"annotations": [box()]}},
+            headers=labeler.headers,
+        )
+
+    assert send(first, "maybe").status_code == 422
+    done = send(first)
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert (body["task_id"], body["status"]) == (first["task"]["id"], "completed")
+    second = body["next"]
+    assert second["task"]["id"] != first["task"]["id"]
+    assert {first["task"]["id"], second["task"]["id"]} == set(ids)
+    assert send(first).status_code == 409  # the old lease is spent; nothing else is leased
+    last = send(second).json()
+    assert last["status"] == "completed" and last["next"] is None
+    plain = next_lease(client, labeler, project["id"])
+    assert plain.status_code == 204
+    with db.read() as session:
+        assert session.query(models.TaskEvent).filter_by(action="submit").count() == 2

@@ -74,8 +74,12 @@ async def _labeler(
     lease_seconds: float,
     rng: random.Random,
     period: float | None = None,
+    combined: bool = False,
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
+    # `combined`: submit with ?next=true, so the next lease comes back with the submission;
+    # its latency is that call's, counted from when the cycle was due.
+    carried: dict[str, Any] | None = None
     next_url = f"{base}/api/v1/projects/{project_id}/queue/next?stage=label"
     # Paced labelers start a cycle every `period` seconds (offsets spread the starts). A cycle
     # that is late starts at once, and its next-task latency counts from when it was due, so
@@ -90,18 +94,21 @@ async def _labeler(
             due += period
         else:
             started = time.monotonic()
-        async with session.post(next_url, headers=headers) as response:
-            body = await response.read()
-            results.next_latencies.append(time.monotonic() - started)
-            if response.status == 204:
-                results.empty += 1
-                await asyncio.sleep(0.05)
-                continue
-            if response.status != 200:
-                results.errors.append(f"next {response.status} {body[:200]!r}")
-                await asyncio.sleep(0.05)
-                continue
-            lease = await response.json(content_type=None)
+        if carried is not None:
+            lease, carried = carried, None
+        else:
+            async with session.post(next_url, headers=headers) as response:
+                body = await response.read()
+                results.next_latencies.append(time.monotonic() - started)
+                if response.status == 204:
+                    results.empty += 1
+                    await asyncio.sleep(0.05)
+                    continue
+                if response.status != 200:
+                    results.errors.append(f"next {response.status} {body[:200]!r}")
+                    await asyncio.sleep(0.05)
+                    continue
+                lease = await response.json(content_type=None)
         task = lease["task"]
         token = lease["lease_token"]
         results.grants.append(
@@ -131,18 +138,23 @@ async def _labeler(
             due = max(due, time.monotonic())  # the pause was this labeler's, not the server's
             continue
         answer = category_response(task)
-        started = time.monotonic()
+        if not combined:
+            started = time.monotonic()
         async with session.post(
-            f"{base}/api/v1/tasks/{task['id']}/submit",
+            f"{base}/api/v1/tasks/{task['id']}/submit" + ("?next=true" if combined else ""),
             headers=headers,
             json={"lease_token": token, "response": answer},
         ) as response:
-            await response.read()
+            body = await response.read()
             results.submit_latencies.append(time.monotonic() - started)
             expires = dt.datetime.fromisoformat(lease["expires_at"])
             if response.status == 200:
                 results.submits_ok.append((task["id"], user, answer))
                 results.submit_times.append(time.monotonic())
+                if combined:
+                    carried = json.loads(body).get("next")
+                    if carried is not None:
+                        results.next_latencies.append(time.monotonic() - started)
             elif response.status == 409 and dt.datetime.now(dt.UTC) >= expires:
                 # The server was slow enough that the lease ran out first: refusing is right.
                 results.stale_refused += 1
@@ -165,11 +177,14 @@ async def run(
     lease_seconds: float = 10.0,
     seed: int = 7,
     rate: float | None = None,
+    combined: bool = False,
 ) -> Results:
     """`labelers` are (user id, key) pairs, split round-robin over the server `urls`.
     Every `abandon_every`-th labeler abandons `abandon_rate` of its leases. With `rate`
     (cycles/s for all labelers together) each labeler is paced; without, they loop flat out."""
-    period = len(labelers) / rate if rate else None
+    # The rate is offered by the labelers who work steadily (abandoners idle for a lease).
+    steady = sum(1 for i in range(len(labelers)) if not (abandon_every and i % abandon_every == 0))
+    period = steady / rate if rate else None
     results = Results()
     # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one the
     # server is closing fails with "Server disconnected" (a client race, not a server error).
@@ -193,6 +208,7 @@ async def run(
                     lease_seconds,
                     random.Random(rng.random()),
                     period,
+                    combined,
                 )
                 for i, (user, key) in enumerate(labelers)
             )

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from assay.api.deps import Ctx, CurrentActor, Db, authenticate
 from assay.core.auth import Actor
+from assay.core.db import Database
 from assay.core.errors import Invalid
 from assay.core.policies import queue as policy
 from assay.core.settings import Settings
@@ -80,20 +81,7 @@ def _validated(
     )
 
 
-@router.post(
-    "/projects/{project_id}/queue/next",
-    response_model=schemas.Lease,
-    responses={204: {"description": "Nothing left for you in this stage"}},
-    operation_id="next_task",
-)
-def next_task(
-    project_id: str,
-    actor: CurrentActor,
-    db: Db,
-    ctx: Ctx,
-    stage: Annotated[str | None, Query(description="Stage name; default the first")] = None,
-) -> Any:
-    """Your current lease in the stage, or the next task leased to you; 204 when none."""
+def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) -> Any:
     with db.phases() as phase:
         with phase.read() as conn:
             access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
@@ -112,6 +100,24 @@ def next_task(
                     stage=chosen,
                     user_id=actor.user_id,
                 )
+    return lease
+
+
+@router.post(
+    "/projects/{project_id}/queue/next",
+    response_model=schemas.Lease,
+    responses={204: {"description": "Nothing left for you in this stage"}},
+    operation_id="next_task",
+)
+def next_task(
+    project_id: str,
+    actor: CurrentActor,
+    db: Db,
+    ctx: Ctx,
+    stage: Annotated[str | None, Query(description="Stage name; default the first")] = None,
+) -> Any:
+    """Your current lease in the stage, or the next task leased to you; 204 when none."""
+    lease = _next_lease(db, project_id, stage, actor)
     if lease is None:
         return Response(status_code=204)
     return _json(lease_view(lease, ctx.settings))
@@ -152,8 +158,27 @@ def save_draft(task_id: str, body: schemas.DraftSave, actor: CurrentActor, db: D
     return Response(status_code=204)
 
 
-@router.post("/tasks/{task_id}/submit", response_model=schemas.Submitted, operation_id="submit")
-def submit(task_id: str, body: schemas.Submission, actor: CurrentActor, db: Db, ctx: Ctx) -> Any:
+@router.post(
+    "/tasks/{task_id}/submit",
+    response_model=schemas.SubmittedThenNext,
+    response_model_exclude_unset=True,
+    operation_id="submit",
+)
+def submit(
+    task_id: str,
+    body: schemas.Submission,
+    actor: CurrentActor,
+    db: Db,
+    ctx: Ctx,
+    then_next: Annotated[
+        bool,
+        Query(
+            alias="next",
+            description="Also lease your next task of the same stage and return it as `next` "
+            "(one round trip per task instead of two)",
+        ),
+    ] = False,
+) -> Any:
     """Your response, checked against the taxonomy; the task moves to the next stage."""
     # Read, check and validate first; the write transaction only applies the result.
     with db.phases() as phase:
@@ -173,7 +198,12 @@ def submit(task_id: str, body: schemas.Submission, actor: CurrentActor, db: Db, 
                 pipeline=pipeline,
                 settings=ctx.settings,
             )
-    return _json({"task_id": done.id, "status": done.status, "stage": done.stage})
+    result: dict[str, Any] = {"task_id": done.id, "status": done.status, "stage": done.stage}
+    if then_next:
+        # After the commit: the submission stands even if leasing the next task fails.
+        following = _next_lease(db, task.project_id, task.stage, actor)
+        result["next"] = None if following is None else lease_view(following, ctx.settings)
+    return _json(result)
 
 
 @router.post("/tasks/{task_id}/skip", status_code=204, operation_id="skip")
@@ -253,6 +283,10 @@ async def _fast_next(request: Request) -> Response:
     return await to_thread.run_sync(work, limiter=_in_line(request))
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
+_BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
+
+
 async def _fast_submit(request: Request) -> Response:
     actor = await authenticate(request)
     ctx = request.app.state.ctx
@@ -261,7 +295,13 @@ async def _fast_submit(request: Request) -> Response:
     except ValidationError as exc:
         raise _validation_error(exc) from None
     task_id = request.path_params["task_id"]
-    work = partial(submit, task_id, body, actor, ctx.db, ctx)
+    flag = request.query_params.get("next", "false").lower()
+    if flag not in _BOOLEANS:
+        raise RequestValidationError(
+            [{"type": "bool_parsing", "loc": ("query", "next"), "msg": "must be true or false"}]
+        )
+    then_next = _BOOLEANS[flag]
+    work = partial(submit, task_id, body, actor, ctx.db, ctx, then_next)
     return await to_thread.run_sync(work, limiter=_in_line(request))
 
 

@@ -331,3 +331,10 @@ class Submitted(Schema):
     task_id: str
     status: str
     stage: str | None = Field(description="The stage the task moved on to; null when done.")
+
+
+class SubmittedThenNext(Submitted):
+    next: Lease | None = Field(
+        None,
+        description="Only with `?next=true`: your next lease in the same stage (null when none).",
+    )
