@@ -60,16 +60,23 @@ def make_cat_project(db, manager, **extra):
 
 
 def next_for(db, project_id: str, actor, stage: str = "label") -> queue.Lease | None:
+    """What the next-task endpoint does: a held lease, else a claim."""
     with db.read_connection() as conn:
         access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
-    pipeline = access.rules.pipeline
-    return queue.next_task(
-        db=db,
-        project_id=project_id,
-        pipeline=pipeline,
-        stage=pipeline.stage(stage),
-        user_id=actor.user_id,
-    )
+        chosen = access.rules.pipeline.stage(stage)
+        held = queue.held_lease(
+            conn=conn, project_id=project_id, stage=chosen, user_id=actor.user_id
+        )
+    if held is not None:
+        return held
+    with db.write_connection() as conn:
+        return queue.claim_task(
+            conn=conn,
+            project_id=project_id,
+            pipeline=access.rules.pipeline,
+            stage=chosen,
+            user_id=actor.user_id,
+        )
 
 
 def submit(db, settings, lease: queue.Lease, actor, label: str = "cat") -> queue.Submitted:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from assay.core import dialects
 from assay.core.auth import Actor
-from assay.core.db import Database, utcnow
+from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.settings import Settings
 from assay.labeling import models
@@ -221,22 +221,6 @@ def claim_task(
         },
     ).first()
     return None if task is None else _lease_for(conn, task, user_id)
-
-
-def next_task(
-    *, db: Database, project_id: str, pipeline: Pipeline, stage: Stage, user_id: str
-) -> Lease | None:
-    """The caller's current lease in this stage, or a newly leased task, or None.
-
-    The look-up of a held lease is a read; only a claim takes a write transaction."""
-    with db.read_connection() as conn:
-        held = held_lease(conn=conn, project_id=project_id, stage=stage, user_id=user_id)
-    if held is not None:
-        return held
-    with db.write_connection() as conn:
-        return claim_task(
-            conn=conn, project_id=project_id, pipeline=pipeline, stage=stage, user_id=user_id
-        )
 
 
 def _held(session: Session, task_id: str, user_id: str, token: str) -> models.Task:
