@@ -211,20 +211,24 @@ class Runner {
 
   // --- tasks ---
 
-  async next({ started = null, notice = "" } = {}) {
+  // `given`: a lease that already came back with a submission (submit?next=true; null when
+  // the stage has nothing left); otherwise ask the queue.
+  async next({ started = null, notice = "", given = undefined } = {}) {
     const asked = performance.now();
     this.setBusy(true);
     const stage = encodeURIComponent(this.stage);
-    let lease;
-    try {
-      lease = await api(`/projects/${encodeURIComponent(this.projectId)}/queue/next?stage=${stage}`,
-        { method: "POST" });
-    } catch (error) {
-      if (!this.alive()) return;
-      this.setBusy(false);
-      this.showOffline(offline(error));
-      this.showEmpty("Could not get a task", describe(error), "Try again");
-      return;
+    let lease = given;
+    if (lease === undefined) {
+      try {
+        lease = await api(`/projects/${encodeURIComponent(this.projectId)}/queue/next?stage=${stage}`,
+          { method: "POST" });
+      } catch (error) {
+        if (!this.alive()) return;
+        this.setBusy(false);
+        this.showOffline(offline(error));
+        this.showEmpty("Could not get a task", describe(error), "Try again");
+        return;
+      }
     }
     if (!this.alive()) return;
     this.showOffline(false);
@@ -530,8 +534,10 @@ class Runner {
     const response = this.handle.getResponse();
     this.setBusy(true);
     this.setStatus("Submitting…");
+    let done;
     try {
-      await api(`/tasks/${lease.task.id}/submit`, {
+      // One round trip: the next lease of this stage comes back with the submission.
+      done = await api(`/tasks/${lease.task.id}/submit?next=true`, {
         method: "POST", body: { lease_token: lease.lease_token, response },
       });
     } catch (error) {
@@ -540,7 +546,7 @@ class Runner {
     }
     this.showAlert("");
     this.finishTask(lease);
-    await this.next({ started });
+    await this.next({ started, given: done && "next" in done ? done.next : undefined });
   }
 
   async skip() {
