@@ -23,7 +23,7 @@ from assay.core.db import Database
 from assay.core.errors import Invalid
 from assay.core.policies import queue as policy
 from assay.core.settings import Settings
-from assay.labeling import queue, schemas
+from assay.labeling import models, quality, queue, schemas
 from assay.labeling.annotations import validate_response
 from assay.labeling.pipeline import Pipeline
 from assay.labeling.task_params import labeler_params
@@ -88,18 +88,29 @@ def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) 
             pipeline = access.rules.pipeline
             chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
             policy.can_work(actor, access, access.role, chosen.kind)
+            quality.gate(conn=conn, access=access, stage=chosen, user_id=actor.user_id)
             lease = queue.held_lease(
                 conn=conn, project_id=access.id, stage=chosen, user_id=actor.user_id
             )
+            gold = chosen.kind == "label" and access.rules.quality.evaluation_rate > 0
+            if lease is None and gold:
+                lease = quality.held_attempt(
+                    conn=conn, project_id=access.id, user_id=actor.user_id, kind="evaluation"
+                )
         if lease is None:
             with phase.write() as conn:
-                lease = queue.claim_task(
-                    conn=conn,
-                    project_id=access.id,
-                    pipeline=pipeline,
-                    stage=chosen,
-                    user_id=actor.user_id,
-                )
+                if gold and quality.serve_evaluation(access.rules.quality):
+                    lease = quality.claim_evaluation(
+                        conn=conn, access=access, stage=chosen, user_id=actor.user_id
+                    )
+                if lease is None:
+                    lease = queue.claim_task(
+                        conn=conn,
+                        project_id=access.id,
+                        pipeline=pipeline,
+                        stage=chosen,
+                        user_id=actor.user_id,
+                    )
     return lease
 
 
@@ -131,7 +142,16 @@ def heartbeat(
 ) -> schemas.LeaseRenewed:
     """Keep the lease while you work; 409 when it was lost."""
     with db.write() as session:
-        _, access = _load(session, task_id, actor)
+        task, access = _load(session, task_id, actor)
+        if task.kind != "production":
+            expires = quality.renew(
+                conn=session.connection(),
+                task_id=task_id,
+                user_id=actor.user_id,
+                token=body.lease_token,
+                pipeline=access.rules.pipeline,
+            )
+            return schemas.LeaseRenewed(expires_at=expires)
         expires = queue.heartbeat(
             session=session,
             task_id=task_id,
@@ -148,6 +168,12 @@ def save_draft(task_id: str, body: schemas.DraftSave, actor: CurrentActor, db: D
     with db.write() as session:
         task, access = _load(session, task_id, actor)
         response = _validated(access, task, body.response, partial=True)
+        if task.kind != "production":
+            quality.held(session.connection(), task_id, actor.user_id, body.lease_token)
+            queue.store_draft(
+                session=session, task_id=task_id, user_id=actor.user_id, response=response
+            )
+            return Response(status_code=204)
         queue.save_draft(
             session=session,
             task_id=task_id,
@@ -186,6 +212,8 @@ def submit(
             task, access = queue.work_item(conn=conn, task_id=task_id, actor=actor)
         pipeline = access.rules.pipeline
         policy.can_work(actor, access, access.role, _stage_kind(pipeline, task.stage))
+        if task.kind != "production":
+            return _submit_quality(phase, db, task, access, actor, body, ctx, then_next)
         queue.check_lease(task, actor.user_id, body.lease_token)
         response = _validated(access, task, body.response, partial=False)
         with phase.write() as conn:
@@ -197,6 +225,8 @@ def submit(
                 response=response,
                 pipeline=pipeline,
                 settings=ctx.settings,
+                quality=access.rules.quality,
+                feedback=body.feedback,
             )
     result: dict[str, Any] = {"task_id": done.id, "status": done.status, "stage": done.stage}
     if then_next:
@@ -206,11 +236,70 @@ def submit(
     return _json(result)
 
 
+def _submit_quality(
+    phase: Any,
+    db: Database,
+    task: Any,
+    access: queue.Access,
+    actor: Actor,
+    body: schemas.Submission,
+    ctx: Any,
+    then_next: bool,
+) -> Response:
+    """An evaluation task answers exactly as a real one would (where the task goes next);
+    a training task answers with feedback: the score and the expected response."""
+    response = _validated(access, task, body.response, partial=False)
+    with phase.write() as conn:
+        scored = quality.submit(
+            conn=conn,
+            task=task,
+            user_id=actor.user_id,
+            token=body.lease_token,
+            response=response,
+            config=access.rules.quality,
+        )
+    result: dict[str, Any] = {"task_id": task.id}
+    if scored.kind == "training":
+        result.update(
+            status="completed",
+            stage=None,
+            feedback={
+                "score": scored.score,
+                "passed": scored.passed,
+                "expected_response": scored.expected,
+            },
+        )
+        if then_next:
+            with db.write_connection() as conn:
+                following = quality.next_training(conn=conn, access=access, user_id=actor.user_id)
+            result["next"] = None if following is None else lease_view(following, ctx.settings)
+        return _json(result)
+    pipeline = access.rules.pipeline
+    following_stage = queue.next_stage(pipeline, pipeline.stages[0])
+    result.update(
+        status="pending" if following_stage else "completed",
+        stage=following_stage.name if following_stage else None,
+    )
+    if then_next:
+        following = _next_lease(db, task.project_id, None, actor)
+        result["next"] = None if following is None else lease_view(following, ctx.settings)
+    return _json(result)
+
+
 @router.post("/tasks/{task_id}/skip", status_code=204, operation_id="skip")
 def skip(task_id: str, body: schemas.Skip, actor: CurrentActor, db: Db) -> Response:
     """Give the task back, saying why; you will not be served it again in this stage."""
     with db.write() as session:
-        _load(session, task_id, actor)
+        task, _ = _load(session, task_id, actor)
+        if task.kind != "production":
+            quality.skip(
+                conn=session.connection(),
+                task_id=task_id,
+                user_id=actor.user_id,
+                token=body.lease_token,
+                reason=body.reason,
+            )
+            return Response(status_code=204)
         queue.skip(
             session=session,
             task_id=task_id,
@@ -219,6 +308,16 @@ def skip(task_id: str, body: schemas.Skip, actor: CurrentActor, db: Db) -> Respo
             reason=body.reason,
         )
     return Response(status_code=204)
+
+
+def _audit_rate(session: Session, access: queue.Access, task: Any) -> float:
+    """The labeler's own audit rate in the project, else the project's."""
+    if task.labeled_by is None:
+        return access.rules.quality.audit_rate
+    worker = session.get(models.QualityWorker, (access.id, task.labeled_by))
+    if worker is not None and worker.audit_rate is not None:
+        return worker.audit_rate
+    return access.rules.quality.audit_rate
 
 
 @router.post("/tasks/{task_id}/review", response_model=schemas.Submitted, operation_id="review")
@@ -246,6 +345,7 @@ def review(
             comments=comments,
             pipeline=access.rules.pipeline,
             settings=ctx.settings,
+            audit_rate=_audit_rate(session, access, task),
         )
         return schemas.Submitted(task_id=task.id, status=task.status, stage=task.stage)
 

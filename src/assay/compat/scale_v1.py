@@ -18,7 +18,14 @@ from starlette.datastructures import UploadFile
 
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor
-from assay.compat import scale_files, scale_format, scale_queries, scale_taxonomy, scale_v1_tasks
+from assay.compat import (
+    scale_files,
+    scale_format,
+    scale_queries,
+    scale_studio,
+    scale_taxonomy,
+    scale_v1_tasks,
+)
 from assay.compat.errors import ScaleRoute
 from assay.compat.scale_common import (
     JsonObject,
@@ -39,6 +46,7 @@ from assay.labeling import batches, models, projects, schemas
 
 router = APIRouter(prefix="/v1", route_class=ScaleRoute, include_in_schema=False)
 router.include_router(scale_v1_tasks.router)
+router.include_router(scale_studio.router)  # Studio: assignments, groups, batch order
 ALL = 1000  # page size when a Scale list has no pagination (projects, teammates)
 
 

@@ -27,6 +27,12 @@ from assay.core.db import Base, JSONType, UTCDateTime, utcnow
 from assay.core.ids import new_id
 
 BATCH_KINDS = ("self_label", "calibration", "production")
+# Evaluation (gold) and training tasks never enter the queue themselves (`stage` stays NULL):
+# each labeler works on them through a `QualityAttempt` with its own lease.
+TASK_KINDS = ("production", "evaluation", "training")
+ATTEMPT_KINDS = ("evaluation", "training", "calibration")
+WORKER_STATUSES = ("active", "paused")
+AUDIT_STATUSES = ("pending", "accepted", "fixed", "rejected")
 BATCH_STATUSES = ("staging", "in_progress", "completed")
 TASK_STATUSES = ("pending", "completed", "canceled", "error")
 PROJECT_ROLES = ("manager", "reviewer", "labeler")
@@ -65,6 +71,11 @@ class Project(Base):
     pipeline: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
     # Defaults merged into every task's params (Scale's project `params`).
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    # Quality control: evaluation rate, thresholds, training course, consensus, audits
+    # (`assay.labeling.quality_config.QualityConfig`).
+    quality: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, nullable=False, default=dict, server_default=text("'{}'")
+    )
     archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
@@ -130,7 +141,16 @@ class Task(Base):
         # Idempotent creates: one task per unique_id per sandbox (NULLs do not collide).
         UniqueConstraint("mode", "unique_id"),
         # The queue: the next task of a stage, highest priority first, then oldest.
-        Index("ix_tasks_queue", "project_id", "stage", text("priority DESC"), "id"),
+        Index(
+            "ix_tasks_queue",
+            "project_id",
+            "stage",
+            text("batch_priority DESC"),
+            text("priority DESC"),
+            "id",
+        ),
+        # Evaluation and training tasks of a project (few, read when serving quality work).
+        Index("ix_tasks_kind", "project_id", "kind", "id"),
         # Task lists: newest first within a project or batch, with or without a status.
         Index("ix_tasks_project_status", "project_id", "status", "id"),
         Index("ix_tasks_batch_status", "batch_id", "status", "id"),
@@ -148,6 +168,24 @@ class Task(Base):
     type: Mapped[str] = mapped_column(String(50), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The batch's place in the workforce's order (Studio batch priorities); the queue serves
+    # higher batch priorities first, then task priorities.
+    batch_priority: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0")
+    )
+    # production | evaluation | training (TASK_KINDS).
+    kind: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="production", server_default=text("'production'")
+    )
+    # The known answer of an evaluation, training or calibration task: never shown to a
+    # labeler before they submit.
+    expected_response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # An evaluation task no longer served (too easy, too hard, ambiguous); NULL = active.
+    retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Only members of the groups its batch is assigned to may take it (workforce groups).
+    restricted: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )
     unique_id: Mapped[str | None] = mapped_column(String(300))
     # What the worker sees: attachments, instruction, task-type specific fields.
     params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
@@ -224,4 +262,139 @@ class Draft(Base):
     response: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+# --- quality ---------------------------------------------------------------------------
+
+
+class QualityAttempt(Base):
+    """One labeler's go at an evaluation, training or calibration task, and its score.
+
+    Evaluation and training attempts carry their own lease (the task row is shared by every
+    labeler); calibration attempts record the score of a queued task's submission."""
+
+    __tablename__ = "quality_attempts"
+    __table_args__ = (
+        Index("ix_quality_attempts_worker", "project_id", "user_id", "kind", "id"),
+        Index("ix_quality_attempts_task", "task_id", "user_id"),
+        Index("ix_quality_attempts_lease", "user_id", "lease_expires_at"),
+    )
+
+    id: Mapped[str] = _id()
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    # Training: which go at the course this belongs to (1, 2 …).
+    round: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    stage: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    leased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    # Per-part scores (matched shapes, label and attribute agreement …).
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The labeler's note on the instructions (calibration feedback).
+    feedback: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = _created()
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class QualityWorker(Base):
+    """A labeler's standing in a project: training passed, paused (and why)."""
+
+    __tablename__ = "quality_workers"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    reason: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    training_passed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Goes at the training course allowed beyond the project's setting (re-qualification).
+    extra_training_rounds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Rolling accuracy counts evaluation attempts from here on (re-qualification resets it).
+    window_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Share of this labeler's completed tasks sent to audit; NULL = the project's rate.
+    audit_rate: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class Audit(Base):
+    """A completed task sampled for audit: accept, fix or reject, feeding quality scores."""
+
+    __tablename__ = "quality_audits"
+    __table_args__ = (
+        Index("ix_quality_audits_queue", "project_id", "status", "id"),
+        Index("ix_quality_audits_labeler", "labeler_id", "id"),
+        UniqueConstraint("task_id"),
+    )
+
+    id: Mapped[str] = _id()
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    labeler_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    auditor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    comments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    # The corrected response of a `fixed` audit.
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = _created()
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- workforce -------------------------------------------------------------------------
+
+
+class WorkerGroup(Base):
+    """A named group of a project's labelers (Scale Studio's project groups)."""
+
+    __tablename__ = "worker_groups"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[str] = _id()
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class WorkerGroupMember(Base):
+    __tablename__ = "worker_group_members"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("worker_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class BatchGroup(Base):
+    """A batch assigned to a group: only the group's members are served its tasks."""
+
+    __tablename__ = "batch_groups"
+
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("worker_groups.id", ondelete="CASCADE"), primary_key=True, index=True
     )

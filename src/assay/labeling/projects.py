@@ -24,6 +24,7 @@ from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.pagination import PageResult, paginate
 from assay.labeling import instructions, models, schemas
 from assay.labeling.pipeline import Pipeline, parse_pipeline
+from assay.labeling.quality_config import QualityConfig, parse_quality
 from assay.labeling.task_types import native_type
 from assay.labeling.taxonomy import Taxonomy, parse_taxonomy, taxonomy_json
 
@@ -36,6 +37,7 @@ class Rules:
 
     taxonomy: Taxonomy
     pipeline: Pipeline
+    quality: QualityConfig
 
 
 _RULES_CACHE_SIZE = 512
@@ -48,25 +50,27 @@ def project_rules(project: models.Project) -> Rules:
     return cached_rules(
         project.id,
         project.updated_at,
-        lambda: (project.taxonomy, project.task_type, project.pipeline),
+        lambda: (project.taxonomy, project.task_type, project.pipeline, project.quality),
     )
 
 
 def cached_rules(
     project_id: str,
     updated_at: dt.datetime,
-    load: Callable[[], tuple[dict[str, Any], str, dict[str, Any]]],
+    load: Callable[[], tuple[dict[str, Any], str, dict[str, Any], dict[str, Any]]],
 ) -> Rules:
-    """The rules of this version of the project; `load` gives (taxonomy, task type, pipeline)
-    on a miss, so the hot path reads the JSON columns only when the project changed."""
+    """The rules of this version of the project; `load` gives (taxonomy, task type, pipeline,
+    quality) on a miss, so the hot path reads the JSON columns only when the project changed."""
     key = (project_id, updated_at)
     with _rules_lock:
         cached = _rules_cache.get(key)
         if cached is not None:
             _rules_cache.move_to_end(key)
             return cached
-    taxonomy, task_type, pipeline = load()
-    rules = Rules(parse_taxonomy(taxonomy, task_type), parse_pipeline(pipeline))
+    taxonomy, task_type, pipeline, quality = load()
+    rules = Rules(
+        parse_taxonomy(taxonomy, task_type), parse_pipeline(pipeline), parse_quality(quality)
+    )
     with _rules_lock:
         _rules_cache[key] = rules
         while len(_rules_cache) > _RULES_CACHE_SIZE:
@@ -111,6 +115,7 @@ def create_project(
     task_type = _task_type(project_in.task_type)
     taxonomy = parse_taxonomy(project_in.taxonomy, task_type)
     pipeline = parse_pipeline(project_in.pipeline)
+    quality = parse_quality(project_in.quality)
     _name_taken(session, project_in.name, actor.mode)
     body = project_in.instructions
     if body is None:
@@ -123,6 +128,7 @@ def create_project(
         instructions=body,
         instructions_version=1,
         pipeline=pipeline.model_dump(mode="json"),
+        quality=quality.model_dump(mode="json"),
         params=dict(project_in.params),
         created_by=_created_by(actor),
     )
@@ -203,7 +209,7 @@ def update_project(
     project_in: schemas.ProjectUpdate,
     actor: Actor,
 ) -> models.Project:
-    """Change what is given: name, taxonomy, pipeline, params, archived."""
+    """Change what is given: name, taxonomy, pipeline, params, quality, archived."""
     changes: dict[str, Any] = project_in.model_dump(exclude_unset=True)
     if changes.get("name") is not None and changes["name"] != project.name:
         _name_taken(session, changes["name"], project.mode, project.id)
@@ -216,6 +222,8 @@ def update_project(
         project.pipeline = pipeline.model_dump(mode="json")
     if changes.get("params") is not None:
         project.params = dict(changes["params"])
+    if changes.get("quality") is not None:
+        project.quality = parse_quality(changes["quality"]).model_dump(mode="json")
     if changes.get("archived") is not None:
         project.archived = bool(changes["archived"])
     project.updated_at = utcnow()

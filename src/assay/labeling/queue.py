@@ -14,17 +14,31 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from assay.core import dialects
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
+from assay.core.ids import new_id
 from assay.core.settings import Settings
-from assay.labeling import models
+from assay.labeling import audits, models
 from assay.labeling.pipeline import Pipeline, Stage, announce, finish
 from assay.labeling.projects import Rules, cached_rules
+from assay.labeling.quality_config import QualityConfig
+from assay.metrics.matching import score_response
 
 LEASE_LOST = (
     "your lease on this task has ended (it expired or the task was handed to someone else); "
@@ -41,32 +55,58 @@ PROJECTS = models.Project.__table__
 MEMBERS = models.ProjectMember.__table__
 DRAFTS = models.Draft.__table__
 EVENTS = models.TaskEvent.__table__
+WORKERS = models.QualityWorker.__table__
+GROUPS = models.BatchGroup.__table__
+GROUP_MEMBERS = models.WorkerGroupMember.__table__
 
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """The caller's standing in a project: its id, their role in it, and its rules."""
+    """The caller's standing in a project: its id, their role in it, and its rules — and
+    their quality standing: paused (why), training passed, whether a course exists."""
 
     id: str
     role: str | None
     rules: Rules
+    paused_reason: str | None = None
+    needs_training: bool = False
 
 
 _MEMBER_JOIN = and_(MEMBERS.c.project_id == PROJECTS.c.id, MEMBERS.c.user_id == bindparam("uid"))
+_WORKER_JOIN = and_(WORKERS.c.project_id == PROJECTS.c.id, WORKERS.c.user_id == bindparam("uid"))
+# Asked only while the person has not passed training: an indexed probe for a live course.
+_COURSE_EXISTS = case(
+    (
+        WORKERS.c.training_passed_at.is_(None),
+        exists(
+            select(T.id).where(
+                T.project_id == PROJECTS.c.id, T.kind == "training", T.retired_at.is_(None)
+            )
+        ),
+    ),
+    else_=False,
+)
 _ACCESS = (
-    select(PROJECTS.c.id, PROJECTS.c.updated_at, MEMBERS.c.role)
-    .select_from(PROJECTS.outerjoin(MEMBERS, _MEMBER_JOIN))
+    select(
+        PROJECTS.c.id,
+        PROJECTS.c.updated_at,
+        MEMBERS.c.role,
+        WORKERS.c.status,
+        WORKERS.c.reason,
+        _COURSE_EXISTS.label("course_pending"),
+    )
+    .select_from(PROJECTS.outerjoin(MEMBERS, _MEMBER_JOIN).outerjoin(WORKERS, _WORKER_JOIN))
     .where(PROJECTS.c.id == bindparam("project_id"), PROJECTS.c.mode == bindparam("mode"))
 )
-_RULES_SOURCE = select(PROJECTS.c.taxonomy, PROJECTS.c.task_type, PROJECTS.c.pipeline).where(
-    PROJECTS.c.id == bindparam("project_id")
-)
+_RULES_SOURCE = select(
+    PROJECTS.c.taxonomy, PROJECTS.c.task_type, PROJECTS.c.pipeline, PROJECTS.c.quality
+).where(PROJECTS.c.id == bindparam("project_id"))
 
 
 def _rules(conn: Connection, project_id: str, updated_at: dt.datetime) -> Rules:
-    def load() -> tuple[dict[str, Any], str, dict[str, Any]]:
+    def load() -> tuple[dict[str, Any], str, dict[str, Any], dict[str, Any]]:
         row = conn.execute(_RULES_SOURCE, {"project_id": project_id}).one()
-        return row.taxonomy, row.task_type, row.pipeline
+        return row.taxonomy, row.task_type, row.pipeline, row.quality
 
     return cached_rules(project_id, updated_at, load)
 
@@ -78,7 +118,14 @@ def project_access(*, conn: Connection, project_id: str, actor: Actor) -> Access
     ).first()
     if row is None:
         raise NotFound(f"no project with id {project_id}", field="project_id")
-    return Access(row.id, row.role, _rules(conn, row.id, row.updated_at))
+    rules = _rules(conn, row.id, row.updated_at)
+    return Access(
+        row.id,
+        row.role,
+        rules,
+        paused_reason=row.reason if row.status == "paused" else None,
+        needs_training=bool(row.course_pending) and rules.quality.training.required,
+    )
 
 
 @dataclass
@@ -169,6 +216,12 @@ def _claim_statement(dialect: str, review: bool) -> Any:
             EVENTS.c.round == C.c.round,
             EVENTS.c.user_id == bindparam("uid"),
         )
+        # A batch assigned to groups is served only to their members.
+        in_group = (
+            select(GROUPS.c.batch_id)
+            .join(GROUP_MEMBERS, GROUP_MEMBERS.c.group_id == GROUPS.c.group_id)
+            .where(GROUPS.c.batch_id == C.c.batch_id, GROUP_MEMBERS.c.user_id == bindparam("uid"))
+        )
         candidate = (
             select(C.c.id)
             .where(
@@ -176,9 +229,10 @@ def _claim_statement(dialect: str, review: bool) -> Any:
                 C.c.stage == bindparam("b_stage"),
                 or_(C.c.lease_expires_at.is_(None), C.c.lease_expires_at <= bindparam("now")),
                 or_(C.c.assignee_id.is_(None), C.c.assignee_id == bindparam("uid")),
+                or_(C.c.restricted.is_(False), exists(in_group)),
                 ~exists(seen),
             )
-            .order_by(C.c.priority.desc(), C.c.id)
+            .order_by(C.c.batch_priority.desc(), C.c.priority.desc(), C.c.id)
             .limit(1)
         )
         if review:
@@ -244,6 +298,11 @@ def save_draft(
     *, session: Session, task_id: str, user_id: str, token: str, response: dict[str, Any]
 ) -> None:
     _held(session, task_id, user_id, token)
+    store_draft(session=session, task_id=task_id, user_id=user_id, response=response)
+
+
+def store_draft(*, session: Session, task_id: str, user_id: str, response: dict[str, Any]) -> None:
+    """Upsert the person's draft (their lease already checked)."""
     insert = dialects.insert(models.Draft.__table__, _dialect(session))
     session.execute(
         insert.values(
@@ -293,7 +352,9 @@ _WORK_ITEM = (
         T.project_id,
         T.batch_id,
         T.type,
+        T.kind,
         T.params,
+        T.expected_response,
         T.stage,
         T.round,
         T.unique_id,
@@ -303,11 +364,15 @@ _WORK_ITEM = (
         T.lease_token,
         T.lease_expires_at,
         T.leased_at,
+        T.labeled_by,
         PROJECTS.c.updated_at.label("project_updated_at"),
         MEMBERS.c.role,
+        WORKERS.c.audit_rate,
     )
     .select_from(
-        TASKS.join(PROJECTS, PROJECTS.c.id == T.project_id).outerjoin(MEMBERS, _MEMBER_JOIN)
+        TASKS.join(PROJECTS, PROJECTS.c.id == T.project_id)
+        .outerjoin(MEMBERS, _MEMBER_JOIN)
+        .outerjoin(WORKERS, _WORKER_JOIN)
     )
     .where(T.id == bindparam("task_id"), T.mode == bindparam("mode"))
 )
@@ -365,6 +430,18 @@ _ADD_EVENT = insert(EVENTS)
 _DROP_DRAFTS = delete(DRAFTS).where(DRAFTS.c.task_id == bindparam("task_id"))
 
 
+def next_stage(pipeline: Pipeline, stage: Stage) -> Stage | None:
+    """Where a labeled task goes: the next stage, past review stages it is not sampled for."""
+    following = pipeline.after(stage.name)
+    while (
+        following is not None
+        and following.kind == "review"
+        and (following.sample_rate < 1.0 and random.random() >= following.sample_rate)
+    ):
+        following = pipeline.after(following.name)
+    return following
+
+
 def submit(
     *,
     conn: Connection,
@@ -374,6 +451,8 @@ def submit(
     response: dict[str, Any],
     pipeline: Pipeline,
     settings: Settings,
+    quality: QualityConfig | None = None,
+    feedback: str | None = None,
 ) -> Submitted:
     """A labeler's answer (already validated against the taxonomy) moves the task on.
 
@@ -383,13 +462,7 @@ def submit(
     if stage.kind != "label":
         raise Invalid("this task is in a review stage: send a review decision", field="stage")
     now = utcnow()
-    following = pipeline.after(stage.name)
-    while (
-        following is not None
-        and following.kind == "review"
-        and (following.sample_rate < 1.0 and random.random() >= following.sample_rate)
-    ):
-        following = pipeline.after(following.name)
+    following = next_stage(pipeline, stage)
     changes: dict[str, Any] = {
         "lease_user_id": None,
         "lease_token": None,
@@ -424,6 +497,8 @@ def submit(
         },
     )
     conn.execute(_DROP_DRAFTS, {"task_id": task.id})
+    if task.expected_response is not None:
+        _score_calibration(conn, task, actor.user_id, response, duration, feedback)
     done = Submitted(
         id=task.id,
         project_id=task.project_id,
@@ -437,10 +512,52 @@ def submit(
     )
     if following is None:
         done.response, done.completed_at = response, now
+        rate = (
+            task.audit_rate if task.audit_rate is not None else (quality or _NO_QUALITY).audit_rate
+        )
+        audits.maybe_sample(
+            conn, project_id=task.project_id, task_id=task.id, labeler_id=actor.user_id, rate=rate
+        )
         with Session(bind=conn, expire_on_commit=False) as session:
             announce(session=session, task=done, settings=settings, actor=actor)
             session.flush()
     return done
+
+
+_NO_QUALITY = QualityConfig()
+_ADD_ATTEMPT = insert(models.QualityAttempt.__table__)
+
+
+def _score_calibration(
+    conn: Connection,
+    task: Any,
+    user_id: str,
+    response: dict[str, Any],
+    duration: float | None,
+    feedback: str | None,
+) -> None:
+    """A task with a known answer (a calibration batch's): keep this labeler's score on it."""
+    score = score_response(task.expected_response, response)
+    now = utcnow()
+    conn.execute(
+        _ADD_ATTEMPT,
+        {
+            "id": new_id(),
+            "project_id": task.project_id,
+            "task_id": task.id,
+            "user_id": user_id,
+            "kind": "calibration",
+            "round": task.round,
+            "stage": task.stage or "",
+            "response": response,
+            "score": score,
+            "passed": None,
+            "feedback": feedback,
+            "duration_ms": duration,
+            "created_at": now,
+            "submitted_at": now,
+        },
+    )
 
 
 def review(
@@ -454,6 +571,7 @@ def review(
     comments: list[dict[str, Any]] | None,
     pipeline: Pipeline,
     settings: Settings,
+    audit_rate: float = 0.0,
 ) -> models.Task:
     """Accept the labeler's response, fix it in place, or reject it for rework."""
     task = _held(session, task_id, actor.user_id, token)
@@ -497,6 +615,14 @@ def review(
     following = pipeline.after(stage.name)
     if following is None:
         finish(session=session, task=task, response=final, settings=settings, actor=actor)
+        if audit_rate > 0:
+            audits.maybe_sample(
+                session.connection(),
+                project_id=task.project_id,
+                task_id=task.id,
+                labeler_id=task.labeled_by,
+                rate=audit_rate,
+            )
     else:
         task.working_response = final
         task.stage = following.name

@@ -41,6 +41,11 @@ class ProjectCreate(Schema):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Defaults merged into every new task's params."
     )
+    quality: dict[str, Any] | None = Field(
+        None,
+        description="Quality settings: evaluation rate, pass and pause thresholds, training "
+        "course, consensus, audit rate (default: all off).",
+    )
 
 
 class ProjectUpdate(Schema):
@@ -48,6 +53,9 @@ class ProjectUpdate(Schema):
     taxonomy: dict[str, Any] | None = None
     pipeline: dict[str, Any] | None = None
     params: dict[str, Any] | None = None
+    quality: dict[str, Any] | None = Field(
+        None, description="Quality settings (evaluation rate, thresholds, training, consensus …)."
+    )
     archived: bool | None = None
 
 
@@ -61,6 +69,7 @@ class Project(Schema):
     instructions_version: int
     pipeline: dict[str, Any]
     params: dict[str, Any]
+    quality: dict[str, Any]
     archived: bool
     created_by: str | None
     created_at: dt.datetime
@@ -174,6 +183,12 @@ class TaskCreate(Schema):
         None, description="A response (model predictions) the first labeler starts from."
     )
     callback_url: Url | None = Field(None, description="POSTed once when the task completes.")
+    expected_response: dict[str, Any] | None = Field(
+        None,
+        description="The known answer: required for evaluation and training tasks; on a "
+        "calibration batch's task, labelers' answers are scored against it. Never shown to "
+        "labelers before they submit.",
+    )
 
 
 class TaskBulkCreate(Schema):
@@ -217,6 +232,7 @@ class Task(Schema):
     mode: str
     type: str
     status: str
+    kind: str
     priority: int
     unique_id: str | None
     params: dict[str, Any]
@@ -225,6 +241,8 @@ class Task(Schema):
     prelabels: dict[str, Any] | None
     callback_url: str | None
     response: dict[str, Any] | None
+    expected_response: dict[str, Any] | None
+    retired_at: dt.datetime | None
     stage: str | None
     round: int
     assignee_id: str | None
@@ -308,6 +326,11 @@ class DraftSave(LeaseToken):
 
 class Submission(LeaseToken):
     response: dict[str, Any]
+    feedback: str | None = Field(
+        None,
+        max_length=10_000,
+        description="Your note on the instructions (shown in calibration reports).",
+    )
 
 
 class Skip(LeaseToken):
@@ -333,8 +356,17 @@ class Submitted(Schema):
     stage: str | None = Field(description="The stage the task moved on to; null when done.")
 
 
+class TrainingFeedback(Schema):
+    score: float = Field(description="0 to 1 against the expected response.")
+    passed: bool
+    expected_response: dict[str, Any]
+
+
 class SubmittedThenNext(Submitted):
     next: Lease | None = Field(
         None,
         description="Only with `?next=true`: your next lease in the same stage (null when none).",
+    )
+    feedback: TrainingFeedback | None = Field(
+        None, description="Training tasks only: your score and the expected response."
     )

@@ -24,7 +24,7 @@ from assay.core.errors import AssayError, Conflict, Invalid, NotFound, TooLarge
 from assay.core.ids import new_ids
 from assay.core.pagination import PageResult, paginate
 from assay.core.settings import Settings
-from assay.labeling import models, schemas, synthetic
+from assay.labeling import models, schemas, synthetic, workforce
 from assay.labeling.annotations import validate_response
 from assay.labeling.batches import check_callback_url
 from assay.labeling.pipeline import complete_batch_if_done, finish
@@ -47,6 +47,7 @@ class TaskRow(NamedTuple):
     metadata_: dict[str, Any]
     tags: list[str]
     callback_url: str | None
+    expected_response: dict[str, Any] | None
     shared: dict[str, Any]
 
     def __getattr__(self, name: str) -> Any:
@@ -168,6 +169,15 @@ def check_tasks(
                 except Invalid as exc:
                     field = rebase(exc.field, "response", _field(_at(path, i), "prelabels"))
                     raise Invalid(exc.message, field=field) from None
+            expected = None
+            if task_in.expected_response is not None:
+                try:
+                    expected = validate_response(
+                        rules.taxonomy, project.task_type, params, task_in.expected_response
+                    )
+                except Invalid as exc:
+                    field = rebase(exc.field, "response", _field(_at(path, i), "expected_response"))
+                    raise Invalid(exc.message, field=field) from None
             url = task_in.callback_url
             if url is not None:
                 if url not in checked_urls:
@@ -204,6 +214,7 @@ def check_tasks(
                 task_in.metadata,
                 list(dict.fromkeys(tags)) if len(tags) > 1 else tags,
                 url.strip() if url is not None else None,
+                expected,
             )
         )
 
@@ -243,9 +254,13 @@ def create_tasks(
     actor: Actor,
     settings: Settings,
     path: str = "tasks",
+    kind: str = "production",
 ) -> list[Any]:
     """Create every task or none. Returns rows read like `models.Task` (`TaskRow`s; completed
-    ORM tasks for test keys, whose tasks complete at once with a synthetic response)."""
+    ORM tasks for test keys, whose tasks complete at once with a synthetic response).
+
+    Evaluation and training tasks (`kind`) need an expected response, belong to no batch and
+    never enter the queue: labelers get them through `assay.labeling.quality`."""
     if len(tasks_in) > settings.max_bulk_tasks:
         raise TooLarge(
             f"{len(tasks_in)} tasks in one request; the limit is {settings.max_bulk_tasks} "
@@ -257,7 +272,18 @@ def create_tasks(
     if batch is not None and batch.project_id != project.id:
         raise Invalid(f"batch {batch.name!r} belongs to another project", field="batch")
     rules = project_rules(project)
-    stage = _first_stage(project, batch, rules)
+    quality_task = kind != "production"
+    if quality_task:
+        if batch is not None:
+            raise Invalid(f"{kind} tasks belong to no batch", field="batch")
+        for i, task_in in enumerate(tasks_in):
+            if task_in.expected_response is None:
+                raise Invalid(
+                    f"an {kind} task needs the expected response (in this project's "
+                    "response format)",
+                    field=_field(_at(path, i), "expected_response"),
+                )
+    stage = None if quality_task else _first_stage(project, batch, rules)
     # Unique ids already taken are found by the INSERT (the unique constraint on mode and
     # unique_id): a conflict is the rare case, and asking first cost a tenth of a request.
     prepared, _ = check_tasks(
@@ -277,6 +303,11 @@ def create_tasks(
         "batch_id": batch.id if batch is not None else None,
         "mode": actor.mode,
         "type": project.task_type,
+        "kind": kind,
+        # Workforce: new tasks take their batch's place in the order and its group restriction.
+        "batch_priority": batch.priority if batch is not None else 0,
+        "restricted": batch is not None
+        and workforce.batch_has_groups(session=session, batch_id=batch.id),
         "status": "pending",
         "stage": None if test_mode else stage,
         "round": 0,
@@ -288,7 +319,7 @@ def create_tasks(
     ids = new_ids(len(good))
     rows = [TaskRow(task_id, *values, shared) for task_id, values in zip(ids, good, strict=True)]
     _insert(session, rows, shared, actor.mode, path)
-    if test_mode:
+    if test_mode and not quality_task:
         return _complete_synthetic(session, ids, rules, settings, actor)
     return rows
 
@@ -351,6 +382,7 @@ def create_task(
     task_in: schemas.TaskCreate,
     actor: Actor,
     settings: Settings,
+    kind: str = "production",
 ) -> models.Task:
     """One task, through the bulk path; field paths name the task's own fields."""
     (row,) = create_tasks(
@@ -361,6 +393,7 @@ def create_task(
         actor=actor,
         settings=settings,
         path="",
+        kind=kind,
     )
     task = session.get(models.Task, row.id)
     assert task is not None
@@ -403,9 +436,12 @@ def list_tasks(
     updated_before: dt.datetime | None = None,
     completed_after: dt.datetime | None = None,
     completed_before: dt.datetime | None = None,
+    kind: str | None = "production",
 ) -> PageResult[models.Task]:
-    """Newest first, one query per page. `stage`: tasks waiting in that pipeline stage; `tags`:
-    tasks carrying all of them; `metadata`: equality on top-level keys."""
+    """Newest first, one query per page. `kind`: production tasks unless asked (evaluation
+    and training tasks have their own list, with their pass rates). `stage`: tasks waiting in
+    that pipeline stage; `tags`: tasks carrying all of them; `metadata`: equality on top-level
+    keys."""
     T = models.Task
     dialect = session.get_bind().dialect.name
     if status is not None and status not in models.TASK_STATUSES:
@@ -419,6 +455,8 @@ def list_tasks(
         stmt = stmt.where(T.status == status)
     if stage is not None:
         stmt = stmt.where(T.stage == stage)
+    if kind is not None:
+        stmt = stmt.where(T.kind == kind)
     if unique_id is not None:
         stmt = stmt.where(T.unique_id == unique_id)
     for tag in tags or ():

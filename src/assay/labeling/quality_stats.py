@@ -1,0 +1,578 @@
+"""Workforce quality numbers: a project's overview per labeler and one labeler's dashboard.
+
+Read-only; every number is aggregated in SQL by grouped statements (a handful per request,
+none per labeler), over indexed paths: a project's submissions are its task events joined to
+their tasks by primary key, a labeler's are found through `ix_task_events_user`.
+
+Definitions (the schemas repeat them for API readers):
+- *submitted*: production submissions (`task_events.action = 'submit'`) plus scored
+  evaluation attempts: a labeler cannot tell the two apart, so both are their work.
+- *throughput*: submitted / active hours, an active hour being a clock hour (UTC) with at
+  least one submission: the pace while working, without the nights and breaks a plain
+  window would count.
+- *time per task*: lease to submit (`duration_ms`), median and mean.
+- *review pass rate*: accept and fix decisions over all decisions, each decision charged to
+  the labeler of the task's latest submission before it (not `tasks.labeled_by`, which only
+  remembers the last labeler: with consensus or rework, earlier labelers would be charged
+  for someone else's work).
+- *audit accept rate*: accepted audits over decided ones (a fix means the work needed one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from assay.core import models as core_models
+from assay.core.db import utcnow
+from assay.core.errors import Invalid, NotFound
+from assay.labeling import models
+from assay.labeling.quality_stats_schemas import (
+    EvaluationSummary,
+    EvaluationTaskStats,
+    LabelerDashboard,
+    LabelerQuality,
+    ProjectQuality,
+    RecentAttempt,
+    SeriesPoint,
+    WorkStats,
+)
+
+EVENTS = models.TaskEvent.__table__
+TASKS = models.Task.__table__
+ATTEMPTS = models.QualityAttempt.__table__
+AUDITS = models.Audit.__table__
+WORKERS = models.QualityWorker.__table__
+MEMBERS = models.ProjectMember.__table__
+USERS = core_models.User.__table__
+
+REVIEW_ACTIONS = ("accept", "fix", "reject")
+DECIDED_AUDITS = ("accepted", "fixed", "rejected")
+EVALUATION_TASKS_LISTED = 500
+RECENT_ATTEMPTS = 20
+# Dashboards over this many days or fewer are bucketed by hour, longer ones by day.
+HOURLY_UP_TO_DAYS = 2
+MAX_DASHBOARD_DAYS = 366
+_IN_CHUNK = 500
+
+
+# --- SQL building blocks -----------------------------------------------------------------
+
+
+def _bucket(column: Any, unit: str, dialect: str) -> Any:
+    """The UTC hour or day of a timestamp as text ('YYYY-MM-DD HH' / 'YYYY-MM-DD').
+
+    Timestamps are naive UTC on both dialects; SQLite stores them as ISO text, so a prefix is
+    the truncation (and, unlike strftime, keeps an index-free scan cheap)."""
+    # Constants inlined, not bound: PostgreSQL sees `to_char(at, $1)` in SELECT and
+    # `to_char(at, $2)` in GROUP BY as different expressions.
+    if dialect == "postgresql":
+        pattern = "'YYYY-MM-DD HH24'" if unit == "hour" else "'YYYY-MM-DD'"
+        return func.to_char(column, literal_column(pattern), type_=String)
+    length = literal_column("13" if unit == "hour" else "10")
+    return func.substr(column, literal_column("1"), length, type_=String)
+
+
+def _parse_bucket(text: str) -> dt.datetime:
+    fmt = "%Y-%m-%d %H" if len(text) > 10 else "%Y-%m-%d"
+    return dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC)
+
+
+def _ratio(part: Any, whole: Any) -> Any:
+    return cast(part, Float) / func.nullif(whole, 0)
+
+
+def _count_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _work(project_id: str, since: dt.datetime | None, user_id: str | None) -> Any:
+    """Every submission in the project: (user_id, at, duration_ms), production and evaluation."""
+    submits = (
+        select(
+            EVENTS.c.user_id.label("user_id"),
+            EVENTS.c.created_at.label("at"),
+            EVENTS.c.duration_ms.label("duration_ms"),
+        )
+        .select_from(EVENTS.join(TASKS, TASKS.c.id == EVENTS.c.task_id))
+        .where(
+            TASKS.c.project_id == project_id,
+            TASKS.c.kind == "production",
+            EVENTS.c.action == "submit",
+            EVENTS.c.user_id.is_not(None),
+        )
+    )
+    attempts = select(
+        ATTEMPTS.c.user_id.label("user_id"),
+        ATTEMPTS.c.submitted_at.label("at"),
+        ATTEMPTS.c.duration_ms.label("duration_ms"),
+    ).where(*_evaluations(project_id, None, user_id))
+    if since is not None:
+        submits = submits.where(EVENTS.c.created_at >= since)
+        attempts = attempts.where(ATTEMPTS.c.submitted_at >= since)
+    if user_id is not None:
+        submits = submits.where(EVENTS.c.user_id == user_id)
+    return union_all(submits, attempts).subquery("work")
+
+
+def _evaluations(project_id: str, since: dt.datetime | None, user_id: str | None) -> list[Any]:
+    conditions = [
+        ATTEMPTS.c.project_id == project_id,
+        ATTEMPTS.c.kind == "evaluation",
+        ATTEMPTS.c.submitted_at.is_not(None),
+        ATTEMPTS.c.score.is_not(None),
+    ]
+    if since is not None:
+        conditions.append(ATTEMPTS.c.submitted_at >= since)
+    if user_id is not None:
+        conditions.append(ATTEMPTS.c.user_id == user_id)
+    return conditions
+
+
+def _reviews(project_id: str, since: dt.datetime | None, user_id: str | None) -> Any:
+    """Review decisions with the labeler they judge: (labeler_id, action, at).
+
+    A decision judges the task's latest submission before it: a submission S and a later
+    decision R on the same task with no submission in between."""
+    submit, decision, between = EVENTS.alias("s"), EVENTS.alias("r"), EVENTS.alias("x")
+    intervening = exists().where(
+        between.c.task_id == submit.c.task_id,
+        between.c.action == "submit",
+        between.c.id > submit.c.id,
+        between.c.id < decision.c.id,
+    )
+    statement = (
+        select(
+            submit.c.user_id.label("labeler_id"),
+            decision.c.action.label("action"),
+            decision.c.created_at.label("at"),
+        )
+        .select_from(
+            submit.join(TASKS, TASKS.c.id == submit.c.task_id).join(
+                decision,
+                and_(decision.c.task_id == submit.c.task_id, decision.c.id > submit.c.id),
+            )
+        )
+        .where(
+            TASKS.c.project_id == project_id,
+            submit.c.action == "submit",
+            submit.c.user_id.is_not(None),
+            decision.c.action.in_(REVIEW_ACTIONS),
+            ~intervening,
+        )
+    )
+    if since is not None:
+        statement = statement.where(decision.c.created_at >= since)
+    if user_id is not None:
+        statement = statement.where(submit.c.user_id == user_id)
+    return statement.subquery("reviews")
+
+
+def _work_figures(
+    session: Session, work: Any, key: Any, *, overall: bool
+) -> dict[Any, tuple[int, int, float | None, float | None]]:
+    """(submitted, active hours, mean, median time) per `key`, and under None for all rows
+    when `overall`: one pass over the work, medians by window functions on both dialects (the
+    middle row, or the mean of the two middle rows; rows without a duration sort last)."""
+    dialect = session.get_bind().dialect.name
+    timed = work.c.duration_ms
+    order = (case((timed.is_(None), 1), else_=0), timed)
+    columns = [
+        key.label("key"),
+        _bucket(work.c.at, "hour", dialect).label("hour"),
+        timed.label("ms"),
+        func.row_number().over(partition_by=key, order_by=order).label("rn"),
+        func.count(timed).over(partition_by=key).label("n"),
+    ]
+    if overall:
+        columns += [
+            func.row_number().over(order_by=order).label("rn_all"),
+            func.count(timed).over().label("n_all"),
+        ]
+    ranked = select(*columns).select_from(work).cte("ranked")
+
+    def figures(group: Any, rn: Any, n: Any) -> Any:
+        middle = and_(rn * 2 >= n, rn * 2 <= n + 2)
+        return select(
+            group,
+            func.count(),
+            func.count(func.distinct(ranked.c.hour)),
+            func.avg(ranked.c.ms),
+            func.avg(case((middle, ranked.c.ms))),
+        ).select_from(ranked)
+
+    statement: Any = figures(ranked.c.key, ranked.c.rn, ranked.c.n).group_by(ranked.c.key)
+    if overall:
+        everyone = figures(literal_column("NULL"), ranked.c.rn_all, ranked.c.n_all)
+        statement = union_all(statement, everyone)
+    return {row[0]: tuple(row[1:]) for row in session.execute(statement) if row[1]}
+
+
+# --- per-labeler aggregation -------------------------------------------------------------
+
+
+def _stats_by_labeler(
+    session: Session,
+    project_id: str,
+    since: dt.datetime | None,
+    user_id: str | None = None,
+) -> tuple[dict[str, WorkStats], WorkStats]:
+    """WorkStats per labeler and for the whole project: one grouped statement per source.
+
+    Project totals are sums of the labelers' counts, except active hours and the median
+    time, which the work statement computes over all rows."""
+    stats: dict[str, WorkStats] = defaultdict(WorkStats)
+    totals = WorkStats()
+    work = _work(project_id, since, user_id)
+    for owner, (submitted, hours, mean, median) in _work_figures(
+        session, work, work.c.user_id, overall=user_id is None
+    ).items():
+        entry = totals if owner is None else stats[owner]
+        entry.submitted, entry.active_hours = submitted, hours
+        entry.mean_time_ms, entry.median_time_ms = mean, median
+        entry.throughput_per_hour = submitted / hours if hours else None
+
+    score_sum = 0.0
+    for owner, count, passed, total_score in session.execute(
+        select(
+            ATTEMPTS.c.user_id,
+            func.count(),
+            _count_if(ATTEMPTS.c.passed.is_(True)),
+            func.sum(ATTEMPTS.c.score),
+        )
+        .where(*_evaluations(project_id, since, user_id))
+        .group_by(ATTEMPTS.c.user_id)
+    ):
+        entry = stats[owner]
+        entry.evaluated, entry.evaluation_passed = count, passed
+        entry.evaluation_accuracy = total_score / count
+        totals.evaluated += count
+        totals.evaluation_passed += passed
+        score_sum += total_score
+    if totals.evaluated:
+        totals.evaluation_accuracy = score_sum / totals.evaluated
+
+    reviews = _reviews(project_id, since, user_id)
+    for owner, count, passed in session.execute(
+        select(
+            reviews.c.labeler_id,
+            func.count(),
+            _count_if(reviews.c.action.in_(("accept", "fix"))),
+        )
+        .select_from(reviews)
+        .group_by(reviews.c.labeler_id)
+    ):
+        entry = stats[owner]
+        entry.reviewed, entry.review_passed = count, passed
+        totals.reviewed += count
+        totals.review_passed += passed
+
+    audits = select(AUDITS.c.labeler_id, AUDITS.c.status, func.count()).where(
+        AUDITS.c.project_id == project_id,
+        AUDITS.c.status.in_(DECIDED_AUDITS),
+        AUDITS.c.labeler_id.is_not(None),
+    )
+    if since is not None:
+        audits = audits.where(AUDITS.c.decided_at >= since)
+    if user_id is not None:
+        audits = audits.where(AUDITS.c.labeler_id == user_id)
+    for owner, status, count in session.execute(
+        audits.group_by(AUDITS.c.labeler_id, AUDITS.c.status)
+    ):
+        for entry in (stats[owner], totals):
+            setattr(entry, f"audit_{status}", getattr(entry, f"audit_{status}") + count)
+            entry.audited += count
+    for entry in (*stats.values(), totals):
+        if entry.reviewed:
+            entry.review_pass_rate = entry.review_passed / entry.reviewed
+        if entry.audited:
+            entry.audit_accept_rate = entry.audit_accepted / entry.audited
+    return stats, totals
+
+
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _labelers(
+    session: Session, project_id: str, user_ids: list[str], stats: dict[str, WorkStats]
+) -> list[LabelerQuality]:
+    """Who the numbers belong to: name, role in the project and standing (active, paused)."""
+    people = []
+    for chunk in _chunks(user_ids):
+        people.extend(
+            session.execute(
+                select(
+                    USERS.c.id,
+                    USERS.c.email,
+                    USERS.c.name,
+                    MEMBERS.c.role,
+                    WORKERS.c.status,
+                    WORKERS.c.reason,
+                    WORKERS.c.paused_at,
+                    WORKERS.c.training_passed_at,
+                )
+                .select_from(
+                    USERS.outerjoin(
+                        MEMBERS,
+                        and_(MEMBERS.c.user_id == USERS.c.id, MEMBERS.c.project_id == project_id),
+                    ).outerjoin(
+                        WORKERS,
+                        and_(WORKERS.c.user_id == USERS.c.id, WORKERS.c.project_id == project_id),
+                    )
+                )
+                .where(USERS.c.id.in_(chunk))
+            )
+        )
+    result = []
+    for person in people:
+        result.append(
+            LabelerQuality(
+                **stats.get(person.id, WorkStats()).model_dump(),
+                user_id=person.id,
+                email=person.email,
+                name=person.name,
+                role=person.role,
+                status=person.status or "active",
+                reason=person.reason,
+                paused_at=_utc(person.paused_at),
+                training_passed_at=_utc(person.training_passed_at),
+            )
+        )
+    result.sort(key=lambda item: (-item.submitted, item.email))
+    return result
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Core selects of UTCDateTime columns come back aware already; this is for safety."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _evaluation_summary(session: Session, project_id: str) -> EvaluationSummary:
+    """Every evaluation task's attempts and pass rate over all time, hardest first."""
+    scored = (
+        select(
+            ATTEMPTS.c.task_id,
+            func.count().label("attempts"),
+            _count_if(ATTEMPTS.c.passed.is_(True)).label("passes"),
+            func.avg(ATTEMPTS.c.score).label("mean_score"),
+        )
+        .where(*_evaluations(project_id, None, None))
+        .group_by(ATTEMPTS.c.task_id)
+        .subquery("scored")
+    )
+    attempts = func.coalesce(scored.c.attempts, 0)
+    passes = func.coalesce(scored.c.passes, 0)
+    evaluation_tasks = (
+        select(
+            TASKS.c.id,
+            TASKS.c.type,
+            TASKS.c.retired_at,
+            TASKS.c.created_at,
+            attempts.label("attempts"),
+            passes.label("passes"),
+            scored.c.mean_score,
+        )
+        .select_from(TASKS.outerjoin(scored, scored.c.task_id == TASKS.c.id))
+        .where(TASKS.c.project_id == project_id, TASKS.c.kind == "evaluation")
+    )
+    rows = session.execute(
+        evaluation_tasks.order_by(
+            case((attempts == 0, 1), else_=0), _ratio(passes, attempts), TASKS.c.id
+        ).limit(EVALUATION_TASKS_LISTED + 1)
+    ).all()
+    listed = evaluation_tasks.subquery("listed")
+    totals = session.execute(
+        select(
+            func.count(),
+            _count_if(listed.c.retired_at.is_not(None)),
+            func.coalesce(func.sum(listed.c.attempts), 0),
+            func.coalesce(func.sum(listed.c.passes), 0),
+        )
+    ).one()
+    items = [
+        EvaluationTaskStats(
+            task_id=row.id,
+            type=row.type,
+            retired_at=_utc(row.retired_at),
+            created_at=_utc(row.created_at),
+            attempts=row.attempts,
+            passes=row.passes,
+            pass_rate=row.passes / row.attempts if row.attempts else None,
+            mean_score=row.mean_score,
+        )
+        for row in rows[:EVALUATION_TASKS_LISTED]
+    ]
+    tasks, retired, attempt_count, pass_count = totals
+    return EvaluationSummary(
+        tasks=tasks,
+        retired=retired,
+        attempts=attempt_count,
+        passes=pass_count,
+        pass_rate=pass_count / attempt_count if attempt_count else None,
+        items=items,
+        truncated=len(rows) > EVALUATION_TASKS_LISTED,
+    )
+
+
+def project_quality(
+    *, session: Session, project_id: str, since: dt.datetime | None = None
+) -> ProjectQuality:
+    """Per labeler and for the whole project: work, pace, accuracy, review and audit results.
+
+    Labelers are the project's members with the labeler role plus anyone who did work in
+    the window (members of other roles who labeled, former members)."""
+    if since is not None and since.tzinfo is None:
+        raise Invalid("since needs a time zone (e.g. 2025-01-31T00:00:00Z)", field="since")
+    stats, totals = _stats_by_labeler(session, project_id, since)
+    members = session.scalars(
+        select(MEMBERS.c.user_id).where(
+            MEMBERS.c.project_id == project_id, MEMBERS.c.role == "labeler"
+        )
+    ).all()
+    user_ids = sorted({*members, *stats})
+    return ProjectQuality(
+        project_id=project_id,
+        since=since,
+        generated_at=utcnow(),
+        totals=totals,
+        labelers=_labelers(session, project_id, user_ids, stats),
+        evaluation=_evaluation_summary(session, project_id),
+    )
+
+
+# --- one labeler over time ---------------------------------------------------------------
+
+
+def _series(
+    session: Session, project_id: str, user_id: str, start: dt.datetime, unit: str
+) -> dict[str, SeriesPoint]:
+    dialect = session.get_bind().dialect.name
+    points: dict[str, SeriesPoint] = {}
+
+    def point(bucket: str) -> SeriesPoint:
+        if bucket not in points:
+            points[bucket] = SeriesPoint(start=_parse_bucket(bucket))
+        return points[bucket]
+
+    work = _work(project_id, start, user_id)
+    by_bucket = _bucket(work.c.at, unit, dialect)
+    for key, (submitted, hours, _, median) in _work_figures(
+        session, work, by_bucket, overall=False
+    ).items():
+        entry = point(key)
+        entry.submitted, entry.active_hours, entry.median_time_ms = submitted, hours, median
+        entry.tasks_per_hour = submitted / hours if hours else None
+
+    bucket = _bucket(ATTEMPTS.c.submitted_at, unit, dialect).label("bucket")
+    for row in session.execute(
+        select(bucket, func.count(), func.avg(ATTEMPTS.c.score))
+        .where(*_evaluations(project_id, start, user_id))
+        .group_by(bucket)
+    ):
+        entry = point(row[0])
+        entry.evaluated, entry.evaluation_accuracy = row[1], row[2]
+
+    reviews = _reviews(project_id, start, user_id)
+    bucket = _bucket(reviews.c.at, unit, dialect).label("bucket")
+    for row in session.execute(
+        select(bucket, func.count(), _count_if(reviews.c.action.in_(("accept", "fix"))))
+        .select_from(reviews)
+        .group_by(bucket)
+    ):
+        entry = point(row[0])
+        entry.reviewed = row[1]
+        entry.review_pass_rate = row[2] / row[1] if row[1] else None
+    return points
+
+
+def _bucket_starts(start: dt.datetime, end: dt.datetime, unit: str) -> list[dt.datetime]:
+    step = dt.timedelta(hours=1) if unit == "hour" else dt.timedelta(days=1)
+    first = start.replace(minute=0, second=0, microsecond=0)
+    if unit == "day":
+        first = first.replace(hour=0)
+    starts = []
+    while first <= end:
+        starts.append(first)
+        first += step
+    return starts
+
+
+def labeler_dashboard(
+    *,
+    session: Session,
+    project_id: str,
+    user_id: str,
+    days: int = 30,
+    precise_times: bool = True,
+    now: dt.datetime | None = None,
+) -> LabelerDashboard:
+    """One labeler's last `days`: a series per day (per hour up to two days) of submissions,
+    pace, time per task, evaluation accuracy and review pass rate, and their latest scored
+    evaluation attempts — never which tasks those were, nor the expected answers.
+
+    With `precise_times` False (the labeler reading their own dashboard) attempt times are
+    rounded down to the hour, so a score cannot be matched to the task it was given for."""
+    if not 1 <= days <= MAX_DASHBOARD_DAYS:
+        raise Invalid(f"days must be between 1 and {MAX_DASHBOARD_DAYS}", field="days")
+    if session.get(core_models.User, user_id) is None:
+        raise NotFound(f"no user with id {user_id}", field="user_id")
+    end = now or utcnow()
+    start = end - dt.timedelta(days=days)
+    unit = "hour" if days <= HOURLY_UP_TO_DAYS else "day"
+    stats, _ = _stats_by_labeler(session, project_id, start, user_id)
+    labeler = _labelers(session, project_id, [user_id], stats)[0]
+    points = _series(session, project_id, user_id, start, unit)
+    series = []
+    for bucket_start in _bucket_starts(start, end, unit):
+        key = bucket_start.strftime("%Y-%m-%d %H" if unit == "hour" else "%Y-%m-%d")
+        series.append(points.get(key) or SeriesPoint(start=bucket_start))
+    recent = session.execute(
+        select(ATTEMPTS.c.score, ATTEMPTS.c.passed, ATTEMPTS.c.submitted_at, ATTEMPTS.c.duration_ms)
+        .where(*_evaluations(project_id, None, user_id))
+        .order_by(ATTEMPTS.c.submitted_at.desc(), ATTEMPTS.c.id.desc())
+        .limit(RECENT_ATTEMPTS)
+    ).all()
+    attempts = []
+    for score, passed, submitted_at, duration_ms in recent:
+        when = _utc(submitted_at)
+        if not precise_times:
+            when = when.replace(minute=0, second=0, microsecond=0)
+        attempts.append(
+            RecentAttempt(
+                score=score,
+                passed=passed,
+                submitted_at=when,
+                duration_ms=duration_ms if precise_times else None,
+            )
+        )
+    return LabelerDashboard(
+        project_id=project_id,
+        labeler=labeler,
+        days=days,
+        bucket=unit,
+        start=start,
+        end=end,
+        series=series,
+        recent_attempts=attempts,
+        precise_times=precise_times,
+    )
