@@ -532,3 +532,58 @@ def test_calibration_report_shows_disagreements_and_feedback(client, manager, ac
         ).status_code
         == 403
     )
+
+
+def test_consensus_waits_for_n_labelers_and_completes_with_the_aggregate(client, manager, accounts):
+    project = project_with(client, manager, {"consensus": {"labelers": 3}})
+    (task_id,) = real_tasks(client, manager, project["id"], 1)
+    labelers = [member(client, manager, accounts, project["id"], "labeler") for _ in range(4)]
+    answers = [gold_box(), gold_box(), wrong_box()]
+    for account, answer in zip(labelers, answers, strict=False):
+        lease = next_lease(client, account, project["id"])
+        assert lease.status_code == 200 and lease.json()["task"]["id"] == task_id
+        done = submit(client, account, lease.json(), answer).json()
+        if answer is not answers[-1]:
+            assert done == {"task_id": task_id, "status": "pending", "stage": "label"}
+            # Nobody gets the task twice.
+            assert next_lease(client, account, project["id"]).status_code == 204
+    assert done["status"] == "completed"
+    assert next_lease(client, labelers[3], project["id"]).status_code == 204
+    task = client.get(f"{API}/tasks/{task_id}", headers=manager.headers).json()
+    (shape,) = task["response"]["annotations"]
+    assert shape["label"] == "cat" and shape["x"] == 10
+    history = client.get(f"{API}/tasks/{task_id}/history", headers=manager.headers).json()
+    actions = [e["action"] for e in history["items"]]
+    assert actions == ["submit", "submit", "submit", "consensus"]
+    # Pairwise matched IoU: 1 (the two cats), 0, 0.
+    assert history["items"][-1]["reason"] == "agreement 0.333 (iou_clusters)"
+
+
+def test_low_agreement_goes_to_review_even_when_review_is_not_sampled(client, manager, accounts):
+    pipeline = {
+        "stages": [
+            {"name": "label", "kind": "label"},
+            {"name": "review", "kind": "review", "sample_rate": 0.0},
+        ]
+    }
+    project = project_with(
+        client,
+        manager,
+        {"consensus": {"labelers": 2, "agreement_threshold": 0.9}},
+        pipeline=pipeline,
+    )
+    agreed, disputed = real_tasks(client, manager, project["id"], 2)
+    first, second = (member(client, manager, accounts, project["id"], "labeler") for _ in "ab")
+    outcome = {}
+    for account, answers in (
+        (first, [gold_box(), gold_box()]),
+        (second, [gold_box(), wrong_box()]),
+    ):
+        for answer in answers:
+            lease = next_lease(client, account, project["id"]).json()
+            task_id = lease["task"]["id"]
+            # Same order for both labelers: the first task gets agreement, the second not.
+            chosen = answer if task_id == agreed or account is first else wrong_box()
+            outcome[task_id] = submit(client, account, lease, chosen).json()
+    assert outcome[agreed]["status"] == "completed"
+    assert outcome[disputed] == {"task_id": disputed, "status": "pending", "stage": "review"}

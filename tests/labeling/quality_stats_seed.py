@@ -14,7 +14,8 @@ Day D (UTC), event by event (in id order), durations in seconds:
 
 Evaluation attempts: A e1 1.0 pass 13:30 (40), A e2 0.5 fail 14:10 (50), B e2 0.0 fail
 12:30 (20); C leased e1 but never submitted; A's training attempt does not count.
-Audits: A t1 accepted 11:00, A t2 rejected 12:05, A t5 pending, B t3 fixed 12:10.
+Audits: A t1 accepted 11:00, A t2 rejected 12:05, A t5 pending, B t3 fixed 12:10 (with
+its "fix" event in stage "audit", which is no review).
 A is paused. C is a labeler with no work; R is the project's reviewer. A also worked in
 another project (must never count here).
 """
@@ -231,6 +232,16 @@ def _orm_rows(db: Database, s: Seeded) -> None:
         attempt(s.c.user.id, e1, kind="evaluation", lease_token="x" * 32, leased_at=s.at(13))
         attempt(
             a, training, kind="training", score=0.2, passed=False, submitted_at=s.at(13), round=1
+        )
+        # The audit that fixed B's t3 left an event like a review's (stage "audit").
+        session.add(
+            models.TaskEvent(
+                task_id=s.tasks["t3"],
+                stage="audit",
+                user_id=r,
+                action="fix",
+                created_at=s.at(12, 10),
+            )
         )
         for labeler, task_id, status, when in (
             (a, s.tasks["t1"], "accepted", (11, 0)),

@@ -226,6 +226,7 @@ def submit(
                 pipeline=pipeline,
                 settings=ctx.settings,
                 quality=access.rules.quality,
+                taxonomy=access.rules.taxonomy,
                 feedback=body.feedback,
             )
     result: dict[str, Any] = {"task_id": done.id, "status": done.status, "stage": done.stage}

@@ -45,6 +45,7 @@ EVENT_ACTIONS = (
     "cancel",
     "audit_accept",
     "audit_reject",
+    "consensus",
 )
 
 

@@ -63,6 +63,7 @@ MEMBERS = models.ProjectMember.__table__
 USERS = core_models.User.__table__
 
 REVIEW_ACTIONS = ("accept", "fix", "reject")
+AUDIT_STAGE = "audit"
 DECIDED_AUDITS = ("accepted", "fixed", "rejected")
 EVALUATION_TASKS_LISTED = 500
 RECENT_ATTEMPTS = 20
@@ -174,6 +175,8 @@ def _reviews(project_id: str, since: dt.datetime | None, user_id: str | None) ->
             submit.c.action == "submit",
             submit.c.user_id.is_not(None),
             decision.c.action.in_(REVIEW_ACTIONS),
+            # An audit's fix is an event too (stage "audit"); audits are counted on their own.
+            decision.c.stage != AUDIT_STAGE,
             ~intervening,
         )
     )

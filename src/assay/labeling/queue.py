@@ -34,10 +34,11 @@ from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.ids import new_id
 from assay.core.settings import Settings
-from assay.labeling import audits, models
+from assay.labeling import audits, consensus, models
 from assay.labeling.pipeline import Pipeline, Stage, announce, finish
 from assay.labeling.projects import Rules, cached_rules
 from assay.labeling.quality_config import QualityConfig
+from assay.labeling.taxonomy import Taxonomy
 from assay.metrics.matching import score_response
 
 LEASE_LOST = (
@@ -452,30 +453,54 @@ def submit(
     pipeline: Pipeline,
     settings: Settings,
     quality: QualityConfig | None = None,
+    taxonomy: Taxonomy | None = None,
     feedback: str | None = None,
 ) -> Submitted:
     """A labeler's answer (already validated against the taxonomy) moves the task on.
 
     `task` is the work item read before the write transaction; the lease is re-checked
-    atomically by the UPDATE, so nothing read then can be stale when this applies."""
+    atomically by the UPDATE, so nothing read then can be stale when this applies.
+    With consensus (N labelers per task), the task stays in its stage until the N-th answer,
+    whose aggregate moves on — to review when the labelers agree too little."""
     stage = pipeline.stage(task.stage or "")
     if stage.kind != "label":
         raise Invalid("this task is in a review stage: send a review decision", field="stage")
     now = utcnow()
     following = next_stage(pipeline, stage)
+    agreed: Any = None
+    wanted = quality.consensus.labelers if quality is not None else 1
+    if wanted > 1 and task.round == 0:
+        earlier = conn.execute(
+            _EARLIER_ANSWERS, {"task_id": task.id, "b_stage": task.stage, "b_round": task.round}
+        ).all()
+        if len(earlier) + 1 < wanted:
+            return _one_of_many(conn, task, actor, token, response, now, feedback)
+        assert quality is not None and taxonomy is not None
+        agreed = consensus.aggregate(
+            task_type=task.type,
+            taxonomy=taxonomy,
+            params=task.params,
+            responses=[
+                *((row.user_id, row.response) for row in earlier),
+                (actor.user_id, response),
+            ],
+        )
+        if agreed.agreement < quality.consensus.agreement_threshold:
+            following = _review_after(pipeline, stage) or following
+    final = agreed.response if agreed is not None else response
     changes: dict[str, Any] = {
         "lease_user_id": None,
         "lease_token": None,
         "lease_expires_at": None,
         "leased_at": None,
         "assignee_id": None,
-        "working_response": response,
+        "working_response": final,
         "labeled_by": actor.user_id,
         "updated_at": now,
         "stage": following.name if following else None,
     }
     if following is None:
-        changes.update(status="completed", response=response, error=None, completed_at=now)
+        changes.update(status="completed", response=final, error=None, completed_at=now)
     applied = conn.execute(
         _RELEASE_IF_HELD,
         {"task_id": task.id, "uid": actor.user_id, "token": token, "now": now, **changes},
@@ -499,6 +524,20 @@ def submit(
     conn.execute(_DROP_DRAFTS, {"task_id": task.id})
     if task.expected_response is not None:
         _score_calibration(conn, task, actor.user_id, response, duration, feedback)
+    if agreed is not None:
+        conn.execute(
+            _ADD_EVENT,
+            {
+                "task_id": task.id,
+                "stage": task.stage,
+                "round": task.round,
+                "user_id": None,
+                "action": "consensus",
+                "response": agreed.response,
+                "reason": f"agreement {agreed.agreement:.3f} ({agreed.method})",
+                "created_at": now,
+            },
+        )
     done = Submitted(
         id=task.id,
         project_id=task.project_id,
@@ -511,7 +550,7 @@ def submit(
         stage=following.name if following else None,
     )
     if following is None:
-        done.response, done.completed_at = response, now
+        done.response, done.completed_at = final, now
         rate = (
             task.audit_rate if task.audit_rate is not None else (quality or _NO_QUALITY).audit_rate
         )
@@ -525,6 +564,85 @@ def submit(
 
 
 _NO_QUALITY = QualityConfig()
+_EARLIER_ANSWERS = select(EVENTS.c.user_id, EVENTS.c.response).where(
+    EVENTS.c.task_id == bindparam("task_id"),
+    EVENTS.c.stage == bindparam("b_stage"),
+    EVENTS.c.round == bindparam("b_round"),
+    EVENTS.c.action == "submit",
+)
+_RELEASE_ONLY = update(TASKS).where(
+    T.id == bindparam("task_id"),
+    T.lease_user_id == bindparam("uid"),
+    T.lease_token == bindparam("token"),
+    T.lease_expires_at > bindparam("now"),
+)
+
+
+def _review_after(pipeline: Pipeline, stage: Stage) -> Stage | None:
+    """The first review stage after `stage`, sampled or not (low agreement goes there)."""
+    names = [s.name for s in pipeline.stages]
+    return next(
+        (s for s in pipeline.stages[names.index(stage.name) + 1 :] if s.kind == "review"), None
+    )
+
+
+def _one_of_many(
+    conn: Connection,
+    task: Any,
+    actor: Actor,
+    token: str,
+    response: dict[str, Any],
+    now: dt.datetime,
+    feedback: str | None,
+) -> Submitted:
+    """A consensus answer that is not the last one: kept in the history, the task freed for
+    the next labeler (who never is this one: the claim skips tasks they worked on)."""
+    applied = conn.execute(
+        _RELEASE_ONLY,
+        {
+            "task_id": task.id,
+            "uid": actor.user_id,
+            "token": token,
+            "now": now,
+            "lease_user_id": None,
+            "lease_token": None,
+            "lease_expires_at": None,
+            "leased_at": None,
+            "updated_at": now,
+        },
+    )
+    if applied.rowcount != 1:
+        raise Conflict(LEASE_LOST, field="lease_token")
+    duration = (now - task.leased_at).total_seconds() * 1000 if task.leased_at else None
+    conn.execute(
+        _ADD_EVENT,
+        {
+            "task_id": task.id,
+            "stage": task.stage,
+            "round": task.round,
+            "user_id": actor.user_id,
+            "action": "submit",
+            "response": response,
+            "duration_ms": duration,
+            "created_at": now,
+        },
+    )
+    conn.execute(_DROP_DRAFTS, {"task_id": task.id})
+    if task.expected_response is not None:
+        _score_calibration(conn, task, actor.user_id, response, duration, feedback)
+    return Submitted(
+        id=task.id,
+        project_id=task.project_id,
+        batch_id=task.batch_id,
+        type=task.type,
+        unique_id=task.unique_id,
+        metadata_=task.metadata_,
+        callback_url=task.callback_url,
+        status="pending",
+        stage=task.stage,
+    )
+
+
 _ADD_ATTEMPT = insert(models.QualityAttempt.__table__)
 
 
