@@ -36,7 +36,11 @@ def test_seed_demo_creates_once_then_reuses(settings, db):
 
     assert seed_demo(settings) == first
     with db.read() as session:
-        assert len(users.list_users(session=session, cursor=None, limit=10).items) == 1
+        # The admin and the quality lab's three simulated labelers, each once.
+        people = users.list_users(session=session, cursor=None, limit=10).items
+        assert sorted(u.email for u in people) == sorted(
+            [DEMO_EMAIL, "alice@assay.local", "bob@assay.local", "carol@assay.local"]
+        )
         assert (
             len(keys.list_keys(session=session, user_id=admin.id, cursor=None, limit=10).items) == 1
         )
@@ -109,14 +113,24 @@ def test_demo_workspace_has_a_labelable_project_of_real_images(settings, db):
     from assay.core import models as core_models
     from assay.labeling import annotations, demo_data, models, taxonomy
 
-    seed_demo(settings)
+    first = seed_demo(settings)
     seed_demo(settings)  # a second run adds nothing
     with db.read() as session:
-        projects = session.scalars(select(models.Project)).all()
+        projects = session.scalars(
+            select(models.Project).where(models.Project.id == first.project_id)
+        ).all()
         assert [p.name for p in projects] == [demo_data.PROJECT_NAME]
-        kinds = dict(session.execute(select(models.Batch.kind, models.Batch.status)).all())
+        kinds = dict(
+            session.execute(
+                select(models.Batch.kind, models.Batch.status).where(
+                    models.Batch.project_id == first.project_id
+                )
+            ).all()
+        )
         assert kinds == {"calibration": "in_progress", "production": "in_progress"}
-        tasks = session.scalars(select(models.Task)).all()
+        tasks = session.scalars(
+            select(models.Task).where(models.Task.project_id == first.project_id)
+        ).all()
         assert len(tasks) == len(demo_data.IMAGES)
         assert all(t.stage == "label" and t.status == "pending" for t in tasks)
         parsed = taxonomy.parse_taxonomy(projects[0].taxonomy, "image")
@@ -134,3 +148,70 @@ def test_demo_workspace_has_a_labelable_project_of_real_images(settings, db):
         )
         assert stored == len(set(shas)) == len(tasks)
         assert all(t.params["image_width"] > 0 for t in tasks)
+
+
+def test_demo_quality_lab_has_a_course_gold_and_labelers_with_history(settings, db):
+    from sqlalchemy import func, select
+
+    from assay.core import models as core_models
+    from assay.labeling import demo_quality, models
+
+    credentials = seed_demo(settings)
+    assert seed_demo(settings) == credentials  # nothing simulated twice
+    pid = credentials.quality_project_id
+    assert pid is not None
+    with db.read() as session:
+        kinds = dict(
+            session.execute(
+                select(models.Task.kind, func.count())
+                .where(models.Task.project_id == pid)
+                .group_by(models.Task.kind)
+            ).all()
+        )
+        assert kinds == {
+            "training": len(demo_quality.TRAINING),
+            "evaluation": len(demo_quality.GOLD),
+            "production": demo_quality.PRODUCTION_TASKS,
+        }
+        standing = dict(
+            session.execute(
+                select(core_models.User.email, models.QualityWorker.status)
+                .join(models.QualityWorker, models.QualityWorker.user_id == core_models.User.id)
+                .where(models.QualityWorker.project_id == pid)
+            ).all()
+        )
+        # The careless labeler was paused by the rolling accuracy; the others passed training.
+        assert standing == {
+            "alice@assay.local": "active",
+            "bob@assay.local": "active",
+            "carol@assay.local": "paused",
+        }
+        attempts = session.execute(
+            select(
+                models.QualityAttempt.kind,
+                func.count(),
+                func.min(models.QualityAttempt.submitted_at),
+            )
+            .where(models.QualityAttempt.project_id == pid)
+            .group_by(models.QualityAttempt.kind)
+        ).all()
+        assert {kind for kind, _, _ in attempts} == {"training", "evaluation"}
+        days = session.scalars(
+            select(models.TaskEvent.created_at)
+            .join(models.Task, models.Task.id == models.TaskEvent.task_id)
+            .where(models.Task.project_id == pid, models.TaskEvent.action == "submit")
+        ).all()
+        assert len(days) >= 40
+        assert len({d.date() for d in days}) >= 5  # a week of history for the charts
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(models.Task)
+                .where(
+                    models.Task.project_id == pid,
+                    models.Task.status == "pending",
+                    models.Task.kind == "production",
+                )
+            )
+            > 0
+        )  # work left for whoever opens the demo

@@ -30,6 +30,8 @@ class DemoCredentials:
     path: Path
     # The demo labeling project (None without the demo extra's sample images).
     project_id: str | None = None
+    # The quality-lab project: training course, gold tasks, labelers' dashboards.
+    quality_project_id: str | None = None
 
 
 def register(app: typer.Typer) -> None:
@@ -51,6 +53,8 @@ def demo(
     grid.add_row("URL", url)
     if credentials.project_id:
         grid.add_row("Label now", f"{url}/label/{credentials.project_id}")
+    if credentials.quality_project_id:
+        grid.add_row("Quality lab", f"{url}/projects/{credentials.quality_project_id}")
     grid.add_row("Email", credentials.email)
     grid.add_row("Password", credentials.password)
     grid.add_row("API key", credentials.api_key)
@@ -105,8 +109,10 @@ def seed_demo(settings: Settings) -> DemoCredentials:
                 usable = False
             if not usable:
                 _, api_key = keys.create_key(session=session, user=user, mode="live", name="demo")
-        project_id = _seed_content(db, settings, user.id)
-        credentials = DemoCredentials(DEMO_EMAIL, password, str(api_key), path, project_id)
+        project_id, quality_project_id = _seed_content(db, settings, user.id)
+        credentials = DemoCredentials(
+            DEMO_EMAIL, password, str(api_key), path, project_id, quality_project_id
+        )
         if saved != {"email": DEMO_EMAIL, "password": password, "api_key": api_key}:
             _write(path, {"email": DEMO_EMAIL, "password": password, "api_key": api_key})
         return credentials
@@ -114,26 +120,30 @@ def seed_demo(settings: Settings) -> DemoCredentials:
         db.dispose()
 
 
-def _seed_content(db: Any, settings: Settings, admin_id: str) -> str | None:
-    """The demo workspace's projects (once; later runs find them and change nothing); the
-    labeling project's id."""
+def _seed_content(db: Any, settings: Settings, admin_id: str) -> tuple[str | None, str | None]:
+    """The demo workspace's projects (once; later runs find them and change nothing): the
+    labeling project's id and the quality-lab project's."""
     from assay.core.auth import Actor
     from assay.core.blobs import open_store
-    from assay.labeling import demo_data
+    from assay.labeling import demo_data, demo_quality
 
     actor = Actor(user_id=admin_id, email=DEMO_EMAIL, role="admin")
     try:
         with db.write() as session:
-            project = demo_data.seed(
+            project = demo_data.seed_all(
                 session=session, store=open_store(settings), settings=settings, actor=actor
             )
-        return project.project_id
     except ModuleNotFoundError as exc:
         out.print(
             f"[yellow]no demo projects:[/] {exc.name} is not installed; "
             "install the demo extra: pip install 'assay[demo]'"
         )
-        return None
+        return None, None
+    quality_id = project.quality_project_id
+    if quality_id and demo_quality.needs_history(db, quality_id):
+        with out.status("Simulating three labelers in the quality-lab project…"):
+            demo_quality.simulate(db=db, settings=settings, project_id=quality_id)
+    return project.project_id, project.quality_project_id
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from assay.api.deps import Ctx, CurrentActor
 from assay.compat import (
     scale_files,
     scale_format,
+    scale_quality,
     scale_queries,
     scale_studio,
     scale_taxonomy,
@@ -47,6 +48,7 @@ from assay.labeling import batches, models, projects, schemas
 router = APIRouter(prefix="/v1", route_class=ScaleRoute, include_in_schema=False)
 router.include_router(scale_v1_tasks.router)
 router.include_router(scale_studio.router)  # Studio: assignments, groups, batch order
+router.include_router(scale_quality.router)  # evaluation and training tasks
 ALL = 1000  # page size when a Scale list has no pagination (projects, teammates)
 
 

@@ -86,6 +86,38 @@ class DemoProject:
     project_id: str
     tasks: int
     created: bool
+    # The quality-lab project (training course, gold tasks, simulated labelers' history).
+    quality_project_id: str | None = None
+    quality_created: bool = False
+
+
+def image_params(session: Session, project_id: str) -> dict[str, dict[str, Any]]:
+    """The stored photographs' task params by skimage name, read back from the demo tasks."""
+    from sqlalchemy import select
+
+    from assay.labeling import models
+
+    rows = session.execute(
+        select(models.Task.unique_id, models.Task.params).where(
+            models.Task.project_id == project_id, models.Task.unique_id.like("demo-%")
+        )
+    )
+    return {unique_id.removeprefix("demo-"): params for unique_id, params in rows}
+
+
+def seed_all(
+    *, session: Session, store: blobs.BlobStore, settings: Settings, actor: Actor
+) -> DemoProject:
+    """The labeling project, then the quality-lab project over the same photographs."""
+    from assay.labeling import demo_quality
+
+    labeling = seed(session=session, store=store, settings=settings, actor=actor)
+    session.flush()
+    images = image_params(session, labeling.project_id)
+    labeling.quality_project_id, labeling.quality_created = demo_quality.seed(
+        session=session, settings=settings, actor=actor, images=images
+    )
+    return labeling
 
 
 def _encode(name: str, filename: str) -> tuple[bytes, int, int]:
