@@ -1,8 +1,8 @@
 """Workforce quality numbers: a project's overview per labeler and one labeler's dashboard.
 
-Read-only; every number is aggregated in SQL by grouped statements (a handful per request,
-none per labeler), over indexed paths: a project's submissions are its task events joined to
-their tasks by primary key, a labeler's are found through `ix_task_events_user`.
+Read-only; every number is aggregated in SQL (`quality_stats_sql`): a handful of grouped
+statements per request, none per labeler. A project's submissions are its task events joined
+to their tasks by primary key; one labeler's are found through `ix_task_events_user`.
 
 Definitions (the schemas repeat them for API readers):
 - *submitted*: production submissions (`task_events.action = 'submit'`) plus scored
@@ -23,26 +23,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
 
-from sqlalchemy import (
-    Float,
-    String,
-    and_,
-    case,
-    cast,
-    exists,
-    func,
-    literal_column,
-    select,
-    union_all,
-)
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from assay.core import models as core_models
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
-from assay.labeling import models
 from assay.labeling.quality_stats_schemas import (
     EvaluationSummary,
     EvaluationTaskStats,
@@ -53,17 +40,24 @@ from assay.labeling.quality_stats_schemas import (
     SeriesPoint,
     WorkStats,
 )
+from assay.labeling.quality_stats_sql import (
+    ATTEMPTS,
+    AUDITS,
+    MEMBERS,
+    PASSING_REVIEWS,
+    TASKS,
+    USERS,
+    WORKERS,
+    bucket,
+    count_if,
+    parse_bucket,
+    ratio,
+    review_decisions,
+    scored_evaluations,
+    work_figures,
+    work_rows,
+)
 
-EVENTS = models.TaskEvent.__table__
-TASKS = models.Task.__table__
-ATTEMPTS = models.QualityAttempt.__table__
-AUDITS = models.Audit.__table__
-WORKERS = models.QualityWorker.__table__
-MEMBERS = models.ProjectMember.__table__
-USERS = core_models.User.__table__
-
-REVIEW_ACTIONS = ("accept", "fix", "reject")
-AUDIT_STAGE = "audit"
 DECIDED_AUDITS = ("accepted", "fixed", "rejected")
 EVALUATION_TASKS_LISTED = 500
 RECENT_ATTEMPTS = 20
@@ -71,160 +65,6 @@ RECENT_ATTEMPTS = 20
 HOURLY_UP_TO_DAYS = 2
 MAX_DASHBOARD_DAYS = 366
 _IN_CHUNK = 500
-
-
-# --- SQL building blocks -----------------------------------------------------------------
-
-
-def _bucket(column: Any, unit: str, dialect: str) -> Any:
-    """The UTC hour or day of a timestamp as text ('YYYY-MM-DD HH' / 'YYYY-MM-DD').
-
-    Timestamps are naive UTC on both dialects; SQLite stores them as ISO text, so a prefix is
-    the truncation (and, unlike strftime, keeps an index-free scan cheap)."""
-    # Constants inlined, not bound: PostgreSQL sees `to_char(at, $1)` in SELECT and
-    # `to_char(at, $2)` in GROUP BY as different expressions.
-    if dialect == "postgresql":
-        pattern = "'YYYY-MM-DD HH24'" if unit == "hour" else "'YYYY-MM-DD'"
-        return func.to_char(column, literal_column(pattern), type_=String)
-    length = literal_column("13" if unit == "hour" else "10")
-    return func.substr(column, literal_column("1"), length, type_=String)
-
-
-def _parse_bucket(text: str) -> dt.datetime:
-    fmt = "%Y-%m-%d %H" if len(text) > 10 else "%Y-%m-%d"
-    return dt.datetime.strptime(text, fmt).replace(tzinfo=dt.UTC)
-
-
-def _ratio(part: Any, whole: Any) -> Any:
-    return cast(part, Float) / func.nullif(whole, 0)
-
-
-def _count_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _work(project_id: str, since: dt.datetime | None, user_id: str | None) -> Any:
-    """Every submission in the project: (user_id, at, duration_ms), production and evaluation."""
-    submits = (
-        select(
-            EVENTS.c.user_id.label("user_id"),
-            EVENTS.c.created_at.label("at"),
-            EVENTS.c.duration_ms.label("duration_ms"),
-        )
-        .select_from(EVENTS.join(TASKS, TASKS.c.id == EVENTS.c.task_id))
-        .where(
-            TASKS.c.project_id == project_id,
-            TASKS.c.kind == "production",
-            EVENTS.c.action == "submit",
-            EVENTS.c.user_id.is_not(None),
-        )
-    )
-    attempts = select(
-        ATTEMPTS.c.user_id.label("user_id"),
-        ATTEMPTS.c.submitted_at.label("at"),
-        ATTEMPTS.c.duration_ms.label("duration_ms"),
-    ).where(*_evaluations(project_id, None, user_id))
-    if since is not None:
-        submits = submits.where(EVENTS.c.created_at >= since)
-        attempts = attempts.where(ATTEMPTS.c.submitted_at >= since)
-    if user_id is not None:
-        submits = submits.where(EVENTS.c.user_id == user_id)
-    return union_all(submits, attempts).subquery("work")
-
-
-def _evaluations(project_id: str, since: dt.datetime | None, user_id: str | None) -> list[Any]:
-    conditions = [
-        ATTEMPTS.c.project_id == project_id,
-        ATTEMPTS.c.kind == "evaluation",
-        ATTEMPTS.c.submitted_at.is_not(None),
-        ATTEMPTS.c.score.is_not(None),
-    ]
-    if since is not None:
-        conditions.append(ATTEMPTS.c.submitted_at >= since)
-    if user_id is not None:
-        conditions.append(ATTEMPTS.c.user_id == user_id)
-    return conditions
-
-
-def _reviews(project_id: str, since: dt.datetime | None, user_id: str | None) -> Any:
-    """Review decisions with the labeler they judge: (labeler_id, action, at).
-
-    A decision judges the task's latest submission before it: a submission S and a later
-    decision R on the same task with no submission in between."""
-    submit, decision, between = EVENTS.alias("s"), EVENTS.alias("r"), EVENTS.alias("x")
-    intervening = exists().where(
-        between.c.task_id == submit.c.task_id,
-        between.c.action == "submit",
-        between.c.id > submit.c.id,
-        between.c.id < decision.c.id,
-    )
-    statement = (
-        select(
-            submit.c.user_id.label("labeler_id"),
-            decision.c.action.label("action"),
-            decision.c.created_at.label("at"),
-        )
-        .select_from(
-            submit.join(TASKS, TASKS.c.id == submit.c.task_id).join(
-                decision,
-                and_(decision.c.task_id == submit.c.task_id, decision.c.id > submit.c.id),
-            )
-        )
-        .where(
-            TASKS.c.project_id == project_id,
-            submit.c.action == "submit",
-            submit.c.user_id.is_not(None),
-            decision.c.action.in_(REVIEW_ACTIONS),
-            # An audit's fix is an event too (stage "audit"); audits are counted on their own.
-            decision.c.stage != AUDIT_STAGE,
-            ~intervening,
-        )
-    )
-    if since is not None:
-        statement = statement.where(decision.c.created_at >= since)
-    if user_id is not None:
-        statement = statement.where(submit.c.user_id == user_id)
-    return statement.subquery("reviews")
-
-
-def _work_figures(
-    session: Session, work: Any, key: Any, *, overall: bool
-) -> dict[Any, tuple[int, int, float | None, float | None]]:
-    """(submitted, active hours, mean, median time) per `key`, and under None for all rows
-    when `overall`: one pass over the work, medians by window functions on both dialects (the
-    middle row, or the mean of the two middle rows; rows without a duration sort last)."""
-    dialect = session.get_bind().dialect.name
-    timed = work.c.duration_ms
-    order = (case((timed.is_(None), 1), else_=0), timed)
-    columns = [
-        key.label("key"),
-        _bucket(work.c.at, "hour", dialect).label("hour"),
-        timed.label("ms"),
-        func.row_number().over(partition_by=key, order_by=order).label("rn"),
-        func.count(timed).over(partition_by=key).label("n"),
-    ]
-    if overall:
-        columns += [
-            func.row_number().over(order_by=order).label("rn_all"),
-            func.count(timed).over().label("n_all"),
-        ]
-    ranked = select(*columns).select_from(work).cte("ranked")
-
-    def figures(group: Any, rn: Any, n: Any) -> Any:
-        middle = and_(rn * 2 >= n, rn * 2 <= n + 2)
-        return select(
-            group,
-            func.count(),
-            func.count(func.distinct(ranked.c.hour)),
-            func.avg(ranked.c.ms),
-            func.avg(case((middle, ranked.c.ms))),
-        ).select_from(ranked)
-
-    statement: Any = figures(ranked.c.key, ranked.c.rn, ranked.c.n).group_by(ranked.c.key)
-    if overall:
-        everyone = figures(literal_column("NULL"), ranked.c.rn_all, ranked.c.n_all)
-        statement = union_all(statement, everyone)
-    return {row[0]: tuple(row[1:]) for row in session.execute(statement) if row[1]}
 
 
 # --- per-labeler aggregation -------------------------------------------------------------
@@ -242,8 +82,8 @@ def _stats_by_labeler(
     time, which the work statement computes over all rows."""
     stats: dict[str, WorkStats] = defaultdict(WorkStats)
     totals = WorkStats()
-    work = _work(project_id, since, user_id)
-    for owner, (submitted, hours, mean, median) in _work_figures(
+    work = work_rows(project_id, since, user_id)
+    for owner, (submitted, hours, mean, median) in work_figures(
         session, work, work.c.user_id, overall=user_id is None
     ).items():
         entry = totals if owner is None else stats[owner]
@@ -256,10 +96,10 @@ def _stats_by_labeler(
         select(
             ATTEMPTS.c.user_id,
             func.count(),
-            _count_if(ATTEMPTS.c.passed.is_(True)),
+            count_if(ATTEMPTS.c.passed.is_(True)),
             func.sum(ATTEMPTS.c.score),
         )
-        .where(*_evaluations(project_id, since, user_id))
+        .where(*scored_evaluations(project_id, since, user_id))
         .group_by(ATTEMPTS.c.user_id)
     ):
         entry = stats[owner]
@@ -271,12 +111,12 @@ def _stats_by_labeler(
     if totals.evaluated:
         totals.evaluation_accuracy = score_sum / totals.evaluated
 
-    reviews = _reviews(project_id, since, user_id)
+    reviews = review_decisions(project_id, since, user_id)
     for owner, count, passed in session.execute(
         select(
             reviews.c.labeler_id,
             func.count(),
-            _count_if(reviews.c.action.in_(("accept", "fix"))),
+            count_if(reviews.c.action.in_(PASSING_REVIEWS)),
         )
         .select_from(reviews)
         .group_by(reviews.c.labeler_id)
@@ -355,19 +195,12 @@ def _labelers(
                 role=person.role,
                 status=person.status or "active",
                 reason=person.reason,
-                paused_at=_utc(person.paused_at),
-                training_passed_at=_utc(person.training_passed_at),
+                paused_at=person.paused_at,
+                training_passed_at=person.training_passed_at,
             )
         )
     result.sort(key=lambda item: (-item.submitted, item.email))
     return result
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """Core selects of UTCDateTime columns come back aware already; this is for safety."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
 
 
 def _evaluation_summary(session: Session, project_id: str) -> EvaluationSummary:
@@ -376,10 +209,10 @@ def _evaluation_summary(session: Session, project_id: str) -> EvaluationSummary:
         select(
             ATTEMPTS.c.task_id,
             func.count().label("attempts"),
-            _count_if(ATTEMPTS.c.passed.is_(True)).label("passes"),
+            count_if(ATTEMPTS.c.passed.is_(True)).label("passes"),
             func.avg(ATTEMPTS.c.score).label("mean_score"),
         )
-        .where(*_evaluations(project_id, None, None))
+        .where(*scored_evaluations(project_id, None, None))
         .group_by(ATTEMPTS.c.task_id)
         .subquery("scored")
     )
@@ -400,14 +233,14 @@ def _evaluation_summary(session: Session, project_id: str) -> EvaluationSummary:
     )
     rows = session.execute(
         evaluation_tasks.order_by(
-            case((attempts == 0, 1), else_=0), _ratio(passes, attempts), TASKS.c.id
+            case((attempts == 0, 1), else_=0), ratio(passes, attempts), TASKS.c.id
         ).limit(EVALUATION_TASKS_LISTED + 1)
     ).all()
     listed = evaluation_tasks.subquery("listed")
     totals = session.execute(
         select(
             func.count(),
-            _count_if(listed.c.retired_at.is_not(None)),
+            count_if(listed.c.retired_at.is_not(None)),
             func.coalesce(func.sum(listed.c.attempts), 0),
             func.coalesce(func.sum(listed.c.passes), 0),
         )
@@ -416,8 +249,8 @@ def _evaluation_summary(session: Session, project_id: str) -> EvaluationSummary:
         EvaluationTaskStats(
             task_id=row.id,
             type=row.type,
-            retired_at=_utc(row.retired_at),
-            created_at=_utc(row.created_at),
+            retired_at=row.retired_at,
+            created_at=row.created_at,
             attempts=row.attempts,
             passes=row.passes,
             pass_rate=row.passes / row.attempts if row.attempts else None,
@@ -472,35 +305,35 @@ def _series(
     dialect = session.get_bind().dialect.name
     points: dict[str, SeriesPoint] = {}
 
-    def point(bucket: str) -> SeriesPoint:
-        if bucket not in points:
-            points[bucket] = SeriesPoint(start=_parse_bucket(bucket))
-        return points[bucket]
+    def point(key: str) -> SeriesPoint:
+        if key not in points:
+            points[key] = SeriesPoint(start=parse_bucket(key))
+        return points[key]
 
-    work = _work(project_id, start, user_id)
-    by_bucket = _bucket(work.c.at, unit, dialect)
-    for key, (submitted, hours, _, median) in _work_figures(
+    work = work_rows(project_id, start, user_id)
+    by_bucket = bucket(work.c.at, unit, dialect)
+    for key, (submitted, hours, _, median) in work_figures(
         session, work, by_bucket, overall=False
     ).items():
         entry = point(key)
         entry.submitted, entry.active_hours, entry.median_time_ms = submitted, hours, median
         entry.tasks_per_hour = submitted / hours if hours else None
 
-    bucket = _bucket(ATTEMPTS.c.submitted_at, unit, dialect).label("bucket")
+    by_bucket = bucket(ATTEMPTS.c.submitted_at, unit, dialect).label("bucket")
     for row in session.execute(
-        select(bucket, func.count(), func.avg(ATTEMPTS.c.score))
-        .where(*_evaluations(project_id, start, user_id))
-        .group_by(bucket)
+        select(by_bucket, func.count(), func.avg(ATTEMPTS.c.score))
+        .where(*scored_evaluations(project_id, start, user_id))
+        .group_by(by_bucket)
     ):
         entry = point(row[0])
         entry.evaluated, entry.evaluation_accuracy = row[1], row[2]
 
-    reviews = _reviews(project_id, start, user_id)
-    bucket = _bucket(reviews.c.at, unit, dialect).label("bucket")
+    reviews = review_decisions(project_id, start, user_id)
+    by_bucket = bucket(reviews.c.at, unit, dialect).label("bucket")
     for row in session.execute(
-        select(bucket, func.count(), _count_if(reviews.c.action.in_(("accept", "fix"))))
+        select(by_bucket, func.count(), count_if(reviews.c.action.in_(PASSING_REVIEWS)))
         .select_from(reviews)
-        .group_by(bucket)
+        .group_by(by_bucket)
     ):
         entry = point(row[0])
         entry.reviewed = row[1]
@@ -551,13 +384,13 @@ def labeler_dashboard(
         series.append(points.get(key) or SeriesPoint(start=bucket_start))
     recent = session.execute(
         select(ATTEMPTS.c.score, ATTEMPTS.c.passed, ATTEMPTS.c.submitted_at, ATTEMPTS.c.duration_ms)
-        .where(*_evaluations(project_id, None, user_id))
+        .where(*scored_evaluations(project_id, None, user_id))
         .order_by(ATTEMPTS.c.submitted_at.desc(), ATTEMPTS.c.id.desc())
         .limit(RECENT_ATTEMPTS)
     ).all()
     attempts = []
     for score, passed, submitted_at, duration_ms in recent:
-        when = _utc(submitted_at)
+        when = submitted_at
         if not precise_times:
             when = when.replace(minute=0, second=0, microsecond=0)
         attempts.append(

@@ -16,6 +16,8 @@ const ROUTES = [
     page("/static/js/manager/project.js", "renderProject", decodeURIComponent(m[1]))],
   [/^\/label\/([^/]+)\/?$/, "label", (m, q) => labeling(decodeURIComponent(m[1]), q, "label")],
   [/^\/review\/([^/]+)\/?$/, "label", (m, q) => labeling(decodeURIComponent(m[1]), q, "review")],
+  [/^\/dashboard\/([^/]+)\/?$/, "projects", (m) =>
+    page("/static/js/dashboard.js", "renderDashboard", decodeURIComponent(m[1]))],
 ];
 
 async function page(module, exportName, ...args) {

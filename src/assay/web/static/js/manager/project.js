@@ -13,9 +13,10 @@ const TABS = [
   ["instructions", "Instructions", "/static/js/manager/instructions.js"],
   ["pipeline", "Pipeline", "/static/js/manager/pipeline.js"],
   ["members", "Members", "/static/js/manager/members.js"],
+  ["quality", "Quality", "/static/js/manager/quality.js"],
 ];
-// What someone who works in the project but does not manage it sees.
-const WORKER_TABS = ["overview", "instructions"];
+// What someone who works in the project but does not manage it sees (Quality: their own).
+const WORKER_TABS = ["overview", "instructions", "quality"];
 
 export async function renderProject(view, { me, id }) {
   css("/static/css/manager.css");
