@@ -757,3 +757,63 @@ def test_text_collection_with_labeled_entries(page, live_server, seeder, labeler
     expect(page.get_by_role("heading", name="All done here")).to_be_visible()
     got = [(a["label"], a["text"]) for a in seeder.task(task_id)["response"]["annotations"]]
     assert got == [("question", "How far is the moon?"), ("answer", "About 384,400 km.")]
+
+
+# --- training course -----------------------------------------------------------------------
+
+
+def test_training_first_with_feedback_then_real_tasks(page, live_server, seeder, labeler):
+    red = seeder.blob(png(64, 48, (200, 40, 40)), "red.png")
+    taxonomy = {"labels": [{"name": "red"}, {"name": "green"}]}
+    pid, (real,) = seeder.project(
+        "categorization",
+        taxonomy,
+        [{"attachment": f"blob:{red}"}],
+        members=[(labeler, "labeler")],
+    )
+    seeder.ok(
+        seeder.http.patch(
+            f"/projects/{pid}", json={"quality": {"training": {"pass_threshold": 0.5}}}
+        )
+    )
+    course = [
+        seeder.ok(
+            seeder.http.post(
+                f"/projects/{pid}/training_tasks",
+                json={
+                    "params": {"attachment": f"blob:{red}"},
+                    "expected_response": {"annotations": [{"type": "category", "label": "red"}]},
+                },
+            )
+        )["id"]
+        for _ in range(2)
+    ]
+    log_in_to_empty = page.goto(live_server.url + f"/label/{pid}")
+    assert log_in_to_empty is not None
+    page.get_by_label("Email").fill(labeler.user.email)
+    page.get_by_label("Password").fill(labeler.password)
+    page.get_by_role("button", name="Log in").click()
+    # Real work is refused with the reason; the course starts from there.
+    expect(page.get_by_role("heading", name="Training first")).to_be_visible()
+    expect(page.locator(".lb-empty")).to_contain_text("training course")
+    page.get_by_role("button", name="Start the training course").click()
+    assert shown_task(page) in course
+    assert "training=1" in page.url
+    page.keyboard.press("2")  # green: wrong
+    page.keyboard.press("Enter")
+    feedback = page.locator(".lb-feedback")
+    expect(feedback).to_contain_text("Not quite — 0 %")
+    expect(feedback.locator(".lb-expected")).to_contain_text("red")
+    screenshot(page, "training-feedback")
+    page.get_by_role("button", name="Next training task").click()
+    second = shown_task(page)
+    assert second in course
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    expect(page.locator(".lb-feedback")).to_contain_text("Correct — 100 %")
+    page.get_by_role("button", name="Next training task").click()
+    # Mean 0.5 ≥ 0.5: passed; real tasks follow.
+    expect(page.get_by_role("heading", name="Training passed")).to_be_visible()
+    page.get_by_role("button", name="Start labeling").click()
+    assert shown_task(page) == real
+    assert "training=1" not in page.url

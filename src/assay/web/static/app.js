@@ -45,7 +45,7 @@ async function labeling(projectId, query, mode) {
       el("p", {}, el("a", { href: "/projects" }, "Back to projects"))));
     return undefined;
   }
-  return runner.mountLabeling(view, { projectId, stage, mode });
+  return runner.mountLabeling(view, { projectId, stage, mode, training: query.get("training") === "1" });
 }
 
 async function render() {

@@ -40,12 +40,31 @@ function renderInstructions(text) {
     : el("p", { class: "plain" }, text)); // without the renderer, show it as plain text
 }
 
-// mountLabeling(view, {projectId, stage, mode}) → {destroy()}. mode: "label" | "review".
-export async function mountLabeling(view, { projectId, stage = null, mode = "label" }) {
+// mountLabeling(view, {projectId, stage, mode, training}) → {destroy()}. mode: "label" |
+// "review"; training: work through the project's training course (feedback after each task).
+export async function mountLabeling(view, { projectId, stage = null, mode = "label", training = false }) {
   css("/static/css/label.css");
   const runner = new Runner(view, projectId, stage, mode === "review" ? "review" : "label");
+  runner.training = Boolean(training) && mode !== "review";
   await runner.start();
   return runner;
+}
+
+// A short, readable account of a response: what the expected answer contains.
+function summarize(response) {
+  const annotations = response?.annotations || [];
+  if (!annotations.length) return ["(no annotations)"];
+  const counts = new Map();
+  for (const ann of annotations) {
+    let what = ann.label ? `${ann.label}` : ann.type;
+    if (ann.type === "text") what = `“${String(ann.text ?? "").slice(0, 120)}”`;
+    else if (ann.type === "ranking") what = `ranking ${JSON.stringify(ann.order)}`;
+    else if (ann.type === "comparison") what = `choice: ${ann.choice}`;
+    else if (ann.type === "rating") what = `${ann.criterion}: ${ann.value}`;
+    else if (ann.type !== "category") what = `${ann.type} ${what}`;
+    counts.set(what, (counts.get(what) || 0) + 1);
+  }
+  return [...counts].map(([what, n]) => (n > 1 ? `${n} × ${what}` : what));
 }
 
 class Runner {
@@ -92,7 +111,7 @@ class Runner {
       return;
     }
     this.title.textContent = this.project.name;
-    this.subtitle.textContent = this.mode === "review" ? `Review · ${this.stage}` : `Labeling · ${this.stage}`;
+    this.showSubtitle();
     document.title = `${this.project.name} · Assay`;
     renderInstructions(this.project.instructions || "").then((fragment) => {
       this.instructionsBody.replaceChildren(fragment);
@@ -219,19 +238,31 @@ class Runner {
     const stage = encodeURIComponent(this.stage);
     let lease = given;
     if (lease === undefined) {
+      const project = encodeURIComponent(this.projectId);
       try {
-        lease = await api(`/projects/${encodeURIComponent(this.projectId)}/queue/next?stage=${stage}`,
-          { method: "POST" });
+        lease = await api(this.training ? `/projects/${project}/training/next`
+          : `/projects/${project}/queue/next?stage=${stage}`, { method: "POST" });
       } catch (error) {
         if (!this.alive()) return;
         this.setBusy(false);
         this.showOffline(offline(error));
-        this.showEmpty("Could not get a task", describe(error), "Try again");
+        if (error.code === "training_required") {
+          this.showEmpty("Training first", error.message, "Start the training course",
+            () => this.switchTraining(true));
+        } else if (error.code === "paused") {
+          this.showEmpty("You are paused in this project", error.message, "Check again");
+        } else {
+          this.showEmpty("Could not get a task", describe(error), "Try again");
+        }
         return;
       }
     }
     if (!this.alive()) return;
     this.showOffline(false);
+    if (!lease && this.training) {
+      await this.trainingOver();
+      return;
+    }
     if (!lease) {
       this.showAlert(notice, "notice");
       this.showEmpty(this.mode === "review" ? "Nothing to review" : "All done here",
@@ -266,6 +297,62 @@ class Runner {
       });
     }
     window.dispatchEvent(new CustomEvent("assay:task-shown", { detail: { taskId: lease.task.id } }));
+  }
+
+  showSubtitle() {
+    this.subtitle.textContent = this.mode === "review" ? `Review · ${this.stage}`
+      : this.training ? "Training course" : `Labeling · ${this.stage}`;
+  }
+
+  switchTraining(on) {
+    this.training = on;
+    this.showSubtitle();
+    const url = new URL(location.href);
+    if (on) url.searchParams.set("training", "1");
+    else url.searchParams.delete("training");
+    history.replaceState(history.state, "", url);
+    this.root.dataset.training = on ? "1" : "0";
+    this.next();
+  }
+
+  // The course has nothing more to serve: passed, or no go left.
+  async trainingOver() {
+    let state = null;
+    try {
+      state = await api(`/projects/${encodeURIComponent(this.projectId)}/training`);
+    } catch (error) {
+      this.showEmpty("Could not read your training results", describe(error), "Try again");
+      return;
+    }
+    const score = state.score === null ? "" : ` Your score: ${Math.round(state.score * 100)} %.`;
+    if (state.passed) {
+      this.showEmpty("Training passed", `You passed this project's training course.${score} `
+        + "Real tasks are next.", "Start labeling", () => this.switchTraining(false));
+    } else {
+      this.showEmpty("Training not passed", `You did not reach ${Math.round(state.pass_threshold * 100)} %`
+        + ` and have no go left.${score} Ask a project manager to re-qualify you.`, "Check again");
+    }
+  }
+
+  // After each training task: the score and the expected answer, before moving on.
+  showFeedback(feedback, then) {
+    this.stopTimers();
+    this.handle?.destroy();
+    this.handle = null;
+    this.lease = null;
+    this.root.dataset.state = "feedback";
+    this.setStatus("");
+    const percent = Math.round(feedback.score * 100);
+    const button = el("button", { type: "button", class: "primary", onclick: then }, "Next training task");
+    this.container.replaceChildren(el("section", { class: "lb-empty card lb-feedback", role: "status" },
+      el("h2", {}, feedback.passed ? `Correct — ${percent} %` : `Not quite — ${percent} %`),
+      el("p", {}, "The expected answer:"),
+      el("ul", { class: "lb-expected" }, ...summarize(feedback.expected_response).map((line) => el("li", {}, line))),
+      el("details", {}, el("summary", {}, "The expected answer in full"),
+        el("pre", {}, JSON.stringify(feedback.expected_response, null, 2))),
+      el("p", {}, button)));
+    this.setBusy(false);
+    button.focus();
   }
 
   show(lease, module) {
@@ -546,7 +633,12 @@ class Runner {
     }
     this.showAlert("");
     this.finishTask(lease);
-    await this.next({ started, given: done && "next" in done ? done.next : undefined });
+    const given = done && "next" in done ? done.next : undefined;
+    if (done?.feedback) {
+      this.showFeedback(done.feedback, () => this.next({ given }));
+      return;
+    }
+    await this.next({ started, given });
   }
 
   async skip() {
