@@ -36,10 +36,16 @@ def test_seed_demo_creates_once_then_reuses(settings, db):
 
     assert seed_demo(settings) == first
     with db.read() as session:
-        # The admin and the quality lab's three simulated labelers, each once.
+        # The admin and the quality lab's simulated labelers and reviewer, each once.
         people = users.list_users(session=session, cursor=None, limit=10).items
         assert sorted(u.email for u in people) == sorted(
-            [DEMO_EMAIL, "alice@assay.local", "bob@assay.local", "carol@assay.local"]
+            [
+                DEMO_EMAIL,
+                "alice@assay.local",
+                "bob@assay.local",
+                "carol@assay.local",
+                "dave@assay.local",
+            ]
         )
         assert (
             len(keys.list_keys(session=session, user_id=admin.id, cursor=None, limit=10).items) == 1

@@ -47,3 +47,32 @@ def test_demo_opens_into_its_labeling_project(page, live_server, settings):
     assert [(a["type"], a["label"]) for a in annotations] == [("box", "person")]
     assert submitted[0]["response"]["global_attributes"]["scene"] == "indoor"
     assert first_view is not None
+
+
+def test_demo_quality_lab_shows_labelers_gold_and_a_dashboard_with_history(
+    page, live_server, settings
+):
+    demo = seed_demo(settings)
+    assert demo.quality_project_id is not None
+    page.goto(f"{live_server.url}/projects/{demo.quality_project_id}?tab=quality")
+    page.get_by_label("Email").fill(demo.email)
+    page.get_by_label("Password").fill(demo.password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("tab", name="Quality").click()
+    carol = page.get_by_role("row").filter(has_text="carol@assay.local")
+    expect(carol).to_contain_text("paused")
+    expect(carol).to_contain_text("below this project's 60%")
+    expect(page.get_by_role("row").filter(has_text="alice@assay.local")).to_contain_text("active")
+    expect(page.get_by_text("8 tasks")).to_be_visible()  # the gold tasks, with pass rates
+    screenshot(page, "demo-quality")
+    with httpx.Client(
+        base_url=live_server.url + "/api/v1",
+        headers={"Authorization": f"Bearer {demo.api_key}"},
+    ) as api:
+        workers = api.get(f"/projects/{demo.quality_project_id}/workers").json()
+    alice = next(w for w in workers if w["email"] == "alice@assay.local")
+    page.goto(f"{live_server.url}/dashboard/{demo.quality_project_id}?user={alice['user_id']}")
+    figure = page.get_by_role("group", name="Tasks per hour")
+    expect(figure.locator("canvas").first).to_be_visible()
+    assert int(figure.get_attribute("data-points")) >= 5  # a week of work, day by day
+    screenshot(page, "demo-dashboard")

@@ -54,6 +54,7 @@ TRAINING = ("astronaut", "chelsea", "rocket")
 GOLD = ("coffee", "horse", "moon", "clock", "page", "coins", "camera", "hubble_deep_field")
 PRODUCTION_TASKS = 96
 SIMULATED_ROUNDS = 30  # each labeler asks for work this many times (some tasks stay open)
+REVIEWER = ("dave@assay.local", "Dave (reviewer)")
 # (email, name, how often they answer right)
 LABELERS = (
     ("alice@assay.local", "Alice (expert)", 0.97),
@@ -100,6 +101,12 @@ def seed(
             task_type="categorization",
             taxonomy={"labels": [{"name": name} for name in CATEGORIES]},
             instructions=INSTRUCTIONS,
+            pipeline={
+                "stages": [
+                    {"name": "label", "kind": "label"},
+                    {"name": "review", "kind": "review", "sample_rate": 0.4},
+                ]
+            },
             quality={
                 "evaluation_rate": 0.3,
                 "pass_threshold": 1.0,
@@ -153,7 +160,9 @@ def seed(
     return project.id, True
 
 
-def _labeler(session: Session, project_id: str, email: str, name: str) -> str:
+def _labeler(
+    session: Session, project_id: str, email: str, name: str, role: str = "labeler"
+) -> str:
     from assay.labeling import projects
 
     try:
@@ -161,12 +170,48 @@ def _labeler(session: Session, project_id: str, email: str, name: str) -> str:
     except NotFound:
         user = users.create_user(
             session=session,
-            user_in=core_schemas.UserCreate(email=email, name=name, role="labeler"),
+            user_in=core_schemas.UserCreate(email=email, name=name, role=role),
         )
     project = session.get(models.Project, project_id)
     assert project is not None
-    projects.set_member(session=session, project=project, user_id=user.id, role="labeler")
+    projects.set_member(session=session, project=project, user_id=user.id, role=role)
     return user.id
+
+
+def _review_all(db: Database, settings: Settings, project_id: str, reviewer_id: str) -> None:
+    """The reviewer accepts right answers and sends wrong ones back with a comment."""
+    from assay.labeling import queue
+
+    actor = Actor(user_id=reviewer_id, email="", role="reviewer")
+    while True:
+        with db.write_connection() as conn:
+            access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
+            stage = access.rules.pipeline.stage("review")
+            lease = queue.claim_task(
+                conn=conn,
+                project_id=project_id,
+                pipeline=access.rules.pipeline,
+                stage=stage,
+                user_id=reviewer_id,
+            )
+        if lease is None:
+            return
+        given = (lease.task.working_response or {}).get("annotations") or [{}]
+        with db.write() as session:
+            task = session.get(models.Task, lease.task.id)
+            assert task is not None
+            right = given[0].get("label") == TRUTH[task.metadata_["image"]]
+            queue.review(
+                session=session,
+                task_id=task.id,
+                actor=actor,
+                token=lease.token,
+                decision="accept" if right else "reject",
+                response=None,
+                comments=None if right else [{"text": "Look at the main subject again."}],
+                pipeline=access.rules.pipeline,
+                settings=settings,
+            )
 
 
 def needs_history(db: Database, project_id: str) -> bool:
@@ -195,6 +240,7 @@ def simulate(*, db: Database, settings: Settings, project_id: str, seed: int = 5
         people = [
             (_labeler(session, project_id, email, name), skill) for email, name, skill in LABELERS
         ]
+        reviewer = _labeler(session, project_id, *REVIEWER, role="reviewer")
     truth_of: dict[str, str] = {}
     with db.read() as session:
         for task_id, meta in session.execute(
@@ -244,6 +290,7 @@ def simulate(*, db: Database, settings: Settings, project_id: str, seed: int = 5
                     )
             if lease is not None:
                 _submit(db, settings, lease, actor, answer(lease.task.id, skill))
+        _review_all(db, settings, project_id, reviewer)
     _spread_over_the_week(db, project_id, rng)
 
 
@@ -297,9 +344,14 @@ def _spread_over_the_week(db: Database, project_id: str, rng: random.Random) -> 
             + [(a.submitted_at or a.created_at, "attempt", a) for a in attempts],
             key=lambda item: item[0],
         )
+        # Working sessions: bursts of a few tasks a few minutes apart, then a break.
         span = (now - start).total_seconds() - 3600
+        sessions = max(1, len(timeline) // 12)
         for index, (_, kind, row) in enumerate(timeline):
-            when = start + dt.timedelta(seconds=span * (index + rng.random()) / len(timeline))
+            burst, within = divmod(index, 12)
+            when = start + dt.timedelta(
+                seconds=span * burst / sessions + within * rng.uniform(20, 60)
+            )
             took = rng.lognormvariate(2.3, 0.5) * 1000  # ~10 s a photograph
             if kind == "event":
                 row.created_at, row.duration_ms = when, took
