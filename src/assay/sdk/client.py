@@ -13,6 +13,7 @@ from assay.sdk.jobs import Jobs
 from assay.sdk.keys import Keys
 from assay.sdk.models import Me
 from assay.sdk.projects import Projects
+from assay.sdk.quality import Quality
 from assay.sdk.queue import Queue
 from assay.sdk.tasks import Tasks
 from assay.sdk.users import Users
@@ -60,6 +61,7 @@ class Client:
         self.batches = Batches(self._http)
         self.tasks = Tasks(self._http)
         self.queue = Queue(self._http)
+        self.quality = Quality(self._http)
 
     def me(self) -> Me:
         """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""

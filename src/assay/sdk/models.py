@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+import datetime as dt
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from assay.core import blob_schemas, schemas, webhook_schemas
+from assay.labeling import quality_stats_schemas as quality_stats
 from assay.labeling import schemas as labeling
 
 T = TypeVar("T")
@@ -146,20 +148,199 @@ class LeaseRenewed(labeling.LeaseRenewed):
     model_config = _LENIENT
 
 
+class TrainingFeedback(labeling.TrainingFeedback):
+    model_config = _LENIENT
+
+
 class Submitted(labeling.Submitted):
     model_config = _LENIENT
+
+    feedback: TrainingFeedback | None = None
+
+
+# --- quality ----------------------------------------------------------------------------
+# The server declares these in its router module (FastAPI and SQLAlchemy imports), which the
+# SDK must not pull in, so they are restated here.
+
+
+class _Lenient(BaseModel):
+    model_config = _LENIENT
+
+
+class QualityTask(Task):
+    """An evaluation or training task with how labelers did on it."""
+
+    attempts: int = 0
+    passes: int = 0
+    pass_rate: float | None = None
+    mean_score: float | None = None
+
+
+class Retired(_Lenient):
+    retired: int
+    task_ids: list[str]
+
+
+class Recycled(_Lenient):
+    recycled: int
+
+
+class CourseState(_Lenient):
+    """Where the caller stands in a project's training course."""
+
+    required: bool
+    total: int
+    round: int
+    max_rounds: int
+    done: int
+    score: float | None = None
+    passed: bool
+    passed_at: dt.datetime | None = None
+    can_retry: bool
+    pass_threshold: float
+
+
+class Standing(_Lenient):
+    """A labeler's standing in a project: paused or not (and why), accuracy, training."""
+
+    user_id: str
+    email: str | None = None
+    name: str | None = None
+    role: str | None = None
+    status: str
+    reason: str | None = None
+    paused_at: dt.datetime | None = None
+    accuracy: float | None = None
+    evaluated: int = 0
+    training_passed_at: dt.datetime | None = None
+    training_required: bool | None = None
+    audit_rate: float | None = None
+
+
+class AuditTask(_Lenient):
+    id: str
+    type: str
+    params: dict[str, Any]
+
+
+class AuditLease(_Lenient):
+    audit_id: str
+    lease_token: str
+    expires_at: dt.datetime
+    labeler_id: str | None = None
+    task: AuditTask
+    response: dict[str, Any] | None = None
+
+
+class Audit(_Lenient):
+    id: str
+    project_id: str
+    task_id: str
+    labeler_id: str | None = None
+    auditor_id: str | None = None
+    status: str
+    comments: list[dict[str, Any]] | None = None
+    response: dict[str, Any] | None = None
+    created_at: dt.datetime
+    decided_at: dt.datetime | None = None
+
+
+class CalibrationLabeler(_Lenient):
+    user_id: str
+    email: str | None = None
+    tasks: int
+    score: float
+
+
+class CalibrationDisagreement(_Lenient):
+    task_id: str
+    user_id: str
+    email: str | None = None
+    score: float | None = None
+    expected_response: dict[str, Any] | None = None
+    response: dict[str, Any] | None = None
+
+
+class CalibrationFeedback(_Lenient):
+    task_id: str
+    user_id: str
+    email: str | None = None
+    feedback: str
+
+
+class CalibrationReport(_Lenient):
+    """A calibration batch: each labeler's score, where they disagreed, what they said."""
+
+    batch_id: str
+    labelers: list[CalibrationLabeler] = []
+    disagreements: list[CalibrationDisagreement] = []
+    feedback: list[CalibrationFeedback] = []
+
+
+class WorkStats(quality_stats.WorkStats):
+    model_config = _LENIENT
+
+
+class LabelerQuality(quality_stats.LabelerQuality):
+    model_config = _LENIENT
+
+
+class EvaluationTaskStats(quality_stats.EvaluationTaskStats):
+    model_config = _LENIENT
+
+
+class EvaluationSummary(quality_stats.EvaluationSummary):
+    model_config = _LENIENT
+
+    items: list[EvaluationTaskStats] = []
+
+
+class ProjectQuality(quality_stats.ProjectQuality):
+    model_config = _LENIENT
+
+    totals: WorkStats
+    labelers: list[LabelerQuality]
+    evaluation: EvaluationSummary
+
+
+class SeriesPoint(quality_stats.SeriesPoint):
+    model_config = _LENIENT
+
+
+class RecentAttempt(quality_stats.RecentAttempt):
+    model_config = _LENIENT
+
+
+class LabelerDashboard(quality_stats.LabelerDashboard):
+    model_config = _LENIENT
+
+    labeler: LabelerQuality
+    series: list[SeriesPoint]
+    recent_attempts: list[RecentAttempt]
 
 
 __all__ = [
     "ApiKey",
     "ApiKeyCreated",
+    "Audit",
+    "AuditLease",
+    "AuditTask",
     "Batch",
     "BatchCounts",
     "Blob",
     "BlobUrl",
+    "CalibrationDisagreement",
+    "CalibrationFeedback",
+    "CalibrationLabeler",
+    "CalibrationReport",
+    "CourseState",
+    "EvaluationSummary",
+    "EvaluationTaskStats",
     "InstructionVersion",
     "Job",
     "JobLog",
+    "LabelerDashboard",
+    "LabelerQuality",
     "Lease",
     "LeaseRenewed",
     "LeasedTask",
@@ -168,14 +349,23 @@ __all__ = [
     "Page",
     "Project",
     "ProjectDetail",
+    "ProjectQuality",
+    "QualityTask",
+    "RecentAttempt",
+    "Recycled",
+    "Retired",
+    "SeriesPoint",
+    "Standing",
     "Submitted",
     "Task",
     "TaskBulkCreated",
     "TaskEvent",
     "TaskRef",
+    "TrainingFeedback",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookTarget",
     "WebhookTargetCreated",
+    "WorkStats",
 ]

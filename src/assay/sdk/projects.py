@@ -28,9 +28,11 @@ class Projects:
         instructions: str | None = None,
         pipeline: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        quality: dict[str, Any] | None = None,
     ) -> ProjectDetail:
         """A project (managers and admins). Instructions default to an outline of the
-        taxonomy; the pipeline to one label stage. Safe to retry."""
+        taxonomy; the pipeline to one label stage; `quality` to no evaluation, training or
+        audits. Safe to retry."""
         body = _given(
             name=name,
             task_type=task_type,
@@ -38,6 +40,7 @@ class Projects:
             instructions=instructions,
             pipeline=pipeline,
             params=params,
+            quality=quality,
         )
         return self._api.create(json=body)
 
@@ -62,11 +65,18 @@ class Projects:
         taxonomy: dict[str, Any] | None = None,
         pipeline: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
+        quality: dict[str, Any] | None = None,
         archived: bool | None = None,
     ) -> ProjectDetail:
-        """Change what is given; leave the rest as it is."""
+        """Change what is given; leave the rest as it is. `quality` replaces the project's
+        quality settings as a whole."""
         changes = _given(
-            name=name, taxonomy=taxonomy, pipeline=pipeline, params=params, archived=archived
+            name=name,
+            taxonomy=taxonomy,
+            pipeline=pipeline,
+            params=params,
+            quality=quality,
+            archived=archived,
         )
         return self._api.update(project_id=project_id, json=changes)
 

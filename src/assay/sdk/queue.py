@@ -27,11 +27,21 @@ class Queue:
         """Autosave unfinished work; it comes back in `Lease.draft`."""
         self._api.draft(task_id=task_id, json={"lease_token": lease_token, "response": response})
 
-    def submit(self, task_id: str, lease_token: str, response: dict[str, Any]) -> Submitted:
-        """Your response; `InvalidInput.field` names what breaks the taxonomy."""
-        return self._api.submit(
-            task_id=task_id, json={"lease_token": lease_token, "response": response}
-        )
+    def submit(
+        self,
+        task_id: str,
+        lease_token: str,
+        response: dict[str, Any],
+        *,
+        feedback: str | None = None,
+    ) -> Submitted:
+        """Your response; `InvalidInput.field` names what breaks the taxonomy. `feedback`: a
+        note on the instructions (calibration reports show it). Training tasks answer with
+        `Submitted.feedback`: your score and the expected response."""
+        body: dict[str, Any] = {"lease_token": lease_token, "response": response}
+        if feedback is not None:
+            body["feedback"] = feedback
+        return self._api.submit(task_id=task_id, json=body)
 
     def skip(self, task_id: str, lease_token: str, reason: str) -> None:
         self._api.skip(task_id=task_id, json={"lease_token": lease_token, "reason": reason})
