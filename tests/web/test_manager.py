@@ -455,3 +455,43 @@ def test_app_pages_need_a_session_and_keep_the_path(page, live_server, manager, 
     expect(page.get_by_role("tab", name="Data")).to_have_attribute("aria-selected", "true")
     page.go_back()
     expect(page.get_by_role("tab", name="Tasks")).to_have_attribute("aria-selected", "true")
+
+
+def test_a_reviewed_task_becomes_an_evaluation_task_from_its_detail(
+    page, live_server, manager, api, accounts
+):
+    reviewed = {"stages": [{"name": "label", "kind": "label"}, {"name": "qa", "kind": "review"}]}
+    project = make_project(
+        api,
+        "Gold from real work",
+        pipeline=reviewed,
+        params={"image_width": 64, "image_height": 48},
+    )
+    ok(
+        api.post(
+            f"/projects/{project['id']}/tasks/bulk",
+            json={
+                "tasks": [{"unique_id": "photo-1", "params": {"attachment": "https://x.org/1.png"}}]
+            },
+        )
+    )
+    labeler = accounts.make("labeler")
+    ok(api.put(f"/projects/{project['id']}/members/{labeler.user.id}", json={"role": "labeler"}))
+    with httpx.Client(base_url=live_server.url + "/api/v1", headers=labeler.headers) as as_labeler:
+        label_some(as_labeler, project, 1)
+    lease = ok(api.post(f"/projects/{project['id']}/queue/next", params={"stage": "qa"}))
+    ok(
+        api.post(
+            f"/tasks/{lease['task']['id']}/review",
+            json={"lease_token": lease["lease_token"], "decision": "accept"},
+        )
+    )
+    log_in(page, live_server.url, manager, f"/projects/{project['id']}?tab=tasks")
+    page.get_by_role("button", name="photo-1").click()
+    dialog = page.get_by_role("dialog", name="Task photo-1")
+    dialog.get_by_role("button", name="Make evaluation task").click()
+    expect(page.get_by_text("created from this task")).to_be_visible()
+    (gold,) = ok(api.get(f"/projects/{project['id']}/quality_tasks"))["items"]
+    assert gold["kind"] == "evaluation" and gold["metadata"]["source_task"] == lease["task"]["id"]
+    task = ok(api.get(f"/tasks/{lease['task']['id']}"))
+    assert gold["expected_response"] == task["response"]

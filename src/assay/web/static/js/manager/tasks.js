@@ -166,7 +166,24 @@ async function showTask(task, batchNames) {
   } catch (error) {
     toast(error.message, "error");
   }
+  // A reviewed, completed task can become an evaluation (gold) task with its answer expected.
+  const reviewed = task.status === "completed" && task.response
+    && history.some((event) => ["accept", "fix", "audit_accept"].includes(event.action));
+  const makeGold = reviewed ? el("button", {
+    type: "button", class: "secondary",
+    onclick: async (event) => {
+      event.target.disabled = true;
+      try {
+        const made = await api(`/tasks/${encodeURIComponent(task.id)}/make_evaluation`, { method: "POST" });
+        toast(`Evaluation task ${made.id} created from this task`);
+      } catch (error) {
+        event.target.disabled = false;
+        toast(error.message, "error");
+      }
+    },
+  }, "Make evaluation task") : null;
   await openDialog(`Task ${task.unique_id || task.id}`, () => el("div", { class: "task-detail" },
+    makeGold ? el("p", {}, makeGold) : null,
     el("dl", { class: "props" }, [
       ["ID", task.id], ["Status", task.status], ["Stage", task.stage || "—"], ["Round", task.round],
       ["Batch", task.batch_id ? batchNames.get(task.batch_id) || task.batch_id : "—"],
