@@ -587,3 +587,42 @@ def test_low_agreement_goes_to_review_even_when_review_is_not_sampled(client, ma
             outcome[task_id] = submit(client, account, lease, chosen).json()
     assert outcome[agreed]["status"] == "completed"
     assert outcome[disputed] == {"task_id": disputed, "status": "pending", "stage": "review"}
+
+
+def test_consensus_exposes_each_labelers_confusion_estimates(client, manager, accounts):
+    taxonomy = {"labels": [{"name": "cat"}, {"name": "dog"}]}
+    project = make_project(
+        client,
+        manager,
+        name="pets",
+        task_type="categorization",
+        taxonomy=taxonomy,
+        params={},
+        quality={"consensus": {"labelers": 3}},
+    )
+    truth = ["cat", "dog"] * 6
+    add_tasks(client, manager, project["id"], [{"params": {"text": f"pet {i}"}} for i in range(12)])
+    good = [member(client, manager, accounts, project["id"], "labeler") for _ in range(2)]
+    spammer = member(client, manager, accounts, project["id"], "labeler")
+    order: dict[str, int] = {}
+    for account in [*good, spammer]:
+        while (lease := next_lease(client, account, project["id"])).status_code == 200:
+            body = lease.json()
+            index = order.setdefault(body["task"]["id"], len(order))
+            label = "cat" if account is spammer else truth[index % len(truth)]
+            answer = {"annotations": [{"type": "category", "label": label}]}
+            assert submit(client, account, body, answer).status_code == 200
+    report = client.get(
+        f"{API}/projects/{project['id']}/consensus/labelers", headers=manager.headers
+    )
+    assert report.status_code == 200, report.text
+    body = report.json()
+    assert body["classes"] == ["cat", "dog"] and body["tasks"] == 12
+    accuracy = {row["user_id"]: row["accuracy"] for row in body["labelers"]}
+    assert accuracy[spammer.user.id] < 0.7 < min(accuracy[g.user.id] for g in good)
+    assert (
+        client.get(
+            f"{API}/projects/{project['id']}/consensus/labelers", headers=spammer.headers
+        ).status_code
+        == 403
+    )

@@ -20,7 +20,7 @@ from assay.core.errors import NotFound
 from assay.core.policies import projects as project_policy
 from assay.core.policies import queue as queue_policy
 from assay.core.schemas import Schema
-from assay.labeling import audits, models, quality, quality_admin, queue, schemas
+from assay.labeling import audits, consensus, models, quality, quality_admin, queue, schemas
 from assay.labeling.annotations import validate_response
 from assay.labeling.projects import project_rules
 from assay.labeling.task_params import labeler_params
@@ -510,3 +510,17 @@ def calibration_report(batch_id: str, actor: CurrentActor, db: Db) -> dict[str, 
         project, role = load_project(session, batch.project_id, actor)
         project_policy.require_manager(actor, project, role, "read calibration reports")
         return quality_admin.calibration_report(session=session, batch=batch)
+
+
+@router.get(
+    "/projects/{project_id}/consensus/labelers",
+    response_model=dict[str, Any],
+    operation_id="labeler_confusions",
+)
+def labeler_confusions(project_id: str, actor: CurrentActor, db: Db) -> dict[str, Any]:
+    """Dawid-Skene over the project's overlapping answers (categorization): each labeler's
+    estimated accuracy and confusion matrix (rows: the true class, columns: what they said)."""
+    with db.read() as session:
+        project, role = load_project(session, project_id, actor)
+        project_policy.require_manager(actor, project, role, "see labelers' confusion matrices")
+        return consensus.labeler_confusions(session=session, project_id=project.id)

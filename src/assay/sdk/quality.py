@@ -205,6 +205,11 @@ class Quality:
         """Where labelers disagreed with a calibration batch's expected answers."""
         return self._api.calibration_report(batch_id=batch_id)
 
+    def labeler_confusions(self, project_id: str) -> dict[str, Any]:
+        """Dawid-Skene over a categorization project's overlapping answers: each labeler's
+        estimated accuracy and confusion matrix (rows: true class, columns: what they said)."""
+        return self._api.labeler_confusions(project_id=project_id)
+
     def overview(self, project_id: str, *, since: dt.datetime | None = None) -> ProjectQuality:
         """Per labeler: pace, time per task, evaluation accuracy, review and audit rates."""
         params = {"since": since.isoformat() if since is not None else None}

@@ -47,6 +47,8 @@ class QualityAPI(API):
     calibration_report = endpoint(
         "GET", "/batches/{batch_id}/calibration_report", returns=CalibrationReport
     )
+    # Dawid-Skene per-labeler confusion estimates: a plain JSON object.
+    labeler_confusions = endpoint("GET", "/projects/{project_id}/consensus/labelers")
     overview = endpoint("GET", "/projects/{project_id}/quality/overview", returns=ProjectQuality)
     dashboard = endpoint(
         "GET", "/projects/{project_id}/quality/labelers/{user_id}", returns=LabelerDashboard
