@@ -817,3 +817,48 @@ def test_training_first_with_feedback_then_real_tasks(page, live_server, seeder,
     page.get_by_role("button", name="Start labeling").click()
     assert shown_task(page) == real
     assert "training=1" not in page.url
+
+
+def test_audit_queue_accept_and_reject_with_a_comment(page, live_server, seeder, accounts):
+    labeler, auditor = accounts.make("labeler"), accounts.make("reviewer")
+    red = seeder.blob(png(64, 48, (200, 40, 40)), "red.png")
+    taxonomy = {"labels": [{"name": "red"}, {"name": "green"}]}
+    pid, ids = seeder.project(
+        "categorization",
+        taxonomy,
+        [{"attachment": f"blob:{red}"}, {"attachment": f"blob:{red}"}],
+        members=[(labeler, "labeler"), (auditor, "reviewer")],
+    )
+    seeder.ok(seeder.http.patch(f"/projects/{pid}", json={"quality": {"audit_rate": 1.0}}))
+    with httpx.Client(base_url=live_server.url + "/api/v1", headers=labeler.headers) as api:
+        for label in ("red", "green"):
+            lease = Seeder.ok(api.post(f"/projects/{pid}/queue/next"))
+            Seeder.ok(
+                api.post(
+                    f"/tasks/{lease['task']['id']}/submit",
+                    json={
+                        "lease_token": lease["lease_token"],
+                        "response": {"annotations": [{"type": "category", "label": label}]},
+                    },
+                )
+            )
+    page.goto(live_server.url + f"/review/{pid}?audit=1")
+    page.get_by_label("Email").fill(auditor.user.email)
+    page.get_by_label("Password").fill(auditor.password)
+    page.get_by_role("button", name="Log in").click()
+    first = shown_task(page)
+    expect(page.locator(".lb-rework")).to_contain_text("auditing a completed task")
+    expect(page.get_by_text("Audit", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Accept").click()
+    second = wait_next(page, first)
+    assert {first, second} == set(ids)
+    page.get_by_role("button", name="Reject…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox").first.fill("Look at the colour again.")
+    dialog.get_by_role("button", name="Reject").click()
+    expect(page.get_by_role("heading", name="Nothing to audit")).to_be_visible()
+    audits = seeder.ok(seeder.http.get(f"/projects/{pid}/audits"))["items"]
+    decided = {a["task_id"]: (a["status"], a["comments"]) for a in audits}
+    assert decided[first] == ("accepted", None)
+    assert decided[second][0] == "rejected"
+    assert decided[second][1][0]["text"] == "Look at the colour again."

@@ -45,7 +45,9 @@ async function labeling(projectId, query, mode) {
       el("p", {}, el("a", { href: "/projects" }, "Back to projects"))));
     return undefined;
   }
-  return runner.mountLabeling(view, { projectId, stage, mode, training: query.get("training") === "1" });
+  return runner.mountLabeling(view, {
+    projectId, stage, mode, training: query.get("training") === "1", audit: query.get("audit") === "1",
+  });
 }
 
 async function render() {

@@ -42,12 +42,30 @@ function renderInstructions(text) {
 
 // mountLabeling(view, {projectId, stage, mode, training}) → {destroy()}. mode: "label" |
 // "review"; training: work through the project's training course (feedback after each task).
-export async function mountLabeling(view, { projectId, stage = null, mode = "label", training = false }) {
+// audit: review completed tasks sampled for audit (mode "review").
+export async function mountLabeling(view, {
+  projectId, stage = null, mode = "label", training = false, audit = false,
+}) {
   css("/static/css/label.css");
   const runner = new Runner(view, projectId, stage, mode === "review" ? "review" : "label");
   runner.training = Boolean(training) && mode !== "review";
+  runner.audit = Boolean(audit) && mode === "review";
   await runner.start();
   return runner;
+}
+
+// An audit lease in the shape the runner shows (null when nothing waits).
+function asLease(audit) {
+  if (!audit) return null;
+  return {
+    audit_id: audit.audit_id,
+    lease_token: audit.lease_token,
+    expires_at: audit.expires_at,
+    task: { ...audit.task, prelabels: null, priority: 0, stage: "audit", round: 0 },
+    draft: null,
+    previous: audit.response,
+    comments: null,
+  };
 }
 
 // A short, readable account of a response: what the expected answer contains.
@@ -103,7 +121,7 @@ class Runner {
     }
     if (!this.stage) this.stage = this.defaultStage();
     const kind = (this.project.pipeline?.stages || []).find((s) => s.name === this.stage)?.kind;
-    if (kind && kind !== (this.mode === "review" ? "review" : "label")) {
+    if (kind && !this.audit && kind !== (this.mode === "review" ? "review" : "label")) {
       this.main.replaceChildren(el("section", { class: "lb-empty card", role: "alert" },
         el("h2", {}, `“${this.stage}” is a ${kind} stage`),
         el("p", {}, this.mode === "review" ? "There is nothing to review in it; open it to label."
@@ -240,7 +258,8 @@ class Runner {
     if (lease === undefined) {
       const project = encodeURIComponent(this.projectId);
       try {
-        lease = await api(this.training ? `/projects/${project}/training/next`
+        if (this.audit) lease = asLease(await api(`/projects/${project}/audits/next`, { method: "POST" }));
+        else lease = await api(this.training ? `/projects/${project}/training/next`
           : `/projects/${project}/queue/next?stage=${stage}`, { method: "POST" });
       } catch (error) {
         if (!this.alive()) return;
@@ -265,8 +284,9 @@ class Runner {
     }
     if (!lease) {
       this.showAlert(notice, "notice");
-      this.showEmpty(this.mode === "review" ? "Nothing to review" : "All done here",
-        this.mode === "review" ? "No submitted work is waiting for review in this stage."
+      this.showEmpty(this.audit ? "Nothing to audit" : this.mode === "review" ? "Nothing to review" : "All done here",
+        this.audit ? "No completed task is waiting for an audit in this project."
+          : this.mode === "review" ? "No submitted work is waiting for review in this stage."
           : "There are no more tasks for you in this stage right now.", "Check again");
       return;
     }
@@ -300,7 +320,7 @@ class Runner {
   }
 
   showSubtitle() {
-    this.subtitle.textContent = this.mode === "review" ? `Review · ${this.stage}`
+    this.subtitle.textContent = this.audit ? "Audit" : this.mode === "review" ? `Review · ${this.stage}`
       : this.training ? "Training course" : `Labeling · ${this.stage}`;
   }
 
@@ -396,6 +416,14 @@ class Runner {
   renderRework(lease) {
     const comments = lease.comments || [];
     this.rework.classList.toggle("review-note", this.mode === "review");
+    if (this.audit) {
+      this.rework.setAttribute("aria-label", "Review");
+      this.rework.replaceChildren(el("p", {}, "You are auditing a completed task: accept the ",
+        "labeler's response, fix it in place and send the fix (it becomes the task's response), ",
+        "or reject it with comments. Audits count in the labeler's quality figures."));
+      this.rework.hidden = false;
+      return;
+    }
     if (this.mode === "review") {
       this.rework.setAttribute("aria-label", "Review");
       this.rework.replaceChildren(el("p", {}, "You are reviewing a labeler's response",
@@ -478,6 +506,10 @@ class Runner {
 
   async save({ force = false, keepalive = false } = {}) {
     if (!this.lease || !this.handle) return;
+    if (this.audit) { // audits keep no server-side drafts; the local copy stays
+      this.keepLocal();
+      return;
+    }
     if (!this.dirty && !force) return;
     if (this.saving) {
       this.saveAgain = true;
@@ -542,6 +574,7 @@ class Runner {
   // --- the lease ---
 
   startHeartbeat() {
+    if (this.audit) return; // an audit lease lasts ten minutes and has no heartbeat
     const lease = this.project.pipeline?.lease_seconds || 300;
     const every = Math.max(3000, (lease * 1000) / 3);
     this.timers.heartbeat = setInterval(() => this.heartbeat(), every);
@@ -675,7 +708,8 @@ class Runner {
     this.setBusy(true);
     this.setStatus(decision === "accept" ? "Accepting…" : decision === "fix" ? "Sending the fix…" : "Rejecting…");
     try {
-      await api(`/tasks/${lease.task.id}/review`, { method: "POST", body });
+      if (this.audit) await api(`/audits/${encodeURIComponent(lease.audit_id)}/decision`, { method: "POST", body });
+      else await api(`/tasks/${lease.task.id}/review`, { method: "POST", body });
     } catch (error) {
       if (this.lease === lease) this.failed(error, decision === "reject" ? "Reject" : "Review");
       return;

@@ -28,7 +28,8 @@ export async function render(panel, ctx) {
     });
     const t = overview.totals;
     panel.replaceChildren(
-      el("div", { class: "toolbar" }, el("h2", { class: "grow" }, "Labelers"), period),
+      el("div", { class: "toolbar" }, el("h2", { class: "grow" }, "Labelers"),
+        el("a", { class: "button secondary", href: `/review/${pid}?audit=1` }, "Audit queue"), period),
       el("div", { class: "stats quality-stats" },
         stat("Tasks submitted", t.submitted.toLocaleString(), t.active_hours ? `${t.active_hours} active hours` : null),
         stat("Tasks per active hour", decimal(t.throughput_per_hour)),
