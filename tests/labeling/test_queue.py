@@ -16,7 +16,7 @@ from sqlalchemy import update
 from assay.core import webhooks
 from assay.core.db import utcnow
 from assay.core.errors import Conflict
-from assay.labeling import batches, models, pipeline, projects, queue, tasks
+from assay.labeling import batches, decisions, models, pipeline, projects, queue, tasks
 from assay.labeling import schemas as labeling_schemas
 from assay.labeling.annotations import validate_response
 from tests.labeling.factories import (
@@ -99,7 +99,7 @@ def submit(db, settings, lease: queue.Lease, actor, label: str = "cat") -> queue
 def review(db, settings, lease, actor, decision, comments=None) -> models.Task:
     with db.write() as session:
         rules = projects.project_rules(session.get(models.Project, lease.task.project_id))
-        return queue.review(
+        return decisions.review(
             session=session,
             task_id=lease.task.id,
             actor=actor,
@@ -200,7 +200,7 @@ def test_the_same_person_keeps_their_lease_and_heartbeats_extend_it(
     again = next_for(db, project.id, labeler)
     assert again is not None and (again.task.id, again.token) == (lease.task.id, lease.token)
     with db.write() as session:
-        queue.save_draft(
+        decisions.save_draft(
             session=session,
             task_id=lease.task.id,
             user_id=labeler.user_id,
@@ -208,7 +208,7 @@ def test_the_same_person_keeps_their_lease_and_heartbeats_extend_it(
             response=category("dog"),
         )
         rules = projects.project_rules(session.get(models.Project, project.id))
-        renewed = queue.heartbeat(
+        renewed = decisions.heartbeat(
             session=session,
             task_id=lease.task.id,
             user_id=labeler.user_id,
@@ -247,7 +247,7 @@ def test_a_skipped_task_is_never_served_again_to_the_same_person(db, settings, m
     skipper, other = (actor_for(accounts.make("labeler")) for _ in range(2))
     lease = next_for(db, project.id, skipper)
     with db.write() as session:
-        queue.skip(
+        decisions.skip(
             session=session,
             task_id=task_id,
             user_id=skipper.user_id,

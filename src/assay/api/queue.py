@@ -23,7 +23,7 @@ from assay.core.db import Database
 from assay.core.errors import Invalid
 from assay.core.policies import queue as policy
 from assay.core.settings import Settings
-from assay.labeling import models, quality, queue, schemas
+from assay.labeling import decisions, models, quality, queue, schemas
 from assay.labeling.annotations import validate_response
 from assay.labeling.pipeline import Pipeline
 from assay.labeling.task_params import labeler_params
@@ -152,7 +152,7 @@ def heartbeat(
                 pipeline=access.rules.pipeline,
             )
             return schemas.LeaseRenewed(expires_at=expires)
-        expires = queue.heartbeat(
+        expires = decisions.heartbeat(
             session=session,
             task_id=task_id,
             user_id=actor.user_id,
@@ -170,11 +170,11 @@ def save_draft(task_id: str, body: schemas.DraftSave, actor: CurrentActor, db: D
         response = _validated(access, task, body.response, partial=True)
         if task.kind != "production":
             quality.held(session.connection(), task_id, actor.user_id, body.lease_token)
-            queue.store_draft(
+            decisions.store_draft(
                 session=session, task_id=task_id, user_id=actor.user_id, response=response
             )
             return Response(status_code=204)
-        queue.save_draft(
+        decisions.save_draft(
             session=session,
             task_id=task_id,
             user_id=actor.user_id,
@@ -301,7 +301,7 @@ def skip(task_id: str, body: schemas.Skip, actor: CurrentActor, db: Db) -> Respo
                 reason=body.reason,
             )
             return Response(status_code=204)
-        queue.skip(
+        decisions.skip(
             session=session,
             task_id=task_id,
             user_id=actor.user_id,
@@ -336,7 +336,7 @@ def review(
         comments = (
             [c.model_dump(exclude_none=True) for c in body.comments] if body.comments else None
         )
-        task = queue.review(
+        task = decisions.review(
             session=session,
             task_id=task_id,
             actor=actor,

@@ -180,7 +180,7 @@ def _labeler(
 
 def _review_all(db: Database, settings: Settings, project_id: str, reviewer_id: str) -> None:
     """The reviewer accepts right answers and sends wrong ones back with a comment."""
-    from assay.labeling import queue
+    from assay.labeling import decisions, queue
 
     actor = Actor(user_id=reviewer_id, email="", role="reviewer")
     while True:
@@ -201,7 +201,7 @@ def _review_all(db: Database, settings: Settings, project_id: str, reviewer_id: 
             task = session.get(models.Task, lease.task.id)
             assert task is not None
             right = given[0].get("label") == TRUTH[task.metadata_["image"]]
-            queue.review(
+            decisions.review(
                 session=session,
                 task_id=task.id,
                 actor=actor,
