@@ -495,3 +495,53 @@ def test_a_reviewed_task_becomes_an_evaluation_task_from_its_detail(
     assert gold["kind"] == "evaluation" and gold["metadata"]["source_task"] == lease["task"]["id"]
     task = ok(api.get(f"/tasks/{lease['task']['id']}"))
     assert gold["expected_response"] == task["response"]
+
+
+def test_calibration_report_from_the_batch_list(page, live_server, manager, api, accounts):
+    project = make_project(
+        api,
+        "Calibrated",
+        task_type="categorization",
+        taxonomy={"labels": [{"name": "cat"}, {"name": "dog"}]},
+    )
+    batch = ok(
+        api.post(
+            f"/projects/{project['id']}/batches", json={"name": "calib-1", "kind": "calibration"}
+        )
+    )
+    expected = {"annotations": [{"type": "category", "label": "cat"}]}
+    ok(
+        api.post(
+            f"/projects/{project['id']}/tasks/bulk",
+            json={
+                "batch": batch["id"],
+                "tasks": [{"params": {"text": "a cat?"}, "expected_response": expected}],
+            },
+        )
+    )
+    ok(api.post(f"/batches/{batch['id']}/finalize"))
+    labeler = accounts.make("labeler")
+    ok(api.put(f"/projects/{project['id']}/members/{labeler.user.id}", json={"role": "labeler"}))
+    with httpx.Client(base_url=live_server.url + "/api/v1", headers=labeler.headers) as as_labeler:
+        lease = ok(as_labeler.post(f"/projects/{project['id']}/queue/next"))
+        ok(
+            as_labeler.post(
+                f"/tasks/{lease['task']['id']}/submit",
+                json={
+                    "lease_token": lease["lease_token"],
+                    "response": {"annotations": [{"type": "category", "label": "dog"}]},
+                    "feedback": "Cartoons: cat or not?",
+                },
+            )
+        )
+    log_in(page, live_server.url, manager, f"/projects/{project['id']}")
+    page.get_by_role("button", name="Calibration report of calib-1").click()
+    dialog = page.get_by_role("dialog", name="Calibration report: calib-1")
+    scores = dialog.get_by_role("table", name="Scores by labeler")
+    expect(scores).to_contain_text(labeler.user.email)
+    expect(scores).to_contain_text("0 %")
+    row = dialog.get_by_role("table", name="Disagreements").locator("tbody tr")
+    expect(row).to_contain_text("cat")
+    expect(row).to_contain_text("dog")
+    expect(dialog).to_contain_text("Cartoons: cat or not?")
+    shot(page, "manager-calibration-report")

@@ -72,6 +72,12 @@ function batchRow(batch, ctx) {
         },
       }, "Finalize"));
   }
+  if (batch.kind === "calibration" && batch.status !== "staging") {
+    actions.append(el("button", {
+      type: "button", class: "secondary", "aria-label": `Calibration report of ${batch.name}`,
+      onclick: () => calibrationReport(batch).catch((error) => toast(error.message, "error")),
+    }, "Calibration report"));
+  }
   actions.append(el("button", {
     type: "button", class: "secondary", "aria-label": `Tasks of ${batch.name}`,
     onclick: () => ctx.show("tasks", { batch: batch.id }),
@@ -89,6 +95,39 @@ function batchRow(batch, ctx) {
     total ? progressBar(batch.counts, { label: `${batch.name} progress` })
       : el("p", { class: "muted small" }, batch.status === "staging"
         ? "Empty: add data, then finalize to queue the tasks." : "No tasks."));
+}
+
+// Labels of a response, for a one-line comparison with the expected answer.
+function labelsOf(response) {
+  const labels = (response?.annotations || []).map((a) => a.label || a.text || a.type).filter(Boolean);
+  return labels.length ? labels.join(", ") : "—";
+}
+
+// Where labelers disagreed with the calibration batch's expected answers, and their notes.
+async function calibrationReport(batch) {
+  const report = await api(`/batches/${encodeURIComponent(batch.id)}/calibration_report`);
+  const pct = (value) => `${Math.round(value * 100)} %`;
+  await openDialog(`Calibration report: ${batch.name}`, () => el("div", { class: "calibration" },
+    report.labelers.length
+      ? el("table", { class: "table", "aria-label": "Scores by labeler" },
+        el("thead", {}, el("tr", {}, el("th", {}, "Labeler"), el("th", {}, "Tasks"), el("th", {}, "Score"))),
+        el("tbody", {}, report.labelers.map((row) => el("tr", {},
+          el("td", {}, row.email), el("td", {}, String(row.tasks)), el("td", {}, pct(row.score))))))
+      : el("p", { class: "muted" }, "Nobody has answered a task of this batch with a known answer yet."),
+    el("h3", {}, `Disagreements (${report.disagreements.length})`),
+    report.disagreements.length
+      ? el("table", { class: "table", "aria-label": "Disagreements" },
+        el("thead", {}, el("tr", {}, el("th", {}, "Task"), el("th", {}, "Labeler"),
+          el("th", {}, "Expected"), el("th", {}, "Given"), el("th", {}, "Score"))),
+        el("tbody", {}, report.disagreements.map((row) => el("tr", {},
+          el("td", { class: "mono small" }, row.task_id), el("td", {}, row.email),
+          el("td", {}, labelsOf(row.expected_response)), el("td", {}, labelsOf(row.response)),
+          el("td", {}, pct(row.score || 0))))))
+      : el("p", { class: "muted" }, "No disagreement with the expected answers."),
+    el("h3", {}, `Feedback on the instructions (${report.feedback.length})`),
+    report.feedback.length
+      ? el("ul", {}, report.feedback.map((row) => el("li", {}, el("strong", {}, row.email), ": ", row.feedback)))
+      : el("p", { class: "muted" }, "No notes from labelers.")));
 }
 
 async function launchBatch(ctx) {
