@@ -363,6 +363,48 @@ _ADD_EVENT = insert(EVENTS)
 _DROP_DRAFTS = delete(DRAFTS).where(DRAFTS.c.task_id == bindparam("task_id"))
 
 
+def _submitted(task: Any, status: str, stage: str | None) -> Submitted:
+    return Submitted(
+        id=task.id,
+        project_id=task.project_id,
+        batch_id=task.batch_id,
+        type=task.type,
+        unique_id=task.unique_id,
+        metadata_=task.metadata_,
+        callback_url=task.callback_url,
+        status=status,
+        stage=stage,
+    )
+
+
+def _record_answer(
+    conn: Connection,
+    task: Any,
+    user_id: str,
+    response: dict[str, Any],
+    now: dt.datetime,
+    feedback: str | None,
+) -> None:
+    """History, drafts and (for a task with a known answer) the labeler's calibration score."""
+    duration = (now - task.leased_at).total_seconds() * 1000 if task.leased_at else None
+    conn.execute(
+        _ADD_EVENT,
+        {
+            "task_id": task.id,
+            "stage": task.stage,
+            "round": task.round,
+            "user_id": user_id,
+            "action": "submit",
+            "response": response,
+            "duration_ms": duration,
+            "created_at": now,
+        },
+    )
+    conn.execute(_DROP_DRAFTS, {"task_id": task.id})
+    if task.expected_response is not None:
+        _score_calibration(conn, task, user_id, response, duration, feedback)
+
+
 def next_stage(pipeline: Pipeline, stage: Stage) -> Stage | None:
     """Where a labeled task goes: the next stage, past review stages it is not sampled for."""
     following = pipeline.after(stage.name)
@@ -439,23 +481,7 @@ def submit(
     )
     if applied.rowcount != 1:
         raise Conflict(LEASE_LOST, field="lease_token")
-    duration = (now - task.leased_at).total_seconds() * 1000 if task.leased_at else None
-    conn.execute(
-        _ADD_EVENT,
-        {
-            "task_id": task.id,
-            "stage": task.stage,
-            "round": task.round,
-            "user_id": actor.user_id,
-            "action": "submit",
-            "response": response,
-            "duration_ms": duration,
-            "created_at": now,
-        },
-    )
-    conn.execute(_DROP_DRAFTS, {"task_id": task.id})
-    if task.expected_response is not None:
-        _score_calibration(conn, task, actor.user_id, response, duration, feedback)
+    _record_answer(conn, task, actor.user_id, response, now, feedback)
     if agreed is not None:
         conn.execute(
             _ADD_EVENT,
@@ -470,16 +496,10 @@ def submit(
                 "created_at": now,
             },
         )
-    done = Submitted(
-        id=task.id,
-        project_id=task.project_id,
-        batch_id=task.batch_id,
-        type=task.type,
-        unique_id=task.unique_id,
-        metadata_=task.metadata_,
-        callback_url=task.callback_url,
-        status="pending" if following else "completed",
-        stage=following.name if following else None,
+    done = _submitted(
+        task,
+        "pending" if following else "completed",
+        following.name if following else None,
     )
     if following is None:
         done.response, done.completed_at = final, now
@@ -501,12 +521,6 @@ _EARLIER_ANSWERS = select(EVENTS.c.user_id, EVENTS.c.response).where(
     EVENTS.c.stage == bindparam("b_stage"),
     EVENTS.c.round == bindparam("b_round"),
     EVENTS.c.action == "submit",
-)
-_RELEASE_ONLY = update(TASKS).where(
-    T.id == bindparam("task_id"),
-    T.lease_user_id == bindparam("uid"),
-    T.lease_token == bindparam("token"),
-    T.lease_expires_at > bindparam("now"),
 )
 
 
@@ -530,7 +544,7 @@ def _one_of_many(
     """A consensus answer that is not the last one: kept in the history, the task freed for
     the next labeler (who never is this one: the claim skips tasks they worked on)."""
     applied = conn.execute(
-        _RELEASE_ONLY,
+        _RELEASE_IF_HELD,
         {
             "task_id": task.id,
             "uid": actor.user_id,
@@ -545,34 +559,8 @@ def _one_of_many(
     )
     if applied.rowcount != 1:
         raise Conflict(LEASE_LOST, field="lease_token")
-    duration = (now - task.leased_at).total_seconds() * 1000 if task.leased_at else None
-    conn.execute(
-        _ADD_EVENT,
-        {
-            "task_id": task.id,
-            "stage": task.stage,
-            "round": task.round,
-            "user_id": actor.user_id,
-            "action": "submit",
-            "response": response,
-            "duration_ms": duration,
-            "created_at": now,
-        },
-    )
-    conn.execute(_DROP_DRAFTS, {"task_id": task.id})
-    if task.expected_response is not None:
-        _score_calibration(conn, task, actor.user_id, response, duration, feedback)
-    return Submitted(
-        id=task.id,
-        project_id=task.project_id,
-        batch_id=task.batch_id,
-        type=task.type,
-        unique_id=task.unique_id,
-        metadata_=task.metadata_,
-        callback_url=task.callback_url,
-        status="pending",
-        stage=task.stage,
-    )
+    _record_answer(conn, task, actor.user_id, response, now, feedback)
+    return _submitted(task, "pending", task.stage)
 
 
 _ADD_ATTEMPT = insert(models.QualityAttempt.__table__)
