@@ -20,7 +20,7 @@ from assay.core.errors import Invalid, NotFound
 from assay.core.settings import Settings
 from assay.labeling import audits, models
 from assay.labeling.pipeline import Pipeline, finish
-from assay.labeling.queue import _dialect, check_lease
+from assay.labeling.queue import check_lease, dialect_of
 
 
 def _held(session: Session, task_id: str, user_id: str, token: str) -> models.Task:
@@ -49,7 +49,7 @@ def save_draft(
 
 def store_draft(*, session: Session, task_id: str, user_id: str, response: dict[str, Any]) -> None:
     """Upsert the person's draft (their lease already checked)."""
-    insert = dialects.insert(models.Draft.__table__, _dialect(session))
+    insert = dialects.insert(models.Draft.__table__, dialect_of(session))
     session.execute(
         insert.values(
             task_id=task_id, user_id=user_id, response=response, updated_at=utcnow()

@@ -25,12 +25,12 @@ from assay.labeling import models
 from assay.labeling.pipeline import Pipeline, Stage
 from assay.labeling.quality_config import QualityConfig
 from assay.labeling.queue import (
-    _LEASE_COLUMNS,
+    LEASE_COLUMNS,
     LEASE_LOST,
     TASKS,
     Access,
     Lease,
-    _lease_for,
+    lease_for,
 )
 from assay.metrics.matching import score_response
 
@@ -104,7 +104,7 @@ class _Item:
     lease_expires_at: dt.datetime
 
 
-_TASK = select(*_LEASE_COLUMNS).where(T.id == bindparam("task_id"))
+_TASK = select(*LEASE_COLUMNS).where(T.id == bindparam("task_id"))
 
 
 def _lease(
@@ -124,7 +124,7 @@ def _lease(
         token,
         expires,
     )
-    return _lease_for(conn, item, user_id)
+    return lease_for(conn, item, user_id)
 
 
 _HELD_ATTEMPT = (

@@ -130,7 +130,7 @@ def project_access(*, conn: Connection, project_id: str, actor: Actor) -> Access
 
 @dataclass
 class Lease:
-    task: Any  # a row with _LEASE_COLUMNS
+    task: Any  # a row with LEASE_COLUMNS
     token: str
     expires_at: dt.datetime
     draft: dict[str, Any] | None
@@ -140,13 +140,14 @@ class Lease:
     comments: list[dict[str, Any]] | None = None
 
 
-def _dialect(session: Session | Connection) -> str:
+def dialect_of(session: Session | Connection) -> str:
+    """`sqlite` or `postgresql`, from a session or a connection."""
     return session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
 
 
 # What a lease shows: the task as the person working on it needs it (no metadata, no final
 # response).
-_LEASE_COLUMNS = (
+LEASE_COLUMNS = (
     T.id,
     T.project_id,
     T.type,
@@ -161,7 +162,7 @@ _LEASE_COLUMNS = (
 )
 # Only the lease-holder column in the filter, so every dialect uses its index (with the
 # project and stage in it, SQLite scanned the queue index instead: 5 ms a call at 20k).
-_HELD = select(*_LEASE_COLUMNS).where(
+_HELD = select(*LEASE_COLUMNS).where(
     T.lease_user_id == bindparam("uid"), T.lease_expires_at > bindparam("now")
 )
 _DRAFT = select(DRAFTS.c.response).where(
@@ -175,7 +176,9 @@ _LAST_REJECTION = (
 )
 
 
-def _lease_for(conn: Connection, task: Any, user_id: str) -> Lease:
+def lease_for(conn: Connection, task: Any, user_id: str) -> Lease:
+    """What the person sees with a leased task: their draft, and for rework or review the
+    latest response and the reviewer's comments."""
     draft = conn.execute(_DRAFT, {"task_id": task.id, "uid": user_id}).first()
     previous = comments = None
     if task.round > 0 or task.working_response is not None:
@@ -195,7 +198,7 @@ def held_lease(*, conn: Connection, project_id: str, stage: Stage, user_id: str)
     """The caller's unexpired lease in this project and stage (read-only, no writer lock)."""
     for held in conn.execute(_HELD, {"uid": user_id, "now": utcnow()}):
         if held.project_id == project_id and held.stage == stage.name:
-            return _lease_for(conn, held, user_id)
+            return lease_for(conn, held, user_id)
     return None
 
 
@@ -250,7 +253,7 @@ def _claim_statement(dialect: str, review: bool) -> Any:
                 lease_expires_at=bindparam("expires"),
                 leased_at=bindparam("now"),
             )
-            .returning(*_LEASE_COLUMNS)
+            .returning(*LEASE_COLUMNS)
         )
     return _claims[key]
 
@@ -264,7 +267,7 @@ def claim_task(
     assigned to someone else (rework goes back to its labeler), or — in review — their own."""
     now = utcnow()
     task = conn.execute(
-        _claim_statement(_dialect(conn), stage.kind == "review"),
+        _claim_statement(dialect_of(conn), stage.kind == "review"),
         {
             "b_project": project_id,
             "b_stage": stage.name,
@@ -274,7 +277,7 @@ def claim_task(
             "expires": now + dt.timedelta(seconds=pipeline.lease_seconds),
         },
     ).first()
-    return None if task is None else _lease_for(conn, task, user_id)
+    return None if task is None else lease_for(conn, task, user_id)
 
 
 # A submission's read phase: the task with what the submit needs, its project's version and
