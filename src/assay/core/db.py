@@ -113,11 +113,14 @@ class Database:
     def phases(self) -> Iterator[Phases]:
         """A read phase then a write phase, for hot paths that check before they write.
 
-        SQLite: two transactions, so the reads and the work between them (validation) hold
-        no writer lock. PostgreSQL: one transaction (its writers do not queue on one lock),
-        which saves a BEGIN/COMMIT round trip pair."""
+        SQLite: the reads outside any transaction, so they and the work between them
+        (validation) hold no writer lock — each prepared read is its own snapshot and no
+        BEGIN/COMMIT is spent on them (a statement through `Connection.execute` still opens
+        a read transaction, rolled back at the end); then the write transaction.
+        PostgreSQL: one transaction (its writers do not queue on one lock), which saves a
+        BEGIN/COMMIT round trip pair."""
         if self.dialect == "sqlite":
-            yield Phases(self.read_connection, self.write_connection)
+            yield Phases(self.engine.connect, self.write_connection)
             return
         with self.write_connection() as connection:
             same = nullcontext(connection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -25,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 try:
     import fcntl
@@ -45,12 +46,41 @@ def engine_options(url: str) -> dict[str, Any]:
             "pool_timeout": 60,
             "connect_args": {"check_same_thread": False, "timeout": 30},
         }
-    return {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, "pool_timeout": 60}
+    # No `pool_pre_ping`: it costs a round trip on every checkout, two per queue cycle
+    # (a fifth of the labeling queue's time on PostgreSQL); `_ping_if_idle` pings only a
+    # connection that sat in the pool, which is where a dead one comes from.
+    return {"pool_size": 10, "max_overflow": 20, "pool_timeout": 60}
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 1.0
 
 
 def configure(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
+    else:
+        event.listen(engine, "checkin", _mark_checked_in)
+        event.listen(engine, "checkout", _ping_if_idle)
+
+
+def _mark_checked_in(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """SQLAlchemy's documented pessimistic disconnect check, for idle connections only: a
+    connection the server dropped (restart, idle timeout) is replaced before any use."""
+    if time.monotonic() - record.info.get("checked_in", 0.0) < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # any failure: the pool drops it and connects anew
+        raise DisconnectionError(f"pooled connection is unusable: {exc}") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

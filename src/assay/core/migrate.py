@@ -14,9 +14,12 @@ from assay.core.db import Database
 
 log = logging.getLogger(__name__)
 
-# Indexes with expression columns (e.g. `priority DESC`): Alembic cannot compare them on
-# PostgreSQL, so they are written by hand in migrations and checked by name in the tests.
-EXPRESSION_INDEXES = frozenset({"ix_tasks_queue"})
+# Indexes with expression columns (e.g. `priority DESC`) or a WHERE clause: Alembic cannot
+# compare them on PostgreSQL, so they are written by hand in migrations and checked by name
+# in the tests.
+EXPRESSION_INDEXES = frozenset(
+    {"ix_tasks_queue", "ix_tasks_free", "ix_tasks_lease_user", "ix_tasks_lease_expiry"}
+)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

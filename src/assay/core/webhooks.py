@@ -33,7 +33,7 @@ from functools import cache
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import bindparam, select, true
+from sqlalchemy import Connection, bindparam, select, true
 from sqlalchemy.orm import Session
 
 from assay.core import jobs, models
@@ -43,6 +43,7 @@ from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.ids import new_id
 from assay.core.jobs import PermanentError
 from assay.core.pagination import PageResult, paginate
+from assay.core.prepared import Prepared
 from assay.core.settings import Settings, get_settings
 from assay.core.urlcheck import HostNotResolved, check_url
 
@@ -253,11 +254,18 @@ def _to_target(
 
 
 _TARGETS = models.WebhookTarget.__table__
-_ACTIVE_TARGETS = (
+_ACTIVE_TARGETS = Prepared(
     select(_TARGETS.c.id, _TARGETS.c.events)
     .where(_TARGETS.c.is_active == true(), _TARGETS.c.mode == bindparam("mode"))
     .order_by(_TARGETS.c.id)
 )
+
+
+def subscribers(conn: Connection, event: str, mode: str) -> list[str]:
+    """Ids of the active targets of this key mode subscribed to `event` (one indexed read)."""
+    return [
+        row.id for row in _ACTIVE_TARGETS.all(conn, {"mode": mode}) if subscribed(row.events, event)
+    ]
 
 
 def emit(
@@ -274,11 +282,7 @@ def emit(
     """
     mode = actor.mode if actor is not None else "live"
     # A Core probe first: most events have no subscriber, and loading none is the common case.
-    wanted = [
-        row.id
-        for row in session.connection().execute(_ACTIVE_TARGETS, {"mode": mode})
-        if subscribed(row.events, event)
-    ]
+    wanted = subscribers(session.connection(), event, mode)
     return [
         _to_target(
             session, session.get(models.WebhookTarget, target_id), event, payload, actor, settings

@@ -136,6 +136,11 @@ class Batch(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+# The partial indexes' predicates (the claim's queries repeat them so both databases use them).
+FREE_TASK = "lease_user_id IS NULL AND stage IS NOT NULL"
+LEASED_TASK = "lease_user_id IS NOT NULL"
+
+
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
@@ -150,6 +155,34 @@ class Task(Base):
             text("priority DESC"),
             "id",
         ),
+        # The claim's index: the same order over the tasks free to lease only — a task leaves
+        # it while leased and when it leaves the pipeline, so the claim reads the head of the
+        # queue instead of stepping over every live lease (and their NOT EXISTS probes).
+        Index(
+            "ix_tasks_free",
+            "project_id",
+            "stage",
+            text("batch_priority DESC"),
+            text("priority DESC"),
+            "id",
+            sqlite_where=text(FREE_TASK),
+            postgresql_where=text(FREE_TASK),
+        ),
+        # Live leases only: whose they are, and when they end (the claim sweeps expired ones).
+        Index(
+            "ix_tasks_lease_user",
+            "lease_user_id",
+            sqlite_where=text(LEASED_TASK),
+            postgresql_where=text(LEASED_TASK),
+        ),
+        Index(
+            "ix_tasks_lease_expiry",
+            "project_id",
+            "stage",
+            "lease_expires_at",
+            sqlite_where=text(LEASED_TASK),
+            postgresql_where=text(LEASED_TASK),
+        ),
         # Evaluation and training tasks of a project (few, read when serving quality work).
         Index("ix_tasks_kind", "project_id", "kind", "id"),
         # Task lists: newest first within a project or batch, with or without a status.
@@ -157,7 +190,6 @@ class Task(Base):
         Index("ix_tasks_batch_status", "batch_id", "status", "id"),
         Index("ix_tasks_project", "project_id", "id"),
         Index("ix_tasks_batch", "batch_id", "id"),
-        Index("ix_tasks_lease_user", "lease_user_id"),
     )
 
     id: Mapped[str] = _id()

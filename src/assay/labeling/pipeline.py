@@ -8,13 +8,14 @@ import hmac
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from assay.core import webhooks
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Invalid
+from assay.core.prepared import Prepared
 from assay.core.settings import Settings
 from assay.labeling import models
 
@@ -156,11 +157,31 @@ def announce(
 
 
 _TASKS = models.Task.__table__
-_PENDING_IN_BATCH = (
+_PENDING_IN_BATCH = Prepared(
     select(_TASKS.c.id)
     .where(_TASKS.c.batch_id == bindparam("batch_id"), _TASKS.c.status == "pending")
     .limit(1)
 )
+
+
+def announce_on(
+    *, conn: Connection, task: Any, settings: Settings, actor: Actor | None = None
+) -> None:
+    """`announce` from a Core connection (the labeling queue's submit): two indexed probes,
+    and an ORM session only when there is something to send or a batch to complete."""
+    mode = actor.mode if actor is not None else "live"
+    if (
+        not task.callback_url
+        and not webhooks.subscribers(conn, COMPLETED_EVENT, mode)
+        and (
+            task.batch_id is None
+            or _PENDING_IN_BATCH.first(conn, {"batch_id": task.batch_id}) is not None
+        )
+    ):
+        return
+    with Session(bind=conn, expire_on_commit=False) as session:
+        announce(session=session, task=task, settings=settings, actor=actor)
+        session.flush()
 
 
 def complete_batch_if_done(
@@ -168,7 +189,7 @@ def complete_batch_if_done(
 ) -> bool:
     # Pending first: almost every completion leaves others pending, and this is one index
     # probe; the batch row is loaded only when it may be done.
-    pending = session.connection().execute(_PENDING_IN_BATCH, {"batch_id": batch_id}).first()
+    pending = _PENDING_IN_BATCH.first(session.connection(), {"batch_id": batch_id})
     if pending is not None:
         return False
     batch = session.get(models.Batch, batch_id)

@@ -32,9 +32,10 @@ from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.ids import new_id
+from assay.core.prepared import Prepared
 from assay.core.settings import Settings
 from assay.labeling import audits, consensus, models
-from assay.labeling.pipeline import Pipeline, Stage, announce
+from assay.labeling.pipeline import Pipeline, Stage, announce_on
 from assay.labeling.projects import Rules, cached_rules
 from assay.labeling.quality_config import QualityConfig
 from assay.labeling.taxonomy import Taxonomy
@@ -86,7 +87,7 @@ _COURSE_EXISTS = case(
     ),
     else_=False,
 )
-_ACCESS = (
+_ACCESS = Prepared(
     select(
         PROJECTS.c.id,
         PROJECTS.c.updated_at,
@@ -113,9 +114,7 @@ def _rules(conn: Connection, project_id: str, updated_at: dt.datetime) -> Rules:
 
 def project_access(*, conn: Connection, project_id: str, actor: Actor) -> Access:
     """The project in the caller's sandbox (404), their membership role and its rules."""
-    row = conn.execute(
-        _ACCESS, {"project_id": project_id, "mode": actor.mode, "uid": actor.user_id}
-    ).first()
+    row = _ACCESS.first(conn, {"project_id": project_id, "mode": actor.mode, "uid": actor.user_id})
     if row is None:
         raise NotFound(f"no project with id {project_id}", field="project_id")
     rules = _rules(conn, row.id, row.updated_at)
@@ -162,13 +161,17 @@ LEASE_COLUMNS = (
 )
 # Only the lease-holder column in the filter, so every dialect uses its index (with the
 # project and stage in it, SQLite scanned the queue index instead: 5 ms a call at 20k).
-_HELD = select(*LEASE_COLUMNS).where(
-    T.lease_user_id == bindparam("uid"), T.lease_expires_at > bindparam("now")
+_HELD = Prepared(
+    select(*LEASE_COLUMNS).where(
+        T.lease_user_id == bindparam("uid"), T.lease_expires_at > bindparam("now")
+    )
 )
-_DRAFT = select(DRAFTS.c.response).where(
-    DRAFTS.c.task_id == bindparam("task_id"), DRAFTS.c.user_id == bindparam("uid")
+_DRAFT = Prepared(
+    select(DRAFTS.c.response).where(
+        DRAFTS.c.task_id == bindparam("task_id"), DRAFTS.c.user_id == bindparam("uid")
+    )
 )
-_LAST_REJECTION = (
+_LAST_REJECTION = Prepared(
     select(EVENTS.c.comments)
     .where(EVENTS.c.task_id == bindparam("task_id"), EVENTS.c.action == "reject")
     .order_by(EVENTS.c.id.desc())
@@ -179,11 +182,11 @@ _LAST_REJECTION = (
 def lease_for(conn: Connection, task: Any, user_id: str) -> Lease:
     """What the person sees with a leased task: their draft, and for rework or review the
     latest response and the reviewer's comments."""
-    draft = conn.execute(_DRAFT, {"task_id": task.id, "uid": user_id}).first()
+    draft = _DRAFT.first(conn, {"task_id": task.id, "uid": user_id})
     previous = comments = None
     if task.round > 0 or task.working_response is not None:
         previous = task.working_response
-        comments = conn.execute(_LAST_REJECTION, {"task_id": task.id}).scalar()
+        comments = _LAST_REJECTION.scalar(conn, {"task_id": task.id})
     return Lease(
         task,
         task.lease_token or "",
@@ -196,16 +199,16 @@ def lease_for(conn: Connection, task: Any, user_id: str) -> Lease:
 
 def held_lease(*, conn: Connection, project_id: str, stage: Stage, user_id: str) -> Lease | None:
     """The caller's unexpired lease in this project and stage (read-only, no writer lock)."""
-    for held in conn.execute(_HELD, {"uid": user_id, "now": utcnow()}):
+    for held in _HELD.all(conn, {"uid": user_id, "now": utcnow()}):
         if held.project_id == project_id and held.stage == stage.name:
             return lease_for(conn, held, user_id)
     return None
 
 
-_claims: dict[tuple[str, bool], Any] = {}
+_claims: dict[tuple[str, bool], Prepared] = {}
 
 
-def _claim_statement(dialect: str, review: bool) -> Any:
+def _claim_statement(dialect: str, review: bool) -> Prepared:
     """UPDATE the best free task of the stage to leased, RETURNING what the lease shows.
 
     The candidate is picked in a subquery over an alias of `tasks` (PostgreSQL: FOR UPDATE
@@ -213,11 +216,19 @@ def _claim_statement(dialect: str, review: bool) -> Any:
     key = (dialect, review)
     if key not in _claims:
         C = TASKS.alias("candidate")
-        seen = select(EVENTS.c.id).where(
-            EVENTS.c.task_id == C.c.id,
-            EVENTS.c.stage == bindparam("b_stage"),
-            EVENTS.c.round == C.c.round,
-            EVENTS.c.user_id == bindparam("uid"),
+        # A correlated scalar subquery, not NOT EXISTS: PostgreSQL turns NOT EXISTS into an
+        # anti-join that may read the person's whole history (ix_task_events_user), growing
+        # with every task they do; this stays one ix_task_events_seen probe per candidate.
+        seen = (
+            select(EVENTS.c.id)
+            .where(
+                EVENTS.c.task_id == C.c.id,
+                EVENTS.c.stage == bindparam("b_stage"),
+                EVENTS.c.round == C.c.round,
+                EVENTS.c.user_id == bindparam("uid"),
+            )
+            .limit(1)
+            .scalar_subquery()
         )
         # A batch assigned to groups is served only to their members.
         in_group = (
@@ -230,10 +241,10 @@ def _claim_statement(dialect: str, review: bool) -> Any:
             .where(
                 C.c.project_id == bindparam("b_project"),
                 C.c.stage == bindparam("b_stage"),
-                or_(C.c.lease_expires_at.is_(None), C.c.lease_expires_at <= bindparam("now")),
+                C.c.lease_user_id.is_(None),  # ix_tasks_free (expired leases were swept)
                 or_(C.c.assignee_id.is_(None), C.c.assignee_id == bindparam("uid")),
                 or_(C.c.restricted.is_(False), exists(in_group)),
-                ~exists(seen),
+                seen.is_(None),
             )
             .order_by(C.c.batch_priority.desc(), C.c.priority.desc(), C.c.id)
             .limit(1)
@@ -244,7 +255,7 @@ def _claim_statement(dialect: str, review: bool) -> Any:
             )
         if dialect == "postgresql":
             candidate = candidate.with_for_update(of=C, skip_locked=True)
-        _claims[key] = (
+        _claims[key] = Prepared(
             update(TASKS)
             .where(T.id == candidate.scalar_subquery())
             .values(
@@ -258,16 +269,54 @@ def _claim_statement(dialect: str, review: bool) -> Any:
     return _claims[key]
 
 
+_sweeps: dict[str, Prepared] = {}
+
+
+def _sweep_statement(dialect: str) -> Prepared:
+    """Free the stage's expired leases (a few index entries: ix_tasks_lease_expiry)."""
+    if dialect not in _sweeps:
+        expired = and_(
+            T.project_id == bindparam("b_project"),
+            T.stage == bindparam("b_stage"),
+            T.lease_user_id.is_not(None),
+            T.lease_expires_at <= bindparam("now"),
+        )
+        if dialect == "postgresql":
+            # Claimers sweeping at once skip each other's rows instead of waiting on them.
+            X = TASKS.alias("expired")
+            expired = T.id.in_(
+                select(X.c.id)
+                .where(
+                    X.c.project_id == bindparam("b_project"),
+                    X.c.stage == bindparam("b_stage"),
+                    X.c.lease_user_id.is_not(None),
+                    X.c.lease_expires_at <= bindparam("now"),
+                )
+                .with_for_update(of=X, skip_locked=True)
+            )
+        _sweeps[dialect] = Prepared(
+            update(TASKS)
+            .where(expired)
+            .values(lease_user_id=None, lease_token=None, lease_expires_at=None, leased_at=None)
+        )
+    return _sweeps[dialect]
+
+
 def claim_task(
     *, conn: Connection, project_id: str, pipeline: Pipeline, stage: Stage, user_id: str
 ) -> Lease | None:
     """Lease the highest-priority task of the stage this person may take, or None.
 
     Never a task someone else holds, one they already worked on in this stage and round, one
-    assigned to someone else (rework goes back to its labeler), or — in review — their own."""
+    assigned to someone else (rework goes back to its labeler), or — in review — their own.
+    Expired leases in the stage are freed first, so their tasks compete in priority order."""
     now = utcnow()
-    task = conn.execute(
-        _claim_statement(dialect_of(conn), stage.kind == "review"),
+    dialect = dialect_of(conn)
+    _sweep_statement(dialect).run(
+        conn, {"b_project": project_id, "b_stage": stage.name, "now": now}
+    )
+    task = _claim_statement(dialect, stage.kind == "review").first(
+        conn,
         {
             "b_project": project_id,
             "b_stage": stage.name,
@@ -276,13 +325,13 @@ def claim_task(
             "token": secrets.token_hex(16),
             "expires": now + dt.timedelta(seconds=pipeline.lease_seconds),
         },
-    ).first()
+    )
     return None if task is None else lease_for(conn, task, user_id)
 
 
 # A submission's read phase: the task with what the submit needs, its project's version and
 # the caller's role in it — one statement, outside the write transaction.
-_WORK_ITEM = (
+_WORK_ITEM = Prepared(
     select(
         T.id,
         T.project_id,
@@ -316,9 +365,7 @@ _WORK_ITEM = (
 
 def work_item(*, conn: Connection, task_id: str, actor: Actor) -> tuple[Any, Access]:
     """The task in the caller's sandbox (404) and the caller's standing in its project."""
-    row = conn.execute(
-        _WORK_ITEM, {"task_id": task_id, "mode": actor.mode, "uid": actor.user_id}
-    ).first()
+    row = _WORK_ITEM.first(conn, {"task_id": task_id, "mode": actor.mode, "uid": actor.user_id})
     if row is None:
         raise NotFound(f"no task with id {task_id}", field="task_id")
     return row, Access(
@@ -362,8 +409,48 @@ _RELEASE_IF_HELD = update(TASKS).where(
     T.lease_token == bindparam("token"),
     T.lease_expires_at > bindparam("now"),
 )
-_ADD_EVENT = insert(EVENTS)
-_DROP_DRAFTS = delete(DRAFTS).where(DRAFTS.c.task_id == bindparam("task_id"))
+_releases: dict[tuple[str, ...], Prepared] = {}
+
+
+def _release_if_held(
+    conn: Connection, task_id: str, user_id: str, token: str, now: dt.datetime, **changes: Any
+) -> None:
+    """Apply `changes` to the task if this lease still holds it; 409 if it does not."""
+    keys = tuple(changes)
+    prepared = _releases.get(keys)
+    if prepared is None:
+        prepared = _releases[keys] = Prepared(
+            _RELEASE_IF_HELD.values(
+                {key: bindparam(f"set_{key}", type_=T[key].type) for key in keys}
+            )
+        )
+    params = {f"set_{key}": value for key, value in changes.items()}
+    params.update(task_id=task_id, uid=user_id, token=token, now=now)
+    if prepared.run(conn, params) != 1:
+        raise Conflict(LEASE_LOST, field="lease_token")
+
+
+_EVENT_COLUMNS = (
+    "task_id",
+    "stage",
+    "round",
+    "user_id",
+    "action",
+    "response",
+    "reason",
+    "duration_ms",
+    "created_at",
+)
+_ADD_EVENT = Prepared(
+    insert(EVENTS).values(
+        {name: bindparam(name, type_=EVENTS.c[name].type) for name in _EVENT_COLUMNS}
+    )
+)
+_DROP_DRAFTS = Prepared(delete(DRAFTS).where(DRAFTS.c.task_id == bindparam("task_id")))
+
+
+def _add_event(conn: Connection, **values: Any) -> None:
+    _ADD_EVENT.run(conn, {"reason": None, "duration_ms": None, **values})
 
 
 def _submitted(task: Any, status: str, stage: str | None) -> Submitted:
@@ -390,20 +477,18 @@ def _record_answer(
 ) -> None:
     """History, drafts and (for a task with a known answer) the labeler's calibration score."""
     duration = (now - task.leased_at).total_seconds() * 1000 if task.leased_at else None
-    conn.execute(
-        _ADD_EVENT,
-        {
-            "task_id": task.id,
-            "stage": task.stage,
-            "round": task.round,
-            "user_id": user_id,
-            "action": "submit",
-            "response": response,
-            "duration_ms": duration,
-            "created_at": now,
-        },
+    _add_event(
+        conn,
+        task_id=task.id,
+        stage=task.stage,
+        round=task.round,
+        user_id=user_id,
+        action="submit",
+        response=response,
+        duration_ms=duration,
+        created_at=now,
     )
-    conn.execute(_DROP_DRAFTS, {"task_id": task.id})
+    _DROP_DRAFTS.run(conn, {"task_id": task.id})
     if task.expected_response is not None:
         _score_calibration(conn, task, user_id, response, duration, feedback)
 
@@ -478,26 +563,19 @@ def submit(
     }
     if following is None:
         changes.update(status="completed", response=final, error=None, completed_at=now)
-    applied = conn.execute(
-        _RELEASE_IF_HELD,
-        {"task_id": task.id, "uid": actor.user_id, "token": token, "now": now, **changes},
-    )
-    if applied.rowcount != 1:
-        raise Conflict(LEASE_LOST, field="lease_token")
+    _release_if_held(conn, task.id, actor.user_id, token, now, **changes)
     _record_answer(conn, task, actor.user_id, response, now, feedback)
     if agreed is not None:
-        conn.execute(
-            _ADD_EVENT,
-            {
-                "task_id": task.id,
-                "stage": task.stage,
-                "round": task.round,
-                "user_id": None,
-                "action": "consensus",
-                "response": agreed.response,
-                "reason": f"agreement {agreed.agreement:.3f} ({agreed.method})",
-                "created_at": now,
-            },
+        _add_event(
+            conn,
+            task_id=task.id,
+            stage=task.stage,
+            round=task.round,
+            user_id=None,
+            action="consensus",
+            response=agreed.response,
+            reason=f"agreement {agreed.agreement:.3f} ({agreed.method})",
+            created_at=now,
         )
     done = _submitted(
         task,
@@ -512,9 +590,7 @@ def submit(
         audits.maybe_sample(
             conn, project_id=task.project_id, task_id=task.id, labeler_id=actor.user_id, rate=rate
         )
-        with Session(bind=conn, expire_on_commit=False) as session:
-            announce(session=session, task=done, settings=settings, actor=actor)
-            session.flush()
+        announce_on(conn=conn, task=done, settings=settings, actor=actor)
     return done
 
 
@@ -546,22 +622,18 @@ def _one_of_many(
 ) -> Submitted:
     """A consensus answer that is not the last one: kept in the history, the task freed for
     the next labeler (who never is this one: the claim skips tasks they worked on)."""
-    applied = conn.execute(
-        _RELEASE_IF_HELD,
-        {
-            "task_id": task.id,
-            "uid": actor.user_id,
-            "token": token,
-            "now": now,
-            "lease_user_id": None,
-            "lease_token": None,
-            "lease_expires_at": None,
-            "leased_at": None,
-            "updated_at": now,
-        },
+    _release_if_held(
+        conn,
+        task.id,
+        actor.user_id,
+        token,
+        now,
+        lease_user_id=None,
+        lease_token=None,
+        lease_expires_at=None,
+        leased_at=None,
+        updated_at=now,
     )
-    if applied.rowcount != 1:
-        raise Conflict(LEASE_LOST, field="lease_token")
     _record_answer(conn, task, actor.user_id, response, now, feedback)
     return _submitted(task, "pending", task.stage)
 
