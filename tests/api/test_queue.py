@@ -3,6 +3,8 @@ stale submits, review permissions and the rework loop."""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -501,3 +503,38 @@ def test_submit_with_next_returns_the_following_lease(client, db, manager, accou
     assert plain.status_code == 204
     with db.read() as session:
         assert session.query(models.TaskEvent).filter_by(action="submit").count() == 2
+
+
+def test_next_and_submit_wait_for_a_busy_writer_instead_of_failing(
+    client, db, dialect, manager, accounts
+):
+    """On SQLite the queue's requests run on the event loop and must not wait there: while
+    another writer holds the database, they start again on a thread and wait for it."""
+    if dialect != "sqlite":
+        pytest.skip("PostgreSQL queue work always runs on a thread")
+    project = make_project(client, manager)
+    add_tasks(client, manager, project["id"], [{"params": {"attachment": "https://x.test/a.jpg"}}])
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_writer() -> None:
+        with db.write_connection():
+            holding.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_writer)
+    holder.start()
+    assert holding.wait(10)
+    threading.Timer(0.5, release.set).start()
+    started = time.monotonic()
+    lease = next_lease(client, labeler, project["id"])
+    waited = time.monotonic() - started
+    holder.join()
+    assert lease.status_code == 200, lease.text
+    assert waited >= 0.4  # it waited for the writer, on a thread, and then claimed
+    done = client.post(
+        f"{API}/tasks/{lease.json()['task']['id']}/submit",
+        json={"lease_token": lease.json()["lease_token"], "response": {"annotations": [box()]}},
+        headers=labeler.headers,
+    )
+    assert done.status_code == 200 and done.json()["status"] == "completed"

@@ -6,7 +6,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
@@ -126,18 +127,50 @@ def _writer_lock(url: Any) -> tuple[threading.Lock, int | None]:
         return _writer_locks[key]
 
 
+class WriterBusy(Exception):
+    """Inside `writer_or_busy()`: the SQLite writer lock is held elsewhere, so a write
+    transaction was refused at its BEGIN (nothing was written) instead of waiting."""
+
+
+_no_wait = threading.local()
+
+
+@contextmanager
+def writer_or_busy() -> Iterator[None]:
+    """Run work that must not wait for SQLite's writer lock — the labeling queue's requests,
+    run on the event loop itself, where a wait would stall every request of the process: a
+    write transaction that would have to wait raises `WriterBusy` at its BEGIN, and the
+    caller runs the work again on a thread, which may wait."""
+    _no_wait.on = True
+    try:
+        yield
+    finally:
+        _no_wait.on = False
+
+
 def on_begin(conn: Any) -> None:
     """Called at the start of every transaction on any engine."""
     if conn.dialect.name != "sqlite":
         return
     if conn.get_execution_options().get("assay_write"):
         lock, fd = _writer_lock(conn.engine.url)
-        if not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+        no_wait = getattr(_no_wait, "on", False)
+        if no_wait:
+            # Only the scope's first write may be refused: before it nothing was written,
+            # so running the work again is safe; any later one waits as usual.
+            _no_wait.on = False
+            if not lock.acquire(blocking=False):
+                raise WriterBusy
+        elif not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise TimeoutError("the database is busy: another write held it for too long")
         _held.lock = (lock, fd)
         try:
             if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)  # blocks without the GIL
+                try:
+                    # Blocks without the GIL (or, not waiting, fails at once).
+                    fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if no_wait else 0))
+                except BlockingIOError:
+                    raise WriterBusy from None
             # Take SQLite's write lock up front: a deferred transaction that later upgrades
             # to a writer fails with SQLITE_BUSY without waiting, losing the unit of work.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
