@@ -219,6 +219,32 @@ def test_the_same_person_keeps_their_lease_and_heartbeats_extend_it(
     assert next_for(db, project.id, labeler).draft == category("dog")
 
 
+def test_an_expired_lease_claimed_again_brings_back_the_draft(db, settings, manager, accounts):
+    project = make_cat_project(db, manager)
+    add_tasks(db, project, manager, settings, [cat_task(i) for i in range(2)])
+    labeler = actor_for(accounts.make("labeler"))
+    lease = next_for(db, project.id, labeler)
+    with db.write() as session:
+        decisions.save_draft(
+            session=session,
+            task_id=lease.task.id,
+            user_id=labeler.user_id,
+            token=lease.token,
+            response=category("dog"),
+        )
+        session.execute(
+            update(models.Task)
+            .where(models.Task.id == lease.task.id)
+            .values(lease_expires_at=utcnow() - dt.timedelta(seconds=1))
+        )
+    # The lease ran out: the claim frees it and, it being first in the queue, leases it anew.
+    again = next_for(db, project.id, labeler)
+    assert again.task.id == lease.task.id and again.token != lease.token
+    assert again.draft == category("dog")
+    other = next_for(db, project.id, actor_for(accounts.make("labeler")))
+    assert other.task.id != lease.task.id and other.draft is None
+
+
 def test_higher_priority_first_then_oldest(db, settings, manager, accounts):
     project = make_cat_project(db, manager)
     ids = add_tasks(

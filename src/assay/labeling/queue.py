@@ -21,7 +21,9 @@ from sqlalchemy import (
     case,
     delete,
     exists,
+    func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -32,6 +34,7 @@ from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.ids import new_id
+from assay.core.models import WebhookTarget
 from assay.core.prepared import Prepared
 from assay.core.settings import Settings
 from assay.labeling import audits, consensus, models
@@ -179,10 +182,15 @@ _LAST_REJECTION = Prepared(
 )
 
 
-def lease_for(conn: Connection, task: Any, user_id: str) -> Lease:
-    """What the person sees with a leased task: their draft, and for rework or review the
-    latest response and the reviewer's comments."""
-    draft = _DRAFT.first(conn, {"task_id": task.id, "uid": user_id})
+_UNREAD = object()
+
+
+def lease_for(conn: Connection, task: Any, user_id: str, draft: Any = _UNREAD) -> Lease:
+    """What the person sees with a leased task: their draft (read here unless given), and
+    for rework or review the latest response and the reviewer's comments."""
+    if draft is _UNREAD:
+        row = _DRAFT.first(conn, {"task_id": task.id, "uid": user_id})
+        draft = row[0] if row else None
     previous = comments = None
     if task.round > 0 or task.working_response is not None:
         previous = task.working_response
@@ -191,7 +199,7 @@ def lease_for(conn: Connection, task: Any, user_id: str) -> Lease:
         task,
         task.lease_token or "",
         task.lease_expires_at or utcnow(),
-        draft[0] if draft else None,
+        draft,
         previous,
         comments,
     )
@@ -255,7 +263,7 @@ def _claim_statement(dialect: str, review: bool) -> Prepared:
             )
         if dialect == "postgresql":
             candidate = candidate.with_for_update(of=C, skip_locked=True)
-        _claims[key] = Prepared(
+        claim: Any = (
             update(TASKS)
             .where(T.id == candidate.scalar_subquery())
             .values(
@@ -266,6 +274,14 @@ def _claim_statement(dialect: str, review: bool) -> Prepared:
             )
             .returning(*LEASE_COLUMNS)
         )
+        if dialect == "postgresql":
+            # The person's draft of the claimed task in the same round trip.
+            claimed = claim.cte("claimed")
+            draft = select(DRAFTS.c.response).where(
+                DRAFTS.c.task_id == claimed.c.id, DRAFTS.c.user_id == bindparam("uid")
+            )
+            claim = select(claimed, draft.scalar_subquery().label("draft"))
+        _claims[key] = Prepared(claim)
     return _claims[key]
 
 
@@ -326,7 +342,11 @@ def claim_task(
             "expires": now + dt.timedelta(seconds=pipeline.lease_seconds),
         },
     )
-    return None if task is None else lease_for(conn, task, user_id)
+    if task is None:
+        return None
+    if dialect == "postgresql":
+        return lease_for(conn, task, user_id, draft=task.draft)
+    return lease_for(conn, task, user_id)
 
 
 # A submission's read phase: the task with what the submit needs, its project's version and
@@ -563,8 +583,12 @@ def submit(
     }
     if following is None:
         changes.update(status="completed", response=final, error=None, completed_at=now)
-    _release_if_held(conn, task.id, actor.user_id, token, now, **changes)
-    _record_answer(conn, task, actor.user_id, response, now, feedback)
+    probes = None
+    if agreed is None and task.expected_response is None and dialect_of(conn) == "postgresql":
+        probes = _apply_at_once(conn, task, actor, token, response, now, changes)
+    else:
+        _release_if_held(conn, task.id, actor.user_id, token, now, **changes)
+        _record_answer(conn, task, actor.user_id, response, now, feedback)
     if agreed is not None:
         _add_event(
             conn,
@@ -590,8 +614,92 @@ def submit(
         audits.maybe_sample(
             conn, project_id=task.project_id, task_id=task.id, labeler_id=actor.user_id, rate=rate
         )
-        announce_on(conn=conn, task=done, settings=settings, actor=actor)
+        if (
+            probes is None
+            or task.callback_url
+            or probes.hooks
+            or (task.batch_id is not None and not probes.batch_pending)
+        ):
+            announce_on(conn=conn, task=done, settings=settings, actor=actor)
     return done
+
+
+# PostgreSQL: the common submit (no consensus, no known answer) in one statement — release
+# the lease if still held, add the history event, drop the drafts, and probe what a
+# completion needs (any webhook target of this key mode; another pending task in the batch).
+# Each statement is a round trip, and a round trip costs more than these statements do.
+_TARGETS = WebhookTarget.__table__
+_at_once: dict[tuple[str, ...], Prepared] = {}
+
+
+def _submit_at_once_statement(keys: tuple[str, ...]) -> Prepared:
+    if keys not in _at_once:
+        values = {key: bindparam(f"set_{key}", type_=T[key].type) for key in keys}
+        released = _RELEASE_IF_HELD.values(values).returning(T.id).cte("released")
+        columns = ("stage", "round", "response", "duration_ms", "created_at")
+        event = (
+            insert(EVENTS)
+            .from_select(
+                ["task_id", "user_id", "action", *columns],
+                select(
+                    released.c.id,
+                    bindparam("uid", type_=EVENTS.c.user_id.type),
+                    literal("submit", EVENTS.c.action.type),
+                    *(bindparam(f"e_{c}", type_=EVENTS.c[c].type) for c in columns),
+                ),
+            )
+            .cte("event")
+        )
+        dropped = delete(DRAFTS).where(DRAFTS.c.task_id.in_(select(released.c.id))).cte("dropped")
+        others = TASKS.alias("others")
+        _at_once[keys] = Prepared(
+            select(
+                select(func.count()).select_from(released).scalar_subquery().label("applied"),
+                exists(
+                    select(_TARGETS.c.id).where(
+                        _TARGETS.c.is_active.is_(True), _TARGETS.c.mode == bindparam("mode")
+                    )
+                ).label("hooks"),
+                exists(
+                    select(others.c.id).where(
+                        others.c.batch_id == bindparam("batch_id"),
+                        others.c.status == "pending",
+                        others.c.id != bindparam("task_id"),
+                    )
+                ).label("batch_pending"),
+            ).add_cte(event, dropped)
+        )
+    return _at_once[keys]
+
+
+def _apply_at_once(
+    conn: Connection,
+    task: Any,
+    actor: Actor,
+    token: str,
+    response: dict[str, Any],
+    now: dt.datetime,
+    changes: dict[str, Any],
+) -> Any:
+    """`_release_if_held` + `_record_answer` in one PostgreSQL statement; 409 as they do."""
+    params = {f"set_{key}": value for key, value in changes.items()}
+    params.update(
+        task_id=task.id,
+        uid=actor.user_id,
+        token=token,
+        now=now,
+        mode=actor.mode,
+        batch_id=task.batch_id,
+        e_stage=task.stage,
+        e_round=task.round,
+        e_response=response,
+        e_duration_ms=(now - task.leased_at).total_seconds() * 1000 if task.leased_at else None,
+        e_created_at=now,
+    )
+    probes = _submit_at_once_statement(tuple(changes)).first(conn, params)
+    if probes.applied != 1:
+        raise Conflict(LEASE_LOST, field="lease_token")
+    return probes
 
 
 _NO_QUALITY = QualityConfig()
