@@ -168,10 +168,14 @@ class Task(Base):
             sqlite_where=text(FREE_TASK),
             postgresql_where=text(FREE_TASK),
         ),
-        # Live leases only: whose they are, and when they end (the claim sweeps expired ones).
+        # Live leases only: whose they are (a person's lease in a stage), and when they end
+        # (the claim sweeps expired ones).
         Index(
             "ix_tasks_lease_user",
             "lease_user_id",
+            "project_id",
+            "stage",
+            "lease_expires_at",
             sqlite_where=text(LEASED_TASK),
             postgresql_where=text(LEASED_TASK),
         ),

@@ -3,7 +3,8 @@
 `ix_tasks_free` orders the tasks free to lease (no lease holder, still in a stage) as the
 queue does, so a claim no longer steps over every live lease at the head of the queue.
 `ix_tasks_lease_user` becomes partial (live leases only: it held a NULL entry for every
-task), and `ix_tasks_lease_expiry` finds expired leases, which the claim sweeps back.
+task) and finds a person's lease in one stage; `ix_tasks_lease_expiry` finds expired
+leases, which the claim sweeps back.
 
 Revision ID: 0005
 Revises: 0004
@@ -40,7 +41,11 @@ def upgrade() -> None:
     )
     op.drop_index("ix_tasks_lease_user", table_name="tasks")
     op.create_index(
-        "ix_tasks_lease_user", "tasks", ["lease_user_id"], unique=False, **_partial(LEASED_TASK)
+        "ix_tasks_lease_user",
+        "tasks",
+        ["lease_user_id", "project_id", "stage", "lease_expires_at"],
+        unique=False,
+        **_partial(LEASED_TASK),
     )
     op.create_index(
         "ix_tasks_lease_expiry",
