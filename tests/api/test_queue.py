@@ -3,12 +3,14 @@ stale submits, review permissions and the rework loop."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from typing import Any
 
 import pytest
 
+from assay.core.db import utcnow
 from assay.labeling import models
 
 API = "/api/v1"
@@ -538,3 +540,36 @@ def test_next_and_submit_wait_for_a_busy_writer_instead_of_failing(
         headers=labeler.headers,
     )
     assert done.status_code == 200 and done.json()["status"] == "completed"
+
+
+def test_an_expired_lease_goes_to_the_next_labeler_in_priority_order(client, db, manager, accounts):
+    """Through the API (on PostgreSQL the held-lease read frees expired leases for the
+    claim in the same transaction): the expired task comes back before lower priorities,
+    and its first holder's submit is refused."""
+    project = make_project(client, manager)
+    urgent, later = add_tasks(
+        client,
+        manager,
+        project["id"],
+        [
+            {"params": {"attachment": "https://x.test/u.jpg"}, "priority": 9},
+            {"params": {"attachment": "https://x.test/l.jpg"}, "priority": 1},
+        ],
+    )
+    first = member(client, manager, accounts, project["id"], "labeler")
+    second = member(client, manager, accounts, project["id"], "labeler")
+    lease = next_lease(client, first, project["id"]).json()
+    assert lease["task"]["id"] == urgent
+    with db.write() as session:
+        session.query(models.Task).filter_by(id=urgent).update(
+            {"lease_expires_at": utcnow() - dt.timedelta(seconds=1)}
+        )
+    taken = next_lease(client, second, project["id"])
+    assert taken.status_code == 200 and taken.json()["task"]["id"] == urgent
+    late = client.post(
+        f"{API}/tasks/{urgent}/submit",
+        json={"lease_token": lease["lease_token"], "response": {"annotations": [box()]}},
+        headers=first.headers,
+    )
+    assert late.status_code == 409
+    assert next_lease(client, first, project["id"]).json()["task"]["id"] == later

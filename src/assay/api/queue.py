@@ -92,8 +92,15 @@ def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) 
             chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
             policy.can_work(actor, access, access.role, chosen.kind)
             quality.gate(conn=conn, access=access, stage=chosen, user_id=actor.user_id)
+            # PostgreSQL: one transaction for both phases, so the held-lease read also
+            # frees the stage's expired leases for the claim below (a round trip less).
+            one_transaction = db.dialect == "postgresql"
             lease = queue.held_lease(
-                conn=conn, project_id=access.id, stage=chosen, user_id=actor.user_id
+                conn=conn,
+                project_id=access.id,
+                stage=chosen,
+                user_id=actor.user_id,
+                sweep=one_transaction,
             )
             gold = chosen.kind == "label" and access.rules.quality.evaluation_rate > 0
             if lease is None and gold:
@@ -113,6 +120,7 @@ def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) 
                         pipeline=pipeline,
                         stage=chosen,
                         user_id=actor.user_id,
+                        swept=one_transaction,
                     )
     return lease
 

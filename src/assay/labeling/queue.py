@@ -213,11 +213,25 @@ def lease_for(conn: Connection, task: Any, user_id: str, draft: Any = _UNREAD) -
     )
 
 
-def held_lease(*, conn: Connection, project_id: str, stage: Stage, user_id: str) -> Lease | None:
-    """The caller's unexpired lease in this project and stage (read-only, no writer lock)."""
-    held = _HELD.first(
-        conn, {"uid": user_id, "project_id": project_id, "b_stage": stage.name, "now": utcnow()}
-    )
+_HELD_AND_SWEEP: Prepared | None = None
+
+
+def held_lease(
+    *, conn: Connection, project_id: str, stage: Stage, user_id: str, sweep: bool = False
+) -> Lease | None:
+    """The caller's unexpired lease in this project and stage (read-only, no writer lock).
+
+    `sweep` (PostgreSQL, in the transaction that may claim next): free the stage's expired
+    leases in the same statement, a round trip saved; then `claim_task(..., swept=True)`."""
+    params = {"uid": user_id, "project_id": project_id, "b_stage": stage.name, "now": utcnow()}
+    if sweep and dialect_of(conn) == "postgresql":
+        global _HELD_AND_SWEEP
+        if _HELD_AND_SWEEP is None:
+            swept = _sweep_statement("postgresql").statement.returning(T.id).cte("swept")
+            _HELD_AND_SWEEP = Prepared(_HELD.statement.add_cte(swept))
+        held = _HELD_AND_SWEEP.first(conn, {**params, "b_project": project_id})
+    else:
+        held = _HELD.first(conn, params)
     return None if held is None else lease_for(conn, held, user_id)
 
 
@@ -327,18 +341,26 @@ def _sweep_statement(dialect: str) -> Prepared:
 
 
 def claim_task(
-    *, conn: Connection, project_id: str, pipeline: Pipeline, stage: Stage, user_id: str
+    *,
+    conn: Connection,
+    project_id: str,
+    pipeline: Pipeline,
+    stage: Stage,
+    user_id: str,
+    swept: bool = False,
 ) -> Lease | None:
     """Lease the highest-priority task of the stage this person may take, or None.
 
     Never a task someone else holds, one they already worked on in this stage and round, one
     assigned to someone else (rework goes back to its labeler), or — in review — their own.
-    Expired leases in the stage are freed first, so their tasks compete in priority order."""
+    Expired leases in the stage are freed first (unless `held_lease(..., sweep=True)` did it
+    in this transaction), so their tasks compete in priority order."""
     now = utcnow()
     dialect = dialect_of(conn)
-    _sweep_statement(dialect).run(
-        conn, {"b_project": project_id, "b_stage": stage.name, "now": now}
-    )
+    if not swept:
+        _sweep_statement(dialect).run(
+            conn, {"b_project": project_id, "b_stage": stage.name, "now": now}
+        )
     task = _claim_statement(dialect, stage.kind == "review").first(
         conn,
         {
