@@ -127,6 +127,25 @@ def _writer_lock(url: Any) -> tuple[threading.Lock, int | None]:
         return _writer_locks[key]
 
 
+# How long work that must not wait (`writer_or_busy`) may still wait for the writer lock:
+# the queue's own writes hold it for a fraction of a millisecond, so most waits end well
+# within this, and handing the request to a thread (and reading again) costs more than the
+# wait; a longer write elsewhere (a bulk import) sends the request to a thread instead.
+INLINE_WRITER_WAIT_SECONDS = 0.01
+
+
+def _flock_briefly(fd: int) -> None:
+    deadline = time.monotonic() + INLINE_WRITER_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise WriterBusy from None
+            time.sleep(0.0002)
+
+
 class WriterBusy(Exception):
     """Inside `writer_or_busy()`: the SQLite writer lock is held elsewhere, so a write
     transaction was refused at its BEGIN (nothing was written) instead of waiting."""
@@ -137,10 +156,11 @@ _no_wait = threading.local()
 
 @contextmanager
 def writer_or_busy() -> Iterator[None]:
-    """Run work that must not wait for SQLite's writer lock — the labeling queue's requests,
-    run on the event loop itself, where a wait would stall every request of the process: a
-    write transaction that would have to wait raises `WriterBusy` at its BEGIN, and the
-    caller runs the work again on a thread, which may wait."""
+    """Run work that must not wait long for SQLite's writer lock — the labeling queue's
+    requests, run on the event loop itself, where a wait stalls every request of the
+    process: a write transaction that would have to wait longer than
+    `INLINE_WRITER_WAIT_SECONDS` raises `WriterBusy` at its BEGIN, and the caller runs the
+    work again on a thread, which may wait."""
     _no_wait.on = True
     try:
         yield
@@ -159,18 +179,17 @@ def on_begin(conn: Any) -> None:
             # Only the scope's first write may be refused: before it nothing was written,
             # so running the work again is safe; any later one waits as usual.
             _no_wait.on = False
-            if not lock.acquire(blocking=False):
+            if not lock.acquire(timeout=INLINE_WRITER_WAIT_SECONDS):
                 raise WriterBusy
         elif not lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise TimeoutError("the database is busy: another write held it for too long")
         _held.lock = (lock, fd)
         try:
             if fd is not None:
-                try:
-                    # Blocks without the GIL (or, not waiting, fails at once).
-                    fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if no_wait else 0))
-                except BlockingIOError:
-                    raise WriterBusy from None
+                if no_wait:
+                    _flock_briefly(fd)
+                else:
+                    fcntl.flock(fd, fcntl.LOCK_EX)  # blocks without the GIL
             # Take SQLite's write lock up front: a deferred transaction that later upgrades
             # to a writer fails with SQLITE_BUSY without waiting, losing the unit of work.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
