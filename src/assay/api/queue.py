@@ -85,15 +85,18 @@ def _validated(
 
 
 def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) -> Any:
-    with db.phases() as phase:
+    # Every write below is one statement that stands on its own (free expired leases; claim
+    # one task): on PostgreSQL they need no transaction around them. Serving a gold task
+    # reads and writes several rows: that one takes a transaction.
+    with db.phases(atomic_statements=True) as phase:
         with phase.read() as conn:
             access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
             pipeline = access.rules.pipeline
             chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
             policy.can_work(actor, access, access.role, chosen.kind)
             quality.gate(conn=conn, access=access, stage=chosen, user_id=actor.user_id)
-            # PostgreSQL: one transaction for both phases, so the held-lease read also
-            # frees the stage's expired leases for the claim below (a round trip less).
+            # PostgreSQL: the held-lease read also frees the stage's expired leases for the
+            # claim below (a round trip less).
             one_transaction = db.dialect == "postgresql"
             lease = queue.held_lease(
                 conn=conn,
@@ -108,7 +111,7 @@ def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) 
                     conn=conn, project_id=access.id, user_id=actor.user_id, kind="evaluation"
                 )
         if lease is None:
-            with phase.write() as conn:
+            with phase.transaction() if gold else phase.write() as conn:
                 if gold and quality.serve_evaluation(access.rules.quality):
                     lease = quality.claim_evaluation(
                         conn=conn, access=access, stage=chosen, user_id=actor.user_id

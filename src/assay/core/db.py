@@ -61,6 +61,8 @@ def utcnow() -> dt.datetime:
 class Phases:
     read: Callable[[], AbstractContextManager[Connection]]
     write: Callable[[], AbstractContextManager[Connection]]
+    # A write phase that needs several statements to commit together, whatever `write` is.
+    transaction: Callable[[], AbstractContextManager[Connection]]
 
 
 class Database:
@@ -72,6 +74,7 @@ class Database:
         self.engine: Engine = create_engine(url, echo=echo, **dialects.engine_options(url))
         dialects.configure(self.engine)
         self._write_engine = self.engine.execution_options(assay_write=True)
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
     def dialect(self) -> str:
@@ -110,7 +113,7 @@ class Database:
             yield connection
 
     @contextmanager
-    def phases(self) -> Iterator[Phases]:
+    def phases(self, *, atomic_statements: bool = False) -> Iterator[Phases]:
         """A read phase then a write phase, for hot paths that check before they write.
 
         SQLite: the reads outside any transaction, so they and the work between them
@@ -118,13 +121,20 @@ class Database:
         BEGIN/COMMIT is spent on them (a statement through `Connection.execute` still opens
         a read transaction, rolled back at the end); then the write transaction.
         PostgreSQL: one transaction (its writers do not queue on one lock), which saves a
-        BEGIN/COMMIT round trip pair."""
+        BEGIN/COMMIT round trip pair — or, when the caller says each of its writes is one
+        statement that stands on its own (`atomic_statements`), no transaction at all: every
+        statement commits by itself, and the BEGIN and COMMIT round trips are saved too."""
         if self.dialect == "sqlite":
-            yield Phases(self.engine.connect, self.write_connection)
+            yield Phases(self.engine.connect, self.write_connection, self.write_connection)
+            return
+        if atomic_statements:
+            with self._autocommit_engine.connect() as connection:
+                same = nullcontext(connection)
+                yield Phases(lambda: same, lambda: same, self.write_connection)
             return
         with self.write_connection() as connection:
             same = nullcontext(connection)
-            yield Phases(lambda: same, lambda: same)
+            yield Phases(lambda: same, lambda: same, lambda: same)
 
     def dispose(self) -> None:
         self.engine.dispose()
