@@ -23,10 +23,25 @@ def id_floor(moment: dt.datetime) -> str:
     return f"{int(moment.timestamp() * 1000):012x}{0:012x}"
 
 
+# A row's id is made just before its `created_at` is read, so the two can fall in different
+# milliseconds: id bounds are a prefilter (the index), `created_within` the exact test.
+ID_SLACK = dt.timedelta(seconds=1)
+MILLISECOND = dt.timedelta(milliseconds=1)
+
+
 def id_after(moment: dt.datetime) -> str:
-    """The smallest id made after `moment`, at Scale's millisecond resolution: an item's own
-    `created_at` passed back as `created_after` leaves that item out."""
-    return id_floor(moment + dt.timedelta(milliseconds=1))
+    """An id below every item created after `moment` (a loose bound: see `created_within`)."""
+    return id_floor(moment + MILLISECOND - ID_SLACK)
+
+
+def created_within(
+    item: Any, created_after: dt.datetime | None, created_before: dt.datetime | None
+) -> bool:
+    """Scale's bounds on an item's own `created_at`, at Scale's millisecond resolution: an
+    item's `created_at` passed back as `created_after` or `created_before` leaves it out."""
+    if created_after is not None and item.created_at < created_after + MILLISECOND:
+        return False
+    return created_before is None or item.created_at < created_before
 
 
 def cursor_before(cursor: str | None, created_before: dt.datetime | None) -> str | None:
@@ -75,8 +90,9 @@ def count_tasks(
         stmt = stmt.where(dialects.json_array_contains(T.tags, tag, dialect))
     if created_after is not None:
         stmt = stmt.where(T.id >= id_after(created_after))
+        stmt = stmt.where(T.created_at >= created_after + MILLISECOND)
     if created_before is not None:
-        stmt = stmt.where(T.id < id_floor(created_before))
+        stmt = stmt.where(T.id < id_floor(created_before), T.created_at < created_before)
     for column, bound, after in (
         (T.updated_at, updated_after, True),
         (T.updated_at, updated_before, False),
@@ -105,8 +121,9 @@ def count_batches(
         stmt = stmt.where(B.status == status)
     if created_after is not None:
         stmt = stmt.where(B.id >= id_after(created_after))
+        stmt = stmt.where(B.created_at >= created_after + MILLISECOND)
     if created_before is not None:
-        stmt = stmt.where(B.id < id_floor(created_before))
+        stmt = stmt.where(B.id < id_floor(created_before), B.created_at < created_before)
     return int(session.scalar(stmt) or 0)
 
 

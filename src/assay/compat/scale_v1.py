@@ -168,7 +168,9 @@ def list_batches(
                 status=status,
             )
             kept = [b for b in page.items if floor is None or b.id >= floor]
-            found.extend(kept)
+            found.extend(
+                b for b in kept if scale_queries.created_within(b, created_after, created_before)
+            )
             cursor = page.next_cursor
             if cursor is None or len(kept) < len(page.items):
                 break

@@ -160,6 +160,11 @@ def list_tasks(
             items, token = page.items, page.next_cursor
             if floor is not None and any(t.id < floor for t in items):
                 items, token = [t for t in items if t.id >= floor], None
+            items = [
+                t
+                for t in items
+                if scale_queries.created_within(t, times["start_time"], times["end_time"])
+            ]
         if scale_type is not None:
             items = [t for t in items if scale_format.scale_type_of(t.type, t.params) == scale_type]
         total = scale_queries.count_tasks(

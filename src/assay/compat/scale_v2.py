@@ -190,7 +190,8 @@ def get_batches(
         items = [
             b
             for b in items
-            if (done_after is None or (b.completed_at and b.completed_at > done_after))
+            if scale_queries.created_within(b, after, before)
+            and (done_after is None or (b.completed_at and b.completed_at > done_after))
             and (done_before is None or (b.completed_at and b.completed_at < done_before))
         ]
         related = _Related(session, actor, expand)
@@ -236,7 +237,11 @@ def get_projects(
                 session=session, mode=actor.mode, cursor=cursor, limit=ALL, member_user_id=member
             )
             kept = [p for p in page.items if after is None or p.id >= scale_queries.id_after(after)]
-            found.extend(scale_format.v2_project(p) for p in kept)
+            found.extend(
+                scale_format.v2_project(p)
+                for p in kept
+                if scale_queries.created_within(p, after, before)
+            )
             cursor = page.next_cursor
             if cursor is None or len(kept) < len(page.items):
                 return {"projects": found}
