@@ -16,7 +16,7 @@ from sqlalchemy import update
 from assay.core import webhooks
 from assay.core.db import utcnow
 from assay.core.errors import Conflict
-from assay.labeling import batches, decisions, models, pipeline, projects, queue, tasks
+from assay.labeling import batches, decisions, models, pipeline, projects, queue, submission, tasks
 from assay.labeling import schemas as labeling_schemas
 from assay.labeling.annotations import validate_response
 from tests.labeling.factories import (
@@ -79,13 +79,13 @@ def next_for(db, project_id: str, actor, stage: str = "label") -> queue.Lease | 
         )
 
 
-def submit(db, settings, lease: queue.Lease, actor, label: str = "cat") -> queue.Submitted:
+def submit(db, settings, lease: queue.Lease, actor, label: str = "cat") -> submission.Submitted:
     with db.read_connection() as conn:
         task, access = queue.work_item(conn=conn, task_id=lease.task.id, actor=actor)
     queue.check_lease(task, actor.user_id, lease.token)
     response = validate_response(access.rules.taxonomy, "categorization", {}, category(label))
     with db.write_connection() as conn:
-        return queue.submit(
+        return submission.submit(
             conn=conn,
             task=task,
             actor=actor,

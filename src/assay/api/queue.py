@@ -25,7 +25,7 @@ from assay.core.db import Database
 from assay.core.errors import Invalid
 from assay.core.policies import queue as policy
 from assay.core.settings import Settings
-from assay.labeling import decisions, models, quality, queue, schemas
+from assay.labeling import decisions, models, quality, queue, schemas, submission
 from assay.labeling.annotations import validate_response
 from assay.labeling.pipeline import Pipeline
 from assay.labeling.task_params import labeler_params
@@ -246,7 +246,7 @@ def _submission(
         queue.check_lease(task, actor.user_id, body.lease_token)
         response = _validated(access, task, body.response, partial=False)
         with phase.write() as conn:
-            done = queue.submit(
+            done = submission.submit(
                 conn=conn,
                 task=task,
                 actor=actor,
@@ -300,7 +300,7 @@ def _submit_quality(
 
         return result, next_training
     pipeline = access.rules.pipeline
-    following_stage = queue.next_stage(pipeline, pipeline.stages[0])
+    following_stage = submission.next_stage(pipeline, pipeline.stages[0])
     result.update(
         status="pending" if following_stage else "completed",
         stage=following_stage.name if following_stage else None,

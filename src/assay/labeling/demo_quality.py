@@ -22,7 +22,7 @@ from assay.core.auth import Actor
 from assay.core.db import Database, utcnow
 from assay.core.errors import NotFound
 from assay.core.settings import Settings
-from assay.labeling import models
+from assay.labeling import models, submission
 
 PROJECT_NAME = "Photo categories (quality lab)"
 CATEGORIES = (
@@ -309,7 +309,7 @@ def _submit(db: Database, settings: Settings, lease: Any, actor: Actor, response
                 config=access.rules.quality,
             )
             return
-        queue.submit(
+        submission.submit(
             conn=conn,
             task=task,
             actor=actor,
