@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from assay.core import models as core_models
 from assay.core.db import utcnow
 from assay.labeling import models
 
@@ -573,3 +574,68 @@ def test_an_expired_lease_goes_to_the_next_labeler_in_priority_order(client, db,
     )
     assert late.status_code == 409
     assert next_lease(client, first, project["id"]).json()["task"]["id"] == later
+
+
+@pytest.mark.parametrize("announces", ["nothing", "webhook", "batch", "callback", "audit"])
+def test_a_completion_writes_what_it_announces_with_it(client, db, manager, accounts, announces):
+    """On PostgreSQL the common submission commits as one statement of its own; one that also
+    has something to write (a webhook event, the batch's completion, the task's callback, an
+    audit) must not lose it: it applies in a transaction with all of it, on every dialect."""
+    project = make_project(
+        client, manager, quality={"audit_rate": 1.0 if announces == "audit" else 0.0}
+    )
+    if announces == "webhook":
+        hook = client.post(
+            f"{API}/webhooks",
+            json={"url": "http://127.0.0.1:9/x", "events": ["task.completed"]},
+            headers=manager.headers,
+        )
+        assert hook.status_code == 201, hook.text
+    batch = client.post(
+        f"{API}/projects/{project['id']}/batches",
+        json={"name": "b", "callback_url": "http://127.0.0.1:9/batch"},
+        headers=manager.headers,
+    )
+    assert batch.status_code == 201, batch.text
+    batch = batch.json()
+    # The batch keeps a second task pending unless its completion is what is tested.
+    count = 1 if announces == "batch" else 2
+    task = {"params": {"attachment": "https://x.test/1.jpg"}}
+    if announces == "callback":
+        task["callback_url"] = "http://127.0.0.1:9/task"
+    created = client.post(
+        f"{API}/projects/{project['id']}/tasks/bulk",
+        json={"batch": batch["id"], "tasks": [task] * count},
+        headers=manager.headers,
+    )
+    assert created.status_code == 201, created.text
+    client.post(f"{API}/batches/{batch['id']}/finalize", headers=manager.headers)
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    lease = next_lease(client, labeler, project["id"]).json()
+    done = client.post(
+        f"{API}/tasks/{lease['task']['id']}/submit",
+        json={"lease_token": lease["lease_token"], "response": {"annotations": [box()]}},
+        headers=labeler.headers,
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "completed"
+    with db.read() as session:
+        task_row = session.get(models.Task, lease["task"]["id"])
+        assert task_row.status == "completed" and task_row.lease_token is None
+        events = session.query(models.TaskEvent).filter_by(task_id=task_row.id).all()
+        assert [e.action for e in events] == ["submit"]
+        deliveries = sorted(
+            (d.event, d.url) for d in session.query(core_models.WebhookDelivery).all()
+        )
+        audits = session.query(models.Audit).filter_by(task_id=task_row.id).count()
+        batch_status = session.get(models.Batch, batch["id"]).status
+    expected = {
+        "nothing": [],
+        "webhook": [("task.completed", "http://127.0.0.1:9/x")],
+        "batch": [("batch.completed", "http://127.0.0.1:9/batch")],
+        "callback": [("task.completed", "http://127.0.0.1:9/task")],
+        "audit": [],
+    }[announces]
+    assert deliveries == expected
+    assert audits == (1 if announces == "audit" else 0)
+    assert batch_status == ("completed" if announces == "batch" else "in_progress")

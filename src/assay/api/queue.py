@@ -235,8 +235,10 @@ def _submission(
     task_id: str, body: schemas.Submission, actor: Actor, db: Database, ctx: Any
 ) -> tuple[dict[str, Any], Following]:
     """Apply a submission; its response body, and how to lease the person's next task."""
-    # Read, check and validate first; the write transaction only applies the result.
-    with db.phases() as phase:
+    # Read, check and validate first; the write only applies the result. On PostgreSQL the
+    # common submission is one statement that stands on its own (it re-checks the lease
+    # and what a completion must announce): no BEGIN/COMMIT; any other takes a transaction.
+    with db.phases(atomic_statements=True) as phase:
         with phase.read() as conn:
             task, access = queue.work_item(conn=conn, task_id=task_id, actor=actor)
         pipeline = access.rules.pipeline
@@ -257,6 +259,7 @@ def _submission(
                 quality=access.rules.quality,
                 taxonomy=access.rules.taxonomy,
                 feedback=body.feedback,
+                transaction=phase.transaction if db.dialect == "postgresql" else None,
             )
     result: dict[str, Any] = {"task_id": done.id, "status": done.status, "stage": done.stage}
     return result, partial(_next_lease, db, task.project_id, task.stage, actor)
@@ -273,7 +276,7 @@ def _submit_quality(
     """An evaluation task answers exactly as a real one would (where the task goes next);
     a training task answers with feedback: the score and the expected response."""
     response = _validated(access, task, body.response, partial=False)
-    with phase.write() as conn:
+    with phase.transaction() as conn:
         scored = quality.submit(
             conn=conn,
             task=task,

@@ -31,8 +31,19 @@ def maybe_sample(
     rate: float,
 ) -> bool:
     """Send the completed task to audit with probability `rate`."""
-    if rate <= 0 or labeler_id is None or random.random() >= rate:
+    if labeler_id is None or not drawn(rate):
         return False
+    add(conn, project_id=project_id, task_id=task_id, labeler_id=labeler_id)
+    return True
+
+
+def drawn(rate: float) -> bool:
+    """Whether a completed task goes to audit: with probability `rate` (its labeler's)."""
+    return rate > 0 and random.random() < rate
+
+
+def add(conn: Connection, *, project_id: str, task_id: str, labeler_id: str) -> None:
+    """Queue a completed task for audit."""
     conn.execute(
         insert(AUDITS),
         {
@@ -44,7 +55,6 @@ def maybe_sample(
             "created_at": utcnow(),
         },
     )
-    return True
 
 
 _CLAIM_CANDIDATE = (

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
+    and_,
     bindparam,
     delete,
     exists,
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -173,27 +179,141 @@ def submit(
     quality: QualityConfig | None = None,
     taxonomy: Taxonomy | None = None,
     feedback: str | None = None,
+    transaction: Callable[[], AbstractContextManager[Connection]] | None = None,
 ) -> Submitted:
     """A labeler's answer (already validated against the taxonomy) moves the task on.
 
     `task` is the work item read before the write transaction; the lease is re-checked
     atomically by the UPDATE, so nothing read then can be stale when this applies.
     With consensus (N labelers per task), the task stays in its stage until the N-th answer,
-    whose aggregate moves on — to review when the labelers agree too little."""
+    whose aggregate moves on — to review when the labelers agree too little.
+
+    `transaction`, when given, says that `conn` commits each statement on its own
+    (PostgreSQL outside BEGIN/COMMIT): the common submission is then one statement, and any
+    other — one that also queues a callback, a webhook, an audit or a batch's completion;
+    consensus; calibration — runs in `transaction()`, so that all it writes commits together.
+    """
     stage = pipeline.stage(task.stage or "")
     if stage.kind != "label":
         raise Invalid("this task is in a review stage: send a review decision", field="stage")
-    now = utcnow()
-    following = next_stage(pipeline, stage)
+    # Drawn once: a submission that moves on to a transaction keeps these decisions.
+    plan = _Plan(
+        now=utcnow(),
+        stage=stage,
+        following=next_stage(pipeline, stage),
+        consensus_due=quality is not None and quality.consensus.labelers > 1 and task.round == 0,
+    )
+    if plan.following is None:
+        rate = (
+            task.audit_rate if task.audit_rate is not None else (quality or _NO_QUALITY).audit_rate
+        )
+        plan.audit = audits.drawn(rate)
+    apply = partial(
+        _submit,
+        task=task,
+        actor=actor,
+        token=token,
+        response=response,
+        plan=plan,
+        pipeline=pipeline,
+        settings=settings,
+        quality=quality,
+        taxonomy=taxonomy,
+        feedback=feedback,
+    )
+    if transaction is None:
+        return apply(conn)
+    if not plan.consensus_due and task.expected_response is None:
+        done = _submit_alone(conn, task, actor, token, response, plan)
+        if done is not None:
+            return done
+    with transaction() as in_transaction:
+        return apply(in_transaction)
+
+
+@dataclass
+class _Plan:
+    now: dt.datetime
+    stage: Stage
+    following: Stage | None
+    consensus_due: bool
+    audit: bool = False
+
+
+def _completion_changes(plan: _Plan, actor: Actor, final: dict[str, Any]) -> dict[str, Any]:
+    following = plan.following
+    changes: dict[str, Any] = {
+        "lease_user_id": None,
+        "lease_token": None,
+        "lease_expires_at": None,
+        "leased_at": None,
+        "assignee_id": None,
+        "working_response": final,
+        "labeled_by": actor.user_id,
+        "updated_at": plan.now,
+        "stage": following.name if following else None,
+    }
+    if following is None:
+        changes.update(status="completed", response=final, error=None, completed_at=plan.now)
+    return changes
+
+
+def _done(task: Any, plan: _Plan, final: dict[str, Any]) -> Submitted:
+    following = plan.following
+    done = _submitted(
+        task, "pending" if following else "completed", following.name if following else None
+    )
+    if following is None:
+        done.response, done.completed_at = final, plan.now
+    return done
+
+
+def _submit_alone(
+    conn: Connection,
+    task: Any,
+    actor: Actor,
+    token: str,
+    response: dict[str, Any],
+    plan: _Plan,
+) -> Submitted | None:
+    """The common submission as one statement that commits by itself — or None, having
+    written nothing, when it has more to write (it must then run in a transaction)."""
+    completes = plan.following is None
+    if completes and (task.callback_url or plan.audit):
+        return None
+    # A completion applies here only if it announces nothing (no webhook target of this
+    # key's mode, the batch keeps other pending tasks): the statement checks that itself.
+    changes = _completion_changes(plan, actor, response)
+    probes = _apply_at_once(conn, task, actor, token, response, plan.now, changes, alone=completes)
+    if probes is None:
+        return None
+    return _done(task, plan, response)
+
+
+def _submit(
+    conn: Connection,
+    *,
+    task: Any,
+    actor: Actor,
+    token: str,
+    response: dict[str, Any],
+    plan: _Plan,
+    pipeline: Pipeline,
+    settings: Settings,
+    quality: QualityConfig | None,
+    taxonomy: Taxonomy | None,
+    feedback: str | None,
+) -> Submitted:
+    """`submit` on a connection in a transaction (SQLite's write phase is one)."""
+    now = plan.now
     agreed: Any = None
-    wanted = quality.consensus.labelers if quality is not None else 1
-    if wanted > 1 and task.round == 0:
+    if plan.consensus_due:
+        assert quality is not None and taxonomy is not None
         earlier = conn.execute(
             _EARLIER_ANSWERS, {"task_id": task.id, "b_stage": task.stage, "b_round": task.round}
         ).all()
-        if len(earlier) + 1 < wanted:
+        if len(earlier) + 1 < quality.consensus.labelers:
             return _one_of_many(conn, task, actor, token, response, now, feedback)
-        assert quality is not None and taxonomy is not None
         agreed = consensus.aggregate(
             task_type=task.type,
             taxonomy=taxonomy,
@@ -204,24 +324,13 @@ def submit(
             ],
         )
         if agreed.agreement < quality.consensus.agreement_threshold:
-            following = _review_after(pipeline, stage) or following
+            plan.following = _review_after(pipeline, plan.stage) or plan.following
+            plan.audit = plan.audit and plan.following is None
     final = agreed.response if agreed is not None else response
-    changes: dict[str, Any] = {
-        "lease_user_id": None,
-        "lease_token": None,
-        "lease_expires_at": None,
-        "leased_at": None,
-        "assignee_id": None,
-        "working_response": final,
-        "labeled_by": actor.user_id,
-        "updated_at": now,
-        "stage": following.name if following else None,
-    }
-    if following is None:
-        changes.update(status="completed", response=final, error=None, completed_at=now)
+    changes = _completion_changes(plan, actor, final)
     probes = None
     if agreed is None and task.expected_response is None and dialect_of(conn) == "postgresql":
-        probes = _apply_at_once(conn, task, actor, token, response, now, changes)
+        probes = _apply_at_once(conn, task, actor, token, response, now, changes, alone=False)
     else:
         _release_if_held(conn, task.id, actor.user_id, token, now, **changes)
         _record_answer(conn, task, actor.user_id, response, now, feedback)
@@ -237,19 +346,10 @@ def submit(
             reason=f"agreement {agreed.agreement:.3f} ({agreed.method})",
             created_at=now,
         )
-    done = _submitted(
-        task,
-        "pending" if following else "completed",
-        following.name if following else None,
-    )
-    if following is None:
-        done.response, done.completed_at = final, now
-        rate = (
-            task.audit_rate if task.audit_rate is not None else (quality or _NO_QUALITY).audit_rate
-        )
-        audits.maybe_sample(
-            conn, project_id=task.project_id, task_id=task.id, labeler_id=actor.user_id, rate=rate
-        )
+    done = _done(task, plan, final)
+    if plan.following is None:
+        if plan.audit:
+            audits.add(conn, project_id=task.project_id, task_id=task.id, labeler_id=actor.user_id)
         if (
             probes is None
             or task.callback_url
@@ -264,14 +364,37 @@ def submit(
 # the lease if still held, add the history event, drop the drafts, and probe what a
 # completion needs (any webhook target of this key mode; another pending task in the batch).
 # Each statement is a round trip, and a round trip costs more than these statements do.
+# `alone`: the statement commits by itself, so a completion applies only if those probes say
+# it announces nothing; otherwise it writes nothing and says whether the lease still holds.
 _TARGETS = WebhookTarget.__table__
 _at_once: dict[tuple[str, ...], Prepared] = {}
 
 
 def _submit_at_once_statement(keys: tuple[str, ...]) -> Prepared:
     if keys not in _at_once:
+        others = TASKS.alias("others")
+        hooks = exists(
+            select(_TARGETS.c.id).where(
+                _TARGETS.c.is_active.is_(True), _TARGETS.c.mode == bindparam("mode")
+            )
+        )
+        batch_pending = exists(
+            select(others.c.id).where(
+                others.c.batch_id == bindparam("batch_id"),
+                others.c.status == "pending",
+                others.c.id != bindparam("task_id"),
+            )
+        )
+        announces_nothing = and_(
+            ~hooks, or_(bindparam("batch_id", type_=T.batch_id.type).is_(None), batch_pending)
+        )
         values = {key: bindparam(f"set_{key}", type_=T[key].type) for key in keys}
-        released = _RELEASE_IF_HELD.values(values).returning(T.id).cte("released")
+        released = (
+            _RELEASE_IF_HELD.where(or_(~bindparam("alone", type_=Boolean()), announces_nothing))
+            .values(values)
+            .returning(T.id)
+            .cte("released")
+        )
         columns = ("stage", "round", "response", "duration_ms", "created_at")
         event = (
             insert(EVENTS)
@@ -287,25 +410,25 @@ def _submit_at_once_statement(keys: tuple[str, ...]) -> Prepared:
             .cte("event")
         )
         dropped = delete(DRAFTS).where(DRAFTS.c.task_id.in_(select(released.c.id))).cte("dropped")
-        others = TASKS.alias("others")
+        held = exists(_HELD_BEFORE)
         _at_once[keys] = Prepared(
             select(
                 select(func.count()).select_from(released).scalar_subquery().label("applied"),
-                exists(
-                    select(_TARGETS.c.id).where(
-                        _TARGETS.c.is_active.is_(True), _TARGETS.c.mode == bindparam("mode")
-                    )
-                ).label("hooks"),
-                exists(
-                    select(others.c.id).where(
-                        others.c.batch_id == bindparam("batch_id"),
-                        others.c.status == "pending",
-                        others.c.id != bindparam("task_id"),
-                    )
-                ).label("batch_pending"),
+                held.label("held"),
+                hooks.label("hooks"),
+                batch_pending.label("batch_pending"),
             ).add_cte(event, dropped)
         )
     return _at_once[keys]
+
+
+# The lease as the statement found it (its snapshot; the UPDATE re-checks a changed row).
+_HELD_BEFORE = select(T.id).where(
+    T.id == bindparam("task_id"),
+    T.lease_user_id == bindparam("uid"),
+    T.lease_token == bindparam("token"),
+    T.lease_expires_at > bindparam("now"),
+)
 
 
 def _apply_at_once(
@@ -316,8 +439,11 @@ def _apply_at_once(
     response: dict[str, Any],
     now: dt.datetime,
     changes: dict[str, Any],
+    *,
+    alone: bool,
 ) -> Any:
-    """`_release_if_held` + `_record_answer` in one PostgreSQL statement; 409 as they do."""
+    """`_release_if_held` + `_record_answer` in one PostgreSQL statement; 409 as they do.
+    With `alone`, None when the completion has more to write and nothing was written."""
     params = {f"set_{key}": value for key, value in changes.items()}
     params.update(
         task_id=task.id,
@@ -326,6 +452,7 @@ def _apply_at_once(
         now=now,
         mode=actor.mode,
         batch_id=task.batch_id,
+        alone=alone,
         e_stage=task.stage,
         e_round=task.round,
         e_response=response,
@@ -333,9 +460,11 @@ def _apply_at_once(
         e_created_at=now,
     )
     probes = _submit_at_once_statement(tuple(changes)).first(conn, params)
-    if probes.applied != 1:
-        raise Conflict(LEASE_LOST, field="lease_token")
-    return probes
+    if probes.applied == 1:
+        return probes
+    if alone and probes.held:
+        return None
+    raise Conflict(LEASE_LOST, field="lease_token")
 
 
 _NO_QUALITY = QualityConfig()
