@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -13,9 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from assay.core import models as core_models
 from assay.core import webhooks
 from assay.core.db import utcnow
 from assay.core.errors import Conflict
+from assay.core.worker import WorkerPool
 from assay.labeling import batches, decisions, models, pipeline, projects, queue, submission, tasks
 from assay.labeling import schemas as labeling_schemas
 from assay.labeling.annotations import validate_response
@@ -392,3 +395,82 @@ def test_task_and_batch_callbacks_arrive(db, settings, manager, accounts, pool, 
         assert webhooks.verify_signature(secret, signature, request.body)
     with db.read() as session:
         assert session.get(models.Batch, batch.id).status == "completed"
+
+
+def test_a_batch_whose_last_tasks_complete_at_once_is_still_completed_once(
+    db, ctx, settings, manager, accounts, dialect
+):
+    """Each completion announces its batch when it sees no other pending task in it. On
+    PostgreSQL two completions of the last two tasks can each see the other still pending
+    (neither has committed): the worker pool's periodic duty completes the batch, once."""
+    project = make_cat_project(db, manager)
+    batch = make_batch(db, project, manager, callback_url="http://127.0.0.1:9/batch")
+    ids = add_tasks(db, project, manager, settings, [cat_task(i) for i in range(2)], batch)
+    with db.write() as session:
+        batches.finalize_batch(
+            session=session,
+            batch=session.get(models.Batch, batch.id),
+            settings=settings,
+            actor=manager,
+        )
+    first, second = (actor_for(accounts.make("labeler")) for _ in range(2))
+    leases = [next_for(db, project.id, first), next_for(db, project.id, second)]
+    assert {lease.task.id for lease in leases} == set(ids)
+    if dialect == "postgresql":
+        with db.read_connection() as conn:
+            work = [
+                queue.work_item(conn=conn, task_id=lease.task.id, actor=actor)
+                for lease, actor in zip(leases, (first, second), strict=True)
+            ]
+
+        def apply(conn, i, actor, **kwargs):
+            task, access = work[i]
+            return submission.submit(
+                conn=conn,
+                task=task,
+                actor=actor,
+                token=leases[i].token,
+                response=validate_response(
+                    access.rules.taxonomy, "categorization", {}, category("cat")
+                ),
+                pipeline=access.rules.pipeline,
+                settings=settings,
+                **kwargs,
+            )
+
+        # The first completion is applied, not yet committed, when the second applies as
+        # one statement of its own: each sees the other's task pending.
+        with db.write_connection() as uncommitted:
+            assert apply(uncommitted, 0, first).status == "completed"
+            with db.phases(atomic_statements=True) as phase, phase.write() as alone:
+                assert apply(alone, 1, second, transaction=phase.transaction).status == (
+                    "completed"
+                )
+    else:
+        # SQLite runs one writer at a time, so this cannot happen there; leave the batch as
+        # such a race would: its tasks completed, nobody having announced it.
+        with db.write() as session:
+            session.execute(
+                update(models.Task).where(models.Task.id.in_(ids)).values(status="completed")
+            )
+
+    def state():
+        with db.read() as session:
+            statuses = [session.get(models.Task, i).status for i in ids]
+            deliveries = session.query(core_models.WebhookDelivery).filter_by(
+                event=pipeline.BATCH_COMPLETED_EVENT
+            )
+            return statuses, session.get(models.Batch, batch.id).status, deliveries.count()
+
+    assert state() == (["completed", "completed"], "in_progress", 0)
+    workers = WorkerPool(ctx, threads=1, name="test")
+    workers.start()
+    try:
+        deadline = time.monotonic() + 30
+        while state()[1] != "completed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        workers.stop()
+    assert state() == (["completed", "completed"], "completed", 1)
+    assert pipeline.complete_finished_batches(ctx) == 0
+    assert state()[2] == 1

@@ -2,4 +2,5 @@
 
 import assay.core.webhooks  # webhook.deliver
 import assay.labeling.exports  # labeling.export, labeling.import_prelabels
-import assay.labeling.imports  # noqa: F401  (labeling.import_tasks)
+import assay.labeling.imports  # labeling.import_tasks
+import assay.labeling.pipeline  # noqa: F401  (duty: labeling.complete_batches)

@@ -68,6 +68,33 @@ def job_kind(
     return register
 
 
+@dataclass(frozen=True)
+class Duty:
+    """Housekeeping every worker process runs every `seconds` (`fn(app_context) -> int`, how
+    many things it fixed). Several processes may run it at once: it must be idempotent."""
+
+    name: str
+    seconds: float
+    fn: Callable[[Any], int]
+
+
+_duties: dict[str, Duty] = {}
+
+
+def duty(name: str, *, seconds: float) -> Callable[[Callable[[Any], int]], Callable[[Any], int]]:
+    """Register a periodic duty (see `Duty`)."""
+
+    def register(fn: Callable[[Any], int]) -> Callable[[Any], int]:
+        _duties[name] = Duty(name, seconds, fn)
+        return fn
+
+    return register
+
+
+def registered_duties() -> list[Duty]:
+    return list(_duties.values())
+
+
 def get_kind(name: str) -> JobKind | None:
     return _kinds.get(name)
 

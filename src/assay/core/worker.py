@@ -74,7 +74,8 @@ class JobContext:
 
 
 class WorkerPool:
-    """N worker threads plus one thread that renews their leases and requeues dead ones."""
+    """N worker threads plus one thread that renews their leases, requeues dead ones and
+    runs the periodic duties (`jobs.duty`)."""
 
     def __init__(
         self, app: Any, *, threads: int, name: str = "worker", kinds: set[str] | None = None
@@ -90,6 +91,8 @@ class WorkerPool:
         self._running: dict[str, tuple[str, threading.Event]] = {}  # job id -> worker, cancel
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        # When each periodic duty runs next (monotonic seconds); a new pool runs them soon.
+        self._duty_due: dict[str, float] = {}
         jobs.add_waker(self._wake)
 
     @property
@@ -139,6 +142,7 @@ class WorkerPool:
     def _keep_leases(self) -> None:
         interval = max(0.05, min(self.settings.job_lease_seconds / 3, 5.0))
         while not self._stop.wait(interval):
+            self._run_duties()
             try:
                 with self._lock:
                     held = dict(self._running)
@@ -164,6 +168,21 @@ class WorkerPool:
                     self._wake.set()
             except Exception:
                 log.exception("lease keeper: unexpected error")
+
+    def _run_duties(self) -> None:
+        """Periodic housekeeping (`jobs.duty`), each on its own schedule."""
+        now = time.monotonic()
+        for duty in jobs.registered_duties():
+            if now < self._duty_due.get(duty.name, 0.0):
+                continue
+            self._duty_due[duty.name] = now + duty.seconds
+            try:
+                fixed = duty.fn(self.app)
+            except Exception:
+                log.exception("duty %s: unexpected error", duty.name)
+                continue
+            if fixed:
+                log.info("duty %s: %d fixed", duty.name, fixed)
 
     def _run_one(self, worker_id: str) -> bool:
         with self.app.db.write() as session:

@@ -3,16 +3,17 @@ completion with callbacks, and batch completion."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
-from assay.core import webhooks
-from assay.core.auth import Actor
+from assay.core import jobs, webhooks
+from assay.core.auth import SYSTEM, Actor
 from assay.core.db import utcnow
 from assay.core.errors import Invalid
 from assay.core.prepared import Prepared
@@ -188,13 +189,16 @@ def complete_batch_if_done(
     *, session: Session, batch_id: str, settings: Settings, actor: Actor | None = None
 ) -> bool:
     # Pending first: almost every completion leaves others pending, and this is one index
-    # probe; the batch row is loaded only when it may be done.
+    # probe; the batch row is loaded only when it may be done — locked, so that of two
+    # completers (a submission and `complete_finished_batches`) one announces it, once.
     pending = _PENDING_IN_BATCH.first(session.connection(), {"batch_id": batch_id})
     if pending is not None:
         return False
-    batch = session.get(models.Batch, batch_id)
+    batch = session.get(models.Batch, batch_id, with_for_update=True, populate_existing=True)
     if batch is None or batch.status != "in_progress":
         return False
+    # Events go to the batch's own sandbox (live or test) whoever completes it.
+    actor = actor or dataclasses.replace(SYSTEM, mode=batch.mode)
     batch.status, batch.completed_at = "completed", utcnow()
     payload = {
         "batch": batch.name,
@@ -222,3 +226,35 @@ def complete_batch_if_done(
         settings=settings,
     )
     return True
+
+
+_BATCHES = models.Batch.__table__
+_FINISHED_BATCHES = (
+    select(_BATCHES.c.id)
+    .where(
+        _BATCHES.c.status == "in_progress",
+        ~exists(
+            select(_TASKS.c.id).where(
+                _TASKS.c.batch_id == _BATCHES.c.id, _TASKS.c.status == "pending"
+            )
+        ),
+    )
+    .limit(100)
+)
+
+
+@jobs.duty("labeling.complete_batches", seconds=5.0)
+def complete_finished_batches(app: Any) -> int:
+    """Complete (and announce) in-progress batches with no pending task left.
+
+    A completion announces its batch when it sees no other pending task in it. On
+    PostgreSQL two completions of a batch's last two tasks can each see the other still
+    pending (neither had committed), and neither would: this finds such a batch within
+    seconds. Idempotent: `complete_batch_if_done` locks the batch and checks its status."""
+    done = 0
+    with app.db.write() as session:
+        for batch_id in session.execute(_FINISHED_BATCHES).scalars().all():
+            done += complete_batch_if_done(
+                session=session, batch_id=batch_id, settings=app.settings
+            )
+    return done
