@@ -75,6 +75,16 @@ def make_batch(
         )
 
 
+def finalize(db: Database, batch: models.Batch, settings: Settings, actor: Actor) -> None:
+    with db.write() as session:
+        batches.finalize_batch(
+            session=session,
+            batch=session.get(models.Batch, batch.id),
+            settings=settings,
+            actor=actor,
+        )
+
+
 def image_task(i: int = 0, **extra: Any) -> schemas.TaskCreate:
     params = {
         "attachment": f"https://example.test/{i}.jpg",

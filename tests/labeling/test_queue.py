@@ -19,13 +19,14 @@ from assay.core import webhooks
 from assay.core.db import utcnow
 from assay.core.errors import Conflict
 from assay.core.worker import WorkerPool
-from assay.labeling import batches, decisions, models, pipeline, projects, queue, submission, tasks
+from assay.labeling import decisions, models, pipeline, projects, queue, submission, tasks
 from assay.labeling import schemas as labeling_schemas
 from assay.labeling.annotations import validate_response
 from tests.labeling.factories import (
     CATEGORY_TAXONOMY,
     actor_for,
     add_tasks,
+    finalize,
     get_task,
     make_batch,
     make_project,
@@ -370,13 +371,7 @@ def test_task_and_batch_callbacks_arrive(db, settings, manager, accounts, pool, 
         [cat_task(i, callback_url=receiver.url, metadata={"i": i}) for i in range(2)],
         batch,
     )
-    with db.write() as session:
-        batches.finalize_batch(
-            session=session,
-            batch=session.get(models.Batch, batch.id),
-            settings=settings,
-            actor=manager,
-        )
+    finalize(db, batch, settings, manager)
     labeler = actor_for(accounts.make("labeler"))
     for _ in ids:
         submit(db, settings, next_for(db, project.id, labeler), labeler, "cat")
@@ -406,13 +401,7 @@ def test_a_batch_whose_last_tasks_complete_at_once_is_still_completed_once(
     project = make_cat_project(db, manager)
     batch = make_batch(db, project, manager, callback_url="http://127.0.0.1:9/batch")
     ids = add_tasks(db, project, manager, settings, [cat_task(i) for i in range(2)], batch)
-    with db.write() as session:
-        batches.finalize_batch(
-            session=session,
-            batch=session.get(models.Batch, batch.id),
-            settings=settings,
-            actor=manager,
-        )
+    finalize(db, batch, settings, manager)
     first, second = (actor_for(accounts.make("labeler")) for _ in range(2))
     leases = [next_for(db, project.id, first), next_for(db, project.id, second)]
     assert {lease.task.id for lease in leases} == set(ids)
