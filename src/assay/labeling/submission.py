@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Connection,
-    and_,
     bindparam,
     delete,
     exists,
@@ -385,8 +384,13 @@ def _submit_at_once_statement(keys: tuple[str, ...]) -> Prepared:
                 others.c.id != bindparam("task_id"),
             )
         )
-        announces_nothing = and_(
-            ~hooks, or_(bindparam("batch_id", type_=T.batch_id.type).is_(None), batch_pending)
+        # Probed once (a CTE), read by the guard and returned.
+        probes = select(hooks.label("hooks"), batch_pending.label("batch_pending")).cte("probes")
+        announces_nothing = exists(
+            select(probes.c.hooks).where(
+                ~probes.c.hooks,
+                or_(bindparam("batch_id", type_=T.batch_id.type).is_(None), probes.c.batch_pending),
+            )
         )
         values = {key: bindparam(f"set_{key}", type_=T[key].type) for key in keys}
         released = (
@@ -410,14 +414,15 @@ def _submit_at_once_statement(keys: tuple[str, ...]) -> Prepared:
             .cte("event")
         )
         dropped = delete(DRAFTS).where(DRAFTS.c.task_id.in_(select(released.c.id))).cte("dropped")
-        held = exists(_HELD_BEFORE)
         _at_once[keys] = Prepared(
             select(
                 select(func.count()).select_from(released).scalar_subquery().label("applied"),
-                held.label("held"),
-                hooks.label("hooks"),
-                batch_pending.label("batch_pending"),
-            ).add_cte(event, dropped)
+                exists(_HELD_BEFORE).label("held"),
+                probes.c.hooks,
+                probes.c.batch_pending,
+            )
+            .select_from(probes)
+            .add_cte(event, dropped)
         )
     return _at_once[keys]
 
