@@ -251,9 +251,12 @@ def complete_finished_batches(app: Any) -> int:
     PostgreSQL two completions of a batch's last two tasks can each see the other still
     pending (neither had committed), and neither would: this finds such a batch within
     seconds. Idempotent: `complete_batch_if_done` locks the batch and checks its status."""
+    # Found by a read: the write (on SQLite, the writer lock) only when there is one.
+    with app.db.read() as session:
+        found = session.execute(_FINISHED_BATCHES).scalars().all()
     done = 0
-    with app.db.write() as session:
-        for batch_id in session.execute(_FINISHED_BATCHES).scalars().all():
+    for batch_id in found:
+        with app.db.write() as session:
             done += complete_batch_if_done(
                 session=session, batch_id=batch_id, settings=app.settings
             )
