@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assay.core.errors import Conflict, Invalid
-from assay.labeling import batches, models, schemas, tasks
+from assay.labeling import batches, models, schemas, task_changes
 from tests.labeling.factories import (
     actor_for,
     add_tasks,
@@ -80,7 +80,7 @@ def test_batch_completes_when_its_last_task_is_done(db, manager, project, settin
         )
     for task_id in ids:
         with db.write() as session:
-            tasks.cancel_task(
+            task_changes.cancel_task(
                 session=session,
                 task=session.get(models.Task, task_id),
                 settings=settings,

@@ -8,7 +8,7 @@ import pytest
 
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound, TooLarge
-from assay.labeling import batches, models, projects, schemas, tasks
+from assay.labeling import batches, models, projects, schemas, task_changes, tasks
 from assay.labeling.annotations import validate_response
 from tests.labeling.factories import (
     CATEGORY_TAXONOMY,
@@ -335,7 +335,7 @@ def test_cancel_audit_and_history(db, manager, project, settings):
             settings=settings,
             actor=manager,
         )
-        task = tasks.cancel_task(
+        task = task_changes.cancel_task(
             session=session,
             task=session.get(models.Task, task_id),
             settings=settings,
@@ -344,9 +344,9 @@ def test_cancel_audit_and_history(db, manager, project, settings):
         )
         assert task.status == "canceled" and task.stage is None and task.unique_id is None
         with pytest.raises(Conflict):
-            tasks.cancel_task(session=session, task=task, settings=settings, actor=manager)
+            task_changes.cancel_task(session=session, task=task, settings=settings, actor=manager)
         with pytest.raises(Conflict):
-            tasks.audit_task(
+            task_changes.audit_task(
                 session=session, task=task, actor=manager, accepted=True, comments=None
             )
         history = tasks.task_history(session=session, task=task)
@@ -358,7 +358,7 @@ def test_cancel_audit_and_history(db, manager, project, settings):
     with db.write() as session:
         other = session.get(models.Task, other_id)
         other.status = "completed"
-        event = tasks.audit_task(
+        event = task_changes.audit_task(
             session=session, task=other, actor=manager, accepted=False, comments="boxes too loose"
         )
     assert event.action == "audit_reject" and event.comments == [{"text": "boxes too loose"}]
@@ -374,22 +374,22 @@ def test_tags_metadata_and_unique_id_changes(db, manager, project, settings):
     )
     with db.write() as session:
         task = session.get(models.Task, task_id)
-        tasks.add_tags(session=session, task=task, tags=["b", "a", "c"])
+        task_changes.add_tags(session=session, task=task, tags=["b", "a", "c"])
         assert task.tags == ["a", "b", "c"]
-        tasks.remove_tags(session=session, task=task, tags=["a", "zzz"])
+        task_changes.remove_tags(session=session, task=task, tags=["a", "zzz"])
         assert task.tags == ["b", "c"]
-        tasks.update_task(
+        task_changes.update_task(
             session=session,
             task=task,
             changes={"metadata": {"k": 1}, "tags": ["x"], "unique_id": "mine"},
         )
         with pytest.raises(Conflict) as caught:
-            tasks.set_unique_id(session=session, task=task, unique_id="taken")
+            task_changes.set_unique_id(session=session, task=task, unique_id="taken")
         assert caught.value.field == "unique_id"
     task = get_task(db, task_id)
     assert (task.metadata_, task.tags, task.unique_id) == ({"k": 1}, ["x"], "mine")
     with db.write() as session:
-        tasks.update_task(
+        task_changes.update_task(
             session=session, task=session.get(models.Task, task_id), changes={"unique_id": None}
         )
     assert get_task(db, task_id).unique_id is None

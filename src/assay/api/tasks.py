@@ -25,7 +25,7 @@ from assay.core.auth import Actor
 from assay.core.db import Database
 from assay.core.errors import Invalid, NotFound
 from assay.core.policies import tasks as policy
-from assay.labeling import batches, imports, models, schemas, tasks
+from assay.labeling import batches, imports, models, schemas, task_changes, tasks
 
 router = APIRouter(tags=["tasks"])
 
@@ -303,7 +303,7 @@ def cancel_task(
     with db.write() as session:
         task, project, role = _load(session, task_id, actor)
         policy.can_cancel(actor, project, role)
-        task = tasks.cancel_task(
+        task = task_changes.cancel_task(
             session=session,
             task=task,
             clear_unique_id=clear_unique_id,
@@ -321,7 +321,7 @@ def audit_task(
     with db.write() as session:
         task, project, role = _load(session, task_id, actor)
         policy.can_audit(actor, project, role)
-        event = tasks.audit_task(
+        event = task_changes.audit_task(
             session=session,
             task=task,
             actor=actor,
@@ -339,7 +339,7 @@ def update_task(
     with db.write() as session:
         task, project, role = _load(session, task_id, actor)
         policy.can_update(actor, project, role)
-        task = tasks.update_task(
+        task = task_changes.update_task(
             session=session, task=task, changes=changes.model_dump(exclude_unset=True)
         )
         return schemas.Task.model_validate(task)
@@ -353,7 +353,7 @@ def add_task_tags(
         task, project, role = _load(session, task_id, actor)
         policy.can_update(actor, project, role)
         return schemas.Task.model_validate(
-            tasks.add_tags(session=session, task=task, tags=body.tags)
+            task_changes.add_tags(session=session, task=task, tags=body.tags)
         )
 
 
@@ -367,5 +367,5 @@ def remove_task_tags(
         task, project, role = _load(session, task_id, actor)
         policy.can_update(actor, project, role)
         return schemas.Task.model_validate(
-            tasks.remove_tags(session=session, task=task, tags=body.tags)
+            task_changes.remove_tags(session=session, task=task, tags=body.tags)
         )

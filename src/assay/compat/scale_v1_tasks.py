@@ -24,7 +24,7 @@ from assay.compat.scale_common import (
 from assay.core.auth import Actor
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.policies import tasks as policy
-from assay.labeling import models, projects, schemas, tasks
+from assay.labeling import models, projects, schemas, task_changes, tasks
 from assay.labeling.task_types import native_type
 
 router = APIRouter(route_class=ScaleRoute)
@@ -216,7 +216,7 @@ def cancel_task(
         task, project, role = load_task(session, task_id, actor)
         policy.can_cancel(actor, project, role)
         try:
-            tasks.cancel_task(
+            task_changes.cancel_task(
                 session=session,
                 task=task,
                 settings=ctx.settings,
@@ -242,7 +242,7 @@ def audit_task(task_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx) ->
         task, project, role = load_task(session, task_id, actor)
         policy.can_audit(actor, project, role)
         try:
-            tasks.audit_task(
+            task_changes.audit_task(
                 session=session, task=task, actor=actor, accepted=accepted, comments=comments
             )
         except Conflict as exc:
@@ -257,7 +257,7 @@ def set_task_metadata(
     with ctx.db.write() as session:
         task, project, role = load_task(session, task_id, actor)
         policy.can_update(actor, project, role)
-        tasks.set_task_metadata(session=session, task=task, metadata=body)
+        task_changes.set_task_metadata(session=session, task=task, metadata=body)
         return task_view(session, task, actor)
 
 
@@ -271,7 +271,7 @@ def update_unique_id(
     with ctx.db.write() as session:
         task, project, role = load_task(session, task_id, actor)
         policy.can_update(actor, project, role)
-        tasks.set_unique_id(session=session, task=task, unique_id=unique_id)
+        task_changes.set_unique_id(session=session, task=task, unique_id=unique_id)
         return task_view(session, task, actor)
 
 
@@ -280,7 +280,7 @@ def clear_unique_id(task_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, An
     with ctx.db.write() as session:
         task, project, role = load_task(session, task_id, actor)
         policy.can_update(actor, project, role)
-        tasks.clear_unique_id(session=session, task=task)
+        task_changes.clear_unique_id(session=session, task=task)
         return task_view(session, task, actor)
 
 
@@ -294,7 +294,7 @@ def set_task_tags(task_id: str, body: Tags, actor: CurrentActor, ctx: Ctx) -> di
     with ctx.db.write() as session:
         task, project, role = load_task(session, task_id, actor)
         policy.can_update(actor, project, role)
-        tasks.set_tags(session=session, task=task, tags=_tags(body) if body else [])
+        task_changes.set_tags(session=session, task=task, tags=_tags(body) if body else [])
         return task_view(session, task, actor)
 
 
@@ -303,7 +303,7 @@ def add_task_tags(task_id: str, body: Tags, actor: CurrentActor, ctx: Ctx) -> di
     with ctx.db.write() as session:
         task, project, role = load_task(session, task_id, actor)
         policy.can_update(actor, project, role)
-        tasks.add_tags(session=session, task=task, tags=_tags(body))
+        task_changes.add_tags(session=session, task=task, tags=_tags(body))
         return task_view(session, task, actor)
 
 
@@ -312,5 +312,5 @@ def delete_task_tags(task_id: str, body: Tags, actor: CurrentActor, ctx: Ctx) ->
     with ctx.db.write() as session:
         task, project, role = load_task(session, task_id, actor)
         policy.can_update(actor, project, role)
-        tasks.remove_tags(session=session, task=task, tags=_tags(body))
+        task_changes.remove_tags(session=session, task=task, tags=_tags(body))
         return task_view(session, task, actor)
