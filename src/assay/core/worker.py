@@ -142,7 +142,6 @@ class WorkerPool:
     def _keep_leases(self) -> None:
         interval = max(0.05, min(self.settings.job_lease_seconds / 3, 5.0))
         while not self._stop.wait(interval):
-            self._run_duties()
             try:
                 with self._lock:
                     held = dict(self._running)
@@ -168,6 +167,8 @@ class WorkerPool:
                     self._wake.set()
             except Exception:
                 log.exception("lease keeper: unexpected error")
+            # After the renewals, which must not wait on housekeeping.
+            self._run_duties()
 
     def _run_duties(self) -> None:
         """Periodic housekeeping (`jobs.duty`), each on its own schedule."""
