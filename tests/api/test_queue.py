@@ -514,7 +514,7 @@ def test_next_and_submit_wait_for_a_busy_writer_instead_of_failing(
     """On SQLite the queue's requests run on the event loop and must not wait there: while
     another writer holds the database, they start again on a thread and wait for it."""
     if dialect != "sqlite":
-        pytest.skip("PostgreSQL queue work always runs on a thread")
+        pytest.skip("SQLite only: PostgreSQL has no single writer to wait for")
     project = make_project(client, manager)
     add_tasks(client, manager, project["id"], [{"params": {"attachment": "https://x.test/a.jpg"}}])
     labeler = member(client, manager, accounts, project["id"], "labeler")
@@ -541,6 +541,55 @@ def test_next_and_submit_wait_for_a_busy_writer_instead_of_failing(
         headers=labeler.headers,
     )
     assert done.status_code == 200 and done.json()["status"] == "completed"
+
+
+def test_on_postgresql_the_queue_runs_on_the_loop_and_replaces_a_dropped_connection(
+    client, db, dialect, manager, accounts
+):
+    """PostgreSQL next and submit await their statements on the event loop's own
+    connections (application_name assay-queue-loop); one the server dropped while it sat
+    idle is replaced before use, not handed to the next request as an error."""
+    if dialect != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite's queue work runs on the loop without a pool")
+    project = make_project(client, manager)
+    add_tasks(
+        client,
+        manager,
+        project["id"],
+        [{"params": {"attachment": f"https://x.test/{n}.jpg"}} for n in range(2)],
+    )
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+
+    def loop_backends() -> list[int]:
+        with db.engine.connect() as conn:
+            return list(
+                conn.exec_driver_sql(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'assay-queue-loop'"
+                    " AND datname = current_database()"
+                ).scalars()
+            )
+
+    def cycle() -> None:
+        lease = next_lease(client, labeler, project["id"])
+        assert lease.status_code == 200, lease.text
+        done = client.post(
+            f"{API}/tasks/{lease.json()['task']['id']}/submit",
+            json={"lease_token": lease.json()["lease_token"], "response": {"annotations": []}},
+            headers=labeler.headers,
+        )
+        assert done.status_code == 200 and done.json()["status"] == "completed", done.text
+
+    cycle()
+    dropped = loop_backends()
+    assert dropped, "the queue's statements did not run on the loop's connections"
+    with db.engine.connect() as conn:
+        for pid in dropped:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+    time.sleep(1.2)  # longer than dialects.IDLE_PING_SECONDS: the pool pings before use
+    cycle()
+    assert set(loop_backends()).isdisjoint(dropped)
+    with db.read() as session:
+        assert session.query(models.TaskEvent).filter_by(action="submit").count() == 2
 
 
 def test_an_expired_lease_goes_to_the_next_labeler_in_priority_order(client, db, manager, accounts):

@@ -64,6 +64,10 @@ def create_app(
         finally:
             if runner is not None:
                 runner.stop()
+            loop_pool = getattr(app.state, "loop_pool", None)  # api/queue.py's
+            if loop_pool is not None:
+                app.state.loop_pool = None
+                await loop_pool.close()
             if context is None:
                 ctx.db.dispose()
 

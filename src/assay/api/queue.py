@@ -6,8 +6,8 @@ media URLs and what they need to do the work, never its metadata or other people
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from anyio import CapacityLimiter, to_thread
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Route
 
 from assay.api.deps import Ctx, CurrentActor, Db, authenticate
-from assay.core import dialects
+from assay.core import dialects, loop_db
 from assay.core.auth import Actor
 from assay.core.db import Database
 from assay.core.errors import Invalid
@@ -223,12 +223,13 @@ def submit(
     result, following = _submission(task_id, body, actor, db, ctx)
     if then_next:
         # After the commit: the submission stands even if leasing the next task fails.
-        lease = following()
+        lease = following(db)
         result["next"] = None if lease is None else lease_view(lease, ctx.settings)
     return _json(result)
 
 
-Following = Callable[[], "queue.Lease | None"]
+# How to lease the person's next task, given the database to do it on.
+Following = Callable[[Any], "queue.Lease | None"]
 
 
 def _submission(
@@ -262,7 +263,7 @@ def _submission(
                 transaction=phase.transaction if db.dialect == "postgresql" else None,
             )
     result: dict[str, Any] = {"task_id": done.id, "status": done.status, "stage": done.stage}
-    return result, partial(_next_lease, db, task.project_id, task.stage, actor)
+    return result, lambda on: _next_lease(on, task.project_id, task.stage, actor)
 
 
 def _submit_quality(
@@ -297,8 +298,8 @@ def _submit_quality(
             },
         )
 
-        def next_training() -> queue.Lease | None:
-            with db.write_connection() as conn:
+        def next_training(on: Database) -> queue.Lease | None:
+            with on.write_connection() as conn:
                 return quality.next_training(conn=conn, access=access, user_id=actor.user_id)
 
         return result, next_training
@@ -308,7 +309,7 @@ def _submit_quality(
         status="pending" if following_stage else "completed",
         stage=following_stage.name if following_stage else None,
     )
-    return result, partial(_next_lease, db, task.project_id, None, actor)
+    return result, lambda on: _next_lease(on, task.project_id, None, actor)
 
 
 @router.post("/tasks/{task_id}/skip", status_code=204, operation_id="skip")
@@ -399,20 +400,40 @@ def _in_line(request: Request) -> CapacityLimiter:
     return limiter
 
 
-async def _run(request: Request, work: Callable[[], T]) -> T:
-    """Queue work on SQLite runs on the event loop itself: its statements are local and
-    short, and a thread hop, GIL hand-offs and a second thread cost more than the work
-    (profiled: server CPU per cycle -35 %). Should it need the writer lock while another
-    writer holds it, it stops at its BEGIN having written nothing and runs again on a
-    thread, which waits. PostgreSQL work waits on the network: always a thread."""
+def _loop_pool(request: Request) -> loop_db.LoopPool:
+    """This app's PostgreSQL connections on the event loop (made on first use, in the loop
+    that serves; closed when the app stops)."""
+    state = request.app.state
+    pool = getattr(state, "loop_pool", None)
+    if pool is None or pool.loop is not asyncio.get_running_loop():
+        ctx = state.ctx
+        pool = state.loop_pool = loop_db.LoopPool(ctx.db.engine, ctx.settings.queue_concurrency)
+    return pool
+
+
+async def _run(request: Request, work: Callable[[Any], T]) -> T:
+    """`work(db)`, where it costs least.
+
+    SQLite: on the event loop itself: its statements are local and short, and a thread hop,
+    GIL hand-offs and a second thread cost more than the work (profiled: server CPU per
+    cycle -35 %). Should it need the writer lock while another writer holds it, it stops at
+    its BEGIN having written nothing and runs again on a thread, which waits.
+    PostgreSQL: on the loop too, its statements awaited on asyncio connections
+    (`core.loop_db`); work that needs more than that (a transaction) stops before it writes
+    and runs again on a thread."""
     db = request.app.state.ctx.db
     if db.dialect == "sqlite":
         try:
             with dialects.writer_or_busy():
-                return work()
+                return work(db)
         except dialects.WriterBusy:
             pass
-    return await to_thread.run_sync(work, limiter=_in_line(request))
+    elif loop_db.AVAILABLE:
+        try:
+            return await loop_db.run(_loop_pool(request), work)
+        except loop_db.NeedsThread:
+            pass
+    return await to_thread.run_sync(work, db, limiter=_in_line(request))
 
 
 async def _fast_next(request: Request) -> Response:
@@ -420,7 +441,7 @@ async def _fast_next(request: Request) -> Response:
     ctx = request.app.state.ctx
     stage = request.query_params.get("stage")
     project_id = request.path_params["project_id"]
-    return await _run(request, partial(next_task, project_id, actor, ctx.db, ctx, stage))
+    return await _run(request, lambda db: next_task(project_id, actor, db, ctx, stage))
 
 
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
@@ -440,7 +461,7 @@ async def _fast_submit(request: Request) -> Response:
         raise RequestValidationError(
             [{"type": "bool_parsing", "loc": ("query", "next"), "msg": "must be true or false"}]
         )
-    result, following = await _run(request, partial(_submission, task_id, body, actor, ctx.db, ctx))
+    result, following = await _run(request, lambda db: _submission(task_id, body, actor, db, ctx))
     if _BOOLEANS[flag]:
         # A step of its own: the submission is committed whatever happens to this one.
         lease = await _run(request, following)

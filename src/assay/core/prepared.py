@@ -19,6 +19,8 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
+from assay.core.loop_db import LoopConnection
+
 
 class _Compiled:
     """One statement compiled for one dialect: its SQL, how to bind, how to read rows."""
@@ -107,7 +109,10 @@ class Prepared:
 
     def _run(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_Compiled, Any]:
         compiled = self._compiled(conn)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        if isinstance(conn, LoopConnection):
+            cursor: Any = conn.cursor()
+        else:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(compiled.sql, compiled.parameters(params))
         return compiled, cursor
 
