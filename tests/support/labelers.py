@@ -34,7 +34,8 @@ class Grant:
 @dataclass
 class Results:
     duration: float = 0.0  # the load window: abandoned leases may be submitted after it
-    window_end: float = 0.0  # client monotonic clock
+    window_start: float = 0.0  # client monotonic clock; latencies count from here
+    window_end: float = 0.0
     submit_times: list[float] = field(default_factory=list)
     grants: list[Grant] = field(default_factory=list)
     submits_ok: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
@@ -49,7 +50,7 @@ class Results:
     @property
     def cycles_per_second(self) -> float:
         """Submissions acknowledged inside the load window, per second of the window."""
-        inside = sum(1 for t in self.submit_times if t <= self.window_end)
+        inside = sum(1 for t in self.submit_times if self.window_start <= t <= self.window_end)
         return inside / self.duration if self.duration else 0.0
 
     def percentile(self, values: list[float], q: float) -> float:
@@ -75,6 +76,7 @@ async def _labeler(
     rng: random.Random,
     period: float | None = None,
     combined: bool = False,
+    window_start: float = 0.0,
 ) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     # `combined`: submit with ?next=true, so the next lease comes back with the submission;
@@ -99,7 +101,8 @@ async def _labeler(
         else:
             async with session.post(next_url, headers=headers) as response:
                 body = await response.read()
-                results.next_latencies.append(time.monotonic() - started)
+                if started >= window_start:
+                    results.next_latencies.append(time.monotonic() - started)
                 if response.status == 204:
                     results.empty += 1
                     await asyncio.sleep(0.05)
@@ -146,14 +149,15 @@ async def _labeler(
             json={"lease_token": token, "response": answer},
         ) as response:
             body = await response.read()
-            results.submit_latencies.append(time.monotonic() - started)
+            if started >= window_start:
+                results.submit_latencies.append(time.monotonic() - started)
             expires = dt.datetime.fromisoformat(lease["expires_at"])
             if response.status == 200:
                 results.submits_ok.append((task["id"], user, answer))
                 results.submit_times.append(time.monotonic())
                 if combined:
                     carried = json.loads(body).get("next")
-                    if carried is not None:
+                    if carried is not None and started >= window_start:
                         results.next_latencies.append(time.monotonic() - started)
             elif response.status == 409 and dt.datetime.now(dt.UTC) >= expires:
                 # The server was slow enough that the lease ran out first: refusing is right.
@@ -178,10 +182,14 @@ async def run(
     seed: int = 7,
     rate: float | None = None,
     combined: bool = False,
+    warmup: float = 0.0,
 ) -> Results:
     """`labelers` are (user id, key) pairs, split round-robin over the server `urls`.
     Every `abandon_every`-th labeler abandons `abandon_rate` of its leases. With `rate`
-    (cycles/s for all labelers together) each labeler is paced; without, they loop flat out."""
+    (cycles/s for all labelers together) each labeler is paced; without, they loop flat out.
+    With `warmup`, the labelers work that many seconds before the measured `seconds` begin
+    (connections opened, caches filled): throughput and latencies count the window only; the
+    consistency check covers everything."""
     # The rate is offered by the labelers who work steadily (abandoners idle for a lease).
     steady = sum(1 for i in range(len(labelers)) if not (abandon_every and i % abandon_every == 0))
     period = steady / rate if rate else None
@@ -192,7 +200,8 @@ async def run(
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         started = time.monotonic()
-        deadline = started + seconds
+        window_start = started + warmup
+        deadline = window_start + seconds
         rng = random.Random(seed)
         await asyncio.gather(
             *(
@@ -209,11 +218,16 @@ async def run(
                     random.Random(rng.random()),
                     period,
                     combined,
+                    window_start,
                 )
                 for i, (user, key) in enumerate(labelers)
             )
         )
-        results.duration, results.window_end = seconds, deadline
+        results.duration, results.window_start, results.window_end = (
+            seconds,
+            window_start,
+            deadline,
+        )
     return results
 
 
