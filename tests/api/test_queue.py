@@ -119,6 +119,10 @@ def test_lease_shows_what_the_labeler_needs_and_nothing_else(client, manager, ac
     assert next_lease(client, other, project["id"]).status_code == 204
     again = next_lease(client, labeler, project["id"]).json()
     assert again["lease_token"] == lease["lease_token"]
+    assert again["expires_at"] == lease["expires_at"]
+    unsigned = {key: value for key, value in leased.items() if key != "params"}
+    assert {key: value for key, value in again["task"].items() if key != "params"} == unsigned
+    assert again["task"]["params"]["attachment"].startswith(f"/media/{sha}?")
 
 
 @pytest.mark.parametrize(

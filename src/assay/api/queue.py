@@ -88,23 +88,33 @@ def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) 
     # Every write below is one statement that stands on its own (free expired leases; claim
     # one task): on PostgreSQL they need no transaction around them. Serving a gold task
     # reads and writes several rows: that one takes a transaction.
+    # PostgreSQL: the held-lease read also frees the stage's expired leases for the claim
+    # below; with the stage named, one statement reads the caller's access too (a round trip
+    # less again).
+    one_transaction = db.dialect == "postgresql"
     with db.phases(atomic_statements=True) as phase:
         with phase.read() as conn:
-            access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
+            held: Any = None
+            if one_transaction and stage:
+                access, held = queue.access_and_held(
+                    conn=conn, project_id=project_id, stage_name=stage, actor=actor
+                )
+            else:
+                access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
             pipeline = access.rules.pipeline
             chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
             policy.can_work(actor, access, access.role, chosen.kind)
             quality.gate(conn=conn, access=access, stage=chosen, user_id=actor.user_id)
-            # PostgreSQL: the held-lease read also frees the stage's expired leases for the
-            # claim below (a round trip less).
-            one_transaction = db.dialect == "postgresql"
-            lease = queue.held_lease(
-                conn=conn,
-                project_id=access.id,
-                stage=chosen,
-                user_id=actor.user_id,
-                sweep=one_transaction,
-            )
+            if one_transaction and stage:
+                lease = held
+            else:
+                lease = queue.held_lease(
+                    conn=conn,
+                    project_id=access.id,
+                    stage=chosen,
+                    user_id=actor.user_id,
+                    sweep=one_transaction,
+                )
             gold = chosen.kind == "label" and access.rules.quality.evaluation_rate > 0
             if lease is None and gold:
                 lease = quality.held_attempt(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     exists,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Session
@@ -107,6 +109,10 @@ def _rules(conn: Connection, project_id: str, updated_at: dt.datetime) -> Rules:
 def project_access(*, conn: Connection, project_id: str, actor: Actor) -> Access:
     """The project in the caller's sandbox (404), their membership role and its rules."""
     row = _ACCESS.first(conn, {"project_id": project_id, "mode": actor.mode, "uid": actor.user_id})
+    return _access(conn, project_id, row)
+
+
+def _access(conn: Connection, project_id: str, row: Any) -> Access:
     if row is None:
         raise NotFound(f"no project with id {project_id}", field="project_id")
     rules = _rules(conn, row.id, row.updated_at)
@@ -222,6 +228,49 @@ def held_lease(
     else:
         held = _HELD.first(conn, params)
     return None if held is None else lease_for(conn, held, user_id)
+
+
+_ACCESS_AND_HELD: Prepared | None = None
+# The held lease's columns in the combined row, prefixed apart from the project's.
+_HELD_PREFIX = "held_"
+_HeldRow = namedtuple("_HeldRow", [column.key for column in LEASE_COLUMNS])  # type: ignore[misc]
+
+
+def access_and_held(
+    *, conn: Connection, project_id: str, stage_name: str, actor: Actor
+) -> tuple[Access, Lease | None]:
+    """`project_access` and `held_lease(..., sweep=True)` in one statement (PostgreSQL, on a
+    connection that commits each statement, when the caller names the stage): a round trip
+    less for the queue's next. Freeing the stage's expired leases needs no permission (any
+    claim in the stage does it); the held lease is read only to be returned with access."""
+    global _ACCESS_AND_HELD
+    if _ACCESS_AND_HELD is None:
+        held = _HELD.statement.subquery("held")
+        swept = _sweep_statement("postgresql").statement.returning(T.id).cte("swept")
+        access = _ACCESS.statement
+        _ACCESS_AND_HELD = Prepared(
+            access.add_columns(
+                *(held.c[column.key].label(_HELD_PREFIX + column.key) for column in LEASE_COLUMNS)
+            )
+            .outerjoin_from(access.get_final_froms()[0], held, true())
+            .add_cte(swept)
+        )
+    row = _ACCESS_AND_HELD.first(
+        conn,
+        {
+            "project_id": project_id,
+            "b_project": project_id,
+            "mode": actor.mode,
+            "uid": actor.user_id,
+            "b_stage": stage_name,
+            "now": utcnow(),
+        },
+    )
+    access = _access(conn, project_id, row)
+    if getattr(row, _HELD_PREFIX + "id") is None:
+        return access, None
+    held_row = _HeldRow._make(getattr(row, _HELD_PREFIX + key) for key in _HeldRow._fields)
+    return access, lease_for(conn, held_row, actor.user_id)
 
 
 _claims: dict[tuple[str, bool], Prepared] = {}
