@@ -1191,3 +1191,21 @@ def test_null_attribute_values_are_treated_as_absent():
     out = check("image", image(car(attributes={"occluded": "no", "note": None}), quality=None))
     assert out["annotations"][0]["attributes"] == {"occluded": "no"}
     assert "quality" not in out["global_attributes"]
+
+
+def test_an_edited_taxonomy_is_validated_against_its_own_labels_not_a_cached_index():
+    """Indexes are kept per taxonomy object (a project's rules are cached across requests):
+    the same object reuses its index, and an edit — a new object — is never checked against
+    the old one's labels."""
+    from assay.labeling.annotations import taxonomy_index
+
+    before = parse_taxonomy({"labels": [{"name": "cat"}]}, "categorization")
+    assert taxonomy_index(before) is taxonomy_index(before)
+    after = parse_taxonomy({"labels": [{"name": "dog"}]}, "categorization")
+    response = {"annotations": [{"type": "category", "label": "dog"}]}
+    assert (
+        validate_response(after, "categorization", {}, response)["annotations"][0]["label"] == "dog"
+    )
+    with pytest.raises(Invalid) as error:
+        validate_response(before, "categorization", {}, response)
+    assert error.value.field == "response.annotations[0].label"

@@ -28,6 +28,7 @@ annotations take a label only when the taxonomy has labels (then one is required
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,8 +103,26 @@ class TaxonomyIndex:
         return ", ".join(self.labels)
 
 
+# Indexes by taxonomy object: a project's parsed rules (and so its taxonomy object) live in a
+# per-process cache across requests, and rebuilding the index was a third of a submit's
+# validation (profiled). Taxonomies are never changed in place — an edit parses a new object
+# — and an entry goes when its taxonomy is collected. Keyed by identity (models are not
+# hashable), with a weak reference to tell a live taxonomy from a new one at the same id.
+_indexes: dict[int, tuple[weakref.ref[Taxonomy], TaxonomyIndex]] = {}
+
+
 def taxonomy_index(taxonomy: Taxonomy) -> TaxonomyIndex:
-    """Lookup tables over a taxonomy (cheap: built per call, so never stale after an edit)."""
+    """Lookup tables over a taxonomy, built once per taxonomy object."""
+    key = id(taxonomy)
+    entry = _indexes.get(key)
+    if entry is not None and entry[0]() is taxonomy:
+        return entry[1]
+    index = _build_index(taxonomy)
+    _indexes[key] = (weakref.ref(taxonomy, lambda _: _indexes.pop(key, None)), index)
+    return index
+
+
+def _build_index(taxonomy: Taxonomy) -> TaxonomyIndex:
     all_geometries = tuple(dict.fromkeys(g for gs in GEOMETRIES.values() for g in gs))
     labels = {
         label.name: LabelIndex(
