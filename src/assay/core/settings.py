@@ -67,7 +67,8 @@ class Settings(BaseSettings):
         ge=1,
         description="Queue requests (next task, submit) each server process works on at once; "
         "the rest wait their turn. They are short database transactions: more at once only "
-        "contend for the interpreter and SQLite's single writer (bench/labeling_queue.py).",
+        "contend for the interpreter and SQLite's single writer (bench/labeling_queue.py). On "
+        "PostgreSQL it is also the number of connections each process keeps for them.",
     )
     page_size_default: int = Field(50, description="Default page size of list endpoints.")
     page_size_max: int = Field(1000, description="Largest page size a client may ask for.")
