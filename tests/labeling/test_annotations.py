@@ -1197,7 +1197,7 @@ def test_an_edited_taxonomy_is_validated_against_its_own_labels_not_a_cached_ind
     """Indexes are kept per taxonomy object (a project's rules are cached across requests):
     the same object reuses its index, and an edit — a new object — is never checked against
     the old one's labels."""
-    from assay.labeling.annotations import taxonomy_index
+    from assay.labeling.taxonomy_index import taxonomy_index
 
     before = parse_taxonomy({"labels": [{"name": "cat"}]}, "categorization")
     assert taxonomy_index(before) is taxonomy_index(before)

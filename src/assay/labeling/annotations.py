@@ -28,8 +28,6 @@ annotations take a label only when the taxonomy has labels (then one is required
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from assay.core.errors import Invalid
@@ -37,7 +35,6 @@ from assay.core.ids import uuid4_hexes
 from assay.labeling import geometry
 from assay.labeling.attributes import (
     AttributeScope,
-    attribute_scope,
     check_attribute_value,
     condition_holds,
 )
@@ -47,7 +44,8 @@ from assay.labeling.task_types import (
     LABELED_GEOMETRIES,
     native_type,
 )
-from assay.labeling.taxonomy import CriterionDef, LinkDef, Taxonomy
+from assay.labeling.taxonomy import Taxonomy
+from assay.labeling.taxonomy_index import LabelIndex, taxonomy_index
 
 RESPONSE_KEYS = ("annotations", "global_attributes", "links")
 LINK_KEYS = frozenset(("from", "to", "label", "attributes"))
@@ -70,85 +68,6 @@ GEOMETRY_KEYS: dict[str, frozenset[str]] = {
     "comparison": frozenset(("choice",)),
 }
 _UNLABELED_TYPES = frozenset(("rating", "ranking", "comparison"))
-
-
-@dataclass(frozen=True, slots=True)
-class LabelIndex:
-    name: str
-    geometries: tuple[str, ...]
-    scope: AttributeScope
-    keypoints: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class LinkIndex:
-    definition: LinkDef
-    from_labels: frozenset[str]
-    to_labels: frozenset[str]
-    scope: AttributeScope
-
-
-@dataclass(frozen=True, slots=True)
-class TaxonomyIndex:
-    """Lookup tables over a taxonomy."""
-
-    labels: dict[str, LabelIndex]
-    common: AttributeScope
-    global_: AttributeScope
-    links: dict[str, LinkIndex]
-    criteria: dict[str, CriterionDef]
-
-    @property
-    def label_names(self) -> str:
-        return ", ".join(self.labels)
-
-
-# Indexes by taxonomy object: a project's parsed rules (and so its taxonomy object) live in a
-# per-process cache across requests, and rebuilding the index was a third of a submit's
-# validation (profiled). Taxonomies are never changed in place — an edit parses a new object
-# — and an entry goes when its taxonomy is collected. Keyed by identity (models are not
-# hashable), with a weak reference to tell a live taxonomy from a new one at the same id.
-_indexes: dict[int, tuple[weakref.ref[Taxonomy], TaxonomyIndex]] = {}
-
-
-def taxonomy_index(taxonomy: Taxonomy) -> TaxonomyIndex:
-    """Lookup tables over a taxonomy, built once per taxonomy object."""
-    key = id(taxonomy)
-    entry = _indexes.get(key)
-    if entry is not None and entry[0]() is taxonomy:
-        return entry[1]
-    index = _build_index(taxonomy)
-    _indexes[key] = (weakref.ref(taxonomy, lambda _: _indexes.pop(key, None)), index)
-    return index
-
-
-def _build_index(taxonomy: Taxonomy) -> TaxonomyIndex:
-    all_geometries = tuple(dict.fromkeys(g for gs in GEOMETRIES.values() for g in gs))
-    labels = {
-        label.name: LabelIndex(
-            name=label.name,
-            geometries=tuple(label.geometries) or all_geometries,
-            scope=attribute_scope([*taxonomy.attributes, *label.attributes]),
-            keypoints=tuple(label.keypoints),
-        )
-        for label in taxonomy.labels
-    }
-    links = {
-        link.name: LinkIndex(
-            link,
-            frozenset(link.from_labels),
-            frozenset(link.to_labels),
-            attribute_scope(link.attributes),
-        )
-        for link in taxonomy.links
-    }
-    return TaxonomyIndex(
-        labels=labels,
-        common=attribute_scope(taxonomy.attributes),
-        global_=attribute_scope(taxonomy.global_attributes),
-        links=links,
-        criteria={c.name: c for c in taxonomy.criteria},
-    )
 
 
 def allowed_comparison_choices(taxonomy: Taxonomy) -> tuple[str, ...]:

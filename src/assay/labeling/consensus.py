@@ -42,13 +42,12 @@ from assay.core.errors import Invalid, NotFound
 from assay.labeling import models
 from assay.labeling.annotations import (
     GEOMETRY_KEYS,
-    TaxonomyIndex,
-    taxonomy_index,
     validate_response,
 )
 from assay.labeling.attributes import AttributeScope, condition_holds
 from assay.labeling.task_types import native_type
 from assay.labeling.taxonomy import Taxonomy
+from assay.labeling.taxonomy_index import TaxonomyIndex, taxonomy_index
 from assay.metrics.aggregation import cluster_shapes, dawid_skene, majority_vote
 from assay.metrics.agreement import krippendorff_alpha, mean_pairwise_iou
 from assay.metrics.matching import (

@@ -12,7 +12,6 @@ from typing import Any
 
 from assay.labeling.annotations import (
     allowed_comparison_choices,
-    taxonomy_index,
     validate_params,
     validate_response,
 )
@@ -20,6 +19,7 @@ from assay.labeling.attributes import AttributeScope, condition_holds
 from assay.labeling.geometry import Limits
 from assay.labeling.task_types import GEOMETRIES, native_type
 from assay.labeling.taxonomy import AttributeDef, LabelDef, Taxonomy
+from assay.labeling.taxonomy_index import taxonomy_index
 
 # Canvas used when the params do not give the media size.
 _DEFAULT_SIZE = 100
