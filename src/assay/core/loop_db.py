@@ -178,11 +178,18 @@ class LoopPool:
         from psycopg.pq import TransactionStatus
 
         raw = connection._connection
-        if self.closed or raw.closed or raw.info.transaction_status != TransactionStatus.IDLE:
-            await_only(raw.close())
-        else:
-            self._idle.append((connection, time.monotonic()))
-        self._slots.release()
+        try:
+            if (
+                self.closed
+                or raw.broken
+                or raw.closed
+                or raw.info.transaction_status != TransactionStatus.IDLE
+            ):
+                await_only(raw.close())
+            else:
+                self._idle.append((connection, time.monotonic()))
+        finally:
+            self._slots.release()
 
     async def close(self) -> None:
         self.closed = True
