@@ -92,10 +92,11 @@ def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) 
     # below; with the stage named, one statement reads the caller's access too (a round trip
     # less again).
     one_transaction = db.dialect == "postgresql"
+    in_one_read = one_transaction and bool(stage)
     with db.phases(atomic_statements=True) as phase:
         with phase.read() as conn:
             held: Any = None
-            if one_transaction and stage:
+            if in_one_read:
                 access, held = queue.access_and_held(
                     conn=conn, project_id=project_id, stage_name=stage, actor=actor
                 )
@@ -105,7 +106,7 @@ def _next_lease(db: Database, project_id: str, stage: str | None, actor: Actor) 
             chosen = pipeline.stage(stage) if stage else pipeline.stages[0]
             policy.can_work(actor, access, access.role, chosen.kind)
             quality.gate(conn=conn, access=access, stage=chosen, user_id=actor.user_id)
-            if one_transaction and stage:
+            if in_one_read:
                 lease = held
             else:
                 lease = queue.held_lease(

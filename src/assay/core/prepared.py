@@ -7,6 +7,9 @@ column types: JSON, UTC datetimes), so values are exactly those `Connection.exec
 What is skipped is the per-call execution context — the cache-key lookup, parameter
 construction, event dispatch and result metadata — about 60 µs a statement on this machine
 (profiled), more than SQLite takes to run most of them. Use it only where that matters.
+
+On a `core.loop_db.LoopConnection` (PostgreSQL's queue on the event loop) the same compiled
+statement runs on psycopg's asyncio cursor instead, awaited from the request's greenlet.
 """
 
 from __future__ import annotations
