@@ -18,9 +18,9 @@ from collections import namedtuple
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, String, literal_column
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 
 from assay.core.loop_db import LoopConnection
 
@@ -83,6 +83,19 @@ class _Compiled:
                 for read, value in zip(readers, raw, strict=True)
             )
         return self.read
+
+
+def constant(value: str) -> ColumnElement[str]:
+    """`value` written into the SQL instead of bound, for a filter on a skewed column
+    (`tasks.kind = 'training'`, `status = 'pending'`).
+
+    PostgreSQL plans a statement prepared on a connection once for all its parameters (a
+    generic plan) and cannot know that a bound value is rare: after an ANALYZE found every
+    task `production`, `kind = $1` was estimated to match every row, so the check for a
+    training course became a sequential scan that read all 40,000 tasks to find none — on
+    every next task (bench/labeling_queue.py fell to ~70 cycles/s). Written out, the value's
+    own statistics are used and the plan holds."""
+    return literal_column("'" + value.replace("'", "''") + "'", String)
 
 
 def _generator(column: Any, *, insert: bool) -> Any:

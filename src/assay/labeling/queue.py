@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, NotFound
-from assay.core.prepared import Prepared
+from assay.core.prepared import Prepared, constant
 from assay.labeling import models
 from assay.labeling.pipeline import Pipeline, Stage
 from assay.labeling.projects import Rules, cached_rules
@@ -75,7 +75,9 @@ _COURSE_EXISTS = case(
         WORKERS.c.training_passed_at.is_(None),
         exists(
             select(T.id).where(
-                T.project_id == PROJECTS.c.id, T.kind == "training", T.retired_at.is_(None)
+                T.project_id == PROJECTS.c.id,
+                T.kind == constant("training"),
+                T.retired_at.is_(None),
             )
         ),
     ),

@@ -35,7 +35,7 @@ from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid
 from assay.core.ids import new_id
 from assay.core.models import WebhookTarget
-from assay.core.prepared import Prepared
+from assay.core.prepared import Prepared, constant
 from assay.core.settings import Settings
 from assay.labeling import audits, consensus, models
 from assay.labeling.pipeline import Pipeline, Stage, announce_on
@@ -380,7 +380,7 @@ def _submit_at_once_statement(keys: tuple[str, ...]) -> Prepared:
         batch_pending = exists(
             select(others.c.id).where(
                 others.c.batch_id == bindparam("batch_id"),
-                others.c.status == "pending",
+                others.c.status == constant("pending"),
                 others.c.id != bindparam("task_id"),
             )
         )
