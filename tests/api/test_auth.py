@@ -266,3 +266,25 @@ def test_cached_key_lookups_expire(client, db, settings, accounts):
         session.get(models.User, labeler.user.id).is_active = False
     time.sleep(0.3)
     assert client.get("/api/v1/me", headers=labeler.headers).status_code == 401
+
+
+def test_keys_cached_together_expire_spread_over_the_second_half_of_the_ttl():
+    """Keys first used at once must not all be looked up again at once every ttl seconds."""
+    import time
+
+    from assay.core.auth import Actor
+    from assay.core.keys import KeyCache
+
+    cache = KeyCache(ttl=10.0)
+    actor = Actor(user_id="u", email="u@example.test", role="labeler", mode="live", via="key")
+    before = time.monotonic()
+    for i in range(200):
+        cache.put(f"key-{i}", actor)
+    after = time.monotonic()
+    deadlines = [deadline for deadline, _ in cache._entries.values()]
+    assert len(deadlines) == 200
+    assert min(deadlines) >= before + 5.0
+    assert max(deadlines) <= after + 10.0
+    # Spread, not bunched: 200 uniform draws over 5 s span well over 3 s.
+    assert max(deadlines) - min(deadlines) > 3.0
+    assert all(cache.get(f"key-{i}") is actor for i in range(200))

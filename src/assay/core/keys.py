@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 import time
@@ -58,7 +59,12 @@ def resolve_key(*, session: Session, raw_key: str) -> Actor:
 
 class KeyCache:
     """Recently resolved keys, so most requests skip the key lookup. Entries live at most
-    `ttl` seconds; revocations in this process clear it at once."""
+    `ttl` seconds; revocations in this process clear it at once.
+
+    Each entry lives a random share of `ttl`, between half and all of it: keys first used
+    together (a team starting its shift, a load test) would otherwise expire together and
+    be looked up again in one burst every `ttl` seconds — 64 labelers' keys did, and each
+    burst stalled the queue's requests 100-300 ms (bench/labeling_queue.py, every 5 s)."""
 
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl
@@ -80,7 +86,8 @@ class KeyCache:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[sha256_hex(raw_key)] = (time.monotonic() + self.ttl, actor)
+            lifetime = self.ttl * (0.5 + 0.5 * random.random())
+            self._entries[sha256_hex(raw_key)] = (time.monotonic() + lifetime, actor)
 
     def clear(self) -> None:
         with self._lock:
