@@ -1,9 +1,10 @@
 """Simulated labelers for load tests and benchmarks: many people pulling from one queue.
 
-Each labeler loops next → submit over HTTP (aiohttp, so the client costs little CPU next to
-the server). Some labelers abandon a share of their leases and submit late, after the lease
-ran out, to prove expired leases are reassigned and stale submits refused. Everything the
-server acknowledged is recorded so a consistency check can compare it with the database.
+Each labeler loops next → submit over HTTP, on a keep-alive connection of its own
+(`http_load`, so the client takes little CPU from the server it shares the machine with).
+Some labelers abandon a share of their leases and submit late, after the lease ran out, to
+prove expired leases are reassigned and stale submits refused. Everything the server
+acknowledged is recorded so a consistency check can compare it with the database.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import sqlalchemy as sa
+
+from tests.support.http_load import Connection
 
 
 @dataclass
@@ -64,8 +66,7 @@ def category_response(task: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _labeler(
-    session: aiohttp.ClientSession,
-    base: str,
+    connection: Connection,
     key: str,
     user: str,
     project_id: str,
@@ -82,7 +83,7 @@ async def _labeler(
     # `combined`: submit with ?next=true, so the next lease comes back with the submission;
     # its latency is that call's, counted from when the cycle was due.
     carried: dict[str, Any] | None = None
-    next_url = f"{base}/api/v1/projects/{project_id}/queue/next?stage=label"
+    next_url = f"/api/v1/projects/{project_id}/queue/next?stage=label"
     # Paced labelers start a cycle every `period` seconds (offsets spread the starts). A cycle
     # that is late starts at once, and its next-task latency counts from when it was due, so
     # a server falling behind shows in the latencies (no coordinated omission).
@@ -99,19 +100,18 @@ async def _labeler(
         if carried is not None:
             lease, carried = carried, None
         else:
-            async with session.post(next_url, headers=headers) as response:
-                body = await response.read()
-                if started >= window_start:
-                    results.next_latencies.append(time.monotonic() - started)
-                if response.status == 204:
-                    results.empty += 1
-                    await asyncio.sleep(0.05)
-                    continue
-                if response.status != 200:
-                    results.errors.append(f"next {response.status} {body[:200]!r}")
-                    await asyncio.sleep(0.05)
-                    continue
-                lease = await response.json(content_type=None)
+            status, body = await connection.post(next_url, headers=headers)
+            if started >= window_start:
+                results.next_latencies.append(time.monotonic() - started)
+            if status == 204:
+                results.empty += 1
+                await asyncio.sleep(0.05)
+                continue
+            if status != 200:
+                results.errors.append(f"next {status} {body[:200]!r}")
+                await asyncio.sleep(0.05)
+                continue
+            lease = json.loads(body)
         task = lease["task"]
         token = lease["lease_token"]
         results.grants.append(
@@ -126,48 +126,45 @@ async def _labeler(
         if rng.random() < abandon_rate:
             # Close the tab; come back after the lease ran out and try to submit anyway.
             await asyncio.sleep(lease_seconds + 1.0)
-            async with session.post(
-                f"{base}/api/v1/tasks/{task['id']}/submit",
+            status, _ = await connection.post(
+                f"/api/v1/tasks/{task['id']}/submit",
                 headers=headers,
-                json={"lease_token": token, "response": category_response(task)},
-            ) as response:
-                await response.read()
-                if response.status == 409:
-                    results.stale_refused += 1
-                elif response.status == 200:
-                    results.stale_accepted += 1
-                else:
-                    results.errors.append(f"late submit {response.status}")
+                json_body={"lease_token": token, "response": category_response(task)},
+            )
+            if status == 409:
+                results.stale_refused += 1
+            elif status == 200:
+                results.stale_accepted += 1
+            else:
+                results.errors.append(f"late submit {status}")
             due = max(due, time.monotonic())  # the pause was this labeler's, not the server's
             continue
         answer = category_response(task)
         if not combined:
             started = time.monotonic()
-        async with session.post(
-            f"{base}/api/v1/tasks/{task['id']}/submit" + ("?next=true" if combined else ""),
+        status, body = await connection.post(
+            f"/api/v1/tasks/{task['id']}/submit" + ("?next=true" if combined else ""),
             headers=headers,
-            json={"lease_token": token, "response": answer},
-        ) as response:
-            body = await response.read()
-            if started >= window_start:
-                results.submit_latencies.append(time.monotonic() - started)
-            expires = dt.datetime.fromisoformat(lease["expires_at"])
-            if response.status == 200:
-                results.submits_ok.append((task["id"], user, answer))
-                results.submit_times.append(time.monotonic())
-                if combined:
-                    carried = json.loads(body).get("next")
-                    if carried is not None and started >= window_start:
-                        results.next_latencies.append(time.monotonic() - started)
-            elif response.status == 409 and dt.datetime.now(dt.UTC) >= expires:
-                # The server was slow enough that the lease ran out first: refusing is right.
-                results.stale_refused += 1
-            else:
-                detail = (await response.read())[:300]
-                results.errors.append(
-                    f"submit {response.status} task {task['id']} by {user} "
-                    f"lease {lease['expires_at']}: {detail!r}"
-                )
+            json_body={"lease_token": token, "response": answer},
+        )
+        if started >= window_start:
+            results.submit_latencies.append(time.monotonic() - started)
+        expires = dt.datetime.fromisoformat(lease["expires_at"])
+        if status == 200:
+            results.submits_ok.append((task["id"], user, answer))
+            results.submit_times.append(time.monotonic())
+            if combined:
+                carried = json.loads(body).get("next")
+                if carried is not None and started >= window_start:
+                    results.next_latencies.append(time.monotonic() - started)
+        elif status == 409 and dt.datetime.now(dt.UTC) >= expires:
+            # The server was slow enough that the lease ran out first: refusing is right.
+            results.stale_refused += 1
+        else:
+            results.errors.append(
+                f"submit {status} task {task['id']} by {user} "
+                f"lease {lease['expires_at']}: {body[:300]!r}"
+            )
 
 
 async def run(
@@ -194,20 +191,17 @@ async def run(
     steady = sum(1 for i in range(len(labelers)) if not (abandon_every and i % abandon_every == 0))
     period = steady / rate if rate else None
     results = Results()
-    # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one the
-    # server is closing fails with "Server disconnected" (a client race, not a server error).
-    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=3)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        started = time.monotonic()
-        window_start = started + warmup
-        deadline = window_start + seconds
-        rng = random.Random(seed)
+    # One connection per labeler, as a browser tab keeps one.
+    connections = [Connection(urls[i % len(urls)]) for i in range(len(labelers))]
+    started = time.monotonic()
+    window_start = started + warmup
+    deadline = window_start + seconds
+    rng = random.Random(seed)
+    try:
         await asyncio.gather(
             *(
                 _labeler(
-                    session,
-                    urls[i % len(urls)],
+                    connections[i],
                     key,
                     user,
                     project_id,
@@ -223,11 +217,10 @@ async def run(
                 for i, (user, key) in enumerate(labelers)
             )
         )
-        results.duration, results.window_start, results.window_end = (
-            seconds,
-            window_start,
-            deadline,
-        )
+    finally:
+        for connection in connections:
+            connection.close()
+    results.duration, results.window_start, results.window_end = seconds, window_start, deadline
     return results
 
 
