@@ -90,12 +90,16 @@ class Server:
             "ASSAY_LOG_LEVEL": "WARNING",
             **env,
         }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assay", "serve", "--port", str(self.port)],
-            env=full_env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # The server's log goes to a file: a pipe nobody reads would stop the server once
+        # full. Shown if it does not start.
+        self.log = self.data_dir / "serve.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "assay", "serve", "--port", str(self.port)],
+                env=full_env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -104,7 +108,8 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("assay serve did not become ready")
+        tail = self.log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"assay serve did not become ready; its log ends:\n{tail}")
 
     def api(self) -> httpx.Client:
         """A client for the native API, authenticated as the seeded admin."""
