@@ -264,8 +264,10 @@ class TaskEvent(Base):
     __tablename__ = "task_events"
     __table_args__ = (
         Index("ix_task_events_task", "task_id", "id"),
-        # "Nobody gets the same task twice in one stage": the claim checks this index.
-        Index("ix_task_events_seen", "task_id", "stage", "round", "user_id"),
+        # "Nobody gets the same task twice in one stage": the claim checks this index. Led
+        # by the person, so no plan prefers ix_task_events_user for that probe (migration
+        # 0006 says why).
+        Index("ix_task_events_seen", "user_id", "task_id", "stage", "round"),
         Index("ix_task_events_user", "user_id", "id"),
     )
 

@@ -40,7 +40,7 @@ from assay.core.settings import Settings
 from assay.labeling import audits, consensus, models
 from assay.labeling.pipeline import Pipeline, Stage, announce_on
 from assay.labeling.quality_config import QualityConfig
-from assay.labeling.queue import DRAFTS, EVENTS, LEASE_LOST, TASKS, T, dialect_of
+from assay.labeling.queue import DRAFTS, EVENTS, LEASE_LOST, TASKS, T, dialect_of, forget_heads
 from assay.labeling.taxonomy import Taxonomy
 from assay.metrics.matching import score_response
 
@@ -225,6 +225,8 @@ def submit(
     if not plan.consensus_due and task.expected_response is None:
         done = _submit_alone(conn, task, actor, token, response, plan)
         if done is not None:
+            if plan.following is not None:  # it entered the next stage, maybe before its head
+                forget_heads(task.project_id, plan.following.name)
             return done
     with transaction() as in_transaction:
         return apply(in_transaction)
