@@ -466,16 +466,9 @@ _HEAD = Prepared(
 )
 
 
-def forget_heads(project_id: str | None = None, stage: str | None = None) -> None:
-    """Tasks may have become free before a head this process knows: read it again (the
-    heads of one stage, of a project, or all)."""
-    if project_id is None:
-        _heads.clear()
-    elif stage is not None:
-        _heads.pop((project_id, stage), None)
-    else:
-        for key in [key for key in _heads if key[0] == project_id]:
-            _heads.pop(key, None)
+def forget_heads(project_id: str, stage: str) -> None:
+    """Tasks may have become free before this stage's head: read it again."""
+    _heads.pop((project_id, stage), None)
 
 
 @event.listens_for(Engine, "commit")
