@@ -1,4 +1,4 @@
-"""PostgreSQL claims search from the queue's head (labeling/queue.py, "The queue's head"):
+"""PostgreSQL claims search from the queue's head (labeling/queue_head.py):
 they read from there, not over every task claimed since the last vacuum; and what becomes
 free before the head is still served — at once when this process freed it, within
 HEAD_SECONDS when another did, at once when nothing is left after the head."""
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from assay.labeling import queue
+from assay.labeling import queue, queue_head
 from tests.labeling.factories import CATEGORY_TAXONOMY, actor_for, add_tasks, make_project
 from tests.labeling.test_queue import cat_task, next_for
 from tests.labeling.test_queue_plans import explain
@@ -88,7 +88,7 @@ def test_a_task_freed_before_the_head_by_another_process_is_served_within_head_s
     # Within HEAD_SECONDS this process may still search from the head it read…
     served = claim(project.id, labelers[1])
     assert served in (ids[1], ids[4])
-    time.sleep(queue.HEAD_SECONDS + 0.05)
+    time.sleep(queue_head.HEAD_SECONDS + 0.05)
     # …and after them, it reads the head again: the priority task is next.
     expected = ids[4] if served == ids[1] else ids[1]
     assert claim(project.id, labelers[2]) == expected

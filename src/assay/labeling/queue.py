@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
 from collections import namedtuple
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    event,
     exists,
     func,
     or_,
@@ -28,16 +26,16 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, NotFound
 from assay.core.prepared import Prepared, constant
-from assay.labeling import models
+from assay.labeling import models, queue_head
 from assay.labeling.pipeline import Pipeline, Stage
 from assay.labeling.projects import Rules, cached_rules
+from assay.labeling.queue_head import forget_heads
 
 LEASE_LOST = (
     "your lease on this task has ended (it expired or the task was handed to someone else); "
@@ -307,8 +305,8 @@ def _claim_statement(dialect: str, review: bool, from_head: bool = False) -> Pre
 
     The candidate is picked in a subquery over an alias of `tasks` (PostgreSQL: FOR UPDATE
     SKIP LOCKED, so claimers never wait on each other's rows). `from_head` (PostgreSQL): the
-    search starts at the queue's head (`h_*` parameters, see `_Head`) instead of the start of
-    the stage's index."""
+    search starts at the queue's head (`h_*` parameters, `queue_head.Head`), not at the
+    start of the stage's index."""
     key = (dialect, review, from_head)
     if key not in _claims:
         C = TASKS.alias("candidate")
@@ -423,89 +421,23 @@ def _sweep_statement(dialect: str) -> Prepared:
     return _sweeps[dialect]
 
 
-# --- The queue's head (PostgreSQL) ------------------------------------------------------
-#
-# A claim on PostgreSQL reads ix_tasks_free from the start of the stage, and that start
-# holds an index entry for every task claimed since the table was last vacuumed: a claimed
-# task leaves the index, but its old entry stays until VACUUM removes it (MVCC). The claim
-# stepped over them all — at 300 claims a second, 0.37 → 0.93 ms a claim within 45 s, and
-# PostgreSQL's CPU grew with it until autovacuum came round (profiled with auto_explain).
-#
-# So each process keeps, per project and stage, the queue's head: the first free task in
-# index order, read with one statement at most every HEAD_SECONDS, and claims search from
-# there. A task can become free before the head (an expired lease freed, a skip, a new task
-# of higher priority, a submission entering the next stage); when this process did it, it
-# forgets the head at once (`forget_heads`: its sweeps, its own submissions, and any
-# transaction it commits through the engine); when another process did, the head is
-# re-read within HEAD_SECONDS. And a claim that finds nothing from the head searches the
-# whole stage before it answers that nothing is left. So priority order holds within a
-# process, and across processes within HEAD_SECONDS; nothing is ever left behind.
-
-HEAD_SECONDS = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class _Head:
-    batch_priority: int
-    priority: int
-    id: str
-    read_at: float
-
-
-_heads: dict[tuple[str, str], _Head] = {}
-
-_HEAD = Prepared(
-    select(T.batch_priority, T.priority, T.id)
-    .where(
-        T.project_id == bindparam("b_project"),
-        T.stage == bindparam("b_stage"),
-        T.lease_user_id.is_(None),
-    )
-    .order_by(T.batch_priority.desc(), T.priority.desc(), T.id)
-    .limit(1)
-)
-
-
-def forget_heads(project_id: str, stage: str) -> None:
-    """Tasks may have become free before this stage's head: read it again."""
-    _heads.pop((project_id, stage), None)
-
-
-@event.listens_for(Engine, "commit")
-def _forget_heads_on_commit(conn: Connection) -> None:
-    # Task creation, skips, releases, reviews, priority changes… all commit through the
-    # engine; the queue's own claims and submissions do not (autocommit statements).
-    _heads.clear()
-
-
 def _claim_from_head(
     conn: Connection, project_id: str, stage: Stage, params: dict[str, Any]
 ) -> Any:
-    key = (project_id, stage.name)
-    head = _heads.get(key)
-    now = time.monotonic()
-    if head is None or now - head.read_at > HEAD_SECONDS:
-        row = _HEAD.first(conn, params)
-        if row is None:  # nothing free in the stage at all
-            _heads.pop(key, None)
-            return None
-        head = _heads[key] = _Head(row.batch_priority, row.priority, row.id, now)
+    """A PostgreSQL claim, read from the stage's head (`queue_head`)."""
+    start = queue_head.head(conn, project_id, stage.name)
+    if start is None:  # nothing free in the stage at all
+        return None
     review = stage.kind == "review"
     task = _claim_statement("postgresql", review, from_head=True).first(
-        conn,
-        {
-            **params,
-            "h_batch_priority": head.batch_priority,
-            "h_priority": head.priority,
-            "h_id": head.id,
-        },
+        conn, {**params, **start.params()}
     )
     if task is None:
         # Nothing from the head for this person: a task freed before it (by another process,
         # since the head was read) is theirs if there is one.
         task = _claim_statement("postgresql", review).first(conn, params)
         if task is not None:
-            _heads.pop(key, None)
+            forget_heads(project_id, stage.name)
     return task
 
 

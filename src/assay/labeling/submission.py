@@ -40,7 +40,8 @@ from assay.core.settings import Settings
 from assay.labeling import audits, consensus, models
 from assay.labeling.pipeline import Pipeline, Stage, announce_on
 from assay.labeling.quality_config import QualityConfig
-from assay.labeling.queue import DRAFTS, EVENTS, LEASE_LOST, TASKS, T, dialect_of, forget_heads
+from assay.labeling.queue import DRAFTS, EVENTS, LEASE_LOST, TASKS, T, dialect_of
+from assay.labeling.queue_head import forget_heads
 from assay.labeling.taxonomy import Taxonomy
 from assay.metrics.matching import score_response
 
