@@ -43,8 +43,7 @@ def claim(db) -> Iterator[Any]:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
 
         def claim_for(project_id: str, actor: Any) -> str | None:
-            with db.read_connection() as read:
-                access = queue.project_access(conn=read, project_id=project_id, actor=actor)
+            access = queue.project_access(conn=conn, project_id=project_id, actor=actor)
             lease = queue.claim_task(
                 conn=conn,
                 project_id=project_id,
@@ -95,11 +94,13 @@ def test_a_task_freed_before_the_head_by_another_process_is_served_within_head_s
 
 
 def test_when_nothing_is_left_after_the_head_the_whole_stage_is_searched(
-    db, settings, manager, project, accounts, claim
+    db, settings, manager, project, accounts, claim, monkeypatch
 ):
     ids = add_tasks(db, project, manager, settings, [cat_task(i) for i in range(3)])
     labelers = [actor_for(accounts.make("labeler")) for _ in range(4)]
+    monkeypatch.setattr(queue_head, "HEAD_SECONDS", 0.0)  # every claim reads the head
     assert [claim(project.id, labeler) for labeler in labelers[:3]] == ids
+    monkeypatch.setattr(queue_head, "HEAD_SECONDS", 60.0)  # the last one read, ids[2], kept
     # Another process frees the first task (its labeler released it): it lies before the
     # head this process knows, and nothing is free after the head.
     elsewhere(
@@ -112,11 +113,33 @@ def test_when_nothing_is_left_after_the_head_the_whole_stage_is_searched(
     assert claim(project.id, actor_for(accounts.make("labeler"))) is None
 
 
-def test_an_expired_lease_freed_by_this_process_is_served_in_priority_order(
+def test_an_expired_lease_this_process_sweeps_makes_it_forget_the_head(
+    db, settings, manager, project, accounts, claim, monkeypatch
+):
+    """The head has moved past a task whose lease then expires; the claim's own sweep frees
+    it, and its count makes the process read the head again: the freed task is next, though
+    the head it knew would not have been read again for a minute."""
+    ids = add_tasks(db, project, manager, settings, [cat_task(i) for i in range(4)])
+    labelers = [actor_for(accounts.make("labeler")) for _ in range(4)]
+    monkeypatch.setattr(queue_head, "HEAD_SECONDS", 0.0)  # every claim reads the head
+    assert claim(project.id, labelers[0]) == ids[0]
+    assert claim(project.id, labelers[1]) == ids[1]  # the head read here is ids[1]
+    monkeypatch.setattr(queue_head, "HEAD_SECONDS", 60.0)  # …and now kept
+    assert claim(project.id, labelers[2]) == ids[2]
+    elsewhere(
+        db,
+        "UPDATE tasks SET lease_expires_at = now() AT TIME ZONE 'utc' - interval '1 minute' "
+        "WHERE id = %(id)s",
+        {"id": ids[0]},
+    )
+    assert claim(project.id, labelers[3]) == ids[0]
+
+
+def test_an_expired_lease_is_served_in_priority_order_through_the_next_task_read(
     db, settings, manager, project, accounts
 ):
-    """Through next_for (a held-lease read that sweeps, then a claim): the sweep's count
-    makes the process forget the head, so the freed task competes at once."""
+    """The next-task read (held lease, with the sweep folded in on PostgreSQL) then a
+    claim, as the endpoint does."""
     ids = add_tasks(db, project, manager, settings, [cat_task(i) for i in range(3)])
     first, second = (actor_for(accounts.make("labeler")) for _ in range(2))
     assert next_for(db, project.id, first).task.id == ids[0]
