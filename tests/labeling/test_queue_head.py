@@ -66,6 +66,16 @@ def elsewhere(db, sql: str, params: dict[str, Any]) -> None:
         raw.close()
 
 
+def expire_elsewhere(db, task_id: str) -> None:
+    """Another process's view of time passing: the task's lease ended a minute ago."""
+    elsewhere(
+        db,
+        "UPDATE tasks SET lease_expires_at = now() AT TIME ZONE 'utc' - interval '1 minute' "
+        "WHERE id = %(id)s",
+        {"id": task_id},
+    )
+
+
 def test_a_higher_priority_set_in_this_process_is_served_next(
     db, settings, manager, project, accounts, claim
 ):
@@ -126,12 +136,7 @@ def test_an_expired_lease_this_process_sweeps_makes_it_forget_the_head(
     assert claim(project.id, labelers[1]) == ids[1]  # the head read here is ids[1]
     monkeypatch.setattr(queue_head, "HEAD_SECONDS", 60.0)  # …and now kept
     assert claim(project.id, labelers[2]) == ids[2]
-    elsewhere(
-        db,
-        "UPDATE tasks SET lease_expires_at = now() AT TIME ZONE 'utc' - interval '1 minute' "
-        "WHERE id = %(id)s",
-        {"id": ids[0]},
-    )
+    expire_elsewhere(db, ids[0])
     assert claim(project.id, labelers[3]) == ids[0]
 
 
@@ -143,12 +148,7 @@ def test_an_expired_lease_is_served_in_priority_order_through_the_next_task_read
     ids = add_tasks(db, project, manager, settings, [cat_task(i) for i in range(3)])
     first, second = (actor_for(accounts.make("labeler")) for _ in range(2))
     assert next_for(db, project.id, first).task.id == ids[0]
-    elsewhere(
-        db,
-        "UPDATE tasks SET lease_expires_at = now() AT TIME ZONE 'utc' - interval '1 minute' "
-        "WHERE id = %(id)s",
-        {"id": ids[0]},
-    )
+    expire_elsewhere(db, ids[0])
     assert next_for(db, project.id, second).task.id == ids[0]
 
 
