@@ -24,6 +24,7 @@ from assay.core.db import Database
 from assay.core.settings import Settings, get_settings
 from assay.core.worker import WorkerPool
 from tests.support.postgres import PostgresCluster, find_bindir
+from tests.support.receiver import LOOPBACK_ALLOW
 
 # Fast password hashing in tests; production default stays memory-hard.
 os.environ.setdefault("ASSAY_PASSWORD_HASH_MEMORY_KIB", "1024")
@@ -124,7 +125,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         job_poll_seconds=0.05,
         job_lease_seconds=2.0,
         job_retry_base_seconds=0.1,
-        webhook_deny=[],
+        outbound_allow=LOOPBACK_ALLOW,
     )
 
 

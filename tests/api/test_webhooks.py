@@ -110,13 +110,13 @@ def test_bad_input_is_422_naming_the_field(client, manager, body, field):
 
 def test_deny_list_refuses_create_and_update(client, manager, settings):
     allowed = create(client, manager, url="http://127.0.0.1:9/hook")
-    settings.webhook_deny = ["127.0.0.0/8"]
+    settings.outbound_deny = ["127.0.0.0/8"]
     refused = client.post(
         f"{API}/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=manager.headers
     )
     assert refused.status_code == 422
     assert refused.json()["error"]["field"] == "url"
-    assert "deny list" in refused.json()["error"]["message"]
+    assert "not an allowed destination" in refused.json()["error"]["message"]
     patched = client.patch(
         f"{API}/webhooks/{allowed['id']}",
         headers=manager.headers,
@@ -127,13 +127,13 @@ def test_deny_list_refuses_create_and_update(client, manager, settings):
     assert unchanged["url"] == "http://127.0.0.1:9/hook"
 
 
-def test_allow_list_admits_only_listed_hosts(client, manager, settings):
-    settings.webhook_allow = ["10.0.0.0/8", "localhost"]
+def test_allow_list_admits_only_listed_internal_hosts(client, manager, settings):
+    settings.outbound_allow = ["10.0.0.0/8", "localhost"]
     refused = client.post(
         f"{API}/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=manager.headers
     )
     assert refused.status_code == 422 and refused.json()["error"]["field"] == "url"
-    assert "allow list" in refused.json()["error"]["message"]
+    assert "ASSAY_OUTBOUND_ALLOW" in refused.json()["error"]["message"]
     create(client, manager, url="http://localhost:9/hook")
 
 

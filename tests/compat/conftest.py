@@ -18,6 +18,7 @@ from scaleapi import ScaleClient
 from assay.core.db import Database
 from assay.core.settings import Settings
 from tests.conftest import Account, Accounts, DatabaseTemplate
+from tests.support.receiver import LOOPBACK_ALLOW
 from tests.support.servers import LiveServer
 
 
@@ -56,7 +57,7 @@ def module_settings(module_database_url: str, tmp_path_factory: pytest.TempPathF
         job_poll_seconds=0.05,
         job_lease_seconds=2.0,
         job_retry_base_seconds=0.1,
-        webhook_deny=[],
+        outbound_allow=LOOPBACK_ALLOW,
     )
 
 

@@ -18,7 +18,7 @@ def test_environment_variables_use_the_assay_prefix(monkeypatch):
     monkeypatch.setenv("ASSAY_WEBHOOK_DENY", '["10.0.0.0/8"]')
     settings = Settings()
     assert settings.database_url == "postgresql+psycopg://u@h/db"
-    assert settings.webhook_deny == ["10.0.0.0/8"]
+    assert settings.outbound_deny == ["10.0.0.0/8"]  # the old name of ASSAY_OUTBOUND_DENY
 
 
 def test_default_secret_is_refused_in_production(monkeypatch):

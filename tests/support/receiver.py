@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# The server refuses loopback destinations by default (core/outbound.py); test receivers and
+# file servers live on loopback, so the test settings allow it as an operator would.
+LOOPBACK_ALLOW = ["127.0.0.0/8", "::1", "localhost"]
+
 
 @dataclass(frozen=True)
 class Received:
@@ -19,7 +23,28 @@ class Received:
     at: float  # time.monotonic() on arrival
 
 
-class Receiver:
+class Threaded:
+    """An HTTP server serving in a daemon thread while the `with` block runs."""
+
+    _server: ThreadingHTTPServer
+
+    def _serve_in_thread(self, server: ThreadingHTTPServer, name: str) -> None:
+        server.daemon_threads = True
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+
+    def __enter__(self) -> Any:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+
+class Receiver(Threaded):
     """Answers 200 unless told otherwise with `answer(500, 500, ...)`, one status per request."""
 
     def __init__(self) -> None:
@@ -54,13 +79,8 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output clean
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
+        self._serve_in_thread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "webhook-receiver")
         self.url = f"http://127.0.0.1:{self.port}/hook"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="webhook-receiver", daemon=True
-        )
 
     def answer(self, *statuses: int) -> None:
         """The next requests get these statuses, in order; 200 after that."""
@@ -79,12 +99,3 @@ class Receiver:
                     )
                 self._changed.wait(left)
             return list(self.requests)
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)

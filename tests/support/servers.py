@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -29,7 +30,8 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
             "ASSAY_JOB_POLL_SECONDS": str(settings.job_poll_seconds),
             "ASSAY_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
             "ASSAY_JOB_RETRY_BASE_SECONDS": str(settings.job_retry_base_seconds),
-            "ASSAY_WEBHOOK_DENY": "[]",
+            "ASSAY_OUTBOUND_ALLOW": json.dumps(settings.outbound_allow),
+            "ASSAY_OUTBOUND_DENY": json.dumps(settings.outbound_deny),
             "PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep
             ),

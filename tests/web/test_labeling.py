@@ -21,6 +21,7 @@ from assay.core import migrate
 from assay.core.settings import Settings
 from tests.conftest import Accounts
 from tests.support.polling import wait_for
+from tests.support.receiver import LOOPBACK_ALLOW
 from tests.support.servers import LiveServer
 from tests.web.conftest import screenshot
 
@@ -114,7 +115,7 @@ def site(tmp_path_factory) -> Iterator[tuple[LiveServer, Accounts]]:
         secret_key="test-secret-key-with-enough-characters-0123456789",
         password_hash_memory_kib=1024,
         workers=0,
-        webhook_deny=[],
+        outbound_allow=LOOPBACK_ALLOW,
     )
     context = build_context(settings)
     migrate.upgrade(context.db)

@@ -325,8 +325,8 @@ def _store_upload(
 
 @router.post("/files/import")
 def import_file(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
-    """Fetch `file_url` (same allow/deny rules as webhooks) and store it like an upload."""
-    blob_policy.can_upload(actor)
+    """Fetch `file_url` (through the outbound policy) and store it like an upload."""
+    blob_policy.can_import_url(actor)
     url = body.get("file_url")
     if not isinstance(url, str) or not url.strip():
         raise Invalid("file_url is required", field="file_url")

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "assay-development-secret-change-me"
@@ -19,7 +19,9 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Everything an operator can configure. Each field documents itself in `assay --help`."""
 
-    model_config = SettingsConfigDict(env_prefix="ASSAY_", env_file=None, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="ASSAY_", env_file=None, extra="ignore", populate_by_name=True
+    )
 
     environment: Literal["development", "production"] = Field(
         "development",
@@ -85,14 +87,26 @@ class Settings(BaseSettings):
     job_retry_max_seconds: float = Field(3600.0, description="Upper bound of the retry delay.")
     webhook_timeout_seconds: float = Field(10.0, description="Timeout of one webhook attempt.")
     webhook_max_attempts: int = Field(8, description="Attempts before a delivery is failed.")
-    webhook_allow: list[str] = Field(
+    outbound_allow: list[str] = Field(
         default_factory=list,
-        description="If set, webhook targets must match one of these hosts or CIDRs.",
+        validation_alias=AliasChoices("ASSAY_OUTBOUND_ALLOW", "ASSAY_WEBHOOK_ALLOW"),
+        description="Hosts or CIDRs the server may send requests to although the built-in "
+        "deny list covers them (internal webhook receivers, model servers): e.g. "
+        '["10.0.0.5", "*.corp.example"]. Outbound requests are file imports, webhooks, '
+        "callbacks. Old name: ASSAY_WEBHOOK_ALLOW.",
     )
-    webhook_deny: list[str] = Field(
-        default_factory=lambda: ["169.254.0.0/16", "fe80::/10", "0.0.0.0/32"],
-        description="Webhook targets matching these hosts or CIDRs are refused "
-        "(default: link-local, where cloud metadata services live).",
+    outbound_deny: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("ASSAY_OUTBOUND_DENY", "ASSAY_WEBHOOK_DENY"),
+        description="Hosts or CIDRs refused in addition to the built-in deny list (loopback, "
+        "private, link-local, unique-local, unspecified, multicast, reserved); they win over "
+        "ASSAY_OUTBOUND_ALLOW. Old name: ASSAY_WEBHOOK_DENY.",
+    )
+    file_import_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest a file import by URL may take in all (the request waits for it); "
+        "its size is capped by max_upload_bytes.",
     )
     plugins: list[str] = Field(
         default_factory=list,

@@ -13,10 +13,12 @@ received, compare in constant time, and refuse timestamps far from now (replays)
 `verify_signature(secret, header, body)` does all three.
 
 Deliveries to targets carry an envelope `{"id", "event", "created_at", "data"}`; one-off
-callbacks (`send_callback`) send their payload as is. A 2xx answer is success; 408, 429, 5xx
-and network errors are retried with the job system's exponential backoff, up to
-`webhook_max_attempts`; any other answer, or a URL the allow/deny lists refuse at send time,
-fails the delivery at once. Every attempt is recorded in the delivery log.
+callbacks (`send_callback`) send their payload as is. A 2xx answer is success; 408, 429, 5xx,
+network errors and hosts that do not resolve are retried with the job system's exponential
+backoff, up to `webhook_max_attempts`; any other answer (redirects are not followed), or a
+destination the outbound policy refuses at send time, fails the delivery at once. Deliveries go
+out through `core.outbound` (one resolution, the checked address pinned). Every attempt is
+recorded in the delivery log.
 """
 
 from __future__ import annotations
@@ -25,18 +27,15 @@ import hashlib
 import hmac
 import json
 import secrets
-import ssl
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, Literal
 
-import httpx
 from sqlalchemy import Connection, bindparam, select, true
 from sqlalchemy.orm import Session
 
-from assay.core import jobs, models
+from assay.core import jobs, models, outbound
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
@@ -45,7 +44,6 @@ from assay.core.jobs import PermanentError
 from assay.core.pagination import PageResult, paginate
 from assay.core.prepared import Prepared
 from assay.core.settings import Settings, get_settings
-from assay.core.urlcheck import HostNotResolved, check_url
 
 DELIVER_KIND = "webhook.deliver"
 USER_AGENT = "Assay-Webhooks/0.1"
@@ -113,6 +111,14 @@ def subscribed(events: list[str], event: str) -> bool:
 # --- targets ---------------------------------------------------------------------------
 
 
+def check_target_url(url: str, settings: Settings, field: str = "url") -> None:
+    """Refuse early what the outbound policy refuses without DNS; the rest is checked when
+    sent (a name's addresses may change, and creation must not depend on DNS)."""
+    outbound.check_url(
+        url, policy=outbound.Policy.from_settings(settings), resolve=False, field=field
+    )
+
+
 def _created_by(actor: Actor | None) -> str | None:
     return actor.user_id if actor is not None and actor.via != "system" else None
 
@@ -121,7 +127,7 @@ def create_target(
     *, session: Session, url: str, events: list[str], actor: Actor, settings: Settings
 ) -> tuple[models.WebhookTarget, str]:
     """Returns the target and its signing secret (the API shows the secret once)."""
-    check_url(url, settings)
+    check_target_url(url, settings)
     secret = generate_secret()
     target = models.WebhookTarget(
         url=url.strip(),
@@ -165,7 +171,7 @@ def update_target(
 ) -> models.WebhookTarget:
     """Change what was given; a new URL is checked like a new target's."""
     if url is not None:
-        check_url(url, settings)
+        check_target_url(url, settings)
         target.url = url.strip()
     if events is not None:
         target.events = list(dict.fromkeys(events))
@@ -318,8 +324,8 @@ def send_callback(
 ) -> models.WebhookDelivery:
     """Queue a one-off POST of `payload` (sent as is) to `url`, signed with `secret`.
 
-    The URL is checked against the allow/deny lists when sent; callers taking a callback URL
-    from a user should also `check_url` it when they accept it, to fail early.
+    The URL is checked against the outbound policy when sent; callers taking a callback URL
+    from a user should also `check_target_url` it when they accept it, to fail early.
     """
     return _enqueue_delivery(
         session,
@@ -440,31 +446,9 @@ def _classify(status_code: int) -> Literal["succeeded", "retry", "permanent"]:
     return "permanent"  # 3xx (redirects are not followed) and 4xx: a retry will not help
 
 
-def _read_prefix(response: httpx.Response) -> str:
-    received = bytearray()
-    for chunk in response.iter_bytes():
-        received += chunk
-        if len(received) >= RESPONSE_BODY_LIMIT:
-            break
-    return bytes(received[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace")
-
-
-@cache
-def _tls_context() -> ssl.SSLContext:
-    """One TLS context for every delivery: building one loads the CA bundle (~10-30 ms of
-    CPU), which dominated the cost of a delivery when each made its own."""
-    return httpx.create_ssl_context(trust_env=False)  # as the client: no SSL_CERT_* from env
-
-
 def _send(plan: _Plan, settings: Settings) -> _Outcome:
     if plan.target_inactive:
         return _Outcome("permanent", error="the webhook was deactivated; not sent")
-    try:
-        check_url(plan.url, settings)
-    except HostNotResolved as exc:
-        return _Outcome("retry", error=exc.message)
-    except Invalid as exc:
-        return _Outcome("permanent", error=f"not sent: {exc.message}")
     body = json.dumps(plan.body, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {
         **plan.headers,
@@ -477,27 +461,25 @@ def _send(plan: _Plan, settings: Settings) -> _Outcome:
         headers[SIGNATURE_HEADER] = sign(plan.secret, body)
     started = time.monotonic()
     try:
-        # trust_env=False: no proxy from the environment, so the request goes to the address
-        # the allow/deny check just approved.
-        with (
-            httpx.Client(
-                timeout=settings.webhook_timeout_seconds,
-                follow_redirects=False,
-                trust_env=False,
-                verify=_tls_context(),
-            ) as client,
-            client.stream("POST", plan.url, content=body, headers=headers) as response,
-        ):
-            text = _read_prefix(response)
+        with outbound.stream(
+            plan.url,
+            policy=outbound.Policy.from_settings(settings),
+            method="POST",
+            headers=headers,
+            body=body,
+            timeout=settings.webhook_timeout_seconds,
+        ) as response:
+            prefix = response.read_prefix(RESPONSE_BODY_LIMIT)
             status_code = response.status_code
-    except httpx.InvalidURL as exc:
-        return _Outcome("permanent", error=f"invalid URL: {exc}")
-    except httpx.HTTPError as exc:
+    except outbound.FetchFailed as exc:  # unresolved hosts included: DNS recovers
         elapsed = (time.monotonic() - started) * 1000
-        return _Outcome("retry", error=f"{type(exc).__name__}: {exc}", duration_ms=elapsed)
+        return _Outcome("retry", error=exc.message, duration_ms=elapsed)
+    except Invalid as exc:  # a malformed URL or a refused destination: nothing was sent
+        return _Outcome("permanent", error=f"not sent: {exc.message}")
     elapsed = (time.monotonic() - started) * 1000
     kind = _classify(status_code)
     error = None if kind == "succeeded" else f"HTTP {status_code}"
+    text = prefix.decode("utf-8", errors="replace")
     return _Outcome(
         kind, status_code=status_code, error=error, response_body=text, duration_ms=elapsed
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from assay.core import urlcheck
+from assay.core import outbound, webhooks
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
@@ -24,14 +24,13 @@ from assay.labeling.projects import project_rules
 
 
 def check_callback_url(url: str | None, settings: Settings | None, field: str) -> str | None:
-    """Fail early on a callback URL the server would refuse to call."""
+    """Fail early on a callback URL the server would refuse to call (no DNS: the destination
+    is checked in full when the callback is sent)."""
     if url is None:
         return None
-    if settings is not None:
-        try:
-            urlcheck.check_url(url, settings)
-        except Invalid as exc:
-            raise Invalid(exc.message, field=field) from None
+    if settings is None:
+        return outbound.validate_url(url, field=field)
+    webhooks.check_target_url(url, settings, field=field)
     return url.strip()
 
 

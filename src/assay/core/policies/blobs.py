@@ -8,6 +8,7 @@ where that check will go, so routers need not change.
 
 from assay.core import models
 from assay.core.auth import Actor
+from assay.core.policies import require_role
 
 
 def can_upload(actor: Actor) -> None:
@@ -16,3 +17,8 @@ def can_upload(actor: Actor) -> None:
 
 def can_read(actor: Actor, blob: models.Blob) -> None:
     """Metadata and signed media URLs: every authenticated user, until project scoping."""
+
+
+def can_import_url(actor: Actor) -> None:
+    """The server fetching a URL for the caller is an outbound request: managers and admins."""
+    require_role(actor, "manager", "importing files by URL")
