@@ -5,8 +5,11 @@ rebinding, size and time caps, and errors that tell an open port from a closed o
 from __future__ import annotations
 
 import ipaddress
+import ssl
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -251,6 +254,39 @@ def test_a_rebinding_resolver_cannot_move_the_connection():
         with pytest.raises(DestinationRefused):  # asked again, it answers the denied address
             fetch(f"http://rebind.test:{rebound.port}/x", LOOPBACK, resolver=rebinding)
         assert rebound.connections == 0
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> Path:
+    """A directory with a self-signed certificate for `pinned.test` and its key."""
+    directory = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", directory / "key.pem", "-out", directory / "cert.pem"),
+            *("-subj", "/CN=pinned.test", "-addext", "subjectAltName=DNS:pinned.test"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return directory
+
+
+def test_tls_to_a_pinned_address_still_verifies_the_host_name(certificate):
+    """The connection goes to the checked IP, the certificate is checked for the name."""
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(certificate / "cert.pem", certificate / "key.pem")
+    trusting = ssl.create_default_context(cafile=certificate / "cert.pem")
+    with Origin(lambda handler: send(handler, 200, b"over tls"), tls=server) as secure:
+        url = f"https://pinned.test:{secure.port}/"
+        local = answers("127.0.0.1")
+        assert fetch(url, LOOPBACK, resolver=local, tls=trusting).content == b"over tls"
+        assert secure.requests[0][1]["host"] == f"pinned.test:{secure.port}"
+        with pytest.raises(outbound.FetchFailed, match="could not connect"):  # wrong name
+            fetch(f"https://other.test:{secure.port}/", LOOPBACK, resolver=local, tls=trusting)
+        with pytest.raises(outbound.FetchFailed, match="could not connect"):  # untrusted
+            fetch(url, LOOPBACK, resolver=local)
+    assert len(secure.requests) == 1
 
 
 def test_answers_larger_than_the_cap_stop():

@@ -1,13 +1,15 @@
 """A scripted HTTP origin on loopback: the remote end of the server's outbound requests.
 
-`Origin(answer)` serves GETs in a thread; `answer(handler)` writes the response (status,
-headers, body, redirects, a slow drip). It counts every TCP connection it accepts, so a test
-can prove that a refused destination was never contacted.
+`Origin(answer)` serves GETs in a thread (over TLS when given a server context);
+`answer(handler)` writes the response (status, headers, body, redirects, a slow drip). It
+counts every TCP connection it accepts, so a test can prove that a refused destination was
+never contacted.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,7 +80,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class Origin(Threaded):
-    def __init__(self, answer: Answer, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        answer: Answer,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
         origin = self
 
@@ -94,10 +102,12 @@ class Origin(Threaded):
 
         server_class = type("Server", (_Server,), {"address_family": socket.AF_INET6})
         server = (server_class if ":" in host else _Server)((host, port), Handler)
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         self._serve_in_thread(server, "origin")
         self.host = host
         netloc = f"[{host}]" if ":" in host else host
-        self.url = f"http://{netloc}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{netloc}:{self.port}"
 
     @property
     def connections(self) -> int:

@@ -172,7 +172,10 @@ def _pinned_request(
     return client.build_request(
         method,
         destination.url.copy_with(host=str(address)),
-        headers={**headers, "Host": destination.url.netloc.decode("ascii")},
+        headers={
+            **{k: v for k, v in headers.items() if k.lower() != "host"},
+            "Host": destination.url.netloc.decode("ascii"),
+        },
         content=body,
         extensions=extensions,
     )
@@ -203,9 +206,19 @@ def _send_once(
 
 
 def _next_hop(
-    response: httpx.Response, url: str, method: str, headers: dict[str, str], body: bytes | None
+    response: httpx.Response,
+    url: str,
+    method: str,
+    headers: dict[str, str],
+    body: bytes | None,
+    field: str,
 ) -> tuple[str, str, dict[str, str], bytes | None]:
-    target = str(httpx.URL(url).join(response.headers["location"]))
+    try:
+        target = str(httpx.URL(url).join(response.headers["location"]))
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        raise FetchFailed(
+            "could not fetch the URL: it redirects to an invalid URL", field=field
+        ) from None
     if (response.status_code == 303 and method != "HEAD") or (
         response.status_code in (301, 302) and method == "POST"
     ):
@@ -230,12 +243,14 @@ def stream(
     max_bytes: int | None = None,
     max_redirects: int = 0,
     resolver: Resolver | None = None,
+    tls: ssl.SSLContext | None = None,
     field: str = "url",
 ) -> Iterator[Response]:
     """Send one request to `url` under `policy`; the answer, body not yet read.
 
     Redirects are followed up to `max_redirects` (each hop checked like the first; 0 hands
-    the 3xx answer back). `timeout` bounds the whole exchange, body included. Errors are
+    the 3xx answer back). `timeout` bounds the whole exchange, body included. `tls` replaces
+    the system's certificate authorities (a private CA of an internal target). Errors are
     `Invalid`/`DestinationRefused`/`HostNotResolved`/`FetchFailed`/`ResponseTooLarge`, each
     naming `field`."""
     deadline = _Deadline(timeout)
@@ -244,7 +259,7 @@ def stream(
         with httpx.Client(
             trust_env=False,  # no proxy from the environment: the checked address is the peer
             follow_redirects=False,
-            verify=_tls_context(),
+            verify=tls or _tls_context(),
         ) as client:
             for hop in range(max_redirects + 1):
                 destination, addresses = check_url(
@@ -260,7 +275,7 @@ def stream(
                         and hop < max_redirects
                     ):
                         url, method, sent_headers, body = _next_hop(
-                            response, url, method, sent_headers, body
+                            response, url, method, sent_headers, body, field
                         )
                         continue
                     if response.status_code in REDIRECT_STATUSES and max_redirects:
