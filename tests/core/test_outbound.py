@@ -167,6 +167,15 @@ def test_urls_saved_now_are_judged_without_dns():
 # --- what operators add and allow -------------------------------------------------------
 
 
+def test_an_unconfigured_server_refuses_loopback(monkeypatch):
+    for name in ("OUTBOUND_ALLOW", "OUTBOUND_DENY", "WEBHOOK_ALLOW", "WEBHOOK_DENY"):
+        monkeypatch.delenv(f"ASSAY_{name}", raising=False)
+    policy = Policy.from_settings(Settings())
+    for url in ("http://127.0.0.1:8000/", "http://localhost/", "http://[::1]/"):
+        with pytest.raises(DestinationRefused):
+            outbound.check_url(url, policy=policy)
+
+
 def test_operator_deny_entries_add_to_the_defaults(monkeypatch):
     monkeypatch.setenv("ASSAY_WEBHOOK_DENY", '["93.184.216.0/24", "*.blocked.test"]')
     policy = Policy.from_settings(Settings())
