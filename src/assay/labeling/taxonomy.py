@@ -343,7 +343,7 @@ def _check_skeleton(label: LabelDef, path: str) -> None:
         key = frozenset(edge)
         if key in seen:
             raise Invalid(
-                f"edge {edge[0]!r}–{edge[1]!r} is listed twice (also skeleton[{seen[key]}])",
+                f"edge {edge[0]!r} - {edge[1]!r} is listed twice (also skeleton[{seen[key]}])",
                 field=f"{path}.skeleton[{j}]",
             )
         seen[key] = j

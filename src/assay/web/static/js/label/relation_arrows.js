@@ -23,7 +23,7 @@ export class RelationArrows {
     this.svg = svgEl("svg", { class: "relation-arrows", "aria-hidden": "true" });
     wrap.append(this.svg);
     this.observer = new ResizeObserver(() => this.draw());
-    this.observer.observe(textBox);
+    this.observer.observe(textBox, { box: "border-box" });
   }
 
   update(links) {

@@ -50,7 +50,7 @@ export function mount(container, ctx) {
     "aria-multiline": "true", "aria-label": "Text to annotate",
   });
   const caretMark = el("div", { class: "caret", "aria-hidden": "true", hidden: true });
-  const textWrap = el("div", { class: "spans-text-wrap" }, textBox, caretMark);
+  const textWrap = el("div", { class: `spans-text-wrap${linkTypes.length ? " with-relations" : ""}` }, textBox, caretMark);
   const arrows = new RelationArrows(textWrap, textBox);
   const status = el("p", { class: "spans-status", role: "status", "aria-live": "polite" });
   const labelPicker = el("div", { role: "radiogroup", "aria-label": "Label", class: "label-picker" });
