@@ -65,6 +65,52 @@ def pixel(page, x: float, y: float) -> list[int]:
     return page.evaluate(PIXEL_AT, [x, y])
 
 
+# --- one palette -----------------------------------------------------------------------------
+
+PALETTE_RGB = ["rgb(0, 114, 178)", "rgb(230, 159, 0)"]  # static/js/palette.js, first two
+
+
+def swatches(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(
+        selector, "nodes => nodes.map((n) => getComputedStyle(n).backgroundColor)"
+    )
+
+
+def test_a_label_has_one_colour_in_every_workspace_and_the_taxonomy_editor(
+    page, live_server, seeder, labeler, manager
+):
+    labels = [*TWO_LABELS, {"name": "third", "color": "#123456"}]  # its own colour wins
+    expected = [*PALETTE_RGB, "rgb(18, 52, 86)"]
+    members = [(labeler, "labeler")]
+    image_pid, _ = seeder.project(
+        "image", {"labels": labels}, [image_params(seeder)], members=members
+    )
+    spans_pid, _ = seeder.project(
+        "text_spans", {"labels": labels}, [{"text": SPAN_TEXT}], members=members
+    )
+    categories_pid, _ = seeder.project(
+        "categorization", {"labels": labels}, [image_params(seeder)], members=members
+    )
+    log_in(page, live_server.url, labeler, f"/label/{image_pid}?stage=label")
+    expect(page.locator(".iw-label .swatch")).to_have_count(3)
+    assert swatches(page, ".iw-label .swatch") == expected
+    page.goto(f"{live_server.url}/label/{spans_pid}?stage=label")
+    expect(page.locator(".label-option .swatch")).to_have_count(3)
+    assert swatches(page, ".label-option .swatch") == expected
+    page.goto(f"{live_server.url}/label/{categories_pid}?stage=label")
+    expect(page.locator(".choice .swatch")).to_have_count(3)
+    assert swatches(page, ".choice .swatch") == expected
+
+    page.context.clear_cookies()
+    page.goto(f"{live_server.url}/projects/{categories_pid}?tab=taxonomy")
+    page.get_by_label("Email").fill(manager.user.email)
+    page.get_by_label("Password").fill(manager.password)
+    page.get_by_role("button", name="Log in").click()
+    colors = [page.get_by_label(f"Label {i} color") for i in (1, 2, 3)]
+    for control, hex_color in zip(colors, ["#0072b2", "#e69f00", "#123456"], strict=True):
+        expect(control).to_have_value(hex_color)
+
+
 # --- number keys ---------------------------------------------------------------------------
 
 TWO_LABELS = [{"name": "first"}, {"name": "second"}]
@@ -308,10 +354,11 @@ def test_unsaved_taxonomy_and_instructions_edits_are_guarded(page, live_server, 
     pid, _ = seeder.project(
         "categorization", {"labels": TWO_LABELS}, [image_params(seeder)], members=[]
     )
-    page.goto(f"{live_server.url}/projects/{pid}?tab=taxonomy")
+    page.goto(f"{live_server.url}/projects/{pid}")
     page.get_by_label("Email").fill(manager.user.email)
     page.get_by_label("Password").fill(manager.password)
     page.get_by_role("button", name="Log in").click()
+    page.get_by_role("tab", name="Taxonomy").click()  # in the app's history: Back stays in it
     name = page.get_by_label("Label 1 name")
     name.fill("first choice")
 
@@ -322,6 +369,15 @@ def test_unsaved_taxonomy_and_instructions_edits_are_guarded(page, live_server, 
     dialog.get_by_role("button", name="Cancel").click()
     expect(page.get_by_role("tab", name="Taxonomy")).to_have_attribute("aria-selected", "true")
     expect(name).to_have_value("first choice")
+    # The arrow keys between tabs and the browser's Back ask too.
+    page.get_by_role("tab", name="Taxonomy").focus()
+    page.keyboard.press("ArrowRight")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    page.go_back()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("tab", name="Taxonomy")).to_have_attribute("aria-selected", "true")
+    expect(name).to_have_value("first choice")
+    assert page.url.endswith(f"/projects/{pid}?tab=taxonomy")
     # Leaving: the change is dropped, and the tab opens.
     page.get_by_role("tab", name="Instructions").click()
     page.get_by_role("dialog").get_by_role("button", name="Leave without saving").click()
