@@ -33,7 +33,8 @@ SKY = (118, 148, 182)  # street_png's sky, where nothing else is drawn
 # The shared palette (static/js/palette.js): the second label's colour.
 SECOND_LABEL_COLOR = (0xE6, 0x9F, 0x00)
 
-# Canvas pixel at image coordinates (x, y), on the stage's base layer (shapes not selected).
+# Canvas pixel at image coordinates (x, y), on the stage's base layer (shapes not selected);
+# null while the layer is blank (a resize clears it until the next frame redraws it).
 PIXEL_AT = """([x, y]) => {
   const stage = document.querySelector(".iw-stage");
   const [scale, tx, ty] = stage.dataset.view.split(" ").map(Number);
@@ -41,7 +42,7 @@ PIXEL_AT = """([x, y]) => {
   const d = window.devicePixelRatio || 1;
   const px = canvas.getContext("2d").getImageData(
     Math.round((tx + x * scale) * d), Math.round((ty + y * scale) * d), 1, 1).data;
-  return [px[0], px[1], px[2]];
+  return px[3] === 255 ? [px[0], px[1], px[2]] : null;
 }"""
 
 
@@ -62,7 +63,7 @@ def distance(a, b) -> float:
 
 
 def pixel(page, x: float, y: float) -> list[int]:
-    return page.evaluate(PIXEL_AT, [x, y])
+    return page.wait_for_function(PIXEL_AT, arg=[x, y]).json_value()
 
 
 # --- one palette -----------------------------------------------------------------------------
