@@ -3,6 +3,10 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= auto
+# `make demo PORT=8001 DATA_DIR=/tmp/demo HOST=0.0.0.0`
+PORT ?= 8000
+HOST ?= 127.0.0.1
+DATA_DIR ?= .assay-demo
 
 .PHONY: demo test bench lint clean
 
@@ -23,7 +27,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core
-	$(BIN)/assay demo --data-dir .assay-demo --host 127.0.0.1 --port 8000
+	$(BIN)/assay demo --data-dir "$(DATA_DIR)" --host "$(HOST)" --port "$(PORT)"
 
 test: $(VENV)/.dev
 	ASSAY_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

@@ -84,6 +84,21 @@ def test_create_read_update(client, manager):
         ),
         ({"pipeline": {"stages": []}}, "pipeline.stages"),
         ({"name": ""}, "name"),
+        (
+            {
+                "taxonomy": {
+                    "labels": [
+                        {
+                            "name": "person",
+                            "geometries": ["keypoints"],
+                            "keypoints": ["head", "foot"],
+                            "skeleton": [["head", "knee"]],
+                        }
+                    ]
+                }
+            },
+            "taxonomy.labels[0].skeleton[0][1]",
+        ),
     ],
 )
 def test_bad_definitions_are_422_naming_the_field(client, manager, body, field):
@@ -95,6 +110,20 @@ def test_bad_definitions_are_422_naming_the_field(client, manager, body, field):
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"].startswith(field)
     assert client.get(f"{API}/projects", headers=manager.headers).json()["items"] == []
+
+
+def test_a_keypoint_skeleton_is_kept_and_checked_on_update(client, manager):
+    person = {"name": "person", "geometries": ["keypoints"], "keypoints": ["head", "hip", "foot"]}
+    skeleton = [["head", "hip"], ["hip", "foot"]]
+    created = create(client, manager, taxonomy={"labels": [{**person, "skeleton": skeleton}]})
+    assert created["taxonomy"]["labels"][0]["skeleton"] == skeleton
+    url = f"{API}/projects/{created['id']}"
+    bad = {"labels": [{**person, "skeleton": [*skeleton, ["foot", "hip"]]}]}
+    refused = client.patch(url, json={"taxonomy": bad}, headers=manager.headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["field"] == "taxonomy.labels[0].skeleton[2]"
+    kept = client.get(url, headers=manager.headers).json()
+    assert kept["taxonomy"]["labels"][0]["skeleton"] == skeleton
 
 
 def test_names_conflict_within_a_sandbox_only(client, manager):

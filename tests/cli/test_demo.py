@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import stat
+import subprocess
+import sys
 import time
 
 import httpx
 
-from assay.cli.demo import CREDENTIALS_FILE, DEMO_EMAIL, seed_demo
+from assay.cli.demo import CREDENTIALS_FILE, DEMO_EMAIL, port_problem, seed_demo
 from assay.core import keys, users
 from assay.core.auth import verify_password
 from assay.labeling import models as labeling_models
@@ -99,6 +102,53 @@ def test_demo_command_prints_credentials_and_serves(tmp_path):
             assert opened.headers["location"] == f"/login?next={label_path.group(1)}"
     finally:
         demo.stop()
+
+
+def test_demo_refuses_a_taken_port_before_its_success_box(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
+        # This checkout's code, whichever one the environment has installed.
+        env.update(PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO)]), COLUMNS="200")
+        command = ["demo", "--data-dir", str(tmp_path / "d"), "--port", str(port)]
+        done = subprocess.run(
+            [sys.executable, "-m", "assay", *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert f"make demo PORT={port + 1}" in done.stderr
+    assert "Assay demo" not in done.stdout and "Password" not in done.stdout
+    assert not (tmp_path / "d").exists()  # refused before seeding anything
+
+
+def test_port_problem_names_what_is_wrong():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert port_problem("127.0.0.1", port) == f"port {port} on 127.0.0.1 is already in use"
+    assert port_problem("127.0.0.1", port) is None  # closed: free again
+    assert "not an address" in (port_problem("no-such-host.invalid", port) or "")
+
+
+def test_make_demo_passes_port_and_data_dir(tmp_path):
+    venv = tmp_path / "venv"  # a dry run never builds it
+    variables = [f"VENV={venv}", "PORT=8123", f"DATA_DIR={tmp_path}/demo data"]
+    done = subprocess.run(
+        ["make", "-n", "-C", str(REPO), "demo", *variables],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if "assay demo" in x)
+    assert f'--data-dir "{tmp_path}/demo data"' in line and '--port "8123"' in line, line
 
 
 def wait_ready(http: httpx.Client, process: Process, timeout: float = 60) -> bool:

@@ -23,7 +23,12 @@ IMAGE_TAXONOMY = parse_taxonomy(
     {
         "labels": [
             {"name": "car", "geometries": ["box", "polygon", "mask"]},
-            {"name": "person", "geometries": ["box", "keypoints"], "keypoints": ["head", "hand"]},
+            {
+                "name": "person",
+                "geometries": ["box", "keypoints"],
+                "keypoints": ["head", "hand"],
+                "skeleton": [["hand", "head"]],
+            },
             {"name": "tree", "geometries": ["box", "polygon", "point"]},
         ]
     },
@@ -148,6 +153,7 @@ def test_coco_export_loads_in_pycocotools_and_masks_rasterize(tmp_path):
     assert len(api.getAnnIds()) == 4  # box, polygon, mask, keypoints; the point is left out
     assert [c["name"] for c in api.loadCats(api.getCatIds())] == ["car", "person", "tree"]
     assert api.loadCats(2)[0]["keypoints"] == ["head", "hand"]
+    assert api.loadCats(2)[0]["skeleton"] == [[2, 1]]  # COCO's 1-based keypoint indices
     assert stats.skipped == {"point annotations": 1}
     anns = {a["id"]: a for a in api.loadAnns(api.getAnnIds())}
     box, polygon, mask, keypoints = (anns[i] for i in (1, 2, 3, 4))

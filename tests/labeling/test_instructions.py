@@ -42,6 +42,17 @@ def test_image_outline_has_every_section_in_order():
         assert "TODO:" in section(text, title)
 
 
+def test_a_keypoint_skeleton_is_listed_with_its_label():
+    person = {
+        "name": "person",
+        "geometries": ["keypoints"],
+        "keypoints": ["head", "hip", "left_foot"],
+        "skeleton": [["head", "hip"], ["hip", "left_foot"]],
+    }
+    text = outline(parse_taxonomy({"labels": [person]}, "image"), "image", "p")
+    assert "Skeleton: head - hip, hip - left\\_foot" in section(text, "Label: person")
+
+
 def test_label_sections_list_geometries_and_one_line_per_attribute():
     text = outline(parse_taxonomy(VALID["image"], "image"), "image", "p")
     car = section(text, "Label: car")
@@ -53,6 +64,7 @@ def test_label_sections_list_geometries_and_one_line_per_attribute():
     )
     person = section(text, "Label: person")
     assert "Keypoints: head, foot" in person
+    assert "Skeleton" not in person
     assert "Attributes:" not in person
     attributes = section(text, "Attributes")
     assert "- **weather** (one of: sunny, rain; default: sunny)" in attributes

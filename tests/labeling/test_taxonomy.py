@@ -611,6 +611,43 @@ REFUSED = [
         "min_responses (3) is greater than max_responses (2)",
     ),
     ("llm_comparison", {"rubric": []}, "taxonomy.rubric", "unknown field 'rubric'"),
+    # Keypoint skeletons: edges between two different keypoint names of the label, once each.
+    (
+        "image",
+        {"labels": [{**PERSON, "skeleton": [["head", "knee"]]}]},
+        "taxonomy.labels[0].skeleton[0][1]",
+        "keypoint 'knee' is not one of this label's keypoints; allowed: head, foot",
+    ),
+    (
+        "image",
+        {"labels": [{**PERSON, "skeleton": [["head", "head"]]}]},
+        "taxonomy.labels[0].skeleton[0]",
+        "two different keypoints",
+    ),
+    (
+        "image",
+        {"labels": [{**PERSON, "skeleton": [["head", "foot"], ["foot", "head"]]}]},
+        "taxonomy.labels[0].skeleton[1]",
+        "listed twice (also skeleton[0])",
+    ),
+    (
+        "image",
+        {"labels": [{**PERSON, "skeleton": [["head", "foot", "head"]]}]},
+        "taxonomy.labels[0].skeleton[0]",
+        "at most 2 items",
+    ),
+    (
+        "image",
+        {"labels": [{**PERSON, "skeleton": "head-foot"}]},
+        "taxonomy.labels[0].skeleton",
+        "valid list",
+    ),
+    (
+        "image",
+        {"labels": [{**CAR, "skeleton": [["head", "foot"]]}]},
+        "taxonomy.labels[0].skeleton",
+        "this label has no keypoint names",
+    ),
 ]
 
 
@@ -620,6 +657,15 @@ def test_bad_taxonomies_are_refused_naming_the_field(task_type, data, field, mes
         parse_taxonomy(data, task_type)
     assert caught.value.field == field
     assert message in caught.value.message
+
+
+def test_a_skeleton_joins_keypoints_and_is_stored():
+    person = {**PERSON, "keypoints": ["head", "hip", "foot"], "skeleton": [["head", "hip"]]}
+    person["skeleton"].append(["hip", "foot"])
+    stored = taxonomy_json(parse_taxonomy({"labels": [person, CAR]}, "image"))
+    assert stored["labels"][0]["skeleton"] == [["head", "hip"], ["hip", "foot"]]
+    assert stored["labels"][1]["skeleton"] == []
+    assert parse_taxonomy(stored, "image").labels[0].skeleton == person["skeleton"]
 
 
 def test_conditions_may_refer_to_common_attributes_and_chain():

@@ -243,7 +243,10 @@ def test_taxonomy_editor_json_view_and_field_errors(page, live_server, manager, 
     expect(page.get_by_role("button", name="Save taxonomy")).to_be_disabled()
 
     # The label name (with markup) through the generated outline and the preview: inert.
+    # (Leaving the broken, unsaved JSON asks first.)
     page.get_by_role("tab", name="Instructions").click()
+    page.get_by_role("dialog").get_by_role("button", name="Leave without saving").click()
+    expect(page.get_by_label("Instructions (markdown)")).to_be_visible()
     ok(api.put(f"/projects/{project['id']}/instructions", json={"body": f"# Labels\n\n{XSS}"}))
     page.reload()
     expect(page.locator(".md-preview h1")).to_have_text("Labels")

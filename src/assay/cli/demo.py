@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +16,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from assay.cli._common import out
+from assay.cli._common import err, out
 from assay.cli.main import DataDir, load_settings, serve
 from assay.core.settings import Settings
 
@@ -44,7 +46,9 @@ def demo(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
     """Serve Assay with a demo admin and API key (created on first run, reused after)."""
+    refuse_taken_port(host, port)
     credentials = seed_demo(load_settings(data_dir))
+    refuse_taken_port(host, port)  # seeding takes a while: still free before the box says so
     shown_host = "localhost" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown_host}:{port}"
     grid = Table.grid(padding=(0, 2))
@@ -67,6 +71,39 @@ def demo(
         highlight=False,
     )
     serve(host=host, port=port, data_dir=data_dir, workers=None)
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, or None when it can (bound as uvicorn
+    binds, with SO_REUSEADDR, so a port in TIME_WAIT counts as free)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"{host} is not an address this machine can listen on ({exc.strerror})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use"
+            return f"cannot listen on {host}:{port} ({exc.strerror})"
+    return None
+
+
+def refuse_taken_port(host: str, port: int) -> None:
+    """Stop with what to do instead when the demo could not listen where it was asked."""
+    problem = port_problem(host, port)
+    if problem is None:
+        return
+    err.print(
+        f"[red]error:[/] {escape(problem)}: another Assay or another program is listening "
+        "there.\nStop it, or choose another port: "
+        f"[bold]assay demo --port {port + 1}[/] (or [bold]make demo PORT={port + 1}[/]).",
+        highlight=False,
+    )
+    raise typer.Exit(code=1)
 
 
 def seed_demo(settings: Settings) -> DemoCredentials:

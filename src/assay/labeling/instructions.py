@@ -120,6 +120,9 @@ def outline(taxonomy: Taxonomy, task_type: str, project_name: str) -> str:
         lines.append(f"Geometries: {', '.join(label.geometries)}")
         if label.keypoints:
             lines.append(f"Keypoints: {', '.join(escape_markdown(k) for k in label.keypoints)}")
+        if label.skeleton:
+            edges = (f"{escape_markdown(a)} - {escape_markdown(b)}" for a, b in label.skeleton)
+            lines.append(f"Skeleton: {', '.join(edges)}")
         if label.attributes:
             lines += ["", "Attributes:"]
             lines += [_attribute_line(attr) for attr in label.attributes]

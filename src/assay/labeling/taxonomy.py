@@ -35,6 +35,8 @@ from assay.labeling.task_types import (
 ATTRIBUTE_TYPES = ("choice", "multi_choice", "number", "text", "linear_scale")
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# A skeleton edge: two keypoint names of the label, drawn joined (COCO's `skeleton`).
+Edge = Annotated[list[Name], Field(min_length=2, max_length=2)]
 
 
 def _number(value: Any) -> int | float:
@@ -83,6 +85,9 @@ class LabelDef(_Model):
     color: str | None = None
     attributes: list[AttributeDef] = []
     keypoints: list[Name] = Field(default=[], description="Point names, for keypoints.")
+    skeleton: list[Edge] = Field(
+        default=[], description="Edges between two keypoint names, drawn between the points."
+    )
     description: str = ""
 
 
@@ -305,11 +310,43 @@ def _check_labels(taxonomy: Taxonomy, task_type: str) -> None:
                 field=f"{path}.keypoints",
             )
         _check_unique_names(label.keypoints, f"{path}.keypoints", "keypoint")
+        _check_skeleton(label, path)
         if label.color is not None and not _COLOR.match(label.color):
             raise Invalid(
                 f"color {label.color!r} is not a hex color like #ff8800", field=f"{path}.color"
             )
         _check_attributes(label.attributes, f"{path}.attributes", outer=taxonomy.attributes)
+
+
+def _check_skeleton(label: LabelDef, path: str) -> None:
+    """Each edge joins two different keypoints of the label, and is listed once."""
+    if label.skeleton and not label.keypoints:
+        raise Invalid(
+            "a skeleton joins keypoints: this label has no keypoint names",
+            field=f"{path}.skeleton",
+        )
+    names = set(label.keypoints)
+    seen: dict[frozenset[str], int] = {}
+    for j, edge in enumerate(label.skeleton):
+        for k, name in enumerate(edge):
+            if name not in names:
+                raise Invalid(
+                    f"keypoint {name!r} is not one of this label's keypoints; "
+                    f"allowed: {', '.join(label.keypoints)}",
+                    field=f"{path}.skeleton[{j}][{k}]",
+                )
+        if edge[0] == edge[1]:
+            raise Invalid(
+                f"an edge joins two different keypoints, not {edge[0]!r} to itself",
+                field=f"{path}.skeleton[{j}]",
+            )
+        key = frozenset(edge)
+        if key in seen:
+            raise Invalid(
+                f"edge {edge[0]!r} - {edge[1]!r} is listed twice (also skeleton[{seen[key]}])",
+                field=f"{path}.skeleton[{j}]",
+            )
+        seen[key] = j
 
 
 def _check_links(taxonomy: Taxonomy) -> None:

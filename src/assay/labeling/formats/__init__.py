@@ -37,10 +37,12 @@ class ExportTask:
 
 @dataclass(frozen=True)
 class Label:
-    """A taxonomy label in taxonomy order; `keypoints` names a keypoint label's points."""
+    """A taxonomy label in taxonomy order; `keypoints` names a keypoint label's points and
+    `skeleton` the pairs of them drawn joined."""
 
     name: str
     keypoints: tuple[str, ...] = ()
+    skeleton: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -138,8 +140,11 @@ def check_task_type(formats: dict[str, Any], name: str, task_type: str) -> Any:
 
 
 def taxonomy_labels(taxonomy: Taxonomy) -> list[Label]:
-    """The taxonomy's labels in order, with their keypoint names."""
-    return [Label(label.name, tuple(label.keypoints)) for label in taxonomy.labels]
+    """The taxonomy's labels in order, with their keypoint names and skeletons."""
+    return [
+        Label(label.name, tuple(label.keypoints), tuple((a, b) for a, b in label.skeleton))
+        for label in taxonomy.labels
+    ]
 
 
 def attachment_of(params: dict[str, Any]) -> str:

@@ -175,10 +175,20 @@ def categories(labels: Sequence[formats.Label]) -> list[dict[str, Any]]:
             "id": i,
             "name": label.name,
             "supercategory": "",
-            **({"keypoints": list(label.keypoints), "skeleton": []} if label.keypoints else {}),
+            **(
+                {"keypoints": list(label.keypoints), "skeleton": coco_skeleton(label)}
+                if label.keypoints
+                else {}
+            ),
         }
         for i, label in enumerate(labels, start=1)
     ]
+
+
+def coco_skeleton(label: formats.Label) -> list[list[int]]:
+    """The label's skeleton as COCO writes it: pairs of 1-based keypoint indices."""
+    index = {name: i for i, name in enumerate(label.keypoints, start=1)}
+    return [[index[a], index[b]] for a, b in label.skeleton if a in index and b in index]
 
 
 def _dumps(value: Any) -> bytes:

@@ -105,7 +105,10 @@ document.addEventListener("click", (event) => {
   }
   navigate(url.pathname + url.search + url.hash);
 });
-window.addEventListener("popstate", render);
+// Back and Forward: a page with unsaved work may cancel "assay:leaving" (js/manager/unsaved.js).
+window.addEventListener("popstate", () => {
+  if (window.dispatchEvent(new Event("assay:leaving", { cancelable: true }))) render();
+});
 window.addEventListener("assay:navigate", render);
 
 async function main() {

@@ -4,21 +4,14 @@
 
 import { ApiError, el } from "/static/js/api.js";
 
-export const PALETTE = ["#3d5afe", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00897b",
-  "#d81b60", "#6d4c41", "#1e88e5", "#c0ca33", "#5e35b1", "#00acc1"];
+// Label colours live in one module for the whole UI (js/palette.js).
+export { PALETTE, labelColor } from "/static/js/palette.js";
 
 // A 32-hex-digit annotation id (what the server generates too).
 export function newId() {
   if (crypto.randomUUID) return crypto.randomUUID().replaceAll("-", "");
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-export function labelColor(taxonomy, name) {
-  const labels = taxonomy?.labels || [];
-  const index = labels.findIndex((label) => label.name === name);
-  if (index < 0) return "#888";
-  return labels[index].color || PALETTE[index % PALETTE.length];
 }
 
 // The attributes that apply to an annotation of `label`: every annotation's, then the label's.

@@ -7,6 +7,7 @@ import { api, css, el, toast } from "/static/js/api.js";
 import {
   askText, describe, dialogOpen, imageUrls, isTyping, local, offline, preloadImages, showShortcuts,
 } from "/static/js/label/common.js";
+import { NUMBER_KEYS, NUMBER_KEYS_RULE } from "/static/js/label/number_keys.js";
 
 const WORKSPACE_FOR = {
   image: "image",
@@ -759,11 +760,13 @@ class Runner {
 
   showShortcuts() {
     if (dialogOpen()) return;
+    const own = this.handle?.shortcuts || [];
     showShortcuts([
       [["Ctrl", "Enter"], this.mode === "review" ? "Accept (or send your fix)" : "Submit"],
       [["Ctrl", "S"], "Save the draft now"],
       [["?"], "This list"],
-      ...(this.handle?.shortcuts || []),
+      ...(own.some(([keys]) => keys === NUMBER_KEYS) ? [NUMBER_KEYS_RULE] : []),
+      ...own,
     ], () => this.handle?.focus?.());
   }
 }

@@ -4,6 +4,7 @@
 
 import { api, el, toast } from "/static/js/api.js";
 import { confirmDialog, fetchAll, formatDate } from "/static/js/manager/ui.js";
+import { guardUnsaved } from "/static/js/manager/unsaved.js";
 import { headings, renderMarkdown } from "/static/js/markdown.js";
 
 export async function render(panel, ctx) {
@@ -114,7 +115,13 @@ export async function render(panel, ctx) {
       el("div", { class: "md-pane" }, el("div", { class: "pane-title" }, "Preview"), preview)));
   paintPreview();
   refresh();
-  return { destroy: () => clearTimeout(timer) };
+  const guard = guardUnsaved(panel, () => editor.value !== published, { what: "instruction changes" });
+  return {
+    destroy: () => {
+      clearTimeout(timer);
+      guard.release();
+    },
+  };
 }
 
 // Put the caret on the heading's line in the editor and scroll it into view.

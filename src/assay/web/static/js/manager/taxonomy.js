@@ -5,11 +5,13 @@
 // its field-named errors shown on the control they name.
 
 import { api, el, toast } from "/static/js/api.js";
-import { attributeList, bindValue, checkbox, control, textList } from "/static/js/manager/taxonomy_attrs.js";
+import {
+  attributeList, bindValue, checkbox, control, edgeList, textList,
+} from "/static/js/manager/taxonomy_attrs.js";
 import { GEOMETRIES, LINKABLE, LLM, UNLABELED, checkTaxonomy } from "/static/js/manager/taxonomy_check.js";
+import { guardUnsaved } from "/static/js/manager/unsaved.js";
+import { colorAt } from "/static/js/palette.js";
 
-const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
-  "#9a6324", "#469990", "#808000"];
 const clone = (value) => JSON.parse(JSON.stringify(value ?? {}));
 
 export function render(panel, ctx) {
@@ -137,7 +139,7 @@ export function render(panel, ctx) {
         changed();
       });
       const color = control("input", `${path}.color`, `Label ${i + 1} color`, {
-        type: "color", value: /^#[0-9a-f]{6}$/i.test(label.color || "") ? label.color : PALETTE[i % PALETTE.length],
+        type: "color", value: colorAt(labels, i), // the workspaces' colour for it (js/palette.js)
       });
       color.addEventListener("input", () => { label.color = color.value; changed(); });
       const geometry = allowed.length > 1 ? el("fieldset", { class: "tx-check-group", "data-field": `${path}.geometries` },
@@ -150,14 +152,18 @@ export function render(panel, ctx) {
           if (!label.geometries.length) delete label.geometries;
           changed({ rebuild: g === "keypoints" });
         }, `Label ${i + 1} geometry ${g}`))) : null;
-      const keypoints = (label.geometries || []).includes("keypoints")
+      const hasKeypoints = (label.geometries || []).includes("keypoints");
+      const keypoints = hasKeypoints
         ? textList(label, "keypoints", `${path}.keypoints`, `Label ${i + 1} keypoints`, "Keypoint names, one per line", changed)
+        : null;
+      const skeleton = hasKeypoints
+        ? edgeList(label, `${path}.skeleton`, `Label ${i + 1} skeleton`, "Skeleton: edges “name - name”, one per line", changed)
         : null;
       return el("li", { class: "tx-card" },
         el("div", { class: "tx-card-head" }, color, el("label", { class: "field grow" },
           el("span", { class: "field-label" }, "Name"), name),
         moveButtons(labels, i, `label ${i + 1}`)),
-        geometry, keypoints,
+        geometry, keypoints, skeleton,
         bindValue(label, "description", `${path}.description`, `Label ${i + 1} description`, "Description", changed),
         el("details", { class: "tx-sub", open: (label.attributes || []).length > 0 },
           el("summary", {}, `Attributes of this label (${(label.attributes || []).length})`),
@@ -168,7 +174,8 @@ export function render(panel, ctx) {
         type: "button", class: "secondary",
         onclick: () => {
           const labels = (state.labels ||= []);
-          labels.push({ name: `label ${labels.length + 1}`, color: PALETTE[labels.length % PALETTE.length] });
+          // No colour of its own: it takes the palette's by position, as in the workspaces.
+          labels.push({ name: `label ${labels.length + 1}` });
           changed({ rebuild: true });
           visual.querySelector(`[data-field="taxonomy.labels[${labels.length - 1}].name"]`)?.select();
         },
@@ -282,6 +289,9 @@ export function render(panel, ctx) {
         el("p", { class: "muted small" }, "Edit either side; the other follows."),
         json, jsonError)));
   changed({ rebuild: true });
+  const guard = guardUnsaved(panel, () => Boolean(jsonBroken) || JSON.stringify(state) !== JSON.stringify(saved),
+    { what: "taxonomy changes" });
+  return { destroy: () => guard.release() };
 }
 
 function section(title, help, ...content) {

@@ -53,6 +53,22 @@ export function textList(obj, key, field, ariaLabel, labelText, changed) {
   return el("label", { class: "field" }, el("span", { class: "field-label" }, labelText), area);
 }
 
+// Keypoint skeleton edges, one "a - b" per line, bound to obj.skeleton as [[a, b], …].
+export function edgeList(obj, field, ariaLabel, labelText, changed) {
+  const area = control("textarea", field, ariaLabel, {
+    rows: Math.min(6, Math.max(2, (obj.skeleton || []).length)), placeholder: "head - neck",
+    value: (obj.skeleton || []).map((edge) => (Array.isArray(edge) ? edge.join(" - ") : String(edge))).join("\n"),
+  });
+  area.addEventListener("input", () => {
+    const edges = area.value.split("\n").map((line) => line.trim()).filter(Boolean)
+      .map((line) => line.split(/\s+-\s+|\s*[–—]\s*/).map((s) => s.trim()));
+    if (edges.length) obj.skeleton = edges;
+    else delete obj.skeleton;
+    changed();
+  });
+  return el("label", { class: "field" }, el("span", { class: "field-label" }, labelText), area);
+}
+
 // "taxonomy.labels[0].attributes[1]" → "Label 1 attribute 2", for accessible names.
 export function humanName(path) {
   const n = (text) => Number(text) + 1;

@@ -66,6 +66,17 @@ export function checkTaxonomy(taxonomy, taskType) {
     if (list(label?.keypoints).length && !geometries.includes("keypoints")) {
       fail(`${path}.keypoints`, "keypoint names apply only to labels with the keypoints geometry");
     }
+    const keypoints = list(label?.keypoints);
+    list(label?.skeleton).forEach((edge, j) => {
+      const ends = list(edge);
+      if (ends.length !== 2) fail(`${path}.skeleton[${j}]`, "an edge joins two keypoint names, like head - neck");
+      else if (!keypoints.length) fail(`${path}.skeleton`, "a skeleton joins keypoints: this label has no keypoint names");
+      else {
+        const unknown = ends.findIndex((name) => !keypoints.includes(name));
+        if (unknown >= 0) fail(`${path}.skeleton[${j}][${unknown}]`, `keypoint “${ends[unknown]}” is not one of this label's keypoints`);
+        else if (ends[0] === ends[1]) fail(`${path}.skeleton[${j}]`, "an edge joins two different keypoints");
+      }
+    });
     if (label?.color !== undefined && label?.color !== null && !COLOR.test(String(label.color))) {
       fail(`${path}.color`, `color “${label.color}” is not a hex color like #ff8800`);
     }

@@ -20,6 +20,7 @@ export function labelsOf(taxonomy, taskGeometries) {
     index,
     color: label.color || null,
     keypoints: label.keypoints || [],
+    skeleton: label.skeleton || [],
     geometries: label.geometries?.length
       ? label.geometries.filter((g) => taskGeometries.includes(g))
       : taskGeometries.filter((g) => g !== "keypoints" || (label.keypoints || []).length),

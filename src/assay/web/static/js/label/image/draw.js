@@ -63,6 +63,19 @@ function addOutline(ctx, shape) {
   }
 }
 
+// A keypoints shape's skeleton: a segment for each edge of its label's skeleton (pairs of
+// keypoint names, from the taxonomy) whose two points are both placed.
+function addSkeleton(ctx, points, edges) {
+  if (!edges?.length) return;
+  const at = new Map(points.map((p) => [p.name, p]));
+  for (const [a, b] of edges) {
+    const p = at.get(a), q = at.get(b);
+    if (!p || !q) continue;
+    ctx.moveTo(p.x, p.y);
+    ctx.lineTo(q.x, q.y);
+  }
+}
+
 function addDots(ctx, shape, radius) {
   const points = shape.type === "point" ? [shape] : shape.type === "keypoints" ? shape.points : [];
   for (const p of points) {
@@ -72,7 +85,10 @@ function addDots(ctx, shape, radius) {
 }
 
 // Many shapes at once: one path per colour, so 1,000 boxes are a handful of draw calls.
-export function drawShapes(ctx, shapes, { scale, colorOf, dashed = false, width = 1.5, names = true, dash = false }) {
+// skeletonOf(shape) → the skeleton edges of a keypoints shape's label.
+export function drawShapes(ctx, shapes, {
+  scale, colorOf, dashed = false, width = 1.5, names = true, dash = false, skeletonOf = null,
+}) {
   const groups = new Map();
   for (const shape of shapes) {
     const color = dashed ? SUGGESTION_COLOR : colorOf(shape);
@@ -87,7 +103,10 @@ export function drawShapes(ctx, shapes, { scale, colorOf, dashed = false, width 
       if (shape.type === "mask") drawMask(ctx, shape, color);
     }
     ctx.beginPath();
-    for (const shape of group) addOutline(ctx, shape);
+    for (const shape of group) {
+      addOutline(ctx, shape);
+      if (shape.type === "keypoints" && skeletonOf) addSkeleton(ctx, shape.points, skeletonOf(shape));
+    }
     ctx.strokeStyle = color;
     ctx.stroke();
     ctx.globalAlpha = 0.08;
@@ -147,7 +166,7 @@ function drawName(ctx, shape, scale, color, suggestion) {
 }
 
 // The selected shape: thicker outline, keypoint names, and its handles.
-export function drawSelected(ctx, shape, { scale, color, suggestion, locked, withHandles, activeHandle }) {
+export function drawSelected(ctx, shape, { scale, color, suggestion, locked, withHandles, activeHandle, skeleton = null }) {
   ctx.lineWidth = 2.5 / scale;
   ctx.setLineDash(suggestion ? [6 / scale, 4 / scale] : []);
   ctx.strokeStyle = suggestion ? SUGGESTION_COLOR : color;
@@ -159,10 +178,11 @@ export function drawSelected(ctx, shape, { scale, color, suggestion, locked, wit
   }
   ctx.beginPath();
   addOutline(ctx, shape);
+  if (shape.type === "keypoints") addSkeleton(ctx, shape.points, skeleton);
   ctx.stroke();
   ctx.globalAlpha = 0.15;
   ctx.fillStyle = color;
-  if (shape.type !== "line" && shape.type !== "cuboid" && shape.type !== "mask") ctx.fill();
+  if (!["line", "cuboid", "mask", "keypoints"].includes(shape.type)) ctx.fill();
   ctx.globalAlpha = 1;
   ctx.setLineDash([]);
   ctx.beginPath();
@@ -271,6 +291,8 @@ export function drawPreview(ctx, preview, scale, color) {
     addPolyPath(ctx, [...preview.points, preview.cursor].filter(Boolean), false);
   } else if (preview.shape) {
     addOutline(ctx, preview.shape);
+  } else if (preview.keypoints) {
+    addSkeleton(ctx, preview.keypoints, preview.skeleton);
   }
   ctx.stroke();
   ctx.setLineDash([]);

@@ -8,6 +8,7 @@ import {
   insertVertex, translate,
 } from "/static/js/label/image/geometry.js";
 import { copyMask, createMask, maskCanvas, maskIsEmpty, paintStroke } from "/static/js/label/image/mask.js";
+import { RELABEL_ROW, numberKeysRow } from "/static/js/label/number_keys.js";
 
 const CLICK_SLOP = 3; // screen pixels a press may move and still count as a click
 const CLOSE_DISTANCE = 8; // screen pixels from the first vertex that close a polygon
@@ -30,8 +31,8 @@ export const TOOLS = [
 ];
 
 export const SHORTCUTS = [
-  [["1", "…", "9"], "Pick the label for the next shape"],
-  [["Shift", "1", "…", "9"], "Relabel the selected shape"],
+  numberKeysRow("Pick the n-th label for the next shape"),
+  RELABEL_ROW,
   [["V"], "Select and move"],
   [["B"], "Box"], [["P"], "Polygon"], [["L"], "Line"], [["K"], "Point / keypoints"],
   [["E"], "Ellipse"], [["C"], "Cuboid"], [["M"], "Brush mask"], [["X"], "Eraser on/off (mask)"],
@@ -410,7 +411,9 @@ export class Interaction {
     }
     const drawing = this.drawing;
     if (!drawing) return null;
-    if (drawing.kind === "keypoints") return { kind: "points", keypoints: drawing.placed };
+    if (drawing.kind === "keypoints") {
+      return { kind: "points", keypoints: drawing.placed, skeleton: this.editor.skeletonOf({ label: this.editor.labelFor("keypoints") }) };
+    }
     return {
       kind: "path",
       points: drawing.kind === "polygon" && drawing.points.length >= 3 ? [...drawing.points] : drawing.points,

@@ -6,6 +6,7 @@ import {
   attributeDefs, attributeForm, digitIndex, labelColor, newId, PinnedComments, pinnedNote,
   plainKey, renderMedia,
 } from "/static/js/label/common.js";
+import { numberKeysRow } from "/static/js/label/number_keys.js";
 
 export function mount(container, ctx) {
   const taxonomy = ctx.project.taxonomy || {};
@@ -177,7 +178,7 @@ export function mount(container, ctx) {
     },
     focus: () => focusInput(),
     shortcuts: [
-      [["1", "…", "9"], multi ? "Toggle a category" : "Choose a category"],
+      numberKeysRow(multi ? "Toggle the n-th category" : "Choose the n-th category"),
       [["Enter"], "Submit"],
       [["A"], "Accept the suggested category"],
     ],

@@ -12,6 +12,7 @@ import {
 } from "/static/js/label/image/doc.js";
 import { drawBrush, drawLink, drawPin, drawPreview, drawSelected, drawShapes } from "/static/js/label/image/draw.js";
 import { center, clampMove, removeVertex, translate } from "/static/js/label/image/geometry.js";
+import { ImageAdjust } from "/static/js/label/image/adjust.js";
 import { Panel } from "/static/js/label/image/panel.js";
 import { Stage } from "/static/js/label/image/stage.js";
 import { Interaction, SHORTCUTS, TOOLS, TOOL_HINTS, nextBrush } from "/static/js/label/image/tools.js";
@@ -66,6 +67,7 @@ class ImageEditor {
       pointer: (kind, event, p) => this.history && this.tools.on(kind, event, p),
     });
     this.tools = new Interaction(this);
+    this.adjust = new ImageAdjust(() => this.stage.invalidate());
     this.hint = el("p", { class: "iw-hint", "aria-live": "polite" });
     this.toolbar = el("div", { class: "iw-toolbar", role: "toolbar", "aria-label": "Image tools" });
     this.panel = new Panel(this);
@@ -141,6 +143,11 @@ class ImageEditor {
 
   colorOf(shape) {
     return this.colors.get(shape.label) || "#9e9e9e";
+  }
+
+  // The skeleton edges (pairs of keypoint names) the taxonomy gives a shape's label.
+  skeletonOf(shape) {
+    return this.labelInfo(shape.label)?.skeleton || [];
   }
 
   labelInfo(name) {
@@ -419,7 +426,8 @@ class ImageEditor {
         this.undoButton, this.redoButton,
         button("Zoom in", { "aria-keyshortcuts": "+", class: "secondary" }, () => this.stage.zoomBy(1.25)),
         button("Zoom out", { "aria-keyshortcuts": "-", class: "secondary" }, () => this.stage.zoomBy(0.8)),
-        button("Fit", { "aria-keyshortcuts": "0", class: "secondary" }, () => this.stage.fit())));
+        button("Fit", { "aria-keyshortcuts": "0", class: "secondary" }, () => this.stage.fit())),
+      this.adjust.element);
   }
 
   // Updated in place: a toolbar button that has the focus keeps it.
@@ -454,7 +462,7 @@ class ImageEditor {
   drawBase(ctx, stage) {
     const scale = stage.scale;
     ctx.imageSmoothingEnabled = scale < 3;
-    if (this.image) ctx.drawImage(this.image, 0, 0, this.size.width, this.size.height);
+    if (this.image) this.adjust.draw(ctx, stage, () => ctx.drawImage(this.image, 0, 0, this.size.width, this.size.height));
     else {
       ctx.fillStyle = "#2a2f3a";
       ctx.fillRect(0, 0, this.size?.width || 0, this.size?.height || 0);
@@ -463,8 +471,9 @@ class ImageEditor {
     const selected = new Set(this.selected);
     const visible = (s) => !selected.has(s.id) && !this.hidden.has(s.id);
     const colorOf = (s) => this.colorOf(s);
-    drawShapes(ctx, this.doc.shapes.filter(visible), { scale, colorOf });
-    drawShapes(ctx, this.doc.suggestions.filter(visible), { scale, colorOf, dashed: true });
+    const skeletonOf = (s) => this.skeletonOf(s);
+    drawShapes(ctx, this.doc.shapes.filter(visible), { scale, colorOf, skeletonOf });
+    drawShapes(ctx, this.doc.suggestions.filter(visible), { scale, colorOf, skeletonOf, dashed: true });
   }
 
   drawOverlay(ctx, stage) {
@@ -481,7 +490,7 @@ class ImageEditor {
       const shape = this.shapeById(id);
       if (!shape || this.hidden.has(id)) continue;
       drawSelected(ctx, shape, {
-        scale, color: this.colorOf(shape), suggestion: isSuggestion(doc, id),
+        scale, color: this.colorOf(shape), suggestion: isSuggestion(doc, id), skeleton: this.skeletonOf(shape),
         locked: this.locked.has(id), withHandles: this.selected.length === 1 && this.editable,
         activeHandle: this.activeHandle ?? (this.selectedVertex?.id === id ? this.selectedVertex.key : null),
       });

@@ -6,6 +6,7 @@ import { el } from "/static/js/api.js";
 import {
   attributeForm, digitIndex, newId, PinnedComments, pinnedNote, plainKey,
 } from "/static/js/label/common.js";
+import { numberKeysRow } from "/static/js/label/number_keys.js";
 
 const CHOICES = [
   { value: "a", key: "A", text: "A is better", flag: null },
@@ -203,7 +204,7 @@ export function mount(container, ctx) {
         value: values.get(row.key).value, response_index: row.r,
       })),
       focus: () => focusRow(current),
-      shortcuts: [[["1", "…", "9"], "Rate the highlighted criterion (then the next)"],
+      shortcuts: [numberKeysRow("Rate the highlighted criterion n, the n-th point of a 1-based scale (then the next)"),
         [["Tab"], "Next criterion"], [["←", "→"], "Change the rating"]],
     };
   }
@@ -312,7 +313,7 @@ export function mount(container, ctx) {
       focus: () => body.querySelector(".rank-item")?.focus(),
       shortcuts: [[["↑", "↓"], "Focus the previous / next response"],
         [["Alt", "↑/↓"], "Move the focused response up / down"],
-        [["1", "…", "9"], "Move the focused response to that rank"]],
+        numberKeysRow("Move the focused response to rank n")],
     };
   }
 
@@ -338,22 +339,24 @@ export function mount(container, ctx) {
         body.replaceChildren(
           el("div", { class: "responses count-2" }, side(0, "A"), side(1, "B")),
           el("div", { class: "compare-choices", role: "group", "aria-label": "Which response is better?" },
-            allowed.map((c) => el("button", {
+            allowed.map((c, i) => el("button", {
               type: "button", class: `choice-button${choice === c.value ? " chosen" : ""}`,
               "data-choice": c.value, "aria-pressed": String(choice === c.value),
-              "aria-keyshortcuts": c.key, onclick: () => pick(c.value),
-            }, el("kbd", { "aria-hidden": "true" }, c.key), ` ${c.text}`))),
+              "aria-keyshortcuts": `${i + 1} ${c.key}`, onclick: () => pick(c.value),
+            }, el("kbd", { "aria-hidden": "true" }, String(i + 1)), el("kbd", { "aria-hidden": "true" }, c.key),
+            ` ${c.text}`))),
           ...annotationExtras(holder, "Comparison"));
       },
       key(event) {
-        const found = allowed.find((c) => c.key === event.key.toUpperCase());
+        const index = digitIndex(event);
+        const found = index >= 0 ? allowed[index] : allowed.find((c) => c.key === event.key.toUpperCase());
         if (!found) return false;
         pick(found.value);
         return true;
       },
       response: () => (choice ? [{ id: holder.id, type: "comparison", choice, attributes: holder.attributes }] : []),
       focus: () => (body.querySelector(".choice-button.chosen") || body.querySelector(".choice-button"))?.focus(),
-      shortcuts: allowed.map((c) => [[c.key], c.text]),
+      shortcuts: [numberKeysRow("Pick the n-th choice"), ...allowed.map((c) => [[c.key], c.text])],
     };
   }
 

@@ -9,6 +9,8 @@ import {
   attributeDefs, attributeForm, digitIndex, labelColor, newId, offsetMaps,
   PinnedComments, pinnedNote, plainKey,
 } from "/static/js/label/common.js";
+import { RELABEL_ROW, numberKeysRow } from "/static/js/label/number_keys.js";
+import { RelationArrows } from "/static/js/label/relation_arrows.js";
 
 const BAND_PX = 3;
 
@@ -48,7 +50,8 @@ export function mount(container, ctx) {
     "aria-multiline": "true", "aria-label": "Text to annotate",
   });
   const caretMark = el("div", { class: "caret", "aria-hidden": "true", hidden: true });
-  const textWrap = el("div", { class: "spans-text-wrap" }, textBox, caretMark);
+  const textWrap = el("div", { class: `spans-text-wrap${linkTypes.length ? " with-relations" : ""}` }, textBox, caretMark);
+  const arrows = new RelationArrows(textWrap, textBox);
   const status = el("p", { class: "spans-status", role: "status", "aria-live": "polite" });
   const labelPicker = el("div", { role: "radiogroup", "aria-label": "Label", class: "label-picker" });
   const panel = el("div", { class: "spans-panel" });
@@ -285,6 +288,7 @@ export function mount(container, ctx) {
 
   function render() {
     renderText();
+    arrows.update(links);
     renderPanel();
     status.textContent = message;
     showKeyboardSelection();
@@ -471,11 +475,13 @@ export function mount(container, ctx) {
         const type = relationChoice.types[index];
         if (type) addLink(relationChoice.from, relationChoice.to, type.name);
       } else if (index < labels.length) {
-        if (hasSelection) {
+        // As in the image and video workspaces: a digit picks the label (and labels the
+        // text selected); Shift+digit gives the selected span that label.
+        if (event.shiftKey && selectedId && spans.some((s) => s.id === selectedId)) {
+          relabel(selectedId, index);
+        } else if (hasSelection) {
           activeLabel = index;
           addSpan(Math.min(caret.anchor, caret.focus), Math.max(caret.anchor, caret.focus), index);
-        } else if (selectedId && spans.some((s) => s.id === selectedId)) {
-          relabel(selectedId, index);
         } else {
           pickLabel(index);
         }
@@ -555,7 +561,8 @@ export function mount(container, ctx) {
     focus: () => textBox.focus(),
     shortcuts: [
       [["Shift", "←/→"], "Select text from the caret (Ctrl: by word)"],
-      [["1", "…", "9"], "Label the selection (or relabel the selected span)"],
+      numberKeysRow("Pick the n-th label (and label the selected text with it)"),
+      RELABEL_ROW,
       [["Enter"], "Label the selection with the current label"],
       [["[", "]"], "Select the previous / next span"],
       [["R"], "Relate the selected span to another"],
@@ -566,6 +573,7 @@ export function mount(container, ctx) {
     ],
     destroy() {
       window.removeEventListener("keydown", onKey);
+      arrows.destroy();
       root.remove();
     },
   };

@@ -5,6 +5,8 @@
 
 import { css, el, toast } from "/static/js/api.js";
 import { attributeForm, digitIndex, effectiveValues, isTyping, labelColor } from "/static/js/label/common.js";
+import { RELABEL_ROW, numberKeysRow } from "/static/js/label/number_keys.js";
+import { ImageAdjust } from "/static/js/label/image/adjust.js";
 import { History, globalDefs, labelsOf, setGlobal, shapeDefs } from "/static/js/label/image/doc.js";
 import { drawPreview, drawSelected, drawShapes } from "/static/js/label/image/draw.js";
 import { FrameSource } from "/static/js/label/image/frames.js";
@@ -18,7 +20,7 @@ const CLICK_SLOP = 3;
 export const SHORTCUTS = [
   [[",", "."], "Previous / next frame (Shift: 10 frames)"],
   [["Space"], "Play / pause"], [["Home", "End"], "First / last frame"],
-  [["1", "…", "9"], "Pick the label for the next track"], [["Shift", "1", "…", "9"], "Relabel the selected track"],
+  numberKeysRow("Pick the n-th label for the next track"), RELABEL_ROW,
   [["B"], "Draw a box track"], [["K"], "Point track"], [["V"], "Select and move"],
   [["F"], "Make this frame a keyframe of the selected track, or remove it"],
   [["Delete"], "Delete the selected track"], [["Esc"], "Clear the selection"],
@@ -77,6 +79,7 @@ class VideoEditor {
       draw: { base: (c, s) => this.drawBase(c, s), overlay: (c, s) => this.drawOverlay(c, s) },
       pointer: (kind, event, p) => this.pointer(kind, event, p),
     });
+    this.adjust = new ImageAdjust(() => this.stage.invalidate());
     this.buildDom(container);
     if (this.size) this.stage.setSize(this.size.width, this.size.height);
     else this.stage.setSize(1280, 720);
@@ -127,7 +130,8 @@ class VideoEditor {
         el("div", { class: "iw-group" }, this.undoButton, this.redoButton,
           button("Zoom in", { class: "secondary" }, () => this.stage.zoomBy(1.25)),
           button("Zoom out", { class: "secondary" }, () => this.stage.zoomBy(0.8)),
-          button("Fit", { class: "secondary" }, () => this.stage.fit()))),
+          button("Fit", { class: "secondary" }, () => this.stage.fit())),
+        this.adjust.element),
       el("div", { class: "iw-body" },
         el("div", { class: "iw-canvas" }, this.stage.element,
           el("div", { class: "vw-transport" },
@@ -393,7 +397,7 @@ class VideoEditor {
   drawBase(ctx, stage) {
     const size = this.size || { width: 1280, height: 720 };
     ctx.imageSmoothingEnabled = stage.scale < 3;
-    if (!this.source.draw(ctx, size)) {
+    if (!this.adjust.draw(ctx, stage, () => this.source.draw(ctx, size))) {
       ctx.fillStyle = "#2a2f3a";
       ctx.fillRect(0, 0, size.width, size.height);
     }
