@@ -173,7 +173,7 @@ def test_prelabel_import_checks_the_blob_and_replays_with_an_idempotency_key(
 def test_export_a_selection_and_list_the_projects_exports(
     client, db, settings, admin, accounts, pool
 ):
-    project, batch, ids = setup(db, settings, admin)
+    project, _, ids = setup(db, settings, admin)
     other = make_project(db, actor_for(admin), name="other-export", taxonomy=TAXONOMY)
     url = f"/api/v1/projects/{project.id}/exports"
     chosen = client.post(

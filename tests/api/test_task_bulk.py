@@ -166,14 +166,19 @@ def test_make_gold_needs_reviewed_completed_tasks(client, manager, accounts):
     refused = act(client, manager, project["id"], "make_gold", [review["task"]["id"], unreviewed])
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"]["field"] == "task_ids[1]"
-    made = act(
-        client, manager, project["id"], "make_gold", [review["task"]["id"]], kind="training"
-    )
+    made = act(client, manager, project["id"], "make_gold", [review["task"]["id"]], kind="training")
     assert made.status_code == 200, made.text
     (gold_id,) = made.json()["task_ids"]
     gold = get(client, manager, gold_id)
     assert gold["kind"] == "training" and gold["expected_response"]["annotations"][0]["x"] == 10
     assert gold["metadata"]["source_task"] == review["task"]["id"]
+
+
+def _counter(seen: list[str]) -> Any:
+    def count(conn, cursor, statement, *args: Any) -> None:
+        seen.append(statement)
+
+    return count
 
 
 def test_statements_do_not_grow_with_the_number_of_tasks(client, db, manager):
@@ -183,10 +188,7 @@ def test_statements_do_not_grow_with_the_number_of_tasks(client, db, manager):
     counts = []
     for ids in (few, many):
         seen: list[str] = []
-
-        def count(conn, cursor, statement, *args: Any) -> None:
-            seen.append(statement)
-
+        count = _counter(seen)
         event.listen(db.engine, "before_cursor_execute", count)
         try:
             response = act(client, manager, project["id"], "cancel", ids)
@@ -237,7 +239,9 @@ def test_the_task_table_sorts_and_pages_by_priority_and_completion(client, manag
     assert [t["id"] for t in pages("-completed", limit=1)] == finished[::-1]
     assert [t["id"] for t in pages("completed", limit=2)] == finished
     wrong = client.get(
-        f"{API}/tasks", params={"project_id": project["id"], "sort": "name"}, headers=manager.headers
+        f"{API}/tasks",
+        params={"project_id": project["id"], "sort": "name"},
+        headers=manager.headers,
     )
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "sort"
     first = client.get(

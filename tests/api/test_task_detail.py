@@ -22,9 +22,7 @@ def image(i: int) -> dict[str, Any]:
     return {"params": {"attachment": f"https://example.test/{i}.jpg"}}
 
 
-def test_the_detail_names_who_did_each_step_and_keeps_drafts_and_notes(
-    client, manager, accounts
-):
+def test_the_detail_names_who_did_each_step_and_keeps_drafts_and_notes(client, manager, accounts):
     project = make_project(client, manager, pipeline=REVIEWED)
     (task_id,) = add_tasks(client, manager, project["id"], [image(1)])
     labeler = member(client, manager, accounts, project["id"], "labeler")
