@@ -222,7 +222,7 @@ def test_the_task_table_sorts_selects_acts_in_bulk_and_shows_a_task(
     # The whole page at once; cancel fails on the completed task, naming it, changing nothing.
     table.get_by_label("Select every task shown").check()
     expect(toolbar).to_contain_text("6 selected")
-    shot(page, "manager-tasks")
+    shot(page, "manager-tasks-selection")
     toolbar.get_by_role("button", name="Cancel").click()
     page.get_by_role("dialog").get_by_role("button", name="Go ahead").click()
     expect(page.get_by_role("alert").filter(has_text="Nothing was changed")).to_contain_text(
