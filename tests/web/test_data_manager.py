@@ -305,6 +305,29 @@ def test_gold_from_any_task_in_the_quality_tab_and_a_note_on_the_instructions(
     assert gold["kind"] == "evaluation" and gold["expected_response"]["annotations"][0]["x"] == 50
     page.keyboard.press("Escape")
 
+    # Bulk from the selection: make gold refuses tasks not yet done, naming the first;
+    # the selection exports on its own.
+    page.get_by_role("tab", name="Tasks").click()
+    table = page.get_by_role("table", name="Tasks")
+    table.get_by_label("Select every task shown").check()
+    toolbar = page.get_by_role("toolbar", name="Selected tasks")
+    toolbar.get_by_role("button", name="Make gold…").click()
+    page.get_by_role("dialog", name="Make gold tasks").get_by_role(
+        "button", name="Make gold"
+    ).click()
+    refusal = page.get_by_role("alert").filter(has_text="Nothing was changed")
+    expect(refusal).to_contain_text(f"task {ids[1]} is not a completed real task")
+    assert len(ok(api.get(f"/projects/{project['id']}/quality_tasks"))["items"]) == 1
+    toolbar.get_by_role("button", name="Export…").click()
+    chosen = page.get_by_role("dialog", name="Export 2 selected tasks")
+    expect(chosen.get_by_label("Tasks")).to_have_value("all")
+    chosen.get_by_label("Format").select_option("jsonl")
+    chosen.get_by_role("button", name="Export").click()
+    exported = page.get_by_role("table", name="Exports").locator("tr[data-status=succeeded]")
+    expect(exported).to_contain_text("2 selected (every task)", timeout=30_000)
+    lines = page.request.get(exported.get_by_role("link", name="Download").evaluate("a => a.href"))
+    assert sorted(json.loads(line)["task_id"] for line in lines.text().splitlines()) == sorted(ids)
+
     # The Quality tab shows the gold content to managers.
     page.get_by_role("tab", name="Quality").click()
     page.get_by_role("button", name=f"Expected answer of {gold['id']}").click()

@@ -173,15 +173,14 @@ def requeue_tasks(
     _require(tasks, ("pending", "canceled", "error"), "re-queued")
     first = project_rules(project).pipeline.stages[0].name
     batch_ids = {task.batch_id for task in tasks if task.batch_id is not None}
+    coming_back = {task.batch_id for task in tasks if task.status != "pending"}
     staging = set()
     for batch_id in sorted(batch_ids):
         batch = session.get(models.Batch, batch_id, with_for_update=True)
         assert batch is not None
         if batch.status == "staging":
             staging.add(batch_id)
-        elif batch.status == "completed" and any(
-            t.batch_id == batch_id and t.status != "pending" for t in tasks
-        ):
+        elif batch.status == "completed" and batch_id in coming_back:
             batch.status, batch.completed_at = "in_progress", None
     now = utcnow()
     waiting = [task for task in tasks if task.status == "pending"]
