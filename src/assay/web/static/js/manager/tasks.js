@@ -75,8 +75,13 @@ export async function render(panel, ctx) {
   const count = el("strong", { "aria-live": "polite" });
   const bar = el("div", { class: "dm-bulk card", role: "toolbar", "aria-label": "Selected tasks", hidden: true },
     count,
-    action("Cancel", () => bulk("cancel", {}, { confirm: "Cancel the selected tasks? They leave the queue." })),
-    action("Re-queue", () => bulk("requeue", {}, { confirm: "Put the selected tasks back in the queue (canceled and failed ones start over in the first stage)?" })),
+    action("Cancel", () => bulk("cancel", {}, {
+      confirm: ["Cancel the selected tasks?", "They leave the queue; their batches may complete."],
+    })),
+    action("Re-queue", () => bulk("requeue", {}, {
+      confirm: ["Re-queue the selected tasks?",
+        "Canceled and failed tasks start over in the first stage; pending ones are freed for anyone to take."],
+    })),
     action("Set priority…", setPriority),
     action("Move to batch…", moveToBatch),
     action("Make gold…", makeGold),
@@ -166,7 +171,7 @@ export async function render(panel, ctx) {
   async function bulk(name, extra = {}, { confirm = null, done = null } = {}) {
     const ids = [...selected];
     if (!ids.length) return null;
-    if (confirm && !(await confirmDialog(`${bar.querySelector("strong").textContent}`, confirm, "Go ahead"))) return null;
+    if (confirm && !(await confirmDialog(confirm[0], `${ids.length} selected. ${confirm[1]}`, "Go ahead"))) return null;
     try {
       const result = await api(`/projects/${encodeURIComponent(project.id)}/tasks/actions`, {
         method: "POST", body: { action: name, task_ids: ids, ...extra },
