@@ -168,3 +168,34 @@ def test_prelabel_import_checks_the_blob_and_replays_with_an_idempotency_key(
     assert [a["label"] for a in task["prelabels"]["annotations"]] == ["person"]
     logs = client.get(f"/api/v1/jobs/{job['id']}/logs", headers=admin.headers).json()["items"]
     assert any(f"task {ids[0]} is completed" in entry["message"] for entry in logs)
+
+
+def test_export_a_selection_and_list_the_projects_exports(
+    client, db, settings, admin, accounts, pool
+):
+    project, _, ids = setup(db, settings, admin)
+    other = make_project(db, actor_for(admin), name="other-export", taxonomy=TAXONOMY)
+    url = f"/api/v1/projects/{project.id}/exports"
+    chosen = client.post(
+        url, json={"format": "jsonl", "status": "all", "task_ids": [ids[1]]}, headers=admin.headers
+    )
+    assert chosen.status_code == 202, chosen.text
+    assert chosen.json()["payload"]["task_ids"] == [ids[1]]
+    whole = client.post(url, json={"format": "coco"}, headers=admin.headers)
+    elsewhere = client.post(
+        f"/api/v1/projects/{other.id}/exports", json={"format": "coco"}, headers=admin.headers
+    )
+    assert whole.status_code == elsewhere.status_code == 202
+    job = finished_job(client, admin, chosen.json()["id"])
+    assert job["status"] == "succeeded" and job["result"]["count"] == 1
+    signed = client.post(f"/api/v1/blobs/{job['result']['blob']}/url", headers=admin.headers)
+    (line,) = client.get(signed.json()["url"]).content.decode().splitlines()
+    assert json.loads(line)["task_id"] == ids[1]
+    listed = client.get(url, headers=admin.headers)
+    assert listed.status_code == 200
+    assert [j["id"] for j in listed.json()["items"]] == [whole.json()["id"], chosen.json()["id"]]
+    labeler = accounts.make("labeler")
+    add_member(db, project, labeler, "labeler")
+    assert client.get(url, headers=labeler.headers).status_code == 403
+    empty = client.post(url, json={"format": "jsonl", "task_ids": []}, headers=admin.headers)
+    assert empty.status_code == 422 and empty.json()["error"]["field"] == "task_ids"

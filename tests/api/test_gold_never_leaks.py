@@ -172,6 +172,10 @@ def test_no_endpoint_shows_an_expected_answer_and_gold_looks_real(client, manage
     }
     routes = [path for path in _get_paths(client.app.routes) if "{sha256" not in path]
     assert len(routes) > 40
+    # The task table's detail and the exports list are scanned like every other GET.
+    assert {f"{API}/tasks/{{task_id}}/detail", f"{API}/projects/{{project_id}}/exports"} <= set(
+        routes
+    )
     for route in routes:
         for path in _fill(route, ids):
             for headers in (labeler.headers, labeler.test_headers):
@@ -179,10 +183,23 @@ def test_no_endpoint_shows_an_expected_answer_and_gold_looks_real(client, manage
     statuses = {status for _, status in seen}
     assert "200" in statuses and "403" in statuses  # both allowed and refused reads were made
 
-    # The evaluation lease has exactly the shape of a real one.
+    # The manager's write routes of the task table refuse a labeler without telling more.
+    for path, body in (
+        (f"{API}/projects/{pid}/tasks/actions", {"action": "make_gold", "task_ids": [gold]}),
+        (f"{API}/tasks/{gold}/make_quality", {"expected_response": answer("z")}),
+    ):
+        refused = check(f"POST {path}", client.post(path, json=body, headers=labeler.headers))
+        assert refused.status_code == 403
+
+    # The evaluation lease has exactly the shape of a real one; a note on the instructions
+    # left with it answers as it would on a real task.
     assert client.post(
         f"{API}/tasks/{gold}/submit",
-        json={"lease_token": gold_lease["lease_token"], "response": answer("x")},
+        json={
+            "lease_token": gold_lease["lease_token"],
+            "response": answer("x"),
+            "feedback": "unclear",
+        },
         headers=labeler.headers,
     ).json() == {"task_id": gold, "status": "completed", "stage": None}
     calib_lease = check("queue/next", next_lease(client, labeler, pid)).json()

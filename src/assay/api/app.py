@@ -127,12 +127,25 @@ def app_from_environment() -> FastAPI:
 
 
 def _api_modules() -> list:
-    from assay.api import batches, blobs, exports, jobs, projects, queue, tasks, webhooks, workforce
+    from assay.api import (
+        batches,
+        blobs,
+        exports,
+        jobs,
+        projects,
+        queue,
+        task_bulk,
+        task_detail,
+        tasks,
+        webhooks,
+        workforce,
+    )
     from assay.api import quality as quality_routes
     from assay.api import quality_stats as quality_stats_routes
 
     # The labeling queue first: routes are matched in order, and it is the hottest path.
     modules = [queue, users, keys, jobs, webhooks, blobs, exports, projects, batches, tasks]
+    modules += [task_bulk, task_detail]
     # Workforce before batches: /batches/priorities must match before /batches/{batch_id}.
     modules.insert(modules.index(batches), workforce)
     modules.append(quality_stats_routes)

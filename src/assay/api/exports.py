@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from assay.api.deps import CurrentActor, Db
+from assay.api.deps import CurrentActor, Db, Page
 from assay.api.idempotency import create_once
 from assay.api.projects import load_project
 from assay.core import schemas
@@ -47,6 +47,30 @@ def create_export(
         return schemas.Job.model_validate(job)
 
     return create_once(request, actor=actor, db=db, body=export_in, create=create, status_code=202)
+
+
+@router.get(
+    "/projects/{project_id}/exports",
+    response_model=schemas.JobPage,
+    operation_id="list_exports",
+)
+def list_exports(project_id: str, actor: CurrentActor, db: Db, page: Page) -> schemas.JobPage:
+    """The project's exports, newest first: status, progress and, when done, the file's blob
+    (`result.blob`, fetched through POST /api/v1/blobs/{sha256}/url)."""
+    with db.read() as session:
+        project, role = load_project(session, project_id, actor)
+        policy.require_manager(actor, project, role, "listing a project's exports")
+        result = exports.list_exports(
+            session=session,
+            project=project,
+            mode=actor.mode,
+            cursor=page.cursor,
+            limit=page.limit,
+        )
+        return schemas.JobPage(
+            items=[schemas.Job.model_validate(job) for job in result.items],
+            next_cursor=result.next_cursor,
+        )
 
 
 @router.post(

@@ -275,6 +275,41 @@ def make_evaluation(task_id: str, actor: CurrentActor, db: Db, ctx: Ctx) -> sche
         return schemas.Task.model_validate(created)
 
 
+class MakeQuality(Schema):
+    kind: Literal["evaluation", "training"] = "evaluation"
+    expected_response: dict[str, Any] = Field(
+        description="The answer labelers are scored against, in the project's response format."
+    )
+
+
+@router.post(
+    "/tasks/{task_id}/make_quality",
+    response_model=schemas.Task,
+    status_code=201,
+    operation_id="make_quality_task",
+)
+def make_quality(
+    task_id: str, body: MakeQuality, actor: CurrentActor, db: Db, ctx: Ctx
+) -> schemas.Task:
+    """Copy any real task as an evaluation (gold) or training task with the expected answer
+    given here (checked against the taxonomy: a 422 names the field)."""
+    from assay.labeling import tasks as task_service
+
+    with db.write() as session:
+        task = task_service.get_task(session=session, task_id=task_id, mode=actor.mode)
+        project, role = load_project(session, task.project_id, actor)
+        project_policy.require_manager(actor, project, role, f"make {body.kind} tasks")
+        (created,) = quality_admin.make_quality_copies(
+            session=session,
+            tasks_in=[task],
+            kind=body.kind,
+            actor=actor,
+            settings=ctx.settings,
+            expected_response=body.expected_response,
+        )
+        return schemas.Task.model_validate(created)
+
+
 # --- training ------------------------------------------------------------------------------
 
 

@@ -21,11 +21,19 @@ from starlette.routing import Route
 from assay.api.deps import Ctx, CurrentActor, Db, authenticate
 from assay.core import dialects, loop_db
 from assay.core.auth import Actor
-from assay.core.db import Database
+from assay.core.db import Database, utcnow
 from assay.core.errors import Invalid
 from assay.core.policies import queue as policy
 from assay.core.settings import Settings
-from assay.labeling import decisions, models, quality, queue, schemas, submission
+from assay.labeling import (
+    decisions,
+    instruction_notes,
+    models,
+    quality,
+    queue,
+    schemas,
+    submission,
+)
 from assay.labeling.annotations import validate_response
 from assay.labeling.pipeline import Pipeline
 from assay.labeling.task_params import labeler_params
@@ -297,6 +305,10 @@ def _submit_quality(
             response=response,
             config=access.rules.quality,
         )
+        if body.feedback is not None:
+            instruction_notes.add_note(
+                conn, task=task, user_id=actor.user_id, note=body.feedback, now=utcnow()
+            )
     result: dict[str, Any] = {"task_id": task.id}
     if scored.kind == "training":
         result.update(

@@ -233,8 +233,17 @@ def list_tasks(
     updated_before: dt.datetime | None = None,
     completed_after: dt.datetime | None = None,
     completed_before: dt.datetime | None = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=20,
+            description="-created (newest first, the default), created, -priority, priority, "
+            "-completed, completed (finished tasks only); `-` is descending",
+        ),
+    ] = None,
 ) -> schemas.TaskPage:
-    """Newest first. Managers of the project (pass `project_id`) or global managers."""
+    """Newest first unless `sort` says otherwise. Managers of the project (pass `project_id`)
+    or global managers."""
     with db.read() as session:
         project = role = None
         if project_id is None and batch_id is not None:
@@ -260,6 +269,7 @@ def list_tasks(
             updated_before=updated_before,
             completed_after=completed_after,
             completed_before=completed_before,
+            sort=sort,
         )
         return schemas.TaskPage(
             items=[schemas.Task.model_validate(t) for t in result.items],

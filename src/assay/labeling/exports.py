@@ -15,17 +15,18 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from assay.core import blobs, jobs
+from assay.core import blobs, dialects, jobs
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import AssayError, Invalid
 from assay.core.jobs import PermanentError, job_kind
+from assay.core.pagination import PageResult, paginate
 from assay.core.schemas import Schema
 from assay.labeling import formats, models
 from assay.labeling.annotations import validate_response
@@ -52,6 +53,12 @@ class ExportCreate(Schema):
     format: str = Field(max_length=50, description="jsonl, coco, yolo, csv or conll.")
     batch_id: str | None = Field(None, max_length=24, description="Only this batch's tasks.")
     status: Literal["completed", "pending", "canceled", "error", "all"] = "completed"
+    task_ids: list[Annotated[str, Field(max_length=24)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=10_000,
+        description="Only these tasks (the task table's selection), of the status asked.",
+    )
 
 
 class PrelabelImportCreate(Schema):
@@ -80,6 +87,8 @@ def request_export(
         "batch_id": batch.id if batch is not None else None,
         "status": export_in.status,
     }
+    if export_in.task_ids is not None:
+        payload["task_ids"] = list(dict.fromkeys(export_in.task_ids))
     return jobs.enqueue(session=session, kind=EXPORT_KIND, payload=payload, actor=actor)
 
 
@@ -142,7 +151,22 @@ def _task_filter(stmt: Select, scope: _Scope, payload: dict[str, Any]) -> Select
         stmt = stmt.where(models.Task.batch_id == payload["batch_id"])
     if payload.get("status", "completed") != "all":
         stmt = stmt.where(models.Task.status == payload.get("status", "completed"))
+    if payload.get("task_ids") is not None:
+        stmt = stmt.where(models.Task.id.in_(payload["task_ids"]))
     return stmt
+
+
+def list_exports(
+    *, session: Session, project: models.Project, mode: str, cursor: str | None, limit: int
+) -> PageResult[core_models.Job]:
+    """The project's export jobs, newest first (their progress, and the file when done)."""
+    dialect = session.get_bind().dialect.name
+    stmt = select(core_models.Job).where(
+        core_models.Job.kind == EXPORT_KIND,
+        core_models.Job.mode == mode,
+        dialects.json_key_equals(core_models.Job.payload, "project_id", project.id, dialect),
+    )
+    return paginate(session, stmt, key=core_models.Job.id, cursor=cursor, limit=limit)
 
 
 def _blob_names(session: Session, params: Sequence[dict[str, Any]]) -> dict[str, str]:

@@ -194,6 +194,9 @@ class Task(Base):
         Index("ix_tasks_batch_status", "batch_id", "status", "id"),
         Index("ix_tasks_project", "project_id", "id"),
         Index("ix_tasks_batch", "batch_id", "id"),
+        # The task table's sorts (keyset on the value, then the id): priority, completion.
+        Index("ix_tasks_project_priority", "project_id", "priority", "id"),
+        Index("ix_tasks_project_completed", "project_id", "completed_at", "id"),
     )
 
     id: Mapped[str] = _id()
@@ -302,6 +305,27 @@ class Draft(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+class InstructionNote(Base):
+    """A labeler's note on the instructions, left with a submission (calibration feedback)."""
+
+    __tablename__ = "instruction_notes"
+    __table_args__ = (
+        Index("ix_instruction_notes_batch", "batch_id", "id"),
+        Index("ix_instruction_notes_task", "task_id", "id"),
+    )
+
+    id: Mapped[str] = _id()
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+    )
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    stage: Mapped[str] = mapped_column(String(32), nullable=False, default="")
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
 
 
 # --- quality ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.pagination import PageResult, paginate
 from assay.core.settings import Settings
-from assay.labeling import models, schemas, tasks
+from assay.labeling import instruction_notes, models, schemas, tasks
 from assay.labeling.projects import project_rules
 from assay.labeling.quality import course, rolling_accuracy, upsert_standing
 
@@ -167,44 +167,90 @@ def make_evaluation(
 ) -> models.Task:
     """A reviewed, completed real task becomes an evaluation task: its final response is the
     expected one (the real task is left as it is)."""
-    if task.kind != "production" or task.status != "completed" or task.response is None:
-        raise Conflict(
-            "only a completed real task with a response can become an evaluation task",
-            field="task_id",
-        )
-    reviewed = session.scalar(
-        select(func.count(models.TaskEvent.id)).where(
-            models.TaskEvent.task_id == task.id,
-            models.TaskEvent.action.in_(("accept", "fix", "audit_accept")),
-        )
+    (created,) = make_quality_copies(
+        session=session, tasks_in=[task], kind="evaluation", actor=actor, settings=settings
     )
-    if not reviewed:
-        raise Conflict(
-            "the task was never accepted in review or audit: review it first, so its answer "
-            "can be trusted as the expected one",
-            field="task_id",
+    return created
+
+
+def _reviewed(session: Session, task_ids: Sequence[str]) -> set[str]:
+    """Which of the tasks were accepted or fixed in review, or accepted in audit."""
+    found: set[str] = set()
+    for start in range(0, len(task_ids), tasks.CHUNK):
+        found.update(
+            session.scalars(
+                select(models.TaskEvent.task_id)
+                .where(
+                    models.TaskEvent.task_id.in_(task_ids[start : start + tasks.CHUNK]),
+                    models.TaskEvent.action.in_(("accept", "fix", "audit_accept")),
+                )
+                .distinct()
+            )
         )
-    project = session.get(models.Project, task.project_id)
+    return found
+
+
+def make_quality_copies(
+    *,
+    session: Session,
+    tasks_in: Sequence[models.Task],
+    kind: str,
+    actor: Actor,
+    settings: Settings,
+    expected_response: dict[str, Any] | None = None,
+    path: str | None = None,
+) -> list[models.Task]:
+    """Real tasks of one project become evaluation (gold) or training tasks, all or none
+    (the real tasks are left as they are). Without `expected_response`, each task's final
+    response is the expected one, so it must be completed and accepted in review or audit;
+    with it (one task, the manager's own answer, checked against the taxonomy), any task."""
+    if expected_response is not None and len(tasks_in) != 1:
+        raise Invalid(
+            "an expected response is given for one task at a time", field=path or "task_id"
+        )
+    if expected_response is None:
+        reviewed = _reviewed(session, [task.id for task in tasks_in])
+        for i, task in enumerate(tasks_in):
+            field = f"{path}[{i}]" if path else "task_id"
+            if task.kind != "production" or task.status != "completed" or task.response is None:
+                raise Conflict(
+                    f"task {task.id} is not a completed real task with a response: only "
+                    "those can become evaluation tasks as they are (or give the expected "
+                    "answer yourself)",
+                    field=field,
+                )
+            if task.id not in reviewed:
+                raise Conflict(
+                    f"task {task.id} was never accepted in review or audit: review it first, "
+                    "so its answer can be trusted as the expected one",
+                    field=field,
+                )
+    if not tasks_in:
+        return []
+    project = session.get(models.Project, tasks_in[0].project_id)
     assert project is not None
-    (row,) = create_quality_tasks(
+    rows = create_quality_tasks(
         session=session,
         project=project,
         tasks_in=[
             schemas.TaskCreate(
                 params=task.params,
                 metadata={**task.metadata_, "source_task": task.id},
-                expected_response=task.response,
+                expected_response=expected_response
+                if expected_response is not None
+                else task.response,
                 priority=task.priority,
             )
+            for task in tasks_in
         ],
-        kind="evaluation",
+        kind=kind,
         actor=actor,
         settings=settings,
-        path="",
+        path="" if expected_response is not None else "tasks",
     )
-    created = session.get(models.Task, row.id)
-    assert created is not None
-    return created
+    ids = [row.id for row in rows]
+    found = {t.id: t for t in session.scalars(select(models.Task).where(models.Task.id.in_(ids)))}
+    return [found[task_id] for task_id in ids]
 
 
 # --- people --------------------------------------------------------------------------------
@@ -337,7 +383,10 @@ def calibration_report(*, session: Session, batch: models.Batch) -> dict[str, An
     ).all()
     labelers: dict[str, dict[str, Any]] = {}
     disagreements = []
-    feedback = []
+    # Notes left with any submission of the batch (instruction_notes); attempts carried
+    # them before that table existed.
+    feedback = instruction_notes.batch_notes(session=session, batch_id=batch.id)
+    noted = {(row["task_id"], row["user_id"]) for row in feedback}
     for attempt, expected, email in rows:
         entry = labelers.setdefault(
             attempt.user_id, {"user_id": attempt.user_id, "email": email, "scores": []}
@@ -354,7 +403,7 @@ def calibration_report(*, session: Session, batch: models.Batch) -> dict[str, An
                     "response": attempt.response,
                 }
             )
-        if attempt.feedback:
+        if attempt.feedback and (attempt.task_id, attempt.user_id) not in noted:
             feedback.append(
                 {
                     "task_id": attempt.task_id,

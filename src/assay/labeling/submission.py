@@ -37,7 +37,7 @@ from assay.core.ids import new_id
 from assay.core.models import WebhookTarget
 from assay.core.prepared import Prepared, constant
 from assay.core.settings import Settings
-from assay.labeling import audits, consensus, models
+from assay.labeling import audits, consensus, instruction_notes, models
 from assay.labeling.pipeline import Pipeline, Stage, announce_on
 from assay.labeling.quality_config import QualityConfig
 from assay.labeling.queue import DRAFTS, EVENTS, LEASE_LOST, TASKS, T, dialect_of
@@ -221,9 +221,16 @@ def submit(
         taxonomy=taxonomy,
         feedback=feedback,
     )
+    noted = feedback is not None and bool(feedback.strip())
+    if noted:
+        apply = partial(
+            _with_note, apply, task=task, user_id=actor.user_id, note=feedback, plan=plan
+        )
     if transaction is None:
         return apply(conn)
-    if not plan.consensus_due and task.expected_response is None:
+    # A note on the instructions is a second row to write: such a submission takes a
+    # transaction like the other uncommon ones.
+    if not plan.consensus_due and task.expected_response is None and not noted:
         done = _submit_alone(conn, task, actor, token, response, plan)
         if done is not None:
             if plan.following is not None:  # it entered the next stage, maybe before its head
@@ -231,6 +238,21 @@ def submit(
             return done
     with transaction() as in_transaction:
         return apply(in_transaction)
+
+
+def _with_note(
+    apply: Callable[[Connection], Submitted],
+    conn: Connection,
+    *,
+    task: Any,
+    user_id: str,
+    note: str,
+    plan: _Plan,
+) -> Submitted:
+    """The submission, then the labeler's note on the instructions (same transaction)."""
+    done = apply(conn)
+    instruction_notes.add_note(conn, task=task, user_id=user_id, note=note, now=plan.now)
+    return done
 
 
 @dataclass

@@ -25,7 +25,7 @@ from assay.core.errors import AssayError, Conflict, Invalid, NotFound, TooLarge
 from assay.core.ids import new_ids
 from assay.core.pagination import PageResult, paginate
 from assay.core.settings import Settings
-from assay.labeling import models, schemas, synthetic, workforce
+from assay.labeling import models, schemas, synthetic, task_sorts, workforce
 from assay.labeling.annotations import validate_response
 from assay.labeling.batches import check_callback_url
 from assay.labeling.pipeline import finish
@@ -439,11 +439,12 @@ def list_tasks(
     completed_after: dt.datetime | None = None,
     completed_before: dt.datetime | None = None,
     kind: str | None = "production",
+    sort: str | None = None,
 ) -> PageResult[models.Task]:
     """Newest first, one query per page. `kind`: production tasks unless asked (evaluation
     and training tasks have their own list, with their pass rates). `stage`: tasks waiting in
     that pipeline stage; `tags`: tasks carrying all of them; `metadata`: equality on top-level
-    keys."""
+    keys; `sort`: `task_sorts.SORTS`."""
     T = models.Task
     dialect = session.get_bind().dialect.name
     if status is not None and status not in models.TASK_STATUSES:
@@ -477,6 +478,8 @@ def list_tasks(
     ):
         if bound is not None:
             stmt = stmt.where(column > bound if after else column < bound)
+    if sort is not None and sort != task_sorts.DEFAULT_SORT:
+        return task_sorts.sorted_page(session, stmt, sort=sort, cursor=cursor, limit=limit)
     return paginate(session, stmt, key=T.id, cursor=cursor, limit=limit)
 
 

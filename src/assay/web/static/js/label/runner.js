@@ -7,6 +7,7 @@ import { api, css, el, toast } from "/static/js/api.js";
 import {
   askText, describe, dialogOpen, imageUrls, isTyping, local, offline, preloadImages, showShortcuts,
 } from "/static/js/label/common.js";
+import { InstructionNote } from "/static/js/label/note.js";
 import { NUMBER_KEYS, NUMBER_KEYS_RULE } from "/static/js/label/number_keys.js";
 
 const WORKSPACE_FOR = {
@@ -181,7 +182,9 @@ class Runner {
     this.alert = el("div", { class: "lb-alert", role: "alert" });
     this.rework = el("section", { class: "lb-rework", hidden: true, "aria-label": "Reviewer comments" });
     this.container = el("div", { class: "lb-workspace" });
-    this.main = el("div", { class: "lb-main" }, this.rework, this.container);
+    // Labelers may leave a note on the instructions with a submission (calibration feedback).
+    this.note = this.mode === "review" ? null : new InstructionNote();
+    this.main = el("div", { class: "lb-main" }, this.rework, this.container, this.note?.node);
     this.instructionsBody = el("div", { class: "lb-instructions-body markdown" });
     this.instructions = el("aside", { id: "lb-instructions", class: "lb-instructions",
       "aria-label": "Instructions", hidden: !open },
@@ -658,14 +661,16 @@ class Runner {
     let done;
     try {
       // One round trip: the next lease of this stage comes back with the submission.
+      const feedback = this.note?.value();
       done = await api(`/tasks/${lease.task.id}/submit?next=true`, {
-        method: "POST", body: { lease_token: lease.lease_token, response },
+        method: "POST", body: { lease_token: lease.lease_token, response, ...(feedback ? { feedback } : {}) },
       });
     } catch (error) {
       if (this.lease === lease) this.failed(error, "Submit");
       return;
     }
     this.showAlert("");
+    this.note?.clear();
     this.finishTask(lease);
     const given = done && "next" in done ? done.next : undefined;
     if (done?.feedback) {

@@ -78,6 +78,12 @@ function batchRow(batch, ctx) {
       onclick: () => calibrationReport(batch).catch((error) => toast(error.message, "error")),
     }, "Calibration report"));
   }
+  if (total) {
+    actions.append(el("button", {
+      type: "button", class: "secondary", "aria-label": `Export ${batch.name}`,
+      onclick: () => import("/static/js/manager/exports.js").then((m) => m.exportDialog(ctx, { batch })),
+    }, "Export"));
+  }
   actions.append(el("button", {
     type: "button", class: "secondary", "aria-label": `Tasks of ${batch.name}`,
     onclick: () => ctx.show("tasks", { batch: batch.id }),

@@ -14,6 +14,7 @@ const TABS = [
   ["pipeline", "Pipeline", "/static/js/manager/pipeline.js"],
   ["members", "Members", "/static/js/manager/members.js"],
   ["quality", "Quality", "/static/js/manager/quality.js"],
+  ["exports", "Exports", "/static/js/manager/exports.js"],
 ];
 // What someone who works in the project but does not manage it sees (Quality: their own).
 const WORKER_TABS = ["overview", "instructions", "quality"];
@@ -46,6 +47,12 @@ export async function renderProject(view, { me, id }) {
       class: `button ${index === 0 ? "primary" : "secondary"}`,
       href: `/${stage.kind === "review" ? "review" : "label"}/${pid}?stage=${encodeURIComponent(stage.name)}`,
     }, stage.kind === "review" ? `Review (${stage.name})` : index === 0 ? "Start labeling" : `Label (${stage.name})`))));
+    if (manages) {
+      work.append(el("button", { type: "button", class: "secondary", onclick: async () => {
+        const { exportDialog } = await import("/static/js/manager/exports.js");
+        await exportDialog(ctx);
+      } }, "Export"));
+    }
   }
 
   const ctx = {

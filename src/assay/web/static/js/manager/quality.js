@@ -162,7 +162,7 @@ function evaluationSection(evaluation, ctx, refresh) {
       el("td", { class: "num" }, percent(item.pass_rate)),
       el("td", { class: "num" }, percent(item.mean_score)),
       el("td", {}, retired ? badge("retired", "muted") : badge("active", "ok")),
-      el("td", { class: "right" }, button));
+      el("td", { class: "right nowrap" }, expectedButton(item.task_id, ctx), " ", button));
   });
   return el("section", { "aria-label": "Evaluation tasks" }, header,
     el("div", { class: "table-wrap card flush" },
@@ -171,6 +171,16 @@ function evaluationSection(evaluation, ctx, refresh) {
           .map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows))),
     evaluation.truncated ? el("p", { class: "muted small" }, "The hardest tasks are listed; more exist.") : null);
+}
+
+// The gold content: the task drawn with its expected answer (managers only; never labelers).
+function expectedButton(taskId, ctx) {
+  return el("button", {
+    type: "button", class: "secondary small", "aria-label": `Expected answer of ${taskId}`,
+    onclick: () => import("/static/js/manager/task_detail.js")
+      .then((m) => m.openTaskDetail(taskId, { project: ctx.project }))
+      .catch((error) => toast(error.message, "error")),
+  }, "Expected answer");
 }
 
 async function retireByRate(base, refresh) {

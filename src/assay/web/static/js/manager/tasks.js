@@ -1,12 +1,22 @@
-// Tasks tab: the project's tasks in a table with status / batch / stage filters, a metadata
-// search (key=value pairs or a JSON object; equality on top-level keys, done by the server),
-// cursor pagination ("Load more") and a detail dialog with the response and history.
+// Tasks tab: the project's data manager. A table of tasks with status / batch / stage filters,
+// a metadata search (key=value pairs or a JSON object; equality on top-level keys, done by the
+// server), sortable columns (creation, priority, completion — keyset cursors on the server,
+// so "Load more" stays correct in any order), row selection (a checkbox per row, the page at
+// once, Shift+click for a range) with bulk actions — cancel, re-queue, set priority, move to
+// another batch, make gold, export — each one request for every selected task, all or
+// nothing; and a task's detail (js/manager/task_detail.js).
 
-import { api, el, toast } from "/static/js/api.js";
-import { badge, fetchAll, formatDate, openDialog, select } from "/static/js/manager/ui.js";
+import { api, css, el, toast } from "/static/js/api.js";
+import { exportDialog } from "/static/js/manager/exports.js";
+import { openTaskDetail } from "/static/js/manager/task_detail.js";
+import {
+  badge, confirmDialog, fetchAll, field, formatDate, openDialog, select, showFieldError,
+} from "/static/js/manager/ui.js";
 
 const PAGE = 50;
 const STATUS_KIND = { pending: "info", completed: "ok", canceled: "muted", error: "danger" };
+// Sortable columns: header → the server's sort name; the first click sorts descending.
+const SORTABLE = { Priority: "priority", Created: "created", Completed: "completed" };
 
 // "camera=c1, night=true" or '{"camera": "c1"}' → {camera: "c1", night: true}.
 export function parseMetadataQuery(text) {
@@ -33,6 +43,7 @@ export function parseMetadataQuery(text) {
 }
 
 export async function render(panel, ctx) {
+  css("/static/css/data.css");
   const project = ctx.project;
   const batches = await fetchAll(`/batches?project_id=${encodeURIComponent(project.id)}`, 1000);
   const batchNames = new Map(batches.map((b) => [b.id, b.name]));
@@ -55,17 +66,197 @@ export async function render(panel, ctx) {
     el("button", { type: "submit", class: "secondary" }, "Filter"));
   const summary = el("p", { class: "muted small", "aria-live": "polite" });
   const body = el("tbody");
-  const table = el("table", { class: "table", "aria-label": "Tasks" },
-    el("thead", {}, el("tr", {},
-      ["Task", "Status", "Stage", "Batch", "Type", "Metadata", "Updated"].map((h) => el("th", { scope: "col" }, h)))),
-    body);
+  const pageBox = el("input", { type: "checkbox", "aria-label": "Select every task shown" });
+  const headers = el("tr", {}, el("th", { scope: "col", class: "dm-check" }, pageBox),
+    ["Task", "Status", "Stage", "Batch", "Priority", "Metadata", "Created", "Completed"].map(header));
+  const table = el("table", { class: "table dm-table", "aria-label": "Tasks" }, el("thead", {}, headers), body);
   const more = el("button", { type: "button", class: "secondary", hidden: true }, "Load more");
   const problem = el("p", { class: "field-error", role: "alert", hidden: true });
-  panel.replaceChildren(filters, problem, el("div", { class: "table-wrap card flush" }, table), el("div", { class: "table-foot" }, summary, more));
+  const count = el("strong", { "aria-live": "polite" });
+  const bar = el("div", { class: "dm-bulk card", role: "toolbar", "aria-label": "Selected tasks", hidden: true },
+    count,
+    action("Cancel", () => bulk("cancel", {}, {
+      confirm: ["Cancel the selected tasks?", "They leave the queue; their batches may complete."],
+    })),
+    action("Re-queue", () => bulk("requeue", {}, {
+      confirm: ["Re-queue the selected tasks?",
+        "Canceled and failed tasks start over in the first stage; pending ones are freed for anyone to take."],
+    })),
+    action("Set priority…", setPriority),
+    action("Move to batch…", moveToBatch),
+    action("Make gold…", makeGold),
+    action("Export…", () => exportDialog(ctx, { taskIds: [...selected] })),
+    el("button", { type: "button", class: "ghost small", onclick: () => clearSelection() }, "Clear selection"));
+  panel.replaceChildren(filters, problem, bar, el("div", { class: "table-wrap card flush" }, table),
+    el("div", { class: "table-foot" }, summary, more));
 
   let cursor = null;
   let shown = 0;
   let token = 0;
+  let sort = "-created";
+  let anchor = null; // the last row clicked without Shift: where a Shift+click range starts
+  const selected = new Set();
+  const loaded = []; // task ids in table order
+
+  function header(name) {
+    const key = SORTABLE[name];
+    if (!key) return el("th", { scope: "col" }, name);
+    const th = el("th", { scope: "col", "data-sort": key });
+    th.append(el("button", { type: "button", class: "dm-sort", onclick: () => {
+      sort = sort === `-${key}` ? key : `-${key}`;
+      load(true);
+    } }, name));
+    return th;
+  }
+
+  function paintSort() {
+    for (const th of headers.querySelectorAll("th[data-sort]")) {
+      const key = th.dataset.sort;
+      const state = sort === `-${key}` ? "descending" : sort === key ? "ascending" : null;
+      if (state) th.setAttribute("aria-sort", state);
+      else th.removeAttribute("aria-sort");
+      th.querySelector("button").dataset.arrow = state === "descending" ? "↓" : state === "ascending" ? "↑" : "";
+    }
+  }
+
+  function action(label, run) {
+    return el("button", { type: "button", class: "secondary small", onclick: run }, label);
+  }
+
+  function paintSelection() {
+    for (const box of body.querySelectorAll("input[data-select]")) {
+      const on = selected.has(box.dataset.select);
+      box.checked = on;
+      box.closest("tr").classList.toggle("selected", on);
+    }
+    const onPage = loaded.filter((id) => selected.has(id)).length;
+    pageBox.checked = loaded.length > 0 && onPage === loaded.length;
+    pageBox.indeterminate = onPage > 0 && onPage < loaded.length;
+    bar.hidden = selected.size === 0;
+    count.textContent = `${selected.size} selected`;
+  }
+
+  function clearSelection() {
+    selected.clear();
+    anchor = null;
+    paintSelection();
+  }
+
+  pageBox.addEventListener("change", () => {
+    for (const id of loaded) {
+      if (pageBox.checked) selected.add(id);
+      else selected.delete(id);
+    }
+    paintSelection();
+  });
+
+  function toggle(id, event) {
+    const on = event.target.checked;
+    if (event.shiftKey && anchor !== null && loaded.includes(anchor)) {
+      const [a, b] = [loaded.indexOf(anchor), loaded.indexOf(id)].sort((x, y) => x - y);
+      for (const each of loaded.slice(a, b + 1)) {
+        if (on) selected.add(each);
+        else selected.delete(each);
+      }
+    } else if (on) {
+      selected.add(id);
+    } else {
+      selected.delete(id);
+    }
+    anchor = id;
+    paintSelection();
+  }
+
+  // One request for every selected task: the server changes all of them or none.
+  async function bulk(name, extra = {}, { confirm = null, done = null } = {}) {
+    const ids = [...selected];
+    if (!ids.length) return null;
+    if (confirm && !(await confirmDialog(confirm[0], `${ids.length} selected. ${confirm[1]}`, "Go ahead"))) return null;
+    try {
+      const result = await api(`/projects/${encodeURIComponent(project.id)}/tasks/actions`, {
+        method: "POST", body: { action: name, task_ids: ids, ...extra },
+      });
+      toast(done ? done(result) : `${result.count} ${result.count === 1 ? "task" : "tasks"} changed`);
+      clearSelection();
+      await load(true);
+      return result;
+    } catch (error) {
+      // The message names the task that did not fit; nothing was changed.
+      problem.textContent = `Nothing was changed: ${error.message}`;
+      problem.hidden = false;
+      const bad = error.field?.match(/^task_ids\[(\d+)\]$/);
+      if (bad) body.querySelector(`tr[data-task="${CSS.escape(ids[Number(bad[1])])}"]`)?.classList.add("dm-bad");
+      toast(error.message, "error");
+      return null;
+    }
+  }
+
+  async function setPriority() {
+    const value = await openDialog("Set the priority", (close) => {
+      const input = el("input", { name: "priority", type: "number", step: 1, value: 0, required: true });
+      const form = el("form", { class: "form" }, field("Priority", input, "Higher is served first."),
+        el("div", { class: "dialog-actions" },
+          el("button", { type: "button", class: "secondary", onclick: () => close(null) }, "Cancel"),
+          el("button", { type: "submit", class: "primary" }, "Set priority")));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (input.value.trim() === "" || !Number.isInteger(Number(input.value))) {
+          showFieldError(form, { field: "priority", message: "A whole number, e.g. 10." });
+          input.focus();
+          return;
+        }
+        close(Number(input.value));
+      });
+      return form;
+    });
+    if (value !== null) await bulk("set_priority", { priority: value });
+  }
+
+  async function moveToBatch() {
+    const open = batches.filter((b) => b.status !== "completed");
+    if (!open.length) {
+      toast("Every batch is completed: launch a batch on the Overview first", "error");
+      return;
+    }
+    const target = await openDialog("Move to another batch", (close) => {
+      const choice = select("batch_id", open.map((b) => [b.id, `${b.name} (${b.status.replace("_", " ")})`]), open[0].id);
+      const form = el("form", { class: "form" },
+        field("Batch", choice, "A staging batch holds the tasks out of the queue until it is finalized."),
+        el("div", { class: "dialog-actions" },
+          el("button", { type: "button", class: "secondary", onclick: () => close(null) }, "Cancel"),
+          el("button", { type: "submit", class: "primary" }, "Move")));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        close(choice.value);
+      });
+      return form;
+    });
+    if (target) await bulk("move", { batch_id: target }, { done: (r) => `${r.count} tasks moved to ${batchNames.get(target)}` });
+  }
+
+  async function makeGold() {
+    const kind = await openDialog("Make gold tasks", (close) => {
+      const choice = select("kind", [["evaluation", "Evaluation (gold)"], ["training", "Training"]], "evaluation");
+      const form = el("form", { class: "form" },
+        el("p", {}, "Each selected task's final response becomes the expected answer of a new evaluation or training ",
+          "task; the tasks themselves stay as they are. Only completed tasks accepted in review or audit qualify — ",
+          "for any other task, open it and give the expected answer yourself."),
+        field("Kind", choice),
+        el("div", { class: "dialog-actions" },
+          el("button", { type: "button", class: "secondary", onclick: () => close(null) }, "Cancel"),
+          el("button", { type: "submit", class: "primary" }, "Make gold")));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        close(choice.value);
+      });
+      return form;
+    });
+    if (kind) {
+      await bulk("make_gold", { kind }, {
+        done: (r) => `${r.count} ${kind} ${r.count === 1 ? "task" : "tasks"} created (see the Quality tab)`,
+      });
+    }
+  }
 
   function query() {
     const params = new URLSearchParams({ project_id: project.id, limit: String(PAGE) });
@@ -74,6 +265,7 @@ export async function render(panel, ctx) {
     }
     const meta = parseMetadataQuery(metadata.value);
     if (meta) params.set("metadata", JSON.stringify(meta));
+    if (sort !== "-created") params.set("sort", sort);
     return params;
   }
 
@@ -90,6 +282,7 @@ export async function render(panel, ctx) {
       metadata.setAttribute("aria-invalid", "true");
       return;
     }
+    paintSort();
     if (!reset && cursor) params.set("cursor", cursor);
     more.disabled = true;
     try {
@@ -97,17 +290,23 @@ export async function render(panel, ctx) {
       if (mine !== token) return;
       if (reset) {
         body.replaceChildren();
+        loaded.length = 0;
         shown = 0;
       }
-      for (const task of page.items) body.append(row(task));
+      for (const task of page.items) {
+        body.append(row(task));
+        loaded.push(task.id);
+      }
       shown += page.items.length;
       cursor = page.next_cursor;
       more.hidden = !cursor;
       if (!shown) {
-        body.append(el("tr", {}, el("td", { colspan: 7, class: "empty-cell muted" },
-          "No tasks match. Upload data in the Data tab, or change the filters.")));
+        body.append(el("tr", {}, el("td", { colspan: 9, class: "empty-cell muted" },
+          sort.endsWith("completed") ? "No finished tasks match. Sorting by completion lists finished tasks only."
+            : "No tasks match. Upload data in the Data tab, or change the filters.")));
       }
       summary.textContent = cursor ? `${shown} tasks shown; more available` : `${shown} ${shown === 1 ? "task" : "tasks"}`;
+      paintSelection();
     } catch (error) {
       if (mine !== token) return;
       problem.textContent = error.message;
@@ -120,15 +319,20 @@ export async function render(panel, ctx) {
   function row(task) {
     const title = task.unique_id || (typeof task.metadata?.filename === "string" && task.metadata.filename)
       || task.params?.text?.slice?.(0, 60) || fileName(task.params?.attachment) || task.id;
-    const open = el("button", { type: "button", class: "link", onclick: () => showTask(task, batchNames) }, title);
+    const open = el("button", { type: "button", class: "link", onclick: () => openTaskDetail(task.id,
+      { project, batchNames, onChange: () => load(true) }).catch((error) => toast(error.message, "error")) }, title);
+    const box = el("input", { type: "checkbox", "data-select": task.id, "aria-label": `Select ${title}` });
+    box.addEventListener("click", (event) => toggle(task.id, event));
     return el("tr", { "data-task": task.id },
+      el("td", { class: "dm-check" }, box),
       el("td", {}, open, el("div", { class: "mono small muted" }, task.id)),
       el("td", {}, badge(task.status, STATUS_KIND[task.status] || "")),
       el("td", {}, task.stage ? `${task.stage}${task.round ? ` · round ${task.round}` : ""}` : "—"),
       el("td", {}, task.batch_id ? batchNames.get(task.batch_id) || task.batch_id : "—"),
-      el("td", {}, task.type),
+      el("td", { class: "num" }, String(task.priority)),
       el("td", { class: "meta-cell" }, metadataChips(task.metadata)),
-      el("td", { class: "nowrap" }, formatDate(task.updated_at)));
+      el("td", { class: "nowrap" }, formatDate(task.created_at)),
+      el("td", { class: "nowrap" }, formatDate(task.completed_at)));
   }
 
   filters.addEventListener("submit", (event) => {
@@ -157,46 +361,4 @@ function metadataChips(metadata) {
     el("span", { class: "chip" }, `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`));
   if (entries.length > 4) chips.push(el("span", { class: "muted small" }, `+${entries.length - 4}`));
   return chips;
-}
-
-async function showTask(task, batchNames) {
-  let history = [];
-  try {
-    history = (await api(`/tasks/${encodeURIComponent(task.id)}/history`)).items;
-  } catch (error) {
-    toast(error.message, "error");
-  }
-  // A reviewed, completed task can become an evaluation (gold) task with its answer expected.
-  const reviewed = task.status === "completed" && task.response
-    && history.some((event) => ["accept", "fix", "audit_accept"].includes(event.action));
-  const makeGold = reviewed ? el("button", {
-    type: "button", class: "secondary",
-    onclick: async (event) => {
-      event.target.disabled = true;
-      try {
-        const made = await api(`/tasks/${encodeURIComponent(task.id)}/make_evaluation`, { method: "POST" });
-        toast(`Evaluation task ${made.id} created from this task`);
-      } catch (error) {
-        event.target.disabled = false;
-        toast(error.message, "error");
-      }
-    },
-  }, "Make evaluation task") : null;
-  await openDialog(`Task ${task.unique_id || task.id}`, () => el("div", { class: "task-detail" },
-    makeGold ? el("p", {}, makeGold) : null,
-    el("dl", { class: "props" }, [
-      ["ID", task.id], ["Status", task.status], ["Stage", task.stage || "—"], ["Round", task.round],
-      ["Batch", task.batch_id ? batchNames.get(task.batch_id) || task.batch_id : "—"],
-      ["Priority", task.priority], ["Tags", (task.tags || []).join(", ") || "—"],
-      ["Created", formatDate(task.created_at)], ["Completed", formatDate(task.completed_at)],
-    ].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))])),
-    el("h3", {}, "Params"), el("pre", { class: "json" }, JSON.stringify(task.params, null, 2)),
-    el("h3", {}, "Metadata"), el("pre", { class: "json" }, JSON.stringify(task.metadata, null, 2)),
-    task.response ? [el("h3", {}, "Response"), el("pre", { class: "json" }, JSON.stringify(task.response, null, 2))] : null,
-    el("h3", {}, "History"),
-    history.length
-      ? el("ol", { class: "history" }, history.map((event) => el("li", {},
-        el("strong", {}, event.action), ` · ${event.stage} round ${event.round} · ${formatDate(event.created_at)}`,
-        event.reason ? ` · “${event.reason}”` : "")))
-      : el("p", { class: "muted" }, "Nothing happened to this task yet.")));
 }
