@@ -144,3 +144,27 @@ def test_list_filters_and_counts_in_one_query(db, manager, project, settings):
             )
     assert counts == {first.id: {"pending": 3}, second.id: {"pending": 2}, other.id: {}}
     assert len(ran) == 1
+
+
+def test_batch_callback_urls_are_checked_by_shape_not_by_dns(db, manager, project, settings):
+    with db.write() as session:
+        project_row = session.get(models.Project, project.id)
+        batch = batches.create_batch(
+            session=session,
+            project=project_row,
+            batch_in=schemas.BatchCreate(
+                name="called back", callback_url="http://www.example.invalid/callback"
+            ),
+            actor=manager,
+            settings=settings,
+        )
+        assert batch.callback_url == "http://www.example.invalid/callback"
+        with pytest.raises(Invalid) as caught:
+            batches.create_batch(
+                session=session,
+                project=project_row,
+                batch_in=schemas.BatchCreate(name="bad", callback_url="mailto:ops@x.test"),
+                actor=manager,
+                settings=settings,
+            )
+        assert caught.value.field == "callback_url"

@@ -7,12 +7,12 @@ stage. The batch completes (and its callback is sent) once none of its tasks is 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from assay.core import urlcheck
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
@@ -23,16 +23,29 @@ from assay.labeling.pipeline import complete_batch_if_done, enter_queue
 from assay.labeling.projects import project_rules
 
 
-def check_callback_url(url: str | None, settings: Settings | None, field: str) -> str | None:
-    """Fail early on a callback URL the server would refuse to call."""
+def check_callback_url(url: str | None, field: str) -> str | None:
+    """A well-formed http(s) URL, checked by its shape only: where it leads (DNS, the
+    allow/deny lists) is checked when a callback is delivered, and a failed delivery is
+    retried and kept in the delivery log, so creating a task never depends on DNS."""
     if url is None:
         return None
-    if settings is not None:
-        try:
-            urlcheck.check_url(url, settings)
-        except Invalid as exc:
-            raise Invalid(exc.message, field=field) from None
-    return url.strip()
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError on a malformed port)
+    except ValueError as exc:
+        raise Invalid(f"not a valid URL: {exc}", field=field) from None
+    if parts.scheme not in ("http", "https"):
+        raise Invalid("a callback URL must start with http:// or https://", field=field)
+    if "@" in parts.netloc:
+        raise Invalid(
+            "a callback URL may not carry credentials (user:password@); the "
+            "Assay-Signature header authenticates callbacks",
+            field=field,
+        )
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise Invalid("not a valid URL: it needs a host and no spaces", field=field)
+    return url
 
 
 def create_batch(
@@ -43,6 +56,7 @@ def create_batch(
     actor: Actor,
     settings: Settings | None = None,
 ) -> models.Batch:
+    """`settings` is unused since callback URLs are checked at delivery; kept for callers."""
     if project.archived:
         raise Conflict("the project is archived; unarchive it to add batches", field="project")
     existing = session.scalar(
@@ -59,7 +73,7 @@ def create_batch(
         kind=batch_in.kind,
         status="staging",
         priority=batch_in.priority,
-        callback_url=check_callback_url(batch_in.callback_url, settings, "callback_url"),
+        callback_url=check_callback_url(batch_in.callback_url, "callback_url"),
         metadata_=dict(batch_in.metadata),
         created_by=actor.user_id if actor.via != "system" else None,
     )

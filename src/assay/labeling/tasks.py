@@ -140,8 +140,8 @@ def check_tasks(
     errors: dict[int, AssayError] = {}
     prepared: list[tuple[Any, ...] | None] = []
     seen_unique: dict[str, int] = {}
+    good_urls: set[str] = set()
     blob_refs: dict[str, list[tuple[int, str]]] = {}
-    checked_urls: dict[str, AssayError | None] = {}
 
     def fail(i: int, error: AssayError) -> None:
         if not collect:
@@ -181,16 +181,13 @@ def check_tasks(
                     field = rebase(exc.field, "response", _field(_at(path, i), "expected_response"))
                     raise Invalid(exc.message, field=field) from None
             url = task_in.callback_url
-            if url is not None:
-                if url not in checked_urls:
-                    try:
-                        check_callback_url(url, settings, "callback_url")
-                        checked_urls[url] = None
-                    except Invalid as exc:
-                        checked_urls[url] = exc
-                problem = checked_urls[url]
-                if problem is not None:
-                    raise Invalid(problem.message, field=_field(_at(path, i), "callback_url"))
+            if url is not None and url not in good_urls:
+                try:
+                    check_callback_url(url, "callback_url")
+                except Invalid as exc:
+                    field = _field(_at(path, i), "callback_url")
+                    raise Invalid(exc.message, field=field) from None
+                good_urls.add(url)  # a bulk request usually repeats one callback URL
             unique_id = task_in.unique_id
             if unique_id is not None:
                 if unique_id in seen_unique:
