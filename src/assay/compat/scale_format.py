@@ -144,6 +144,43 @@ def project_create(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Tasks created without a project go to a default project of their Scale type, one per
+# sandbox (Assay has no teams: one per instance and key mode), made on first use.
+DEFAULT_PROJECT_NAME = "Default {scale_type} project"
+# Where a task created without a project must name its labels (the project has none to lend).
+LABELS_PARAM = {
+    **dict.fromkeys(scale_taxonomy.LEGACY_GEOMETRY, "objects_to_annotate"),
+    **dict.fromkeys(scale_taxonomy.VIDEO_TYPES, "geometries"),
+    "imageannotation": "geometries",
+    "categorization": "categories",
+    "namedentityrecognition": "labels",
+    "segmentannotation": "labels",
+}
+
+
+def default_project_create(scale_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """ProjectCreate fields of the default project for a task create body without a project:
+    its taxonomy is the one the task's own params define."""
+    scale_type = check_scale_type(scale_type)
+    params = {k: v for k, v in body.items() if k not in TASK_FIELDS}
+    taxonomy = scale_taxonomy.taxonomy_from_params(scale_type, params)
+    needed = LABELS_PARAM.get(scale_type)
+    if taxonomy is None and needed is not None:
+        also = " (or taxonomies)" if scale_type == "categorization" else ""
+        raise Invalid(
+            f"{needed}{also} is required for a {scale_type} task created without a project: "
+            "it defines the labels; or name a project whose labels the task uses",
+            field=needed,
+        )
+    task_type = native_type(scale_type)
+    return {
+        "name": DEFAULT_PROJECT_NAME.format(scale_type=scale_type),
+        "task_type": task_type,
+        "taxonomy": taxonomy or scale_taxonomy.placeholder_taxonomy(task_type),
+        "params": {SCALE_TYPE_KEY: scale_type},
+    }
+
+
 @dataclass
 class ParamsUpdate:
     """What POST /v1/projects/{name}/setParams changes."""
