@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from assay.core.errors import Conflict, Invalid
 from assay.labeling import batches, models, schemas, task_changes
 from tests.labeling.factories import (
     actor_for,
     add_tasks,
+    finalize,
     get_task,
     image_task,
     make_batch,
     make_project,
     statements,
 )
+from tests.labeling.test_queue import cat_task, make_cat_project, next_for, submit
 
 
 @pytest.fixture
@@ -168,3 +171,103 @@ def test_batch_callback_urls_are_checked_by_shape_not_by_dns(db, manager, projec
                 settings=settings,
             )
         assert caught.value.field == "callback_url"
+
+
+# --- pause, resume, cancel ------------------------------------------------------------------
+
+
+def _batch_row(db, batch_id):
+    with db.read() as session:
+        return session.get(models.Batch, batch_id)
+
+
+def _change(db, settings, manager, batch, action):
+    with db.write() as session:
+        row = session.get(models.Batch, batch.id)
+        if action == "pause":
+            return batches.pause_batch(session=session, batch=row).status
+        if action == "resume":
+            return batches.resume_batch(
+                session=session, batch=row, settings=settings, actor=manager
+            ).status
+        return batches.cancel_batch(session=session, batch=row, actor=manager)
+
+
+def test_a_paused_batch_is_not_served_until_it_resumes(db, settings, manager, accounts):
+    project = make_cat_project(db, manager)
+    batch = make_batch(db, project, manager)
+    ids = add_tasks(db, project, manager, settings, [cat_task(i) for i in range(3)], batch)
+    finalize(db, batch, settings, manager)
+    first, second = (actor_for(accounts.make("labeler")) for _ in range(2))
+    held = next_for(db, project.id, first)
+
+    assert _change(db, settings, manager, batch, "pause") == "paused"
+    assert _change(db, settings, manager, batch, "pause") == "paused"  # a retry is harmless
+    assert next_for(db, project.id, second) is None
+    parked = [get_task(db, i) for i in ids if i != held.task.id]
+    assert [(t.stage, t.paused_stage) for t in parked] == [(None, "label")] * 2
+    # Tasks added while paused wait with the others; the step being worked on is submitted.
+    (late,) = add_tasks(db, project, manager, settings, [cat_task(9)], batch)
+    assert (get_task(db, late).stage, get_task(db, late).paused_stage) == (None, "label")
+    submit(db, settings, held, first)
+    assert get_task(db, held.task.id).status == "completed"
+    assert _batch_row(db, batch.id).status == "paused"  # not completed while tasks wait
+
+    assert _change(db, settings, manager, batch, "resume") == "in_progress"
+    assert _change(db, settings, manager, batch, "resume") == "in_progress"
+    served = set()
+    while (lease := next_for(db, project.id, second)) is not None:
+        served.add(lease.task.id)
+        submit(db, settings, lease, second)
+    assert served == {t.id for t in parked} | {late}
+    assert {get_task(db, i).paused_stage for i in [*ids, late]} == {None}
+    assert _batch_row(db, batch.id).status == "completed"
+
+
+def test_only_a_batch_in_progress_pauses_and_only_a_paused_one_resumes(
+    db, settings, manager, project
+):
+    batch = make_batch(db, project, manager)
+    with pytest.raises(Conflict) as caught:
+        _change(db, settings, manager, batch, "pause")
+    assert "staging" in caught.value.message and caught.value.field == "batch"
+    with pytest.raises(Conflict):
+        _change(db, settings, manager, batch, "resume")
+
+
+def test_canceling_a_batch_cancels_its_waiting_tasks(db, settings, manager, accounts):
+    project = make_cat_project(db, manager)
+    batch = make_batch(db, project, manager)
+    ids = add_tasks(db, project, manager, settings, [cat_task(i) for i in range(4)], batch)
+    finalize(db, batch, settings, manager)
+    labeler = actor_for(accounts.make("labeler"))
+    held = next_for(db, project.id, labeler)
+    _change(db, settings, manager, batch, "pause")  # parked tasks are canceled too
+
+    assert _change(db, settings, manager, batch, "cancel") == 3
+    assert _batch_row(db, batch.id).status == "canceled"
+    assert _change(db, settings, manager, batch, "cancel") == 0
+    waiting = [get_task(db, i) for i in ids if i != held.task.id]
+    assert {(t.status, t.stage, t.paused_stage) for t in waiting} == {("canceled", None, None)}
+    with db.read() as session:
+        events = session.scalars(
+            select(models.TaskEvent.action).where(
+                models.TaskEvent.task_id.in_([t.id for t in waiting])
+            )
+        ).all()
+    assert events == ["cancel"] * 3
+    with pytest.raises(Conflict) as caught:
+        add_tasks(db, project, manager, settings, [cat_task(9)], batch)
+    assert caught.value.field == "batch"
+    # The step someone was working on is still accepted; the batch stays canceled.
+    submit(db, settings, held, labeler)
+    assert get_task(db, held.task.id).status == "completed"
+    assert _batch_row(db, batch.id).status == "canceled"
+
+
+def test_a_completed_batch_cannot_be_canceled(db, settings, manager, project):
+    batch = make_batch(db, project, manager)
+    finalize(db, batch, settings, manager)
+    assert _batch_row(db, batch.id).status == "completed"
+    with pytest.raises(Conflict):
+        _change(db, settings, manager, batch, "cancel")

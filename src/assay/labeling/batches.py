@@ -2,6 +2,8 @@
 
 Tasks added to a staging batch wait; finalizing the batch queues them at the pipeline's first
 stage. The batch completes (and its callback is sent) once none of its tasks is pending.
+A batch in progress can be paused (its tasks nobody holds leave the queue until it resumes)
+and any batch not completed can be canceled (its tasks nobody holds are canceled).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -162,3 +164,127 @@ def set_batch_metadata(
     batch.metadata_ = dict(metadata)
     session.flush()
     return batch
+
+
+# --- pause, resume, cancel ----------------------------------------------------------------
+
+_CHUNK = 500  # ids per statement: well under SQLite's and PostgreSQL's parameter limits
+T = models.Task
+
+
+def _unheld(now: Any) -> Any:
+    """Pending tasks nobody is working on now (no lease, or one that has run out)."""
+    return and_(T.status == "pending", or_(T.lease_user_id.is_(None), T.lease_expires_at <= now))
+
+
+def _not_now(batch: models.Batch, doing: str, allowed: str) -> Conflict:
+    return Conflict(
+        f"batch {batch.name!r} is {batch.status}; only {allowed} can be {doing}", field="batch"
+    )
+
+
+def pause_batch(*, session: Session, batch: models.Batch) -> models.Batch:
+    """Stop serving a batch in progress: its tasks that nobody holds leave the queue, each
+    keeping the stage it returns to; a step someone is working on can still be submitted.
+    Pausing a paused batch changes nothing."""
+    if batch.status == "paused":
+        return batch
+    if batch.status != "in_progress":
+        raise _not_now(batch, "paused", "a batch in progress")
+    session.execute(
+        update(T)
+        .where(T.batch_id == batch.id, T.stage.is_not(None), _unheld(utcnow()))
+        .values(
+            paused_stage=T.stage,
+            stage=None,
+            lease_user_id=None,
+            lease_token=None,
+            lease_expires_at=None,
+            leased_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    batch.status = "paused"
+    session.flush()
+    return batch
+
+
+def resume_batch(
+    *, session: Session, batch: models.Batch, settings: Settings, actor: Actor
+) -> models.Batch:
+    """Serve a paused batch again: its tasks go back to the stages they left (the first
+    stage if the pipeline dropped theirs). Resuming a batch in progress changes nothing."""
+    if batch.status == "in_progress":
+        return batch
+    if batch.status != "paused":
+        raise _not_now(batch, "resumed", "a paused batch")
+    project = session.get(models.Project, batch.project_id)
+    assert project is not None
+    stages = [stage.name for stage in project_rules(project).pipeline.stages]
+    session.execute(
+        update(T)
+        .where(T.batch_id == batch.id, T.status == "pending", T.paused_stage.is_not(None))
+        .values(
+            stage=case((T.paused_stage.in_(stages), T.paused_stage), else_=stages[0]),
+            paused_stage=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    batch.status = "in_progress"
+    session.flush()
+    # Its last held tasks may have finished while it was paused.
+    complete_batch_if_done(session=session, batch_id=batch.id, settings=settings, actor=actor)
+    return batch
+
+
+def cancel_batch(*, session: Session, batch: models.Batch, actor: Actor) -> int:
+    """Cancel a batch that is not completed: its pending tasks that nobody holds are
+    canceled (kept in their history); a step someone is working on can still be submitted.
+    Returns how many tasks were canceled; canceling a canceled batch changes nothing."""
+    if batch.status == "canceled":
+        return 0
+    if batch.status == "completed":
+        raise _not_now(batch, "canceled", "a batch that is not completed")
+    now = utcnow()
+    found = session.execute(
+        select(T.id, T.stage, T.paused_stage, T.round)
+        .where(T.batch_id == batch.id, _unheld(now))
+        .with_for_update()
+    ).all()
+    user_id = actor.user_id if actor.via != "system" else None
+    for start in range(0, len(found), _CHUNK):
+        chunk = found[start : start + _CHUNK]
+        session.execute(
+            insert(models.TaskEvent),
+            [
+                {
+                    "task_id": row.id,
+                    "stage": row.stage or row.paused_stage or "",
+                    "round": row.round,
+                    "user_id": user_id,
+                    "action": "cancel",
+                    "created_at": now,
+                }
+                for row in chunk
+            ],
+        )
+        session.execute(
+            update(T)
+            .where(T.id.in_([row.id for row in chunk]))
+            .values(
+                status="canceled",
+                completed_at=now,
+                updated_at=now,
+                stage=None,
+                paused_stage=None,
+                assignee_id=None,
+                lease_user_id=None,
+                lease_token=None,
+                lease_expires_at=None,
+                leased_at=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    batch.status = "canceled"
+    session.flush()
+    return len(found)
