@@ -170,6 +170,12 @@ def set_batch_metadata(
 
 _CHUNK = 500  # ids per statement: well under SQLite's and PostgreSQL's parameter limits
 T = models.Task
+_NO_LEASE = {
+    "lease_user_id": None,
+    "lease_token": None,
+    "lease_expires_at": None,
+    "leased_at": None,
+}
 
 
 def _unheld(now: Any) -> Any:
@@ -194,14 +200,7 @@ def pause_batch(*, session: Session, batch: models.Batch) -> models.Batch:
     session.execute(
         update(T)
         .where(T.batch_id == batch.id, T.stage.is_not(None), _unheld(utcnow()))
-        .values(
-            paused_stage=T.stage,
-            stage=None,
-            lease_user_id=None,
-            lease_token=None,
-            lease_expires_at=None,
-            leased_at=None,
-        )
+        .values(paused_stage=T.stage, stage=None, **_NO_LEASE)
         .execution_options(synchronize_session=False)
     )
     batch.status = "paused"
@@ -278,10 +277,7 @@ def cancel_batch(*, session: Session, batch: models.Batch, actor: Actor) -> int:
                 stage=None,
                 paused_stage=None,
                 assignee_id=None,
-                lease_user_id=None,
-                lease_token=None,
-                lease_expires_at=None,
-                leased_at=None,
+                **_NO_LEASE,
             )
             .execution_options(synchronize_session=False)
         )
