@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from assay.core.errors import Conflict, Invalid
-from assay.labeling import batches, models, schemas, task_changes
+from assay.labeling import batches, models, pipeline, schemas, task_changes
 from tests.labeling.factories import (
     actor_for,
     add_tasks,
@@ -271,3 +271,25 @@ def test_a_completed_batch_cannot_be_canceled(db, settings, manager, project):
     assert _batch_row(db, batch.id).status == "completed"
     with pytest.raises(Conflict):
         _change(db, settings, manager, batch, "cancel")
+
+
+def test_a_batch_opened_empty_waits_for_its_tasks(db, ctx, settings, manager, accounts):
+    """Scale v2's batches that are not staging batches: in progress from the start, not
+    completed while empty (neither at once nor by the periodic duty), done after its tasks."""
+    project = make_cat_project(db, manager)
+    batch = make_batch(db, project, manager)
+    with db.write() as session:
+        opened = batches.finalize_batch(
+            session=session,
+            batch=session.get(models.Batch, batch.id),
+            settings=settings,
+            actor=manager,
+            complete_if_done=False,
+        )
+        assert opened.status == "in_progress"
+    assert pipeline.complete_finished_batches(ctx) == 0
+    assert _batch_row(db, batch.id).status == "in_progress"
+    add_tasks(db, project, manager, settings, [cat_task(0)], batch)
+    labeler = actor_for(accounts.make("labeler"))
+    submit(db, settings, next_for(db, project.id, labeler), labeler)
+    assert _batch_row(db, batch.id).status == "completed"

@@ -286,6 +286,27 @@ def scale_batch(batch: Any, project_name: str) -> dict[str, Any]:
     }
 
 
+# v2 spells a canceled batch "cancelled" (tasks stay "canceled", as in v1).
+V2_BATCH_STATUS = {"canceled": "cancelled"}
+
+
+def native_batch_status(v2_status: str | None) -> str | None:
+    """A v2 batch status filter in Assay's spelling."""
+    natives = {v2: native for native, v2 in V2_BATCH_STATUS.items()}
+    return natives.get(v2_status, v2_status) if v2_status else None
+
+
+def deep_merge(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Scale's metadata `merge`: nested objects are merged key by key, other values replaced."""
+    merged = dict(current)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def v2_batch(batch: Any) -> dict[str, Any]:
     return {
         "id": batch.id,
@@ -293,7 +314,7 @@ def v2_batch(batch: Any) -> dict[str, Any]:
         "project": batch.project_id,
         "created_at": iso(batch.created_at),
         "completed_at": iso(batch.completed_at),
-        "status": batch.status,
+        "status": V2_BATCH_STATUS.get(batch.status, batch.status),
         "callback": batch.callback_url,
         "metadata": batch.metadata_,
     }

@@ -140,9 +140,16 @@ def batch_counts(*, session: Session, batch_ids: list[str]) -> dict[str, dict[st
 
 
 def finalize_batch(
-    *, session: Session, batch: models.Batch, settings: Settings, actor: Actor
+    *,
+    session: Session,
+    batch: models.Batch,
+    settings: Settings,
+    actor: Actor,
+    complete_if_done: bool = True,
 ) -> models.Batch:
-    """Queue a staging batch's tasks; completes at once when none is pending.
+    """Queue a staging batch's tasks; completes at once when none is pending, unless
+    `complete_if_done` is false: a batch opened empty to receive tasks (Scale v2's batches
+    that are not staging batches) then completes once it has tasks and all are done.
 
     Finalizing a batch that is already in progress or completed changes nothing, so a retried
     finalize is harmless."""
@@ -154,7 +161,8 @@ def finalize_batch(
     batch.status, batch.finalized_at = "in_progress", utcnow()
     session.flush()
     enter_queue(session=session, batch=batch, pipeline=pipeline)
-    complete_batch_if_done(session=session, batch_id=batch.id, settings=settings, actor=actor)
+    if complete_if_done:
+        complete_batch_if_done(session=session, batch_id=batch.id, settings=settings, actor=actor)
     return batch
 
 
