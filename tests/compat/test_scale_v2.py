@@ -1,5 +1,6 @@
 """The official client's generated v2 code (`client.v2`), pointed at the server root: reads
-and every batch write (create, finalize, pause, resume, cancel, metadata)."""
+and every write: batches (create, finalize, pause, resume, cancel, metadata), chat tasks and
+task metadata."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from scaleapi.api_client.v2 import (
     BatchOperationRequest,
     BatchStatus,
     CreateBatchRequest,
+    CreateChatTaskRequest,
     SetBatchMetadataRequest,
     SetTaskMetadataRequest,
     TaskStatus,
 )
 from scaleapi.api_client.v2.exceptions import ApiException
+from scaleapi.exceptions import ScaleInvalidRequest
 from scaleapi.tasks import TaskType
 
 pytestmark = pytest.mark.live
@@ -197,3 +200,50 @@ def test_v2_pause_resume_and_cancel(setup, scale, make_account, name):
     with pytest.raises(ApiException) as caught:
         client.v2.cancel_batch(BatchOperationRequest(batch_name=done.name))
     assert caught.value.status == 409
+
+
+def test_v2_create_chat_task(scale, manager, name):
+    client = scale(manager.key)
+    chat = client.create_project(
+        name("v2 chat"),
+        TaskType.Chat,
+        params={"template_variables": {"prompt": "Explain quantum computing"}},
+    )
+    batch = client.create_batch(chat.name, name("v2 chat batch"))
+    task = client.v2.create_chat_task(
+        CreateChatTaskRequest(
+            project_name=chat.name,
+            batch_name=batch.name,
+            template_variables={
+                "prompt": "Explain quantum computing",
+                "responses": ["Qubits.", "It is hard."],
+            },
+            metadata={"priority": "high", "source": "api"},
+            callback_url="http://www.example.invalid/callback",
+        )
+    )
+    assert task.status == TaskStatus.PENDING and task.metadata == {
+        "priority": "high",
+        "source": "api",
+    }
+    assert task.project.actual_instance == chat.as_dict()["id"]
+    assert task.batch.actual_instance == batch.as_dict()["id"]
+    v1 = client.get_task(task.task_id)
+    assert v1.type == "chat" and v1.params["template_variables"]["responses"] == [
+        "Qubits.",
+        "It is hard.",
+    ]
+    assert client.get_project_template(chat.name).template_variables == {
+        "prompt": "Explain quantum computing"
+    }
+
+    other = client.create_project(
+        name("v2 not chat"), TaskType.Categorization, params={"categories": ["a"]}
+    )
+    with pytest.raises(ApiException) as caught:
+        client.v2.create_chat_task(
+            CreateChatTaskRequest(project_name=other.name, template_variables={"prompt": "x"})
+        )
+    assert caught.value.status == 400 and "chat" in caught.value.body
+    with pytest.raises(ScaleInvalidRequest):
+        client.get_project_template(other.name)  # as Scale: only text collection and chat

@@ -227,6 +227,32 @@ def scale_project(project: Any) -> dict[str, Any]:
     }
 
 
+CHAT_TYPES = frozenset(("chat", "chatlite", "multichat", "chatexperimental"))
+TEMPLATE_TYPES = CHAT_TYPES | {"textcollection"}
+
+
+def task_template(project: Any) -> dict[str, Any]:
+    """A project's task template (its `template_variables` param), for the types that have
+    one on Scale."""
+    scale_type = scale_type_of(project.task_type, project.params)
+    if scale_type not in TEMPLATE_TYPES:
+        raise Invalid(
+            f"project {project.name!r} ({scale_type}) has no task template; task templates "
+            "exist for textcollection and chat projects",
+            field="project",
+        )
+    variables = project.params.get("template_variables")
+    return {
+        "id": project.id,
+        "version": project.instructions_version,
+        "created_at": iso(project.created_at),
+        "updated_at": iso(project.updated_at),
+        "template_variables": variables if isinstance(variables, dict) else {},
+        "response_schema": None,
+        "auto_onboard_enabled": False,
+    }
+
+
 def v2_project(project: Any) -> dict[str, Any]:
     return {
         "id": project.id,
@@ -361,7 +387,7 @@ def _native_params(scale_type: str, params: dict[str, Any]) -> dict[str, Any]:
         added["responses"] = [
             a.get("content", a) if isinstance(a, dict) else a for a in attachments
         ]
-    if scale_type in ("chat", "chatlite", "multichat", "chatexperimental"):
+    if scale_type in CHAT_TYPES:
         variables = params.get("template_variables")
         variables = variables if isinstance(variables, dict) else {}
         if params.get("prompt") is None and variables.get("prompt") is not None:

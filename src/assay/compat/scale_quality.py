@@ -121,15 +121,33 @@ def _document(response: dict) -> Any:
     return {"annotations": [_uuid_as_id(a) for a in annotations], **_globals(response)}
 
 
+def _values_by_field(response: dict, multiple: set[Any]) -> dict[str, Any]:
+    """Scale's documented shape `{"annotations": {field_id: {"type", "field_id",
+    "response": [[answer, …]]}}}` as `{field_id: value}` (a list for several answers or a
+    multiple-choice field); any other shape is returned as it is."""
+    annotations = response.get("annotations")
+    if not isinstance(annotations, dict) or not all(
+        isinstance(item, dict) and "response" in item for item in annotations.values()
+    ):
+        return response
+    out = {key: value for key, value in response.items() if key != "annotations"}
+    for key, item in annotations.items():
+        field = item.get("field_id") or key
+        raw = item["response"]
+        rows = raw if isinstance(raw, list) else [raw]
+        answers = [a for row in rows for a in (row if isinstance(row, list) else [row])]
+        out[field] = answers if len(answers) != 1 or field in multiple else answers[0]
+    return out
+
+
 def _text_collection(response: dict, params: dict) -> dict[str, Any]:
     """`{field_id: value}`: text fields are text annotations, the other fields task
     attributes (see scale_taxonomy._text_collection)."""
     specs = params.get("fields")
-    kinds = {
-        spec.get("field_id"): spec.get("type", "text")
-        for spec in (specs if isinstance(specs, list) else [])
-        if isinstance(spec, dict)
-    }
+    specs = [spec for spec in (specs if isinstance(specs, list) else []) if isinstance(spec, dict)]
+    kinds = {spec.get("field_id"): spec.get("type", "text") for spec in specs}
+    multiple = {spec.get("field_id") for spec in specs if spec.get("allow_multiple")}
+    response = _values_by_field(response, multiple)
     annotations: list[Any] = []
     attributes: dict[str, Any] = {}
     for key, value in response.items():

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Body, Query
 from sqlalchemy.orm import Session
 
 from assay.api.deps import Ctx, CurrentActor
-from assay.compat import scale_format, scale_queries, scale_taxonomy
+from assay.compat import scale_format, scale_queries
 from assay.compat.errors import ScaleRoute
 from assay.compat.scale_common import (
     JsonObject,
     OptionalJsonObject,
     batch_by_name,
+    create_scale_task,
     load_task,
     page_limit,
     project_by_name,
@@ -66,28 +67,12 @@ def create_task(task_type: str, body: JsonObject, actor: CurrentActor, ctx: Ctx)
     with ctx.db.write() as session:
         project, batch, role = _target(session, scale_type, body, actor)
         policy.can_create(actor, project, role)
-        if native_type(scale_type) != project.task_type:
-            project_type = scale_format.scale_type_of(project.task_type, project.params)
-            raise Invalid(
-                f"project {project.name!r} is a {project_type} project; "
-                f"create {project_type} tasks in it",
-                field="project",
-            )
-        task_in = scale_format.task_create(scale_type, body, project.params)
-        if task_in.taxonomy is not None:
-            merged = scale_taxonomy.merge_taxonomy(project.taxonomy, task_in.taxonomy)
-            if merged != project.taxonomy:
-                projects.update_project(
-                    session=session,
-                    project=project,
-                    project_in=schemas.ProjectUpdate(taxonomy=merged),
-                    actor=actor,
-                )
-        task = tasks.create_task(
+        task = create_scale_task(
             session=session,
             project=project,
             batch=batch,
-            task_in=schemas.TaskCreate(batch=batch.id if batch else None, **task_in.fields),
+            scale_type=scale_type,
+            body=body,
             actor=actor,
             settings=ctx.settings,
         )

@@ -1,7 +1,8 @@
 """Scale's v2 API as the official client's generated v2 code calls it (point its
 configuration's `host` at the server root): reads (`/v2/task`, `/v2/tasks`, `/v2/batch`,
 `/v2/batches`, `/v2/project`, `/v2/projects`) and writes (`POST /v2/batch`, its
-`/finalize`, `/pause`, `/resume`, `/cancel` and `/metadata`, `POST /v2/task/metadata`).
+`/finalize`, `/pause`, `/resume`, `/cancel` and `/metadata`, `POST /v2/task/chat`,
+`POST /v2/task/metadata`).
 Entities are addressed by id or by name; `expand=project` / `expand=batch` inline the
 related object instead of its id. Every success is a 200, as Scale answers."""
 
@@ -19,6 +20,7 @@ from assay.compat.errors import ScaleRoute
 from assay.compat.scale_common import (
     JsonObject,
     batch_by_name,
+    create_scale_task,
     load_task,
     page_limit,
     project_or_404,
@@ -361,4 +363,36 @@ def set_task_metadata(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[s
         task_policy.can_update(actor, project, role)
         metadata = _metadata(body, task.metadata_)
         task_changes.set_task_metadata(session=session, task=task, metadata=metadata)
+        return _Related(session, actor, None).task(task)
+
+
+@router.post("/task/chat")
+def create_chat_task(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    """A task of a chat project, from its `template_variables` (`prompt`, `responses` …)."""
+    refs = {key: body.get(key) for key in ("batch_id", "batch_name", "project_id", "project_name")}
+    for field, value in refs.items():
+        if value is not None and not isinstance(value, str):
+            raise Invalid(f"{field} must be a string", field=field)
+    with ctx.db.write() as session:
+        batch, project, role = _batch_or_project(session, actor, **refs)
+        if project is None:
+            raise Invalid("pass project_id or project_name", field="project_id")
+        task_policy.can_create(actor, project, role)
+        scale_type = scale_format.scale_type_of(project.task_type, project.params)
+        if scale_type not in scale_format.CHAT_TYPES:
+            raise Invalid(
+                f"project {project.name!r} is a {scale_type} project; chat tasks go in a chat "
+                "project",
+                field="project_id",
+            )
+        fields = ("template_variables", "metadata", "callback_url")
+        task = create_scale_task(
+            session=session,
+            project=project,
+            batch=batch,
+            scale_type=scale_type,
+            body={key: body[key] for key in fields if body.get(key) is not None},
+            actor=actor,
+            settings=ctx.settings,
+        )
         return _Related(session, actor, None).task(task)
