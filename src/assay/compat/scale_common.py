@@ -61,6 +61,34 @@ def project_or_404(session: Session, project_id: str | None, name: str | None, a
     return None, None
 
 
+def check_project_type(project: models.Project, scale_type: str) -> None:
+    """A task of `scale_type` may go in this project (400 naming `project` if not)."""
+    if native_type(scale_type) != project.task_type:
+        project_type = scale_format.scale_type_of(project.task_type, project.params)
+        raise Invalid(
+            f"project {project.name!r} is a {project_type} project; "
+            f"create {project_type} tasks in it",
+            field="project",
+        )
+
+
+def merge_task_labels(
+    session: Session, project: models.Project, taxonomy: dict | None, actor: Actor
+) -> None:
+    """The labels a task's params name join its project's taxonomy (a Scale task carries
+    its own label set)."""
+    if taxonomy is None:
+        return
+    merged = scale_taxonomy.merge_taxonomy(project.taxonomy, taxonomy)
+    if merged != project.taxonomy:
+        projects.update_project(
+            session=session,
+            project=project,
+            project_in=schemas.ProjectUpdate(taxonomy=merged),
+            actor=actor,
+        )
+
+
 def create_scale_task(
     *,
     session: Session,
@@ -71,25 +99,10 @@ def create_scale_task(
     actor: Actor,
     settings: Settings,
 ) -> models.Task:
-    """One task from a Scale create body, in a project of its type: the labels it names
-    join the project's taxonomy first (a Scale task carries its own label set)."""
-    if native_type(scale_type) != project.task_type:
-        project_type = scale_format.scale_type_of(project.task_type, project.params)
-        raise Invalid(
-            f"project {project.name!r} is a {project_type} project; "
-            f"create {project_type} tasks in it",
-            field="project",
-        )
+    """One task from a Scale create body, in a project of its type."""
+    check_project_type(project, scale_type)
     task_in = scale_format.task_create(scale_type, body, project.params)
-    if task_in.taxonomy is not None:
-        merged = scale_taxonomy.merge_taxonomy(project.taxonomy, task_in.taxonomy)
-        if merged != project.taxonomy:
-            projects.update_project(
-                session=session,
-                project=project,
-                project_in=schemas.ProjectUpdate(taxonomy=merged),
-                actor=actor,
-            )
+    merge_task_labels(session, project, task_in.taxonomy, actor)
     return tasks.create_task(
         session=session,
         project=project,

@@ -17,15 +17,21 @@ from sqlalchemy.orm import Session
 
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor
-from assay.compat import scale_annotations, scale_format, scale_taxonomy
+from assay.compat import scale_annotations, scale_format
 from assay.compat.errors import ScaleRoute
 from assay.compat.scale_annotations import FIELD_TYPES, IMAGE_TYPES
-from assay.compat.scale_common import JsonObject, project_by_name, task_view
+from assay.compat.scale_common import (
+    JsonObject,
+    check_project_type,
+    merge_task_labels,
+    project_by_name,
+    task_view,
+)
 from assay.compat.scale_taxonomy import LEGACY_GEOMETRY, TEXT_FIELD_TYPES, VIDEO_TYPES
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
 from assay.core.policies import projects as project_policy
-from assay.labeling import models, projects, quality_admin, schemas
+from assay.labeling import models, quality_admin, schemas
 from assay.labeling.task_params import rebase
 from assay.labeling.task_types import LLM_TASK_TYPES, native_type
 
@@ -242,26 +248,8 @@ def _project(
         raise Invalid(f"{kind} tasks belong to no batch; leave batch out", field="batch")
     project, role = project_by_name(session, name, actor)
     project_policy.require_manager(actor, project, role, f"create {kind} tasks")
-    if native_type(scale_type) != project.task_type:
-        project_type = scale_format.scale_type_of(project.task_type, project.params)
-        raise Invalid(
-            f"project {project.name!r} is a {project_type} project; "
-            f"create {project_type} tasks in it",
-            field="project",
-        )
+    check_project_type(project, scale_type)
     return project
-
-
-def _merge_labels(session: Session, project: models.Project, taxonomy: dict, actor: Actor) -> None:
-    """The labels the task's params name join the project's taxonomy (as task create does)."""
-    merged = scale_taxonomy.merge_taxonomy(project.taxonomy, taxonomy)
-    if merged != project.taxonomy:
-        projects.update_project(
-            session=session,
-            project=project,
-            project_in=schemas.ProjectUpdate(taxonomy=merged),
-            actor=actor,
-        )
 
 
 def _create(kind: str, task_type: str, body: dict[str, Any], actor: Actor, ctx: AppContext) -> dict:
@@ -276,8 +264,7 @@ def _create(kind: str, task_type: str, body: dict[str, Any], actor: Actor, ctx: 
     with ctx.db.write() as session:
         project = _project(session, scale_type, body, actor, kind)
         task_in = scale_format.task_create(scale_type, task_body, project.params)
-        if task_in.taxonomy is not None:
-            _merge_labels(session, project, task_in.taxonomy, actor)
+        merge_task_labels(session, project, task_in.taxonomy, actor)
         params = scale_format.visible_params(task_in.fields["params"])
         fields = {**task_in.fields, EXPECTED: native_response(scale_type, body[EXPECTED], params)}
         if body.get(INITIAL) is not None:
