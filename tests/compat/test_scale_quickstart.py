@@ -4,8 +4,10 @@ callback URL whose host does not resolve (accepted; the delivery fails later, on
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from scaleapi.exceptions import ScaleDuplicateResource, ScaleInvalidRequest
@@ -180,3 +182,24 @@ def test_an_unresolvable_callback_fails_on_the_delivery_log(scale, manager, modu
     assert attempts, "the callback was never tried"
     assert delivery.status != "succeeded" and delivery.delivered_at is None
     assert all(a.status_code is None and a.error for a in attempts)
+
+
+def test_first_tasks_of_a_type_at_once_share_one_default_project(scale, manager):
+    client = scale(manager.key)
+    start = threading.Barrier(4)
+
+    def create(i: int) -> str:
+        start.wait(10)
+        task = client.create_task(
+            TaskType.PolygonAnnotation,
+            attachment="https://example.com/field.jpg",
+            objects_to_annotate=[f"plot {i}"],
+        )
+        return task.project
+
+    with ThreadPoolExecutor(4) as pool:
+        names = set(pool.map(create, range(4)))
+    assert names == {"Default polygonannotation project"}
+    assert [p.name for p in client.projects()].count("Default polygonannotation project") == 1
+    labels = client.get_project("Default polygonannotation project").as_dict()["taxonomy"]
+    assert {label["name"] for label in labels["labels"]} == {f"plot {i}" for i in range(4)}

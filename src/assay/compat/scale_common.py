@@ -79,6 +79,11 @@ def merge_task_labels(
     its own label set)."""
     if taxonomy is None:
         return
+    if scale_taxonomy.merge_taxonomy(project.taxonomy, taxonomy) == project.taxonomy:
+        return
+    # Locked and read again before the change: two tasks naming new labels at once would
+    # otherwise each write the taxonomy they read, and one's labels would be lost.
+    session.refresh(project, with_for_update=True)
     merged = scale_taxonomy.merge_taxonomy(project.taxonomy, taxonomy)
     if merged != project.taxonomy:
         projects.update_project(
