@@ -193,12 +193,18 @@ class ParamsUpdate:
 def project_params_update(
     current: dict[str, Any], scale_type: str, body: dict[str, Any]
 ) -> ParamsUpdate:
-    """setParams: the given params override the project's; `instruction` is a new version."""
+    """setParams: the given params override the project's (with `patch: false`, replace
+    them); `instruction` is a new version. Labels only ever join the taxonomy: tasks may
+    still use the ones the new params leave out."""
     instruction = body.get("instruction")
     if instruction is not None and not isinstance(instruction, str):
         raise Invalid("instruction must be a string", field="instruction")
-    changes = {k: v for k, v in body.items() if k not in RESERVED_PARAMS}
-    params = {**current, **changes}
+    patch = body.get("patch", True)
+    if not isinstance(patch, bool):
+        raise Invalid("patch must be true or false", field="patch")
+    changes = {k: v for k, v in body.items() if k not in RESERVED_PARAMS and k != "patch"}
+    kept = current if patch else {k: v for k, v in current.items() if k in RESERVED_PARAMS}
+    params = {**kept, **changes}
     taxonomy = scale_taxonomy.taxonomy_from_params(scale_type, changes)
     return ParamsUpdate(params=params, instruction=instruction, taxonomy=taxonomy)
 
