@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import datetime as dt
 
+import pytest
+from sqlalchemy import select, update
+
+from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid
 from assay.labeling import batches, models, pipeline, schemas, task_changes
 from tests.labeling.factories import (
@@ -293,3 +296,28 @@ def test_a_batch_opened_empty_waits_for_its_tasks(db, ctx, settings, manager, ac
     labeler = actor_for(accounts.make("labeler"))
     submit(db, settings, next_for(db, project.id, labeler), labeler)
     assert _batch_row(db, batch.id).status == "completed"
+
+
+def test_what_comes_back_to_a_paused_batch_is_parked_again(db, ctx, settings, manager, accounts):
+    """A lease held at pause time runs out: the task is free again in its stage, and the
+    periodic duty takes it out of the queue until the batch resumes."""
+    project = make_cat_project(db, manager)
+    batch = make_batch(db, project, manager)
+    (task_id,) = add_tasks(db, project, manager, settings, [cat_task(0)], batch)
+    finalize(db, batch, settings, manager)
+    first, second = (actor_for(accounts.make("labeler")) for _ in range(2))
+    assert next_for(db, project.id, first).task.id == task_id
+    _change(db, settings, manager, batch, "pause")
+    assert get_task(db, task_id).stage == "label"  # held: left to its labeler
+    with db.write() as session:
+        session.execute(
+            update(models.Task)
+            .where(models.Task.id == task_id)
+            .values(lease_expires_at=utcnow() - dt.timedelta(seconds=1))
+        )
+    assert batches.park_paused_batches(ctx) == 1
+    assert (get_task(db, task_id).stage, get_task(db, task_id).paused_stage) == (None, "label")
+    assert next_for(db, project.id, second) is None
+    assert batches.park_paused_batches(ctx) == 0
+    _change(db, settings, manager, batch, "resume")
+    assert next_for(db, project.id, second).task.id == task_id

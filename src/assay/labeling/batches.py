@@ -2,8 +2,10 @@
 
 Tasks added to a staging batch wait; finalizing the batch queues them at the pipeline's first
 stage. The batch completes (and its callback is sent) once none of its tasks is pending.
-A batch in progress can be paused (its tasks nobody holds leave the queue until it resumes)
-and any batch not completed can be canceled (its tasks nobody holds are canceled).
+A batch in progress can be paused: its tasks nobody holds leave the queue until it resumes
+(a periodic duty parks, within seconds, those that come back: a held step submitted into
+the next stage, a lease that ran out). Any batch not completed can be canceled: its pending
+tasks nobody holds are canceled.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from assay.core import jobs
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Conflict, Invalid, NotFound
@@ -205,15 +208,43 @@ def pause_batch(*, session: Session, batch: models.Batch) -> models.Batch:
         return batch
     if batch.status != "in_progress":
         raise _not_now(batch, "paused", "a batch in progress")
-    session.execute(
-        update(T)
-        .where(T.batch_id == batch.id, T.stage.is_not(None), _unheld(utcnow()))
-        .values(paused_stage=T.stage, stage=None, **_NO_LEASE)
-        .execution_options(synchronize_session=False)
-    )
+    _park(session, batch.id)
     batch.status = "paused"
     session.flush()
     return batch
+
+
+def _park(session: Session, batch_id: str) -> int:
+    """The batch's queued tasks nobody holds leave the queue, keeping their stage."""
+    result = session.execute(
+        update(T)
+        .where(T.batch_id == batch_id, T.stage.is_not(None), _unheld(utcnow()))
+        .values(paused_stage=T.stage, stage=None, **_NO_LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+@jobs.duty("labeling.park_paused_batches", seconds=5.0)
+def park_paused_batches(app: Any) -> int:
+    """Park what a paused batch got back into the queue since it was paused: a step held at
+    pause time and submitted into the next stage, or a lease that ran out. Idempotent; found
+    by a read, written only when there is something to park."""
+    now = utcnow()
+    strays = exists(
+        select(T.id).where(T.batch_id == models.Batch.id, T.stage.is_not(None), _unheld(now))
+    )
+    with app.db.read() as session:
+        found = session.scalars(
+            select(models.Batch.id).where(models.Batch.status == "paused", strays).limit(100)
+        ).all()
+    parked = 0
+    for batch_id in found:
+        with app.db.write() as session:
+            batch = session.get(models.Batch, batch_id, with_for_update=True)
+            if batch is not None and batch.status == "paused":
+                parked += _park(session, batch_id)
+    return parked
 
 
 def resume_batch(
