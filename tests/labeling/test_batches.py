@@ -19,6 +19,7 @@ from tests.labeling.factories import (
     make_batch,
     make_project,
     statements,
+    while_writing,
 )
 from tests.labeling.test_queue import cat_task, make_cat_project, next_for, submit
 
@@ -321,3 +322,20 @@ def test_what_comes_back_to_a_paused_batch_is_parked_again(db, ctx, settings, ma
     assert batches.park_paused_batches(ctx) == 0
     _change(db, settings, manager, batch, "resume")
     assert next_for(db, project.id, second).task.id == task_id
+
+
+def test_two_creates_of_one_batch_name_at_once_are_one_batch_and_a_conflict(
+    db, manager, project, dialect
+):
+    def create(session):
+        return batches.create_batch(
+            session=session,
+            project=session.get(models.Project, project.id),
+            batch_in=schemas.BatchCreate(name="same"),
+            actor=manager,
+        ).id
+
+    _, second = while_writing(
+        db, dialect, create, lambda: make_batch(db, project, manager, name="same")
+    )
+    assert isinstance(second.get("error"), Conflict) and second["error"].field == "name"

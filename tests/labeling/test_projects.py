@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.labeling import models, projects, schemas
@@ -16,6 +13,7 @@ from tests.labeling.factories import (
     add_tasks,
     image_task,
     make_project,
+    while_writing,
 )
 
 
@@ -220,50 +218,20 @@ def test_get_or_create_makes_one_project_and_then_finds_it(db, manager):
 def test_get_or_create_twice_at_once_makes_one_project(db, manager, dialect):
     """The second of two first calls waits on the first's uncommitted insert (PostgreSQL:
     the unique index; SQLite: the writer lock) and then reads its project."""
-    second: dict[str, object] = {}
 
-    def create_in_parallel() -> None:
-        try:
-            with db.write() as session:
-                second["id"] = projects.get_or_create_project(
-                    session=session, project_in=_default_project(), actor=manager
-                ).id
-        except Exception as exc:  # reported by the assertion below
-            second["error"] = exc
-
-    with db.write() as session:
-        first = projects.get_or_create_project(
+    def get_or_create(session):
+        return projects.get_or_create_project(
             session=session, project_in=_default_project(), actor=manager
-        )
-        thread = threading.Thread(target=create_in_parallel)
-        thread.start()
-        if dialect == "postgresql":
-            _wait_until_blocked_on_a_lock(db)
-        else:
-            thread.join(0.3)  # still waiting for the writer lock
-        assert thread.is_alive()
-    thread.join(30)
-    assert second == {"id": first.id}
+        ).id
+
+    def in_its_own_transaction():
+        with db.write() as session:
+            return get_or_create(session)
+
+    first_id, second = while_writing(db, dialect, get_or_create, in_its_own_transaction)
+    assert second == {"result": first_id}
     with db.read() as session:
         named = session.scalars(
-            select(models.Project).where(models.Project.name == first.name)
+            select(models.Project).where(models.Project.name == _default_project().name)
         ).all()
     assert len(named) == 1
-
-
-def _wait_until_blocked_on_a_lock(db) -> None:
-    """Until another connection waits on a lock (the parallel insert on the unique name)."""
-    deadline = time.monotonic() + 30
-    with db.engine.connect() as conn:
-        while time.monotonic() < deadline:
-            waiting = conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            ).scalar_one()
-            conn.rollback()
-            if waiting:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the parallel create never waited on the first one's insert")
