@@ -198,6 +198,24 @@ def test_attachments_and_batches(client, db, manager, project):
     assert meta.json()["metadata"] == {"a": 1}
 
 
+def test_batches_pause_resume_and_cancel(client, accounts, manager, project):
+    batch = client.post(
+        f"{API}/projects/{project['id']}/batches", json={"name": "wk2"}, headers=manager.headers
+    ).json()
+    bulk(client, manager, project["id"], [task(0), task(1)], batch=batch["id"])
+    url = f"{API}/batches/{batch['id']}"
+    staging = client.post(f"{url}/pause", headers=manager.headers)
+    assert staging.status_code == 409 and staging.json()["error"]["field"] == "batch"
+    client.post(f"{url}/finalize", headers=manager.headers)
+    labeler = accounts.make("labeler")
+    assert client.post(f"{url}/pause", headers=labeler.headers).status_code == 404
+    assert client.post(f"{url}/pause", headers=manager.headers).json()["status"] == "paused"
+    assert client.post(f"{url}/resume", headers=manager.headers).json()["status"] == "in_progress"
+    canceled = client.post(f"{url}/cancel", headers=manager.headers).json()
+    assert canceled["status"] == "canceled" and canceled["counts"]["canceled"] == 2
+    assert client.post(f"{url}/resume", headers=manager.headers).status_code == 409
+
+
 def test_list_filters_and_cursor(client, manager, project):
     ids = [
         t["id"]

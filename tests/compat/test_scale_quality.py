@@ -476,3 +476,55 @@ def test_an_evaluation_task_from_scale_is_served_and_scored(
     (item,) = quality_tasks(server, admin, pid, kind="evaluation")
     assert (item["attempts"], item["passes"]) == (2, 1)
     assert item["pass_rate"] == 0.5
+
+
+def test_the_readme_evaluation_task_in_scale_documented_shape(scale, server, manager, admin, name):
+    """The README's `create_evaluation_task` example: a text collection answer as
+    `{"annotations": {field_id: {"type", "field_id", "response": [[...]]}}}`."""
+    client = scale(manager.key)
+    field = {
+        "type": "category",
+        "field_id": "answer_reasonable",
+        "title": "Is the answer reasonable?",
+        "choices": [{"label": "Yes", "value": "yes"}, {"label": "No", "value": "no"}],
+    }
+    project = client.create_project(
+        name("readme gold"), TaskType.TextCollection, params={"fields": [field]}
+    )
+    expected_response = {
+        "annotations": {
+            "answer_reasonable": {
+                "type": "category",
+                "field_id": "answer_reasonable",
+                "response": [["no"]],
+            }
+        }
+    }
+    initial_response = {
+        "annotations": {
+            "answer_reasonable": {
+                "type": "category",
+                "field_id": "answer_reasonable",
+                "response": [["yes"]],
+            }
+        }
+    }
+    attachments = [{"type": "image", "content": "https://i.imgur.com/bGjrNzl.jpeg"}]
+    payload = dict(
+        project=project.name,
+        attachments=attachments,
+        initial_response=initial_response,
+        expected_response=expected_response,
+    )
+    gold = client.create_evaluation_task(TaskType.TextCollection, **payload)
+    assert gold.expected_response == {"answer_reasonable": "no"}
+    lesson = client.create_training_task(
+        TaskType.TextCollection,
+        project=project.name,
+        attachments=attachments,
+        expected_response=expected_response,
+    )
+    assert lesson.expected_response == {"answer_reasonable": "no"}
+    (item,) = quality_tasks(server, admin, project.as_dict()["id"], kind="evaluation")
+    assert item["expected_response"]["global_attributes"] == {"answer_reasonable": "no"}
+    assert item["prelabels"]["global_attributes"] == {"answer_reasonable": "yes"}

@@ -57,6 +57,14 @@ def test_projects_create_get_list_and_set_params(scale, manager, name):
     labels = {lb["name"]: lb["geometries"] for lb in updated.as_dict()["taxonomy"]["labels"]}
     assert labels == {"car": ["box"], "bus": ["box"], "road": ["polygon"]}
     assert client.get_project(project_name).instruction == "Box every car and bus"
+    # The README's update: `patch=False` replaces the params instead of merging into them.
+    replaced = client.update_project(
+        project_name=project_name, patch=False, instruction="update: Please label all the stuff"
+    )
+    assert replaced.instruction == "update: Please label all the stuff"
+    assert "patch" not in replaced.params and "padding" not in replaced.params
+    assert "geometries" not in replaced.params
+    assert {lb["name"] for lb in replaced.as_dict()["taxonomy"]["labels"]} == set(labels)
 
     assert [s["kind"] for s in created.as_dict()["pipeline"]["stages"]] == ["label"]
     reviewed = client.create_project(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from assay.core import blobs
 from assay.core.auth import Actor
@@ -183,3 +186,47 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
 )
+
+
+def while_writing(
+    db: Database, dialect: str, first: Callable[[Session], Any], second: Callable[[], Any]
+) -> tuple[Any, dict[str, Any]]:
+    """`first` in a write transaction and, before it commits, `second` on another thread,
+    which must wait for it (PostgreSQL: a row or index lock; SQLite: the writer lock).
+    Returns first's result and `{"result": …}` or `{"error": exception}` for the second."""
+    second_outcome: dict[str, Any] = {}
+
+    def run_second() -> None:
+        try:
+            second_outcome["result"] = second()
+        except Exception as exc:  # reported to the caller
+            second_outcome["error"] = exc
+
+    with db.write() as session:
+        result = first(session)
+        thread = threading.Thread(target=run_second)
+        thread.start()
+        if dialect == "postgresql":
+            _wait_until_blocked_on_a_lock(db)
+        else:
+            thread.join(0.3)  # still waiting for the writer lock
+        assert thread.is_alive(), "the second writer did not wait for the first"
+    thread.join(30)
+    return result, second_outcome
+
+
+def _wait_until_blocked_on_a_lock(db: Database) -> None:
+    deadline = time.monotonic() + 30
+    with db.engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar_one()
+            conn.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second writer never waited on the first one's lock")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.labeling import models, projects, schemas
@@ -12,6 +13,7 @@ from tests.labeling.factories import (
     add_tasks,
     image_task,
     make_project,
+    while_writing,
 )
 
 
@@ -187,3 +189,49 @@ def test_members_and_member_scoped_lists(db, manager, accounts):
             projects.membership(session=session, project_id=mine.id, user_id=labeler.user.id)
             is None
         )
+
+
+def _default_project() -> schemas.ProjectCreate:
+    return schemas.ProjectCreate(
+        name="Default categorization project",
+        task_type="categorization",
+        taxonomy=CATEGORY_TAXONOMY,
+    )
+
+
+def test_get_or_create_makes_one_project_and_then_finds_it(db, manager):
+    refused = []
+    with db.write() as session:
+        made = projects.get_or_create_project(
+            session=session, project_in=_default_project(), actor=manager
+        )
+    with db.write() as session:
+        found = projects.get_or_create_project(
+            session=session,
+            project_in=_default_project(),
+            actor=manager,
+            may_create=lambda: refused.append("asked"),
+        )
+    assert found.id == made.id and refused == []  # the policy is asked only to create
+
+
+def test_get_or_create_twice_at_once_makes_one_project(db, manager, dialect):
+    """The second of two first calls waits on the first's uncommitted insert (PostgreSQL:
+    the unique index; SQLite: the writer lock) and then reads its project."""
+
+    def get_or_create(session):
+        return projects.get_or_create_project(
+            session=session, project_in=_default_project(), actor=manager
+        ).id
+
+    def in_its_own_transaction():
+        with db.write() as session:
+            return get_or_create(session)
+
+    first_id, second = while_writing(db, dialect, get_or_create, in_its_own_transaction)
+    assert second == {"result": first_id}
+    with db.read() as session:
+        named = session.scalars(
+            select(models.Project).where(models.Project.name == _default_project().name)
+        ).all()
+    assert len(named) == 1

@@ -241,10 +241,31 @@ def test_the_bulk_limit(db, manager, project, settings):
     assert caught.value.field == "tasks"
 
 
-def test_callback_urls_are_checked_when_accepted(db, manager, project, settings):
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://x.test/hook",
+        "www.example.com/callback",
+        "http:///hook",
+        "http://a b.test/",
+        "http://u:p@x.test/",
+    ],
+)
+def test_malformed_callback_urls_are_refused(db, manager, project, settings, url):
     with pytest.raises(Invalid) as caught:
-        add_tasks(db, project, manager, settings, [image_task(callback_url="ftp://x.test/hook")])
+        add_tasks(db, project, manager, settings, [image_task(callback_url=url)])
     assert caught.value.field == "tasks[0].callback_url"
+    assert task_count(db) == 0
+
+
+def test_callback_hosts_are_not_resolved_at_creation(db, manager, project, settings):
+    """Where a callback leads is checked when it is delivered (and a failure is retried and
+    logged): creating a task never depends on DNS or the deny list."""
+    urls = ["http://www.example.invalid/callback", "https://169.254.169.254/hook"]
+    ids = add_tasks(
+        db, project, manager, settings, [image_task(i, callback_url=u) for i, u in enumerate(urls)]
+    )
+    assert [get_task(db, i).callback_url for i in ids] == urls
 
 
 def test_test_keys_complete_at_once_with_a_valid_response(db, manager, settings):

@@ -56,6 +56,13 @@ def test_a_project_from_creation_to_reviewed_results(connect, server, accounts):
         manager.tasks.create(project.id, params={"text": "again"}, unique_id="pet-0")
     assert manager.batches.finalize(batch.id).status == "in_progress"
     assert manager.batches.get(batch.id).counts.pending == 3
+    assert manager.batches.pause(batch.id).status == "paused"
+    assert labeler.queue.next(project.id) is None
+    assert manager.batches.resume(batch.id).status == "in_progress"
+    spare = manager.batches.create(project.id, name="spare")
+    manager.tasks.create(project.id, params={"text": "spare"}, batch=spare.id)
+    canceled = manager.batches.cancel(spare.id)
+    assert canceled.status == "canceled" and canceled.counts.canceled == 1
 
     for _ in range(3):
         lease = labeler.queue.next(project.id)

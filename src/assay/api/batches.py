@@ -1,4 +1,5 @@
-"""Batches under /api/v1: create in a project, list with task counts, finalize."""
+"""Batches under /api/v1: create in a project, list with task counts, finalize, pause,
+resume, cancel."""
 
 from __future__ import annotations
 
@@ -110,6 +111,43 @@ def finalize_batch(batch_id: str, actor: CurrentActor, db: Db, ctx: Ctx) -> sche
         batch = batches.finalize_batch(
             session=session, batch=batch, settings=ctx.settings, actor=actor
         )
+        return batch_views(session, [batch])[0]
+
+
+@router.post("/batches/{batch_id}/pause", response_model=schemas.Batch, operation_id="pause_batch")
+def pause_batch(batch_id: str, actor: CurrentActor, db: Db) -> schemas.Batch:
+    """Stop serving a batch in progress; the steps being worked on can still be submitted.
+    Repeating it changes nothing."""
+    with db.write() as session:
+        batch, project, role = _load(session, batch_id, actor)
+        policy.can_update(actor, project, role)
+        batch = batches.pause_batch(session=session, batch=batch)
+        return batch_views(session, [batch])[0]
+
+
+@router.post(
+    "/batches/{batch_id}/resume", response_model=schemas.Batch, operation_id="resume_batch"
+)
+def resume_batch(batch_id: str, actor: CurrentActor, db: Db, ctx: Ctx) -> schemas.Batch:
+    """Serve a paused batch again. Repeating it changes nothing."""
+    with db.write() as session:
+        batch, project, role = _load(session, batch_id, actor)
+        policy.can_update(actor, project, role)
+        batch = batches.resume_batch(
+            session=session, batch=batch, settings=ctx.settings, actor=actor
+        )
+        return batch_views(session, [batch])[0]
+
+
+@router.post(
+    "/batches/{batch_id}/cancel", response_model=schemas.Batch, operation_id="cancel_batch"
+)
+def cancel_batch(batch_id: str, actor: CurrentActor, db: Db) -> schemas.Batch:
+    """Cancel the batch's pending tasks nobody is working on; a completed batch is a 409."""
+    with db.write() as session:
+        batch, project, role = _load(session, batch_id, actor)
+        policy.can_update(actor, project, role)
+        batches.cancel_batch(session=session, batch=batch, actor=actor)
         return batch_views(session, [batch])[0]
 
 

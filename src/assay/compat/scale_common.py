@@ -8,10 +8,12 @@ from fastapi import Body
 from sqlalchemy.orm import Session
 
 from assay.api.projects import load_project
-from assay.compat import scale_format, scale_queries
+from assay.compat import scale_format, scale_queries, scale_taxonomy
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
-from assay.labeling import batches, models, projects, tasks
+from assay.core.settings import Settings
+from assay.labeling import batches, models, projects, schemas, tasks
+from assay.labeling.task_types import native_type
 
 JsonObject = Annotated[dict[str, Any], Body()]
 OptionalJsonObject = Annotated[dict[str, Any] | None, Body()]
@@ -57,6 +59,63 @@ def project_or_404(session: Session, project_id: str | None, name: str | None, a
     if name:
         return project_by_name(session, name, actor)
     return None, None
+
+
+def check_project_type(project: models.Project, scale_type: str) -> None:
+    """A task of `scale_type` may go in this project (400 naming `project` if not)."""
+    if native_type(scale_type) != project.task_type:
+        project_type = scale_format.scale_type_of(project.task_type, project.params)
+        raise Invalid(
+            f"project {project.name!r} is a {project_type} project; "
+            f"create {project_type} tasks in it",
+            field="project",
+        )
+
+
+def merge_task_labels(
+    session: Session, project: models.Project, taxonomy: dict | None, actor: Actor
+) -> None:
+    """The labels a task's params name join its project's taxonomy (a Scale task carries
+    its own label set)."""
+    if taxonomy is None:
+        return
+    if scale_taxonomy.merge_taxonomy(project.taxonomy, taxonomy) == project.taxonomy:
+        return
+    # Locked and read again before the change: two tasks naming new labels at once would
+    # otherwise each write the taxonomy they read, and one's labels would be lost.
+    session.refresh(project, with_for_update=True)
+    merged = scale_taxonomy.merge_taxonomy(project.taxonomy, taxonomy)
+    if merged != project.taxonomy:
+        projects.update_project(
+            session=session,
+            project=project,
+            project_in=schemas.ProjectUpdate(taxonomy=merged),
+            actor=actor,
+        )
+
+
+def create_scale_task(
+    *,
+    session: Session,
+    project: models.Project,
+    batch: models.Batch | None,
+    scale_type: str,
+    body: dict[str, Any],
+    actor: Actor,
+    settings: Settings,
+) -> models.Task:
+    """One task from a Scale create body, in a project of its type."""
+    check_project_type(project, scale_type)
+    task_in = scale_format.task_create(scale_type, body, project.params)
+    merge_task_labels(session, project, task_in.taxonomy, actor)
+    return tasks.create_task(
+        session=session,
+        project=project,
+        batch=batch,
+        task_in=schemas.TaskCreate(batch=batch.id if batch else None, **task_in.fields),
+        actor=actor,
+        settings=settings,
+    )
 
 
 class Names:

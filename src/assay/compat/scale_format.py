@@ -144,6 +144,43 @@ def project_create(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Tasks created without a project go to a default project of their Scale type, one per
+# sandbox (Assay has no teams: one per instance and key mode), made on first use.
+DEFAULT_PROJECT_NAME = "Default {scale_type} project"
+# Where a task created without a project must name its labels (the project has none to lend).
+LABELS_PARAM = {
+    **dict.fromkeys(scale_taxonomy.LEGACY_GEOMETRY, "objects_to_annotate"),
+    **dict.fromkeys(scale_taxonomy.VIDEO_TYPES, "geometries"),
+    "imageannotation": "geometries",
+    "categorization": "categories",
+    "namedentityrecognition": "labels",
+    "segmentannotation": "labels",
+}
+
+
+def default_project_create(scale_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """ProjectCreate fields of the default project for a task create body without a project:
+    its taxonomy is the one the task's own params define."""
+    scale_type = check_scale_type(scale_type)
+    params = {k: v for k, v in body.items() if k not in TASK_FIELDS}
+    taxonomy = scale_taxonomy.taxonomy_from_params(scale_type, params)
+    needed = LABELS_PARAM.get(scale_type)
+    if taxonomy is None and needed is not None:
+        also = " (or taxonomies)" if scale_type == "categorization" else ""
+        raise Invalid(
+            f"{needed}{also} is required for a {scale_type} task created without a project: "
+            "it defines the labels; or name a project whose labels the task uses",
+            field=needed,
+        )
+    task_type = native_type(scale_type)
+    return {
+        "name": DEFAULT_PROJECT_NAME.format(scale_type=scale_type),
+        "task_type": task_type,
+        "taxonomy": taxonomy or scale_taxonomy.placeholder_taxonomy(task_type),
+        "params": {SCALE_TYPE_KEY: scale_type},
+    }
+
+
 @dataclass
 class ParamsUpdate:
     """What POST /v1/projects/{name}/setParams changes."""
@@ -156,12 +193,18 @@ class ParamsUpdate:
 def project_params_update(
     current: dict[str, Any], scale_type: str, body: dict[str, Any]
 ) -> ParamsUpdate:
-    """setParams: the given params override the project's; `instruction` is a new version."""
+    """setParams: the given params override the project's (with `patch: false`, replace
+    them); `instruction` is a new version. Labels only ever join the taxonomy: tasks may
+    still use the ones the new params leave out."""
     instruction = body.get("instruction")
     if instruction is not None and not isinstance(instruction, str):
         raise Invalid("instruction must be a string", field="instruction")
-    changes = {k: v for k, v in body.items() if k not in RESERVED_PARAMS}
-    params = {**current, **changes}
+    patch = body.get("patch", True)
+    if not isinstance(patch, bool):
+        raise Invalid("patch must be true or false", field="patch")
+    changes = {k: v for k, v in body.items() if k not in RESERVED_PARAMS and k != "patch"}
+    kept = current if patch else {k: v for k, v in current.items() if k in RESERVED_PARAMS}
+    params = {**kept, **changes}
     taxonomy = scale_taxonomy.taxonomy_from_params(scale_type, changes)
     return ParamsUpdate(params=params, instruction=instruction, taxonomy=taxonomy)
 
@@ -187,6 +230,32 @@ def scale_project(project: Any) -> dict[str, Any]:
         "taxonomy": project.taxonomy,
         "pipeline": project.pipeline,
         "is_test": project.mode == "test",
+    }
+
+
+CHAT_TYPES = frozenset(("chat", "chatlite", "multichat", "chatexperimental"))
+TEMPLATE_TYPES = CHAT_TYPES | {"textcollection"}
+
+
+def task_template(project: Any) -> dict[str, Any]:
+    """A project's task template (its `template_variables` param), for the types that have
+    one on Scale."""
+    scale_type = scale_type_of(project.task_type, project.params)
+    if scale_type not in TEMPLATE_TYPES:
+        raise Invalid(
+            f"project {project.name!r} ({scale_type}) has no task template; task templates "
+            "exist for textcollection and chat projects",
+            field="project",
+        )
+    variables = project.params.get("template_variables")
+    return {
+        "id": project.id,
+        "version": project.instructions_version,
+        "created_at": iso(project.created_at),
+        "updated_at": iso(project.updated_at),
+        "template_variables": variables if isinstance(variables, dict) else {},
+        "response_schema": None,
+        "auto_onboard_enabled": False,
     }
 
 
@@ -249,6 +318,27 @@ def scale_batch(batch: Any, project_name: str) -> dict[str, Any]:
     }
 
 
+# v2 spells a canceled batch "cancelled" (tasks stay "canceled", as in v1).
+V2_BATCH_STATUS = {"canceled": "cancelled"}
+
+
+def native_batch_status(v2_status: str | None) -> str | None:
+    """A v2 batch status filter in Assay's spelling."""
+    natives = {v2: native for native, v2 in V2_BATCH_STATUS.items()}
+    return natives.get(v2_status, v2_status) if v2_status else None
+
+
+def deep_merge(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Scale's metadata `merge`: nested objects are merged key by key, other values replaced."""
+    merged = dict(current)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def v2_batch(batch: Any) -> dict[str, Any]:
     return {
         "id": batch.id,
@@ -256,7 +346,7 @@ def v2_batch(batch: Any) -> dict[str, Any]:
         "project": batch.project_id,
         "created_at": iso(batch.created_at),
         "completed_at": iso(batch.completed_at),
-        "status": batch.status,
+        "status": V2_BATCH_STATUS.get(batch.status, batch.status),
         "callback": batch.callback_url,
         "metadata": batch.metadata_,
     }
@@ -303,7 +393,7 @@ def _native_params(scale_type: str, params: dict[str, Any]) -> dict[str, Any]:
         added["responses"] = [
             a.get("content", a) if isinstance(a, dict) else a for a in attachments
         ]
-    if scale_type in ("chat", "chatlite", "multichat", "chatexperimental"):
+    if scale_type in CHAT_TYPES:
         variables = params.get("template_variables")
         variables = variables if isinstance(variables, dict) else {}
         if params.get("prompt") is None and variables.get("prompt") is not None:

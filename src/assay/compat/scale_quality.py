@@ -17,15 +17,21 @@ from sqlalchemy.orm import Session
 
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor
-from assay.compat import scale_annotations, scale_format, scale_taxonomy
+from assay.compat import scale_annotations, scale_format
 from assay.compat.errors import ScaleRoute
 from assay.compat.scale_annotations import FIELD_TYPES, IMAGE_TYPES
-from assay.compat.scale_common import JsonObject, project_by_name, task_view
+from assay.compat.scale_common import (
+    JsonObject,
+    check_project_type,
+    merge_task_labels,
+    project_by_name,
+    task_view,
+)
 from assay.compat.scale_taxonomy import LEGACY_GEOMETRY, TEXT_FIELD_TYPES, VIDEO_TYPES
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
 from assay.core.policies import projects as project_policy
-from assay.labeling import models, projects, quality_admin, schemas
+from assay.labeling import models, quality_admin, schemas
 from assay.labeling.task_params import rebase
 from assay.labeling.task_types import LLM_TASK_TYPES, native_type
 
@@ -121,15 +127,33 @@ def _document(response: dict) -> Any:
     return {"annotations": [_uuid_as_id(a) for a in annotations], **_globals(response)}
 
 
+def _values_by_field(response: dict, multiple: set[Any]) -> dict[str, Any]:
+    """Scale's documented shape `{"annotations": {field_id: {"type", "field_id",
+    "response": [[answer, …]]}}}` as `{field_id: value}` (a list for several answers or a
+    multiple-choice field); any other shape is returned as it is."""
+    annotations = response.get("annotations")
+    if not isinstance(annotations, dict) or not all(
+        isinstance(item, dict) and "response" in item for item in annotations.values()
+    ):
+        return response
+    out = {key: value for key, value in response.items() if key != "annotations"}
+    for key, item in annotations.items():
+        field = item.get("field_id") or key
+        raw = item["response"]
+        rows = raw if isinstance(raw, list) else [raw]
+        answers = [a for row in rows for a in (row if isinstance(row, list) else [row])]
+        out[field] = answers if len(answers) != 1 or field in multiple else answers[0]
+    return out
+
+
 def _text_collection(response: dict, params: dict) -> dict[str, Any]:
     """`{field_id: value}`: text fields are text annotations, the other fields task
     attributes (see scale_taxonomy._text_collection)."""
     specs = params.get("fields")
-    kinds = {
-        spec.get("field_id"): spec.get("type", "text")
-        for spec in (specs if isinstance(specs, list) else [])
-        if isinstance(spec, dict)
-    }
+    specs = [spec for spec in (specs if isinstance(specs, list) else []) if isinstance(spec, dict)]
+    kinds = {spec.get("field_id"): spec.get("type", "text") for spec in specs}
+    multiple = {spec.get("field_id") for spec in specs if spec.get("allow_multiple")}
+    response = _values_by_field(response, multiple)
     annotations: list[Any] = []
     attributes: dict[str, Any] = {}
     for key, value in response.items():
@@ -224,26 +248,8 @@ def _project(
         raise Invalid(f"{kind} tasks belong to no batch; leave batch out", field="batch")
     project, role = project_by_name(session, name, actor)
     project_policy.require_manager(actor, project, role, f"create {kind} tasks")
-    if native_type(scale_type) != project.task_type:
-        project_type = scale_format.scale_type_of(project.task_type, project.params)
-        raise Invalid(
-            f"project {project.name!r} is a {project_type} project; "
-            f"create {project_type} tasks in it",
-            field="project",
-        )
+    check_project_type(project, scale_type)
     return project
-
-
-def _merge_labels(session: Session, project: models.Project, taxonomy: dict, actor: Actor) -> None:
-    """The labels the task's params name join the project's taxonomy (as task create does)."""
-    merged = scale_taxonomy.merge_taxonomy(project.taxonomy, taxonomy)
-    if merged != project.taxonomy:
-        projects.update_project(
-            session=session,
-            project=project,
-            project_in=schemas.ProjectUpdate(taxonomy=merged),
-            actor=actor,
-        )
 
 
 def _create(kind: str, task_type: str, body: dict[str, Any], actor: Actor, ctx: AppContext) -> dict:
@@ -258,8 +264,7 @@ def _create(kind: str, task_type: str, body: dict[str, Any], actor: Actor, ctx: 
     with ctx.db.write() as session:
         project = _project(session, scale_type, body, actor, kind)
         task_in = scale_format.task_create(scale_type, task_body, project.params)
-        if task_in.taxonomy is not None:
-            _merge_labels(session, project, task_in.taxonomy, actor)
+        merge_task_labels(session, project, task_in.taxonomy, actor)
         params = scale_format.visible_params(task_in.fields["params"])
         fields = {**task_in.fields, EXPECTED: native_response(scale_type, body[EXPECTED], params)}
         if body.get(INITIAL) is not None:

@@ -106,6 +106,15 @@ def set_project_params(
         return scale_format.scale_project(project)
 
 
+@router.get("/projects/{name:path}/taskTemplates")
+def get_project_template(name: str, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    """Scale's task template: text collection and chat projects only (as on Scale)."""
+    with ctx.db.read() as session:
+        project, role = project_by_name(session, name, actor)
+        project_policy.can_read(actor, project, role)
+        return scale_format.task_template(project)
+
+
 @router.get("/projects/{name:path}")
 def get_project(name: str, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
     with ctx.db.read() as session:

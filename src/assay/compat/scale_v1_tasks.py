@@ -9,12 +9,13 @@ from fastapi import APIRouter, Body, Query
 from sqlalchemy.orm import Session
 
 from assay.api.deps import Ctx, CurrentActor
-from assay.compat import scale_format, scale_queries, scale_taxonomy
+from assay.compat import scale_format, scale_queries
 from assay.compat.errors import ScaleRoute
 from assay.compat.scale_common import (
     JsonObject,
     OptionalJsonObject,
     batch_by_name,
+    create_scale_task,
     load_task,
     page_limit,
     project_by_name,
@@ -23,6 +24,7 @@ from assay.compat.scale_common import (
 )
 from assay.core.auth import Actor
 from assay.core.errors import Conflict, Invalid, NotFound
+from assay.core.policies import projects as project_policy
 from assay.core.policies import tasks as policy
 from assay.labeling import models, projects, schemas, task_changes, tasks
 from assay.labeling.task_types import native_type
@@ -32,9 +34,10 @@ Tags = Annotated[list[str], Body()]
 
 
 def _target(
-    session: Session, body: dict[str, Any], actor: Actor
+    session: Session, scale_type: str, body: dict[str, Any], actor: Actor
 ) -> tuple[models.Project, models.Batch | None, str | None]:
-    """The project (and batch) a task create names, by Scale's names."""
+    """The project (and batch) a task create names, by Scale's names; with neither, the
+    default project of the task's type (made on first use, as Scale does)."""
     project_name, batch_name = body.get("project"), body.get("batch")
     if batch_name:
         batch, project, role = batch_by_name(session, str(batch_name), actor)
@@ -44,9 +47,17 @@ def _target(
                 field="batch",
             )
         return project, batch, role
-    if not project_name:
-        raise Invalid("project is required: the name of the task's project", field="project")
-    project, role = project_by_name(session, str(project_name), actor)
+    if project_name:
+        project, role = project_by_name(session, str(project_name), actor)
+        return project, None, role
+    default_in = schemas.ProjectCreate(**scale_format.default_project_create(scale_type, body))
+    project = projects.get_or_create_project(
+        session=session,
+        project_in=default_in,
+        actor=actor,
+        may_create=lambda: project_policy.can_create(actor),
+    )
+    role = projects.membership(session=session, project_id=project.id, user_id=actor.user_id)
     return project, None, role
 
 
@@ -54,30 +65,14 @@ def _target(
 def create_task(task_type: str, body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
     scale_type = scale_format.check_scale_type(task_type)
     with ctx.db.write() as session:
-        project, batch, role = _target(session, body, actor)
+        project, batch, role = _target(session, scale_type, body, actor)
         policy.can_create(actor, project, role)
-        if native_type(scale_type) != project.task_type:
-            project_type = scale_format.scale_type_of(project.task_type, project.params)
-            raise Invalid(
-                f"project {project.name!r} is a {project_type} project; "
-                f"create {project_type} tasks in it",
-                field="project",
-            )
-        task_in = scale_format.task_create(scale_type, body, project.params)
-        if task_in.taxonomy is not None:
-            merged = scale_taxonomy.merge_taxonomy(project.taxonomy, task_in.taxonomy)
-            if merged != project.taxonomy:
-                projects.update_project(
-                    session=session,
-                    project=project,
-                    project_in=schemas.ProjectUpdate(taxonomy=merged),
-                    actor=actor,
-                )
-        task = tasks.create_task(
+        task = create_scale_task(
             session=session,
             project=project,
             batch=batch,
-            task_in=schemas.TaskCreate(batch=batch.id if batch else None, **task_in.fields),
+            scale_type=scale_type,
+            body=body,
             actor=actor,
             settings=ctx.settings,
         )

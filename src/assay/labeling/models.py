@@ -33,7 +33,7 @@ TASK_KINDS = ("production", "evaluation", "training")
 ATTEMPT_KINDS = ("evaluation", "training", "calibration")
 WORKER_STATUSES = ("active", "paused")
 AUDIT_STATUSES = ("pending", "accepted", "fixed", "rejected")
-BATCH_STATUSES = ("staging", "in_progress", "completed")
+BATCH_STATUSES = ("staging", "in_progress", "paused", "completed", "canceled")
 TASK_STATUSES = ("pending", "completed", "canceled", "error")
 PROJECT_ROLES = ("manager", "reviewer", "labeler")
 EVENT_ACTIONS = (
@@ -241,6 +241,9 @@ class Task(Base):
     # --- queue state ---------------------------------------------------------------------
     # The pipeline stage the task waits in; NULL when not queued (staging batch, finished).
     stage: Mapped[str | None] = mapped_column(String(32))
+    # A task of a paused batch is out of the queue (`stage` NULL) and returns to this stage
+    # when the batch resumes.
+    paused_stage: Mapped[str | None] = mapped_column(String(32))
     round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Rework goes back to the labeler whose work was rejected.
     assignee_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -238,6 +238,9 @@ _FINISHED_BATCHES = (
                 _TASKS.c.batch_id == _BATCHES.c.id, _TASKS.c.status == "pending"
             )
         ),
+        # An empty batch in progress waits for its tasks (a Scale v2 batch opened to
+        # receive them); finalizing an empty staging batch completes it by itself.
+        exists(select(_TASKS.c.id).where(_TASKS.c.batch_id == _BATCHES.c.id)),
     )
     .limit(100)
 )

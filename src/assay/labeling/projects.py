@@ -132,8 +132,15 @@ def create_project(
         params=dict(project_in.params),
         created_by=_created_by(actor),
     )
-    session.add(project)
-    _flush(session, project_in.name)
+    try:
+        # Added inside the savepoint: `begin_nested()` flushes what is pending before its
+        # SAVEPOINT, so an insert added earlier would fail outside it, taking the
+        # transaction down instead of becoming a Conflict.
+        with session.begin_nested():
+            session.add(project)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"a project named {project_in.name!r} already exists", field="name") from exc
     session.add(
         models.InstructionVersion(
             project_id=project.id, version=1, body=body, created_by=_created_by(actor)
@@ -141,6 +148,27 @@ def create_project(
     )
     session.flush()
     return project
+
+
+def get_or_create_project(
+    *,
+    session: Session,
+    project_in: schemas.ProjectCreate,
+    actor: Actor,
+    may_create: Callable[[], None] = lambda: None,
+) -> models.Project:
+    """The project named `project_in.name` in the caller's sandbox, created from `project_in`
+    (after `may_create()`, a policy check that raises) when there is none. Two first calls at
+    once make one project: the unique name decides, and the loser reads the winner's."""
+    try:
+        return get_project_by_name(session=session, name=project_in.name, mode=actor.mode)
+    except NotFound:
+        pass
+    may_create()
+    try:
+        return create_project(session=session, project_in=project_in, actor=actor)
+    except Conflict:
+        return get_project_by_name(session=session, name=project_in.name, mode=actor.mode)
 
 
 def get_project(*, session: Session, project_id: str, mode: str) -> models.Project:

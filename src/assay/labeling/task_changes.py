@@ -43,6 +43,7 @@ def cancel_task(
         raise Conflict(f"task {task.id} is {task.status}; only pending tasks can be canceled")
     _event(session, task, actor, "cancel")
     task.status, task.completed_at, task.stage = "canceled", utcnow(), None
+    task.paused_stage = None
     task.lease_user_id = task.lease_token = task.lease_expires_at = task.leased_at = None
     task.assignee_id = None
     if clear_unique_id:

@@ -106,13 +106,18 @@ def _stored_blobs(session: Session, shas: Sequence[str]) -> set[str]:
     return found
 
 
-def _first_stage(project: models.Project, batch: models.Batch | None, rules: Rules) -> str | None:
+def _entry_stages(batch: models.Batch | None, rules: Rules) -> tuple[str | None, str | None]:
+    """Where new tasks wait: (`stage`, `paused_stage`) — queued at the first stage, held
+    back by a staging batch, or out of the queue until their paused batch resumes."""
+    first = rules.pipeline.stages[0].name
     if batch is None or batch.status == "in_progress":
-        return rules.pipeline.stages[0].name
+        return first, None
     if batch.status == "staging":
-        return None
+        return None, None
+    if batch.status == "paused":
+        return None, first
     raise Conflict(
-        f"batch {batch.name!r} is completed; add the tasks to a new batch", field="batch"
+        f"batch {batch.name!r} is {batch.status}; add the tasks to a new batch", field="batch"
     )
 
 
@@ -140,8 +145,8 @@ def check_tasks(
     errors: dict[int, AssayError] = {}
     prepared: list[tuple[Any, ...] | None] = []
     seen_unique: dict[str, int] = {}
+    good_urls: set[str] = set()
     blob_refs: dict[str, list[tuple[int, str]]] = {}
-    checked_urls: dict[str, AssayError | None] = {}
 
     def fail(i: int, error: AssayError) -> None:
         if not collect:
@@ -181,16 +186,13 @@ def check_tasks(
                     field = rebase(exc.field, "response", _field(_at(path, i), "expected_response"))
                     raise Invalid(exc.message, field=field) from None
             url = task_in.callback_url
-            if url is not None:
-                if url not in checked_urls:
-                    try:
-                        check_callback_url(url, settings, "callback_url")
-                        checked_urls[url] = None
-                    except Invalid as exc:
-                        checked_urls[url] = exc
-                problem = checked_urls[url]
-                if problem is not None:
-                    raise Invalid(problem.message, field=_field(_at(path, i), "callback_url"))
+            if url is not None and url not in good_urls:
+                try:
+                    check_callback_url(url, "callback_url")
+                except Invalid as exc:
+                    field = _field(_at(path, i), "callback_url")
+                    raise Invalid(exc.message, field=field) from None
+                good_urls.add(url)  # a bulk request usually repeats one callback URL
             unique_id = task_in.unique_id
             if unique_id is not None:
                 if unique_id in seen_unique:
@@ -285,7 +287,7 @@ def create_tasks(
                     "response format)",
                     field=_field(_at(path, i), "expected_response"),
                 )
-    stage = None if quality_task else _first_stage(project, batch, rules)
+    stage, paused_stage = (None, None) if quality_task else _entry_stages(batch, rules)
     # Unique ids already taken are found by the INSERT (the unique constraint on mode and
     # unique_id): a conflict is the rare case, and asking first cost a tenth of a request.
     prepared, _ = check_tasks(
@@ -312,6 +314,7 @@ def create_tasks(
         and workforce.batch_has_groups(session=session, batch_id=batch.id),
         "status": "pending",
         "stage": None if test_mode else stage,
+        "paused_stage": None if test_mode else paused_stage,
         "round": 0,
         "created_by": user_of(actor),
         "created_at": now,

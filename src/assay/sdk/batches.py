@@ -57,5 +57,17 @@ class Batches:
         """Queue the batch's tasks for labeling."""
         return self._api.finalize(batch_id=batch_id)
 
+    def pause(self, batch_id: str) -> Batch:
+        """Stop serving a batch in progress; work already started can still be submitted."""
+        return self._api.pause(batch_id=batch_id)
+
+    def resume(self, batch_id: str) -> Batch:
+        """Serve a paused batch again."""
+        return self._api.resume(batch_id=batch_id)
+
+    def cancel(self, batch_id: str) -> Batch:
+        """Cancel the batch's pending tasks that nobody is working on."""
+        return self._api.cancel(batch_id=batch_id)
+
     def set_metadata(self, batch_id: str, metadata: dict[str, Any]) -> Batch:
         return self._api.set_metadata(batch_id=batch_id, json={"metadata": metadata})

@@ -11,3 +11,7 @@ class BatchesAPI(API):
     # Finalizing twice changes nothing, so a retry is harmless.
     finalize = endpoint("POST", "/batches/{batch_id}/finalize", returns=Batch, retry=True)
     set_metadata = endpoint("PUT", "/batches/{batch_id}/metadata", returns=Batch)
+    # Pausing a paused batch, resuming one in progress, canceling a canceled one: no change.
+    pause = endpoint("POST", "/batches/{batch_id}/pause", returns=Batch, retry=True)
+    resume = endpoint("POST", "/batches/{batch_id}/resume", returns=Batch, retry=True)
+    cancel = endpoint("POST", "/batches/{batch_id}/cancel", returns=Batch, retry=True)
