@@ -5,7 +5,7 @@ The task table sorts by priority and by completion time besides the id (creation
 pages over (value, id) within a project read these indexes instead of sorting the project.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-07 00:20:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from assay.core.db import UTCDateTime
 
 revision: str = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
