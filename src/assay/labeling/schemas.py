@@ -335,6 +335,11 @@ class Submission(LeaseToken):
 
 class Skip(LeaseToken):
     reason: str = Field(min_length=1, max_length=2000)
+    broken: bool = Field(
+        False,
+        description="The task cannot be worked (its media does not load or is not what the "
+        "task type shows): the task is tagged `broken` for its managers.",
+    )
 
 
 class ReviewComment(Schema):

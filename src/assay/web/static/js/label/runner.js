@@ -7,6 +7,7 @@ import { api, css, el, toast } from "/static/js/api.js";
 import {
   askText, describe, dialogOpen, imageUrls, isTyping, local, offline, preloadImages, showShortcuts,
 } from "/static/js/label/common.js";
+import { askSkip } from "/static/js/label/skip.js";
 
 const WORKSPACE_FOR = {
   image: "image",
@@ -226,7 +227,7 @@ class Runner {
     this.root.classList.toggle("busy", busy);
     for (const [name, node] of Object.entries(this.actions)) {
       node.disabled = busy || !this.lease || (name === "fix" && !this.edited)
-        || (name === "accept" && this.edited);
+        || (name === "accept" && this.edited) || (name === "submit" && Boolean(this.broken));
     }
   }
 
@@ -382,6 +383,8 @@ class Runner {
     this.lease = lease;
     this.dirty = false;
     this.edited = false;
+    this.broken = null;
+    delete this.root.dataset.broken;
     this.retries = 0;
     const saved = local.read(lease);
     const response = saved?.response ?? lease.draft ?? lease.previous ?? null;
@@ -397,6 +400,8 @@ class Runner {
       mode: this.mode,
       onChange: () => this.changed(),
       submit: () => this.primary(),
+      onBroken: (message) => this.mediaBroken(lease, message),
+      reportBroken: this.mode === "review" || this.audit ? null : () => this.skip({ broken: true }),
     });
     this.renderRework(lease);
     if (this.mode === "review" && lease.draft) this.edited = true;
@@ -647,8 +652,22 @@ class Runner {
     this.handle?.showError?.(error.field, error.message);
   }
 
+  // The workspace could not show the task's media: nothing can be labeled, so submit stays
+  // blocked until the task is reported (a skip with `broken`).
+  mediaBroken(lease, message) {
+    if (this.lease !== lease) return;
+    this.broken = message;
+    this.root.dataset.broken = "true";
+    this.showAlert(`${message} Submitting is blocked for this task.`);
+    this.setBusy(this.busy);
+  }
+
   async submit() {
     if (this.busy || !this.lease || !this.handle) return;
+    if (this.broken) {
+      this.showAlert(`${this.broken} Submitting is blocked: report the task as broken.`);
+      return;
+    }
     const started = performance.now();
     const lease = this.lease;
     const response = this.handle.getResponse();
@@ -674,15 +693,15 @@ class Runner {
     await this.next({ started, given });
   }
 
-  async skip() {
+  async skip({ broken = false } = {}) {
     if (this.busy || !this.lease) return;
     const lease = this.lease;
-    const reason = await askText({ title: "Skip this task", label: "Why do you skip it?", submit: "Skip task" });
-    if (!reason || this.lease !== lease) return;
+    const answer = await askSkip({ broken: broken || Boolean(this.broken) });
+    if (!answer || this.lease !== lease) return;
     this.setBusy(true);
     try {
       await api(`/tasks/${lease.task.id}/skip`, {
-        method: "POST", body: { lease_token: lease.lease_token, reason },
+        method: "POST", body: { lease_token: lease.lease_token, ...answer },
       });
     } catch (error) {
       if (this.lease === lease) this.failed(error, "Skip");
@@ -690,7 +709,8 @@ class Runner {
     }
     this.showAlert("");
     this.finishTask(lease);
-    toast("Task skipped");
+    delete this.root.dataset.broken;
+    toast(answer.broken ? "Reported as broken and skipped" : "Task skipped");
     await this.next({ started: performance.now() });
   }
 

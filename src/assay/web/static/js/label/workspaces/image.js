@@ -29,6 +29,15 @@ export function mount(container, ctx) {
   };
 }
 
+function brokenNotice(message, report) {
+  return el("div", { class: "iw-broken", role: "alert" },
+    el("strong", {}, message),
+    el("p", {}, "Nothing can be labeled on it, so submitting is blocked. Report it as broken: "
+      + "the task is set aside for a manager and you get the next one."),
+    report ? el("button", { type: "button", class: "danger", onclick: () => report() }, "Report broken task")
+      : null);
+}
+
 function sizeFromParams(params) {
   const w = Number(params?.image_width), h = Number(params?.image_height);
   return w > 0 && h > 0 ? { width: w, height: h } : null;
@@ -106,9 +115,14 @@ class ImageEditor {
     image.src = url;
   }
 
+  // The media is broken: an error state over the canvas that the tool hints cannot
+  // overwrite, and the runner is told (it blocks submit and offers to report the task).
   fail(message) {
-    this.hint.textContent = message;
-    this.hint.classList.add("error");
+    if (this.destroyed) return;
+    this.broken = message;
+    this.root.dataset.broken = "true";
+    this.stage.element.after(brokenNotice(message, this.ctx.reportBroken));
+    this.ctx.onBroken?.(message);
     if (!this.size) {
       this.size = { width: 1000, height: 750 };
       this.start();
