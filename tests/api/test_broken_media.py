@@ -14,6 +14,16 @@ def manager(accounts):
     return accounts.make("manager")
 
 
+def gold_project(client, manager) -> dict:
+    """A project that serves an evaluation task whenever it can (rate 1, no training)."""
+    gold_first = {
+        "evaluation_rate": 1.0,
+        "recycle_after_hours": None,
+        "training": {"required": False},
+    }
+    return make_project(client, manager, quality=gold_first)
+
+
 def upload(client, account, name: str, data: bytes, content_type: str) -> str:
     response = client.post(
         f"{API}/blobs", files={"file": (name, data, content_type)}, headers=account.headers
@@ -128,15 +138,7 @@ def test_reporting_a_task_broken_tags_it_and_records_the_reason(client, manager,
 
 
 def test_reporting_a_gold_task_broken_looks_like_any_other_report(client, manager, accounts):
-    project = make_project(
-        client,
-        manager,
-        quality={
-            "evaluation_rate": 1.0,
-            "recycle_after_hours": None,
-            "training": {"required": False},
-        },
-    )
+    project = gold_project(client, manager)
     answer = {
         "annotations": [{"type": "box", "label": "car", "x": 1, "y": 1, "width": 9, "height": 9}]
     }

@@ -74,6 +74,9 @@ class Project(Schema):
     created_by: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    your_role: str | None = Field(
+        None, description="Your role in the project (manager, reviewer, labeler); null if none."
+    )
 
 
 class ProjectDetail(Project):
