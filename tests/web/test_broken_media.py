@@ -6,26 +6,16 @@ with the reason recorded and the task tagged `broken` for its managers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.web import test_context
 from tests.web.conftest import screenshot
-from tests.web.test_image import Seeder, log_in
+from tests.web.test_image import log_in
 from tests.web.test_manager import png
 
-
-@pytest.fixture
-def manager(accounts):
-    return accounts.make("manager")
-
-
-@pytest.fixture
-def seeder(live_server, manager) -> Iterator[Seeder]:
-    seeder = Seeder(live_server.url, manager)
-    yield seeder
-    seeder.http.close()
+manager = test_context.manager  # the same fixtures
+seeder = test_context.seeder
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ import { api, css, el, toast } from "/static/js/api.js";
 import {
   askText, describe, dialogOpen, imageUrls, isTyping, local, offline, preloadImages, showShortcuts,
 } from "/static/js/label/common.js";
+import { ContextBar } from "/static/js/label/context.js";
 import { askSkip } from "/static/js/label/skip.js";
+import { summarize } from "/static/js/label/summary.js";
 
 const WORKSPACE_FOR = {
   image: "image",
@@ -67,23 +69,6 @@ function asLease(audit) {
     previous: audit.response,
     comments: null,
   };
-}
-
-// A short, readable account of a response: what the expected answer contains.
-function summarize(response) {
-  const annotations = response?.annotations || [];
-  if (!annotations.length) return ["(no annotations)"];
-  const counts = new Map();
-  for (const ann of annotations) {
-    let what = ann.label ? `${ann.label}` : ann.type;
-    if (ann.type === "text") what = `“${String(ann.text ?? "").slice(0, 120)}”`;
-    else if (ann.type === "ranking") what = `ranking ${JSON.stringify(ann.order)}`;
-    else if (ann.type === "comparison") what = `choice: ${ann.choice}`;
-    else if (ann.type === "rating") what = `${ann.criterion}: ${ann.value}`;
-    else if (ann.type !== "category") what = `${ann.type} ${what}`;
-    counts.set(what, (counts.get(what) || 0) + 1);
-  }
-  return [...counts].map(([what, n]) => (n > 1 ? `${n} × ${what}` : what));
 }
 
 class Runner {
@@ -189,11 +174,13 @@ class Runner {
     this.toggle = el("button", { type: "button", class: "secondary", "aria-expanded": String(open),
       "aria-controls": "lb-instructions", onclick: () => this.toggleInstructions() }, "Instructions");
     this.buttons = el("div", { class: "lb-actions" });
+    this.contextBar = new ContextBar(this);
     this.root = el("section", { class: "labeling", "data-mode": this.mode, "data-state": "loading" },
       el("header", { class: "lb-bar" },
         el("div", { class: "lb-title" }, this.title, this.subtitle),
         el("div", { class: "lb-state" }, this.status, this.offlineBadge),
-        this.buttons),
+        this.buttons,
+        this.contextBar.element),
       this.alert,
       el("div", { class: "lb-body" }, this.main, this.instructions));
     this.renderButtons();
@@ -289,6 +276,7 @@ class Runner {
         this.audit ? "No completed task is waiting for an audit in this project."
           : this.mode === "review" ? "No submitted work is waiting for review in this stage."
           : "There are no more tasks for you in this stage right now.", "Check again");
+      this.contextBar.explainEmpty(this.container.querySelector(".lb-empty p"));
       return;
     }
     const leased = performance.now();
@@ -404,6 +392,7 @@ class Runner {
       reportBroken: this.mode === "review" || this.audit ? null : () => this.skip({ broken: true }),
     });
     this.renderRework(lease);
+    this.contextBar.update(lease);
     if (this.mode === "review" && lease.draft) this.edited = true;
     if (saved && JSON.stringify(saved.response) !== JSON.stringify(lease.draft)) {
       // The local copy is newer than the server's (the connection dropped before it was sent).
@@ -468,6 +457,7 @@ class Runner {
     this.lease = null;
     this.root.dataset.state = "empty";
     delete this.root.dataset.taskId;
+    this.contextBar.clear();
     this.rework.hidden = true;
     this.setStatus("");
     this.setBusy(false);
