@@ -76,6 +76,15 @@ def test_video_frames_must_be_images(client, manager):
     )
     assert refused.status_code == 422
     assert refused.json()["error"]["field"] == "tasks[0].params.frames[1]"
+    # A video's attachment may be a video or a still image, not text.
+    add_tasks(client, manager, project["id"], [{"params": {"attachment": f"blob:{frame}"}}])
+    text_attachment = client.post(
+        f"{API}/projects/{project['id']}/tasks",
+        json={"params": {"attachment": f"blob:{text}"}},
+        headers=manager.headers,
+    )
+    assert text_attachment.status_code == 422
+    assert "not a video or an image" in text_attachment.json()["error"]["message"]
 
 
 def test_a_text_file_is_fine_where_the_task_type_shows_text(client, manager):

@@ -50,7 +50,7 @@ def test_upload_page_refuses_a_file_that_is_not_an_image(page, live_server, seed
 
 
 def test_an_image_that_does_not_load_blocks_submit_and_can_be_reported(
-    page, live_server, seeder, labeler
+    browser, page, live_server, seeder, labeler, manager
 ):
     missing = f"{live_server.url}/static/no-such-image.png"
     project = seeder.project(
@@ -86,6 +86,18 @@ def test_an_image_that_does_not_load_blocks_submit_and_can_be_reported(
 
     task = seeder.ok(seeder.http.get(f"/tasks/{project.tasks[0]}"))
     assert task["tags"] == ["broken"]
+    # The manager's task table marks it.
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        tab = context.new_page()
+        log_in(tab, live_server.url, manager, f"/projects/{project.id}?tab=tasks")
+        row = tab.locator(f'tr[data-task="{project.tasks[0]}"]')
+        expect(row).to_contain_text("reported broken")
+        other = tab.locator(f'tr[data-task="{project.tasks[1]}"]')
+        expect(other).to_be_visible()
+        expect(other).not_to_contain_text("reported broken")
+    finally:
+        context.close()
     history = seeder.ok(seeder.http.get(f"/tasks/{project.tasks[0]}/history"))["items"]
     assert [(e["action"], e["reason"]) for e in history] == [
         ("skip", "The media is broken (does not load, blank, or the wrong file): 404 from the CDN")

@@ -27,12 +27,13 @@ ATTACHMENT_REQUIRED = frozenset(("image", "video", "transcription"))
 ATTACHMENT_OR_TEXT = frozenset(("categorization",))
 # Task types that rate, rank or compare model responses.
 RESPONSES_REQUIRED = frozenset(("llm_rating", "llm_ranking", "llm_comparison"))
-# The kind of file (the major part of its sniffed content type) an uploaded blob must be
-# where a task type shows it: a text file in an image project cannot be labeled.
-_MEDIA_KIND = {
-    ("image", "params.attachment"): "image",
-    ("video", "params.attachment"): "video",
-    ("video", "params.frames"): "image",
+# The kinds of file (the major part of the sniffed content type) an uploaded blob may be where
+# a task type shows it: a text file in an image project cannot be labeled. A video task's
+# attachment may be a still image (a frame or a poster) as well as a video.
+_MEDIA_KINDS = {
+    ("image", "params.attachment"): ("image",),
+    ("video", "params.attachment"): ("video", "image"),
+    ("video", "params.frames"): ("image",),
 }
 
 
@@ -94,14 +95,12 @@ def _check_frames(frames: Any) -> list[tuple[str, str]]:
 
 def media_problem(task_type: str, field: str, content_type: str, filename: str) -> str | None:
     """Why an uploaded blob cannot be shown at `field` of a task of this type (None if it can)."""
-    wanted = _MEDIA_KIND.get((task_type, field.partition("[")[0]))
-    if wanted is None or content_type.partition("/")[0] == wanted:
+    wanted = _MEDIA_KINDS.get((task_type, field.partition("[")[0]))
+    if wanted is None or content_type.partition("/")[0] in wanted:
         return None
     name = f"{filename!r} " if filename else ""
-    return (
-        f"the file {name}is {content_type}, not {'an' if wanted == 'image' else 'a'} {wanted}: "
-        f"a {task_type} task cannot show it"
-    )
+    kinds = " or ".join(("an " if kind == "image" else "a ") + kind for kind in wanted)
+    return f"the file {name}is {content_type}, not {kinds}: a {task_type} task cannot show it"
 
 
 def params_checker(

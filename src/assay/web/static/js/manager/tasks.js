@@ -123,7 +123,8 @@ export async function render(panel, ctx) {
     const open = el("button", { type: "button", class: "link", onclick: () => showTask(task, batchNames) }, title);
     return el("tr", { "data-task": task.id },
       el("td", {}, open, el("div", { class: "mono small muted" }, task.id)),
-      el("td", {}, badge(task.status, STATUS_KIND[task.status] || "")),
+      el("td", {}, badge(task.status, STATUS_KIND[task.status] || ""),
+        (task.tags || []).includes("broken") ? [" ", badge("reported broken", "danger")] : null),
       el("td", {}, task.stage ? `${task.stage}${task.round ? ` · round ${task.round}` : ""}` : "—"),
       el("td", {}, task.batch_id ? batchNames.get(task.batch_id) || task.batch_id : "—"),
       el("td", {}, task.type),

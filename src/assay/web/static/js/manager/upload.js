@@ -38,9 +38,9 @@ export function uploadBlob(file, onProgress) {
 // Why an uploaded file cannot be a task of this type (the server checks it too, by the type it
 // detected from the bytes, not the name), or null.
 function unfitMedia(taskType, blob) {
-  const wanted = { image: "image", video: "video" }[taskType];
-  if (!wanted || blob.content_type.startsWith(`${wanted}/`)) return null;
-  return `not added: this file is ${blob.content_type}, not ${wanted === "image" ? "an image" : "a video"}`;
+  const wanted = { image: ["image"], video: ["video", "image"] }[taskType];
+  if (!wanted || wanted.includes(blob.content_type.split("/")[0])) return null;
+  return `not added: this file is ${blob.content_type}, not ${wanted.map((k) => (k === "image" ? "an image" : "a video")).join(" or ")}`;
 }
 
 // Image size, so the image workspace and geometry checks know the canvas before loading it.
