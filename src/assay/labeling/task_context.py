@@ -45,11 +45,10 @@ T = models.Task
 E = models.TaskEvent
 A = models.QualityAttempt
 COUNT_CAP = 10_000  # queue counts stop here ("10,000+")
-BATCH_CAP = 100_000  # larger batches get no "task N of M"
 RECENT_WORK = 1_000  # a person's latest events read for today's count and the previous task
 SNAPSHOT_SECONDS = 30.0  # how long a process reuses a batch's counts
 THROUGHPUT_DAYS = 14
-THROUGHPUT_SCAN = 50_000
+THROUGHPUT_SCAN = 10_000
 WORK_ACTIONS = ("submit", "accept", "fix", "reject")
 NOT_HELD = "you are not working on this task (you hold no live lease on it)"
 
@@ -139,7 +138,7 @@ def _recent_work(
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     taken: dt.datetime
-    total: int | None  # None: over BATCH_CAP
+    total: int
     done: int  # past the stage (or finished)
 
 
@@ -149,27 +148,37 @@ _snapshots_lock = threading.Lock()
 
 def _batch_snapshot(session: Session, batch_id: str, stage: str, pipeline: Pipeline) -> _Snapshot:
     """The batch's size and how many of its tasks are past `stage`, reused for a while: the
-    position then advances by the worker's own work, not by each task that moves."""
+    position then advances by the worker's own work, not by each task that moves.
+
+    Statuses are counted on `ix_tasks_batch_status` alone; the tasks waiting in a later stage
+    through the stage's part of `ix_tasks_queue`."""
     now = utcnow()
     key = (batch_id, stage)
     cached = _snapshots.get(key)
     if cached is not None and (now - cached.taken).total_seconds() < SNAPSHOT_SECONDS:
         return cached
-    rows = select(T.stage, T.status).where(T.batch_id == batch_id).limit(BATCH_CAP + 1).subquery()
-    counts = session.execute(
-        select(rows.c.stage, rows.c.status, func.count()).group_by(rows.c.stage, rows.c.status)
-    ).all()
-    names = [s.name for s in pipeline.stages]
-    not_past = set(names[: names.index(stage) + 1] if stage in names else names[:1])
-    seen = sum(n for _, _, n in counts)
-    total = sum(n for _, status, n in counts if status != "canceled")
-    done = sum(
-        n
-        for name, status, n in counts
-        if status in ("completed", "error")
-        or (status == "pending" and name is not None and name not in not_past)
+    statuses = dict(
+        session.execute(
+            select(T.status, func.count()).where(T.batch_id == batch_id).group_by(T.status)
+        ).all()
     )
-    snapshot = _Snapshot(now, None if seen > BATCH_CAP else total, done)
+    names = [s.name for s in pipeline.stages]
+    later = names[names.index(stage) + 1 :] if stage in names else names[1:]
+    waiting_later = 0
+    if later:
+        batch = session.get(models.Batch, batch_id)
+        assert batch is not None
+        waiting_later = (
+            session.scalar(
+                select(func.count()).where(
+                    T.project_id == batch.project_id, T.stage.in_(later), T.batch_id == batch_id
+                )
+            )
+            or 0
+        )
+    total = sum(n for status, n in statuses.items() if status != "canceled")
+    done = statuses.get("completed", 0) + statuses.get("error", 0) + waiting_later
+    snapshot = _Snapshot(now, total, done)
     with _snapshots_lock:
         if len(_snapshots) > 10_000:
             _snapshots.clear()
@@ -365,7 +374,7 @@ def project_progress(
     leased = counted(T.stage, in_project, T.stage.is_not(None), T.lease_user_id.is_not(None))
     statuses = Counter(counted(T.status, in_project))
     # Evaluation and training tasks (few, through ix_tasks_kind) are not the project's work.
-    statuses.subtract(counted(T.status, in_project, T.kind != "production"))
+    statuses.subtract(counted(T.status, in_project, T.kind.in_(("evaluation", "training"))))
     today = utcnow().date()
     first = today - dt.timedelta(days=THROUGHPUT_DAYS - 1)
     recent = (

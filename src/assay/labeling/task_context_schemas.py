@@ -97,6 +97,6 @@ class ProjectProgress(Schema):
     stages: list[StageCount]
     statuses: dict[str, int]
     throughput: list[DayCount] = Field(
-        description="Completions per UTC day over the last 14 days (from the latest 50,000 "
-        "completed tasks)."
+        description="Completions per UTC day over the last 14 days, from the latest 10,000 "
+        "completed tasks (a busier project shows its latest days only)."
     )
