@@ -102,3 +102,19 @@ def test_an_image_that_does_not_load_blocks_submit_and_can_be_reported(
     assert [(e["action"], e["reason"]) for e in history] == [
         ("skip", "The media is broken (does not load, blank, or the wrong file): 404 from the CDN")
     ]
+
+
+def test_a_video_frame_that_does_not_load_blocks_submit(page, live_server, seeder, labeler):
+    missing = f"{live_server.url}/static/no-such-frame.png"
+    params = {"frames": [missing, missing], "image_width": 320, "image_height": 240}
+    project = seeder.project(
+        [{"params": params}],
+        [(labeler, "labeler")],
+        task_type="video",
+        taxonomy={"labels": [{"name": "car", "geometries": ["box"]}]},
+    )
+    log_in(page, live_server.url, labeler, f"/label/{project.id}?stage=label")
+    alert = page.locator(".video-ws .iw-broken")
+    expect(alert).to_contain_text("could not be loaded")
+    expect(page.get_by_role("button", name="Submit", exact=True)).to_be_disabled()
+    expect(alert.get_by_role("button", name="Report broken task")).to_be_visible()

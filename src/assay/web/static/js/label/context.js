@@ -45,6 +45,7 @@ export class ContextBar {
   async update(lease) {
     const asked = ++this.asked;
     this.text.replaceChildren();
+    this.previousButton.hidden = this.runner.mode === "review" || this.runner.training || this.runner.audit;
     if (this.runner.audit || this.runner.training || lease.audit_id) return;
     let context;
     try {

@@ -13,6 +13,7 @@ import {
 import { drawBrush, drawLink, drawPin, drawPreview, drawSelected, drawShapes } from "/static/js/label/image/draw.js";
 import { center, clampMove, removeVertex, translate } from "/static/js/label/image/geometry.js";
 import { Panel } from "/static/js/label/image/panel.js";
+import { showBroken } from "/static/js/label/image/broken.js";
 import { Stage } from "/static/js/label/image/stage.js";
 import { Interaction, SHORTCUTS, TOOLS, TOOL_HINTS, nextBrush } from "/static/js/label/image/tools.js";
 
@@ -27,15 +28,6 @@ export function mount(container, ctx) {
     destroy: () => editor.destroy(),
     shortcuts: SHORTCUTS,
   };
-}
-
-function brokenNotice(message, report) {
-  return el("div", { class: "iw-broken", role: "alert" },
-    el("strong", {}, message),
-    el("p", {}, "Nothing can be labeled on it, so submitting is blocked. Report it as broken: "
-      + "the task is set aside for a manager and you get the next one."),
-    report ? el("button", { type: "button", class: "danger", onclick: () => report() }, "Report broken task")
-      : null);
 }
 
 function sizeFromParams(params) {
@@ -120,9 +112,7 @@ class ImageEditor {
   fail(message) {
     if (this.destroyed) return;
     this.broken = message;
-    this.root.dataset.broken = "true";
-    this.stage.element.after(brokenNotice(message, this.ctx.reportBroken));
-    this.ctx.onBroken?.(message);
+    showBroken(this.stage.element, message, this.ctx);
     if (!this.size) {
       this.size = { width: 1000, height: 750 };
       this.start();
