@@ -256,7 +256,8 @@ def test_skip_asks_why_and_moves_on(page, live_server, seeder, labeler):
     log_in(page, live_server.url, labeler, f"/label/{pid}")
     first = shown_task(page)
     page.get_by_role("button", name="Skip…").click()
-    page.get_by_label("Why do you skip it?").fill("the text is cut off")
+    page.get_by_label("Another reason").check()
+    page.get_by_label("Note (optional)").fill("the text is cut off")
     page.get_by_role("button", name="Skip task").click()
     second = wait_next(page, first)
     assert second in ids and second != first

@@ -142,6 +142,7 @@ def _api_modules() -> list:
     )
     from assay.api import quality as quality_routes
     from assay.api import quality_stats as quality_stats_routes
+    from assay.api import task_context as task_context_routes
 
     # The labeling queue first: routes are matched in order, and it is the hottest path.
     modules = [queue, users, keys, jobs, webhooks, blobs, exports, projects, batches, tasks]
@@ -150,4 +151,5 @@ def _api_modules() -> list:
     modules.insert(modules.index(batches), workforce)
     modules.append(quality_stats_routes)
     modules.append(quality_routes)
+    modules.append(task_context_routes)
     return modules

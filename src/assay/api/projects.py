@@ -32,6 +32,7 @@ def project_detail(
     project: models.Project, actor: Actor, role: str | None, settings: Settings
 ) -> schemas.ProjectDetail:
     detail = schemas.ProjectDetail.model_validate(project)
+    detail.your_role = role
     if policy.can_read_secret(actor, role):
         detail.callback_secret = callback_secret(settings, project.id)
     return detail
@@ -51,7 +52,7 @@ def create_project(
 
     def create(session: Session) -> schemas.ProjectDetail:
         project = projects.create_project(session=session, project_in=project_in, actor=actor)
-        return project_detail(project, actor, "manager", ctx.settings)
+        return project_detail(project, actor, None, ctx.settings)  # not a member yet
 
     return create_once(request, actor=actor, db=db, body=project_in, create=create)
 
@@ -73,10 +74,13 @@ def list_projects(
             member_user_id=None if policy.sees_all(actor) else actor.user_id,
             archived=archived,
         )
-        return schemas.ProjectPage(
-            items=[schemas.Project.model_validate(p) for p in result.items],
-            next_cursor=result.next_cursor,
+        roles = projects.memberships(
+            session=session, project_ids=[p.id for p in result.items], user_id=actor.user_id
         )
+        items = [schemas.Project.model_validate(p) for p in result.items]
+        for item in items:
+            item.your_role = roles.get(item.id)
+        return schemas.ProjectPage(items=items, next_cursor=result.next_cursor)
 
 
 @router.get(

@@ -337,7 +337,8 @@ def _submit_quality(
 
 @router.post("/tasks/{task_id}/skip", status_code=204, operation_id="skip")
 def skip(task_id: str, body: schemas.Skip, actor: CurrentActor, db: Db) -> Response:
-    """Give the task back, saying why; you will not be served it again in this stage."""
+    """Give the task back, saying why; you will not be served it again in this stage.
+    `broken: true` reports media that does not load: the task is tagged `broken`."""
     with db.write() as session:
         task, _ = _load(session, task_id, actor)
         if task.kind != "production":
@@ -348,14 +349,16 @@ def skip(task_id: str, body: schemas.Skip, actor: CurrentActor, db: Db) -> Respo
                 token=body.lease_token,
                 reason=body.reason,
             )
-            return Response(status_code=204)
-        decisions.skip(
-            session=session,
-            task_id=task_id,
-            user_id=actor.user_id,
-            token=body.lease_token,
-            reason=body.reason,
-        )
+        else:
+            decisions.skip(
+                session=session,
+                task_id=task_id,
+                user_id=actor.user_id,
+                token=body.lease_token,
+                reason=body.reason,
+            )
+        if body.broken:
+            decisions.tag_broken(session=session, task_id=task_id)
     return Response(status_code=204)
 
 

@@ -81,6 +81,9 @@ def _event(session: Session, task: models.Task, user_id: str, action: str, **fie
     )
 
 
+BROKEN_TAG = "broken"
+
+
 def skip(*, session: Session, task_id: str, user_id: str, token: str, reason: str) -> None:
     """Give the task back; this person will not be served it again in this stage."""
     if not reason.strip():
@@ -88,6 +91,14 @@ def skip(*, session: Session, task_id: str, user_id: str, token: str, reason: st
     task = _held(session, task_id, user_id, token)
     _event(session, task, user_id, "skip", reason=reason.strip()[:2000])
     _release(task)
+
+
+def tag_broken(*, session: Session, task_id: str) -> None:
+    """Mark a task a worker reported broken (its media does not load), so its managers find
+    it with `tags=broken`; the worker's skip (and its reason) is recorded by `skip`."""
+    task = session.get(models.Task, task_id, with_for_update=True)
+    if task is not None and BROKEN_TAG not in task.tags:
+        task.tags = [*task.tags, BROKEN_TAG]
 
 
 def review(

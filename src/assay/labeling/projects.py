@@ -309,6 +309,19 @@ def membership(*, session: Session, project_id: str, user_id: str) -> str | None
     )
 
 
+def memberships(*, session: Session, project_ids: list[str], user_id: str) -> dict[str, str]:
+    """The user's role in each of these projects they are a member of (one query)."""
+    if not project_ids:
+        return {}
+    rows = session.execute(
+        select(models.ProjectMember.project_id, models.ProjectMember.role).where(
+            models.ProjectMember.user_id == user_id,
+            models.ProjectMember.project_id.in_(project_ids),
+        )
+    )
+    return {project_id: role for project_id, role in rows}
+
+
 def set_member(
     *, session: Session, project: models.Project, user_id: str, role: str
 ) -> models.ProjectMember:

@@ -74,6 +74,9 @@ class Project(Schema):
     created_by: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    your_role: str | None = Field(
+        None, description="Your role in the project (manager, reviewer, labeler); null if none."
+    )
 
 
 class ProjectDetail(Project):
@@ -335,6 +338,11 @@ class Submission(LeaseToken):
 
 class Skip(LeaseToken):
     reason: str = Field(min_length=1, max_length=2000)
+    broken: bool = Field(
+        False,
+        description="The task cannot be worked (its media does not load or is not what the "
+        "task type shows): the task is tagged `broken` for its managers.",
+    )
 
 
 class ReviewComment(Schema):

@@ -27,6 +27,14 @@ ATTACHMENT_REQUIRED = frozenset(("image", "video", "transcription"))
 ATTACHMENT_OR_TEXT = frozenset(("categorization",))
 # Task types that rate, rank or compare model responses.
 RESPONSES_REQUIRED = frozenset(("llm_rating", "llm_ranking", "llm_comparison"))
+# The kinds of file (the major part of the sniffed content type) an uploaded blob may be where
+# a task type shows it: a text file in an image project cannot be labeled. A video task's
+# attachment may be a still image (a frame or a poster) as well as a video.
+_MEDIA_KINDS = {
+    ("image", "params.attachment"): ("image",),
+    ("video", "params.attachment"): ("video", "image"),
+    ("video", "params.frames"): ("image",),
+}
 
 
 def blob_sha(value: Any) -> str | None:
@@ -83,6 +91,16 @@ def _check_frames(frames: Any) -> list[tuple[str, str]]:
         if sha is not None:
             blobs_named.append((sha, field))
     return blobs_named
+
+
+def media_problem(task_type: str, field: str, content_type: str, filename: str) -> str | None:
+    """Why an uploaded blob cannot be shown at `field` of a task of this type (None if it can)."""
+    wanted = _MEDIA_KINDS.get((task_type, field.partition("[")[0]))
+    if wanted is None or content_type.partition("/")[0] in wanted:
+        return None
+    name = f"{filename!r} " if filename else ""
+    kinds = " or ".join(("an " if kind == "image" else "a ") + kind for kind in wanted)
+    return f"the file {name}is {content_type}, not {kinds}: a {task_type} task cannot show it"
 
 
 def params_checker(

@@ -30,7 +30,7 @@ from assay.labeling.annotations import validate_response
 from assay.labeling.batches import check_callback_url
 from assay.labeling.pipeline import finish
 from assay.labeling.projects import Rules, project_rules
-from assay.labeling.task_params import params_checker, rebase
+from assay.labeling.task_params import media_problem, params_checker, rebase
 
 CHUNK = 5000
 _COLUMNS = frozenset(column.name for column in models.Task.__table__.columns)
@@ -95,14 +95,15 @@ def existing_unique_ids(
     return found
 
 
-def _stored_blobs(session: Session, shas: Sequence[str]) -> set[str]:
-    found: set[str] = set()
+def _stored_blobs(session: Session, shas: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """The stored blobs among `shas`: sha256 → (content type, file name)."""
+    found: dict[str, tuple[str, str]] = {}
+    blob = core_models.Blob
     for chunk in _chunks(list(shas)):
-        found.update(
-            session.scalars(
-                select(core_models.Blob.sha256).where(core_models.Blob.sha256.in_(chunk))
-            )
+        rows = session.execute(
+            select(blob.sha256, blob.content_type, blob.filename).where(blob.sha256.in_(chunk))
         )
+        found.update({sha: (content_type, filename) for sha, content_type, filename in rows})
     return found
 
 
@@ -226,11 +227,14 @@ def check_tasks(
     if blob_refs:
         stored = _stored_blobs(session, list(blob_refs))
         for sha, places in blob_refs.items():
-            if sha not in stored:
-                for i, blob_field in places:
+            for i, blob_field in places:
+                if sha not in stored:
+                    problem = f"no uploaded blob {sha}; upload the file first (POST /api/v1/blobs)"
+                else:
+                    problem = media_problem(project.task_type, blob_field, *stored[sha])
+                if problem is not None:
                     late[i] = Invalid(
-                        f"no uploaded blob {sha}; upload the file first (POST /api/v1/blobs)",
-                        field=rebase(blob_field, "params", _field(_at(path, i), "params")),
+                        problem, field=rebase(blob_field, "params", _field(_at(path, i), "params"))
                     )
     if seen_unique and check_taken:
         taken = existing_unique_ids(session=session, mode=mode, unique_ids=list(seen_unique))

@@ -43,8 +43,10 @@ class Queue:
             body["feedback"] = feedback
         return self._api.submit(task_id=task_id, json=body)
 
-    def skip(self, task_id: str, lease_token: str, reason: str) -> None:
-        self._api.skip(task_id=task_id, json={"lease_token": lease_token, "reason": reason})
+    def skip(self, task_id: str, lease_token: str, reason: str, *, broken: bool = False) -> None:
+        """Give the task back; `broken=True` reports media that does not load."""
+        body = {"lease_token": lease_token, "reason": reason, "broken": broken}
+        self._api.skip(task_id=task_id, json=body)
 
     def review(
         self,

@@ -9,6 +9,9 @@ import {
 } from "/static/js/label/common.js";
 import { InstructionNote } from "/static/js/label/note.js";
 import { NUMBER_KEYS, NUMBER_KEYS_RULE } from "/static/js/label/number_keys.js";
+import { ContextBar } from "/static/js/label/context.js";
+import { askSkip } from "/static/js/label/skip.js";
+import { summarize } from "/static/js/label/summary.js";
 
 const WORKSPACE_FOR = {
   image: "image",
@@ -68,23 +71,6 @@ function asLease(audit) {
     previous: audit.response,
     comments: null,
   };
-}
-
-// A short, readable account of a response: what the expected answer contains.
-function summarize(response) {
-  const annotations = response?.annotations || [];
-  if (!annotations.length) return ["(no annotations)"];
-  const counts = new Map();
-  for (const ann of annotations) {
-    let what = ann.label ? `${ann.label}` : ann.type;
-    if (ann.type === "text") what = `“${String(ann.text ?? "").slice(0, 120)}”`;
-    else if (ann.type === "ranking") what = `ranking ${JSON.stringify(ann.order)}`;
-    else if (ann.type === "comparison") what = `choice: ${ann.choice}`;
-    else if (ann.type === "rating") what = `${ann.criterion}: ${ann.value}`;
-    else if (ann.type !== "category") what = `${ann.type} ${what}`;
-    counts.set(what, (counts.get(what) || 0) + 1);
-  }
-  return [...counts].map(([what, n]) => (n > 1 ? `${n} × ${what}` : what));
 }
 
 class Runner {
@@ -192,11 +178,13 @@ class Runner {
     this.toggle = el("button", { type: "button", class: "secondary", "aria-expanded": String(open),
       "aria-controls": "lb-instructions", onclick: () => this.toggleInstructions() }, "Instructions");
     this.buttons = el("div", { class: "lb-actions" });
+    this.contextBar = new ContextBar(this);
     this.root = el("section", { class: "labeling", "data-mode": this.mode, "data-state": "loading" },
       el("header", { class: "lb-bar" },
         el("div", { class: "lb-title" }, this.title, this.subtitle),
         el("div", { class: "lb-state" }, this.status, this.offlineBadge),
-        this.buttons),
+        this.buttons,
+        this.contextBar.element),
       this.alert,
       el("div", { class: "lb-body" }, this.main, this.instructions));
     this.renderButtons();
@@ -230,7 +218,7 @@ class Runner {
     this.root.classList.toggle("busy", busy);
     for (const [name, node] of Object.entries(this.actions)) {
       node.disabled = busy || !this.lease || (name === "fix" && !this.edited)
-        || (name === "accept" && this.edited);
+        || (name === "accept" && this.edited) || (name === "submit" && Boolean(this.broken));
     }
   }
 
@@ -292,6 +280,7 @@ class Runner {
         this.audit ? "No completed task is waiting for an audit in this project."
           : this.mode === "review" ? "No submitted work is waiting for review in this stage."
           : "There are no more tasks for you in this stage right now.", "Check again");
+      this.contextBar.explainEmpty(this.container.querySelector(".lb-empty p"));
       return;
     }
     const leased = performance.now();
@@ -386,6 +375,8 @@ class Runner {
     this.lease = lease;
     this.dirty = false;
     this.edited = false;
+    this.broken = null;
+    delete this.root.dataset.broken;
     this.retries = 0;
     const saved = local.read(lease);
     const response = saved?.response ?? lease.draft ?? lease.previous ?? null;
@@ -401,8 +392,11 @@ class Runner {
       mode: this.mode,
       onChange: () => this.changed(),
       submit: () => this.primary(),
+      onBroken: (message) => this.mediaBroken(lease, message),
+      reportBroken: this.mode === "review" || this.audit ? null : () => this.skip({ broken: true }),
     });
     this.renderRework(lease);
+    this.contextBar.update(lease);
     if (this.mode === "review" && lease.draft) this.edited = true;
     if (saved && JSON.stringify(saved.response) !== JSON.stringify(lease.draft)) {
       // The local copy is newer than the server's (the connection dropped before it was sent).
@@ -467,6 +461,7 @@ class Runner {
     this.lease = null;
     this.root.dataset.state = "empty";
     delete this.root.dataset.taskId;
+    this.contextBar.clear();
     this.rework.hidden = true;
     this.setStatus("");
     this.setBusy(false);
@@ -651,8 +646,22 @@ class Runner {
     this.handle?.showError?.(error.field, error.message);
   }
 
+  // The workspace could not show the task's media: nothing can be labeled, so submit stays
+  // blocked until the task is reported (a skip with `broken`).
+  mediaBroken(lease, message) {
+    if (this.lease !== lease) return;
+    this.broken = message;
+    this.root.dataset.broken = "true";
+    this.showAlert(`${message} Submitting is blocked for this task.`);
+    this.setBusy(this.busy);
+  }
+
   async submit() {
     if (this.busy || !this.lease || !this.handle) return;
+    if (this.broken) {
+      this.showAlert(`${this.broken} Submitting is blocked: report the task as broken.`);
+      return;
+    }
     const started = performance.now();
     const lease = this.lease;
     const response = this.handle.getResponse();
@@ -680,15 +689,15 @@ class Runner {
     await this.next({ started, given });
   }
 
-  async skip() {
+  async skip({ broken = false } = {}) {
     if (this.busy || !this.lease) return;
     const lease = this.lease;
-    const reason = await askText({ title: "Skip this task", label: "Why do you skip it?", submit: "Skip task" });
-    if (!reason || this.lease !== lease) return;
+    const answer = await askSkip({ broken: broken || Boolean(this.broken) });
+    if (!answer || this.lease !== lease) return;
     this.setBusy(true);
     try {
       await api(`/tasks/${lease.task.id}/skip`, {
-        method: "POST", body: { lease_token: lease.lease_token, reason },
+        method: "POST", body: { lease_token: lease.lease_token, ...answer },
       });
     } catch (error) {
       if (this.lease === lease) this.failed(error, "Skip");
@@ -696,7 +705,8 @@ class Runner {
     }
     this.showAlert("");
     this.finishTask(lease);
-    toast("Task skipped");
+    delete this.root.dataset.broken;
+    toast(answer.broken ? "Reported as broken and skipped" : "Task skipped");
     await this.next({ started: performance.now() });
   }
 

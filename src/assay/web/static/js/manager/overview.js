@@ -6,6 +6,7 @@ import {
   BATCH_KINDS, badge, emptyState, field, fetchAll, formatDate, kindName, openDialog, plural,
   progressBar, select, showFieldError, sumCounts,
 } from "/static/js/manager/ui.js";
+import { progressCard } from "/static/js/manager/progress.js";
 import { renderMarkdown } from "/static/js/markdown.js";
 
 const KIND_HELP = {
@@ -34,6 +35,7 @@ export async function render(panel, ctx) {
       el("button", { type: "button", class: "primary", onclick: () => launchBatch(ctx) }, "Launch batch"));
   panel.replaceChildren(...[
     stats,
+    progressCard(project),
     total ? el("div", { class: "card" }, el("h2", { class: "card-title" }, "Overall progress"),
       progressBar(totals, { label: "Overall progress" })) : null,
     el("div", { class: "section-header" }, el("h2", {}, "Batches"), batches.length ? launch : null),

@@ -3,6 +3,7 @@
 // link lands on it; tabs follow the WAI-ARIA pattern (arrow keys move between them).
 
 import { api, css, el } from "/static/js/api.js";
+import { workStages } from "/static/js/manager/roles.js";
 import { badge, typeName } from "/static/js/manager/ui.js";
 
 const TABS = [
@@ -41,9 +42,8 @@ export async function renderProject(view, { me, id }) {
     meta.replaceChildren(...[badge(typeName(project.task_type), "type"),
       project.archived ? badge("archived", "muted") : null,
       el("span", { class: "mono small" }, project.id)].filter(Boolean));
-    const stages = project.pipeline?.stages || [];
     const pid = encodeURIComponent(project.id);
-    work.replaceChildren(...(project.archived ? [] : stages.map((stage, index) => el("a", {
+    work.replaceChildren(...(project.archived ? [] : workStages(me, project).map(({ index, ...stage }) => el("a", {
       class: `button ${index === 0 ? "primary" : "secondary"}`,
       href: `/${stage.kind === "review" ? "review" : "label"}/${pid}?stage=${encodeURIComponent(stage.name)}`,
     }, stage.kind === "review" ? `Review (${stage.name})` : index === 0 ? "Start labeling" : `Label (${stage.name})`))));

@@ -6,6 +6,7 @@ import {
   TASK_TYPES, badge, emptyState, field, fetchAll, formatDate, openDialog, plural, progressBar,
   select, showFieldError, sumCounts, typeName,
 } from "/static/js/manager/ui.js";
+import { workStages } from "/static/js/manager/roles.js";
 
 const isManager = (me) => ["manager", "admin"].includes(me.user.role);
 
@@ -57,10 +58,10 @@ export async function renderProjects(view, { me }) {
   }
 }
 
-function workButtons(project) {
+function workButtons(project, me) {
   const stages = project.pipeline?.stages || [{ name: "label", kind: "label" }];
   const id = encodeURIComponent(project.id);
-  return stages.map((stage, index) => {
+  return workStages(me, project).map(({ index, ...stage }) => {
     const label = stage.kind === "label"
       ? (index === 0 ? "Start labeling" : `Label: ${stage.name}`)
       : (stages.filter((s) => s.kind === "review").length > 1 ? `Review: ${stage.name}` : "Review");
@@ -87,7 +88,7 @@ function projectCard(project, me, manager) {
       el("div", { class: "progress skeleton", "aria-hidden": "true" })) : null,
     el("div", { class: "actions" },
       manager ? el("a", { class: "button secondary", href, "aria-label": `Open ${project.name}` }, "Open") : null,
-      project.archived ? null : workButtons(project)));
+      project.archived ? null : workButtons(project, me)));
 }
 
 // Starter taxonomies, so a new project is labelable at once; the taxonomy tab refines them.

@@ -35,6 +35,14 @@ export function uploadBlob(file, onProgress) {
   });
 }
 
+// Why an uploaded file cannot be a task of this type (the server checks it too, by the type it
+// detected from the bytes, not the name), or null.
+function unfitMedia(taskType, blob) {
+  const wanted = { image: ["image"], video: ["video", "image"] }[taskType];
+  if (!wanted || wanted.includes(blob.content_type.split("/")[0])) return null;
+  return `not added: this file is ${blob.content_type}, not ${wanted.map((k) => (k === "image" ? "an image" : "a video")).join(" or ")}`;
+}
+
 // Image size, so the image workspace and geometry checks know the canvas before loading it.
 async function imageSize(file) {
   if (!file.type.startsWith("image/") || typeof createImageBitmap !== "function") return null;
@@ -109,6 +117,8 @@ export async function render(panel, ctx) {
         rows[i].textContent = "uploading…";
         try {
           const blob = await uploadBlob(file, (bytes) => { loaded[i] = bytes; paint(); });
+          const unfit = unfitMedia(project.task_type, blob);
+          if (unfit) throw new Error(unfit);
           const params = { attachment: `blob:${blob.sha256}` };
           if (TEXT_TYPES.has(project.task_type) && (file.type.startsWith("text/") || /\.(txt|md)$/i.test(file.name))) {
             delete params.attachment;

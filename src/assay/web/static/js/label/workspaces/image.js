@@ -14,6 +14,7 @@ import { drawBrush, drawLink, drawPin, drawPreview, drawSelected, drawShapes } f
 import { center, clampMove, removeVertex, translate } from "/static/js/label/image/geometry.js";
 import { ImageAdjust } from "/static/js/label/image/adjust.js";
 import { Panel } from "/static/js/label/image/panel.js";
+import { showBroken } from "/static/js/label/image/broken.js";
 import { Stage } from "/static/js/label/image/stage.js";
 import { Interaction, SHORTCUTS, TOOLS, TOOL_HINTS, nextBrush } from "/static/js/label/image/tools.js";
 
@@ -108,9 +109,12 @@ class ImageEditor {
     image.src = url;
   }
 
+  // The media is broken: an error state over the canvas that the tool hints cannot
+  // overwrite, and the runner is told (it blocks submit and offers to report the task).
   fail(message) {
-    this.hint.textContent = message;
-    this.hint.classList.add("error");
+    if (this.destroyed) return;
+    this.broken = message;
+    showBroken(this.stage.element, message, this.ctx);
     if (!this.size) {
       this.size = { width: 1000, height: 750 };
       this.start();

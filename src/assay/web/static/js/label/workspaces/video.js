@@ -11,6 +11,7 @@ import { History, globalDefs, labelsOf, setGlobal, shapeDefs } from "/static/js/
 import { drawPreview, drawSelected, drawShapes } from "/static/js/label/image/draw.js";
 import { FrameSource } from "/static/js/label/image/frames.js";
 import { boxFromCorners, clampMove, clampPoint, dragHandle, handleAt, hit, translate } from "/static/js/label/image/geometry.js";
+import { showBroken } from "/static/js/label/image/broken.js";
 import { Stage } from "/static/js/label/image/stage.js";
 import { displayAt, keyAt, makeTrack, removeKey, setKey, shapeAt, span, trackAnnotations, tracksFrom } from "/static/js/label/image/tracks.js";
 
@@ -70,7 +71,7 @@ class VideoEditor {
           this.stage.setSize(natural.width, natural.height);
         }
       },
-      onError: (message) => { this.hint.textContent = message; },
+      onError: (message) => this.fail(message),
     });
     this.count = this.source.count;
     this.fps = this.source.fps || 10;
@@ -89,6 +90,13 @@ class VideoEditor {
 
   get doc() {
     return this.history.doc;
+  }
+
+  // A frame or the video did not load: the task cannot be labeled (submit is blocked).
+  fail(message) {
+    if (this.broken || !this.root?.isConnected) return;
+    this.broken = message;
+    showBroken(this.stage.element, message, this.ctx);
   }
 
   response() {
