@@ -104,6 +104,27 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(
         65536, description="Argon2id memory cost per password hash."
     )
+    login_max_failures_per_account: int = Field(
+        5,
+        ge=0,
+        description="Failed sign-ins to one email within `login_failure_window_seconds` that "
+        "lock it for `login_lockout_seconds` (known and unknown emails alike; 0: no limit).",
+    )
+    login_max_failures_per_address: int = Field(
+        50,
+        ge=0,
+        description="Failed sign-ins from one client address within the window that lock "
+        "that address out (behind a proxy, every client may share one address; 0: no limit).",
+    )
+    login_failure_window_seconds: float = Field(
+        900.0, gt=0, description="The window over which failed sign-ins are counted."
+    )
+    login_lockout_seconds: float = Field(
+        900.0,
+        ge=0,
+        description="How long an account or address stays locked after too many "
+        "failed sign-ins; then the count starts over.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

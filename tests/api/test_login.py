@@ -1,0 +1,199 @@
+"""Signing in: the same time for known and unknown emails, lockouts per account and per
+client address (kept in the database, so every process sees them), and the password hash
+checked with no database transaction open."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from assay.core import auth, logins, models
+from assay.core.db import Database
+from assay.core.errors import RateLimited
+from assay.core.settings import get_settings
+
+MEMORY = "ASSAY_PASSWORD_HASH_MEMORY_KIB"
+
+
+def login(client, email: str, password: str):
+    form = client.get("/login")
+    return client.post(
+        "/login",
+        data={
+            "email": email,
+            "password": password,
+            "csrf": form.cookies["assay_login_csrf"],
+            "next": "/projects",
+        },
+        follow_redirects=False,
+    )
+
+
+def outcome(response) -> str:
+    location = response.headers["location"]
+    if "error=" in location:
+        return location.split("error=")[1].split("&")[0]
+    return "ok"
+
+
+@pytest.fixture
+def heavy_hash():
+    """Production-like Argon2 cost, so the hash (not the test client) dominates a login."""
+    before = os.environ.get(MEMORY)
+    os.environ[MEMORY] = "32768"
+    get_settings.cache_clear()
+    yield
+    if before is None:
+        os.environ.pop(MEMORY, None)
+    else:
+        os.environ[MEMORY] = before
+    get_settings.cache_clear()
+
+
+def test_known_and_unknown_emails_take_the_same_time(client, settings, accounts, heavy_hash):
+    """Timed as the CPU time the (in-process) server spends per sign-in: what an attacker
+    measures, without the noise other processes on a shared machine add to wall time."""
+    settings.login_max_failures_per_account = 0
+    settings.login_max_failures_per_address = 0
+    known = accounts.make("labeler")
+    auth.verify_password(None, "warm-up")  # the stand-in hash is made once, not timed
+    timings: dict[str, list[float]] = {"known": [], "unknown": []}
+    for i in range(11):
+        for which, email in (("known", known.user.email), ("unknown", f"nobody{i}@example.test")):
+            form = client.get("/login")
+            data = {"email": email, "password": "wrong", "csrf": form.cookies["assay_login_csrf"]}
+            started = time.process_time()
+            response = client.post("/login", data=data, follow_redirects=False)
+            timings[which].append(time.process_time() - started)
+            assert outcome(response) == "invalid"
+    known_median = statistics.median(timings["known"])
+    unknown_median = statistics.median(timings["unknown"])
+    assert abs(known_median - unknown_median) <= 0.10 * max(known_median, unknown_median), (
+        f"known {known_median * 1000:.1f} ms, unknown {unknown_median * 1000:.1f} ms"
+    )
+
+
+def test_an_account_locks_after_failures_and_unlocks_after_the_lockout(client, settings, accounts):
+    settings.login_max_failures_per_account = 3
+    settings.login_lockout_seconds = 1.0
+    user = accounts.make("labeler")
+    other = accounts.make("labeler")
+    for _ in range(3):
+        assert outcome(login(client, user.user.email, "wrong-password")) == "invalid"
+    # Locked: even the right password is refused, and the page says why.
+    locked = login(client, user.user.email, user.password)
+    assert outcome(locked) == "locked"
+    assert "Too many failed sign-ins" in client.get(locked.headers["location"]).text
+    assert "assay_session" not in client.cookies
+    # Another account from the same address is not locked by it.
+    assert outcome(login(client, other.user.email, other.password)) == "ok"
+    client.cookies.clear()
+    time.sleep(1.1)
+    assert outcome(login(client, user.user.email, user.password)) == "ok"
+
+
+def test_unknown_emails_lock_like_known_ones(client, settings):
+    settings.login_max_failures_per_account = 2
+    for _ in range(2):
+        assert outcome(login(client, "ghost@example.test", "guess-one")) == "invalid"
+    assert outcome(login(client, "Ghost@Example.test", "guess-two")) == "locked"
+
+
+def test_a_client_address_locks_after_failures_across_accounts(app, settings, accounts):
+    settings.login_max_failures_per_account = 100
+    settings.login_max_failures_per_address = 4
+    victim = accounts.make("labeler")
+    with TestClient(app, client=("203.0.113.7", 4000)) as attacker:
+        for i in range(4):
+            assert outcome(login(attacker, f"user{i}@example.test", "guess")) == "invalid"
+        assert outcome(login(attacker, victim.user.email, victim.password)) == "locked"
+    with TestClient(app, client=("198.51.100.2", 4000)) as elsewhere:
+        assert outcome(login(elsewhere, victim.user.email, victim.password)) == "ok"
+
+
+def test_lockouts_are_shared_through_the_database(client, db, settings, accounts):
+    """Another server process (another engine on the same database) sees the lock."""
+    settings.login_max_failures_per_account = 2
+    user = accounts.make("labeler")
+    for _ in range(2):
+        login(client, user.user.email, "wrong-password")
+    other_process = Database(settings.resolved_database_url)
+    try:
+        with (
+            other_process.read() as session,
+            pytest.raises(RateLimited, match="too many failed sign-ins for this account"),
+        ):
+            logins.check_not_locked(session=session, email=user.user.email, address=None)
+    finally:
+        other_process.dispose()
+
+
+def test_an_admins_password_reset_lifts_a_lockout(client, settings, accounts):
+    settings.login_max_failures_per_account = 2
+    admin = accounts.make("admin")
+    user = accounts.make("labeler")
+    for _ in range(2):
+        login(client, user.user.email, "wrong-password")
+    reset = client.post(
+        f"/api/v1/users/{user.user.id}/password",
+        headers=admin.headers,
+        json={"password": "a-brand-new-password"},
+    )
+    assert reset.status_code == 200, reset.text
+    assert outcome(login(client, user.user.email, "a-brand-new-password")) == "ok"
+
+
+def test_the_password_hash_is_checked_outside_any_transaction(client, db, accounts, monkeypatch):
+    """While one sign-in's hash is being checked, no connection is held and another write
+    (a labeler's heartbeat, here a name change) goes through at once."""
+    user = accounts.make("labeler")
+    other = accounts.make("labeler")
+    hashing, release = threading.Event(), threading.Event()
+    state: dict[str, object] = {}
+    real = auth.verify_password
+
+    def paused_verify(password_hash, password):
+        state["checked_out"] = db.engine.pool.checkedout()
+        hashing.set()
+        release.wait(10)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(logins, "verify_password", paused_verify)
+    # Where today's main checks it (inside the login's write transaction), for a fair failure.
+    monkeypatch.setattr("assay.core.users.verify_password", paused_verify, raising=False)
+
+    result: dict[str, object] = {}
+    signing_in = threading.Thread(
+        target=lambda: result.setdefault("r", login(client, user.user.email, "wrong-password"))
+    )
+    signing_in.start()
+    try:
+        assert hashing.wait(10), "the sign-in never checked a password"
+        wrote = threading.Event()
+
+        def write() -> None:
+            with db.write() as session:
+                session.execute(
+                    update(models.User).where(models.User.id == other.user.id).values(name="busy")
+                )
+            wrote.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        finished = wrote.wait(5)
+    finally:
+        release.set()
+        signing_in.join(20)
+    writer.join(30)
+    assert state["checked_out"] == 0, "a database connection was held during the hash check"
+    assert finished, "another write waited for the sign-in's hash check"
+    assert outcome(result["r"]) == "invalid"
+    with db.read() as session:
+        name = session.scalar(select(models.User.name).where(models.User.id == other.user.id))
+    assert name == "busy"
