@@ -17,22 +17,9 @@ from assay.core import auth, logins, models
 from assay.core.db import Database
 from assay.core.errors import RateLimited
 from assay.core.settings import get_settings
+from tests.support.login import login
 
 MEMORY = "ASSAY_PASSWORD_HASH_MEMORY_KIB"
-
-
-def login(client, email: str, password: str):
-    form = client.get("/login")
-    return client.post(
-        "/login",
-        data={
-            "email": email,
-            "password": password,
-            "csrf": form.cookies["assay_login_csrf"],
-            "next": "/projects",
-        },
-        follow_redirects=False,
-    )
 
 
 def outcome(response) -> str:
