@@ -21,7 +21,7 @@ from pydantic import Field
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from assay.core import blobs, jobs
+from assay.core import blob_refs, blobs, jobs
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import AssayError, Invalid
@@ -93,7 +93,7 @@ def request_prelabel_import(
     """Queue attaching the predictions in an uploaded file to the project's pending tasks."""
     formats.check_task_type(formats.IMPORT_FORMATS, import_in.format, project.task_type)
     blob = session.get(core_models.Blob, import_in.blob)
-    if blob is None:
+    if blob is None or not blob_refs.may_read(session=session, actor=actor, blob=blob):
         raise Invalid(f"no uploaded blob {import_in.blob}; upload it first", field="blob")
     expected = _IMPORT_TYPES.get(import_in.format)
     if expected is not None and blob.content_type not in expected:

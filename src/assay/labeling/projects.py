@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from assay.core import blob_refs
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.db import utcnow
@@ -27,6 +28,9 @@ from assay.labeling.pipeline import Pipeline, parse_pipeline
 from assay.labeling.quality_config import QualityConfig, parse_quality
 from assay.labeling.task_types import native_type
 from assay.labeling.taxonomy import Taxonomy, parse_taxonomy, taxonomy_json
+
+# The `blob_refs` scope of a project's references to the blobs its tasks show.
+PROJECT_SCOPE = "project"
 
 # --- parsed rules, cached per project version ---------------------------------------------
 
@@ -279,6 +283,25 @@ def membership(*, session: Session, project_id: str, user_id: str) -> str | None
             models.ProjectMember.user_id == user_id,
         )
     )
+
+
+def visible_projects(session: Session, actor: Actor, project_ids: Sequence[str]) -> set[str]:
+    """The projects among `project_ids` the actor may see: every one of their key's mode for
+    global managers, those they are members of for everyone else."""
+    stmt = select(models.Project.id).where(
+        models.Project.id.in_(project_ids), models.Project.mode == actor.mode
+    )
+    if not actor.at_least("manager"):
+        stmt = stmt.join(
+            models.ProjectMember,
+            (models.ProjectMember.project_id == models.Project.id)
+            & (models.ProjectMember.user_id == actor.user_id),
+        )
+    return set(session.scalars(stmt))
+
+
+# Blobs shown by a project's tasks are readable by the people who may see the project.
+blob_refs.register_reader_check(PROJECT_SCOPE, visible_projects)
 
 
 def set_member(
