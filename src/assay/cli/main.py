@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from assay.core import logs
 from assay.core.settings import Settings, get_settings
@@ -78,6 +79,11 @@ def serve(
     if workers is not None:
         os.environ["ASSAY_WORKERS"] = str(workers)
     settings = load_settings(data_dir)
+    try:
+        settings.refuse_default_secret_beyond_loopback(host)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     logs.configure(fmt=settings.log_format, level=settings.log_level)
     err.print(
         f"Assay on [bold]http://{host}:{port}[/]  (data: {settings.data_dir}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -139,6 +140,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    def refuse_default_secret_beyond_loopback(self, host: str) -> None:
+        """The development secret is public: with it anyone could forge sessions and media
+        URLs, so a server that listens beyond this machine must have its own."""
+        if self.secret_key.get_secret_value() != DEFAULT_SECRET or is_loopback(host):
+            return
+        raise ValueError(
+            f"refusing to listen on {host} with the development secret key, which anyone can "
+            "read in Assay's source: set ASSAY_SECRET_KEY to a random string of 32 characters "
+            "or more (e.g. `export ASSAY_SECRET_KEY=$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')`), or listen on 127.0.0.1 only"
+        )
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'assay.db'}"
@@ -146,6 +159,18 @@ class Settings(BaseSettings):
     @property
     def resolved_blob_store_url(self) -> str:
         return self.blob_store_url or (self.data_dir / "blobs").resolve().as_uri()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine only (127.0.0.0/8, ::1, localhost); a name that is
+    not `localhost` may resolve anywhere, so it is not."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache
