@@ -184,3 +184,46 @@ def test_the_password_hash_is_checked_outside_any_transaction(client, db, accoun
     with db.read() as session:
         name = session.scalar(select(models.User.name).where(models.User.id == other.user.id))
     assert name == "busy"
+
+
+def test_password_checks_take_turns(client, app, settings, accounts, monkeypatch):
+    """With `password_hash_concurrency` 1, a second sign-in's check waits for the first: a
+    burst of sign-ins hashes one at a time instead of starving other requests of CPU."""
+    settings.password_hash_concurrency = 1
+    one, two = accounts.make("labeler"), accounts.make("labeler")
+    entered: list[str] = []
+    first_in, release = threading.Event(), threading.Event()
+    real = auth.verify_password
+
+    def paused_verify(password_hash, password):
+        entered.append(password)
+        first_in.set()
+        release.wait(10)
+        return real(password_hash, password)
+
+    queued = threading.Semaphore(0)
+    real_turns = logins._hashing
+
+    def turns(slots):
+        queued.release()  # a sign-in is about to wait for its turn
+        return real_turns(slots)
+
+    monkeypatch.setattr(logins, "verify_password", paused_verify)
+    monkeypatch.setattr(logins, "_hashing", turns)
+    with TestClient(app) as other:
+        threads = [
+            threading.Thread(target=login, args=(client, one.user.email, "first-wrong")),
+            threading.Thread(target=login, args=(other, two.user.email, "second-wrong")),
+        ]
+        threads[0].start()
+        try:
+            assert first_in.wait(10)
+            threads[1].start()
+            assert queued.acquire(timeout=10) and queued.acquire(timeout=10)
+            time.sleep(0.3)  # the second sign-in is at its turn: it would be hashing now
+            assert entered == ["first-wrong"], "the second check ran alongside the first"
+        finally:
+            release.set()
+            for thread in threads:
+                thread.join(20)
+    assert entered == ["first-wrong", "second-wrong"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from typing import Any
 
 from sqlalchemy import and_, case, delete, literal, or_, select, update
@@ -115,6 +116,20 @@ def forget_failures(*, session: Session, email: str) -> None:
     session.execute(delete(_T).where(_T.c.key == sha256_hex(f"account:{email}")))
 
 
+_hashing_slots: dict[int, threading.BoundedSemaphore] = {}
+_hashing_guard = threading.Lock()
+
+
+def _hashing(slots: int) -> threading.BoundedSemaphore:
+    """At most `slots` password checks at once per process: each keeps every core busy for
+    ~0.1 s (Argon2id, 64 MiB, 4 lanes), so a burst of sign-ins (an attack, a shift starting)
+    would otherwise starve the labeling queue's short requests of CPU."""
+    with _hashing_guard:
+        if slots not in _hashing_slots:
+            _hashing_slots[slots] = threading.BoundedSemaphore(slots)
+        return _hashing_slots[slots]
+
+
 def log_in(
     *, db: Database, email: str, password: str, address: str | None, settings: Settings
 ) -> tuple[models.User, str]:
@@ -128,7 +143,8 @@ def log_in(
         check_not_locked(session=session, email=email, address=address)
         user = session.scalar(select(models.User).where(models.User.email == email))
         password_hash = user.password_hash if user is not None and user.is_active else None
-    matches = verify_password(password_hash, password)
+    with _hashing(settings.password_hash_concurrency):
+        matches = verify_password(password_hash, password)
     with db.write() as session:
         if matches:
             assert user is not None

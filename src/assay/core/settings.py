@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(
         65536, description="Argon2id memory cost per password hash."
     )
+    password_hash_concurrency: int = Field(
+        1,
+        ge=1,
+        description="Password checks each server process runs at once; more sign-ins wait "
+        "their turn, so a burst of them cannot starve other requests of CPU.",
+    )
     login_max_failures_per_account: int = Field(
         5,
         ge=0,
