@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from tests.api.test_exports import finished_job, setup
 from tests.labeling.factories import PNG, actor_for, add_member, make_project
 
 
@@ -89,3 +90,24 @@ def test_a_task_cannot_make_an_unreadable_blob_readable(client, db, accounts, sc
         f"/api/v1/projects/{theirs.id}/imports", headers=lead.headers, json={"blob": scene["sha"]}
     )
     assert imported.status_code == 404 and imported.json()["error"]["field"] == "blob"
+
+
+def test_an_export_is_readable_by_the_projects_managers_not_its_labelers(
+    client, db, settings, accounts, pool
+):
+    owner = accounts.make("admin")
+    project, _, _ = setup(db, settings, owner)
+    asked, colleague = accounts.make("labeler"), accounts.make("labeler")
+    labeler = accounts.make("labeler")
+    add_member(db, project, asked, "manager")
+    add_member(db, project, colleague, "manager")
+    add_member(db, project, labeler, "labeler")
+    started = client.post(
+        f"/api/v1/projects/{project.id}/exports", json={"format": "jsonl"}, headers=asked.headers
+    )
+    assert started.status_code == 202, started.text
+    job = finished_job(client, asked, started.json()["id"])
+    sha = job["result"]["blob"]
+    assert reads(client, asked, sha) == (200, 200)
+    assert reads(client, colleague, sha) == (200, 200)
+    assert reads(client, labeler, sha) == (404, 404)

@@ -12,13 +12,13 @@ from assay.core.pagination import PageResult, paginate
 
 
 def create_user(*, session: Session, user_in: schemas.UserCreate) -> models.User:
+    # Hashed before the first statement: a write transaction begins lazily, so the slow
+    # hash holds no writer lock when this is the transaction's first work.
+    password_hash = hash_password(user_in.password) if user_in.password else None
     if session.scalar(select(models.User.id).where(models.User.email == user_in.email)):
         raise Conflict(f"a user with email {user_in.email} already exists", field="email")
     user = models.User(
-        email=user_in.email,
-        name=user_in.name,
-        role=user_in.role,
-        password_hash=hash_password(user_in.password) if user_in.password else None,
+        email=user_in.email, name=user_in.name, role=user_in.role, password_hash=password_hash
     )
     session.add(user)
     session.flush()

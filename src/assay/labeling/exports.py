@@ -30,7 +30,7 @@ from assay.core.schemas import Schema
 from assay.labeling import formats, models
 from assay.labeling.annotations import validate_response
 from assay.labeling.formats import yolo
-from assay.labeling.projects import get_project, project_rules
+from assay.labeling.projects import PROJECT_MANAGERS_SCOPE, get_project, project_rules
 from assay.labeling.schemas import Sha256
 from assay.labeling.task_params import blob_sha
 from assay.labeling.taxonomy import Taxonomy
@@ -257,6 +257,13 @@ def run_export(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             content_type=fmt.content_type,
             filename=filename,
             actor=_owner(scope),
+        )
+        # Every manager of the project may download it, not only who asked for it.
+        blob_refs.add_refs(
+            session=session,
+            sha256s=[sha256],
+            scope=PROJECT_MANAGERS_SCOPE,
+            scope_id=payload["project_id"],
         )
     for reason, count in sorted(stats.skipped.items()):
         ctx.log(f"left out {count} {reason}", level="warning")

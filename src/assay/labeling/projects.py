@@ -29,8 +29,10 @@ from assay.labeling.quality_config import QualityConfig, parse_quality
 from assay.labeling.task_types import native_type
 from assay.labeling.taxonomy import Taxonomy, parse_taxonomy, taxonomy_json
 
-# The `blob_refs` scope of a project's references to the blobs its tasks show.
+# The `blob_refs` scopes of a project's blobs: those its tasks show (readable by whoever may
+# see the project) and its exports (every answer: readable by the project's managers).
 PROJECT_SCOPE = "project"
+PROJECT_MANAGERS_SCOPE = "project_manager"
 
 # --- parsed rules, cached per project version ---------------------------------------------
 
@@ -285,23 +287,30 @@ def membership(*, session: Session, project_id: str, user_id: str) -> str | None
     )
 
 
-def visible_projects(session: Session, actor: Actor, project_ids: Sequence[str]) -> set[str]:
-    """The projects among `project_ids` the actor may see: every one of their key's mode for
-    global managers, those they are members of for everyone else."""
+def visible_projects(
+    session: Session, actor: Actor, project_ids: Sequence[str], *, managed: bool = False
+) -> set[str]:
+    """The projects among `project_ids` the actor may see (with `managed`: manage): every
+    one of their key's mode for global managers; for everyone else those they are members of
+    (with the project role manager)."""
     stmt = select(models.Project.id).where(
         models.Project.id.in_(project_ids), models.Project.mode == actor.mode
     )
     if not actor.at_least("manager"):
-        stmt = stmt.join(
-            models.ProjectMember,
-            (models.ProjectMember.project_id == models.Project.id)
-            & (models.ProjectMember.user_id == actor.user_id),
+        member = (models.ProjectMember.project_id == models.Project.id) & (
+            models.ProjectMember.user_id == actor.user_id
         )
+        if managed:
+            member &= models.ProjectMember.role == "manager"
+        stmt = stmt.join(models.ProjectMember, member)
     return set(session.scalars(stmt))
 
 
-# Blobs shown by a project's tasks are readable by the people who may see the project.
 blob_refs.register_reader_check(PROJECT_SCOPE, visible_projects)
+blob_refs.register_reader_check(
+    PROJECT_MANAGERS_SCOPE,
+    lambda session, actor, ids: visible_projects(session, actor, ids, managed=True),
+)
 
 
 def set_member(
