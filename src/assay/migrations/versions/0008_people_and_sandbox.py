@@ -5,8 +5,9 @@ blob references
   a live and a test key are two requests, never a replay of each other.
 - `login_throttles`: failed sign-ins per account and per client address, shared by every
   server process, for rate limits and temporary lockouts.
-- `blob_refs`: who may read a blob — its uploaders (`user`) and the projects whose tasks
-  show it (`project`); filled here from existing blobs and tasks.
+- `blob_refs`: who may read a blob — its uploaders (`user`), the projects whose tasks show
+  it (`project`) and the projects it is an export of (`project_manager`); filled here from
+  existing blobs, tasks and export jobs.
 
 Revision ID: 0008
 Revises: 0006
@@ -30,11 +31,17 @@ depends_on: str | Sequence[str] | None = None
 _SHA256 = re.compile(r"(?:blob:)?([0-9a-f]{64})")
 
 
+def _loaded(value: object) -> dict:
+    """A JSON column's value (SQLite returns text through a plain text query)."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, dict) else {}
+
+
 def _named_blobs(params: object) -> set[str]:
     """The sha256s a task's params show (attachment, video frames), as task_params reads them."""
-    if isinstance(params, str):
-        params = json.loads(params)
-    if not isinstance(params, dict):
+    params = _loaded(params)
+    if not params:
         return set()
     values = [params.get("attachment")]
     if isinstance(params.get("frames"), list):
@@ -91,15 +98,25 @@ def upgrade() -> None:
     for project_id, params in conn.execute(sa.text("SELECT project_id, params FROM tasks")):
         if project_id is not None:
             refs.update((sha, project_id) for sha in _named_blobs(params) if sha in stored)
-    rows = [{"sha256": sha, "scope_id": project_id} for sha, project_id in sorted(refs)]
-    for start in range(0, len(rows), 1000):
-        conn.execute(
-            sa.text(
-                "INSERT INTO blob_refs (sha256, scope, scope_id) "
-                "VALUES (:sha256, 'project', :scope_id)"
-            ),
-            rows[start : start + 1000],
-        )
+    exports: set[tuple[str, str]] = set()
+    finished = sa.text(
+        "SELECT payload, result FROM jobs WHERE kind = 'labeling.export' AND status = 'succeeded'"
+    )
+    for payload, result in conn.execute(finished):
+        payload, result = _loaded(payload), _loaded(result)
+        sha, project_id = result.get("blob"), payload.get("project_id")
+        if sha in stored and isinstance(project_id, str):
+            exports.add((sha, project_id))
+    for scope, pairs in (("project", refs), ("project_manager", exports)):
+        rows = [{"sha256": sha, "scope_id": project_id} for sha, project_id in sorted(pairs)]
+        for start in range(0, len(rows), 1000):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO blob_refs (sha256, scope, scope_id) "
+                    f"VALUES (:sha256, '{scope}', :scope_id)"
+                ),
+                rows[start : start + 1000],
+            )
 
 
 def downgrade() -> None:
