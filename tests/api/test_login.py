@@ -4,6 +4,7 @@ checked with no database transaction open."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import statistics
 import threading
@@ -11,10 +12,10 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from assay.core import auth, logins, models
-from assay.core.db import Database
+from assay.core.db import Database, utcnow
 from assay.core.errors import RateLimited
 from assay.core.settings import get_settings
 from tests.support.login import login
@@ -227,3 +228,23 @@ def test_password_checks_take_turns(client, app, settings, accounts, monkeypatch
             for thread in threads:
                 thread.join(20)
     assert entered == ["first-wrong", "second-wrong"]
+
+
+def test_old_failures_are_forgotten_but_lockouts_kept(ctx, db, settings):
+    settings.login_max_failures_per_account = 2
+    settings.login_failure_window_seconds = 60
+    long_ago = utcnow() - dt.timedelta(hours=2)
+    with db.write() as session:
+        logins.record_failure(
+            session=session, email="old@example.test", address=None, settings=settings, now=long_ago
+        )
+        for _ in range(2):
+            logins.record_failure(
+                session=session, email="locked@example.test", address=None, settings=settings
+            )
+    assert logins.forget_old_failures(ctx) == 1
+    with db.read() as session:
+        logins.check_not_locked(session=session, email="old@example.test", address=None)
+        with pytest.raises(RateLimited):
+            logins.check_not_locked(session=session, email="locked@example.test", address=None)
+        assert session.scalar(select(func.count()).select_from(models.LoginThrottle)) == 1
