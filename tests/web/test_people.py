@@ -60,9 +60,13 @@ def test_an_admin_manages_people(page, live_server, people, anon):
     expect(page.get_by_role("heading", name="People")).to_be_visible()
     expect(row(page, "xss@example.test")).to_contain_text(XSS)  # shown as text, inert
 
-    # Add a person with a role and a password.
+    # Add a person with a role and a password (a taken email is refused on its field).
     page.get_by_role("button", name="Add person").click()
     dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Email").fill(ana.user.email)
+    dialog.get_by_role("button", name="Add person").click()
+    expect(dialog.locator(".field-error")).to_contain_text("already exists")
+    expect(dialog.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
     dialog.get_by_label("Email").fill("new.person@example.test")
     dialog.get_by_label("Name").fill("New Person")
     dialog.get_by_label("Role").select_option("reviewer")
