@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from assay.core import models
 from assay.core.db import Base
+from tests.support.login import login as _login
 
 
 def basic(key: str, password: str = "") -> dict[str, str]:
@@ -177,20 +178,6 @@ def test_no_raw_key_or_password_is_stored(client, db, admin):
             select(models.User).where(models.User.email == "secretive@example.test")
         )
         assert user.password_hash.startswith("$argon2id$")
-
-
-def _login(client, email: str, password: str):
-    form = client.get("/login")
-    return client.post(
-        "/login",
-        data={
-            "email": email,
-            "password": password,
-            "csrf": form.cookies["assay_login_csrf"],
-            "next": "/projects",
-        },
-        follow_redirects=False,
-    )
 
 
 def test_browser_login_session_and_csrf(client, accounts):

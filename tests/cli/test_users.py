@@ -93,3 +93,27 @@ def test_list_as_table_and_json(cli, accounts):
     as_json = cli("users", "list", "--json")
     rows = json.loads(as_json.stdout)
     assert [(r["id"], r["role"]) for r in rows] == [(m.user.id, m.user.role) for m in made[::-1]]
+
+
+def test_deactivate_reactivate_and_reset_password(cli, db, accounts):
+    person = accounts.make("labeler")
+    email = person.user.email
+
+    off = cli("users", "deactivate", "--email", email)
+    assert off.exit_code == 0, off.output
+    assert "wrote to" in off.stderr
+    with db.read() as session:
+        assert users.get_user_by_email(session=session, email=email).is_active is False
+
+    on = cli("users", "reactivate", "--email", email)
+    assert on.exit_code == 0, on.output
+    reset = cli("users", "reset-password", "--email", email, "--password", "brand-new-password")
+    assert reset.exit_code == 0, reset.output
+    with db.read() as session:
+        user = users.get_user_by_email(session=session, email=email)
+    assert user.is_active and verify_password(user.password_hash, "brand-new-password")
+
+    short = cli("users", "reset-password", "--email", email, "--password", "short")
+    assert short.exit_code == 1 and "password" in short.stderr
+    nobody = cli("users", "deactivate", "--email", "nobody@example.test")
+    assert nobody.exit_code == 1 and "assay users list" in nobody.stderr

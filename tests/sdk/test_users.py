@@ -39,3 +39,19 @@ def test_me_users_create_get_and_lazy_list_across_pages(connect, server, account
     pages = stranger.users.list()  # a generator: nothing is sent until it is iterated
     with pytest.raises(Unauthorized):
         next(pages)
+
+
+def test_deactivate_reactivate_reset_password_and_end_sessions(connect, server, accounts):
+    admin, person = accounts.make("admin"), accounts.make("labeler")
+    client = connect(server.url, admin.key)
+    theirs = connect(server.url, person.key)
+    assert theirs.me().user.id == person.user.id
+
+    assert client.users.deactivate(person.user.id).is_active is False
+    with pytest.raises(Unauthorized):
+        theirs.me()
+    assert client.users.reactivate(person.user.id).is_active is True
+    assert theirs.me().user.id == person.user.id
+
+    assert client.users.reset_password(person.user.id, "a-new-password").id == person.user.id
+    assert client.users.end_sessions(person.user.id) == 0

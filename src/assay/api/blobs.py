@@ -8,7 +8,7 @@ from starlette.datastructures import UploadFile
 
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor, Db
-from assay.core import blobs
+from assay.core import blob_refs, blobs
 from assay.core.auth import Actor
 from assay.core.blob_schemas import Blob, BlobUrl
 from assay.core.errors import Invalid
@@ -72,7 +72,7 @@ def _store(ctx: AppContext, actor: Actor, upload: UploadFile) -> Blob:
 def get_blob(sha256: str, actor: CurrentActor, db: Db) -> Blob:
     with db.read() as session:
         blob = blobs.get_blob(session=session, sha256=sha256)
-        policy.can_read(actor, blob)
+        policy.can_read(actor, blob, blob_refs.may_read(session=session, actor=actor, blob=blob))
         return Blob.model_validate(blob)
 
 
@@ -85,7 +85,7 @@ def get_blob(sha256: str, actor: CurrentActor, db: Db) -> Blob:
 def create_blob_url(sha256: str, actor: CurrentActor, ctx: Ctx) -> BlobUrl:
     with ctx.db.read() as session:
         blob = blobs.get_blob(session=session, sha256=sha256)
-    policy.can_read(actor, blob)
+        policy.can_read(actor, blob, blob_refs.may_read(session=session, actor=actor, blob=blob))
     signed = blobs.signed_media_url(
         sha256=blob.sha256,
         secret=ctx.settings.secret_key.get_secret_value(),

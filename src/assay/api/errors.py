@@ -22,6 +22,7 @@ STATUS_BY_ERROR: dict[type[errors.AssayError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooLarge: 413,
+    errors.RateLimited: 429,
     errors.Unavailable: 503,
 }
 CODE_BY_STATUS = {

@@ -41,6 +41,7 @@ def create_once(
                 replay = idempotency.find_replay(
                     session=session,
                     user_id=actor.user_id,
+                    mode=actor.mode,
                     key=key,
                     request_fingerprint=fingerprint,
                 )
@@ -53,6 +54,7 @@ def create_once(
                 idempotency.save_response(
                     session=session,
                     user_id=actor.user_id,
+                    mode=actor.mode,
                     key=key,
                     request_fingerprint=fingerprint,
                     status_code=status_code,

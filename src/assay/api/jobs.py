@@ -28,6 +28,7 @@ def list_jobs(
             status=status,
             kind=kind,
             created_by=created_by,
+            mode=actor.mode,
         )
         return schemas.JobPage(items=result.items, next_cursor=result.next_cursor)
 

@@ -15,7 +15,7 @@ router = APIRouter(tags=["keys"])
 def create_key(key_in: schemas.ApiKeyCreate, actor: CurrentActor, db: Db) -> schemas.ApiKeyCreated:
     """Create an API key. The secret is in this response only; it is stored as a hash."""
     user_id = key_in.user_id or actor.user_id
-    policy.can_create(actor, user_id)
+    policy.can_create(actor, user_id, key_in.mode)
     with db.write() as session:
         user = users.get_user(session=session, user_id=user_id)
         key, raw = keys.create_key(session=session, user=user, mode=key_in.mode, name=key_in.name)
@@ -44,7 +44,7 @@ def revoke_key(key_id: str, actor: CurrentActor, ctx: Ctx) -> schemas.ApiKey:
     `ASSAY_AUTH_CACHE_SECONDS`."""
     with ctx.db.write() as session:
         key = keys.get_key(session=session, key_id=key_id)
-        policy.can_revoke(actor, key.user_id)
+        policy.can_revoke(actor, key.user_id, key.mode)
         revoked = schemas.ApiKey.model_validate(keys.revoke_key(session=session, key=key))
     ctx.key_cache.clear()
     return revoked

@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from assay.api.deps import CurrentActor, Db, Page
+from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
 from assay.core import schemas, users
+from assay.core.auth import hash_password
 from assay.core.policies import users as policy
 
 router = APIRouter(tags=["users"])
@@ -48,3 +49,57 @@ def get_user(user_id: str, actor: CurrentActor, db: Db) -> schemas.User:
     policy.can_read(actor, user_id)
     with db.read() as session:
         return schemas.User.model_validate(users.get_user(session=session, user_id=user_id))
+
+
+@router.post(
+    "/users/{user_id}/deactivate", response_model=schemas.User, operation_id="deactivate_user"
+)
+def deactivate_user(user_id: str, actor: CurrentActor, ctx: Ctx) -> schemas.User:
+    """Stop a user at once: no sign-in, every browser session ended, every API key refused
+    (by other server processes within `ASSAY_AUTH_CACHE_SECONDS`)."""
+    policy.can_deactivate(actor)
+    with ctx.db.write() as session:
+        user = users.get_user(session=session, user_id=user_id)
+        done = schemas.User.model_validate(
+            users.deactivate_user(session=session, user=user, actor=actor)
+        )
+    ctx.key_cache.clear()
+    return done
+
+
+@router.post(
+    "/users/{user_id}/reactivate", response_model=schemas.User, operation_id="reactivate_user"
+)
+def reactivate_user(user_id: str, actor: CurrentActor, db: Db) -> schemas.User:
+    """Let a deactivated user sign in again; their keys that were not revoked work again."""
+    policy.can_deactivate(actor)
+    with db.write() as session:
+        user = users.get_user(session=session, user_id=user_id)
+        return schemas.User.model_validate(users.reactivate_user(session=session, user=user))
+
+
+@router.post(
+    "/users/{user_id}/password", response_model=schemas.User, operation_id="reset_password"
+)
+def reset_password(
+    user_id: str, reset: schemas.PasswordReset, actor: CurrentActor, db: Db
+) -> schemas.User:
+    """Set a user's new password: their browser sessions end and a sign-in lockout lifts."""
+    policy.can_reset_password(actor)
+    password_hash = hash_password(reset.password)  # slow: before the write transaction
+    with db.write() as session:
+        user = users.get_user(session=session, user_id=user_id)
+        return schemas.User.model_validate(
+            users.reset_password(session=session, user=user, password_hash=password_hash)
+        )
+
+
+@router.delete(
+    "/users/{user_id}/sessions", response_model=schemas.SessionsEnded, operation_id="end_sessions"
+)
+def end_sessions(user_id: str, actor: CurrentActor, db: Db) -> schemas.SessionsEnded:
+    """Sign a user out of every browser (API keys keep working: revoke those separately)."""
+    policy.can_end_sessions(actor, user_id)
+    with db.write() as session:
+        user = users.get_user(session=session, user_id=user_id)
+        return schemas.SessionsEnded(ended=users.end_sessions(session=session, user=user))

@@ -44,7 +44,9 @@ def create_webhook(
 def list_webhooks(actor: CurrentActor, db: Db, page: Page) -> schemas.WebhookTargetPage:
     policy.can_list(actor)
     with db.read() as session:
-        result = webhooks.list_targets(session=session, cursor=page.cursor, limit=page.limit)
+        result = webhooks.list_targets(
+            session=session, mode=actor.mode, cursor=page.cursor, limit=page.limit
+        )
         return schemas.WebhookTargetPage(items=result.items, next_cursor=result.next_cursor)
 
 

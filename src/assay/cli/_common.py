@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -21,9 +22,20 @@ out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+def describe(url: Any) -> str:
+    """A database URL to show: never its password, and a SQLite file by its absolute path."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=str(Path(url.database).resolve()))
+    return url.render_as_string(hide_password=True)
+
+
 @contextmanager
-def database() -> Iterator[Any]:
-    """The configured database, migrated first so a fresh data directory just works."""
+def database(*, writes: bool = False) -> Iterator[Any]:
+    """The configured database, migrated first so a fresh data directory just works. A
+    command that `writes` says on stderr which database it wrote to, once it has."""
     from assay.cli.main import load_settings
     from assay.core import migrate
     from assay.core.db import Database
@@ -35,10 +47,12 @@ def database() -> Iterator[Any]:
             migrate.upgrade(db)
         except Exception as exc:
             fail(
-                f"could not open the database at {db.engine.url!r}: {exc}",
+                f"could not open the database at {describe(db.engine.url)}: {exc}",
                 "check ASSAY_DATABASE_URL / --data-dir, then try `assay db upgrade`",
             )
         yield db
+        if writes:
+            err.print(f"wrote to {escape(describe(db.engine.url))}", highlight=False)
     finally:
         db.dispose()
 

@@ -171,7 +171,7 @@ def cancel(job_id: JobId) -> None:
     """Cancel a job: a queued one stops at once, a running one at its next checkpoint."""
     from assay.core import jobs
 
-    with explained({NotFound: NO_SUCH_JOB}), database() as db, db.write() as session:
+    with explained({NotFound: NO_SUCH_JOB}), database(writes=True) as db, db.write() as session:
         job = jobs.get_job(session=session, job_id=job_id)
         try:
             status = jobs.cancel_job(session=session, job=job).status

@@ -51,7 +51,7 @@ def create(
     """Create a key and print only the key on stdout (it is shown once: store it now)."""
     from assay.core import keys, users
 
-    with explained({NotFound: NO_SUCH_USER}), database() as db, db.write() as session:
+    with explained({NotFound: NO_SUCH_USER}), database(writes=True) as db, db.write() as session:
         user = users.get_user_by_email(session=session, email=email)
         key, raw = keys.create_key(session=session, user=user, mode=mode.value, name=name)
         key_id, user_email = key.id, user.email
@@ -105,7 +105,7 @@ def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `keys 
     from assay.core import keys
 
     hint = "find key ids with `assay keys list --email E`"
-    with explained({NotFound: hint}), database() as db, db.write() as session:
+    with explained({NotFound: hint}), database(writes=True) as db, db.write() as session:
         key = keys.revoke_key(session=session, key=keys.get_key(session=session, key_id=key_id))
         revoked_at = key.revoked_at
     out.print(f"revoked key {key_id} at {when(revoked_at)}")

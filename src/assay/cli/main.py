@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from assay.core import logs
 from assay.core.settings import Settings, get_settings
@@ -30,13 +31,33 @@ DataDir = Annotated[
     typer.Option(
         "--data-dir",
         envvar="ASSAY_DATA_DIR",
-        help="Where the database, blobs and logs live (default ~/.assay).",
+        help="Where the database, blobs and logs live (default: ./.assay-demo when the demo "
+        "made it in this directory, else ~/.assay).",
     ),
 ]
 
 
+# Where `make demo` keeps its data, relative to the directory it was run in.
+DEMO_DATA_DIR = Path(".assay-demo")
+DEMO_MARKER = "demo-credentials.json"
+
+
+def demo_data_dir() -> Path | None:
+    """The demo's data directory in the current directory, when nothing else was chosen
+    (no --data-dir, ASSAY_DATA_DIR or ASSAY_DATABASE_URL): after `make demo`, `assay users
+    list` in the same directory reads the demo's database, not an empty ~/.assay."""
+    if "ASSAY_DATA_DIR" in os.environ or "ASSAY_DATABASE_URL" in os.environ:
+        return None
+    return DEMO_DATA_DIR if (DEMO_DATA_DIR / DEMO_MARKER).is_file() else None
+
+
 def load_settings(data_dir: Path | None = None) -> Settings:
     """Settings from the environment, with CLI overrides; exits with a readable message."""
+    if data_dir is None and (data_dir := demo_data_dir()) is not None:
+        err.print(
+            f"using the demo's data directory {data_dir.resolve()} (found here; "
+            "--data-dir or ASSAY_DATA_DIR choose another)"
+        )
     if data_dir is not None:
         os.environ["ASSAY_DATA_DIR"] = str(data_dir)
     get_settings.cache_clear()
@@ -78,6 +99,11 @@ def serve(
     if workers is not None:
         os.environ["ASSAY_WORKERS"] = str(workers)
     settings = load_settings(data_dir)
+    try:
+        settings.refuse_default_secret_beyond_loopback(host)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
     logs.configure(fmt=settings.log_format, level=settings.log_level)
     err.print(
         f"Assay on [bold]http://{host}:{port}[/]  (data: {settings.data_dir}"
@@ -136,20 +162,22 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply database migrations (also done automatically by `assay serve`)."""
+    from assay.cli._common import describe
     from assay.core import migrate
     from assay.core.db import Database
 
     settings = load_settings(data_dir)
     db = Database(settings.resolved_database_url)
+    where = describe(db.engine.url)
     try:
         migrate.upgrade(db, revision)
         current, head = migrate.revision_status(db)
     except Exception as exc:
-        err.print(f"[red]error:[/] could not migrate {db.engine.url!r}: {exc}")
+        err.print(f"[red]error:[/] could not migrate {escape(where)}: {escape(str(exc))}")
         raise typer.Exit(1) from None
     finally:
         db.dispose()
-    typer.echo(f"database at revision {current} (head {head})")
+    typer.echo(f"database {where} at revision {current} (head {head})")
 
 
 def _register_subcommands() -> None:

@@ -1,4 +1,5 @@
-"""`assay users`: create and list accounts, directly on the database."""
+"""`assay users`: create, list, deactivate accounts and reset passwords, directly on the
+database."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from assay.cli._common import (
     when,
 )
 from assay.core import schemas
-from assay.core.errors import Conflict
+from assay.core.errors import Conflict, NotFound
 
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 
@@ -67,7 +68,7 @@ def create(
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with explained({Conflict: "list existing users with `assay users list`"}):
         user_in = schemas.UserCreate(email=email, name=name, role=role.value, password=password)
-        with database() as db, db.write() as session:
+        with database(writes=True) as db, db.write() as session:
             user = schemas.User.model_validate(users.create_user(session=session, user_in=user_in))
     out.print(f"created {user.role} {user.email} (id {user.id})")
     out.print(f"next: an API key with `assay keys create --email {user.email} --mode live`")
@@ -105,3 +106,63 @@ def list_(
             when(user.created_at),
         )
     print_table(table)
+
+
+NO_SUCH_USER = "list users with `assay users list`"
+
+
+@users_app.command("deactivate")
+def deactivate(email: Annotated[str, typer.Option(help="Whose account.")]) -> None:
+    """Stop a user: no sign-in, sessions ended, API keys refused (by running servers within
+    ASSAY_AUTH_CACHE_SECONDS)."""
+    from assay.core import users
+    from assay.core.auth import SYSTEM
+
+    with (
+        explained({NotFound: NO_SUCH_USER}),
+        database(writes=True) as db,
+        db.write() as session,
+    ):
+        user = users.get_user_by_email(session=session, email=email)
+        users.deactivate_user(session=session, user=user, actor=SYSTEM)
+    out.print(f"deactivated {email}; `assay users reactivate --email {email}` undoes it")
+
+
+@users_app.command("reactivate")
+def reactivate(email: Annotated[str, typer.Option(help="Whose account.")]) -> None:
+    """Let a deactivated user sign in again (their keys that were not revoked work again)."""
+    from assay.core import users
+
+    with (
+        explained({NotFound: NO_SUCH_USER}),
+        database(writes=True) as db,
+        db.write() as session,
+    ):
+        users.reactivate_user(
+            session=session, user=users.get_user_by_email(session=session, email=email)
+        )
+    out.print(f"reactivated {email}")
+
+
+@users_app.command("reset-password")
+def reset_password(
+    email: Annotated[str, typer.Option(help="Whose account.")],
+    password: Annotated[
+        str | None, typer.Option(help="The new password (prompted for when omitted in a terminal).")
+    ] = None,
+) -> None:
+    """Set a user's password: their browser sessions end and a sign-in lockout lifts."""
+    from assay.core import users
+    from assay.core.auth import hash_password
+
+    if password is None:
+        if not sys.stdin.isatty():
+            fail("no password given", "pass --password P")
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with explained({NotFound: NO_SUCH_USER}):
+        reset = schemas.PasswordReset(password=password)
+        password_hash = hash_password(reset.password)
+        with database(writes=True) as db, db.write() as session:
+            user = users.get_user_by_email(session=session, email=email)
+            users.reset_password(session=session, user=user, password_hash=password_hash)
+    out.print(f"new password set for {email}; their browser sessions have ended")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -45,11 +46,23 @@ def hash_password(password: str) -> str:
     return _hasher(get_settings().password_hash_memory_kib).hash(password)
 
 
+@lru_cache(maxsize=4)
+def _stand_in_hash(memory_kib: int) -> str:
+    """A hash of a random password, checked when there is no real hash to check (unknown
+    email, no password), so a miss costs what a wrong password costs."""
+    return _hasher(memory_kib).hash(secrets.token_urlsafe(16))
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
+    """Whether `password` matches; as slow for a missing hash as for a wrong password.
+
+    CPU-bound for tens of milliseconds: call it holding no database transaction."""
+    hasher = _hasher(get_settings().password_hash_memory_kib)
     try:
-        return _hasher(get_settings().password_hash_memory_kib).verify(password_hash, password)
+        if not password_hash:
+            hasher.verify(_stand_in_hash(get_settings().password_hash_memory_kib), password)
+            return False
+        return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

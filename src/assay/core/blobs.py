@@ -26,7 +26,7 @@ import filetype
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.core import dialects, models
+from assay.core import blob_refs, dialects, models
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Forbidden, Invalid, NotFound, TooLarge
@@ -402,7 +402,8 @@ def record_blob(
     filename: str,
     actor: Actor | None,
 ) -> models.Blob:
-    """Insert the row for stored bytes unless it exists (a concurrent upload may win)."""
+    """Insert the row for stored bytes unless it exists (a concurrent upload may win), and
+    let the uploader read it."""
     check_sha256(sha256)
     dialect = session.get_bind().dialect.name
     session.execute(
@@ -417,6 +418,11 @@ def record_blob(
         )
         .on_conflict_do_nothing(index_elements=["sha256"])
     )
+    if actor is not None and actor.via != "system":
+        # Each uploader of the same bytes may read them, not only the first.
+        blob_refs.add_refs(
+            session=session, sha256s=[sha256], scope=blob_refs.USER, scope_id=actor.user_id
+        )
     return session.execute(
         select(models.Blob)
         .where(models.Blob.sha256 == sha256)

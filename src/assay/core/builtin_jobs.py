@@ -1,5 +1,6 @@
 """Job kinds that ship with Assay, registered through the same `job_kind` call as plugins'."""
 
+import assay.core.logins  # duty: core.forget_login_failures
 import assay.core.webhooks  # webhook.deliver
 import assay.labeling.batches  # duty: labeling.park_paused_batches
 import assay.labeling.exports  # labeling.export, labeling.import_prelabels

@@ -38,5 +38,9 @@ class TooLarge(AssayError):
     code = "too_large"
 
 
+class RateLimited(AssayError):
+    code = "rate_limited"
+
+
 class Unavailable(AssayError):
     code = "unavailable"

@@ -16,9 +16,10 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 def find_replay(
-    *, session: Session, user_id: str, key: str, request_fingerprint: str
+    *, session: Session, user_id: str, mode: str, key: str, request_fingerprint: str
 ) -> models.IdempotencyRecord | None:
-    record = session.get(models.IdempotencyRecord, (user_id, key))
+    """The first answer to this user's `key` in this key mode (live and test never share)."""
+    record = session.get(models.IdempotencyRecord, (user_id, mode, key))
     if record is not None and record.fingerprint != request_fingerprint:
         raise Conflict(
             "this Idempotency-Key was already used for a different request; "
@@ -32,6 +33,7 @@ def save_response(
     *,
     session: Session,
     user_id: str,
+    mode: str,
     key: str,
     request_fingerprint: str,
     status_code: int,
@@ -40,6 +42,7 @@ def save_response(
     session.add(
         models.IdempotencyRecord(
             user_id=user_id,
+            mode=mode,
             key=key,
             fingerprint=request_fingerprint,
             status_code=status_code,

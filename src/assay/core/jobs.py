@@ -174,8 +174,11 @@ def list_jobs(
     status: str | None = None,
     kind: str | None = None,
     created_by: str | None = None,
+    mode: str | None = None,
 ) -> PageResult[models.Job]:
     stmt = select(models.Job)
+    if mode is not None:
+        stmt = stmt.where(models.Job.mode == mode)
     if status is not None:
         stmt = stmt.where(models.Job.status == status)
     if kind is not None:

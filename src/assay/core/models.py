@@ -124,6 +124,33 @@ class Blob(Base):
     created_at: Mapped[dt.datetime] = _created()
 
 
+class BlobRef(Base):
+    """Who a blob belongs to: the users who uploaded it (`user`) and what references it (a
+    pillar's scope, e.g. `project` for a labeling project whose tasks show it). Blob reads
+    are allowed through these (`blobs.may_read`); identical bytes are stored once, so one
+    blob may have many."""
+
+    __tablename__ = "blob_refs"
+
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("blobs.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    scope_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per account or client address (`key`: a sha256 of either), shared by
+    every server process: enough failures within the window lock that key for a while."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class WebhookTarget(Base):
     __tablename__ = "webhook_targets"
 
@@ -178,13 +205,15 @@ class WebhookAttempt(Base):
 
 
 class IdempotencyRecord(Base):
-    """The stored response of a create sent with an `Idempotency-Key`, replayed on retry."""
+    """The stored response of a create sent with an `Idempotency-Key`, replayed on retry.
+    Live and test keys keep separate records: a key reused across modes never replays."""
 
     __tablename__ = "idempotency_records"
 
     user_id: Mapped[str] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
+    mode: Mapped[str] = mapped_column(String(8), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
     status_code: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -198,10 +227,12 @@ __all__ = [
     "ROLES",
     "ApiKey",
     "Blob",
+    "BlobRef",
     "BrowserSession",
     "IdempotencyRecord",
     "Job",
     "JobLog",
+    "LoginThrottle",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -53,6 +53,16 @@ class UserPage(Page[User]):
     pass
 
 
+class PasswordReset(Schema):
+    password: str = Field(
+        min_length=8, max_length=1000, description="The user's new password (8 characters or more)."
+    )
+
+
+class SessionsEnded(Schema):
+    ended: int = Field(description="How many browser sessions were ended.")
+
+
 class Me(Schema):
     user: User
     mode: Literal["live", "test"]

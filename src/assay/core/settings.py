@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -118,6 +119,33 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(
         65536, description="Argon2id memory cost per password hash."
     )
+    password_hash_concurrency: int = Field(
+        1,
+        ge=1,
+        description="Password checks each server process runs at once; more sign-ins wait "
+        "their turn, so a burst of them cannot starve other requests of CPU.",
+    )
+    login_max_failures_per_account: int = Field(
+        5,
+        ge=0,
+        description="Failed sign-ins to one email within `login_failure_window_seconds` that "
+        "lock it for `login_lockout_seconds` (known and unknown emails alike; 0: no limit).",
+    )
+    login_max_failures_per_address: int = Field(
+        50,
+        ge=0,
+        description="Failed sign-ins from one client address within the window that lock "
+        "that address out (behind a proxy, every client may share one address; 0: no limit).",
+    )
+    login_failure_window_seconds: float = Field(
+        900.0, gt=0, description="The window over which failed sign-ins are counted."
+    )
+    login_lockout_seconds: float = Field(
+        900.0,
+        ge=0,
+        description="How long an account or address stays locked after too many "
+        "failed sign-ins; then the count starts over.",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
@@ -132,6 +160,18 @@ class Settings(BaseSettings):
             )
         return self
 
+    def refuse_default_secret_beyond_loopback(self, host: str) -> None:
+        """The development secret is public: with it anyone could forge sessions and media
+        URLs, so a server that listens beyond this machine must have its own."""
+        if self.secret_key.get_secret_value() != DEFAULT_SECRET or is_loopback(host):
+            return
+        raise ValueError(
+            f"refusing to listen on {host} with the development secret key, which anyone can "
+            "read in Assay's source: set ASSAY_SECRET_KEY to a random string of 32 characters "
+            "or more (e.g. `export ASSAY_SECRET_KEY=$(python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')`), or listen on 127.0.0.1 only"
+        )
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'assay.db'}"
@@ -139,6 +179,18 @@ class Settings(BaseSettings):
     @property
     def resolved_blob_store_url(self) -> str:
         return self.blob_store_url or (self.data_dir / "blobs").resolve().as_uri()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine only (127.0.0.0/8, ::1, localhost); a name that is
+    not `localhost` may resolve anywhere, so it is not."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache

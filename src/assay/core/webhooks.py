@@ -149,11 +149,12 @@ def get_target(*, session: Session, target_id: str) -> models.WebhookTarget:
 
 
 def list_targets(
-    *, session: Session, cursor: str | None, limit: int
+    *, session: Session, mode: str, cursor: str | None, limit: int
 ) -> PageResult[models.WebhookTarget]:
+    """The targets of one key mode (live or test)."""
     return paginate(
         session,
-        select(models.WebhookTarget),
+        select(models.WebhookTarget).where(models.WebhookTarget.mode == mode),
         key=models.WebhookTarget.id,
         cursor=cursor,
         limit=limit,

@@ -21,7 +21,7 @@ from pydantic import Field
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from assay.core import blobs, dialects, jobs
+from assay.core import blob_refs, blobs, dialects, jobs
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import AssayError, Invalid
@@ -31,7 +31,7 @@ from assay.core.schemas import Schema
 from assay.labeling import formats, models
 from assay.labeling.annotations import validate_response
 from assay.labeling.formats import yolo
-from assay.labeling.projects import get_project, project_rules
+from assay.labeling.projects import PROJECT_MANAGERS_SCOPE, get_project, project_rules
 from assay.labeling.schemas import Sha256
 from assay.labeling.task_params import blob_sha
 from assay.labeling.taxonomy import Taxonomy
@@ -102,7 +102,7 @@ def request_prelabel_import(
     """Queue attaching the predictions in an uploaded file to the project's pending tasks."""
     formats.check_task_type(formats.IMPORT_FORMATS, import_in.format, project.task_type)
     blob = session.get(core_models.Blob, import_in.blob)
-    if blob is None:
+    if blob is None or not blob_refs.may_read(session=session, actor=actor, blob=blob):
         raise Invalid(f"no uploaded blob {import_in.blob}; upload it first", field="blob")
     expected = _IMPORT_TYPES.get(import_in.format)
     if expected is not None and blob.content_type not in expected:
@@ -281,6 +281,13 @@ def run_export(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             content_type=fmt.content_type,
             filename=filename,
             actor=_owner(scope),
+        )
+        # Every manager of the project may download it, not only who asked for it.
+        blob_refs.add_refs(
+            session=session,
+            sha256s=[sha256],
+            scope=PROJECT_MANAGERS_SCOPE,
+            scope_id=payload["project_id"],
         )
     for reason, count in sorted(stats.skipped.items()):
         ctx.log(f"left out {count} {reason}", level="warning")

@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from assay.core import blobs, jobs
+from assay.core import blob_refs, blobs, jobs
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import Conflict, Invalid, NotFound
@@ -46,6 +46,8 @@ def start_import(
     """Check the file and batch exist, then queue the import job."""
     try:
         blob = blobs.get_blob(session=session, sha256=import_in.blob)
+        if not blob_refs.may_read(session=session, actor=actor, blob=blob):
+            raise NotFound(f"no blob {import_in.blob}")
     except NotFound as exc:
         raise NotFound(exc.message, field="blob") from None
     batch_id = None
@@ -285,6 +287,7 @@ class _Import:
             batch_id=batch.id if batch is not None else None,
             path="",
             collect=True,
+            actor=actor,
         )
         keep = []
         for i, (number, task) in enumerate(good):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from assay.core import blob_refs
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.db import utcnow
@@ -27,6 +28,11 @@ from assay.labeling.pipeline import Pipeline, parse_pipeline
 from assay.labeling.quality_config import QualityConfig, parse_quality
 from assay.labeling.task_types import native_type
 from assay.labeling.taxonomy import Taxonomy, parse_taxonomy, taxonomy_json
+
+# The `blob_refs` scopes of a project's blobs: those its tasks show (readable by whoever may
+# see the project) and its exports (every answer: readable by the project's managers).
+PROJECT_SCOPE = "project"
+PROJECT_MANAGERS_SCOPE = "project_manager"
 
 # --- parsed rules, cached per project version ---------------------------------------------
 
@@ -320,6 +326,32 @@ def memberships(*, session: Session, project_ids: list[str], user_id: str) -> di
         )
     )
     return {project_id: role for project_id, role in rows}
+
+
+def visible_projects(
+    session: Session, actor: Actor, project_ids: Sequence[str], *, managed: bool = False
+) -> set[str]:
+    """The projects among `project_ids` the actor may see (with `managed`: manage): every
+    one of their key's mode for global managers; for everyone else those they are members of
+    (with the project role manager)."""
+    stmt = select(models.Project.id).where(
+        models.Project.id.in_(project_ids), models.Project.mode == actor.mode
+    )
+    if not actor.at_least("manager"):
+        member = (models.ProjectMember.project_id == models.Project.id) & (
+            models.ProjectMember.user_id == actor.user_id
+        )
+        if managed:
+            member &= models.ProjectMember.role == "manager"
+        stmt = stmt.join(models.ProjectMember, member)
+    return set(session.scalars(stmt))
+
+
+blob_refs.register_reader_check(PROJECT_SCOPE, visible_projects)
+blob_refs.register_reader_check(
+    PROJECT_MANAGERS_SCOPE,
+    lambda session, actor, ids: visible_projects(session, actor, ids, managed=True),
+)
 
 
 def set_member(

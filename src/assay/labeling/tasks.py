@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from assay.core import blob_refs as blob_access
 from assay.core import dialects
 from assay.core import models as core_models
 from assay.core.auth import Actor
@@ -29,8 +30,8 @@ from assay.labeling import models, schemas, synthetic, task_sorts, workforce
 from assay.labeling.annotations import validate_response
 from assay.labeling.batches import check_callback_url
 from assay.labeling.pipeline import finish
-from assay.labeling.projects import Rules, project_rules
-from assay.labeling.task_params import media_problem, params_checker, rebase
+from assay.labeling.projects import PROJECT_SCOPE, Rules, project_rules
+from assay.labeling.task_params import blob_sha, media_problem, params_checker, rebase
 
 CHUNK = 5000
 _COLUMNS = frozenset(column.name for column in models.Task.__table__.columns)
@@ -133,10 +134,13 @@ def check_tasks(
     path: str = "tasks",
     collect: bool = False,
     check_taken: bool = True,
+    actor: Actor | None = None,
 ) -> tuple[list[tuple[Any, ...] | None], dict[int, AssayError]]:
     """Check every task; returns their row values (`_INSERTED` but the id) and, with
     `collect`, the problem of each bad task by index (otherwise the first problem is raised).
     `check_taken=False` leaves unique ids already taken to the INSERT's unique constraint.
+    With `actor`, blobs the actor may not read count as missing (a task must not make a blob
+    readable to its project that its creator could not read).
 
     The loop runs once per task of requests of 10,000: field paths are only formatted for a
     task that fails, and values are used as pydantic gave them, not copied."""
@@ -226,6 +230,9 @@ def check_tasks(
     late: dict[int, AssayError] = {}
     if blob_refs:
         stored = _stored_blobs(session, list(blob_refs))
+        if actor is not None and stored:
+            readable = blob_access.readable(session=session, actor=actor, sha256s=stored)
+            stored = {sha: found for sha, found in stored.items() if sha in readable}
         for sha, places in blob_refs.items():
             for i, blob_field in places:
                 if sha not in stored:
@@ -303,6 +310,7 @@ def create_tasks(
         batch_id=batch.id if batch is not None else None,
         path=path,
         check_taken=False,
+        actor=actor,
     )
     test_mode = actor.mode == "test"
     now = utcnow()
@@ -328,9 +336,24 @@ def create_tasks(
     ids = new_ids(len(good))
     rows = [TaskRow(task_id, *values, shared) for task_id, values in zip(ids, good, strict=True)]
     _insert(session, rows, shared, actor.mode, path)
+    blob_access.add_refs(
+        session=session, sha256s=_shown_blobs(rows), scope=PROJECT_SCOPE, scope_id=project.id
+    )
     if test_mode and not quality_task:
         return _complete_synthetic(session, ids, rules, settings, actor)
     return rows
+
+
+def _shown_blobs(rows: Iterable[TaskRow]) -> set[str]:
+    """The blobs the tasks show (attachments and video frames), already checked stored."""
+    shown: set[str] = set()
+    for row in rows:
+        if (sha := blob_sha(row.params.get("attachment"))) is not None:
+            shown.add(sha)
+        frames = row.params.get("frames")
+        if isinstance(frames, list):
+            shown.update(sha for frame in frames if (sha := blob_sha(frame)) is not None)
+    return shown
 
 
 def _insert(

@@ -28,3 +28,19 @@ class Users:
     def list(self, *, page_size: int | None = None) -> Iterator[User]:
         """All users, newest first, fetched a page at a time as you iterate."""
         return iterate(lambda cursor: self._api.list(params={"cursor": cursor, "limit": page_size}))
+
+    def deactivate(self, user_id: str) -> User:
+        """Stop a user at once: no sign-in, sessions ended, API keys refused (admins)."""
+        return self._api.deactivate(user_id=user_id)
+
+    def reactivate(self, user_id: str) -> User:
+        """Let a deactivated user sign in again; keys that were not revoked work again."""
+        return self._api.reactivate(user_id=user_id)
+
+    def reset_password(self, user_id: str, password: str) -> User:
+        """Set a user's password (admins): their sessions end, a sign-in lockout lifts."""
+        return self._api.reset_password(user_id=user_id, json={"password": password})
+
+    def end_sessions(self, user_id: str) -> int:
+        """Sign a user out of every browser; returns how many sessions ended."""
+        return int(self._api.end_sessions(user_id=user_id)["ended"])

@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from assay.api.deps import CSRF_COOKIE, SESSION_COOKIE
-from assay.core import sessions, users
+from assay.core import logins, sessions
+from assay.core.errors import RateLimited, Unauthorized
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -65,14 +66,18 @@ def install(app: FastAPI) -> None:
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(expected, csrf):
             return RedirectResponse("/login?error=expired", status_code=303)
-        with ctx.db.write() as session:
-            user = users.authenticate_password(session=session, email=email, password=password)
-            if user is None:
-                again = quote(_safe_next(next), safe="/")
-                return RedirectResponse(f"/login?error=invalid&next={again}", status_code=303)
-            token = sessions.create_session(
-                session=session, user=user, ttl_seconds=ctx.settings.session_ttl_seconds
+        try:
+            _, token = logins.log_in(
+                db=ctx.db,
+                email=email,
+                password=password,
+                address=request.client.host if request.client else None,
+                settings=ctx.settings,
             )
+        except (Unauthorized, RateLimited) as exc:
+            error = "locked" if isinstance(exc, RateLimited) else "invalid"
+            again = quote(_safe_next(next), safe="/")
+            return RedirectResponse(f"/login?error={error}&next={again}", status_code=303)
         response = RedirectResponse(_safe_next(next), status_code=303)
         secret = ctx.settings.secret_key.get_secret_value()
         max_age = ctx.settings.session_ttl_seconds
@@ -130,6 +135,7 @@ def install(app: FastAPI) -> None:
     @app.get("/label/{project_id}", include_in_schema=False)
     @app.get("/review/{project_id}", include_in_schema=False)
     @app.get("/dashboard/{project_id}", include_in_schema=False)
+    @app.get("/people", include_in_schema=False)
     def shell(request: Request) -> Response:
         if not request.cookies.get(SESSION_COOKIE):
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -1,13 +1,13 @@
-"""Who may upload blobs and read them.
+"""Who may upload blobs, read them, and have the server fetch a URL.
 
-For now any authenticated user may upload, read blob metadata and get signed media URLs.
-Project-scoped reads (a blob readable only by people who may see a project, dataset or
-evaluation set that references it) come with the labeling pillar; these functions are
-where that check will go, so routers need not change.
+Anyone signed in may upload. A blob is readable by the people who uploaded it, admins, and
+whoever may see something that references it (a labeling project whose tasks show it):
+`blob_refs.readable` works that out; to everyone else the blob does not exist (404).
 """
 
 from assay.core import models
 from assay.core.auth import Actor
+from assay.core.errors import NotFound
 from assay.core.policies import require_role
 
 
@@ -15,8 +15,10 @@ def can_upload(actor: Actor) -> None:
     """Every authenticated user may upload."""
 
 
-def can_read(actor: Actor, blob: models.Blob) -> None:
-    """Metadata and signed media URLs: every authenticated user, until project scoping."""
+def can_read(actor: Actor, blob: models.Blob, readable: bool) -> None:
+    """Metadata and signed media URLs; `readable` from `blob_refs.may_read`."""
+    if not readable:
+        raise NotFound(f"no blob {blob.sha256}", field="sha256")
 
 
 def can_import_url(actor: Actor) -> None:

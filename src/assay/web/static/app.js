@@ -18,6 +18,7 @@ const ROUTES = [
   [/^\/review\/([^/]+)\/?$/, "label", (m, q) => labeling(decodeURIComponent(m[1]), q, "review")],
   [/^\/dashboard\/([^/]+)\/?$/, "projects", (m) =>
     page("/static/js/dashboard.js", "renderDashboard", decodeURIComponent(m[1]))],
+  [/^\/people\/?$/, "people", () => page("/static/js/manager/people.js", "renderPeople")],
 ];
 
 async function page(module, exportName, ...args) {
@@ -120,6 +121,7 @@ async function main() {
   }
   document.getElementById("who").textContent =
     `${me.user.name || me.user.email} · ${me.user.role}`;
+  if (me.user.role === "admin") document.querySelector('nav a[data-section="people"]')?.removeAttribute("hidden");
   document.getElementById("logout").addEventListener("click", async () => {
     await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrf() } });
     location.href = "/login";
