@@ -204,7 +204,9 @@ def _categorization(params: dict) -> dict | None:
     taxonomies = params.get("taxonomies")
     if taxonomies is not None:
         if not isinstance(taxonomies, dict) or not taxonomies:
-            raise Invalid("must be an object of taxonomy name -> choices", "params.taxonomies")
+            raise Invalid(
+                "must be an object of taxonomy name -> choices", field="params.taxonomies"
+            )
         # The first taxonomy becomes the categories; any others become task attributes.
         items = list(taxonomies.items())
         first_name, first = items[0]
