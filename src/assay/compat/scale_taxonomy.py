@@ -43,7 +43,9 @@ def _names(items: Any, path: str) -> list[str]:
             names.append(item.strip())
             continue
         if not isinstance(item, dict):
-            raise Invalid("must be a label name or a {choice, subchoices} object", f"{path}[{i}]")
+            raise Invalid(
+                "must be a label name or a {choice, subchoices} object", field=f"{path}[{i}]"
+            )
         children = item.get("subchoices") or item.get("children")
         if children:
             names.extend(_names(children, f"{path}[{i}].subchoices"))
