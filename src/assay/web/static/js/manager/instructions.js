@@ -3,6 +3,7 @@
 // publishing a new version, and earlier versions to look at or restore.
 
 import { api, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import { confirmDialog, fetchAll, formatDate } from "/static/js/manager/ui.js";
 import { headings, renderMarkdown } from "/static/js/markdown.js";
 
@@ -84,7 +85,7 @@ export async function render(panel, ctx) {
       paintVersions();
       toast(`Instructions v${version.version} published`);
     } catch (error) {
-      toast(error.message, "error");
+      toast(humanMessage(error), "error");
     }
     refresh();
   });

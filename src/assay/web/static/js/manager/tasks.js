@@ -3,6 +3,7 @@
 // cursor pagination ("Load more") and a detail dialog with the response and history.
 
 import { api, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import { badge, fetchAll, formatDate, openDialog, select } from "/static/js/manager/ui.js";
 
 const PAGE = 50;
@@ -85,7 +86,7 @@ export async function render(panel, ctx) {
       problem.hidden = true;
       metadata.removeAttribute("aria-invalid");
     } catch (error) {
-      problem.textContent = `Metadata search: ${error.message}. Use key=value pairs or a JSON object.`;
+      problem.textContent = `Metadata search: ${humanMessage(error)} Use key=value pairs or a JSON object.`;
       problem.hidden = false;
       metadata.setAttribute("aria-invalid", "true");
       return;
@@ -110,7 +111,7 @@ export async function render(panel, ctx) {
       summary.textContent = cursor ? `${shown} tasks shown; more available` : `${shown} ${shown === 1 ? "task" : "tasks"}`;
     } catch (error) {
       if (mine !== token) return;
-      problem.textContent = error.message;
+      problem.textContent = humanMessage(error);
       problem.hidden = false;
     } finally {
       more.disabled = false;
@@ -164,7 +165,7 @@ async function showTask(task, batchNames) {
   try {
     history = (await api(`/tasks/${encodeURIComponent(task.id)}/history`)).items;
   } catch (error) {
-    toast(error.message, "error");
+    toast(humanMessage(error), "error");
   }
   // A reviewed, completed task can become an evaluation (gold) task with its answer expected.
   const reviewed = task.status === "completed" && task.response
@@ -178,7 +179,7 @@ async function showTask(task, batchNames) {
         toast(`Evaluation task ${made.id} created from this task`);
       } catch (error) {
         event.target.disabled = false;
-        toast(error.message, "error");
+        toast(humanMessage(error), "error");
       }
     },
   }, "Make evaluation task") : null;
