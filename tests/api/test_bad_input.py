@@ -9,8 +9,12 @@ import json
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from assay.labeling import models
+from assay.labeling.pipeline import Pipeline, Stage
+from assay.labeling.quality_config import Consensus, QualityConfig, Training
+from assay.labeling.taxonomy import Taxonomy
 
 API = "/api/v1"
 TAXONOMY = {
@@ -93,8 +97,40 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "audit_id": "missing",
         "job_id": "missing",
         "key_id": "missing",
+        "delivery_id": "missing",
         "sha256": "0" * 64,
     }
+
+
+def nested_keys(document: dict[str, Any], schema: dict[str, Any]) -> list[list[str]]:
+    """[name] for each property, and [name, sub] for each property of an object property."""
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        for option in node.get("anyOf", []) or [node]:
+            if "$ref" in option:
+                return document["components"]["schemas"][option["$ref"].rsplit("/", 1)[-1]]
+        return node
+
+    keys = []
+    for name, prop in schema.get("properties", {}).items():
+        keys.append([name])
+        keys += [[name, sub] for sub in resolve(prop).get("properties", {})]
+        keys += [[name, *sub] for sub in FREE_OBJECTS.get(name, [])]
+    return keys
+
+
+def _fields(model: type[BaseModel]) -> list[list[str]]:
+    return [[name] for name in model.model_fields]
+
+
+# Objects a body takes as free JSON, checked by a service: their keys, from the models.
+FREE_OBJECTS = {
+    "quality": _fields(QualityConfig)
+    + [["training", *k] for k in _fields(Training)]
+    + [["consensus", *k] for k in _fields(Consensus)],
+    "pipeline": _fields(Pipeline) + [["stages", *k] for k in _fields(Stage)],
+    "taxonomy": _fields(Taxonomy),
+}
 
 
 def write_routes(app) -> list[tuple[str, str, dict[str, Any]]]:
@@ -144,11 +180,16 @@ def test_every_write_route_refuses_non_numbers_naming_the_field(client, app, db,
 
 def test_every_write_route_answers_junk_with_a_4xx(client, app, db, admin, world):
     failures = []
+    document = app.openapi()
     for method, path, schema in write_routes(app):
         url = path.format(**world)
         bodies = ["", "{", '{"a": 1', "nul", "[1, 2]", '"text"', "[" * 10_000 + "]" * 10_000]
-        for name in schema.get("properties", {}):
-            bodies += [json.dumps({name: json.loads(value)}) for value in JUNK]
+        for keys in nested_keys(document, schema):
+            for value in JUNK:
+                body: Any = json.loads(value)
+                for key in reversed(keys):
+                    body = {key: body}
+                bodies.append(json.dumps(body))
         for text in bodies:
             response = raw(client, method, url, text, admin)
             error = response.json().get("error", {}) if response.content else {}
@@ -250,4 +291,24 @@ def test_every_list_route_refuses_bad_cursors_naming_cursor(client, app, admin, 
                 continue  # a well-formed cursor of the wrong type, on a route whose parent is gone
             if response.status_code != 422 or error.get("field") != "cursor":
                 failures.append((path, cursor[:40], response.status_code, error))
+    assert not failures, "\n".join(map(repr, failures))
+
+
+QUERY_JUNK = ["", "x", "-1", "0", "1e400", "NaN", "9" * 30, "2026-13-45T99:99", '{"a": NaN}', "%00"]
+
+
+def test_every_read_route_answers_junk_query_parameters_with_a_4xx(client, app, admin, world):
+    failures = []
+    for path, operations in app.openapi()["paths"].items():
+        operation = operations.get("get")
+        if operation is None:
+            continue
+        url = path.format(**world)
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] != "query":
+                continue
+            for value in QUERY_JUNK:
+                response = client.get(url, params={parameter["name"]: value}, headers=admin.headers)
+                if response.status_code >= 500:
+                    failures.append((path, parameter["name"], value, response.text[:200]))
     assert not failures, "\n".join(map(repr, failures))
