@@ -409,7 +409,8 @@ def test_members_pipeline_and_what_a_labeler_sees(
     page.get_by_label("Stage 2 review sample rate (%)").fill("25")
     page.get_by_label("Stage 2 name").fill("Bad Name")
     page.get_by_role("button", name="Save pipeline").click()
-    expect(page.get_by_role("alert")).to_contain_text("pipeline.stages[1].name")
+    expect(page.get_by_role("alert")).to_contain_text("Name: ")  # its control's label
+    expect(page.get_by_role("alert")).not_to_contain_text("pipeline.stages")
     page.get_by_label("Stage 2 name").fill("qa")
     page.get_by_role("button", name="Save pipeline").click()
     expect(page.get_by_text("Pipeline saved")).to_be_visible()
