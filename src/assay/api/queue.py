@@ -21,7 +21,7 @@ from starlette.routing import Route
 from assay.api import json_body
 from assay.api.deps import Ctx, CurrentActor, Db, authenticate
 from assay.api.json_body import JsonRoute
-from assay.core import dialects, loop_db
+from assay.core import dialects, json_values, loop_db
 from assay.core.auth import Actor
 from assay.core.db import Database
 from assay.core.errors import Invalid
@@ -463,7 +463,7 @@ _BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
 
 def _submission_in(raw: bytes) -> schemas.Submission:
     try:
-        return schemas.Submission.model_validate(json_body.loads(raw))
+        return schemas.Submission.model_validate(json_values.loads(raw))
     except ValidationError as exc:
         raise _validation_error(exc) from None
 

@@ -15,12 +15,12 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
-from assay.api import json_body
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
+from assay.core import json_values
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
 from assay.core.db import Database
@@ -99,7 +99,7 @@ async def _raw_body(request: Request) -> bytes:
 
 
 def _bulk_in(body: bytes) -> schemas.TaskBulkCreate:
-    json_body.refuse_non_finite(body)
+    json_values.refuse_non_finite(body)
     try:
         return _BULK_IN.validate_json(body)
     except ValidationError as exc:
@@ -209,7 +209,7 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        value = json_body.loads(raw.encode())
+        value = json_values.loads(raw.encode())
     except Invalid:
         value = None
     if not isinstance(value, dict):
