@@ -112,11 +112,16 @@ function plain(message, field) {
 export function humanMessage(error, context = {}) {
   if (typeof error === "string") return error;
   if (!(error instanceof ApiError)) {
-    // fetch() rejects with a TypeError when the server cannot be reached.
-    return error instanceof Error && !(error instanceof TypeError)
-      ? error.message : "Could not reach the server.";
+    // fetch() rejects with a TypeError ("Failed to fetch") when the server cannot be reached.
+    const unreachable = !(error instanceof Error)
+      || (error instanceof TypeError && /fetch|network|load failed/i.test(error.message));
+    return unreachable ? "Could not reach the server." : error.message;
   }
-  if (error.status >= 500) return "Something went wrong on the server. Try again; if it keeps happening, tell an administrator.";
+  if (error.status >= 500) {
+    const id = /request id (\w+)/.exec(error.message || "")?.[1];
+    return `Something went wrong on the server${id ? ` (request id ${id})` : ""}. `
+      + "Try again; if it keeps happening, tell an administrator.";
+  }
   // context.subject: the words a page already shows for the field (its control's label).
   const subject = context.subject || fieldWords(error.field, context);
   let text = plain(error.message, error.field);
