@@ -159,3 +159,24 @@ def test_an_import_needs_an_uploaded_file_and_a_batch_of_the_project(db, ctx, pr
                 import_in=schemas.ImportCreate(blob=sha, batch=other_batch.id),
             )
         assert foreign.value.field == "batch"
+
+
+def test_jsonl_lines_with_nan_or_infinity_fail_alone_naming_the_field(
+    db, ctx, pool, project, manager
+):
+    good = b'{"params": {"attachment": "https://x.test/a.jpg"}, "metadata": {"score": 0.5}}'
+    data = b"\n".join(
+        [
+            good,
+            b'{"params": {"attachment": "https://x.test/b.jpg"}, "metadata": {"score": NaN}}',
+            b'{"params": {"attachment": "https://x.test/c.jpg"}, "metadata": {"s": [1, 1e400]}}',
+            good.replace(b"a.jpg", b"d.jpg"),
+        ]
+    )
+    job = run_import(ctx, project, manager, data, "tasks.jsonl")
+    assert job.status == "succeeded", job.error
+    assert job.result == {"lines": 4, "created": 2, "skipped": 0, "failed": 2}
+    bad = sorted(line for line in job_log(db, job.id) if line.startswith("line "))
+    assert bad[0].startswith("line 2: metadata.score: NaN is not a JSON number"), bad
+    assert bad[1].startswith("line 3: metadata.s[1]: a number this large"), bad
+    assert [t.metadata_ for t in project_tasks(db, project)] == [{"score": 0.5}] * 2

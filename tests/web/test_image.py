@@ -295,7 +295,7 @@ def test_a_pre_label_is_accepted_and_another_deleted(page, live_server, seeder, 
     expect(page.get_by_role("heading", name="Shapes (0) · 2 suggested")).to_be_visible()
     page.keyboard.press("v")
     click(page, (200, 300))
-    expect(page.get_by_text("A pre-label suggestion (confidence 0.91)")).to_be_visible()
+    expect(page.get_by_text("A pre-label suggestion (confidence 91%)")).to_be_visible()
     page.keyboard.press("a")
     expect(page.get_by_role("heading", name="Shapes (1) · 1 suggested")).to_be_visible()
     page.get_by_role("button", name="Delete suggested person box 1").click()

@@ -804,7 +804,7 @@ def test_training_first_with_feedback_then_real_tasks(page, live_server, seeder,
     page.keyboard.press("2")  # green: wrong
     page.keyboard.press("Enter")
     feedback = page.locator(".lb-feedback")
-    expect(feedback).to_contain_text("Not quite — 0 %")
+    expect(feedback).to_contain_text("Not quite — 0%")
     expect(feedback.locator(".lb-expected")).to_contain_text("red")
     screenshot(page, "training-feedback")
     page.get_by_role("button", name="Next training task").click()
@@ -812,7 +812,7 @@ def test_training_first_with_feedback_then_real_tasks(page, live_server, seeder,
     assert second in course
     page.keyboard.press("1")
     page.keyboard.press("Enter")
-    expect(page.locator(".lb-feedback")).to_contain_text("Correct — 100 %")
+    expect(page.locator(".lb-feedback")).to_contain_text("Correct — 100%")
     page.get_by_role("button", name="Next training task").click()
     # Mean 0.5 ≥ 0.5: passed; real tasks follow.
     expect(page.get_by_role("heading", name="Training passed")).to_be_visible()

@@ -88,12 +88,13 @@ def test_manager_sees_labelers_and_acts_on_them(page, live_server, seeded):
     # Quality settings go through the project update.
     settings = page.get_by_role("form", name="Quality settings")
     settings.get_by_label("Evaluation rate (%)").fill("10")
-    settings.get_by_label("Pause below accuracy").fill("0.6")
+    settings.get_by_label("Pause below accuracy (%)").fill("60")
     settings.get_by_role("button", name="Save quality settings").click()
     expect(page.get_by_role("status")).to_contain_text("Quality settings saved")
     settings.get_by_label("Labelers per task").fill("0")
     settings.get_by_role("button", name="Save quality settings").click()
-    expect(settings.locator(".field-error")).to_contain_text("consensus.labelers")
+    expect(settings.locator(".field-error")).to_contain_text("Labelers per task:")
+    expect(settings.locator(".field-error")).not_to_contain_text("consensus.labelers")
     with httpx.Client(base_url=live_server.url + API, headers=seeded.manager.headers) as api:
         stored = api.get(f"/projects/{seeded.project_id}").json()["quality"]
         workers = {

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
+from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core.auth import Actor
 from assay.core.policies import batches as policy
 from assay.labeling import batches, models, schemas
 
-router = APIRouter(tags=["batches"])
+router = APIRouter(tags=["batches"], route_class=JsonRoute)
 
 
 def batch_views(session: Session, items: list[models.Batch]) -> list[schemas.Batch]:

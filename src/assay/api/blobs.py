@@ -8,13 +8,14 @@ from starlette.datastructures import UploadFile
 
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor, Db
+from assay.api.json_body import JsonRoute
 from assay.core import blob_refs, blobs
 from assay.core.auth import Actor
 from assay.core.blob_schemas import Blob, BlobUrl
 from assay.core.errors import Invalid
 from assay.core.policies import blobs as policy
 
-router = APIRouter(tags=["blobs"])
+router = APIRouter(tags=["blobs"], route_class=JsonRoute)
 
 _MULTIPART_FILE = {
     "requestBody": {

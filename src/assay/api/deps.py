@@ -15,6 +15,7 @@ from assay.core import keys, sessions
 from assay.core.auth import Actor
 from assay.core.db import Database
 from assay.core.errors import Forbidden, Unauthorized
+from assay.core.pagination import decode_cursor
 
 SESSION_COOKIE = "assay_session"
 CSRF_COOKIE = "assay_csrf"
@@ -106,6 +107,8 @@ class PageParams:
         limit: Annotated[int | None, Query(ge=1, description="Page size")] = None,
     ) -> None:
         settings = request.app.state.ctx.settings
+        if cursor:
+            decode_cursor(cursor)  # refused before anything is loaded, whatever the route
         self.cursor = cursor
         self.limit = min(limit or settings.page_size_default, settings.page_size_max)
 

@@ -44,7 +44,10 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 
 
 def field_path(loc: tuple[Any, ...]) -> str | None:
-    """('body', 'items', 3, 'name') -> 'items[3].name'; the request part is dropped."""
+    """('body', 'items', 3, 'name') -> 'items[3].name'; the request part is dropped, except
+    for the body as a whole: ('body',) -> 'body'."""
+    if tuple(loc) == ("body",):
+        return "body"
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]

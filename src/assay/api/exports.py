@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from assay.api.deps import CurrentActor, Db, Page
 from assay.api.idempotency import create_once
+from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core import schemas
 from assay.core.policies import projects as policy
 from assay.labeling import batches, exports
 
-router = APIRouter(tags=["exports"])
+router = APIRouter(tags=["exports"], route_class=JsonRoute)
 
 
 @router.post(

@@ -4,9 +4,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from assay.api.deps import Ctx
+from assay.api.json_body import JsonRoute
 from assay.core import migrate
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=JsonRoute)
 
 
 @router.get("/healthz", operation_id="healthz")

@@ -5,10 +5,11 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from assay.api.deps import CurrentActor, Db, Page
+from assay.api.json_body import JsonRoute
 from assay.core import jobs, schemas
 from assay.core.policies import jobs as policy
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], route_class=JsonRoute)
 
 
 @router.get("/jobs", response_model=schemas.JobPage, operation_id="list_jobs")

@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from assay.api.deps import Ctx, CurrentActor, Db, Page
+from assay.api.json_body import JsonRoute
 from assay.core import keys, schemas, users
 from assay.core.policies import keys as policy
 
-router = APIRouter(tags=["keys"])
+router = APIRouter(tags=["keys"], route_class=JsonRoute)
 
 
 @router.post(

@@ -16,9 +16,10 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from assay.api.deps import Ctx
 from assay.api.errors import error_body
+from assay.api.json_body import JsonRoute
 from assay.core import blobs, models
 
-router = APIRouter(tags=["media"])
+router = APIRouter(tags=["media"], route_class=JsonRoute)
 
 _RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 _TEXT_TYPES = ("application/json", blobs.JSONL)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
+from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.api.queue import lease_view
 from assay.core.errors import NotFound
@@ -25,7 +26,7 @@ from assay.labeling.annotations import validate_response
 from assay.labeling.projects import project_rules
 from assay.labeling.task_params import labeler_params
 
-router = APIRouter(tags=["quality"])
+router = APIRouter(tags=["quality"], route_class=JsonRoute)
 
 
 class QualityTask(schemas.Task):

@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from assay.api.deps import CurrentActor, Db
+from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core.policies import quality_stats as policy
 from assay.labeling import quality_stats
 from assay.labeling.quality_stats_schemas import LabelerDashboard, ProjectQuality
 
-router = APIRouter(tags=["quality"])
+router = APIRouter(tags=["quality"], route_class=JsonRoute)
 
 
 @router.get(

@@ -18,8 +18,10 @@ from pydantic_core import to_json
 from sqlalchemy.orm import Session
 from starlette.routing import Route
 
+from assay.api import json_body
 from assay.api.deps import Ctx, CurrentActor, Db, authenticate
-from assay.core import dialects, loop_db
+from assay.api.json_body import JsonRoute
+from assay.core import dialects, json_values, loop_db
 from assay.core.auth import Actor
 from assay.core.db import Database, utcnow
 from assay.core.errors import Invalid
@@ -38,7 +40,7 @@ from assay.labeling.annotations import validate_response
 from assay.labeling.pipeline import Pipeline
 from assay.labeling.task_params import labeler_params
 
-router = APIRouter(tags=["queue"])
+router = APIRouter(tags=["queue"], route_class=JsonRoute)
 T = TypeVar("T")
 
 
@@ -437,8 +439,8 @@ def _loop_pool(request: Request) -> loop_db.LoopPool:
     return pool
 
 
-async def _run(request: Request, work: Callable[[Any], T]) -> T:
-    """`work(db)`, where it costs least.
+async def _run(request: Request, work: Callable[[Any], T], *, on_loop: bool = True) -> T:
+    """`work(db)`, where it costs least (on a thread when not `on_loop`).
 
     SQLite: on the event loop itself: its statements are local and short, and a thread hop,
     GIL hand-offs and a second thread cost more than the work (profiled: server CPU per
@@ -448,13 +450,13 @@ async def _run(request: Request, work: Callable[[Any], T]) -> T:
     (`core.loop_db`); work that needs more than that (a transaction) stops before it writes
     and runs again on a thread."""
     db = request.app.state.ctx.db
-    if db.dialect == "sqlite":
+    if on_loop and db.dialect == "sqlite":
         try:
             with dialects.writer_or_busy():
                 return work(db)
         except dialects.WriterBusy:
             pass
-    elif loop_db.AVAILABLE:
+    elif on_loop and loop_db.AVAILABLE:
         try:
             return await loop_db.run(_loop_pool(request), work)
         except loop_db.NeedsThread:
@@ -474,20 +476,30 @@ _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
 _BOOLEANS |= {"false": False, "0": False, "no": False, "off": False}
 
 
+def _submission_in(raw: bytes) -> schemas.Submission:
+    try:
+        return schemas.Submission.model_validate(json_values.loads(raw))
+    except ValidationError as exc:
+        raise _validation_error(exc) from None
+
+
 async def _fast_submit(request: Request) -> Response:
     actor = await authenticate(request)
     ctx = request.app.state.ctx
-    try:
-        body = schemas.Submission.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise _validation_error(exc) from None
+    raw = await request.body()
+    # A large body (thousands of shapes) is parsed, and checked against the taxonomy, on a
+    # thread: on the event loop it would hold up every other request of the process.
+    small = len(raw) <= json_body.OFF_LOOP_BYTES
+    body = _submission_in(raw) if small else await to_thread.run_sync(_submission_in, raw)
     task_id = request.path_params["task_id"]
     flag = request.query_params.get("next", "false").lower()
     if flag not in _BOOLEANS:
         raise RequestValidationError(
             [{"type": "bool_parsing", "loc": ("query", "next"), "msg": "must be true or false"}]
         )
-    result, following = await _run(request, lambda db: _submission(task_id, body, actor, db, ctx))
+    result, following = await _run(
+        request, lambda db: _submission(task_id, body, actor, db, ctx), on_loop=small
+    )
     if _BOOLEANS[flag]:
         # A step of its own: the submission is committed whatever happens to this one.
         lease = await _run(request, following)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assay.api.deps import Ctx, CurrentActor, Db
+from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core.policies import tasks as policy
 from assay.labeling import task_bulk
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], route_class=JsonRoute)
 
 
 @router.post(

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from assay.api.deps import Ctx, CurrentActor, Db
+from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core.db import utcnow
 from assay.core.policies import queue as queue_policy
@@ -24,7 +25,7 @@ from assay.labeling.task_context_schemas import (
     TaskContext,
 )
 
-router = APIRouter(tags=["queue"])
+router = APIRouter(tags=["queue"], route_class=JsonRoute)
 
 Since = Annotated[
     dt.datetime | None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +18,9 @@ from sqlalchemy.orm import Session
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
+from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
+from assay.core import json_values
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
 from assay.core.db import Database
@@ -27,7 +28,7 @@ from assay.core.errors import Invalid, NotFound
 from assay.core.policies import tasks as policy
 from assay.labeling import batches, imports, models, schemas, task_changes, tasks
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(tags=["tasks"], route_class=JsonRoute)
 
 
 def _batch(session: Session, batch_id: str | None, actor: Actor) -> models.Batch | None:
@@ -98,6 +99,7 @@ async def _raw_body(request: Request) -> bytes:
 
 
 def _bulk_in(body: bytes) -> schemas.TaskBulkCreate:
+    json_values.refuse_non_finite(body)
     try:
         return _BULK_IN.validate_json(body)
     except ValidationError as exc:
@@ -207,8 +209,8 @@ def _metadata_filter(raw: str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        value = json.loads(raw)
-    except ValueError:
+        value = json_values.loads(raw.encode())
+    except Invalid:
         value = None
     if not isinstance(value, dict):
         raise Invalid('metadata is a JSON object, e.g. {"customer": "acme"}', field="metadata")

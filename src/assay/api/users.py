@@ -5,11 +5,12 @@ from fastapi.responses import JSONResponse
 
 from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
+from assay.api.json_body import JsonRoute
 from assay.core import schemas, users
 from assay.core.auth import hash_password
 from assay.core.policies import users as policy
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], route_class=JsonRoute)
 
 
 @router.get("/me", response_model=schemas.Me, operation_id="get_me")

@@ -6,11 +6,12 @@ from sqlalchemy.orm import Session
 
 from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
+from assay.api.json_body import JsonRoute
 from assay.core import webhook_schemas as schemas
 from assay.core import webhooks
 from assay.core.policies import webhooks as policy
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=JsonRoute)
 
 
 @router.post(

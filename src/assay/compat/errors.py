@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assay.api.errors import field_path
+from assay.api.json_body import JsonRoute
 from assay.core import errors
 from assay.core.logs import request_id_var
 
@@ -73,7 +73,7 @@ def to_response(exc: Exception) -> Response:
     )
 
 
-class ScaleRoute(APIRoute):
+class ScaleRoute(JsonRoute):
     """An APIRoute whose errors (auth, validation, domain, unexpected) use Scale's shape."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:

@@ -243,7 +243,9 @@ def _project(
 ) -> models.Project:
     name = body.get("project")
     if not isinstance(name, str) or not name:
-        raise Invalid(f"project is required: the name of the {kind} task's project", "project")
+        raise Invalid(
+            f"project is required: the name of the {kind} task's project", field="project"
+        )
     if body.get("batch"):
         raise Invalid(f"{kind} tasks belong to no batch; leave batch out", field="batch")
     project, role = project_by_name(session, name, actor)

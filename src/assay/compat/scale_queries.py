@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.core import dialects
-from assay.core.pagination import decode_cursor, encode_cursor
+from assay.core.pagination import cursor_key, encode_cursor
 from assay.labeling import models
 
 
@@ -45,14 +45,14 @@ def created_within(
 
 
 def cursor_before(cursor: str | None, created_before: dt.datetime | None) -> str | None:
-    """A list cursor that also stops at `created_before` (lists run newest first by id)."""
+    """A list cursor that also stops at `created_before` (lists run newest first by id).
+    `cursor` is Scale's `next_token`: Invalid naming it when this server did not issue it."""
+    after = cursor_key(cursor, str, field="next_token") if cursor else None
     if created_before is None:
         return cursor
     bound = id_floor(created_before)
-    if cursor:
-        after = decode_cursor(cursor).get("k")
-        if isinstance(after, str) and after < bound:
-            bound = after
+    if after is not None and after < bound:
+        bound = after
     return encode_cursor({"k": bound})
 
 

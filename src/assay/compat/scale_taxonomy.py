@@ -43,7 +43,9 @@ def _names(items: Any, path: str) -> list[str]:
             names.append(item.strip())
             continue
         if not isinstance(item, dict):
-            raise Invalid("must be a label name or a {choice, subchoices} object", f"{path}[{i}]")
+            raise Invalid(
+                "must be a label name or a {choice, subchoices} object", field=f"{path}[{i}]"
+            )
         children = item.get("subchoices") or item.get("children")
         if children:
             names.extend(_names(children, f"{path}[{i}].subchoices"))
@@ -204,7 +206,9 @@ def _categorization(params: dict) -> dict | None:
     taxonomies = params.get("taxonomies")
     if taxonomies is not None:
         if not isinstance(taxonomies, dict) or not taxonomies:
-            raise Invalid("must be an object of taxonomy name -> choices", "params.taxonomies")
+            raise Invalid(
+                "must be an object of taxonomy name -> choices", field="params.taxonomies"
+            )
         # The first taxonomy becomes the categories; any others become task attributes.
         items = list(taxonomies.items())
         first_name, first = items[0]

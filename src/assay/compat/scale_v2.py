@@ -104,7 +104,7 @@ def get_tasks(
         page = tasks.list_tasks(
             session=session,
             mode=actor.mode,
-            cursor=next_token,
+            cursor=scale_queries.cursor_before(next_token, None),
             limit=size,
             project_id=project.id if project else None,
             batch_id=batch.id if batch else None,

@@ -27,18 +27,35 @@ def encode_cursor(values: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> dict[str, Any]:
+# Cursors this server issues are a few dozen characters; anything much longer is not one.
+MAX_CURSOR_CHARS = 512
+
+
+def decode_cursor(cursor: str, *, field: str = "cursor") -> dict[str, Any]:
+    """The values in a cursor; Invalid naming `field` (the query parameter) when it is not
+    one this server issued."""
+    hint = f"pass the {'next_cursor' if field == 'cursor' else field} of the previous page"
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise Invalid(f"{field} is too long to be one this server issued; {hint}", field=field)
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise Invalid(
-            "cursor is not one this server issued; pass next_cursor from the previous page",
-            field="cursor",
-        ) from exc
+    except (binascii.Error, ValueError, UnicodeError) as exc:
+        raise Invalid(f"{field} is not one this server issued; {hint}", field=field) from exc
     if not isinstance(value, dict):
-        raise Invalid("cursor is not one this server issued", field="cursor")
+        raise Invalid(f"{field} is not one this server issued; {hint}", field=field)
     return value
+
+
+def cursor_key(cursor: str, python_type: type, *, field: str = "cursor") -> Any:
+    """The key a cursor resumes after, checked to be of the key column's type."""
+    after = decode_cursor(cursor, field=field).get("k")
+    # bool is an int to Python, never a key.
+    if not isinstance(after, python_type) or isinstance(after, bool):
+        raise Invalid(f"{field} is not one this server issued", field=field)
+    if isinstance(after, int) and not -(2**63) <= after < 2**63:
+        raise Invalid(f"{field} is not one this server issued", field=field)
+    return after
 
 
 def paginate(
@@ -52,9 +69,7 @@ def paginate(
 ) -> PageResult[Any]:
     """Run `stmt` ordered by the unique `key` column, one page after `cursor`."""
     if cursor:
-        after = decode_cursor(cursor).get("k")
-        if not isinstance(after, str | int):
-            raise Invalid("cursor is not one this server issued", field="cursor")
+        after = cursor_key(cursor, key.type.python_type)
         stmt = stmt.where(key < after if newest_first else key > after)
     stmt = stmt.order_by(key.desc() if newest_first else key.asc()).limit(limit + 1)
     rows = list(session.scalars(stmt))

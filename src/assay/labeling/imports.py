@@ -22,7 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from assay.core import blob_refs, blobs, jobs
+from assay.core import blob_refs, blobs, jobs, json_values
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import Conflict, Invalid, NotFound
@@ -124,14 +124,19 @@ def _jsonl_lines(text: io.TextIOBase) -> Iterator[Line]:
         if not isinstance(value, dict):
             yield number, None, "each line must be a JSON object (one task)"
             continue
+        try:
+            json_values.check_finite(value)  # NaN, Infinity, 1e400: not JSON, not storable
+        except Invalid as exc:
+            yield number, None, exc.message
+            continue
         yield number, value, None
 
 
 def _csv_value(raw: str) -> Any:
     try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
+        return json_values.loads(raw.encode())
+    except Invalid:
+        return raw  # not JSON (NaN and Infinity included): the text itself
 
 
 def _csv_lines(text: io.TextIOBase, warn: Any) -> Iterator[Line]:

@@ -3,6 +3,7 @@
 // js/markdown.js, so task, label and instruction text stays inert.
 
 import { api, csrf, el, navigate, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 
 const view = document.getElementById("view");
 let me = null;
@@ -78,7 +79,7 @@ async function render() {
     console.error(error);
     view.replaceChildren(el("section", { class: "card empty", role: "alert" },
       el("h1", {}, error?.status === 404 ? "Not found" : "Something went wrong"),
-      el("p", {}, String(error?.message || error)),
+      el("p", {}, humanMessage(error)),
       el("p", {}, el("a", { href: "/projects" }, "Back to projects"))));
   }
 }
@@ -116,7 +117,7 @@ async function main() {
   try {
     me = await api("/me");
   } catch (error) {
-    if (error?.status !== 401) toast(`Could not load your account: ${error.message}`, "error");
+    if (error?.status !== 401) toast(`Could not load your account: ${humanMessage(error)}`, "error");
     return;
   }
   document.getElementById("who").textContent =

@@ -77,6 +77,9 @@ export function toast(message, kind = "info") {
   setTimeout(() => item.remove(), kind === "error" ? 8000 : 3000);
 }
 
+// Every rate and share in the UI, one unit: 0.853 → "85.3%" (null → "—").
+export const percent = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 1000) / 10}%`);
+
 // Client-side navigation: push the URL and let the router (static/app.js) render it, so
 // moving between pages keeps the page (and its module state) loaded.
 export function navigate(path, { replace = false } = {}) {

@@ -4,13 +4,13 @@
 // Labelers see their own; the project's managers and reviewers may open anyone's (?user=).
 // Also exports the formatting and chart helpers the manager's Quality tab uses.
 
-import { api, css, el, navigate } from "/static/js/api.js";
+import { api, css, el, navigate, percent } from "/static/js/api.js";
 import uPlot from "/static/vendor/uplot/uPlot.esm.js";
 
 const PERIODS = [[1, "Last 24 hours (hourly)"], [7, "Last 7 days"], [30, "Last 30 days"], [90, "Last 90 days"]];
 const COLORS = { blue: "#3d5afe", green: "#1b8a4b", amber: "#b7791f", violet: "#7e57c2" };
 
-export const percent = (x) => (x === null || x === undefined ? "—" : `${Math.round(x * 1000) / 10}%`);
+export { percent }; // api.js: one unit for rates everywhere
 export const decimal = (x, digits = 1) =>
   (x === null || x === undefined ? "—" : x.toLocaleString(undefined, { maximumFractionDigits: digits }));
 

@@ -3,6 +3,7 @@
 // All task, label and comment text goes in through el() (text nodes), never innerHTML.
 
 import { ApiError, el } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 
 // Label colours live in one module for the whole UI (js/palette.js).
 export { PALETTE, labelColor } from "/static/js/palette.js";
@@ -42,6 +43,37 @@ export function effectiveValues(defs, values) {
     out[def.name] = value;
   }
   return out;
+}
+
+function emptyValue(value) {
+  return value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length);
+}
+
+function firstMissing(defs, values, path) {
+  const seen = {};
+  for (const def of defs || []) {
+    if (!conditionHolds(def, seen)) continue;
+    const value = values?.[def.name] ?? def.default;
+    if (!emptyValue(value)) seen[def.name] = value;
+    else if (def.required) return `${path}.${def.name}`;
+  }
+  return null;
+}
+
+// The field path of the first required attribute a response leaves empty, as the server
+// would name it, or null. Checked in the browser so a labeler is told before any request.
+export function missingRequired(taxonomy, response) {
+  const global = firstMissing(taxonomy?.global_attributes, response?.global_attributes,
+    "response.global_attributes");
+  if (global) return global;
+  const annotations = response?.annotations || [];
+  for (let i = 0; i < annotations.length; i++) {
+    const { label, attributes } = annotations[i];
+    const missing = firstMissing(attributeDefs(taxonomy, label), attributes,
+      `response.annotations[${i}].attributes`);
+    if (missing) return missing;
+  }
+  return null;
 }
 
 let formCount = 0;
@@ -117,9 +149,10 @@ export function attributeForm(defs, initial, onChange, { legend = "Attributes", 
       const grouped = def.type === "multi_choice" || def.type === "linear_scale";
       const name = el("span", { class: "attr-name", id: `${id}-name` }, def.name,
         def.required ? el("span", { class: "required", "aria-hidden": "true" }, " *") : null);
+      // data-attribute: how a refused submit finds the control to focus (runner.js).
       const row = grouped
-        ? el("div", { class: "attr" }, name, control(def, id))
-        : el("label", { class: "attr", for: id }, name, control(def, id));
+        ? el("div", { class: "attr", "data-attribute": def.name }, name, control(def, id))
+        : el("label", { class: "attr", for: id, "data-attribute": def.name }, name, control(def, id));
       if (def.description) row.append(el("small", { class: "muted" }, def.description));
       element.append(row);
     });
@@ -371,9 +404,9 @@ export function offline(error) {
   return !(error instanceof ApiError) || error.status >= 500;
 }
 
-export function describe(error) {
-  if (!(error instanceof ApiError)) return "Could not reach the server.";
-  return error.field ? `${error.message} (${error.field})` : error.message;
+// An error in words for the person labeling (no JSON paths, no API routes): errors.js.
+export function describe(error, context = {}) {
+  return humanMessage(error, context);
 }
 
 // Local copies of drafts, keyed by task and lease token, for reloads and lost connections.

@@ -3,9 +3,11 @@
 // drafts to the server (and a local copy, so a lost connection or a reload loses nothing),
 // shows the instructions in a side panel and the reviewer's comments on reworked tasks.
 
-import { api, css, el, toast } from "/static/js/api.js";
+import { api, css, el, percent, toast } from "/static/js/api.js";
+import { fieldWords } from "/static/js/errors.js";
 import {
-  askText, describe, dialogOpen, imageUrls, isTyping, local, offline, preloadImages, showShortcuts,
+  askText, describe, dialogOpen, imageUrls, isTyping, local, missingRequired, offline, preloadImages,
+  showShortcuts,
 } from "/static/js/label/common.js";
 import { InstructionNote } from "/static/js/label/note.js";
 import { NUMBER_KEYS, NUMBER_KEYS_RULE } from "/static/js/label/number_keys.js";
@@ -337,12 +339,12 @@ class Runner {
       this.showEmpty("Could not read your training results", describe(error), "Try again");
       return;
     }
-    const score = state.score === null ? "" : ` Your score: ${Math.round(state.score * 100)} %.`;
+    const score = state.score === null ? "" : ` Your score: ${percent(state.score)}.`;
     if (state.passed) {
       this.showEmpty("Training passed", `You passed this project's training course.${score} `
         + "Real tasks are next.", "Start labeling", () => this.switchTraining(false));
     } else {
-      this.showEmpty("Training not passed", `You did not reach ${Math.round(state.pass_threshold * 100)} %`
+      this.showEmpty("Training not passed", `You did not reach ${percent(state.pass_threshold)}`
         + ` and have no go left.${score} Ask a project manager to re-qualify you.`, "Check again");
     }
   }
@@ -355,10 +357,10 @@ class Runner {
     this.lease = null;
     this.root.dataset.state = "feedback";
     this.setStatus("");
-    const percent = Math.round(feedback.score * 100);
+    const score = percent(feedback.score);
     const button = el("button", { type: "button", class: "primary", onclick: then }, "Next training task");
     this.container.replaceChildren(el("section", { class: "lb-empty card lb-feedback", role: "status" },
-      el("h2", {}, feedback.passed ? `Correct — ${percent} %` : `Not quite — ${percent} %`),
+      el("h2", {}, feedback.passed ? `Correct — ${score}` : `Not quite — ${score}`),
       el("p", {}, "The expected answer:"),
       el("ul", { class: "lb-expected" }, ...summarize(feedback.expected_response).map((line) => el("li", {}, line))),
       el("details", {}, el("summary", {}, "The expected answer in full"),
@@ -642,8 +644,49 @@ class Runner {
       this.showAlert(`${what} failed: could not reach the server. Your work is kept on this device; try again.`);
       return;
     }
-    this.showAlert(`${what} refused: ${describe(error)}`);
-    this.handle?.showError?.(error.field, error.message);
+    const response = this.handle?.getResponse?.();
+    this.showAlert(`${what} refused: ${describe(error, { taxonomy: this.project.taxonomy, response })}`);
+    this.focusField(error.field, response);
+  }
+
+  // Before a submit (or a fix): the first required attribute left empty is named in words
+  // and its control focused, and nothing is sent.
+  refuseIncomplete(response) {
+    const missing = missingRequired(this.project.taxonomy, response);
+    if (!missing) return false;
+    const subject = fieldWords(missing, { taxonomy: this.project.taxonomy, response });
+    this.showAlert(`${subject} is required.`);
+    this.setStatus("");
+    this.focusField(missing, response);
+    return true;
+  }
+
+  // Focus the control of a field the server or the check named (an attribute's form row
+  // carries data-attribute; an annotation's attributes show once it is selected).
+  focusField(field, response) {
+    this.handle?.showError?.(field);
+    const global = /^response\.global_attributes\.(.+)$/.exec(field || "");
+    const own = /^response\.annotations\[(\d+)\]\.attributes\.(.+)$/.exec(field || "");
+    if (!global && !own) return;
+    const id = own && response?.annotations?.[Number(own[1])]?.id;
+    if (id) this.handle?.highlight?.(id);
+    const name = global ? global[1] : own[2];
+    const globals = new Set((this.project.taxonomy?.global_attributes || []).map((d) => d.name));
+    // The task attributes' form holds task attributes only; an annotation's holds others.
+    const inTaskForm = (row) => [...(row.closest("fieldset") || row).querySelectorAll("[data-attribute]")]
+      .every((r) => globals.has(r.dataset.attribute));
+    const focus = () => {
+      const rows = [...this.container.querySelectorAll(`[data-attribute="${CSS.escape(name)}"]`)];
+      const row = rows.find((r) => inTaskForm(r) === Boolean(global)) || rows[0];
+      const control = row?.querySelector("input, select, textarea");
+      if (!control) return;
+      control.setAttribute("aria-invalid", "true");
+      control.addEventListener("change", () => control.removeAttribute("aria-invalid"), { once: true });
+      row.scrollIntoView?.({ block: "nearest" });
+      control.focus();
+    };
+    if (id) requestAnimationFrame(focus);
+    else focus();
   }
 
   // The workspace could not show the task's media: nothing can be labeled, so submit stays
@@ -665,6 +708,7 @@ class Runner {
     const started = performance.now();
     const lease = this.lease;
     const response = this.handle.getResponse();
+    if (this.refuseIncomplete(response)) return;
     this.setBusy(true);
     this.setStatus("Submitting…");
     let done;
@@ -715,7 +759,10 @@ class Runner {
     const lease = this.lease;
     const started = performance.now();
     const body = { lease_token: lease.lease_token, decision };
-    if (decision === "fix") body.response = this.handle.getResponse();
+    if (decision === "fix") {
+      body.response = this.handle.getResponse();
+      if (this.refuseIncomplete(body.response)) return;
+    }
     if (decision === "reject") {
       const comments = await this.rejectComments();
       if (!comments || this.lease !== lease) return;

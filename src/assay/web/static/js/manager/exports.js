@@ -4,6 +4,7 @@
 // link (a short-lived signed URL of the file's blob) when done.
 
 import { api, css, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import { badge, emptyState, field, formatDate, openDialog, select, showFieldError } from "/static/js/manager/ui.js";
 
 const POLL_MS = 1000;
@@ -105,7 +106,7 @@ export async function render(panel, ctx) {
           await api(`/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST" });
           refresh();
         } catch (error) {
-          toast(error.message, "error");
+          toast(humanMessage(error), "error");
         }
       } }, "Cancel");
     }
@@ -140,7 +141,7 @@ export async function render(panel, ctx) {
         timer = setTimeout(refresh, POLL_MS);
       }
     } catch (error) {
-      if (alive) toast(error.message, "error");
+      if (alive) toast(humanMessage(error), "error");
     }
   }
 

@@ -3,6 +3,7 @@
 // publishing a new version, and earlier versions to look at or restore.
 
 import { api, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import { confirmDialog, fetchAll, formatDate } from "/static/js/manager/ui.js";
 import { guardUnsaved } from "/static/js/manager/unsaved.js";
 import { headings, renderMarkdown } from "/static/js/markdown.js";
@@ -85,7 +86,7 @@ export async function render(panel, ctx) {
       paintVersions();
       toast(`Instructions v${version.version} published`);
     } catch (error) {
-      toast(error.message, "error");
+      toast(humanMessage(error), "error");
     }
     refresh();
   });

@@ -2,6 +2,7 @@
 // add, change the role, remove.
 
 import { api, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import { confirmDialog, emptyState, fetchAll, formatDate, select, showFieldError } from "/static/js/manager/ui.js";
 
 const ROLES = [["labeler", "Labeler"], ["reviewer", "Reviewer"], ["manager", "Manager"]];
@@ -54,7 +55,7 @@ export async function render(panel, ctx) {
           await api(`${base}/${encodeURIComponent(member.user_id)}`, { method: "PUT", body: { role: role.value } });
           toast(`Role changed to ${role.value}`);
         } catch (error) {
-          toast(error.message, "error");
+          toast(humanMessage(error), "error");
           role.value = member.role;
         }
       });
@@ -68,7 +69,7 @@ export async function render(panel, ctx) {
             toast("Member removed");
             await paint();
           } catch (error) {
-            toast(error.message, "error");
+            toast(humanMessage(error), "error");
           }
         },
       }, "Remove");

@@ -1,7 +1,8 @@
 // Overview tab: totals, batches with progress bars (from their status counts), launching a
 // self-label, calibration or production batch, and finalizing a staging batch.
 
-import { api, el, toast } from "/static/js/api.js";
+import { api, el, percent, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import {
   BATCH_KINDS, badge, emptyState, field, fetchAll, formatDate, kindName, openDialog, plural,
   progressBar, select, showFieldError, sumCounts,
@@ -68,7 +69,7 @@ function batchRow(batch, ctx) {
             toast(`Batch “${batch.name}” finalized: its tasks are queued`);
             ctx.show("overview");
           } catch (error) {
-            toast(error.message, "error");
+            toast(humanMessage(error), "error");
             event.currentTarget.disabled = false;
           }
         },
@@ -77,7 +78,7 @@ function batchRow(batch, ctx) {
   if (batch.kind === "calibration" && batch.status !== "staging") {
     actions.append(el("button", {
       type: "button", class: "secondary", "aria-label": `Calibration report of ${batch.name}`,
-      onclick: () => calibrationReport(batch).catch((error) => toast(error.message, "error")),
+      onclick: () => calibrationReport(batch).catch((error) => toast(humanMessage(error), "error")),
     }, "Calibration report"));
   }
   if (total) {
@@ -114,13 +115,12 @@ function labelsOf(response) {
 // Where labelers disagreed with the calibration batch's expected answers, and their notes.
 async function calibrationReport(batch) {
   const report = await api(`/batches/${encodeURIComponent(batch.id)}/calibration_report`);
-  const pct = (value) => `${Math.round(value * 100)} %`;
   await openDialog(`Calibration report: ${batch.name}`, () => el("div", { class: "calibration" },
     report.labelers.length
       ? el("table", { class: "table", "aria-label": "Scores by labeler" },
         el("thead", {}, el("tr", {}, el("th", {}, "Labeler"), el("th", {}, "Tasks"), el("th", {}, "Score"))),
         el("tbody", {}, report.labelers.map((row) => el("tr", {},
-          el("td", {}, row.email), el("td", {}, String(row.tasks)), el("td", {}, pct(row.score))))))
+          el("td", {}, row.email), el("td", {}, String(row.tasks)), el("td", {}, percent(row.score))))))
       : el("p", { class: "muted" }, "Nobody has answered a task of this batch with a known answer yet."),
     el("h3", {}, `Disagreements (${report.disagreements.length})`),
     report.disagreements.length
@@ -130,7 +130,7 @@ async function calibrationReport(batch) {
         el("tbody", {}, report.disagreements.map((row) => el("tr", {},
           el("td", { class: "mono small" }, row.task_id), el("td", {}, row.email),
           el("td", {}, labelsOf(row.expected_response)), el("td", {}, labelsOf(row.response)),
-          el("td", {}, pct(row.score || 0))))))
+          el("td", {}, percent(row.score || 0))))))
       : el("p", { class: "muted" }, "No disagreement with the expected answers."),
     el("h3", {}, `Feedback on the instructions (${report.feedback.length})`),
     report.feedback.length

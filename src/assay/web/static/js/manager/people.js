@@ -2,6 +2,7 @@
 // keys (a new key is shown once), deactivate and reactivate, end someone's sessions.
 
 import { api, css, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import {
   badge, confirmDialog, emptyState, field, fetchAll, formatDate, openDialog, select,
   showFieldError,
@@ -48,7 +49,7 @@ function personRow(user, me, repaint) {
       try {
         if (await handler()) await repaint();
       } catch (error) {
-        toast(error.message, "error");
+        toast(humanMessage(error), "error");
       }
     },
     ...extra,
@@ -219,7 +220,7 @@ function manageKeys(user) {
                     toast("Key revoked");
                     await paintKeys();
                   } catch (error) {
-                    toast(error.message, "error");
+                    toast(humanMessage(error), "error");
                   }
                 },
               }, "Revoke"))))))
@@ -249,7 +250,7 @@ function manageKeys(user) {
         await paintKeys();
       });
     });
-    paintKeys().catch((error) => toast(error.message, "error"));
+    paintKeys().catch((error) => toast(humanMessage(error), "error"));
     return el("div", { class: "form" }, form, revealed, list,
       el("div", { class: "dialog-actions" },
         el("button", { type: "button", class: "secondary", onclick: () => close(false) }, "Done")));

@@ -3,6 +3,7 @@
 // its numbers in a table. From GET /projects/{id}/progress.
 
 import { api, css, el } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import uPlot from "/static/vendor/uplot/uPlot.esm.js";
 
 const DAY = 86400;
@@ -16,7 +17,7 @@ export function progressCard(project) {
     el("h2", { class: "card-title", id: "stage-progress-title" }, "Work by stage"), body);
   api(`/projects/${encodeURIComponent(project.id)}/progress`).then(
     (progress) => fill(body, progress),
-    (error) => body.replaceChildren(el("p", { class: "muted" }, `Could not load the stage counts: ${error.message}`)),
+    (error) => body.replaceChildren(el("p", { class: "muted" }, `Could not load the stage counts: ${humanMessage(error)}`)),
   );
   return card;
 }

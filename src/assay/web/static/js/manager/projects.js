@@ -2,6 +2,7 @@
 // everyone who works in a project, and the "New project" dialog.
 
 import { api, css, el, navigate, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import {
   TASK_TYPES, badge, emptyState, field, fetchAll, formatDate, openDialog, plural, progressBar,
   select, showFieldError, sumCounts, typeName,
@@ -26,7 +27,7 @@ export async function renderProjects(view, { me }) {
     projects = await fetchAll("/projects", 500);
   } catch (error) {
     if (error.status === 401) throw error;
-    toast(`Could not load projects: ${error.message}`, "error");
+    toast(`Could not load projects: ${humanMessage(error)}`, "error");
   }
   if (!projects.length) {
     view.replaceChildren(header, emptyState("No projects yet",

@@ -4,6 +4,7 @@
 // own dashboard (js/dashboard.js).
 
 import { api, css, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import { decimal, duration, mountDashboard, percent, stat } from "/static/js/dashboard.js";
 import { badge, clearFieldErrors, confirmDialog, emptyState, field, openDialog, showFieldError } from "/static/js/manager/ui.js";
 
@@ -24,7 +25,7 @@ export async function render(panel, ctx) {
       WINDOWS.map(([value, text]) => el("option", { value, selected: value === windowDays }, text)));
     period.addEventListener("change", () => {
       windowDays = period.value;
-      paint().catch((error) => toast(error.message, "error"));
+      paint().catch((error) => toast(humanMessage(error), "error"));
     });
     const t = overview.totals;
     panel.replaceChildren(
@@ -131,7 +132,7 @@ async function act(path, body, done, refresh) {
     toast(done);
     await refresh();
   } catch (error) {
-    toast(error.message, "error");
+    toast(humanMessage(error), "error");
   }
 }
 
@@ -179,7 +180,7 @@ function expectedButton(taskId, ctx) {
     type: "button", class: "secondary small", "aria-label": `Expected answer of ${taskId}`,
     onclick: () => import("/static/js/manager/task_detail.js")
       .then((m) => m.openTaskDetail(taskId, { project: ctx.project }))
-      .catch((error) => toast(error.message, "error")),
+      .catch((error) => toast(humanMessage(error), "error")),
   }, "Expected answer");
 }
 
@@ -211,23 +212,24 @@ async function retireByRate(base, refresh) {
     toast(`${result.retired} evaluation task${result.retired === 1 ? "" : "s"} retired`);
     await refresh();
   } catch (error) {
-    toast(error.message, "error");
+    toast(humanMessage(error), "error");
   }
 }
 
-// [path in the quality JSON, label, kind, hint]; kind "percent" edits a 0..1 share as %.
+// [path in the quality JSON, label, kind, hint]; kind "percent" edits a 0..1 share or score
+// as % (every rate in the UI is a percent); "?": blank means none.
 const SETTINGS = [
   ["evaluation_rate", "Evaluation rate (%)", "percent", "Share of served tasks that are evaluation tasks."],
-  ["pass_threshold", "Evaluation pass score", "score", "Score (0–1) at which an evaluation task is passed."],
+  ["pass_threshold", "Evaluation pass score (%)", "percent", "Score at which an evaluation task is passed."],
   ["rolling_window", "Rolling window", "int", "Evaluation tasks the rolling accuracy is taken over."],
-  ["pause_below", "Pause below accuracy", "score?", "Blank: never pause automatically."],
+  ["pause_below", "Pause below accuracy (%)", "percent?", "Blank: never pause automatically."],
   ["pause_min_attempts", "Pause after at least", "int", "Evaluation tasks scored before a pause can happen."],
   ["recycle_after_hours", "Serve an evaluation task again after (hours)", "number?", "Blank: never."],
   ["training.required", "Training course required", "bool", "Before any real work (when the course has tasks)."],
-  ["training.pass_threshold", "Training pass score", "score", "Mean score (0–1) that passes the course."],
+  ["training.pass_threshold", "Training pass score (%)", "percent", "Mean score that passes the course."],
   ["training.max_rounds", "Goes at the course", "int", ""],
   ["consensus.labelers", "Labelers per task", "int", "Consensus: distinct labelers per task."],
-  ["consensus.agreement_threshold", "Agreement threshold", "score", "Tasks agreed on less go to review."],
+  ["consensus.agreement_threshold", "Agreement threshold (%)", "percent", "Tasks agreed on less go to review."],
   ["audit_rate", "Audit rate (%)", "percent", "Share of completed tasks sampled for audit."],
 ];
 
@@ -241,8 +243,10 @@ function settingsForm(ctx) {
         el("input", { type: "checkbox", name, checked: value !== false }), label);
     }
     const attrs = { name, type: "number", "data-field": name, "data-kind": kind };
-    if (kind === "percent") Object.assign(attrs, { min: 0, max: 100, step: "any", value: value == null ? 0 : round(value * 100) });
-    else if (kind.startsWith("score")) Object.assign(attrs, { min: 0, max: 1, step: "any", value: value ?? "" });
+    if (kind.startsWith("percent")) {
+      const blank = kind.endsWith("?") ? "" : 0;
+      Object.assign(attrs, { min: 0, max: 100, step: "any", value: value == null ? blank : round(value * 100) });
+    }
     else if (kind === "int") Object.assign(attrs, { min: 0, step: 1, value: value ?? "" });
     else Object.assign(attrs, { min: 0, step: "any", value: value ?? "" });
     return field(label, el("input", attrs), hint);
@@ -262,7 +266,7 @@ function settingsForm(ctx) {
       let value;
       if (control.type === "checkbox") value = control.checked;
       else if (control.value === "") value = kind?.endsWith("?") ? null : undefined;
-      else value = kind === "percent" ? Number(control.value) / 100 : Number(control.value);
+      else value = kind.startsWith("percent") ? round(Number(control.value) / 100) : Number(control.value);
       if (value === undefined) continue;
       const parent = path.slice(0, -1).reduce((node, key) => (node[key] ??= {}), quality);
       parent[path.at(-1)] = value;

@@ -6,6 +6,7 @@
 // Image tasks are drawn with the image workspace's own drawing code, read-only.
 
 import { api, css, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import { labelColor } from "/static/js/label/common.js";
 import { loadShape } from "/static/js/label/image/doc.js";
 import { drawShapes } from "/static/js/label/image/draw.js";
@@ -215,7 +216,7 @@ export async function openTaskDetail(taskId, { project, batchNames = new Map(), 
       onChange?.();
     } catch (error) {
       event.target.disabled = false;
-      toast(error.message, "error");
+      toast(humanMessage(error), "error");
     }
   } }, "Make evaluation task") : null;
   const title = task.unique_id || task.metadata?.filename || task.id;

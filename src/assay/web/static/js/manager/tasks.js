@@ -12,6 +12,7 @@ import { openTaskDetail } from "/static/js/manager/task_detail.js";
 import {
   badge, confirmDialog, fetchAll, field, formatDate, openDialog, select, showFieldError,
 } from "/static/js/manager/ui.js";
+import { humanMessage } from "/static/js/errors.js";
 
 const PAGE = 50;
 const STATUS_KIND = { pending: "info", completed: "ok", canceled: "muted", error: "danger" };
@@ -182,11 +183,11 @@ export async function render(panel, ctx) {
       return result;
     } catch (error) {
       // The message names the task that did not fit; nothing was changed.
-      problem.textContent = `Nothing was changed: ${error.message}`;
+      problem.textContent = `Nothing was changed: ${humanMessage(error)}`;
       problem.hidden = false;
       const bad = error.field?.match(/^task_ids\[(\d+)\]$/);
       if (bad) body.querySelector(`tr[data-task="${CSS.escape(ids[Number(bad[1])])}"]`)?.classList.add("dm-bad");
-      toast(error.message, "error");
+      toast(humanMessage(error), "error");
       return null;
     }
   }
@@ -277,7 +278,7 @@ export async function render(panel, ctx) {
       problem.hidden = true;
       metadata.removeAttribute("aria-invalid");
     } catch (error) {
-      problem.textContent = `Metadata search: ${error.message}. Use key=value pairs or a JSON object.`;
+      problem.textContent = `Metadata search: ${humanMessage(error)} Use key=value pairs or a JSON object.`;
       problem.hidden = false;
       metadata.setAttribute("aria-invalid", "true");
       return;
@@ -309,7 +310,7 @@ export async function render(panel, ctx) {
       paintSelection();
     } catch (error) {
       if (mine !== token) return;
-      problem.textContent = error.message;
+      problem.textContent = humanMessage(error);
       problem.hidden = false;
     } finally {
       more.disabled = false;
@@ -320,7 +321,7 @@ export async function render(panel, ctx) {
     const title = task.unique_id || (typeof task.metadata?.filename === "string" && task.metadata.filename)
       || task.params?.text?.slice?.(0, 60) || fileName(task.params?.attachment) || task.id;
     const open = el("button", { type: "button", class: "link", onclick: () => openTaskDetail(task.id,
-      { project, batchNames, onChange: () => load(true) }).catch((error) => toast(error.message, "error")) }, title);
+      { project, batchNames, onChange: () => load(true) }).catch((error) => toast(humanMessage(error), "error")) }, title);
     const box = el("input", { type: "checkbox", "data-select": task.id, "aria-label": `Select ${title}` });
     box.addEventListener("click", (event) => toggle(task.id, event));
     return el("tr", { "data-task": task.id },

@@ -5,6 +5,7 @@
 // its field-named errors shown on the control they name.
 
 import { api, el, toast } from "/static/js/api.js";
+import { fieldWords, humanMessage } from "/static/js/errors.js";
 import {
   attributeList, bindValue, checkbox, control, edgeList, textList,
 } from "/static/js/manager/taxonomy_attrs.js";
@@ -40,6 +41,13 @@ export function render(panel, ctx) {
     validate();
   }
 
+  // A problem in words: "Choices of task attribute “scene”: …", never a JSON path.
+  function said(problem) {
+    if (problem.server) return problem.message;
+    const subject = fieldWords(problem.field, { taxonomy: state });
+    return subject ? `${subject}: ${problem.message}` : problem.message;
+  }
+
   function validate() {
     const problems = jsonBroken ? [] : checkTaxonomy(state, taskType);
     if (serverProblem) problems.unshift({ ...serverProblem, server: true });
@@ -50,8 +58,7 @@ export function render(panel, ctx) {
       if (!target) continue;
       target.setAttribute("aria-invalid", "true");
       (target.closest(".field, .tx-check-group") || target).after(
-        el("p", { class: "field-error", role: problem.server ? "alert" : null },
-          el("code", {}, problem.field), " ", problem.message));
+        el("p", { class: "field-error", role: problem.server ? "alert" : null }, said(problem)));
     }
     const dirty = JSON.stringify(state) !== JSON.stringify(saved);
     const blocking = jsonBroken || problems.some((p) => !p.server);
@@ -66,7 +73,7 @@ export function render(panel, ctx) {
           el("button", {
             type: "button", class: "link",
             onclick: () => controlFor(visual, p.field)?.focus(),
-          }, p.field), ` ${p.message}`))));
+          }, said(p))))));
     } else {
       summary.replaceChildren(el("span", { class: "badge ok" }, "Valid"),
         el("span", { class: "muted small" }, dirty ? " Unsaved changes" : " Saved"));
@@ -101,7 +108,7 @@ export function render(panel, ctx) {
       changed({ rebuild: true });
       toast("Taxonomy saved");
     } catch (error) {
-      serverProblem = { field: error.field || "taxonomy", message: error.message };
+      serverProblem = { field: error.field || "taxonomy", message: humanMessage(error, { taxonomy: state }) };
       validate();
       controlFor(visual, serverProblem.field)?.focus();
     }

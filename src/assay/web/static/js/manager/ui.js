@@ -2,6 +2,7 @@
 // errors, paginated fetches. All text goes through el() (textContent), never innerHTML.
 
 import { api, el } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 
 export const TASK_TYPES = [
   ["image", "Image annotation"],
@@ -124,7 +125,6 @@ export function openDialog(title, build) {
 export function showFieldError(form, error) {
   clearFieldErrors(form);
   const field = error?.field || "";
-  const message = error?.message || String(error);
   let target = null;
   if (field) {
     const candidates = [...form.querySelectorAll("[data-field], [name]")];
@@ -140,8 +140,11 @@ export function showFieldError(form, error) {
       }
     }
   }
+  // The field in the words its control is labelled with, else in errors.js's words.
+  const shown = target?.closest("label, .field")?.querySelector(".field-label")?.textContent;
+  const subject = shown?.replace(/\s*\([^)]*\)\s*$/, "").trim();
   const note = el("p", { class: "field-error", role: "alert" },
-    field ? el("code", {}, field) : null, field ? " " : null, message);
+    humanMessage(error, subject ? { subject } : {}));
   if (target) {
     target.setAttribute("aria-invalid", "true");
     const holder = target.closest("label, .field") || target;

@@ -4,6 +4,7 @@
 // whose progress is polled.
 
 import { api, csrf, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
 import { fetchAll, plural, select } from "/static/js/manager/ui.js";
 
 const PARALLEL = 3;
@@ -131,7 +132,7 @@ export async function render(panel, ctx) {
         } catch (error) {
           failed++;
           loaded[i] = file.size;
-          rows[i].textContent = error.message;
+          rows[i].textContent = humanMessage(error);
           rows[i].className = "error small";
           paint();
         }
@@ -153,7 +154,7 @@ export async function render(panel, ctx) {
       }
     } catch (error) {
       result.replaceChildren(el("p", { class: "field-error", role: "alert" },
-        error.field ? el("code", {}, error.field) : null, error.field ? " " : null, error.message));
+        humanMessage(error)));
       progressText.textContent = `${plural(created, "task")} created before the error`;
       return;
     }
@@ -177,7 +178,7 @@ export async function render(panel, ctx) {
       if (batch.value) body.batch = batch.value;
       job = await api(`/projects/${pid}/imports`, { method: "POST", body });
     } catch (error) {
-      result.replaceChildren(el("p", { class: "field-error", role: "alert" }, error.message));
+      result.replaceChildren(el("p", { class: "field-error", role: "alert" }, humanMessage(error)));
       progressText.textContent = "Import failed.";
       return;
     }

@@ -7,7 +7,7 @@
 // while an undo, which brings back an older object, does. The shape list is updated row by
 // row, so 1,000 shapes cost nothing after the first paint.
 
-import { el } from "/static/js/api.js";
+import { el, percent } from "/static/js/api.js";
 import { attributeForm } from "/static/js/label/common.js";
 import {
   addLink, globalDefs, isSuggestion, linkDefs, linkTypesFor, removeLink, setGlobal, shapeDefs,
@@ -152,7 +152,7 @@ export class Panel {
     const locked = editor.locked.has(shape.id);
     const parts = [el("h3", {}, "Selected: ", this.describe(shape))];
     if (suggestion) {
-      const confidence = typeof shape.confidence === "number" ? ` (confidence ${shape.confidence.toFixed(2)})` : "";
+      const confidence = typeof shape.confidence === "number" ? ` (confidence ${percent(shape.confidence)})` : "";
       parts.push(el("p", { class: "iw-suggestion-note" }, `A pre-label suggestion${confidence}. Accept it, edit it, or delete it.`),
         el("div", { class: "iw-actions" },
           el("button", { type: "button", "aria-keyshortcuts": "A", onclick: () => editor.accept([shape.id]) }, "Accept suggestion"),
