@@ -24,7 +24,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # paths and URLs stay whole
 
 DataDir = Annotated[
     Path | None,
