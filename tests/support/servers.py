@@ -30,6 +30,8 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
             "ASSAY_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
             "ASSAY_JOB_RETRY_BASE_SECONDS": str(settings.job_retry_base_seconds),
             "ASSAY_WEBHOOK_DENY": "[]",
+            "ASSAY_QUALITY_FEEDBACK_DELAY_SECONDS": str(settings.quality_feedback_delay_seconds),
+            "ASSAY_QUALITY_FEEDBACK_GROUP_SIZE": str(settings.quality_feedback_group_size),
             "PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep
             ),

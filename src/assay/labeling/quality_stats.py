@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from assay.core import models as core_models
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
+from assay.labeling.quality_feedback import Feedback, apply_to_dashboard, released_groups
 from assay.labeling.quality_stats_schemas import (
     EvaluationSummary,
     EvaluationTaskStats,
@@ -359,15 +360,16 @@ def labeler_dashboard(
     project_id: str,
     user_id: str,
     days: int = 30,
-    precise_times: bool = True,
+    feedback: Feedback | None = None,
     now: dt.datetime | None = None,
 ) -> LabelerDashboard:
     """One labeler's last `days`: a series per day (per hour up to two days) of submissions,
     pace, time per task, evaluation accuracy and review pass rate, and their latest scored
     evaluation attempts — never which tasks those were, nor the expected answers.
 
-    With `precise_times` False (the labeler reading their own dashboard) attempt times are
-    rounded down to the hour, so a score cannot be matched to the task it was given for."""
+    With `feedback` (the labeler reading their own dashboard) the evaluation figures are those
+    of their released groups (`quality_feedback`) and no attempt is listed one by one, so no
+    score can be matched to the task it was given for; without it, every figure is exact."""
     if not 1 <= days <= MAX_DASHBOARD_DAYS:
         raise Invalid(f"days must be between 1 and {MAX_DASHBOARD_DAYS}", field="days")
     if session.get(core_models.User, user_id) is None:
@@ -382,25 +384,23 @@ def labeler_dashboard(
     for bucket_start in _bucket_starts(start, end, unit):
         key = bucket_start.strftime("%Y-%m-%d %H" if unit == "hour" else "%Y-%m-%d")
         series.append(points.get(key) or SeriesPoint(start=bucket_start))
-    recent = session.execute(
-        select(ATTEMPTS.c.score, ATTEMPTS.c.passed, ATTEMPTS.c.submitted_at, ATTEMPTS.c.duration_ms)
-        .where(*scored_evaluations(project_id, None, user_id))
-        .order_by(ATTEMPTS.c.submitted_at.desc(), ATTEMPTS.c.id.desc())
-        .limit(RECENT_ATTEMPTS)
-    ).all()
     attempts = []
-    for score, passed, submitted_at, duration_ms in recent:
-        when = submitted_at
-        if not precise_times:
-            when = when.replace(minute=0, second=0, microsecond=0)
-        attempts.append(
-            RecentAttempt(
-                score=score,
-                passed=passed,
-                submitted_at=when,
-                duration_ms=duration_ms if precise_times else None,
+    if feedback is None:
+        recent = session.execute(
+            select(
+                ATTEMPTS.c.score, ATTEMPTS.c.passed, ATTEMPTS.c.submitted_at, ATTEMPTS.c.duration_ms
             )
+            .where(*scored_evaluations(project_id, None, user_id))
+            .order_by(ATTEMPTS.c.submitted_at.desc(), ATTEMPTS.c.id.desc())
+            .limit(RECENT_ATTEMPTS)
+        ).all()
+        attempts = [RecentAttempt.model_validate(row, from_attributes=True) for row in recent]
+    else:
+        groups = released_groups(
+            session.connection(), project_id=project_id, user_id=user_id, feedback=feedback, now=end
         )
+        inside = [group for group in groups if group.at >= start]
+        apply_to_dashboard(labeler, series, inside, unit)
     return LabelerDashboard(
         project_id=project_id,
         labeler=labeler,
@@ -410,5 +410,7 @@ def labeler_dashboard(
         end=end,
         series=series,
         recent_attempts=attempts,
-        precise_times=precise_times,
+        precise_times=feedback is None,
+        feedback_delay_seconds=None if feedback is None else feedback.delay.total_seconds(),
+        feedback_group_size=None if feedback is None else feedback.group_size,
     )
