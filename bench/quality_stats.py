@@ -117,6 +117,7 @@ def seed(url: str, tasks: int, events: int) -> tuple[str, str]:
         event_rows.append(
             {
                 "task_id": ids[i],
+                "project_id": pid,
                 "stage": "label",
                 "round": 0,
                 "user_id": people[i % LABELERS],
@@ -130,6 +131,7 @@ def seed(url: str, tasks: int, events: int) -> tuple[str, str]:
             event_rows.append(
                 {
                     "task_id": ids[i],
+                    "project_id": pid,
                     "stage": "review",
                     "round": 0,
                     "user_id": people[0],

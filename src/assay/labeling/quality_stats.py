@@ -31,6 +31,7 @@ from assay.core import models as core_models
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
 from assay.labeling.quality_feedback import Feedback, apply_to_dashboard, released_groups
+from assay.labeling.quality_overview_sql import project_review_decisions, project_work
 from assay.labeling.quality_stats_schemas import (
     EvaluationSummary,
     EvaluationTaskStats,
@@ -77,16 +78,21 @@ def _stats_by_labeler(
     since: dt.datetime | None,
     user_id: str | None = None,
 ) -> tuple[dict[str, WorkStats], WorkStats]:
-    """WorkStats per labeler and for the whole project: one grouped statement per source.
+    """WorkStats per labeler and for the whole project (`quality_overview_sql`), or for one
+    labeler (`user_id`): grouped statements, none per labeler.
 
     Project totals are sums of the labelers' counts, except active hours and the median
-    time, which the work statement computes over all rows."""
+    time, which are taken over all rows."""
     stats: dict[str, WorkStats] = defaultdict(WorkStats)
     totals = WorkStats()
-    work = work_rows(project_id, since, user_id)
-    for owner, (submitted, hours, mean, median) in work_figures(
-        session, work, work.c.user_id, overall=user_id is None
-    ).items():
+    if user_id is None:
+        figures = project_work(session, project_id, since)
+        reviews = project_review_decisions(project_id, since)
+    else:
+        work = work_rows(project_id, since, user_id)
+        figures = work_figures(session, work, work.c.user_id, overall=False)
+        reviews = review_decisions(project_id, since, user_id)
+    for owner, (submitted, hours, mean, median) in figures.items():
         entry = totals if owner is None else stats[owner]
         entry.submitted, entry.active_hours = submitted, hours
         entry.mean_time_ms, entry.median_time_ms = mean, median
@@ -112,7 +118,6 @@ def _stats_by_labeler(
     if totals.evaluated:
         totals.evaluation_accuracy = score_sum / totals.evaluated
 
-    reviews = review_decisions(project_id, since, user_id)
     for owner, count, passed in session.execute(
         select(
             reviews.c.labeler_id,
@@ -122,6 +127,8 @@ def _stats_by_labeler(
         .select_from(reviews)
         .group_by(reviews.c.labeler_id)
     ):
+        if owner is None:
+            continue
         entry = stats[owner]
         entry.reviewed, entry.review_passed = count, passed
         totals.reviewed += count
