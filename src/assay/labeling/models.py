@@ -279,9 +279,17 @@ class TaskEvent(Base):
         Index("ix_task_events_seen", "user_id", "task_id", "stage", "round"),
         Index("ix_task_events_user", "user_id", "id"),
         # A project's work per labeler in time-per-task order, and the whole project's: the
-        # quality overview's counts and exact medians walk these (quality_stats_sql).
+        # quality overview's counts, exact medians and review decisions read these
+        # (quality_overview_sql).
         Index(
-            "ix_task_events_work", "project_id", "action", "user_id", "duration_ms", "created_at"
+            "ix_task_events_work",
+            "project_id",
+            "action",
+            "user_id",
+            "duration_ms",
+            "created_at",
+            "stage",
+            "task_id",
         ),
         Index(
             "ix_task_events_pace", "project_id", "action", "duration_ms", "created_at", "user_id"

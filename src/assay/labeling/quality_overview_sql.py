@@ -10,8 +10,9 @@ tasks, 100,000 submissions):
 - exact medians: for each labeler the middle row(s) of their times in order, an index walk
   (`ix_task_events_work` merged with their evaluation attempts' times) that stops there; the
   project's through `ix_task_events_pace`;
-- reviews: each decision charged to the task's latest submission before it, found by a
-  short walk back through `ix_task_events_task`.
+- reviews: the decisions read from `ix_task_events_work` (which holds their task and stage),
+  each charged to the task's latest submission before it, found by a short walk back
+  through `ix_task_events_task`.
 """
 
 from __future__ import annotations
@@ -226,4 +227,6 @@ def project_review_decisions(project_id: str, since: dt.datetime | None) -> Any:
     )
     if since is not None:
         statement = statement.where(decision.c.created_at >= since)
-    return statement.subquery("reviews")
+    # Materialized: SQLite would otherwise inline it and walk back twice per decision (for
+    # the GROUP BY and for the SELECT).
+    return statement.cte("reviews").prefix_with("MATERIALIZED")

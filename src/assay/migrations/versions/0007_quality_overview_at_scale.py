@@ -156,7 +156,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_task_events_work",
         "task_events",
-        ["project_id", "action", "user_id", "duration_ms", "created_at"],
+        ["project_id", "action", "user_id", "duration_ms", "created_at", "stage", "task_id"],
     )
     op.create_index(
         "ix_task_events_pace",
