@@ -317,9 +317,12 @@ class TaskEvent(Base):
 class WorkHour(Base):
     """Submissions per project, labeler and clock hour (UTC), production and scored evaluation
     alike: the quality overview's active hours. Kept by database triggers on `task_events`
-    and `quality_attempts` (migration 0007), so every writer keeps it right."""
+    and `quality_attempts` (migration 0007), so every writer keeps it right; an hour whose
+    last submission goes is deleted."""
 
     __tablename__ = "quality_work_hours"
+    # The project's active hours, counted in order without sorting (quality_overview_sql).
+    __table_args__ = (Index("ix_quality_work_hours_hour", "project_id", "hour"),)
 
     project_id: Mapped[str] = mapped_column(String(24), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(24), primary_key=True)

@@ -12,8 +12,9 @@ distinct active hours sorted every submission.
   to the middle row.
 - `quality_work_hours`: submissions per project, labeler and UTC hour (production and scored
   evaluation attempts), kept by triggers on `task_events` and `quality_attempts` so every
-  writer — the queue, the ORM, bulk loads, corrections of history — keeps it right. Active
-  hours become a count of rows instead of a DISTINCT over every submission.
+  writer — the queue, the ORM, bulk loads, corrections of history — keeps it right (an hour
+  whose last submission goes is deleted). Active hours become a count of rows instead of a
+  DISTINCT over every submission.
 
 Revision ID: 0007
 Revises: 0006
@@ -67,10 +68,11 @@ def _add(dialect: str, table: str, row: str) -> str:
 def _remove(dialect: str, table: str, row: str) -> str:
     at, counted = _SOURCES[table]
     hour = _HOUR[dialect].format(f"{row}.{at}")
+    key = f"project_id = {row}.project_id AND user_id = {row}.user_id AND hour = {hour}"
     return (
         "UPDATE quality_work_hours SET submissions = submissions - 1 "
-        f"WHERE project_id = {row}.project_id AND user_id = {row}.user_id AND hour = {hour} "
-        f"AND {counted.format(r=row)}"
+        f"WHERE {key} AND {counted.format(r=row)}; "
+        f"DELETE FROM quality_work_hours WHERE {key} AND submissions <= 0"
     )
 
 
@@ -176,6 +178,7 @@ def upgrade() -> None:
         sa.Column("submissions", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("project_id", "user_id", "hour"),
     )
+    op.create_index("ix_quality_work_hours_hour", "quality_work_hours", ["project_id", "hour"])
     _backfill_hours(dialect)
     _create_triggers(dialect)
 
