@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from assay.core import dialects
 from assay.core import models as core_models
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
@@ -292,6 +293,7 @@ def project_quality(
     the window (members of other roles who labeled, former members)."""
     if since is not None and since.tzinfo is None:
         raise Invalid("since needs a time zone (e.g. 2025-01-31T00:00:00Z)", field="since")
+    dialects.for_reports(session.connection())
     stats, totals = _stats_by_labeler(session, project_id, since)
     members = session.scalars(
         select(MEMBERS.c.user_id).where(
