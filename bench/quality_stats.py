@@ -6,16 +6,20 @@ Seeds one project straight into the database (bulk INSERTs, not the API — this
 reads): `--tasks` tasks, `--events` submissions by 50 labelers over 30 days (with times per
 task), a review decision on every fifth, 10,000 evaluation attempts over 200 gold tasks and
 2,000 audits. Then times `GET /api/v1/projects/{id}/quality/overview` (all time and the last
-7 days) and one labeler's dashboard. Last line: medians of each.
+7 days) and one labeler's dashboard. Last line: medians of each, with the CPU time the server
+(and, on PostgreSQL, the cluster's processes) spent per request: on a shared machine the
+wall time is mostly the wait for a core.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 from _server import Postgres, Server, machine
@@ -117,6 +121,7 @@ def seed(url: str, tasks: int, events: int) -> tuple[str, str]:
         event_rows.append(
             {
                 "task_id": ids[i],
+                "project_id": pid,
                 "stage": "label",
                 "round": 0,
                 "user_id": people[i % LABELERS],
@@ -130,6 +135,7 @@ def seed(url: str, tasks: int, events: int) -> tuple[str, str]:
             event_rows.append(
                 {
                     "task_id": ids[i],
+                    "project_id": pid,
                     "stage": "review",
                     "round": 0,
                     "user_id": people[0],
@@ -181,21 +187,51 @@ def seed(url: str, tasks: int, events: int) -> tuple[str, str]:
             for i, audit_id in enumerate(new_ids(2000))
         ],
     )
-    with db.engine.connect() as conn:  # fresh statistics, as autovacuum would give
+    with db.engine.begin() as conn:  # fresh statistics, as autovacuum would give
         conn.execute(sa.text("ANALYZE"))
     db.dispose()
     return pid, people[7]
 
 
-def timed(api, path: str, params: dict, requests: int) -> float:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes (and their threads) used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a backend that ended
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def serving_pids(server: Server, postgres: Postgres | None) -> list[int]:
+    """The server, and the PostgreSQL cluster's processes (its backends do the queries)."""
+    pids = [server.proc.pid]
+    if postgres is not None:
+        postmaster = (postgres.cluster.data / "postmaster.pid").read_text().split()[0]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[1] == postmaster:
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def timed(api, path: str, params: dict, requests: int, pids: list[int]) -> tuple[float, float]:
+    """Median wall time of the requests and the serving processes' CPU per request (ms):
+    on a shared machine the wall time is mostly the wait for a core, the CPU time is not."""
     samples = []
+    used = cpu_seconds(pids)
     for _ in range(requests):
         started = time.perf_counter()
         response = api.get(path, params=params)
         samples.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             raise SystemExit(f"{path} failed: {response.status_code} {response.text[:300]}")
-    return statistics.median(samples)
+    return statistics.median(samples), (cpu_seconds(pids) - used) * 1000 / requests
 
 
 def main() -> None:
@@ -213,10 +249,17 @@ def main() -> None:
         pid, labeler = seed(server.database_url, args.tasks, args.events)
         print(f"seeded in {time.perf_counter() - started:.0f} s")
         since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=7)).isoformat()
+        pids = serving_pids(server, postgres)
         with server.api() as api:
-            overview = timed(api, f"/projects/{pid}/quality/overview", {}, args.requests)
-            week = timed(api, f"/projects/{pid}/quality/overview", {"since": since}, args.requests)
-            dashboard = timed(api, f"/projects/{pid}/quality/labelers/{labeler}", {}, args.requests)
+            api.get(f"/projects/{pid}/quality/overview")  # connections opened, caches filled
+            overview = timed(api, f"/projects/{pid}/quality/overview", {}, args.requests, pids)
+            week = timed(
+                api, f"/projects/{pid}/quality/overview", {"since": since}, args.requests, pids
+            )
+            dashboard = timed(
+                api, f"/projects/{pid}/quality/labelers/{labeler}", {}, args.requests, pids
+            )
+            pids = serving_pids(server, postgres)  # backends opened during the requests
     finally:
         server.stop()
         if postgres:
@@ -224,8 +267,9 @@ def main() -> None:
     dialect = "postgresql" if args.postgres else "sqlite"
     print(
         f"quality_stats ({dialect}, {args.tasks:,} tasks, {args.events:,} submissions): "
-        f"overview median {overview:.0f} ms, last 7 days {week:.0f} ms, "
-        f"one labeler's dashboard {dashboard:.0f} ms"
+        f"overview median {overview[0]:.0f} ms ({overview[1]:.0f} ms CPU), last 7 days "
+        f"{week[0]:.0f} ms ({week[1]:.0f} ms CPU), one labeler's dashboard {dashboard[0]:.0f} ms "
+        f"({dashboard[1]:.0f} ms CPU); load average {os.getloadavg()[0]:.1f}"
     )
 
 

@@ -54,19 +54,17 @@ def test_overview_window(client, seeded):
     assert naive.status_code == 422 and naive.json()["error"]["field"] == "since"
 
 
-def test_a_labeler_reads_their_own_dashboard_only(client, seeded, accounts):
+def test_a_labeler_reads_their_own_dashboard_only(client, settings, seeded, accounts):
+    settings.quality_feedback_group_size = 2  # A's two results (yesterday) make one group
     own = dashboard(client, seeded, seeded.a, seeded.a.user.id)
     assert own.status_code == 200, own.text
     body = own.json()
     assert body["labeler"]["submitted"] == 6 and body["labeler"]["evaluation_accuracy"] == 0.75
     assert body["bucket"] == "day" and sum(p["submitted"] for p in body["series"]) == 6
-    # Their own view rounds attempt times to the hour and hides which tasks were evaluations.
-    assert body["precise_times"] is False
-    assert [a["submitted_at"] for a in body["recent_attempts"]] == [
-        seeded.at(14).isoformat().replace("+00:00", "Z"),
-        seeded.at(13).isoformat().replace("+00:00", "Z"),
-    ]
-    assert all(a["duration_ms"] is None for a in body["recent_attempts"])
+    # Their own view has evaluation results in groups only, none listed one by one
+    # (tests/api/test_quality_feedback.py).
+    assert body["precise_times"] is False and body["recent_attempts"] == []
+    assert body["feedback_group_size"] == 2
     for secret in ("e1", "e2", "e3"):
         assert seeded.tasks[secret] not in own.text
     assert "expected" not in own.text

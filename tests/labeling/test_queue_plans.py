@@ -96,9 +96,10 @@ def test_the_claim_asks_the_seen_index_whether_the_person_saw_a_candidate(
         if history == "analyzed":
             # Each labeler has worked on 40 tasks.
             conn.exec_driver_sql(
-                "INSERT INTO task_events (task_id, user_id, stage, round, action, created_at) "
-                "SELECT t.id, u.id, 'label', 0, 'submit', now() FROM "
-                "(SELECT id, row_number() OVER (ORDER BY id) AS n FROM tasks) t JOIN "
+                "INSERT INTO task_events "
+                "(task_id, project_id, user_id, stage, round, action, created_at) "
+                "SELECT t.id, t.project_id, u.id, 'label', 0, 'submit', now() FROM "
+                "(SELECT id, project_id, row_number() OVER (ORDER BY id) AS n FROM tasks) t JOIN "
                 "(SELECT id, row_number() OVER (ORDER BY id) AS n FROM users "
                 " WHERE id = ANY(%(ids)s)) u ON t.n %% 8 = u.n - 1 AND t.n <= 320",
                 {"ids": [account.user.id for account in labelers]},

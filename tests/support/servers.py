@@ -32,6 +32,8 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
             "ASSAY_JOB_RETRY_BASE_SECONDS": str(settings.job_retry_base_seconds),
             "ASSAY_OUTBOUND_ALLOW": json.dumps(settings.outbound_allow),
             "ASSAY_OUTBOUND_DENY": json.dumps(settings.outbound_deny),
+            "ASSAY_QUALITY_FEEDBACK_DELAY_SECONDS": str(settings.quality_feedback_delay_seconds),
+            "ASSAY_QUALITY_FEEDBACK_GROUP_SIZE": str(settings.quality_feedback_group_size),
             "PYTHONPATH": os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep
             ),

@@ -18,6 +18,13 @@ API = "/api/v1"
 
 
 @pytest.fixture
+def settings(settings):
+    """A's two evaluation results (yesterday, long past the delay) make one group."""
+    settings.quality_feedback_group_size = 2
+    return settings
+
+
+@pytest.fixture
 def seeded(live_server, db, accounts) -> Iterator[Seeded]:
     yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date()
     with httpx.Client(base_url=live_server.url, timeout=30) as client:
@@ -137,10 +144,12 @@ def test_labeler_dashboard_draws_charts(page, live_server, seeded):
         expect(figure.locator("canvas").first).to_be_visible()
         assert int(figure.get_attribute("data-points")) == 1  # one day with work
         assert chart_pixels(page, title) > 500
-    attempts = page.get_by_role("table", name="Recent evaluation attempts")
-    expect(attempts.locator("tbody tr")).to_have_count(2)
-    expect(attempts.locator("tbody tr").first).to_contain_text("50%")
-    expect(attempts.locator("tbody tr").first).to_contain_text("Not passed")
+    # Their own results only in groups, never one by one (quality_feedback).
+    expect(page.get_by_role("table", name="Recent evaluation attempts")).to_have_count(0)
+    expect(page.locator("[data-feedback=grouped]")).to_have_text(
+        "Your evaluation results count here in groups of 2, at least 6 hours after you submit "
+        "them, so no single task's result is shown."
+    )
     figure = page.get_by_role("group", name="Evaluation accuracy")
     figure.get_by_text("Numbers").click()
     expect(figure.get_by_role("table")).to_contain_text("75%")

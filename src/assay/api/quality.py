@@ -19,11 +19,13 @@ from assay.api.projects import load_project
 from assay.api.queue import lease_view
 from assay.core.errors import NotFound
 from assay.core.policies import projects as project_policy
+from assay.core.policies import quality_stats as quality_stats_policy
 from assay.core.policies import queue as queue_policy
 from assay.core.schemas import Schema
 from assay.labeling import audits, consensus, models, quality, quality_admin, queue, schemas
 from assay.labeling.annotations import validate_response
 from assay.labeling.projects import project_rules
+from assay.labeling.quality_feedback import Feedback
 from assay.labeling.task_params import labeler_params
 
 router = APIRouter(tags=["quality"], route_class=JsonRoute)
@@ -81,11 +83,24 @@ class Standing(Schema):
     status: str
     reason: str | None
     paused_at: dt.datetime | None
-    accuracy: float | None = Field(description="Rolling mean score on evaluation tasks.")
+    accuracy: float | None = Field(
+        description="Rolling mean score on evaluation tasks. In your own standing (as a "
+        "labeler): over results old enough and in whole groups, see the feedback fields."
+    )
     evaluated: int = Field(description="Evaluation tasks in the rolling window.")
     training_passed_at: dt.datetime | None
     training_required: bool | None = None
     audit_rate: float | None
+    feedback_delay_seconds: float | None = Field(
+        None,
+        description="A labeler's own standing: evaluation results count once this old (on an "
+        "hourly clock). Null when the figures are exact (managers, reviewers).",
+    )
+    feedback_group_size: int | None = Field(
+        None,
+        description="A labeler's own standing: evaluation results count in groups of this "
+        "many attempts. Null when the figures are exact.",
+    )
 
 
 class PauseBody(Schema):
@@ -375,12 +390,19 @@ def list_workers(project_id: str, actor: CurrentActor, db: Db) -> list[Standing]
 @router.get(
     "/projects/{project_id}/me/quality", response_model=Standing, operation_id="my_standing"
 )
-def my_standing(project_id: str, actor: CurrentActor, db: Db) -> Standing:
-    """Your own standing: paused (and why), accuracy, training."""
+def my_standing(project_id: str, actor: CurrentActor, db: Db, ctx: Ctx) -> Standing:
+    """Your own standing: paused (and why), accuracy, training. A labeler's accuracy counts
+    evaluation results late and in groups, so it never tells which task was one."""
     with db.read() as session:
         project, role = load_project(session, project_id, actor)
         project_policy.require_visible(actor, project, role)
-        row = quality_admin.standing(session=session, project=project, user_id=actor.user_id)
+        exact = quality_stats_policy.oversees(actor, role)
+        row = quality_admin.standing(
+            session=session,
+            project=project,
+            user_id=actor.user_id,
+            feedback=None if exact else Feedback.from_settings(ctx.settings),
+        )
         return Standing.model_validate(row)
 
 

@@ -8,11 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from assay.api.deps import CurrentActor, Db
+from assay.api.deps import Ctx, CurrentActor, Db
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core.policies import quality_stats as policy
 from assay.labeling import quality_stats
+from assay.labeling.quality_feedback import Feedback
 from assay.labeling.quality_stats_schemas import LabelerDashboard, ProjectQuality
 
 router = APIRouter(tags=["quality"], route_class=JsonRoute)
@@ -50,10 +51,11 @@ def get_labeler_dashboard(
     user_id: str,
     actor: CurrentActor,
     db: Db,
+    ctx: Ctx,
     days: Annotated[int, Query(ge=1, le=366, description="How far back (hourly up to 2)")] = 30,
 ) -> LabelerDashboard:
-    """One labeler's work over time. Their own for labelers; anyone's for managers and the
-    project's reviewers."""
+    """One labeler's work over time. Their own for labelers (evaluation results late and in
+    groups); anyone's, exact, for managers and the project's reviewers."""
     with db.read() as session:
         project, role = load_project(session, project_id, actor)
         policy.can_read_dashboard(actor, project, role, user_id)
@@ -62,5 +64,5 @@ def get_labeler_dashboard(
             project_id=project.id,
             user_id=user_id,
             days=days,
-            precise_times=policy.oversees(actor, role),
+            feedback=None if policy.oversees(actor, role) else Feedback.from_settings(ctx.settings),
         )

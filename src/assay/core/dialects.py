@@ -213,6 +213,14 @@ def release_writer() -> None:
             lock.release()
 
 
+def for_reports(conn: Any) -> None:
+    """Before a transaction of report statements (grouped reads over many rows, planned at
+    a high cost): on PostgreSQL, no JIT compilation, which costs more than it saves on
+    them (the quality overview: the review walk 120 → 90 ms at 100,000 submissions)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
 def skip_locked(stmt: Select, dialect_name: str) -> Select:
     """Row claims: PostgreSQL skips rows other transactions hold; SQLite serialises writers
     with BEGIN IMMEDIATE, so a plain select inside the write transaction is already exclusive."""

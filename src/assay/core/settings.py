@@ -109,6 +109,21 @@ class Settings(BaseSettings):
         description="Longest a file import by URL may take in all (the request waits for it); "
         "its size is capped by max_upload_bytes.",
     )
+    quality_feedback_delay_seconds: float = Field(
+        6 * 3600.0,
+        ge=0,
+        description="A labeler's own evaluation (gold) results reach their dashboard and "
+        "standing only once this old, on an hourly clock (finer when the delay is under an "
+        "hour), so their figures before and after a submit are the same whether it was a gold "
+        "task or not. Managers and reviewers see every result at once (0: no delay).",
+    )
+    quality_feedback_group_size: int = Field(
+        5,
+        ge=1,
+        description="A labeler's own evaluation results are shown in groups of this many "
+        "attempts, in the order submitted: their accuracy moves by a whole group's mean, "
+        "never by one task's score.",
+    )
     plugins: list[str] = Field(
         default_factory=list,
         description="Python modules imported at start; they register job kinds, "

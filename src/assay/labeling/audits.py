@@ -152,6 +152,7 @@ def decide(
     session.add(
         models.TaskEvent(
             task_id=task.id,
+            project_id=task.project_id,
             stage="audit",
             round=task.round,
             user_id=auditor_id,

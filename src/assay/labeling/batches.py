@@ -280,6 +280,7 @@ def cancel_batch(*, session: Session, batch: models.Batch, actor: Actor) -> int:
             [
                 {
                     "task_id": row.id,
+                    "project_id": batch.project_id,
                     "stage": row.stage or row.paused_stage or "",
                     "round": row.round,
                     "user_id": user_id,

@@ -71,6 +71,7 @@ def _event(session: Session, task: models.Task, user_id: str, action: str, **fie
     session.add(
         models.TaskEvent(
             task_id=task.id,
+            project_id=task.project_id,
             stage=task.stage or "",
             round=task.round,
             user_id=user_id,

@@ -264,6 +264,15 @@ class Task(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+def _task_project(context: Any) -> str:
+    """An event's project when the writer did not say: its task's (one more read; the queue's
+    own inserts always say)."""
+    task_id = context.get_current_parameters()["task_id"]
+    return context.connection.scalar(
+        text("SELECT project_id FROM tasks WHERE id = :id"), {"id": task_id}
+    )
+
+
 class TaskEvent(Base):
     """History: every submission, skip, review and audit — who, when, what."""
 
@@ -275,12 +284,30 @@ class TaskEvent(Base):
         # 0006 says why).
         Index("ix_task_events_seen", "user_id", "task_id", "stage", "round"),
         Index("ix_task_events_user", "user_id", "id"),
+        # A project's work per labeler in time-per-task order, and the whole project's: the
+        # quality overview's counts, exact medians and review decisions read these
+        # (quality_overview_sql).
+        Index(
+            "ix_task_events_work",
+            "project_id",
+            "action",
+            "user_id",
+            "duration_ms",
+            "created_at",
+            "stage",
+            "task_id",
+        ),
+        Index(
+            "ix_task_events_pace", "project_id", "action", "duration_ms", "created_at", "user_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False)
+    # The task's project, copied so a project's history is read without joining its tasks.
+    project_id: Mapped[str] = mapped_column(String(24), nullable=False, default=_task_project)
     stage: Mapped[str] = mapped_column(String(32), nullable=False)
     round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -291,6 +318,23 @@ class TaskEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = _created()
+
+
+class WorkHour(Base):
+    """Submissions per project, labeler and clock hour (UTC), production and scored evaluation
+    alike: the quality overview's active hours. Kept by database triggers on `task_events`
+    and `quality_attempts` (migration 0007), so every writer keeps it right; an hour whose
+    last submission goes is deleted."""
+
+    __tablename__ = "quality_work_hours"
+    # The project's active hours, counted in order without sorting (quality_overview_sql).
+    __table_args__ = (Index("ix_quality_work_hours_hour", "project_id", "hour"),)
+
+    project_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    # 'YYYY-MM-DD HH', as `quality_stats_sql.bucket` writes an hour.
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)
+    submissions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class Draft(Base):
@@ -345,6 +389,16 @@ class QualityAttempt(Base):
         Index("ix_quality_attempts_worker", "project_id", "user_id", "kind", "id"),
         Index("ix_quality_attempts_task", "task_id", "user_id"),
         Index("ix_quality_attempts_lease", "user_id", "lease_expires_at"),
+        # A labeler's evaluation times in order, for the quality overview's exact medians.
+        Index(
+            "ix_quality_attempts_times",
+            "project_id",
+            "kind",
+            "user_id",
+            "duration_ms",
+            "submitted_at",
+            "score",
+        ),
     )
 
     id: Mapped[str] = _id()

@@ -504,14 +504,17 @@ def _maybe_pause(conn: Connection, project_id: str, user_id: str, config: Qualit
     accuracy, count = rolling_accuracy(conn, project_id, user_id, config)
     if accuracy is None or count < config.pause_min_attempts or accuracy >= config.pause_below:
         return
+    # The pause happens now, on the submit that triggered it (docs/quality.md weighs this
+    # against the gold side channel); its reason, which the labeler reads, gives no count or
+    # score beyond what their own figures show later.
     upsert_standing(
         conn,
         project_id,
         user_id,
         status="paused",
         paused_at=utcnow(),
-        reason=f"your accuracy on the last {count} evaluation tasks is {accuracy:.0%}, below "
-        f"this project's {config.pause_below:.0%}.",
+        reason=f"your recent accuracy on evaluation tasks is below this project's "
+        f"{config.pause_below:.0%}.",
     )
 
 

@@ -3,6 +3,7 @@ standing (pause, re-qualify, audit rate) and calibration reports."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from assay.core.settings import Settings
 from assay.labeling import instruction_notes, models, schemas, tasks
 from assay.labeling.projects import project_rules
 from assay.labeling.quality import course, rolling_accuracy, upsert_standing
+from assay.labeling.quality_feedback import Feedback, accuracy_of, recent_window, released_groups
 
 Task = models.Task
 Attempt = models.QualityAttempt
@@ -291,11 +293,31 @@ def standing_rows(*, session: Session, project: models.Project) -> list[dict[str
     return found
 
 
-def standing(*, session: Session, project: models.Project, user_id: str) -> dict[str, Any]:
-    """One person's standing (the labeler's own view of it)."""
+def standing(
+    *,
+    session: Session,
+    project: models.Project,
+    user_id: str,
+    feedback: Feedback | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """One person's standing. With `feedback` (a labeler reading their own) the accuracy is
+    that of their latest released groups (`quality_feedback`) that fit the rolling window,
+    since their last re-qualification; without it, the exact rolling accuracy pauses use."""
     config = project_rules(project).quality
     worker = session.get(models.QualityWorker, (project.id, user_id))
-    accuracy, evaluated = rolling_accuracy(session.connection(), project.id, user_id, config)
+    if feedback is None:
+        accuracy, evaluated = rolling_accuracy(session.connection(), project.id, user_id, config)
+    else:
+        groups = released_groups(
+            session.connection(),
+            project_id=project.id,
+            user_id=user_id,
+            feedback=feedback,
+            now=now or utcnow(),
+            since=worker.window_start if worker else None,
+        )
+        accuracy, evaluated, _ = accuracy_of(recent_window(groups, config.rolling_window))
     state = course(conn=session.connection(), project_id=project.id, config=config, user_id=user_id)
     return {
         "user_id": user_id,
@@ -307,6 +329,8 @@ def standing(*, session: Session, project: models.Project, user_id: str) -> dict
         "training_passed_at": worker.training_passed_at if worker else None,
         "training_required": state.required and not state.passed,
         "audit_rate": worker.audit_rate if worker else None,
+        "feedback_delay_seconds": None if feedback is None else feedback.delay.total_seconds(),
+        "feedback_group_size": None if feedback is None else feedback.group_size,
     }
 
 

@@ -1,8 +1,9 @@
 """Workforce quality numbers: a project's overview per labeler and one labeler's dashboard.
 
-Read-only; every number is aggregated in SQL (`quality_stats_sql`): a handful of grouped
-statements per request, none per labeler. A project's submissions are its task events joined
-to their tasks by primary key; one labeler's are found through `ix_task_events_user`.
+Read-only; every number is aggregated in SQL: a handful of statements per request, none per
+labeler. A project's overview reads its task events by `project_id` through covering indexes
+and the kept hour counts (`quality_overview_sql`); one labeler's dashboard groups their
+submissions, found through `ix_task_events_user` (`quality_stats_sql`).
 
 Definitions (the schemas repeat them for API readers):
 - *submitted*: production submissions (`task_events.action = 'submit'`) plus scored
@@ -27,9 +28,12 @@ from collections.abc import Iterable
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from assay.core import dialects
 from assay.core import models as core_models
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
+from assay.labeling.quality_feedback import Feedback, apply_to_dashboard, released_groups
+from assay.labeling.quality_overview_sql import project_review_decisions, project_work
 from assay.labeling.quality_stats_schemas import (
     EvaluationSummary,
     EvaluationTaskStats,
@@ -76,16 +80,21 @@ def _stats_by_labeler(
     since: dt.datetime | None,
     user_id: str | None = None,
 ) -> tuple[dict[str, WorkStats], WorkStats]:
-    """WorkStats per labeler and for the whole project: one grouped statement per source.
+    """WorkStats per labeler and for the whole project (`quality_overview_sql`), or for one
+    labeler (`user_id`): grouped statements, none per labeler.
 
     Project totals are sums of the labelers' counts, except active hours and the median
-    time, which the work statement computes over all rows."""
+    time, which are taken over all rows."""
     stats: dict[str, WorkStats] = defaultdict(WorkStats)
     totals = WorkStats()
-    work = work_rows(project_id, since, user_id)
-    for owner, (submitted, hours, mean, median) in work_figures(
-        session, work, work.c.user_id, overall=user_id is None
-    ).items():
+    if user_id is None:
+        figures = project_work(session, project_id, since)
+        reviews = project_review_decisions(project_id, since)
+    else:
+        work = work_rows(project_id, since, user_id)
+        figures = work_figures(session, work, work.c.user_id, overall=False)
+        reviews = review_decisions(project_id, since, user_id)
+    for owner, (submitted, hours, mean, median) in figures.items():
         entry = totals if owner is None else stats[owner]
         entry.submitted, entry.active_hours = submitted, hours
         entry.mean_time_ms, entry.median_time_ms = mean, median
@@ -111,7 +120,6 @@ def _stats_by_labeler(
     if totals.evaluated:
         totals.evaluation_accuracy = score_sum / totals.evaluated
 
-    reviews = review_decisions(project_id, since, user_id)
     for owner, count, passed in session.execute(
         select(
             reviews.c.labeler_id,
@@ -121,6 +129,8 @@ def _stats_by_labeler(
         .select_from(reviews)
         .group_by(reviews.c.labeler_id)
     ):
+        if owner is None:
+            continue
         entry = stats[owner]
         entry.reviewed, entry.review_passed = count, passed
         totals.reviewed += count
@@ -218,6 +228,8 @@ def _evaluation_summary(session: Session, project_id: str) -> EvaluationSummary:
     )
     attempts = func.coalesce(scored.c.attempts, 0)
     passes = func.coalesce(scored.c.passes, 0)
+    # The totals over every evaluation task ride along as window aggregates, taken before
+    # the LIMIT: one pass over the attempts instead of two.
     evaluation_tasks = (
         select(
             TASKS.c.id,
@@ -227,6 +239,12 @@ def _evaluation_summary(session: Session, project_id: str) -> EvaluationSummary:
             attempts.label("attempts"),
             passes.label("passes"),
             scored.c.mean_score,
+            func.count().over().label("all_tasks"),
+            func.sum(case((TASKS.c.retired_at.is_not(None), 1), else_=0))
+            .over()
+            .label("all_retired"),
+            func.sum(attempts).over().label("all_attempts"),
+            func.sum(passes).over().label("all_passes"),
         )
         .select_from(TASKS.outerjoin(scored, scored.c.task_id == TASKS.c.id))
         .where(TASKS.c.project_id == project_id, TASKS.c.kind == "evaluation")
@@ -236,15 +254,11 @@ def _evaluation_summary(session: Session, project_id: str) -> EvaluationSummary:
             case((attempts == 0, 1), else_=0), ratio(passes, attempts), TASKS.c.id
         ).limit(EVALUATION_TASKS_LISTED + 1)
     ).all()
-    listed = evaluation_tasks.subquery("listed")
-    totals = session.execute(
-        select(
-            func.count(),
-            count_if(listed.c.retired_at.is_not(None)),
-            func.coalesce(func.sum(listed.c.attempts), 0),
-            func.coalesce(func.sum(listed.c.passes), 0),
-        )
-    ).one()
+    totals = (
+        (rows[0].all_tasks, rows[0].all_retired, rows[0].all_attempts, rows[0].all_passes)
+        if rows
+        else (0, 0, 0, 0)
+    )
     items = [
         EvaluationTaskStats(
             task_id=row.id,
@@ -279,6 +293,7 @@ def project_quality(
     the window (members of other roles who labeled, former members)."""
     if since is not None and since.tzinfo is None:
         raise Invalid("since needs a time zone (e.g. 2025-01-31T00:00:00Z)", field="since")
+    dialects.for_reports(session.connection())
     stats, totals = _stats_by_labeler(session, project_id, since)
     members = session.scalars(
         select(MEMBERS.c.user_id).where(
@@ -359,15 +374,16 @@ def labeler_dashboard(
     project_id: str,
     user_id: str,
     days: int = 30,
-    precise_times: bool = True,
+    feedback: Feedback | None = None,
     now: dt.datetime | None = None,
 ) -> LabelerDashboard:
     """One labeler's last `days`: a series per day (per hour up to two days) of submissions,
     pace, time per task, evaluation accuracy and review pass rate, and their latest scored
     evaluation attempts — never which tasks those were, nor the expected answers.
 
-    With `precise_times` False (the labeler reading their own dashboard) attempt times are
-    rounded down to the hour, so a score cannot be matched to the task it was given for."""
+    With `feedback` (the labeler reading their own dashboard) the evaluation figures are those
+    of their released groups (`quality_feedback`) and no attempt is listed one by one, so no
+    score can be matched to the task it was given for; without it, every figure is exact."""
     if not 1 <= days <= MAX_DASHBOARD_DAYS:
         raise Invalid(f"days must be between 1 and {MAX_DASHBOARD_DAYS}", field="days")
     if session.get(core_models.User, user_id) is None:
@@ -382,25 +398,23 @@ def labeler_dashboard(
     for bucket_start in _bucket_starts(start, end, unit):
         key = bucket_start.strftime("%Y-%m-%d %H" if unit == "hour" else "%Y-%m-%d")
         series.append(points.get(key) or SeriesPoint(start=bucket_start))
-    recent = session.execute(
-        select(ATTEMPTS.c.score, ATTEMPTS.c.passed, ATTEMPTS.c.submitted_at, ATTEMPTS.c.duration_ms)
-        .where(*scored_evaluations(project_id, None, user_id))
-        .order_by(ATTEMPTS.c.submitted_at.desc(), ATTEMPTS.c.id.desc())
-        .limit(RECENT_ATTEMPTS)
-    ).all()
     attempts = []
-    for score, passed, submitted_at, duration_ms in recent:
-        when = submitted_at
-        if not precise_times:
-            when = when.replace(minute=0, second=0, microsecond=0)
-        attempts.append(
-            RecentAttempt(
-                score=score,
-                passed=passed,
-                submitted_at=when,
-                duration_ms=duration_ms if precise_times else None,
+    if feedback is None:
+        recent = session.execute(
+            select(
+                ATTEMPTS.c.score, ATTEMPTS.c.passed, ATTEMPTS.c.submitted_at, ATTEMPTS.c.duration_ms
             )
+            .where(*scored_evaluations(project_id, None, user_id))
+            .order_by(ATTEMPTS.c.submitted_at.desc(), ATTEMPTS.c.id.desc())
+            .limit(RECENT_ATTEMPTS)
+        ).all()
+        attempts = [RecentAttempt.model_validate(row, from_attributes=True) for row in recent]
+    else:
+        groups = released_groups(
+            session.connection(), project_id=project_id, user_id=user_id, feedback=feedback, now=end
         )
+        inside = [group for group in groups if group.at >= start]
+        apply_to_dashboard(labeler, series, inside, unit)
     return LabelerDashboard(
         project_id=project_id,
         labeler=labeler,
@@ -410,5 +424,7 @@ def labeler_dashboard(
         end=end,
         series=series,
         recent_attempts=attempts,
-        precise_times=precise_times,
+        precise_times=feedback is None,
+        feedback_delay_seconds=None if feedback is None else feedback.delay.total_seconds(),
+        feedback_group_size=None if feedback is None else feedback.group_size,
     )

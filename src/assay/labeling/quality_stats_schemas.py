@@ -128,6 +128,17 @@ class LabelerDashboard(Schema):
     recent_attempts: list[RecentAttempt]
     precise_times: bool = Field(
         True,
-        description="False when the labeler reads their own dashboard: attempt times are "
-        "rounded down to the hour so they cannot be matched to the tasks that were evaluations.",
+        description="False when the labeler reads their own dashboard: evaluation figures are "
+        "late and in groups (the two fields below) and no attempt is listed, so none can be "
+        "matched to the task that was an evaluation.",
+    )
+    feedback_delay_seconds: float | None = Field(
+        None,
+        description="The labeler's own view: evaluation results count once this old (on an "
+        "hourly clock). Null when the reader oversees the project (exact figures).",
+    )
+    feedback_group_size: int | None = Field(
+        None,
+        description="The labeler's own view: evaluation results count in groups of this many "
+        "attempts, in the order submitted. Null for the project's managers and reviewers.",
     )

@@ -71,32 +71,33 @@ def count_if(condition: Any) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def submissions(project_id: str, since: dt.datetime | None, user_id: str | None) -> list[Any]:
+    """The project's submit events (only production tasks have them: the queue records
+    evaluation and training tasks' submits as quality attempts)."""
+    conditions = [
+        EVENTS.c.project_id == project_id,
+        EVENTS.c.action == "submit",
+        EVENTS.c.user_id.is_not(None),
+    ]
+    if since is not None:
+        conditions.append(EVENTS.c.created_at >= since)
+    if user_id is not None:
+        conditions.append(EVENTS.c.user_id == user_id)
+    return conditions
+
+
 def work_rows(project_id: str, since: dt.datetime | None, user_id: str | None) -> Any:
     """Every submission in the project: (user_id, at, duration_ms), production and evaluation."""
-    submits = (
-        select(
-            EVENTS.c.user_id.label("user_id"),
-            EVENTS.c.created_at.label("at"),
-            EVENTS.c.duration_ms.label("duration_ms"),
-        )
-        .select_from(EVENTS.join(TASKS, TASKS.c.id == EVENTS.c.task_id))
-        .where(
-            TASKS.c.project_id == project_id,
-            TASKS.c.kind == "production",
-            EVENTS.c.action == "submit",
-            EVENTS.c.user_id.is_not(None),
-        )
-    )
+    submits = select(
+        EVENTS.c.user_id.label("user_id"),
+        EVENTS.c.created_at.label("at"),
+        EVENTS.c.duration_ms.label("duration_ms"),
+    ).where(*submissions(project_id, since, user_id))
     attempts = select(
         ATTEMPTS.c.user_id.label("user_id"),
         ATTEMPTS.c.submitted_at.label("at"),
         ATTEMPTS.c.duration_ms.label("duration_ms"),
-    ).where(*scored_evaluations(project_id, None, user_id))
-    if since is not None:
-        submits = submits.where(EVENTS.c.created_at >= since)
-        attempts = attempts.where(ATTEMPTS.c.submitted_at >= since)
-    if user_id is not None:
-        submits = submits.where(EVENTS.c.user_id == user_id)
+    ).where(*scored_evaluations(project_id, since, user_id))
     return union_all(submits, attempts).subquery("work")
 
 
@@ -135,13 +136,13 @@ def review_decisions(project_id: str, since: dt.datetime | None, user_id: str | 
             decision.c.created_at.label("at"),
         )
         .select_from(
-            submit.join(TASKS, TASKS.c.id == submit.c.task_id).join(
+            submit.join(
                 decision,
                 and_(decision.c.task_id == submit.c.task_id, decision.c.id > submit.c.id),
             )
         )
         .where(
-            TASKS.c.project_id == project_id,
+            submit.c.project_id == project_id,
             submit.c.action == "submit",
             submit.c.user_id.is_not(None),
             decision.c.action.in_(REVIEW_ACTIONS),

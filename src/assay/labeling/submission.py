@@ -94,6 +94,7 @@ def _release_if_held(
 
 _EVENT_COLUMNS = (
     "task_id",
+    "project_id",
     "stage",
     "round",
     "user_id",
@@ -142,6 +143,7 @@ def _record_answer(
     _add_event(
         conn,
         task_id=task.id,
+        project_id=task.project_id,
         stage=task.stage,
         round=task.round,
         user_id=user_id,
@@ -362,6 +364,7 @@ def _submit(
         _add_event(
             conn,
             task_id=task.id,
+            project_id=task.project_id,
             stage=task.stage,
             round=task.round,
             user_id=None,
@@ -433,7 +436,7 @@ def _submit_at_once_statement(keys: tuple[str, ...]) -> Prepared:
             .returning(T.id)
             .cte("released")
         )
-        columns = ("stage", "round", "response", "duration_ms", "created_at")
+        columns = ("project_id", "stage", "round", "response", "duration_ms", "created_at")
         event = (
             insert(EVENTS)
             .from_select(
@@ -492,6 +495,7 @@ def _apply_at_once(
         mode=actor.mode,
         batch_id=task.batch_id,
         alone=alone,
+        e_project_id=task.project_id,
         e_stage=task.stage,
         e_round=task.round,
         e_response=response,

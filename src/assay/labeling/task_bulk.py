@@ -120,6 +120,7 @@ def _events(
     rows = [
         {
             "task_id": task.id,
+            "project_id": task.project_id,
             "stage": task.stage or "",
             "round": task.round,
             "user_id": user_of(actor),

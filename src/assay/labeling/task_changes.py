@@ -21,6 +21,7 @@ def _event(session: Session, task: models.Task, actor: Actor, action: str, **fie
     session.add(
         models.TaskEvent(
             task_id=task.id,
+            project_id=task.project_id,
             stage=task.stage or "",
             round=task.round,
             user_id=user_of(actor),
@@ -64,6 +65,7 @@ def audit_task(
         raise Conflict(f"task {task.id} is {task.status}; only completed tasks can be audited")
     event = models.TaskEvent(
         task_id=task.id,
+        project_id=task.project_id,
         stage="audit",
         round=task.round,
         user_id=user_of(actor),

@@ -10,7 +10,7 @@ blob references
   existing blobs, tasks and export jobs.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 00:20:00
 """
 
@@ -24,7 +24,7 @@ from alembic import op
 import assay.core.db
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -111,6 +111,14 @@ function bucketLabel(start, unit) {
   return date.toLocaleString(undefined, options);
 }
 
+// A labeler's own view: evaluation results arrive late and in groups (the server decides).
+function feedbackNote(board) {
+  const wait = board.feedback_delay_seconds;
+  const late = wait >= 3600 ? `${decimal(wait / 3600)} hour${wait === 3600 ? "" : "s"}` : duration(wait * 1000);
+  return `Your evaluation results count here in groups of ${board.feedback_group_size}`
+    + `${wait ? `, at least ${late} after you submit them` : ""}, so no single task's result is shown.`;
+}
+
 // The route: /dashboard/{project_id}?user=<id>&days=<n>.
 export async function renderDashboard(view, { me, id }) {
   const params = new URLSearchParams(location.search);
@@ -188,7 +196,9 @@ export async function mountDashboard(container, { projectId, userId, days = 30, 
       labeler.reviewed ? `${labeler.reviewed} reviewed` : null),
     stat("Audit accept rate", percent(labeler.audit_accept_rate),
       labeler.audited ? `${labeler.audited} audited` : null));
-  const attempts = board.recent_attempts.length
+  const attempts = !board.precise_times
+    ? el("p", { class: "muted", "data-feedback": "grouped" }, feedbackNote(board))
+    : board.recent_attempts.length
     ? el("div", { class: "table-wrap card flush" },
       el("table", { class: "table", "aria-label": "Recent evaluation attempts" },
         el("thead", {}, el("tr", {}, ["When (UTC)", "Score", "Result", board.precise_times ? "Time" : null]
@@ -211,7 +221,8 @@ export async function mountDashboard(container, { projectId, userId, days = 30, 
     paused,
     summary,
     el("div", { class: "chart-grid" }, charts.map((c) => c.node)),
-    el("div", { class: "section-header" }, el("h2", {}, "Recent evaluation attempts")),
+    el("div", { class: "section-header" },
+      el("h2", {}, board.precise_times ? "Recent evaluation attempts" : "Evaluation results")),
     el("p", { class: "muted small" },
       "Some tasks are evaluation tasks with a known answer; they are scored when you submit them."),
     attempts,

@@ -1,0 +1,234 @@
+"""The project overview's work and review figures at scale (`quality_stats.project_quality`).
+
+The same numbers as `quality_stats_sql.work_figures` and `review_decisions` give one labeler,
+read for a whole project without sorting its submissions (bench/quality_stats.py: 1,000,000
+tasks, 100,000 submissions):
+
+- counts and mean times: grouped reads of `ix_task_events_work` and the attempts;
+- active hours: rows of `quality_work_hours` (kept by triggers, migration 0007), plus, for a
+  window starting inside an hour, who worked in the rest of that hour;
+- exact medians: for each labeler the middle row(s) of their times in order, an index walk
+  (`ix_task_events_work` merged with their evaluation attempts' times) that stops there; the
+  project's through `ix_task_events_pace`;
+- reviews: the decisions read from `ix_task_events_work` (which holds their task and stage),
+  each charged to the task's latest submission before it, found by a short walk back
+  through `ix_task_events_task`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text, union_all
+from sqlalchemy.orm import Session
+
+from assay.core.db import UTCDateTime
+from assay.labeling import models
+from assay.labeling.quality_stats_sql import (
+    ATTEMPTS,
+    AUDIT_STAGE,
+    EVENTS,
+    REVIEW_ACTIONS,
+    scored_evaluations,
+    submissions,
+)
+
+HOURS = models.WorkHour.__table__
+# Labelers per median statement (SQLite allows 500 terms in a compound SELECT).
+MEDIANS_PER_STATEMENT = 200
+_PROJECT = ""  # the whole project's row among the labelers' medians
+
+Figures = tuple[int, int, float | None, float | None]
+
+
+def _hour(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H")
+
+
+def _counts(session: Session, project_id: str, since: dt.datetime | None) -> dict[str, list[Any]]:
+    """[submitted, timed, total ms] per labeler, submissions and evaluation attempts."""
+    counts: dict[str, list[Any]] = defaultdict(lambda: [0, 0, 0.0])
+    sources = (
+        (EVENTS.c, submissions(project_id, since, None)),
+        (ATTEMPTS.c, scored_evaluations(project_id, since, None)),
+    )
+    for table, conditions in sources:
+        statement = (
+            select(
+                table.user_id,
+                func.count(),
+                func.count(table.duration_ms),
+                func.sum(table.duration_ms),
+            )
+            .where(*conditions)
+            .group_by(table.user_id)
+        )
+        for user_id, rows, timed, total in session.execute(statement):
+            entry = counts[user_id]
+            entry[0] += rows
+            entry[1] += timed
+            entry[2] += total or 0.0
+    return counts
+
+
+def _active_hours(session: Session, project_id: str, since: dt.datetime | None) -> dict[Any, int]:
+    """Clock hours with a submission per labeler, and under None for the project."""
+    kept = [HOURS.c.project_id == project_id]
+    partly: set[str] = set()
+    if since is not None:
+        start = since.astimezone(dt.UTC)
+        first_whole = start.replace(minute=0, second=0, microsecond=0)
+        if first_whole < start:
+            first_whole += dt.timedelta(hours=1)
+            partly = _working_between(session, project_id, start, first_whole)
+        kept.append(HOURS.c.hour >= _hour(first_whole))
+    hours: dict[Any, int] = dict(
+        session.execute(
+            select(HOURS.c.user_id, func.count()).where(*kept).group_by(HOURS.c.user_id)
+        ).all()
+    )
+    # Grouped rather than count(DISTINCT): read in ix_quality_work_hours_hour's order.
+    project_hours = select(HOURS.c.hour).where(*kept).group_by(HOURS.c.hour).subquery()
+    hours[None] = session.scalar(select(func.count()).select_from(project_hours))
+    for user_id in partly:
+        hours[user_id] = hours.get(user_id, 0) + 1
+    hours[None] += 1 if partly else 0
+    return hours
+
+
+def _working_between(
+    session: Session, project_id: str, start: dt.datetime, end: dt.datetime
+) -> set[str]:
+    """Who submitted in [start, end): the part of an hour a window starts in."""
+    events = select(EVENTS.c.user_id).where(
+        *submissions(project_id, start, None), EVENTS.c.created_at < end
+    )
+    attempts = select(ATTEMPTS.c.user_id).where(
+        *scored_evaluations(project_id, start, None), ATTEMPTS.c.submitted_at < end
+    )
+    return set(session.scalars(union_all(events, attempts)))
+
+
+# One labeler's (or the project's) median time: the mean of the middle row(s) of their timed
+# submissions and scored evaluation attempts in time order — the conditions of
+# `submissions` and `scored_evaluations`, in SQL text because a request builds one such term
+# per labeler and constructing them as expressions cost more than running them.
+_MIDDLE = """
+SELECT CAST(:user_{i} AS VARCHAR(24)) AS user_id, (
+    SELECT avg(ms) FROM (
+        SELECT ms FROM (
+            SELECT duration_ms AS ms FROM task_events
+            WHERE project_id = :project_id AND action = 'submit' AND user_id IS NOT NULL
+                AND duration_ms IS NOT NULL {events}
+            UNION ALL
+            SELECT duration_ms AS ms FROM quality_attempts
+            WHERE project_id = :project_id AND kind = 'evaluation' AND score IS NOT NULL
+                AND submitted_at IS NOT NULL AND duration_ms IS NOT NULL {attempts}
+        ) times ORDER BY ms LIMIT :take_{i} OFFSET :skip_{i}
+    ) middle
+) AS median
+"""
+
+
+def _median_statement(
+    project_id: str, since: dt.datetime | None, wanted: list[tuple[str, int]]
+) -> Any:
+    terms, params = [], {"project_id": project_id}
+    for i, (user_id, timed) in enumerate(wanted):
+        events, attempts = "", ""
+        if user_id != _PROJECT:
+            events = attempts = f"AND user_id = :user_{i}"
+        if since is not None:
+            events += " AND created_at >= :since"
+            attempts += " AND submitted_at >= :since"
+        terms.append(_MIDDLE.format(i=i, events=events, attempts=attempts))
+        params.update(
+            {f"user_{i}": user_id, f"take_{i}": 2 - timed % 2, f"skip_{i}": (timed - 1) // 2}
+        )
+    statement = text(" UNION ALL ".join(terms))
+    if since is not None:
+        statement = statement.bindparams(bindparam("since", type_=UTCDateTime))
+        params["since"] = since
+    return statement, params
+
+
+def _chunks(items: list[tuple[str, int]]) -> Iterable[list[tuple[str, int]]]:
+    for start in range(0, len(items), MEDIANS_PER_STATEMENT):
+        yield items[start : start + MEDIANS_PER_STATEMENT]
+
+
+def _medians(
+    session: Session, project_id: str, since: dt.datetime | None, timed: dict[str, int]
+) -> dict[Any, float]:
+    wanted = [(user_id, count) for user_id, count in timed.items() if count]
+    total = sum(count for _, count in wanted)
+    if total:
+        wanted.append((_PROJECT, total))
+    medians: dict[Any, float] = {}
+    for chunk in _chunks(wanted):
+        statement, params = _median_statement(project_id, since, chunk)
+        for user_id, median in session.execute(statement, params):
+            medians[user_id or None] = median
+    return medians
+
+
+def project_work(
+    session: Session, project_id: str, since: dt.datetime | None
+) -> dict[Any, Figures]:
+    """(submitted, active hours, mean, median time) per labeler and, under None, for the whole
+    project: what `work_figures(..., overall=True)` gives over `work_rows`."""
+    counts = _counts(session, project_id, since)
+    if not counts:
+        return {}
+    hours = _active_hours(session, project_id, since)
+    medians = _medians(
+        session, project_id, since, {user_id: entry[1] for user_id, entry in counts.items()}
+    )
+    figures: dict[Any, Figures] = {}
+    for user_id, (rows, timed, total) in counts.items():
+        figures[user_id] = (
+            rows,
+            hours.get(user_id, 0),
+            total / timed if timed else None,
+            medians.get(user_id),
+        )
+    rows = sum(entry[0] for entry in counts.values())
+    timed = sum(entry[1] for entry in counts.values())
+    total = sum(entry[2] for entry in counts.values())
+    figures[None] = (rows, hours[None], total / timed if timed else None, medians.get(None))
+    return figures
+
+
+def project_review_decisions(project_id: str, since: dt.datetime | None) -> Any:
+    """The project's review decisions with the labeler they judge: (labeler_id, action, at);
+    labeler_id is NULL when no submission precedes the decision or its author is gone."""
+    decision, submit = EVENTS.alias("r"), EVENTS.alias("s")
+    judged = (
+        select(submit.c.user_id)
+        .where(
+            submit.c.task_id == decision.c.task_id,
+            submit.c.action == "submit",
+            submit.c.id < decision.c.id,
+        )
+        .order_by(submit.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement = select(
+        judged.label("labeler_id"),
+        decision.c.action.label("action"),
+        decision.c.created_at.label("at"),
+    ).where(
+        decision.c.project_id == project_id,
+        decision.c.action.in_(REVIEW_ACTIONS),
+        # An audit's fix is an event too (stage "audit"); audits are counted on their own.
+        decision.c.stage != AUDIT_STAGE,
+    )
+    if since is not None:
+        statement = statement.where(decision.c.created_at >= since)
+    # Materialized: SQLite would otherwise inline it and walk back twice per decision (for
+    # the GROUP BY and for the SELECT).
+    return statement.cte("reviews").prefix_with("MATERIALIZED")
