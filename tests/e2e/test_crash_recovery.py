@@ -65,6 +65,8 @@ def import_until_cut_off(url: str, key: str, project_id: str, load: Load) -> Non
     """Bulk creates of BULK_SIZE tasks, one after another, until the server is gone."""
     with api(url, key) as http:
         for n in itertools.count():
+            if load.problems:  # a labeler stopped on an error: no kill will come to end this
+                return
             unique_ids = [f"bulk-{n}-{i}" for i in range(BULK_SIZE)]
             load.imported.append(unique_ids)
             body = {
@@ -86,7 +88,7 @@ def import_until_cut_off(url: str, key: str, project_id: str, load: Load) -> Non
 def label_until_cut_off(url: str, user: str, key: str, project_id: str, load: Load) -> None:
     """next + submit until the server is gone."""
     with api(url, key) as http:
-        while True:
+        while not load.problems:  # another worker stopped on an error: no kill will come
             try:
                 leased = http.post(f"/projects/{project_id}/queue/next")
                 if leased.status_code == 204:
