@@ -48,30 +48,46 @@ def _hour(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H")
 
 
-def _counts(session: Session, project_id: str, since: dt.datetime | None) -> dict[str, list[Any]]:
-    """[submitted, timed, total ms] per labeler, submissions and evaluation attempts."""
+def _counts(
+    session: Session, project_id: str, since: dt.datetime | None, attempts: dict[str, list[float]]
+) -> dict[str, list[Any]]:
+    """[submitted, timed, total ms] per labeler, submissions and evaluation attempts; the
+    attempts' are counted from `attempts` (every attempt's time, None if untimed)."""
     counts: dict[str, list[Any]] = defaultdict(lambda: [0, 0, 0.0])
-    sources = (
-        (EVENTS.c, submissions(project_id, since, None)),
-        (ATTEMPTS.c, scored_evaluations(project_id, since, None)),
-    )
-    for table, conditions in sources:
-        statement = (
-            select(
-                table.user_id,
-                func.count(),
-                func.count(table.duration_ms),
-                func.sum(table.duration_ms),
-            )
-            .where(*conditions)
-            .group_by(table.user_id)
+    statement = (
+        select(
+            EVENTS.c.user_id,
+            func.count(),
+            func.count(EVENTS.c.duration_ms),
+            func.sum(EVENTS.c.duration_ms),
         )
-        for user_id, rows, timed, total in session.execute(statement):
-            entry = counts[user_id]
-            entry[0] += rows
-            entry[1] += timed
-            entry[2] += total or 0.0
+        .where(*submissions(project_id, since, None))
+        .group_by(EVENTS.c.user_id)
+    )
+    for user_id, rows, timed, total in session.execute(statement):
+        counts[user_id][:] = [rows, timed, total or 0.0]
+    for user_id, times in attempts.items():
+        entry = counts[user_id]
+        timed_times = [ms for ms in times if ms is not None]
+        entry[0] += len(times)
+        entry[1] += len(timed_times)
+        entry[2] += sum(timed_times)
     return counts
+
+
+def _attempt_times(
+    session: Session, project_id: str, since: dt.datetime | None
+) -> dict[str, list[float]]:
+    """Every scored evaluation attempt's time per labeler (None if untimed), in order."""
+    times: dict[str, list[float]] = defaultdict(list)
+    rows = session.execute(
+        select(ATTEMPTS.c.user_id, ATTEMPTS.c.duration_ms)
+        .where(*scored_evaluations(project_id, since, None))
+        .order_by(ATTEMPTS.c.user_id, ATTEMPTS.c.duration_ms)
+    )
+    for user_id, ms in rows:
+        times[user_id].append(ms)
+    return times
 
 
 def _active_hours(session: Session, project_id: str, since: dt.datetime | None) -> dict[Any, int]:
@@ -112,42 +128,42 @@ def _working_between(
     return set(session.scalars(union_all(events, attempts)))
 
 
-# One labeler's (or the project's) median time: the mean of the middle row(s) of their timed
-# submissions and scored evaluation attempts in time order — the conditions of
-# `submissions` and `scored_evaluations`, in SQL text because a request builds one such term
-# per labeler and constructing them as expressions cost more than running them.
-_MIDDLE = """
-SELECT CAST(:user_{i} AS VARCHAR(24)) AS user_id, (
-    SELECT avg(ms) FROM (
-        SELECT ms FROM (
-            SELECT duration_ms AS ms FROM task_events
-            WHERE project_id = :project_id AND action = 'submit' AND user_id IS NOT NULL
-                AND duration_ms IS NOT NULL {events}
-            UNION ALL
-            SELECT duration_ms AS ms FROM quality_attempts
-            WHERE project_id = :project_id AND kind = 'evaluation' AND score IS NOT NULL
-                AND submitted_at IS NOT NULL AND duration_ms IS NOT NULL {attempts}
-        ) times ORDER BY ms LIMIT :take_{i} OFFSET :skip_{i}
-    ) middle
-) AS median
+# The middle of one labeler's (or the project's) times, production and evaluation together:
+# every evaluation attempt's time is read (`_attempt_times`, a few per labeler), the
+# submissions' only in a window of their index order (`ix_task_events_work`, and
+# `ix_task_events_pace` for the project) — an index walk that stops there, no sort. With A
+# the attempts' times, row p of the merged order has between p - |A| and p submissions
+# before it, so the submissions from row max(0, p - |A|) to p + 1, merged with A, hold it
+# (_middle). In SQL text: a request builds one such term per labeler.
+_WINDOW = """
+SELECT CAST(:user_{i} AS VARCHAR(24)) AS user_id, ms FROM (
+    SELECT duration_ms AS ms FROM task_events
+    WHERE project_id = :project_id AND action = 'submit' AND user_id IS NOT NULL
+        AND duration_ms IS NOT NULL {events}
+    ORDER BY duration_ms LIMIT :take_{i} OFFSET :skip_{i}
+) window_{i}
 """
 
 
-def _median_statement(
-    project_id: str, since: dt.datetime | None, wanted: list[tuple[str, int]]
+def _window(timed: int, attempts: int) -> tuple[int, int, int]:
+    """(first row, row count) of the submissions' times to read for the median of `timed`
+    times of which `attempts` are evaluation attempts, and the middle rows' count (1 or 2)."""
+    middle = (timed - 1) // 2
+    take = 2 - timed % 2
+    first = max(0, middle - attempts)
+    return first, min(middle + take, timed - attempts) - first, take
+
+
+def _window_statement(
+    project_id: str, since: dt.datetime | None, wanted: list[tuple[str, int, int]]
 ) -> Any:
     terms, params = [], {"project_id": project_id}
-    for i, (user_id, timed) in enumerate(wanted):
-        events, attempts = "", ""
-        if user_id != _PROJECT:
-            events = attempts = f"AND user_id = :user_{i}"
+    for i, (user_id, first, count) in enumerate(wanted):
+        events = "" if user_id == _PROJECT else f"AND user_id = :user_{i}"
         if since is not None:
             events += " AND created_at >= :since"
-            attempts += " AND submitted_at >= :since"
-        terms.append(_MIDDLE.format(i=i, events=events, attempts=attempts))
-        params.update(
-            {f"user_{i}": user_id, f"take_{i}": 2 - timed % 2, f"skip_{i}": (timed - 1) // 2}
-        )
+        terms.append(_WINDOW.format(i=i, events=events))
+        params.update({f"user_{i}": user_id, f"take_{i}": count, f"skip_{i}": first})
     statement = text(" UNION ALL ".join(terms))
     if since is not None:
         statement = statement.bindparams(bindparam("since", type_=UTCDateTime))
@@ -155,23 +171,41 @@ def _median_statement(
     return statement, params
 
 
-def _chunks(items: list[tuple[str, int]]) -> Iterable[list[tuple[str, int]]]:
+def _chunks(items: list[tuple[str, int, int]]) -> Iterable[list[tuple[str, int, int]]]:
     for start in range(0, len(items), MEDIANS_PER_STATEMENT):
         yield items[start : start + MEDIANS_PER_STATEMENT]
 
 
 def _medians(
-    session: Session, project_id: str, since: dt.datetime | None, timed: dict[str, int]
+    session: Session,
+    project_id: str,
+    since: dt.datetime | None,
+    timed: dict[str, int],
+    attempts: dict[str, list[float]],
 ) -> dict[Any, float]:
-    wanted = [(user_id, count) for user_id, count in timed.items() if count]
-    total = sum(count for _, count in wanted)
-    if total:
-        wanted.append((_PROJECT, total))
-    medians: dict[Any, float] = {}
+    sorted_attempts = {
+        user_id: [ms for ms in times if ms is not None] for user_id, times in attempts.items()
+    }
+    sorted_attempts[_PROJECT] = sorted(ms for times in sorted_attempts.values() for ms in times)
+    timed = {**timed, _PROJECT: sum(timed.values())}
+    wanted, windows = [], {}
+    for user_id, count in timed.items():
+        if not count:
+            continue
+        first, rows, take = _window(count, len(sorted_attempts.get(user_id, ())))
+        windows[user_id] = (first, take)
+        if rows > 0:
+            wanted.append((user_id, first, rows))
+    read: dict[str, list[float]] = defaultdict(list)
     for chunk in _chunks(wanted):
-        statement, params = _median_statement(project_id, since, chunk)
-        for user_id, median in session.execute(statement, params):
-            medians[user_id or None] = median
+        statement, params = _window_statement(project_id, since, chunk)
+        for user_id, ms in session.execute(statement, params):
+            read[user_id].append(ms)
+    medians: dict[Any, float] = {}
+    for user_id, (first, take) in windows.items():
+        merged = sorted(read[user_id] + sorted_attempts.get(user_id, []))
+        middle = (timed[user_id] - 1) // 2 - first
+        medians[user_id or None] = sum(merged[middle : middle + take]) / take
     return medians
 
 
@@ -180,12 +214,17 @@ def project_work(
 ) -> dict[Any, Figures]:
     """(submitted, active hours, mean, median time) per labeler and, under None, for the whole
     project: what `work_figures(..., overall=True)` gives over `work_rows`."""
-    counts = _counts(session, project_id, since)
+    attempts = _attempt_times(session, project_id, since)
+    counts = _counts(session, project_id, since, attempts)
     if not counts:
         return {}
     hours = _active_hours(session, project_id, since)
     medians = _medians(
-        session, project_id, since, {user_id: entry[1] for user_id, entry in counts.items()}
+        session,
+        project_id,
+        since,
+        {user_id: entry[1] for user_id, entry in counts.items()},
+        attempts,
     )
     figures: dict[Any, Figures] = {}
     for user_id, (rows, timed, total) in counts.items():
