@@ -9,7 +9,9 @@ tasks, 100,000 submissions):
   window starting inside an hour, who worked in the rest of that hour;
 - exact medians: for each labeler the middle row(s) of their times in order, an index walk
   (`ix_task_events_work` merged with their evaluation attempts' times) that stops there; the
-  project's through `ix_task_events_pace`;
+  project's through `ix_task_events_pace`. PostgreSQL sorts rather than merges there, so on
+  it every evaluation attempt's time is read and only a window of the submissions' order
+  around the middle (`_window_medians`);
 - reviews: the decisions read from `ix_task_events_work` (which holds their task and stage),
   each charged to the task's latest submission before it, found by a short walk back
   through `ix_task_events_task`.
@@ -49,24 +51,34 @@ def _hour(moment: dt.datetime) -> str:
 
 
 def _counts(
-    session: Session, project_id: str, since: dt.datetime | None, attempts: dict[str, list[float]]
+    session: Session,
+    project_id: str,
+    since: dt.datetime | None,
+    attempts: dict[str, list[float | None]] | None,
 ) -> dict[str, list[Any]]:
     """[submitted, timed, total ms] per labeler, submissions and evaluation attempts; the
-    attempts' are counted from `attempts` (every attempt's time, None if untimed)."""
+    attempts' counted from `attempts` (every attempt's time, None if untimed) when given."""
     counts: dict[str, list[Any]] = defaultdict(lambda: [0, 0, 0.0])
-    statement = (
-        select(
-            EVENTS.c.user_id,
-            func.count(),
-            func.count(EVENTS.c.duration_ms),
-            func.sum(EVENTS.c.duration_ms),
+    sources = [(EVENTS.c, submissions(project_id, since, None))]
+    if attempts is None:
+        sources.append((ATTEMPTS.c, scored_evaluations(project_id, since, None)))
+    for table, conditions in sources:
+        statement = (
+            select(
+                table.user_id,
+                func.count(),
+                func.count(table.duration_ms),
+                func.sum(table.duration_ms),
+            )
+            .where(*conditions)
+            .group_by(table.user_id)
         )
-        .where(*submissions(project_id, since, None))
-        .group_by(EVENTS.c.user_id)
-    )
-    for user_id, rows, timed, total in session.execute(statement):
-        counts[user_id][:] = [rows, timed, total or 0.0]
-    for user_id, times in attempts.items():
+        for user_id, rows, timed, total in session.execute(statement):
+            entry = counts[user_id]
+            entry[0] += rows
+            entry[1] += timed
+            entry[2] += total or 0.0
+    for user_id, times in (attempts or {}).items():
         entry = counts[user_id]
         timed_times = [ms for ms in times if ms is not None]
         entry[0] += len(times)
@@ -77,14 +89,14 @@ def _counts(
 
 def _attempt_times(
     session: Session, project_id: str, since: dt.datetime | None
-) -> dict[str, list[float]]:
+) -> dict[str, list[float | None]]:
     """Every scored evaluation attempt's time per labeler (None if untimed), in order."""
-    times: dict[str, list[float]] = defaultdict(list)
+    times: dict[str, list[float | None]] = defaultdict(list)
     rows = session.execute(
         select(ATTEMPTS.c.user_id, ATTEMPTS.c.duration_ms)
         .where(*scored_evaluations(project_id, since, None))
         .order_by(ATTEMPTS.c.user_id, ATTEMPTS.c.duration_ms)
-    )
+    ).all()  # fetched at once: row by row costs more than the query
     for user_id, ms in rows:
         times[user_id].append(ms)
     return times
@@ -128,7 +140,52 @@ def _working_between(
     return set(session.scalars(union_all(events, attempts)))
 
 
-# The middle of one labeler's (or the project's) times, production and evaluation together:
+# On SQLite, which walks such an ORDER BY as a merge of the two index scans that stops at
+# the middle: one labeler's (or the project's) median time is one term, the mean of the
+# middle row(s) of their timed submissions and scored evaluation attempts in time order
+# (the conditions of `submissions` and `scored_evaluations`), in SQL text because a request
+# builds one such term per labeler and constructing them as expressions cost more than
+# running them.
+_MIDDLE = """
+SELECT CAST(:user_{i} AS VARCHAR(24)) AS user_id, (
+    SELECT avg(ms) FROM (
+        SELECT ms FROM (
+            SELECT duration_ms AS ms FROM task_events
+            WHERE project_id = :project_id AND action = 'submit' AND user_id IS NOT NULL
+                AND duration_ms IS NOT NULL {events}
+            UNION ALL
+            SELECT duration_ms AS ms FROM quality_attempts
+            WHERE project_id = :project_id AND kind = 'evaluation' AND score IS NOT NULL
+                AND submitted_at IS NOT NULL AND duration_ms IS NOT NULL {attempts}
+        ) times ORDER BY ms LIMIT :take_{i} OFFSET :skip_{i}
+    ) middle
+) AS median
+"""
+
+
+def _median_statement(
+    project_id: str, since: dt.datetime | None, wanted: list[tuple[str, int]]
+) -> Any:
+    terms, params = [], {"project_id": project_id}
+    for i, (user_id, timed) in enumerate(wanted):
+        events, attempts = "", ""
+        if user_id != _PROJECT:
+            events = attempts = f"AND user_id = :user_{i}"
+        if since is not None:
+            events += " AND created_at >= :since"
+            attempts += " AND submitted_at >= :since"
+        terms.append(_MIDDLE.format(i=i, events=events, attempts=attempts))
+        params.update(
+            {f"user_{i}": user_id, f"take_{i}": 2 - timed % 2, f"skip_{i}": (timed - 1) // 2}
+        )
+    statement = text(" UNION ALL ".join(terms))
+    if since is not None:
+        statement = statement.bindparams(bindparam("since", type_=UTCDateTime))
+        params["since"] = since
+    return statement, params
+
+
+# On PostgreSQL, which sorts each labeler's times for that, the middle of their times:
 # every evaluation attempt's time is read (`_attempt_times`, a few per labeler), the
 # submissions' only in a window of their index order (`ix_task_events_work`, and
 # `ix_task_events_pace` for the project) — an index walk that stops there, no sort. With A
@@ -145,13 +202,21 @@ SELECT CAST(:user_{i} AS VARCHAR(24)) AS user_id, ms FROM (
 """
 
 
-def _window(timed: int, attempts: int) -> tuple[int, int, int]:
+def _window(timed: int, attempts: int) -> tuple[int, int]:
     """(first row, row count) of the submissions' times to read for the median of `timed`
-    times of which `attempts` are evaluation attempts, and the middle rows' count (1 or 2)."""
+    times of which `attempts` are evaluation attempts."""
     middle = (timed - 1) // 2
-    take = 2 - timed % 2
     first = max(0, middle - attempts)
-    return first, min(middle + take, timed - attempts) - first, take
+    return first, min(middle + 2 - timed % 2, timed - attempts) - first
+
+
+def _middle(window: list[float], attempts: list[float], first: int, timed: int) -> float:
+    """The median of `timed` times, submissions' S and `attempts`, from `window`: S's rows
+    from `first` on (`_window`). Row p of the merged order is row p - first of window and
+    attempts merged."""
+    merged = sorted(window + attempts)
+    middle, take = (timed - 1) // 2 - first, 2 - timed % 2
+    return sum(merged[middle : middle + take]) / take
 
 
 def _window_statement(
@@ -171,17 +236,32 @@ def _window_statement(
     return statement, params
 
 
-def _chunks(items: list[tuple[str, int, int]]) -> Iterable[list[tuple[str, int, int]]]:
+def _chunks(items: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(items), MEDIANS_PER_STATEMENT):
         yield items[start : start + MEDIANS_PER_STATEMENT]
 
 
 def _medians(
+    session: Session, project_id: str, since: dt.datetime | None, timed: dict[str, int]
+) -> dict[Any, float]:
+    wanted = [(user_id, count) for user_id, count in timed.items() if count]
+    total = sum(count for _, count in wanted)
+    if total:
+        wanted.append((_PROJECT, total))
+    medians: dict[Any, float] = {}
+    for chunk in _chunks(wanted):
+        statement, params = _median_statement(project_id, since, chunk)
+        for user_id, median in session.execute(statement, params):
+            medians[user_id or None] = median
+    return medians
+
+
+def _window_medians(
     session: Session,
     project_id: str,
     since: dt.datetime | None,
     timed: dict[str, int],
-    attempts: dict[str, list[float]],
+    attempts: dict[str, list[float | None]],
 ) -> dict[Any, float]:
     sorted_attempts = {
         user_id: [ms for ms in times if ms is not None] for user_id, times in attempts.items()
@@ -192,21 +272,19 @@ def _medians(
     for user_id, count in timed.items():
         if not count:
             continue
-        first, rows, take = _window(count, len(sorted_attempts.get(user_id, ())))
-        windows[user_id] = (first, take)
+        first, rows = _window(count, len(sorted_attempts.get(user_id, ())))
+        windows[user_id] = (first, count)
         if rows > 0:
             wanted.append((user_id, first, rows))
     read: dict[str, list[float]] = defaultdict(list)
     for chunk in _chunks(wanted):
         statement, params = _window_statement(project_id, since, chunk)
-        for user_id, ms in session.execute(statement, params):
+        for user_id, ms in session.execute(statement, params).all():
             read[user_id].append(ms)
-    medians: dict[Any, float] = {}
-    for user_id, (first, take) in windows.items():
-        merged = sorted(read[user_id] + sorted_attempts.get(user_id, []))
-        middle = (timed[user_id] - 1) // 2 - first
-        medians[user_id or None] = sum(merged[middle : middle + take]) / take
-    return medians
+    return {
+        user_id or None: _middle(read[user_id], sorted_attempts.get(user_id, []), first, count)
+        for user_id, (first, count) in windows.items()
+    }
 
 
 def project_work(
@@ -214,18 +292,17 @@ def project_work(
 ) -> dict[Any, Figures]:
     """(submitted, active hours, mean, median time) per labeler and, under None, for the whole
     project: what `work_figures(..., overall=True)` gives over `work_rows`."""
-    attempts = _attempt_times(session, project_id, since)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    attempts = None if sqlite else _attempt_times(session, project_id, since)
     counts = _counts(session, project_id, since, attempts)
     if not counts:
         return {}
     hours = _active_hours(session, project_id, since)
-    medians = _medians(
-        session,
-        project_id,
-        since,
-        {user_id: entry[1] for user_id, entry in counts.items()},
-        attempts,
-    )
+    timed = {user_id: entry[1] for user_id, entry in counts.items()}
+    if attempts is None:
+        medians = _medians(session, project_id, since, timed)
+    else:
+        medians = _window_medians(session, project_id, since, timed, attempts)
     figures: dict[Any, Figures] = {}
     for user_id, (rows, timed, total) in counts.items():
         figures[user_id] = (
