@@ -227,12 +227,15 @@ def test_kept_hours_follow_corrections_of_the_history(db, accounts):
     project_id, labelers = seed_history(db, random.Random(16))
     events = models.TaskEvent
     with db.write() as session:
-        first, second = session.scalars(
+        first, second, third, fourth = session.scalars(
             select(events.id)
             .where(events.project_id == project_id, events.action == "submit")
             .order_by(events.id)
-            .limit(2)
+            .limit(4)
         ).all()
+        # A time corrected, and one found wrong (the kept counts and sums follow).
+        session.execute(update(events).where(events.id == third).values(duration_ms=123_456.0))
+        session.execute(update(events).where(events.id == fourth).values(duration_ms=None))
         # Moved to a new hour, and given to someone else.
         session.execute(
             update(events)

@@ -4,9 +4,9 @@ The same numbers as `quality_stats_sql.work_figures` and `review_decisions` give
 read for a whole project without sorting its submissions (bench/quality_stats.py: 1,000,000
 tasks, 100,000 submissions):
 
-- counts and mean times: grouped reads of `ix_task_events_work` and the attempts;
-- active hours: rows of `quality_work_hours` (kept by triggers, migration 0007), plus, for a
-  window starting inside an hour, who worked in the rest of that hour;
+- counts, mean times and active hours: rows of `quality_work_hours` (submissions, timed ones
+  and their sum per labeler and hour, kept by triggers: migrations 0007, 0011), plus, for a
+  window starting inside an hour, the rest of that hour counted from the history;
 - exact medians: for each labeler the middle row(s) of their times in order, an index walk
   (`ix_task_events_work` merged with their evaluation attempts' times) that stops there; the
   project's through `ix_task_events_pace`. PostgreSQL sorts rather than merges there, so on
@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, union_all
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from assay.core.db import UTCDateTime
@@ -50,18 +50,16 @@ def _hour(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H")
 
 
-def _counts(
-    session: Session,
-    project_id: str,
-    since: dt.datetime | None,
-    attempts: dict[str, list[float | None]] | None,
+def _counts_between(
+    session: Session, project_id: str, start: dt.datetime, end: dt.datetime
 ) -> dict[str, list[Any]]:
-    """[submitted, timed, total ms] per labeler, submissions and evaluation attempts; the
-    attempts' counted from `attempts` (every attempt's time, None if untimed) when given."""
+    """[submitted, timed, total ms] per labeler in [start, end), submissions and evaluation
+    attempts: the part of an hour a window starts in."""
     counts: dict[str, list[Any]] = defaultdict(lambda: [0, 0, 0.0])
-    sources = [(EVENTS.c, submissions(project_id, since, None))]
-    if attempts is None:
-        sources.append((ATTEMPTS.c, scored_evaluations(project_id, since, None)))
+    sources = (
+        (EVENTS.c, [*submissions(project_id, start, None), EVENTS.c.created_at < end]),
+        (ATTEMPTS.c, [*scored_evaluations(project_id, start, None), ATTEMPTS.c.submitted_at < end]),
+    )
     for table, conditions in sources:
         statement = (
             select(
@@ -78,12 +76,6 @@ def _counts(
             entry[0] += rows
             entry[1] += timed
             entry[2] += total or 0.0
-    for user_id, times in (attempts or {}).items():
-        entry = counts[user_id]
-        timed_times = [ms for ms in times if ms is not None]
-        entry[0] += len(times)
-        entry[1] += len(timed_times)
-        entry[2] += sum(timed_times)
     return counts
 
 
@@ -102,42 +94,47 @@ def _attempt_times(
     return times
 
 
-def _active_hours(session: Session, project_id: str, since: dt.datetime | None) -> dict[Any, int]:
-    """Clock hours with a submission per labeler, and under None for the project."""
+def _kept_counts(
+    session: Session, project_id: str, since: dt.datetime | None
+) -> tuple[dict[str, list[Any]], dict[Any, int]]:
+    """[submitted, timed, total ms] and clock hours with a submission per labeler (and the
+    project's hours under None): rows of `quality_work_hours`, plus, for a window starting
+    inside an hour, the rest of that hour counted from the history."""
     kept = [HOURS.c.project_id == project_id]
-    partly: set[str] = set()
+    partly: dict[str, list[Any]] = {}
     if since is not None:
         start = since.astimezone(dt.UTC)
         first_whole = start.replace(minute=0, second=0, microsecond=0)
         if first_whole < start:
             first_whole += dt.timedelta(hours=1)
-            partly = _working_between(session, project_id, start, first_whole)
+            partly = _counts_between(session, project_id, start, first_whole)
         kept.append(HOURS.c.hour >= _hour(first_whole))
-    hours: dict[Any, int] = dict(
-        session.execute(
-            select(HOURS.c.user_id, func.count()).where(*kept).group_by(HOURS.c.user_id)
-        ).all()
-    )
+    counts: dict[str, list[Any]] = defaultdict(lambda: [0, 0, 0.0])
+    hours: dict[Any, int] = {}
+    for user_id, active, rows, timed, total in session.execute(
+        select(
+            HOURS.c.user_id,
+            func.count(),
+            func.sum(HOURS.c.submissions),
+            func.sum(HOURS.c.timed),
+            func.sum(HOURS.c.total_ms),
+        )
+        .where(*kept)
+        .group_by(HOURS.c.user_id)
+    ):
+        counts[user_id] = [rows, timed, total]
+        hours[user_id] = active
     # Grouped rather than count(DISTINCT): read in ix_quality_work_hours_hour's order.
     project_hours = select(HOURS.c.hour).where(*kept).group_by(HOURS.c.hour).subquery()
     hours[None] = session.scalar(select(func.count()).select_from(project_hours))
-    for user_id in partly:
+    for user_id, (rows, timed, total) in partly.items():
+        entry = counts[user_id]
+        entry[0] += rows
+        entry[1] += timed
+        entry[2] += total
         hours[user_id] = hours.get(user_id, 0) + 1
     hours[None] += 1 if partly else 0
-    return hours
-
-
-def _working_between(
-    session: Session, project_id: str, start: dt.datetime, end: dt.datetime
-) -> set[str]:
-    """Who submitted in [start, end): the part of an hour a window starts in."""
-    events = select(EVENTS.c.user_id).where(
-        *submissions(project_id, start, None), EVENTS.c.created_at < end
-    )
-    attempts = select(ATTEMPTS.c.user_id).where(
-        *scored_evaluations(project_id, start, None), ATTEMPTS.c.submitted_at < end
-    )
-    return set(session.scalars(union_all(events, attempts)))
+    return counts, hours
 
 
 # On SQLite, which walks such an ORDER BY as a merge of the two index scans that stops at
@@ -292,17 +289,15 @@ def project_work(
 ) -> dict[Any, Figures]:
     """(submitted, active hours, mean, median time) per labeler and, under None, for the whole
     project: what `work_figures(..., overall=True)` gives over `work_rows`."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    attempts = None if sqlite else _attempt_times(session, project_id, since)
-    counts = _counts(session, project_id, since, attempts)
+    counts, hours = _kept_counts(session, project_id, since)
     if not counts:
         return {}
-    hours = _active_hours(session, project_id, since)
-    timed = {user_id: entry[1] for user_id, entry in counts.items()}
-    if attempts is None:
-        medians = _medians(session, project_id, since, timed)
+    timed_rows = {user_id: entry[1] for user_id, entry in counts.items()}
+    if session.get_bind().dialect.name == "sqlite":
+        medians = _medians(session, project_id, since, timed_rows)
     else:
-        medians = _window_medians(session, project_id, since, timed, attempts)
+        attempts = _attempt_times(session, project_id, since)
+        medians = _window_medians(session, project_id, since, timed_rows, attempts)
     figures: dict[Any, Figures] = {}
     for user_id, (rows, timed, total) in counts.items():
         figures[user_id] = (
