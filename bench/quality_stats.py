@@ -1,6 +1,10 @@
 """The quality pages' reads at scale, against a real `assay serve`.
 
     python bench/quality_stats.py [--tasks 1000000] [--events 100000] [--requests 20] [--postgres]
+    python bench/quality_stats.py --database-url postgresql+psycopg://user@127.0.0.1:port/db
+
+With `--database-url` the bench uses that database and seeds it only once: a later run finds
+the project it seeded there (named after the sizes) and times it again.
 
 Seeds one project straight into the database (bulk INSERTs, not the API — this measures the
 reads): `--tasks` tasks, `--events` submissions by 50 labelers over 30 days (with times per
@@ -39,8 +43,24 @@ def insert(db: Database, table: sa.Table, rows: list[dict]) -> None:
             conn.execute(table.insert(), rows[start : start + CHUNK])
 
 
+def seeded(url: str, name: str) -> tuple[str, str] | None:
+    """(project id, one labeler's id) of a project seeded earlier, if there is one."""
+    db = Database(url)
+    with db.read() as session:
+        pid = session.scalar(sa.select(models.Project.id).where(models.Project.name == name))
+        labeler = session.scalar(
+            sa.select(users.models.User.id).where(users.models.User.email == "l7@bench.test")
+        )
+    db.dispose()
+    return (pid, labeler) if pid and labeler else None
+
+
 def seed(url: str, tasks: int, events: int) -> tuple[str, str]:
     """One project with its history; returns (project id, one labeler's id)."""
+    name = f"quality-bench-{tasks}-{events}"
+    found = seeded(url, name)
+    if found:
+        return found
     rng = random.Random(3)
     db = Database(url)
     now = dt.datetime.now(dt.UTC)
@@ -54,7 +74,7 @@ def seed(url: str, tasks: int, events: int) -> tuple[str, str]:
             for i in range(LABELERS)
         ]
         project = models.Project(
-            name="quality-bench",
+            name=name,
             task_type="categorization",
             taxonomy={"labels": [{"name": "a"}, {"name": "b"}]},
             pipeline={},
@@ -205,11 +225,28 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def serving_pids(server: Server, postgres: Postgres | None) -> list[int]:
+def postgres_data(url: str) -> Path | None:
+    """A local PostgreSQL cluster's data directory (its backends do the queries)."""
+    if sa.make_url(url).get_backend_name() != "postgresql":
+        return None
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return Path(conn.exec_driver_sql("SHOW data_directory").scalar_one())
+    except sa.exc.DBAPIError:
+        return None  # not a superuser: the server's CPU only
+    finally:
+        engine.dispose()
+
+
+def serving_pids(server: Server, data: Path | None) -> list[int]:
     """The server, and the PostgreSQL cluster's processes (its backends do the queries)."""
     pids = [server.proc.pid]
-    if postgres is not None:
-        postmaster = (postgres.cluster.data / "postmaster.pid").read_text().split()[0]
+    try:
+        postmaster = (data / "postmaster.pid").read_text().split()[0] if data else None
+    except OSError:
+        postmaster = None  # another machine's, or not readable
+    if postmaster is not None:
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -240,16 +277,18 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--database-url", help="an existing database, seeded once and kept")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    postgres = Postgres() if args.postgres else None
-    server = Server(postgres.url if postgres else None)
+    postgres = Postgres() if args.postgres and not args.database_url else None
+    server = Server(args.database_url or (postgres.url if postgres else None))
     try:
         started = time.perf_counter()
         pid, labeler = seed(server.database_url, args.tasks, args.events)
         print(f"seeded in {time.perf_counter() - started:.0f} s")
         since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=7)).isoformat()
-        pids = serving_pids(server, postgres)
+        data = postgres_data(server.database_url)
+        pids = serving_pids(server, data)
         with server.api() as api:
             api.get(f"/projects/{pid}/quality/overview")  # connections opened, caches filled
             overview = timed(api, f"/projects/{pid}/quality/overview", {}, args.requests, pids)
@@ -259,12 +298,12 @@ def main() -> None:
             dashboard = timed(
                 api, f"/projects/{pid}/quality/labelers/{labeler}", {}, args.requests, pids
             )
-            pids = serving_pids(server, postgres)  # backends opened during the requests
+            pids = serving_pids(server, data)  # backends opened during the requests
     finally:
         server.stop()
         if postgres:
             postgres.stop()
-    dialect = "postgresql" if args.postgres else "sqlite"
+    dialect = sa.make_url(server.database_url).get_backend_name()
     print(
         f"quality_stats ({dialect}, {args.tasks:,} tasks, {args.events:,} submissions): "
         f"overview median {overview[0]:.0f} ms ({overview[1]:.0f} ms CPU), last 7 days "

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 
 from assay.core import schemas, users
 from assay.labeling import models
+from assay.labeling.quality_overview_sql import _middle, _window
 from assay.labeling.quality_stats import labeler_dashboard, project_quality
 from assay.labeling.quality_stats_schemas import WorkStats
 
@@ -226,12 +227,15 @@ def test_kept_hours_follow_corrections_of_the_history(db, accounts):
     project_id, labelers = seed_history(db, random.Random(16))
     events = models.TaskEvent
     with db.write() as session:
-        first, second = session.scalars(
+        first, second, third, fourth = session.scalars(
             select(events.id)
             .where(events.project_id == project_id, events.action == "submit")
             .order_by(events.id)
-            .limit(2)
+            .limit(4)
         ).all()
+        # A time corrected, and one found wrong (the kept counts and sums follow).
+        session.execute(update(events).where(events.id == third).values(duration_ms=123_456.0))
+        session.execute(update(events).where(events.id == fourth).values(duration_ms=None))
         # Moved to a new hour, and given to someone else.
         session.execute(
             update(events)
@@ -252,3 +256,22 @@ def test_kept_hours_follow_corrections_of_the_history(db, accounts):
         )
         attempt.submitted_at = START + dt.timedelta(days=6)
     assert_matches(db, project_id, labelers)
+
+
+def test_a_median_is_found_in_the_window_of_submissions_read():
+    """PostgreSQL's medians (`_window_medians`) read every attempt's time and only the
+    submissions' rows from `_window`: the median of the two merged is the same as over
+    every row, with more attempts than submissions, none, ties and either parity."""
+    rng = random.Random(5)
+    for case in range(2000):
+        values = [1.0, 2.0, 2.0, 3.0] if case % 3 == 0 else [rng.uniform(0, 100)]
+        submitted = sorted(rng.choice(values) for _ in range(rng.randrange(0, 40)))
+        attempts = sorted(rng.choice(values) for _ in range(rng.randrange(0, 40)))
+        timed = len(submitted) + len(attempts)
+        if not timed:
+            continue
+        first, rows = _window(timed, len(attempts))
+        assert first >= 0 and rows <= len(attempts) + 2
+        window = submitted[first : first + rows] if rows > 0 else []
+        got = _middle(window, attempts, first, timed)
+        assert got == statistics.median(submitted + attempts), (submitted, attempts)

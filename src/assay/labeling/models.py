@@ -322,9 +322,9 @@ class TaskEvent(Base):
 
 class WorkHour(Base):
     """Submissions per project, labeler and clock hour (UTC), production and scored evaluation
-    alike: the quality overview's active hours. Kept by database triggers on `task_events`
-    and `quality_attempts` (migration 0007), so every writer keeps it right; an hour whose
-    last submission goes is deleted."""
+    alike: the quality overview's active hours, counts and mean times. Kept by database
+    triggers on `task_events` and `quality_attempts` (migrations 0007, 0011), so every writer
+    keeps it right; an hour whose last submission goes is deleted."""
 
     __tablename__ = "quality_work_hours"
     # The project's active hours, counted in order without sorting (quality_overview_sql).
@@ -335,6 +335,10 @@ class WorkHour(Base):
     # 'YYYY-MM-DD HH', as `quality_stats_sql.bucket` writes an hour.
     hour: Mapped[str] = mapped_column(String(13), primary_key=True)
     submissions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # How many of them have a time, and the sum of those times (migration 0011): the
+    # overview's counts and mean times.
+    timed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    total_ms: Mapped[float] = mapped_column(Float, nullable=False, default=0.0, server_default="0")
 
 
 class Draft(Base):

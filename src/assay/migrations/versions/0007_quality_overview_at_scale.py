@@ -21,7 +21,7 @@ Revises: 0006
 Create Date: 2026-12-07 00:40:00
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -76,38 +76,53 @@ def _remove(dialect: str, table: str, row: str) -> str:
     )
 
 
-def _create_triggers(dialect: str) -> None:
+def _create_triggers(
+    dialect: str, add: Callable = _add, remove: Callable = _remove, watch: str = ""
+) -> None:
+    """The triggers keeping `quality_work_hours`, from `add` and `remove` (migration 0011
+    keeps more columns with its own, watching `watch` too)."""
     for table in _SOURCES:
+        watched = _WATCHED[table] + watch
         if dialect == "postgresql":
             op.execute(
                 f"""
                 CREATE FUNCTION {table}_work_hours() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
-                    IF TG_OP <> 'INSERT' THEN {_remove(dialect, table, "OLD")}; END IF;
-                    IF TG_OP <> 'DELETE' THEN {_add(dialect, table, "NEW")}; END IF;
+                    IF TG_OP <> 'INSERT' THEN {remove(dialect, table, "OLD")}; END IF;
+                    IF TG_OP <> 'DELETE' THEN {add(dialect, table, "NEW")}; END IF;
                     RETURN NULL;
                 END $$
                 """
             )
             op.execute(
                 f"CREATE TRIGGER {table}_work_hours AFTER INSERT OR DELETE OR UPDATE OF "
-                f"{_WATCHED[table]} ON {table} FOR EACH ROW EXECUTE FUNCTION "
+                f"{watched} ON {table} FOR EACH ROW EXECUTE FUNCTION "
                 f"{table}_work_hours()"
             )
             continue
         op.execute(
             f"CREATE TRIGGER {table}_work_hours_insert AFTER INSERT ON {table} "
-            f"BEGIN {_add(dialect, table, 'NEW')}; END"
+            f"BEGIN {add(dialect, table, 'NEW')}; END"
         )
         op.execute(
             f"CREATE TRIGGER {table}_work_hours_delete AFTER DELETE ON {table} "
-            f"BEGIN {_remove(dialect, table, 'OLD')}; END"
+            f"BEGIN {remove(dialect, table, 'OLD')}; END"
         )
         op.execute(
-            f"CREATE TRIGGER {table}_work_hours_update AFTER UPDATE OF {_WATCHED[table]} "
-            f"ON {table} BEGIN {_remove(dialect, table, 'OLD')}; "
-            f"{_add(dialect, table, 'NEW')}; END"
+            f"CREATE TRIGGER {table}_work_hours_update AFTER UPDATE OF {watched} "
+            f"ON {table} BEGIN {remove(dialect, table, 'OLD')}; "
+            f"{add(dialect, table, 'NEW')}; END"
         )
+
+
+def _drop_triggers(dialect: str) -> None:
+    for table in _SOURCES:
+        if dialect == "postgresql":
+            op.execute(f"DROP TRIGGER {table}_work_hours ON {table}")
+            op.execute(f"DROP FUNCTION {table}_work_hours()")
+        else:
+            for event in ("insert", "delete", "update"):
+                op.execute(f"DROP TRIGGER {table}_work_hours_{event}")
 
 
 def _backfill_project_ids(dialect: str) -> None:
@@ -185,13 +200,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
-    for table in _SOURCES:
-        if dialect == "postgresql":
-            op.execute(f"DROP TRIGGER {table}_work_hours ON {table}")
-            op.execute(f"DROP FUNCTION {table}_work_hours()")
-        else:
-            for event in ("insert", "delete", "update"):
-                op.execute(f"DROP TRIGGER {table}_work_hours_{event}")
+    _drop_triggers(dialect)
     op.drop_table("quality_work_hours")
     op.drop_index("ix_quality_attempts_times", table_name="quality_attempts")
     op.drop_index("ix_task_events_pace", table_name="task_events")
