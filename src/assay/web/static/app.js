@@ -22,14 +22,20 @@ const ROUTES = [
   [/^\/people\/?$/, "people", () => page("/static/js/manager/people.js", "renderPeople")],
 ];
 
+// Each navigation renders into a mount of its own (display: contents), taken before the first
+// await: a slower render of a page already left then fills a detached mount, never the view.
+let mount = view;
+
 async function page(module, exportName, ...args) {
+  const into = mount;
   view.className = "page";
   const mod = await import(module);
-  return mod[exportName](view, { me, ...(args.length ? { id: args[0] } : {}) });
+  return mod[exportName](into, { me, ...(args.length ? { id: args[0] } : {}) });
 }
 
 // The labeling and review workspaces belong to js/label/runner.js; the shell only mounts it.
 async function labeling(projectId, query, mode) {
+  const into = mount;
   view.className = "page page-wide";
   let stage = query.get("stage");
   if (!stage) {
@@ -41,13 +47,13 @@ async function labeling(projectId, query, mode) {
   try {
     runner = await import("/static/js/label/runner.js");
   } catch (error) {
-    view.replaceChildren(el("section", { class: "card empty", role: "alert" },
+    into.replaceChildren(el("section", { class: "card empty", role: "alert" },
       el("h1", {}, "The labeling workspace could not be loaded"),
       el("p", {}, String(error?.message || error)),
       el("p", {}, el("a", { href: "/projects" }, "Back to projects"))));
     return undefined;
   }
-  return runner.mountLabeling(view, {
+  return runner.mountLabeling(into, {
     projectId, stage, mode, training: query.get("training") === "1", audit: query.get("audit") === "1",
   });
 }
@@ -64,7 +70,8 @@ async function render() {
   const query = new URLSearchParams(search);
   const route = ROUTES.find(([pattern]) => pattern.test(pathname));
   markNav(route ? route[1] : null);
-  view.replaceChildren(el("p", { class: "muted loading" }, "Loading…"));
+  mount = el("div", { class: "view-mount" }, el("p", { class: "muted loading" }, "Loading…"));
+  view.replaceChildren(mount);
   if (!route) {
     view.replaceChildren(el("section", { class: "card empty" },
       el("h1", {}, "Page not found"), el("p", {}, el("a", { href: "/projects" }, "Go to projects"))));
