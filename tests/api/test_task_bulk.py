@@ -255,3 +255,47 @@ def test_the_task_table_sorts_and_pages_by_priority_and_completion(client, manag
         headers=manager.headers,
     )
     assert mixed.status_code == 422 and mixed.json()["error"]["field"] == "cursor"
+
+
+def test_moves_keep_a_paused_stage_and_refuse_a_canceled_batch(client, manager, accounts):
+    project = make_project(client, manager, pipeline=REVIEWED)
+    paused = batch(client, manager, project["id"], "paused")
+    ids = add_to(client, manager, project["id"], paused["id"], 2)
+    client.post(f"{API}/batches/{paused['id']}/finalize", headers=manager.headers)
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    lease = next_lease(client, labeler, project["id"]).json()
+    submit(client, labeler, lease)  # one task now waits in review
+    in_review = lease["task"]["id"]
+    in_label = next(i for i in ids if i != in_review)
+    pause = client.post(f"{API}/batches/{paused['id']}/pause", headers=manager.headers)
+    assert pause.status_code == 200, pause.text
+    assert get(client, manager, in_review)["stage"] is None
+
+    # Into another paused batch: still out of the queue, and back in review when it resumes.
+    other = batch(client, manager, project["id"], "other")
+    add_to(client, manager, project["id"], other["id"], 1)
+    client.post(f"{API}/batches/{other['id']}/finalize", headers=manager.headers)
+    client.post(f"{API}/batches/{other['id']}/pause", headers=manager.headers)
+    moved = act(client, manager, project["id"], "move", [in_review], batch_id=other["id"])
+    assert moved.status_code == 200, moved.text
+    assert get(client, manager, in_review)["stage"] is None
+    resumed = client.post(f"{API}/batches/{other['id']}/resume", headers=manager.headers)
+    assert resumed.status_code == 200, resumed.text
+    assert get(client, manager, in_review)["stage"] == "review"
+
+    # Out of a paused batch into an open one: the task goes back to the stage it left.
+    client.post(f"{API}/batches/{other['id']}/pause", headers=manager.headers)
+    opened = batch(client, manager, project["id"], "open")
+    add_to(client, manager, project["id"], opened["id"], 1)
+    client.post(f"{API}/batches/{opened['id']}/finalize", headers=manager.headers)
+    moved = act(client, manager, project["id"], "move", [in_review], batch_id=opened["id"])
+    assert moved.status_code == 200, moved.text
+    assert get(client, manager, in_review)["stage"] == "review"
+
+    canceled = batch(client, manager, project["id"], "canceled")
+    add_to(client, manager, project["id"], canceled["id"], 1)
+    client.post(f"{API}/batches/{canceled['id']}/finalize", headers=manager.headers)
+    stopped = client.post(f"{API}/batches/{canceled['id']}/cancel", headers=manager.headers)
+    assert stopped.json()["status"] == "canceled", stopped.text
+    refused = act(client, manager, project["id"], "move", [in_label], batch_id=canceled["id"])
+    assert refused.status_code == 409 and refused.json()["error"]["field"] == "batch_id"

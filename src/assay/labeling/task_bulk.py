@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from assay.core.auth import Actor
@@ -228,9 +228,9 @@ def move_tasks(
     target = batches.get_batch(session=session, batch_id=batch_id, mode=actor.mode)
     if target.project_id != project.id:
         raise Invalid(f"batch {target.name!r} belongs to another project", field="batch_id")
-    if target.status == "completed":
+    if target.status in ("completed", "canceled"):
         raise Conflict(
-            f"batch {target.name!r} is completed; move the tasks to an open batch",
+            f"batch {target.name!r} is {target.status}; move the tasks to an open batch",
             field="batch_id",
         )
     _require(tasks, ("pending",), "moved")
@@ -249,12 +249,29 @@ def move_tasks(
         _update(
             session,
             [t.id for t in moving],
-            {**common, **_LEASE_CLEARED, "stage": None, "assignee_id": None},
+            {**common, **_LEASE_CLEARED, "stage": None, "paused_stage": None, "assignee_id": None},
+        )
+    elif target.status == "paused":
+        # Out of the queue until the batch resumes, each keeping the stage it would go back to.
+        _update(
+            session,
+            [t.id for t in moving],
+            {
+                **common,
+                **_LEASE_CLEARED,
+                "stage": None,
+                "paused_stage": func.coalesce(T.stage, T.paused_stage, first),
+            },
         )
     else:
+        # A task leaving a paused batch goes back to the stage it was paused in.
         queued = [t.id for t in moving if t.stage is not None]
-        _update(session, queued, common)
-        _update(session, [t.id for t in moving if t.stage is None], {**common, "stage": first})
+        _update(session, queued, {**common, "paused_stage": None})
+        _update(
+            session,
+            [t.id for t in moving if t.stage is None],
+            {**common, "stage": func.coalesce(T.paused_stage, first), "paused_stage": None},
+        )
     _complete_batches(session, {task.batch_id for task in moving}, settings, actor)
 
 
