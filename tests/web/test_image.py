@@ -424,8 +424,15 @@ def test_review_comment_pinned_to_a_shape_reaches_the_labeler(
 
     log_in(page, live_server.url, reviewer, f"/review/{project.id}?stage=review")
     expect(page.locator(".image-ws[data-ready] .iw-stage[data-view]")).to_be_visible()
+    # The key goes to the focused workspace: focus it first, and see the tool change before
+    # clicking (a "v" sent while the page still settles would be lost, and the click with it).
+    page.locator(".iw-stage").focus()
     page.keyboard.press("v")
+    expect(page.locator('.iw-toolbar button.tool[aria-keyshortcuts="V"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
     click(page, (150, 260))
+    expect(page.get_by_role("heading", name="Selected: car box 1")).to_be_visible()
     page.get_by_label("Comment on this shape").fill("The box misses the back of the car")
     page.get_by_role("button", name="Pin comment").click()
     expect(page.locator(".iw-comment-list.mine li")).to_contain_text("misses the back")
