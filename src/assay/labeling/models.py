@@ -300,6 +300,10 @@ class TaskEvent(Base):
         Index(
             "ix_task_events_pace", "project_id", "action", "duration_ms", "created_at", "user_id"
         ),
+        # Review decisions per judged labeler (migration 0012).
+        Index(
+            "ix_task_events_judged", "project_id", "action", "judged_user_id", "created_at", "stage"
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -318,6 +322,9 @@ class TaskEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = _created()
+    # A review decision's labeler: the author of the task's latest submission before it.
+    # Kept by triggers (migration 0012) for every writer; NULL on other events.
+    judged_user_id: Mapped[str | None] = mapped_column(String(24))
 
 
 class WorkHour(Base):

@@ -1,6 +1,6 @@
 """The project overview's work and review figures at scale (`quality_stats.project_quality`).
 
-The same numbers as `quality_stats_sql.work_figures` and `review_decisions` give one labeler,
+The same numbers as `quality_stats_sql.work_figures` gives one labeler,
 read for a whole project without sorting its submissions (bench/quality_stats.py: 1,000,000
 tasks, 100,000 submissions):
 
@@ -12,9 +12,8 @@ tasks, 100,000 submissions):
   project's through `ix_task_events_pace`. PostgreSQL sorts rather than merges there, so on
   it every evaluation attempt's time is read and only a window of the submissions' order
   around the middle (`_window_medians`);
-- reviews: the decisions read from `ix_task_events_work` (which holds their task and stage),
-  each charged to the task's latest submission before it, found by a short walk back
-  through `ix_task_events_task`.
+- reviews are `quality_stats_sql.review_decisions`: each decision keeps the labeler it
+  judges (migration 0012), so they are one range of `ix_task_events_judged`.
 """
 
 from __future__ import annotations
@@ -31,9 +30,7 @@ from assay.core.db import UTCDateTime
 from assay.labeling import models
 from assay.labeling.quality_stats_sql import (
     ATTEMPTS,
-    AUDIT_STAGE,
     EVENTS,
-    REVIEW_ACTIONS,
     scored_evaluations,
     submissions,
 )
@@ -311,35 +308,3 @@ def project_work(
     total = sum(entry[2] for entry in counts.values())
     figures[None] = (rows, hours[None], total / timed if timed else None, medians.get(None))
     return figures
-
-
-def project_review_decisions(project_id: str, since: dt.datetime | None) -> Any:
-    """The project's review decisions with the labeler they judge: (labeler_id, action, at);
-    labeler_id is NULL when no submission precedes the decision or its author is gone."""
-    decision, submit = EVENTS.alias("r"), EVENTS.alias("s")
-    judged = (
-        select(submit.c.user_id)
-        .where(
-            submit.c.task_id == decision.c.task_id,
-            submit.c.action == "submit",
-            submit.c.id < decision.c.id,
-        )
-        .order_by(submit.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    statement = select(
-        judged.label("labeler_id"),
-        decision.c.action.label("action"),
-        decision.c.created_at.label("at"),
-    ).where(
-        decision.c.project_id == project_id,
-        decision.c.action.in_(REVIEW_ACTIONS),
-        # An audit's fix is an event too (stage "audit"); audits are counted on their own.
-        decision.c.stage != AUDIT_STAGE,
-    )
-    if since is not None:
-        statement = statement.where(decision.c.created_at >= since)
-    # Materialized: SQLite would otherwise inline it and walk back twice per decision (for
-    # the GROUP BY and for the SELECT).
-    return statement.cte("reviews").prefix_with("MATERIALIZED")

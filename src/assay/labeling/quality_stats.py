@@ -33,7 +33,7 @@ from assay.core import models as core_models
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
 from assay.labeling.quality_feedback import Feedback, apply_to_dashboard, released_groups
-from assay.labeling.quality_overview_sql import project_review_decisions, project_work
+from assay.labeling.quality_overview_sql import project_work
 from assay.labeling.quality_stats_schemas import (
     EvaluationSummary,
     EvaluationTaskStats,
@@ -89,11 +89,10 @@ def _stats_by_labeler(
     totals = WorkStats()
     if user_id is None:
         figures = project_work(session, project_id, since)
-        reviews = project_review_decisions(project_id, since)
     else:
         work = work_rows(project_id, since, user_id)
         figures = work_figures(session, work, work.c.user_id, overall=False)
-        reviews = review_decisions(project_id, since, user_id)
+    reviews = review_decisions(project_id, since, user_id)
     for owner, (submitted, hours, mean, median) in figures.items():
         entry = totals if owner is None else stats[owner]
         entry.submitted, entry.active_hours = submitted, hours

@@ -17,7 +17,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal_column,
     select,
@@ -118,43 +117,26 @@ def scored_evaluations(
 
 
 def review_decisions(project_id: str, since: dt.datetime | None, user_id: str | None) -> Any:
-    """Review decisions with the labeler they judge: (labeler_id, action, at).
+    """Review decisions with the labeler they judge: (labeler_id, action, at), from
+    `ix_task_events_judged`.
 
-    A decision judges the task's latest submission before it: a submission S and a later
-    decision R on the same task with no submission in between."""
-    submit, decision, between = EVENTS.alias("s"), EVENTS.alias("r"), EVENTS.alias("x")
-    intervening = exists().where(
-        between.c.task_id == submit.c.task_id,
-        between.c.action == "submit",
-        between.c.id > submit.c.id,
-        between.c.id < decision.c.id,
-    )
-    statement = (
-        select(
-            submit.c.user_id.label("labeler_id"),
-            decision.c.action.label("action"),
-            decision.c.created_at.label("at"),
-        )
-        .select_from(
-            submit.join(
-                decision,
-                and_(decision.c.task_id == submit.c.task_id, decision.c.id > submit.c.id),
-            )
-        )
-        .where(
-            submit.c.project_id == project_id,
-            submit.c.action == "submit",
-            submit.c.user_id.is_not(None),
-            decision.c.action.in_(REVIEW_ACTIONS),
-            # An audit's fix is an event too (stage "audit"); audits are counted on their own.
-            decision.c.stage != AUDIT_STAGE,
-            ~intervening,
-        )
+    A decision judges the task's latest submission before it; the decision keeps that
+    submission's author (`judged_user_id`, kept by triggers: migration 0012), NULL when no
+    submission precedes it or the submission has no author."""
+    statement = select(
+        EVENTS.c.judged_user_id.label("labeler_id"),
+        EVENTS.c.action.label("action"),
+        EVENTS.c.created_at.label("at"),
+    ).where(
+        EVENTS.c.project_id == project_id,
+        EVENTS.c.action.in_(REVIEW_ACTIONS),
+        # An audit's fix is an event too (stage "audit"); audits are counted on their own.
+        EVENTS.c.stage != AUDIT_STAGE,
     )
     if since is not None:
-        statement = statement.where(decision.c.created_at >= since)
+        statement = statement.where(EVENTS.c.created_at >= since)
     if user_id is not None:
-        statement = statement.where(submit.c.user_id == user_id)
+        statement = statement.where(EVENTS.c.judged_user_id == user_id)
     return statement.subquery("reviews")
 
 
