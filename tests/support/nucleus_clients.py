@@ -6,11 +6,12 @@ its own venv at the repo root, `.venv-nucleus-<line>`, built by `make nucleus-en
 `tests/compat/nucleus/requirements-<line>.txt` (`make test` builds them first). Set
 ASSAY_NUCLEUS_ENVS to a directory holding the venvs to use others (e.g. /work/main's).
 
-Conventions of `run_client(line, server_url, api_key, code, **args)`:
+Conventions of `run_client(line, server_url, api_key, code, *, script=None, args=None)`:
 - The code runs in a fresh subprocess of that venv's python, through
   tests/compat/nucleus/scripts/_driver.py, with these names bound:
   `nucleus` (the package), `client` (`nucleus.NucleusClient(api_key=api_key,
-  endpoint=f"{server_url}/v1/nucleus")`) and `args` (the keyword arguments, JSON-decoded).
+  endpoint=f"{server_url}/v1/nucleus")`) and `args` (the `args` mapping, sent as JSON: `{}`
+  when not given).
   `script=` (a path, or a file name under tests/compat/nucleus/scripts/) runs a file
   instead of `code`, with the same names.
 - The code sets `result` to what the test should see; it travels back as JSON. Client
@@ -33,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,8 +100,8 @@ def run_client(
     code: str | None = None,
     *,
     script: str | Path | None = None,
+    args: Mapping[str, Any] | None = None,
     timeout: float = 300,
-    **args: Any,
 ) -> Any:
     """Run `code` (or `script`) with the `line` client against `server_url`; return `result`.
 
@@ -112,7 +114,13 @@ def run_client(
         path = Path(script)
         script = str(path if path.is_absolute() else SCRIPTS / path)
     endpoint = f"{server_url.rstrip('/')}/v1/nucleus"
-    spec = {"endpoint": endpoint, "api_key": api_key, "code": code, "script": script, "args": args}
+    spec = {
+        "endpoint": endpoint,
+        "api_key": api_key,
+        "code": code,
+        "script": script,
+        "args": dict(args or {}),
+    }
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("NUCLEUS_")}
     child_env.pop("PYTHONPATH", None)
     child_env.update({"NUCLEUS_API_KEY": api_key, "NUCLEUS_ENDPOINT": endpoint})

@@ -20,7 +20,8 @@ def nucleus_line(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def nucleus(server: LiveServer, nucleus_line: str) -> Callable[..., Any]:
-    """`nucleus(key, code, **args)`: run_client with this test's line and the live server."""
+    """`nucleus(key, code, *, script=None, args=None)`: run_client with this test's line and
+    the live server."""
 
     def run(api_key: str, code: str | None = None, **kwargs: Any) -> Any:
         return run_client(nucleus_line, server.url, api_key, code, **kwargs)

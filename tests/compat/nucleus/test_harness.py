@@ -21,7 +21,7 @@ def test_each_line_runs_its_pinned_client(nucleus_line: str) -> None:
         "import importlib.metadata as m\n"
         "result = {'version': m.version('scale-nucleus'), 'endpoint': client.endpoint,"
         " 'echo': args['echo']}",
-        echo=[1, "two"],
+        args={"echo": [1, "two"]},
     )
     assert got == {
         "version": env.pinned_version(),
