@@ -1,0 +1,29 @@
+"""Fixtures for tests that drive the official `scale-nucleus` client (both release lines)
+against the module's live `assay serve` (tests/compat/conftest.py's `server`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.support.nucleus_clients import LINES, run_client
+from tests.support.servers import LiveServer
+
+
+@pytest.fixture(params=LINES, ids=[f"nucleus-{line}" for line in LINES])
+def nucleus_line(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once per client release line."""
+    return request.param
+
+
+@pytest.fixture
+def nucleus(server: LiveServer, nucleus_line: str) -> Callable[..., Any]:
+    """`nucleus(key, code, *, script=None, args=None)`: run_client with this test's line and
+    the live server."""
+
+    def run(api_key: str, code: str | None = None, **kwargs: Any) -> Any:
+        return run_client(nucleus_line, server.url, api_key, code, **kwargs)
+
+    return run
