@@ -83,6 +83,14 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
             headers=headers,
         )
     )
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "streets"}, headers=headers))
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/items",
+            json={"items": [{"reference_id": "r1", "kind": "text", "text": "hello"}]},
+            headers=headers,
+        )
+    )
     labeler = accounts.make("labeler")
     group = ok(
         client.post(f"{API}/projects/{project['id']}/groups", json={"name": "g1"}, headers=headers)
@@ -99,6 +107,9 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "key_id": "missing",
         "delivery_id": "missing",
         "sha256": "0" * 64,
+        "dataset_id": dataset["id"],
+        "item_id": "missing",
+        "reference_id": "r1",
     }
 
 

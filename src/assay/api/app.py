@@ -130,6 +130,7 @@ def _api_modules() -> list:
     from assay.api import (
         batches,
         blobs,
+        datasets,
         exports,
         jobs,
         projects,
@@ -152,4 +153,5 @@ def _api_modules() -> list:
     modules.append(quality_stats_routes)
     modules.append(quality_routes)
     modules.append(task_context_routes)
+    modules.append(datasets)
     return modules

@@ -2,6 +2,7 @@
 
 import assay.core.logins  # duty: core.forget_login_failures
 import assay.core.webhooks  # webhook.deliver
+import assay.curation.jobs  # curation.delete_dataset
 import assay.labeling.batches  # duty: labeling.park_paused_batches
 import assay.labeling.exports  # labeling.export, labeling.import_prelabels
 import assay.labeling.imports  # labeling.import_tasks

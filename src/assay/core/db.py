@@ -13,12 +13,22 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from assay.core import dialects
+from assay.core.ids import new_id
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -143,3 +153,12 @@ class Database:
 @event.listens_for(Engine, "begin")
 def _begin(conn: Any) -> None:
     dialects.on_begin(conn)
+
+
+def id_column() -> Mapped[str]:
+    """A table's primary key: a time-ordered 24-hex id (`core/ids.py`)."""
+    return mapped_column(String(24), primary_key=True, default=new_id)
+
+
+def created_column() -> Mapped[dt.datetime]:
+    return mapped_column(UTCDateTime, default=utcnow, nullable=False)

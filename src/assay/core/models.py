@@ -18,19 +18,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assay.core.db import Base, JSONType, UTCDateTime, utcnow
-from assay.core.ids import new_id
+from assay.core.db import created_column as _created
+from assay.core.db import id_column as _id
 
 ROLES = ("admin", "manager", "reviewer", "labeler")
 KEY_MODES = ("live", "test")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-
-
-def _id() -> Mapped[str]:
-    return mapped_column(String(24), primary_key=True, default=new_id)
-
-
-def _created() -> Mapped[dt.datetime]:
-    return mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class User(Base):

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         description="Most tasks one bulk create request may carry (all or nothing); "
         "larger sets go through a file import.",
     )
+    max_append_items: int = Field(
+        50_000,
+        ge=1,
+        description="Most items one dataset append may carry (all or nothing); larger sets go "
+        "in several appends or through a file import.",
+    )
     media_url_ttl_seconds: int = Field(300, description="How long a signed media URL stays valid.")
     session_ttl_seconds: int = Field(14 * 24 * 3600, description="How long a browser login lasts.")
     auth_cache_seconds: float = Field(

@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assay.core.db import Base, JSONType, UTCDateTime, utcnow
-from assay.core.ids import new_id
+from assay.core.db import created_column as _created
+from assay.core.db import id_column as _id
 
 BATCH_KINDS = ("self_label", "calibration", "production")
 # Evaluation (gold) and training tasks never enter the queue themselves (`stage` stays NULL):
@@ -47,14 +48,6 @@ EVENT_ACTIONS = (
     "audit_reject",
     "consensus",
 )
-
-
-def _id() -> Mapped[str]:
-    return mapped_column(String(24), primary_key=True, default=new_id)
-
-
-def _created() -> Mapped[dt.datetime]:
-    return mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
 class Project(Base):

@@ -9,6 +9,7 @@ from assay.sdk._api.users import UsersAPI
 from assay.sdk._http import HTTP, AuthScheme
 from assay.sdk.batches import Batches
 from assay.sdk.blobs import Blobs
+from assay.sdk.datasets import Datasets
 from assay.sdk.jobs import Jobs
 from assay.sdk.keys import Keys
 from assay.sdk.models import Me
@@ -62,6 +63,7 @@ class Client:
         self.tasks = Tasks(self._http)
         self.queue = Queue(self._http)
         self.quality = Quality(self._http)
+        self.datasets = Datasets(self._http)
 
     def me(self) -> Me:
         """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from assay.core import blob_schemas, schemas, webhook_schemas
+from assay.curation import schemas as curation
 from assay.labeling import quality_stats_schemas as quality_stats
 from assay.labeling import schemas as labeling
 
@@ -319,9 +320,26 @@ class LabelerDashboard(quality_stats.LabelerDashboard):
     recent_attempts: list[RecentAttempt]
 
 
+class Dataset(curation.Dataset):
+    model_config = _LENIENT
+
+
+class Item(curation.Item):
+    model_config = _LENIENT
+
+
+class AppendResult(curation.AppendResult):
+    model_config = _LENIENT
+
+
+class ItemsDeleted(curation.ItemsDeleted):
+    model_config = _LENIENT
+
+
 __all__ = [
     "ApiKey",
     "ApiKeyCreated",
+    "AppendResult",
     "Audit",
     "AuditLease",
     "AuditTask",
@@ -334,9 +352,12 @@ __all__ = [
     "CalibrationLabeler",
     "CalibrationReport",
     "CourseState",
+    "Dataset",
     "EvaluationSummary",
     "EvaluationTaskStats",
     "InstructionVersion",
+    "Item",
+    "ItemsDeleted",
     "Job",
     "JobLog",
     "LabelerDashboard",

@@ -1,0 +1,166 @@
+"""Tables of the curation pillar: datasets, their items, ground truth and predictions.
+
+The tables are the source of truth; queries, facets and similarity run on per-process
+columnar snapshots kept in step through `revision` (`curation/frames.py`):
+
+- every write to a dataset takes the next `datasets.revision` (the row is locked for the
+  transaction, so revisions are handed out in commit order) and stamps the items it touched
+  with it — an item whose annotations change is stamped too;
+- a deleted item leaves a row in `dataset_tombstones` with the revision that deleted it.
+
+So a snapshot at revision R catches up by reading the items stamped after R (with their
+annotations) and the tombstones after R.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assay.core.db import Base, JSONType, UTCDateTime, utcnow
+from assay.core.db import created_column as _created
+from assay.core.db import id_column as _id
+
+ITEM_KINDS = ("image", "video_frame", "pointcloud", "text", "document", "conversation")
+# Ground truth has no model: its `source_id` is "" (a NOT NULL key, so uniqueness holds).
+GROUND_TRUTH = ""
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (Index("ix_datasets_mode", "mode", "id"),)
+
+    id: Mapped[str] = _id()
+    # Names are not unique: Scale's Nucleus lets a team make two datasets of one name.
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    # A scene dataset holds scenes (video, LiDAR) whose frames are its items.
+    is_scene: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
+    # Label sets by name: {"name": {"type": "category", "labels": [...]}} (Nucleus taxonomies).
+    taxonomies: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    item_count: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    annotation_count: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    prediction_count: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    revision: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    # Tombstones at or below this revision were forgotten: an older snapshot reloads whole.
+    tombstone_floor: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    # Being deleted by a job: invisible, refuses writes.
+    deleting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class Item(Base):
+    """One image, video frame, point cloud, text, document or conversation of a dataset."""
+
+    __tablename__ = "dataset_items"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "reference_id"),
+        Index("ix_dataset_items_page", "dataset_id", "id"),
+        Index("ix_dataset_items_revision", "dataset_id", "revision"),
+    )
+
+    id: Mapped[str] = _id()
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
+    )
+    reference_id: Mapped[str] = mapped_column(String(512), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    # `blob:<sha256>` for uploaded media, else an http(s) URL; NULL for inline text.
+    media: Mapped[str | None] = mapped_column(String(2000))
+    text_: Mapped[str | None] = mapped_column("text", Text)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
+    tags: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    scene_id: Mapped[str | None] = mapped_column(String(24))
+    frame_index: Mapped[int | None] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+
+class Annotation(Base):
+    """A ground-truth annotation (`source_id` "") or a model's prediction, in the labeling
+    pillar's annotation model (`data`), with the columns the snapshots read."""
+
+    __tablename__ = "dataset_annotations"
+    __table_args__ = (
+        Index("ix_dataset_annotations_item", "item_id", "source_id"),
+        Index(
+            "ux_dataset_annotations_reference",
+            "item_id",
+            "source_id",
+            "reference_id",
+            unique=True,
+            postgresql_where=text("reference_id IS NOT NULL"),
+            sqlite_where=text("reference_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_items.id", ondelete="CASCADE"), nullable=False
+    )
+    source_id: Mapped[str] = mapped_column(String(24), nullable=False, default=GROUND_TRUTH)
+    reference_id: Mapped[str | None] = mapped_column(String(512))
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    label: Mapped[str] = mapped_column(String(200), nullable=False)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    area: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[float | None] = mapped_column(Float)
+    height: Mapped[float | None] = mapped_column(Float)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+
+
+class Tombstone(Base):
+    """A deleted item, kept so snapshots can drop it (see the module's docstring)."""
+
+    __tablename__ = "dataset_tombstones"
+
+    dataset_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    revision: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+
+
+class Model(Base):
+    """A model whose predictions a team uploads (`shell`) or that Assay runs (`hosted`)."""
+
+    __tablename__ = "curation_models"
+    __table_args__ = (UniqueConstraint("mode", "reference_id"),)
+
+    id: Mapped[str] = _id()
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    reference_id: Mapped[str] = mapped_column(String(512), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="shell")
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()

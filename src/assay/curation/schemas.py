@@ -1,0 +1,93 @@
+"""Wire schemas of the curation pillar: datasets, items and what an append answers.
+
+Pydantic only (no database imports): the SDK reuses these for what it returns. Bulk request
+bodies (appends, predictions) are `curation/wire.py`'s msgspec shapes, decoded in one pass;
+their JSON Schema for OpenAPI is generated from those shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, StringConstraints
+
+from assay.core.schemas import Page, Schema
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_METADATA = AliasChoices("metadata_", "metadata")
+
+
+class DatasetCreate(Schema):
+    name: Name
+    is_scene: bool = Field(False, description="Holds scenes (video, LiDAR) of frames.")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DatasetUpdate(Schema):
+    name: Name | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class Dataset(Schema):
+    id: str
+    name: str
+    mode: str
+    is_scene: bool
+    metadata: dict[str, Any] = Field(validation_alias=_METADATA)
+    taxonomies: dict[str, Any]
+    item_count: int
+    annotation_count: int
+    prediction_count: int
+    revision: int
+    created_by: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class DatasetPage(Page[Dataset]):
+    pass
+
+
+class Item(Schema):
+    id: str
+    dataset_id: str
+    reference_id: str
+    kind: str
+    media: str | None
+    text: str | None = Field(validation_alias=AliasChoices("text_", "text"))
+    width: int | None
+    height: int | None
+    metadata: dict[str, Any] = Field(validation_alias=_METADATA)
+    tags: list[str]
+    scene_id: str | None
+    frame_index: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    annotations: list[dict[str, Any]] | None = Field(
+        None, description="Its ground truth, when asked for (`annotations=true`)."
+    )
+
+
+class ItemPage(Page[Item]):
+    pass
+
+
+class AppendResult(Schema):
+    new: int = Field(description="Items added.")
+    updated: int = Field(description="Items whose reference id was there, updated.")
+    ignored: int = Field(
+        description="Items whose reference id was there, left alone (update false)."
+    )
+    annotations: int = Field(description="Ground-truth annotations written.")
+    revision: int = Field(description="The dataset's revision after this append.")
+
+
+class ItemsDelete(Schema):
+    reference_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
+        min_length=1, max_length=50_000
+    )
+
+
+class ItemsDeleted(Schema):
+    deleted: int

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from assay.sdk._api._endpoint import API, endpoint
+from assay.sdk.models import AppendResult, Dataset, Item, ItemsDeleted, Job, Page
+
+
+class DatasetsAPI(API):
+    create = endpoint("POST", "/datasets", returns=Dataset, create=True)
+    list = endpoint("GET", "/datasets", returns=Page[Dataset])
+    get = endpoint("GET", "/datasets/{dataset_id}", returns=Dataset)
+    update = endpoint("PATCH", "/datasets/{dataset_id}", returns=Dataset)
+    delete = endpoint("DELETE", "/datasets/{dataset_id}", returns=Job)
+    # An append again updates by reference id what the first wrote: harmless to repeat.
+    append = endpoint("POST", "/datasets/{dataset_id}/items", returns=AppendResult, retry=True)
+    items = endpoint("GET", "/datasets/{dataset_id}/items", returns=Page[Item])
+    item = endpoint("GET", "/datasets/{dataset_id}/items/{item_id}", returns=Item)
+    item_by_reference = endpoint(
+        "GET", "/datasets/{dataset_id}/items-by-reference/{reference_id}", returns=Item
+    )
+    # Deleting what is gone deletes nothing more.
+    delete_items = endpoint(
+        "POST", "/datasets/{dataset_id}/items/delete", returns=ItemsDeleted, retry=True
+    )

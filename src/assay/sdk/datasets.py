@@ -1,0 +1,108 @@
+"""`client.datasets`: datasets of items with ground truth, appended in bulk by reference id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from assay.sdk._api.datasets import DatasetsAPI
+from assay.sdk._http import HTTP
+from assay.sdk._pages import iterate
+from assay.sdk.models import AppendResult, Dataset, Item, Job
+
+# Items per request: well under the server's default limit (50,000) and its body limit.
+APPEND_CHUNK = 10_000
+
+
+class Datasets:
+    def __init__(self, http: HTTP) -> None:
+        self._api = DatasetsAPI(http)
+
+    def create(
+        self, name: str, *, is_scene: bool = False, metadata: dict[str, Any] | None = None
+    ) -> Dataset:
+        """An empty dataset. Safe to retry."""
+        return self._api.create(
+            json={"name": name, "is_scene": is_scene, "metadata": metadata or {}}
+        )
+
+    def list(self, *, page_size: int | None = None) -> Iterator[Dataset]:
+        """Newest first, with their counts."""
+        return iterate(lambda cursor: self._api.list(params={"cursor": cursor, "limit": page_size}))
+
+    def get(self, dataset_id: str) -> Dataset:
+        return self._api.get(dataset_id=dataset_id)
+
+    def update(
+        self, dataset_id: str, *, name: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> Dataset:
+        body = {k: v for k, v in (("name", name), ("metadata", metadata)) if v is not None}
+        return self._api.update(dataset_id=dataset_id, json=body)
+
+    def delete(self, dataset_id: str) -> Job:
+        """Gone at once; the returned job deletes its rows (`client.jobs.wait(job.id)`)."""
+        return self._api.delete(dataset_id=dataset_id)
+
+    def append(
+        self,
+        dataset_id: str,
+        items: Iterable[dict[str, Any]],
+        *,
+        update: bool = True,
+        chunk_size: int = APPEND_CHUNK,
+    ) -> AppendResult:
+        """Add items, or update them by `reference_id` (`update=False` leaves those there).
+
+        Each item: `reference_id`, `kind` (image, video_frame, pointcloud, text, document,
+        conversation), `media` (`blob:<sha256>` from `client.blobs.upload`, or a URL) or
+        `text`, `width`, `height`, `metadata`, `tags`, and `annotations` — ground truth in
+        Assay's annotation model, replacing the item's. Sent `chunk_size` items per request,
+        each all or nothing; retrying is safe. The counts are summed over the requests."""
+        total = AppendResult(new=0, updated=0, ignored=0, annotations=0, revision=0)
+        chunk: list[dict[str, Any]] = []
+
+        def send() -> None:
+            result = self._api.append(
+                dataset_id=dataset_id, json={"items": chunk, "update": update}
+            )
+            total.new += result.new
+            total.updated += result.updated
+            total.ignored += result.ignored
+            total.annotations += result.annotations
+            total.revision = result.revision
+
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= chunk_size:
+                send()
+                chunk = []
+        if chunk:
+            send()
+        return total
+
+    def items(
+        self, dataset_id: str, *, annotations: bool = False, page_size: int | None = None
+    ) -> Iterator[Item]:
+        """Every item in the order they were added (with ground truth: `annotations=True`)."""
+        return iterate(
+            lambda cursor: self._api.items(
+                dataset_id=dataset_id,
+                params={"cursor": cursor, "limit": page_size, "annotations": annotations},
+            )
+        )
+
+    def item(
+        self, dataset_id: str, item_id: str | None = None, *, reference_id: str | None = None
+    ) -> Item:
+        """One item with its ground truth, by id or by reference id."""
+        if (item_id is None) == (reference_id is None):
+            raise ValueError("pass item_id or reference_id")
+        if item_id is not None:
+            return self._api.item(dataset_id=dataset_id, item_id=item_id)
+        return self._api.item_by_reference(dataset_id=dataset_id, reference_id=reference_id)
+
+    def delete_items(self, dataset_id: str, reference_ids: list[str]) -> int:
+        """Delete items (with their annotations) by reference id; returns how many went."""
+        return self._api.delete_items(
+            dataset_id=dataset_id, json={"reference_ids": reference_ids}
+        ).deleted

@@ -1,0 +1,53 @@
+"""`client.datasets` against a real `assay serve`: chunked appends, updates by reference id,
+pages, reads by reference id (slashes included), deletes and errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from assay.sdk import InvalidInput, NotFound
+
+pytestmark = pytest.mark.live
+
+
+def test_a_dataset_appended_in_chunks_read_back_and_deleted(connect, server, accounts):
+    client = connect(server.url, accounts.make("manager").key)
+    dataset = client.datasets.create("drives", metadata={"source": "fleet"})
+    items = [
+        {
+            "reference_id": f"cam/front/{n:04d}.jpg",
+            "media": f"https://media.example.test/{n}.jpg",
+            "metadata": {"speed": n},
+            "annotations": [
+                {"type": "box", "label": "car", "x": n, "y": 1, "width": 5, "height": 5}
+            ],
+        }
+        for n in range(25)
+    ]
+    result = client.datasets.append(dataset.id, items, chunk_size=10)
+    assert (result.new, result.updated, result.annotations) == (25, 0, 25)
+    assert result.revision == 3  # three requests, a revision each
+
+    again = client.datasets.append(dataset.id, items[:5], chunk_size=10)
+    assert (again.new, again.updated) == (0, 5)
+    assert client.datasets.get(dataset.id).item_count == 25
+
+    listed = list(client.datasets.items(dataset.id, annotations=True, page_size=7))
+    assert [i.reference_id for i in listed] == [i["reference_id"] for i in items]
+    assert listed[3].annotations[0]["x"] == 3
+
+    one = client.datasets.item(dataset.id, reference_id="cam/front/0007.jpg")
+    assert one.metadata == {"speed": 7}
+    assert client.datasets.item(dataset.id, one.id).reference_id == one.reference_id
+
+    with pytest.raises(InvalidInput) as bad:
+        client.datasets.append(dataset.id, [{"reference_id": "x", "media": "nope"}])
+    assert bad.value.field == "items[0].media"
+
+    assert client.datasets.delete_items(dataset.id, ["cam/front/0000.jpg", "gone"]) == 1
+    with pytest.raises(NotFound):
+        client.datasets.item(dataset.id, reference_id="cam/front/0000.jpg")
+
+    job = client.datasets.delete(dataset.id)
+    assert client.jobs.wait(job.id, timeout=60).status == "succeeded"
+    assert [d.id for d in client.datasets.list()] == []
