@@ -76,7 +76,12 @@ class Postgres:
 
 class Server:
     def __init__(
-        self, database_url: str | None = None, *, seed_admin: bool = True, **env: str
+        self,
+        database_url: str | None = None,
+        *,
+        seed_admin: bool = True,
+        processes: int = 1,
+        **env: str,
     ) -> None:
         self.data_dir = Path(tempfile.mkdtemp(prefix="assay-bench-"))
         self.database_url = database_url or f"sqlite:///{self.data_dir}/assay.db"
@@ -95,7 +100,15 @@ class Server:
         self.log = self.data_dir / "serve.log"
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "assay", "serve", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "assay",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    *(["--processes", str(processes)] if processes > 1 else []),
+                ],
                 env=full_env,
                 stdout=subprocess.DEVNULL,
                 stderr=log,

@@ -247,7 +247,8 @@ def insert_rows(
     The bulk path for tens of thousands of rows: SQLAlchemy's per-row parameter handling
     was most of a 10,000-row insert (profiled). Values are bound by their column type's own
     bind processor (UTC datetimes ...), constants once; JSON is stored as compact JSON text,
-    the values SQLAlchemy's JSON type reads back. None is SQL NULL, JSON columns included.
+    the values SQLAlchemy's JSON type reads back (a JSON value given as `bytes` is taken to be
+    JSON text already, as msgspec encodes it). None is SQL NULL, JSON columns included.
     Driver errors are raised as SQLAlchemy's (IntegrityError ...).
     """
     dialect = connection.dialect
@@ -293,6 +294,8 @@ def _bind_processor(column: Any, dialect: Any) -> Any:
 
 
 def _json_text(value: Any) -> str:
+    if type(value) is bytes:  # encoded already (see insert_rows)
+        return value.decode()
     # pydantic-core's encoder is several times faster than json.dumps on small objects.
     try:
         return to_json(value).decode()

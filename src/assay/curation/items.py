@@ -10,22 +10,22 @@ and UPDATEs in one transaction under the dataset's next revision (`datasets.next
 from __future__ import annotations
 
 import datetime as dt
-import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from assay.core import blob_refs
+from assay.core import blob_refs, dialects
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
 from assay.core.ids import new_ids
-from assay.core.outbound import parse as parse_url
 from assay.core.pagination import PageResult, cursor_key, encode_cursor
 from assay.curation import models, wire
 from assay.curation.datasets import DATASET_SCOPE, DATASETS, next_revision
@@ -37,6 +37,8 @@ TOMBSTONES = models.Tombstone.__table__
 CHUNK = 500
 _MEDIA_KINDS = ("image", "video_frame", "pointcloud", "document")
 _TEXT_KINDS = ("text", "conversation")
+# http(s), a host (and port), no user:password@, no white space.
+_WEB_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?")
 
 
 @dataclass
@@ -74,99 +76,84 @@ def _check_media(i: int, item: wire.ItemIn) -> None:
                 "media blob: must be followed by a sha256 (64 hex digits)", field=f"{at}.media"
             )
         return
-    # Shown by the browser, fetched by workers through core/outbound: checked for its shape
-    # only (an internal image server is a fine place for a team's media).
-    parse_url(item.media, field=f"{at}.media")
+    # Shown by the browser, fetched by workers through core/outbound (which checks where it
+    # leads then): here its shape only, cheaply — an internal image server is a fine place
+    # for a team's media, and an append may carry 50,000 of them.
+    if not _is_web_url(item.media):
+        raise Invalid(
+            "media must be blob:<sha256> or an http(s) URL with a host (no user:password@)",
+            field=f"{at}.media",
+        )
 
 
-def shape_extent(shape: wire.Shape) -> tuple[float | None, float | None, float | None]:
-    """(area, width, height) of a shape in its item's pixels, for queries and the object
-    view; None where the shape has no extent (categories, spans, text, 3D cuboids)."""
-    if isinstance(shape, wire.Box):
-        return shape.width * shape.height, shape.width, shape.height
-    if isinstance(shape, wire.Polygon | wire.Line | wire.Keypoints):
-        points = shape.points if isinstance(shape, wire.Keypoints) else shape.vertices
-        xs = [p.x for p in points]
-        ys = [p.y for p in points]
-        width, height = max(xs) - min(xs), max(ys) - min(ys)
-        if isinstance(shape, wire.Polygon):
-            # The shoelace formula.
-            n = len(xs)
-            twice = sum(xs[k] * ys[(k + 1) % n] - xs[(k + 1) % n] * ys[k] for k in range(n))
-            return abs(twice) / 2, width, height
-        return width * height, width, height
-    if isinstance(shape, wire.Ellipse):
-        return math.pi * shape.rx * shape.ry, 2 * shape.rx, 2 * shape.ry
-    if isinstance(shape, wire.Cuboid):
-        if shape.front is not None:
-            return shape.front.width * shape.front.height, shape.front.width, shape.front.height
-        return None, None, None
-    if isinstance(shape, wire.Mask):
-        height, width = shape.rle.size
-        return float(sum(shape.rle.counts[1::2])), float(width), float(height)
-    return None, None, None
+def _is_web_url(url: str) -> bool:
+    return _WEB_URL.fullmatch(url) is not None
 
 
-def check_shape(shape: wire.Shape, path: str) -> None:
-    """What the decoder's types cannot say: cuboids are 2D or 3D, spans run forward, masks
-    cover their image exactly."""
-    if isinstance(shape, wire.Cuboid):
-        flat = shape.front is not None and shape.back is not None
-        solid = shape.position is not None and shape.dimensions is not None
-        if flat == solid:
-            raise Invalid(
-                "a cuboid has front and back faces (2D) or position and dimensions (3D)",
-                field=path,
-            )
-        if solid and min(shape.dimensions.x, shape.dimensions.y, shape.dimensions.z) <= 0:
-            raise Invalid("a cuboid's dimensions must be positive", field=f"{path}.dimensions")
-    elif isinstance(shape, wire.Span):
-        if shape.end <= shape.start:
-            raise Invalid("a span ends after it starts", field=f"{path}.end")
-    elif isinstance(shape, wire.Mask):
-        height, width = shape.rle.size
-        if sum(shape.rle.counts) != height * width:
-            raise Invalid(
-                f"the mask's run lengths cover {sum(shape.rle.counts)} pixels, "
-                f"its size {height} by {width}",
-                field=f"{path}.rle.counts",
-            )
+def _check_cuboid(shape: wire.Cuboid, path: str) -> None:
+    flat = shape.front is not None and shape.back is not None
+    solid = shape.position is not None and shape.dimensions is not None
+    if flat == solid:
+        raise Invalid(
+            "a cuboid has front and back faces (2D) or position and dimensions (3D)", field=path
+        )
+    if solid and min(shape.dimensions.x, shape.dimensions.y, shape.dimensions.z) <= 0:
+        raise Invalid("a cuboid's dimensions must be positive", field=f"{path}.dimensions")
 
 
-def annotation_rows(
-    item_id: str,
-    source_id: str,
-    shapes: Sequence[wire.Shape],
-    path: str,
-) -> list[dict[str, Any]]:
-    """The `dataset_annotations` rows of one item's shapes (checked, ids unique)."""
-    rows = []
+def _check_span(shape: wire.Span, path: str) -> None:
+    if shape.end <= shape.start:
+        raise Invalid("a span ends after it starts", field=f"{path}.end")
+
+
+def _check_mask(shape: wire.Mask, path: str) -> None:
+    height, width = shape.rle.size
+    if sum(shape.rle.counts) != height * width:
+        raise Invalid(
+            f"the mask's run lengths cover {sum(shape.rle.counts)} pixels, "
+            f"its size {height} by {width}",
+            field=f"{path}.rle.counts",
+        )
+
+
+# What the decoder's types cannot say, per shape type: cuboids are 2D or 3D, spans run
+# forward, masks cover their image exactly.
+_CHECKS: dict[type, Any] = {
+    wire.Cuboid: _check_cuboid,
+    wire.Span: _check_span,
+    wire.Mask: _check_mask,
+}
+ANNOTATION_COLUMNS = ("item_id", "source_id", "shapes", "count")
+_ITEM_COLUMNS = (
+    "id",
+    "reference_id",
+    "kind",
+    "media",
+    "text",
+    "width",
+    "height",
+    "metadata",
+    "tags",
+    "revision",
+)
+
+
+def checked_shapes(shapes: Sequence[wire.Shape], path: str) -> bytes:
+    """One item's shapes as stored (JSON text, encoded in one call): checked beyond their
+    types, their ids unique on the item."""
     seen: set[str] = set()
     for k, shape in enumerate(shapes):
-        at = f"{path}[{k}]"
-        check_shape(shape, at)
+        check = _CHECKS.get(type(shape))
+        if check is not None:
+            check(shape, f"{path}[{k}]")
         if shape.id is not None:
             if shape.id in seen:
                 raise Invalid(
-                    f"annotation id {shape.id!r} appears twice on this item", field=f"{at}.id"
+                    f"annotation id {shape.id!r} appears twice on this item",
+                    field=f"{path}[{k}].id",
                 )
             seen.add(shape.id)
-        area, width, height = shape_extent(shape)
-        rows.append(
-            {
-                "item_id": item_id,
-                "source_id": source_id,
-                "reference_id": shape.id,
-                "type": type(shape).__struct_config__.tag,
-                "label": shape.label,
-                "confidence": shape.confidence,
-                "area": area,
-                "width": width,
-                "height": height,
-                "data": wire.to_builtins(shape),
-            }
-        )
-    return rows
+    return msgspec.json.encode(shapes)
 
 
 def existing_items(
@@ -239,70 +226,80 @@ def append_items(
     now = utcnow()
     known = existing_items(session, dataset.id, list(first))
     fresh_ids = iter(new_ids(len(items) - len(known)))
-    inserts: list[dict[str, Any]] = []
+    inserts: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
-    shapes: list[dict[str, Any]] = []
+    shapes: list[tuple[Any, ...]] = []
     replaced: list[str] = []
     ignored = 0
     for i, item in enumerate(items):
         item_id = known.get(item.reference_id)
-        if item_id is not None and not append.update:
-            ignored += 1
-            continue
-        row = {
-            "kind": item.kind,
-            "media": item.media,
-            "text": item.text,
-            "width": item.width,
-            "height": item.height,
-            "metadata": item.metadata,
-            "tags": item.tags,
-            "revision": revision,
-            "updated_at": now,
-        }
         if item_id is None:
             item_id = next(fresh_ids)
             inserts.append(
-                row
-                | {
-                    "id": item_id,
-                    "dataset_id": dataset.id,
-                    "reference_id": item.reference_id,
-                    "created_at": now,
+                (
+                    item_id,
+                    item.reference_id,
+                    item.kind,
+                    item.media,
+                    item.text,
+                    item.width,
+                    item.height,
+                    item.metadata,
+                    item.tags,
+                    revision,
+                )
+            )
+        elif not append.update:
+            ignored += 1
+            continue
+        else:
+            updates.append(
+                {
+                    "item_id": item_id,
+                    "kind": item.kind,
+                    "media": item.media,
+                    "text": item.text,
+                    "width": item.width,
+                    "height": item.height,
+                    "metadata": item.metadata,
+                    "tags": item.tags,
                 }
             )
-        else:
-            updates.append(row | {"item_id": item_id})
             if item.annotations is not None:
                 replaced.append(item_id)
         if item.annotations:
-            shapes.extend(
-                annotation_rows(
-                    item_id,
-                    models.GROUND_TRUTH,
-                    item.annotations,
-                    f"items[{i}].annotations",
-                )
-            )
+            checked = checked_shapes(item.annotations, f"items[{i}].annotations")
+            shapes.append((item_id, models.GROUND_TRUTH, checked, len(item.annotations)))
 
     removed = _delete_annotations(session, replaced, models.GROUND_TRUTH)
+    connection = session.connection()
     if inserts:
-        session.execute(ITEMS.insert(), inserts)
+        dialects.insert_rows(
+            connection,
+            ITEMS,
+            _ITEM_COLUMNS,
+            inserts,
+            {"dataset_id": dataset.id, "created_at": now, "updated_at": now},
+        )
     if updates:
         session.execute(
             update(ITEMS)
             .where(ITEMS.c.id == bindparam("item_id"))
-            .values({key: bindparam(key) for key in updates[0] if key != "item_id"}),
+            .values(
+                {key: bindparam(key) for key in updates[0] if key != "item_id"}
+                | {"revision": revision, "updated_at": now}
+            ),
             updates,
         )
+    written = sum(row[3] for row in shapes)
     if shapes:
-        session.execute(ANNOTATIONS.insert(), shapes)
+        dialects.insert_rows(connection, ANNOTATIONS, ANNOTATION_COLUMNS, shapes)
     session.execute(
         update(DATASETS)
         .where(DATASETS.c.id == dataset.id)
         .values(
             item_count=DATASETS.c.item_count + len(inserts),
-            annotation_count=DATASETS.c.annotation_count + len(shapes) - removed,
+            annotation_count=DATASETS.c.annotation_count + written - removed,
             updated_at=now,
         )
     )
@@ -312,19 +309,20 @@ def append_items(
         new=len(inserts),
         updated=len(updates),
         ignored=ignored,
-        annotations=len(shapes),
+        annotations=written,
         revision=revision,
     )
 
 
 def _delete_annotations(session: Session, item_ids: Sequence[str], source_id: str) -> int:
+    """Delete the items' shapes from `source_id`; returns how many shapes went."""
     removed = 0
     for chunk in _chunks(item_ids):
-        removed += session.execute(
-            delete(ANNOTATIONS).where(
-                ANNOTATIONS.c.item_id.in_(chunk), ANNOTATIONS.c.source_id == source_id
-            )
-        ).rowcount
+        where = (ANNOTATIONS.c.item_id.in_(chunk), ANNOTATIONS.c.source_id == source_id)
+        removed += session.scalar(
+            select(func.coalesce(func.sum(ANNOTATIONS.c.count), 0)).where(*where)
+        )
+        session.execute(delete(ANNOTATIONS).where(*where))
     return removed
 
 
@@ -365,19 +363,19 @@ def list_items(
 
 
 def annotations_of(
-    *, session: Session, item_ids: Sequence[str], source_id: str | None = models.GROUND_TRUTH
+    *, session: Session, item_ids: Sequence[str], source_id: str = models.GROUND_TRUTH
 ) -> dict[str, list[dict[str, Any]]]:
-    """item id → its annotations (ground truth by default; a model's id for its predictions;
-    None for both), each with its `source_id`."""
+    """item id → its shapes from `source_id` (ground truth by default; a model's id for its
+    predictions), in the order they were given."""
     found: dict[str, list[dict[str, Any]]] = {item_id: [] for item_id in item_ids}
     for chunk in _chunks(list(item_ids)):
-        statement = select(
-            ANNOTATIONS.c.item_id, ANNOTATIONS.c.source_id, ANNOTATIONS.c.data
-        ).where(ANNOTATIONS.c.item_id.in_(chunk))
-        if source_id is not None:
-            statement = statement.where(ANNOTATIONS.c.source_id == source_id)
-        for item_id, source, data in session.execute(statement.order_by(ANNOTATIONS.c.id)):
-            found[item_id].append(data if source_id is not None else data | {"source_id": source})
+        rows = session.execute(
+            select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.shapes).where(
+                ANNOTATIONS.c.item_id.in_(chunk), ANNOTATIONS.c.source_id == source_id
+            )
+        )
+        for item_id, shapes in rows:
+            found[item_id] = shapes
     return found
 
 
@@ -394,8 +392,18 @@ def delete_items(*, session: Session, dataset: models.Dataset, reference_ids: Se
     for chunk in _chunks(item_ids):
         counts = session.execute(
             select(
-                func.count().filter(ANNOTATIONS.c.source_id == models.GROUND_TRUTH),
-                func.count().filter(ANNOTATIONS.c.source_id != models.GROUND_TRUTH),
+                func.coalesce(
+                    func.sum(ANNOTATIONS.c.count).filter(
+                        ANNOTATIONS.c.source_id == models.GROUND_TRUTH
+                    ),
+                    0,
+                ),
+                func.coalesce(
+                    func.sum(ANNOTATIONS.c.count).filter(
+                        ANNOTATIONS.c.source_id != models.GROUND_TRUTH
+                    ),
+                    0,
+                ),
             ).where(ANNOTATIONS.c.item_id.in_(chunk))
         ).one()
         removed_annotations += counts[0]

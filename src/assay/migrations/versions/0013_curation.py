@@ -5,7 +5,7 @@ dataset's next `revision` so per-process snapshots can catch up.
 
 Revision ID: 0013
 Revises: 0012
-Create Date: 2026-12-07 02:55:35.907786
+Create Date: 2026-12-07 03:07:48.117611
 """
 
 from collections.abc import Sequence
@@ -143,54 +143,25 @@ def upgrade() -> None:
 
     op.create_table(
         "dataset_annotations",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
         sa.Column("item_id", sa.String(length=24), nullable=False),
         sa.Column("source_id", sa.String(length=24), nullable=False),
-        sa.Column("reference_id", sa.String(length=512), nullable=True),
-        sa.Column("type", sa.String(length=16), nullable=False),
-        sa.Column("label", sa.String(length=200), nullable=False),
-        sa.Column("confidence", sa.Float(), nullable=True),
-        sa.Column("area", sa.Float(), nullable=True),
-        sa.Column("width", sa.Float(), nullable=True),
-        sa.Column("height", sa.Float(), nullable=True),
         sa.Column(
-            "data",
+            "shapes",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["item_id"],
             ["dataset_items.id"],
             name=op.f("fk_dataset_annotations_item_id_dataset_items"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_dataset_annotations")),
+        sa.PrimaryKeyConstraint("item_id", "source_id", name=op.f("pk_dataset_annotations")),
     )
-    with op.batch_alter_table("dataset_annotations", schema=None) as batch_op:
-        batch_op.create_index("ix_dataset_annotations_item", ["item_id", "source_id"], unique=False)
-        batch_op.create_index(
-            "ux_dataset_annotations_reference",
-            ["item_id", "source_id", "reference_id"],
-            unique=True,
-            postgresql_where=sa.text("reference_id IS NOT NULL"),
-            sqlite_where=sa.text("reference_id IS NOT NULL"),
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("dataset_annotations", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ux_dataset_annotations_reference",
-            postgresql_where=sa.text("reference_id IS NOT NULL"),
-            sqlite_where=sa.text("reference_id IS NOT NULL"),
-        )
-        batch_op.drop_index("ix_dataset_annotations_item")
-
     op.drop_table("dataset_annotations")
     with op.batch_alter_table("dataset_items", schema=None) as batch_op:
         batch_op.drop_index("ix_dataset_items_revision")

@@ -1,0 +1,180 @@
+"""Appending items with their boxes and metadata through the API, against a real `assay serve`.
+
+    python bench/curation_ingest.py [--items 1000000] [--boxes 5] [--chunk 10000] [--postgres]
+
+Generates items like a driving dataset's (a URL, width and height, a dozen metadata fields:
+numbers, strings, a list, a nested object; 0 to 10 boxes each, `--boxes` on average) and posts
+them `--chunk` items per request, two requests in flight, the way a loader script would
+(the bodies are generated once per size into the temp directory and read from there). Reports
+items/s and objects/s over the whole run, the server's peak RSS and how it grew, and the
+time of a request at the start and at the end (does it slow down as the tables grow?).
+Last line: the summary.
+
+FiftyOne 1.22 on this kind of machine ingested 412 samples/s (issue 16); the goal here is
+≥ 20,000 items/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from _server import Postgres, Server, machine
+
+LABELS = ["car", "truck", "person", "bicycle", "bus", "sign", "light", "dog", "cone", "van"]
+WEATHER = ["sun", "rain", "snow", "fog", "cloud"]
+
+
+def make_items(start: int, count: int, boxes: int, rng: random.Random) -> list[dict]:
+    items = []
+    for n in range(start, start + count):
+        shapes = []
+        for k in range(rng.randint(0, 2 * boxes)):
+            w, h = round(rng.uniform(4, 300), 1), round(rng.uniform(4, 200), 1)
+            shapes.append(
+                {
+                    "type": "box",
+                    "id": f"{n}-{k}",
+                    "label": rng.choice(LABELS),
+                    "x": round(rng.uniform(0, 1920 - w), 1),
+                    "y": round(rng.uniform(0, 1080 - h), 1),
+                    "width": w,
+                    "height": h,
+                    "attributes": {"occluded": rng.random() < 0.2},
+                }
+            )
+        items.append(
+            {
+                "reference_id": f"drive-{n // 1000:05d}/frame-{n % 1000:04d}.jpg",
+                "media": f"https://media.example.test/drive-{n // 1000:05d}/{n % 1000:04d}.jpg",
+                "width": 1920,
+                "height": 1080,
+                "metadata": {
+                    "weather": rng.choice(WEATHER),
+                    "speed": round(rng.uniform(0, 130), 1),
+                    "hour": rng.randrange(24),
+                    "city": f"city-{rng.randrange(40)}",
+                    "night": rng.random() < 0.3,
+                    "lanes": rng.randrange(1, 6),
+                    "score": round(rng.random(), 4),
+                    "sensors": rng.sample(["front", "rear", "left", "right", "top"], 2),
+                    "camera": {"id": rng.randrange(8), "exposure": round(rng.uniform(1, 30), 2)},
+                    "drive": n // 1000,
+                    "frame": n % 1000,
+                    "split": rng.choice(["train", "val", "test"]),
+                },
+                "tags": ["reviewed"] if rng.random() < 0.1 else [],
+                "annotations": shapes,
+            }
+        )
+    return items
+
+
+def cached_bodies(items: int, boxes: int, chunk: int) -> list[Path]:
+    """The request bodies, generated once per size into the temp directory (generating and
+    encoding them costs the client more than sending them)."""
+    folder = Path(tempfile.gettempdir()) / f"assay-bench-ingest-{items}-{boxes}-{chunk}"
+    folder.mkdir(exist_ok=True)
+    rng = random.Random(16)
+    paths = []
+    for n, start in enumerate(range(0, items, chunk)):
+        path = folder / f"{n:05d}.json"
+        count = min(chunk, items - start)
+        if not path.exists():
+            body = json.dumps({"items": make_items(start, count, boxes, rng)}).encode()
+            partial = path.with_suffix(".part")
+            partial.write_bytes(body)
+            partial.rename(path)
+        paths.append(path)
+    return paths
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(current, peak) resident set of a process, KiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--boxes", type=int, default=5, help="average boxes per item")
+    parser.add_argument("--chunk", type=int, default=10_000)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="`assay serve --processes` (one per core)"
+    )
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}")
+    pg = Postgres() if args.postgres else None
+    server = Server(pg.url if pg else None, processes=args.processes)
+    dialect = "postgresql" if pg else "sqlite"
+    try:
+        api = server.api()
+        dataset = api.post("/datasets", json={"name": "ingest-bench"}).json()
+        url = f"{server.url}/api/v1/datasets/{dataset['id']}/items"
+        headers = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"}
+        bodies = cached_bodies(args.items, args.boxes, args.chunk)
+
+        http = httpx.Client(timeout=600)
+        times: list[float] = []
+        objects = 0
+        rss_start = rss_kib(server.proc.pid)[0]
+        cpu_start = cpu_seconds(server.proc.pid)
+
+        def post(path: Path) -> dict:
+            data = path.read_bytes()
+            started = time.perf_counter()
+            response = http.post(url, content=data, headers=headers)
+            times.append(time.perf_counter() - started)
+            response.raise_for_status()
+            return response.json()
+
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            for n, result in enumerate(pool.map(post, bodies), 1):
+                objects += result["annotations"]
+                if n % 20 == 0:
+                    done = n * args.chunk
+                    print(f"  {done:,} items, {done / (time.perf_counter() - started):,.0f}/s")
+        elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(server.proc.pid) - cpu_start
+        rss_end, rss_peak = rss_kib(server.proc.pid)
+        count = api.get(f"/datasets/{dataset['id']}").json()
+        assert count["item_count"] == args.items, count
+        assert count["annotation_count"] == objects, count
+        first = statistics.median(times[:5])
+        last = statistics.median(times[-5:])
+        print(
+            f"curation_ingest ({dialect}, {args.items:,} items, {objects:,} boxes, "
+            f"{args.chunk:,} per request): {args.items / elapsed:,.0f} items/s, "
+            f"{objects / elapsed:,.0f} boxes/s; a request {first:.2f} s at the start, "
+            f"{last:.2f} s at the end; server CPU {cpu:.1f} s "
+            f"({args.items / cpu:,.0f} items per CPU-second); "
+            f"server RSS {rss_start // 1024} MiB at start, "
+            f"peak {rss_peak // 1024} MiB, end {rss_end // 1024} MiB"
+        )
+    finally:
+        server.stop()
+        if pg:
+            pg.stop()
+
+
+if __name__ == "__main__":
+    main()
