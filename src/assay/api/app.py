@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
+from assay import pillars
 from assay.api import errors, health, keys, users
 from assay.api.context import AppContext
 from assay.api.middleware import BodyLimit, RequestContext
-from assay.core import migrate, plugins
+from assay.core import migrate
 from assay.core.db import Database
 from assay.core.settings import Settings, get_settings
 
@@ -40,7 +41,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Workers start with the server unless `run_workers` is False."""
     settings = settings or (context.settings if context else get_settings())
-    plugins.load(settings.plugins)
+    pillars.load(settings)
     ctx = context or build_context(settings)
     want_workers = settings.workers > 0 if run_workers is None else run_workers
 

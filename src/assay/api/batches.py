@@ -14,8 +14,8 @@ from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core.auth import Actor
-from assay.core.policies import batches as policy
 from assay.labeling import batches, models, schemas
+from assay.labeling.policies import batches as policy
 
 router = APIRouter(tags=["batches"], route_class=JsonRoute)
 

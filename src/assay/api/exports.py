@@ -15,8 +15,8 @@ from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core import schemas
-from assay.core.policies import projects as policy
 from assay.labeling import batches, exports
+from assay.labeling.policies import projects as policy
 
 router = APIRouter(tags=["exports"], route_class=JsonRoute)
 

@@ -12,10 +12,10 @@ from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.core.auth import Actor
-from assay.core.policies import projects as policy
 from assay.core.settings import Settings
 from assay.labeling import models, projects, schemas
 from assay.labeling.pipeline import callback_secret
+from assay.labeling.policies import projects as policy
 
 router = APIRouter(tags=["projects"], route_class=JsonRoute)
 

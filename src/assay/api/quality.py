@@ -18,12 +18,12 @@ from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.api.queue import lease_view
 from assay.core.errors import NotFound
-from assay.core.policies import projects as project_policy
-from assay.core.policies import quality_stats as quality_stats_policy
-from assay.core.policies import queue as queue_policy
 from assay.core.schemas import Schema
 from assay.labeling import audits, consensus, models, quality, quality_admin, queue, schemas
 from assay.labeling.annotations import validate_response
+from assay.labeling.policies import projects as project_policy
+from assay.labeling.policies import quality_stats as quality_stats_policy
+from assay.labeling.policies import queue as queue_policy
 from assay.labeling.projects import project_rules
 from assay.labeling.quality_feedback import Feedback
 from assay.labeling.task_params import labeler_params

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query
 from assay.api.deps import Ctx, CurrentActor, Db
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
-from assay.core.policies import quality_stats as policy
 from assay.labeling import quality_stats
+from assay.labeling.policies import quality_stats as policy
 from assay.labeling.quality_feedback import Feedback
 from assay.labeling.quality_stats_schemas import LabelerDashboard, ProjectQuality
 

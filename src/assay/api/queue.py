@@ -25,7 +25,6 @@ from assay.core import dialects, json_values, loop_db
 from assay.core.auth import Actor
 from assay.core.db import Database, utcnow
 from assay.core.errors import Invalid
-from assay.core.policies import queue as policy
 from assay.core.settings import Settings
 from assay.labeling import (
     decisions,
@@ -38,6 +37,7 @@ from assay.labeling import (
 )
 from assay.labeling.annotations import validate_response
 from assay.labeling.pipeline import Pipeline
+from assay.labeling.policies import queue as policy
 from assay.labeling.task_params import labeler_params
 
 router = APIRouter(tags=["queue"], route_class=JsonRoute)

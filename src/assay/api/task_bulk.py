@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from assay.api.deps import Ctx, CurrentActor, Db
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
-from assay.core.policies import tasks as policy
 from assay.labeling import task_bulk
+from assay.labeling.policies import tasks as policy
 
 router = APIRouter(tags=["tasks"], route_class=JsonRoute)
 

@@ -14,9 +14,9 @@ from assay.api.deps import Ctx, CurrentActor, Db
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
 from assay.core.db import utcnow
-from assay.core.policies import queue as queue_policy
-from assay.core.policies import tasks as task_policy
 from assay.labeling import task_context, tasks
+from assay.labeling.policies import queue as queue_policy
+from assay.labeling.policies import tasks as task_policy
 from assay.labeling.projects import project_rules
 from assay.labeling.task_context_schemas import (
     PreviousTask,

@@ -25,8 +25,8 @@ from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
 from assay.core.db import Database
 from assay.core.errors import Invalid, NotFound
-from assay.core.policies import tasks as policy
 from assay.labeling import batches, imports, models, schemas, task_changes, tasks
+from assay.labeling.policies import tasks as policy
 
 router = APIRouter(tags=["tasks"], route_class=JsonRoute)
 

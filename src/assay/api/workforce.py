@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from assay.api.deps import CurrentActor, Db
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
-from assay.core.policies import workforce as policy
 from assay.labeling import batches, workforce
 from assay.labeling import workforce_schemas as schemas
+from assay.labeling.policies import workforce as policy
 
 router = APIRouter(tags=["workforce"], route_class=JsonRoute)
 

@@ -134,13 +134,14 @@ def worker(
     threads: Annotated[int, typer.Option(help="Jobs run at once by this process.")] = 2,
 ) -> None:
     """Run background jobs in this process (as many processes as you like, on any host)."""
+    from assay import pillars
     from assay.api.app import build_context
-    from assay.core import migrate, plugins
+    from assay.core import migrate
     from assay.core.worker import WorkerPool
 
     settings = load_settings(data_dir)
     logs.configure(fmt=settings.log_format, level=settings.log_level)
-    plugins.load(settings.plugins)
+    pillars.load(settings)
     ctx = build_context(settings)
     migrate.upgrade(ctx.db)
     pool = WorkerPool(ctx, threads=threads, name="worker")

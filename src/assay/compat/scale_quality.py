@@ -30,8 +30,8 @@ from assay.compat.scale_common import (
 from assay.compat.scale_taxonomy import LEGACY_GEOMETRY, TEXT_FIELD_TYPES, VIDEO_TYPES
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
-from assay.core.policies import projects as project_policy
 from assay.labeling import models, quality_admin, schemas
+from assay.labeling.policies import projects as project_policy
 from assay.labeling.task_params import rebase
 from assay.labeling.task_types import LLM_TASK_TYPES, native_type
 

@@ -21,9 +21,9 @@ from assay.compat.errors import ScaleRoute
 from assay.compat.scale_common import JsonObject, OptionalJsonObject, batch_by_name, project_by_name
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
-from assay.core.policies import workforce as policy
 from assay.labeling import models, workforce
 from assay.labeling import workforce_schemas as schemas
+from assay.labeling.policies import workforce as policy
 
 router = APIRouter(prefix="/studio", route_class=ScaleRoute)
 

@@ -39,11 +39,11 @@ from assay.core import schemas as core_schemas
 from assay.core import users
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
-from assay.core.policies import batches as batch_policy
 from assay.core.policies import blobs as blob_policy
-from assay.core.policies import projects as project_policy
 from assay.core.policies import users as user_policy
 from assay.labeling import batches, models, projects, schemas
+from assay.labeling.policies import batches as batch_policy
+from assay.labeling.policies import projects as project_policy
 
 router = APIRouter(prefix="/v1", route_class=ScaleRoute, include_in_schema=False)
 router.include_router(scale_v1_tasks.router)

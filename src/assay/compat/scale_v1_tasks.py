@@ -24,9 +24,9 @@ from assay.compat.scale_common import (
 )
 from assay.core.auth import Actor
 from assay.core.errors import Conflict, Invalid, NotFound
-from assay.core.policies import projects as project_policy
-from assay.core.policies import tasks as policy
 from assay.labeling import models, projects, schemas, task_changes, tasks
+from assay.labeling.policies import projects as project_policy
+from assay.labeling.policies import tasks as policy
 from assay.labeling.task_types import native_type
 
 router = APIRouter(route_class=ScaleRoute)

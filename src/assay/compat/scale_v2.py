@@ -27,10 +27,10 @@ from assay.compat.scale_common import (
 )
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
-from assay.core.policies import batches as batch_policy
-from assay.core.policies import projects as project_policy
-from assay.core.policies import tasks as task_policy
 from assay.labeling import batches, models, projects, schemas, task_changes, tasks
+from assay.labeling.policies import batches as batch_policy
+from assay.labeling.policies import projects as project_policy
+from assay.labeling.policies import tasks as task_policy
 
 router = APIRouter(prefix="/v2", route_class=ScaleRoute, include_in_schema=False)
 Expand = Annotated[list[str] | None, Query()]

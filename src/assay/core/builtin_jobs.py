@@ -1,9 +1,5 @@
-"""Job kinds that ship with Assay, registered through the same `job_kind` call as plugins'."""
+"""Core's own job kinds and duties, registered through the same calls as plugins' (every
+worker imports this). A pillar registers its own when it is loaded (`assay.pillars`)."""
 
 import assay.core.logins  # duty: core.forget_login_failures
-import assay.core.webhooks  # webhook.deliver
-import assay.curation.jobs  # curation.delete_dataset
-import assay.labeling.batches  # duty: labeling.park_paused_batches
-import assay.labeling.exports  # labeling.export, labeling.import_prelabels
-import assay.labeling.imports  # labeling.import_tasks
-import assay.labeling.pipeline  # noqa: F401  (duty: labeling.complete_batches)
+import assay.core.webhooks  # noqa: F401  (webhook.deliver)

@@ -11,7 +11,7 @@ import time
 import traceback
 from typing import Any
 
-import assay.core.builtin_jobs  # noqa: F401  (registers built-in job kinds)
+import assay.core.builtin_jobs  # noqa: F401  (core's job kinds; a pillar's: assay.pillars)
 from assay.core import jobs
 from assay.core.jobs import JobCancelled, PermanentError
 

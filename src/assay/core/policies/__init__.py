@@ -1,6 +1,8 @@
 """Authorization: one module per noun, one function per action, each raising `Forbidden`.
 
-Routers call exactly one policy function per request after loading what it acts on.
+Routers call exactly one policy function per request after loading what it acts on. Here are
+core's nouns (users, keys, jobs, blobs, webhooks) and the checks every pillar shares; a
+pillar's own nouns have their policies in the pillar (`assay.labeling.policies`).
 """
 
 from assay.core.auth import Actor

@@ -1,5 +1,5 @@
 // Who may do what, as the UI needs it to show only the entry points that work for the caller
-// (the server decides: core/policies/queue.py::can_work).
+// (the server decides: labeling/policies/queue.py::can_work).
 
 const RANK = { labeler: 0, reviewer: 1, manager: 2, admin: 3 };
 

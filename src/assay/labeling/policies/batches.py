@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from assay.core.auth import Actor
 from assay.core.errors import Forbidden
-from assay.core.policies.projects import require_manager, sees_all
 from assay.labeling import models
+from assay.labeling.policies.projects import require_manager, sees_all
 
 
 def can_create(actor: Actor, project: models.Project, role: str | None) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from assay.core.auth import Actor
 from assay.core.policies import require_role
-from assay.core.policies.projects import require_manager
 from assay.labeling import models
+from assay.labeling.policies.projects import require_manager
 
 
 def can_list_groups(actor: Actor, project: models.Project, role: str | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from assay.core.auth import Actor
 from assay.core.errors import Forbidden
-from assay.core.policies.projects import ProjectRef, manages, require_visible
+from assay.labeling.policies.projects import ProjectRef, manages, require_visible
 
 
 def oversees(actor: Actor, role: str | None) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from assay.core.auth import Actor
 from assay.core.errors import Forbidden
-from assay.core.policies.projects import ProjectRef, require_visible
+from assay.labeling.policies.projects import ProjectRef, require_visible
 
 
 def can_work(actor: Actor, project: ProjectRef, role: str | None, stage_kind: str) -> None:
