@@ -262,3 +262,29 @@ def test_bad_page_requests_are_invalid(data: tuple) -> None:
             result.page(**kwargs)
     with pytest.raises(InvalidQuery):
         run_query(frames, "annotations.count > 0", "scenes")
+
+
+@pytest.mark.parametrize(
+    ("bare", "quoted"),
+    [
+        ("metadata.weather = rain", 'metadata.weather = "rain"'),
+        (
+            "annotation.label != car AND tags CONTAINS blurry",
+            'annotation.label != "car" AND tags CONTAINS "blurry"',
+        ),
+        (
+            'rain = metadata.weather OR metadata.camera.id IN ["cam1"]',
+            '"rain" = metadata.weather OR metadata.camera.id IN ["cam1"]',
+        ),
+    ],
+)
+def test_unquoted_values_read_as_strings_as_in_nucleus(data: tuple, bare: str, quoted: str) -> None:
+    _items, _objects, frames, _ref = data
+    assert np.array_equal(run_query(frames, bare).mask, run_query(frames, quoted).mask)
+    assert run_query(frames, quoted).count > 0
+
+
+def test_a_bare_word_beside_a_number_field_is_still_an_unknown_field(data: tuple) -> None:
+    _items, _objects, frames, _ref = data
+    with pytest.raises(InvalidQuery, match='unknown field "fast" at column 18'):
+        run_query(frames, "metadata.speed = fast")

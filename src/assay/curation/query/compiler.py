@@ -23,7 +23,7 @@ import polars as pl
 
 from assay.core.errors import InvalidQuery
 from assay.curation.query.ast import ARITHMETIC, Binary, Bool, Field, Literal, Node, Unary
-from assay.curation.query.fields import Resolved, resolve
+from assay.curation.query.fields import ROOTS, Resolved, resolve
 from assay.curation.query.frames import GT, QueryFrames
 
 VIEWS = ("items", "objects")
@@ -36,6 +36,7 @@ def compile_query(node: Node, frames: QueryFrames, view: str = "items") -> pl.Ex
     if view not in VIEWS:
         raise InvalidQuery(f'unknown view "{view}" (expected "items" or "objects")')
     compiler = _Compiler(frames)
+    node = compiler.unquoted(node)
     return compiler.item_cond(node) if view == "items" else compiler.object_cond(node)
 
 
@@ -187,6 +188,37 @@ class _Compiler:
             ">": operator.gt,
             ">=": operator.ge,
         }[op](left, right)
+
+    def unquoted(self, node: Node) -> Node:
+        """The plan with Nucleus's unquoted values read as strings (see `bare_words`)."""
+        if isinstance(node, Bool):
+            return Bool(node.op, tuple(self.unquoted(a) for a in node.args), node.col)
+        if isinstance(node, Unary) and node.op in ("not", "any"):
+            return Unary(node.op, self.unquoted(node.arg), node.col)
+        if isinstance(node, Binary) and node.op not in ARITHMETIC:
+            return self.bare_words(node)
+        return node
+
+    def bare_words(self, node: Binary) -> Binary:
+        """Nucleus's unquoted values: in `metadata.weather = rainy` a bare word that names no
+        field is the string "rainy" when the other side is a string or list field."""
+
+        def bare(side: Node) -> bool:
+            return isinstance(side, Field) and len(side.path) == 1 and side.path[0] not in ROOTS
+
+        def stringy(side: Node) -> bool:
+            return isinstance(side, Field) and self.field(side).type in ("string", "list")
+
+        left, right = node.left, node.right
+        if bare(right) and stringy(left):
+            right = Literal(right.path[0], right.col)  # type: ignore[union-attr]
+        elif bare(left) and stringy(right) and node.op in ("=", "!=", "in"):
+            left = Literal(left.path[0], left.col)  # type: ignore[union-attr]
+        return (
+            node
+            if (left, right) == (node.left, node.right)
+            else Binary(node.op, left, right, node.col)
+        )
 
     def string_codes_compare(self, node: Binary, level: str) -> pl.Expr | None:
         """`field = "x"`, `!=`, `IN [...]` on a string column as integer compares over the
