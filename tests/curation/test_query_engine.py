@@ -288,3 +288,18 @@ def test_a_bare_word_beside_a_number_field_is_still_an_unknown_field(data: tuple
     _items, _objects, frames, _ref = data
     with pytest.raises(InvalidQuery, match='unknown field "fast" at column 18'):
         run_query(frames, "metadata.speed = fast")
+
+
+def test_a_dataset_without_objects_or_predictions_answers_every_count_with_zero() -> None:
+    items, objects = generate(50, seed=3)
+    gt_only = [o for o in objects if o["source"] == "gt"]
+    for rows in (gt_only, []):
+        frames = frames_of(items, rows)
+        assert run_query(frames, "predictions.count > 0").count == 0
+        assert run_query(frames, "predictions.count = 0").count == 50
+        with_gt = {o["item_row"] for o in rows}
+        assert run_query(frames, "annotations.count >= 1").count == len(with_gt)
+        facets = run_query(frames, "").facets()
+        assert facets["objects"] == len(rows) and facets["confidence"] == {}
+    with pytest.raises(InvalidQuery, match=r'unknown model "predictions\.m1"'):
+        run_query(frames_of(items, gt_only), "predictions.m1.car > 0")

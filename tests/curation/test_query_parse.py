@@ -3,6 +3,9 @@ and the SDK's `F` writing the very plan the parser reads from text."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from assay.core.errors import Invalid, InvalidQuery
@@ -185,3 +188,15 @@ def test_sdk_expressions_refuse_python_boolean_operators() -> None:
         bool(F("metadata.a") == 1)
     with pytest.raises(TypeError):
         F("metadata.a") == object()  # noqa: B015
+
+
+def test_the_sdk_expressions_import_no_server_code_and_no_polars() -> None:
+    code = (
+        "import sys\n"
+        "from assay.sdk import F\n"
+        "(F('metadata.a') > 1).to_json()\n"
+        "print(sorted(m for m in ('polars', 'numpy', 'sqlalchemy', 'fastapi', 'assay.core.errors',"
+        " 'assay.curation') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -176,7 +176,8 @@ class QueryFrames:
             codes = self.sources.codes
             if source is None:
                 return (codes >= 0) & (codes != self.sources.index(GT))
-            return codes == self.sources.index(source)
+            wanted = self.sources.index(source)  # -1: no such source, which is no object
+            return (codes == wanted) & (wanted >= 0)
 
         return self.cached(("source_mask", source), build)
 
