@@ -26,6 +26,17 @@ class Invalid(AssayError):
     code = "invalid"
 
 
+class InvalidQuery(Invalid):
+    """A query that does not parse or names what the data does not have; `column` is 1-based."""
+
+    def __init__(
+        self, message: str, *, column: int | None = None, token: str | None = None
+    ) -> None:
+        super().__init__(message, field="query")
+        self.column = column
+        self.token = token
+
+
 class Unauthorized(AssayError):
     code = "unauthorized"
 

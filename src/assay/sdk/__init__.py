@@ -17,12 +17,14 @@ from assay.sdk.errors import (
     Unreachable,
     WaitTimeout,
 )
+from assay.sdk.query import F, any_
 
 __all__ = [
     "AssayError",
     "BadRequest",
     "Client",
     "Conflict",
+    "F",
     "Forbidden",
     "InvalidInput",
     "JobCancelled",
@@ -34,4 +36,5 @@ __all__ = [
     "Unauthorized",
     "Unreachable",
     "WaitTimeout",
+    "any_",
 ]
