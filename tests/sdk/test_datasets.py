@@ -51,3 +51,33 @@ def test_a_dataset_appended_in_chunks_read_back_and_deleted(connect, server, acc
     job = client.datasets.delete(dataset.id)
     assert client.jobs.wait(job.id, timeout=60).status == "succeeded"
     assert [d.id for d in client.datasets.list()] == []
+
+
+def test_queries_from_text_and_expressions(connect, server, accounts):
+    from assay.sdk import F
+
+    client = connect(server.url, accounts.make("manager").key)
+    dataset = client.datasets.create("queried")
+    client.datasets.append(
+        dataset.id,
+        [
+            {
+                "reference_id": f"r{n}",
+                "kind": "text",
+                "text": f"sample {n}",
+                "metadata": {"lang": "en" if n % 2 else "de", "length": n},
+            }
+            for n in range(30)
+        ],
+    )
+    text = client.datasets.query(dataset.id, 'metadata.lang = "de" AND metadata.length >= 10')
+    expression = client.datasets.query(
+        dataset.id, (F("metadata.lang") == "de") & (F("metadata.length") >= 10)
+    )
+    assert text.count == expression.count == 10
+    assert [i["reference_id"] for i in text.items] == [i["reference_id"] for i in expression.items]
+    found = list(client.datasets.find(dataset.id, F("metadata.length") < 5))
+    assert sorted(i["reference_id"] for i in found) == ["r0", "r1", "r2", "r3", "r4"]
+    with pytest.raises(InvalidInput) as bad:
+        client.datasets.query(dataset.id, "metadata.lang ==")
+    assert bad.value.field == "query"

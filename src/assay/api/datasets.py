@@ -15,7 +15,8 @@ from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
-from assay.curation import datasets, items, models, schemas, wire
+from assay.core.errors import Invalid
+from assay.curation import datasets, explore, items, models, schemas, wire
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(tags=["datasets"], route_class=JsonRoute)
@@ -247,3 +248,36 @@ def delete_items(
             session=session, dataset=dataset, reference_ids=body.reference_ids
         )
         return schemas.ItemsDeleted(deleted=deleted)
+
+
+@router.post(
+    "/datasets/{dataset_id}/query", response_model=schemas.QueryAnswer, operation_id="query_items"
+)
+def query_items(
+    dataset_id: str, request_in: schemas.QueryRequest, actor: CurrentActor, db: Db
+) -> schemas.QueryAnswer:
+    """A page of the items (or objects) a query matches, its count and, when asked, the
+    sidebar's facets. A query that does not parse is a 422 naming the token and its column."""
+    if request_in.query is not None and request_in.plan is not None:
+        raise Invalid("send the query as text or as a plan, not both", field="plan")
+    with db.read() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_read(actor, dataset)
+        found = explore.explore(
+            session=session,
+            dataset=dataset,
+            query=request_in.plan if request_in.plan is not None else request_in.query,
+            view=request_in.view,
+            limit=request_in.limit,
+            cursor=request_in.cursor,
+            order_by=request_in.order_by,
+            with_facets=request_in.facets,
+            with_predictions=request_in.predictions,
+        )
+    return schemas.QueryAnswer(
+        revision=found.revision,
+        count=found.count,
+        items=found.rows,
+        next_cursor=found.next_cursor,
+        facets=found.facets,
+    )

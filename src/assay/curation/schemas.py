@@ -8,7 +8,7 @@ their JSON Schema for OpenAPI is generated from those shapes.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, StringConstraints
 
@@ -91,3 +91,30 @@ class ItemsDelete(Schema):
 
 class ItemsDeleted(Schema):
     deleted: int
+
+
+class QueryRequest(Schema):
+    query: str | None = Field(
+        None,
+        max_length=10_000,
+        description='The query bar\'s text: `annotations.car > 2 AND metadata.weather = "rain"`.',
+    )
+    plan: dict[str, Any] | None = Field(
+        None, description="The same query as the SDK's JSON plan (`assay.sdk.F`); not with `query`."
+    )
+    view: Literal["items", "objects"] = "items"
+    limit: int = Field(50, ge=1, le=1000)
+    cursor: str | None = Field(None, max_length=64)
+    order_by: str | None = Field(
+        None, max_length=300, description='A field to sort by; a leading "-" sorts descending.'
+    )
+    facets: bool = Field(False, description="Also count labels and tags and bin numbers.")
+    predictions: bool = Field(False, description="Items view: each item's predictions by model.")
+
+
+class QueryAnswer(Schema):
+    revision: int = Field(description="The dataset's revision the answer reflects.")
+    count: int = Field(description="Items (or objects) matched.")
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    facets: dict[str, Any] | None = None

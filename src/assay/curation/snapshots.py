@@ -24,6 +24,7 @@ import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -32,12 +33,12 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from assay.curation import models
+from assay.curation.query.frames import GT, QueryFrames
 
 ITEMS = models.Item.__table__
 ANNOTATIONS = models.Annotation.__table__
 TOMBSTONES = models.Tombstone.__table__
 MODELS = models.Model.__table__
-GT = "gt"
 # Rows read per statement while building (bounded memory for the driver's buffers).
 READ_CHUNK = 50_000
 
@@ -48,6 +49,11 @@ class Snapshot:
     revision: int
     items: pl.DataFrame
     objects: pl.DataFrame
+
+    @cached_property
+    def frames(self) -> QueryFrames:
+        """The query engine's view of this snapshot, with its caches (one per snapshot)."""
+        return QueryFrames(self.items, self.objects)
 
 
 # --- reading rows -----------------------------------------------------------------------

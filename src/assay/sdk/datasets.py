@@ -8,7 +8,8 @@ from typing import Any
 from assay.sdk._api.datasets import DatasetsAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
-from assay.sdk.models import AppendResult, Dataset, Item, Job
+from assay.sdk.models import AppendResult, Dataset, Item, Job, QueryAnswer
+from assay.sdk.query import Expr
 
 # Items per request: well under the server's default limit (50,000) and its body limit.
 APPEND_CHUNK = 10_000
@@ -106,3 +107,44 @@ class Datasets:
         return self._api.delete_items(
             dataset_id=dataset_id, json={"reference_ids": reference_ids}
         ).deleted
+
+    def query(
+        self,
+        dataset_id: str,
+        query: str | Expr | None = None,
+        *,
+        view: str = "items",
+        limit: int = 50,
+        cursor: str | None = None,
+        order_by: str | None = None,
+        facets: bool = False,
+        predictions: bool = False,
+    ) -> QueryAnswer:
+        """One page of what a query matches: the query bar's text (`'annotations.car > 2'`)
+        or an expression (`F("annotations.car") > 2`); `view="objects"` for single shapes.
+        `.count`, `.items`, `.next_cursor` (pass as `cursor`), `.facets` when asked."""
+        body: dict[str, Any] = {
+            "view": view,
+            "limit": limit,
+            "cursor": cursor,
+            "order_by": order_by,
+            "facets": facets,
+            "predictions": predictions,
+        }
+        if isinstance(query, Expr):
+            body["plan"] = query.to_json()
+        else:
+            body["query"] = query
+        return self._api.query(dataset_id=dataset_id, json=body)
+
+    def find(
+        self, dataset_id: str, query: str | Expr | None = None, *, view: str = "items"
+    ) -> Iterator[dict[str, Any]]:
+        """Every match of a query, page after page."""
+        cursor = None
+        while True:
+            page = self.query(dataset_id, query, view=view, limit=1000, cursor=cursor)
+            yield from page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                return

@@ -336,6 +336,10 @@ class ItemsDeleted(curation.ItemsDeleted):
     model_config = _LENIENT
 
 
+class QueryAnswer(curation.QueryAnswer):
+    model_config = _LENIENT
+
+
 __all__ = [
     "ApiKey",
     "ApiKeyCreated",
@@ -372,6 +376,7 @@ __all__ = [
     "ProjectDetail",
     "ProjectQuality",
     "QualityTask",
+    "QueryAnswer",
     "RecentAttempt",
     "Recycled",
     "Retired",

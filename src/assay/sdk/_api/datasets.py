@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from assay.sdk._api._endpoint import API, endpoint
-from assay.sdk.models import AppendResult, Dataset, Item, ItemsDeleted, Job, Page
+from assay.sdk.models import AppendResult, Dataset, Item, ItemsDeleted, Job, Page, QueryAnswer
 
 
 class DatasetsAPI(API):
@@ -21,3 +21,5 @@ class DatasetsAPI(API):
     delete_items = endpoint(
         "POST", "/datasets/{dataset_id}/items/delete", returns=ItemsDeleted, retry=True
     )
+    # A read with a body (the query may be long): repeating it changes nothing.
+    query = endpoint("POST", "/datasets/{dataset_id}/query", returns=QueryAnswer, retry=True)

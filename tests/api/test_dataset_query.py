@@ -1,0 +1,153 @@
+"""POST /api/v1/datasets/{id}/query: the query bar over the dataset's snapshot — counts, pages
+of items and objects, facets, sorting, the snapshot following appends and deletes, and bad
+queries named by token and column."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assay.sdk.query import F
+
+API = "/api/v1"
+
+
+def ok(response) -> Any:
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def box(label: str, w: float = 10, h: float = 10) -> dict[str, Any]:
+    return {"type": "box", "label": label, "x": 1, "y": 1, "width": w, "height": h}
+
+
+@pytest.fixture
+def manager(accounts):
+    return accounts.make("manager")
+
+
+@pytest.fixture
+def dataset(client, manager) -> str:
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "q"}, headers=manager.headers))
+    items = [
+        {
+            "reference_id": f"img-{n}",
+            "media": f"https://media.example.test/{n}.jpg",
+            "metadata": {"weather": "rain" if n % 3 == 0 else "sun", "speed": n},
+            "tags": ["night"] if n % 4 == 0 else [],
+            "annotations": [box("car", w=n + 1)] * (n % 4) + [box("person")] * (n % 2),
+        }
+        for n in range(24)
+    ]
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/items", json={"items": items}, headers=manager.headers
+        )
+    )
+    return dataset["id"]
+
+
+def query(client, account, dataset_id: str, **body) -> Any:
+    return client.post(f"{API}/datasets/{dataset_id}/query", json=body, headers=account.headers)
+
+
+def test_items_matching_a_query_with_counts_facets_and_pages(client, manager, dataset):
+    text = 'annotations.car > 2 AND metadata.weather = "rain"'
+    expected = [f"img-{n}" for n in range(24) if n % 4 > 2 and n % 3 == 0]
+    answer = ok(query(client, manager, dataset, query=text, facets=True, limit=2))
+    assert answer["count"] == len(expected) == 2
+    assert [row["reference_id"] for row in answer["items"]] == expected
+    assert answer["items"][0]["annotations"][0]["label"] == "car"
+    assert answer["facets"]["items"] == 2
+    assert answer["facets"]["labels"]["gt"] == {"car": 6, "person": 2}
+
+    everything = ok(query(client, manager, dataset, limit=10, order_by="-metadata.speed"))
+    assert everything["count"] == 24
+    assert [r["reference_id"] for r in everything["items"]][:3] == ["img-23", "img-22", "img-21"]
+    rest = ok(
+        query(
+            client,
+            manager,
+            dataset,
+            limit=20,
+            order_by="-metadata.speed",
+            cursor=everything["next_cursor"],
+        )
+    )
+    assert rest["items"][0]["reference_id"] == "img-13"
+    assert rest["next_cursor"] is None
+
+    # The SDK's plan is the same query.
+    plan = ((F("annotations.car") > 2) & (F("metadata.weather") == "rain")).to_json()
+    assert ok(query(client, manager, dataset, plan=plan))["count"] == 2
+
+
+def test_objects_view_sorted_by_area_with_their_shapes(client, manager, dataset):
+    answer = ok(
+        query(
+            client,
+            manager,
+            dataset,
+            query='object.label = "car"',
+            view="objects",
+            order_by="-area",
+            limit=3,
+        )
+    )
+    cars = sum(n % 4 for n in range(24))
+    assert answer["count"] == cars
+    first = answer["items"][0]
+    assert first["label"] == "car" and first["area"] == 24 * 10
+    assert first["reference_id"] == "img-23"
+    assert first["shape"]["width"] == 24
+    assert first["media"] == "https://media.example.test/23.jpg"
+
+
+def test_the_snapshot_follows_appends_and_deletes(client, manager, dataset):
+    assert ok(query(client, manager, dataset, query='tags CONTAINS "night"'))["count"] == 6
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset}/items",
+            json={
+                "items": [
+                    {"reference_id": "img-1", "media": "https://m.test/1.jpg", "tags": ["night"]}
+                ]
+            },
+            headers=manager.headers,
+        )
+    )
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset}/items/delete",
+            json={"reference_ids": ["img-0", "img-4"]},
+            headers=manager.headers,
+        )
+    )
+    answer = ok(query(client, manager, dataset, query='tags CONTAINS "night"', limit=50))
+    assert sorted(r["reference_id"] for r in answer["items"]) == sorted(
+        ["img-1", "img-8", "img-12", "img-16", "img-20"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('metdata.weather = "rain"', "metdata.weather"),
+        ("annotations.car >", "column"),
+        ("metadata.weather > 3 AND", "column"),
+        ('metadata.nothing = "x"', "metadata.nothing"),
+        ('metadata.weather = "rain', "column"),
+    ],
+)
+def test_a_bad_query_is_a_422_naming_the_token(client, manager, dataset, text, words):
+    response = query(client, manager, dataset, query=text)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["field"] == "query"
+    assert words in error["message"]
+
+
+def test_labelers_cannot_query(client, accounts, dataset):
+    labeler = accounts.make("labeler")
+    assert query(client, labeler, dataset, query="").status_code == 404
