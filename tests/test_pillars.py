@@ -58,6 +58,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
         ],
         "duties": [
             "core.forget_login_failures",
+            "curation.collect_labels",
             "labeling.complete_batches",
             "labeling.park_paused_batches",
         ],

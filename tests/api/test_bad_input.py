@@ -110,6 +110,7 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "dataset_id": dataset["id"],
         "item_id": "missing",
         "reference_id": "r1",
+        "slice_id": "missing",
     }
 
 

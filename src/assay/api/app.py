@@ -136,6 +136,7 @@ def _api_modules() -> list:
         jobs,
         projects,
         queue,
+        slices,
         task_bulk,
         task_detail,
         tasks,
@@ -155,4 +156,5 @@ def _api_modules() -> list:
     modules.append(quality_routes)
     modules.append(task_context_routes)
     modules.append(datasets)
+    modules.append(slices)
     return modules

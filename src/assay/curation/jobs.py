@@ -1,4 +1,6 @@
-"""The curation pillar's jobs, registered through the same `job_kind` call as plugins'."""
+"""The curation pillar's jobs and duties, registered through the same calls as plugins'
+(`assay.pillars` loads this module): curation.delete_dataset here, the duty
+curation.collect_labels in `to_labeling`."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from assay.core.jobs import job_kind
-from assay.curation import models
+from assay.curation import models, to_labeling  # noqa: F401  (its duty)
 from assay.curation.datasets import DELETE_CHUNK, DELETE_JOB
 
 ITEMS = models.Item.__table__

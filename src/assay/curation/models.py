@@ -120,6 +120,9 @@ class Annotation(Base):
     source_id: Mapped[str] = mapped_column(String(24), primary_key=True, default=GROUND_TRUTH)
     shapes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False)
     count: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Where ground truth came from when Assay made it: {"task_id", "project_id", "batch_id",
+    # "completed_at"} for labels brought back from a labeling batch.
+    origin: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class Tombstone(Base):
@@ -146,5 +149,60 @@ class Model(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONType, nullable=False, default=dict
     )
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Slice(Base):
+    """A named subset of a dataset: chosen items (`static`) or a saved query (`dynamic`)."""
+
+    __tablename__ = "dataset_slices"
+    __table_args__ = (Index("ix_dataset_slices_dataset", "dataset_id", "id"),)
+
+    id: Mapped[str] = _id()
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="static")
+    # A dynamic slice's query: the query bar's text, or the SDK's plan.
+    query: Mapped[Any | None] = mapped_column(JSONType)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class SliceItem(Base):
+    __tablename__ = "dataset_slice_items"
+    __table_args__ = (Index("ix_dataset_slice_items_item", "item_id"),)
+
+    slice_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_slices.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class LabelingLink(Base):
+    """Items sent to a labeling batch; their completed labels come back as ground truth."""
+
+    __tablename__ = "dataset_labeling_links"
+
+    id: Mapped[str] = _id()
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
+    )
+    slice_id: Mapped[str | None] = mapped_column(
+        ForeignKey("dataset_slices.id", ondelete="SET NULL")
+    )
+    project_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    batch_id: Mapped[str] = mapped_column(String(24), nullable=False, unique=True)
+    model_id: Mapped[str | None] = mapped_column(String(24))
+    sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    returned: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Completed tasks are read after this (completed_at, task id) to bring their labels back.
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    synced_task: Mapped[str] = mapped_column(String(24), nullable=False, default="")
+    done: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()

@@ -118,3 +118,73 @@ class QueryAnswer(Schema):
     items: list[dict[str, Any]]
     next_cursor: str | None
     facets: dict[str, Any] | None = None
+
+
+class SliceCreate(Schema):
+    name: Name
+    kind: Literal["static", "dynamic"] = "static"
+    reference_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] | None = (
+        Field(None, max_length=100_000, description="A static slice's items.")
+    )
+    query: str | dict[str, Any] | None = Field(
+        None,
+        description="A dynamic slice's query (text or plan); for a static slice, its items "
+        "are what the query matches now.",
+    )
+
+
+class Slice(Schema):
+    id: str
+    dataset_id: str
+    name: str
+    kind: str
+    query: Any | None
+    created_by: str | None
+    created_at: dt.datetime
+    item_count: int | None = None
+
+
+class SlicePage(Page[Slice]):
+    pass
+
+
+class SliceMembers(Schema):
+    reference_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
+        min_length=1, max_length=100_000
+    )
+
+
+class SliceMembersChanged(Schema):
+    changed: int
+
+
+class SliceItems(Schema):
+    count: int
+    item_ids: list[str]
+    next_cursor: str | None
+
+
+class SliceSend(Schema):
+    project_id: str = Field(min_length=1, max_length=24)
+    batch_name: Name
+    model_id: str | None = Field(
+        None, max_length=24, description="Its predictions become the tasks' pre-labels."
+    )
+    finalize: bool = Field(True, description="Queue the batch at once.")
+
+
+class LabelingLink(Schema):
+    id: str
+    dataset_id: str
+    slice_id: str | None
+    project_id: str
+    batch_id: str
+    model_id: str | None
+    sent: int
+    returned: int
+    done: bool
+    created_at: dt.datetime
+
+
+class LabelingLinkPage(Page[LabelingLink]):
+    pass

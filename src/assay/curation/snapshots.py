@@ -118,6 +118,29 @@ def _all_shape_rows(session: Session, dataset_id: str) -> list[tuple[str, str, s
     ]
 
 
+def _slice_lists(
+    session: Session, dataset_id: str, item_ids: Sequence[str] | None
+) -> dict[str, list[str]]:
+    """item id → the static slices holding it (of the given items, or of every item)."""
+    members, slices = models.SliceItem.__table__, models.Slice.__table__
+    statement = (
+        select(members.c.item_id, members.c.slice_id)
+        .join(slices, slices.c.id == members.c.slice_id)
+        .where(slices.c.dataset_id == dataset_id)
+    )
+    found: dict[str, list[str]] = {}
+    chunks = (
+        [None]
+        if item_ids is None
+        else [item_ids[i : i + 500] for i in range(0, len(item_ids), 500)]
+    )
+    for chunk in chunks:
+        limited = statement if chunk is None else statement.where(members.c.item_id.in_(chunk))
+        for item_id, slice_id in session.execute(limited):
+            found.setdefault(item_id, []).append(slice_id)
+    return found
+
+
 def _model_names(session: Session, source_ids: Iterable[str]) -> dict[str, str]:
     wanted = sorted({s for s in source_ids if s != models.GROUND_TRUTH})
     names = {models.GROUND_TRUTH: GT}
@@ -197,8 +220,10 @@ def _read_ndjson(data: bytes, rows: int) -> pl.DataFrame:
         )
 
 
-def items_frame(rows: Sequence[tuple]) -> pl.DataFrame:
-    """The items frame of `_item_rows` rows (`row` numbered 0..n-1 in their order)."""
+def items_frame(rows: Sequence[tuple], slices: dict[str, list[str]] | None = None) -> pl.DataFrame:
+    """The items frame of `_item_rows` rows (`row` numbered 0..n-1 in their order), with the
+    static slices holding each."""
+    slices = slices or {}
     base = pl.DataFrame(
         {
             "row": pl.Series(np.arange(len(rows), dtype=np.uint32)),
@@ -217,7 +242,7 @@ def items_frame(rows: Sequence[tuple]) -> pl.DataFrame:
         tag_lists = pl.Series([[] for _ in rows], dtype=pl.List(pl.Utf8))
     base = base.with_columns(
         tag_lists.alias("tags"),
-        pl.Series("slices", [[] for _ in rows], dtype=pl.List(pl.Utf8)),
+        pl.Series("slices", [sorted(slices.get(r[0], ())) for r in rows], dtype=pl.List(pl.Utf8)),
     )
     metadata = _read_ndjson(_json_lines((r[6] for r in rows), "{}"), len(rows))
     if metadata.width:
@@ -412,7 +437,7 @@ def build(session: Session, dataset: models.Dataset) -> Snapshot:
     return Snapshot(
         dataset.id,
         dataset.revision,
-        items_frame(rows),
+        items_frame(rows, _slice_lists(session, dataset.id, None)),
         objects_frame(shape_rows, positions, names),
     )
 
@@ -439,12 +464,15 @@ def catch_up(session: Session, dataset: models.Dataset, snapshot: Snapshot) -> S
     new_position = np.cumsum(keep) - 1
     kept_items = snapshot.items.filter(pl.Series(keep))
     object_rows = snapshot.objects["item_row"].to_numpy()
-    kept_objects = snapshot.objects.filter(pl.Series(keep[object_rows] if len(object_rows) else []))
+    kept_objects = snapshot.objects.filter(pl.Series(keep[object_rows], dtype=pl.Boolean))
     kept_objects = kept_objects.with_columns(
         pl.Series("item_row", new_position[kept_objects["item_row"].to_numpy()].astype(np.uint32))
     )
     start = kept_items.height
-    added = items_frame(changed).with_columns((pl.col("row") + start).cast(pl.UInt32).alias("row"))
+    memberships = _slice_lists(session, dataset.id, [row[0] for row in changed])
+    added = items_frame(changed, memberships).with_columns(
+        (pl.col("row") + start).cast(pl.UInt32).alias("row")
+    )
     items = pl.concat(
         [kept_items.with_columns(pl.Series("row", np.arange(start, dtype=np.uint32))), added],
         how="diagonal_relaxed",

@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -522,3 +522,24 @@ def task_history(*, session: Session, task: models.Task) -> list[models.TaskEven
             .order_by(models.TaskEvent.id)
         )
     )
+
+
+def completed_after(
+    *,
+    session: Session,
+    batch_id: str,
+    after: tuple[dt.datetime, str] | None,
+    limit: int = 500,
+) -> list[models.Task]:
+    """A batch's completed production tasks in completion order (completed_at, id), those
+    after `after`: for pillars that bring labels back (curation's send-to-labeling)."""
+    T = models.Task
+    statement = select(T).where(
+        T.batch_id == batch_id, T.status == "completed", T.kind == "production"
+    )
+    if after is not None:
+        at, task_id = after
+        statement = statement.where(
+            or_(T.completed_at > at, and_(T.completed_at == at, T.id > task_id))
+        )
+    return list(session.scalars(statement.order_by(T.completed_at, T.id).limit(limit)))

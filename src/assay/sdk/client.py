@@ -16,6 +16,7 @@ from assay.sdk.models import Me
 from assay.sdk.projects import Projects
 from assay.sdk.quality import Quality
 from assay.sdk.queue import Queue
+from assay.sdk.slices import Slices
 from assay.sdk.tasks import Tasks
 from assay.sdk.users import Users
 from assay.sdk.webhooks import Webhooks
@@ -64,6 +65,7 @@ class Client:
         self.queue = Queue(self._http)
         self.quality = Quality(self._http)
         self.datasets = Datasets(self._http)
+        self.slices = Slices(self._http)
 
     def me(self) -> Me:
         """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""

@@ -340,6 +340,22 @@ class QueryAnswer(curation.QueryAnswer):
     model_config = _LENIENT
 
 
+class Slice(curation.Slice):
+    model_config = _LENIENT
+
+
+class SliceItems(curation.SliceItems):
+    model_config = _LENIENT
+
+
+class SliceMembersChanged(curation.SliceMembersChanged):
+    model_config = _LENIENT
+
+
+class LabelingLink(curation.LabelingLink):
+    model_config = _LENIENT
+
+
 __all__ = [
     "ApiKey",
     "ApiKeyCreated",
@@ -366,6 +382,7 @@ __all__ = [
     "JobLog",
     "LabelerDashboard",
     "LabelerQuality",
+    "LabelingLink",
     "Lease",
     "LeaseRenewed",
     "LeasedTask",
@@ -381,6 +398,9 @@ __all__ = [
     "Recycled",
     "Retired",
     "SeriesPoint",
+    "Slice",
+    "SliceItems",
+    "SliceMembersChanged",
     "Standing",
     "Submitted",
     "Task",
