@@ -1,0 +1,8 @@
+"""Vector search for curation: `VectorIndex` (exact below a size, faiss IVF above it) and
+the autotag refinement kernel. Pure over arrays; the services own storage and SQL."""
+
+from assay.curation.vectors.autotag import refine_autotag
+from assay.curation.vectors.exact import exact_search
+from assay.curation.vectors.index import VectorIndex
+
+__all__ = ["VectorIndex", "exact_search", "refine_autotag"]
