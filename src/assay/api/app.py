@@ -132,6 +132,7 @@ def _api_modules() -> list:
         batches,
         blobs,
         datasets,
+        embeddings,
         exports,
         jobs,
         projects,
@@ -157,4 +158,5 @@ def _api_modules() -> list:
     modules.append(task_context_routes)
     modules.append(datasets)
     modules.append(slices)
+    modules.append(embeddings)
     return modules

@@ -135,6 +135,7 @@ _ITEM_COLUMNS = (
     "metadata",
     "tags",
     "revision",
+    "seq",
 )
 
 
@@ -274,6 +275,14 @@ def append_items(
     removed = _delete_annotations(session, replaced, models.GROUND_TRUTH)
     connection = session.connection()
     if inserts:
+        last = session.execute(
+            update(DATASETS)
+            .where(DATASETS.c.id == dataset.id)
+            .values(item_seq=DATASETS.c.item_seq + len(inserts))
+            .returning(DATASETS.c.item_seq)
+        ).scalar_one()
+        first_seq = last - len(inserts) + 1
+        inserts = [(*row, first_seq + k) for k, row in enumerate(inserts)]
         dialects.insert_rows(
             connection,
             ITEMS,

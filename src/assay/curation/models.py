@@ -20,9 +20,11 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -58,6 +60,12 @@ class Dataset(Base):
     annotation_count: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
     prediction_count: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
     revision: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    # Items numbered so far: an item's `seq` is its dense key in vector indexes.
+    item_seq: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0, server_default="0")
+    # Embedding spaces: {"clip": {"dim": 512, "metric": "cosine"}}, fixed by the first upload.
+    embedding_spaces: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, nullable=False, default=dict, server_default="{}"
+    )
     # Tombstones at or below this revision were forgotten: an older snapshot reloads whole.
     tombstone_floor: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
     # Being deleted by a job: invisible, refuses writes.
@@ -97,6 +105,8 @@ class Item(Base):
     scene_id: Mapped[str | None] = mapped_column(String(24))
     frame_index: Mapped[int | None] = mapped_column(Integer)
     revision: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+    # Dense per-dataset number (1, 2, …): the item's key in vector indexes.
+    seq: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
@@ -206,3 +216,54 @@ class LabelingLink(Base):
     done: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
+
+
+class Embedding(Base):
+    """An item's vector in one embedding space (float32 bytes)."""
+
+    __tablename__ = "dataset_embeddings"
+    __table_args__ = (Index("ix_dataset_embeddings_revision", "dataset_id", "space", "revision"),)
+
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    space: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    seq: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+    vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    revision: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+
+
+class Autotag(Base):
+    """A concept learnt from examples on an embedding space; committed scores are queryable
+    as `autotag.<name>`."""
+
+    __tablename__ = "dataset_autotags"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+
+    id: Mapped[str] = _id()
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    space: Mapped[str] = mapped_column(String(64), nullable=False)
+    positive: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    negative: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    top_k: Mapped[int] = mapped_column(Integer, nullable=False, default=20_000)
+    rounds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    committed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class AutotagScore(Base):
+    __tablename__ = "dataset_autotag_scores"
+    __table_args__ = (Index("ix_dataset_autotag_scores_item", "item_id"),)
+
+    autotag_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_autotags.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    score: Mapped[float] = mapped_column(Float, nullable=False)

@@ -188,3 +188,68 @@ class LabelingLink(Schema):
 
 class LabelingLinkPage(Page[LabelingLink]):
     pass
+
+
+class EmbeddingsWritten(Schema):
+    written: int
+
+
+class SimilarRequest(Schema):
+    space: str = Field(min_length=1, max_length=64)
+    reference_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] | None = (
+        Field(None, max_length=1000, description="Find items like these (their mean).")
+    )
+    vector: list[float] | None = Field(None, max_length=4096, description="Or like this vector.")
+    k: int = Field(50, ge=1, le=1000)
+    query: str | dict[str, Any] | None = Field(
+        None, description="Only among the items this query matches."
+    )
+
+
+class Match(Schema):
+    item_id: str
+    reference_id: str
+    score: float
+
+
+class Matches(Schema):
+    items: list[Match]
+
+
+class AutotagRound(Schema):
+    name: str = Field(min_length=1, max_length=100)
+    space: str = Field(min_length=1, max_length=64)
+    positive: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
+        min_length=1, max_length=10_000
+    )
+    negative: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
+        default_factory=list, max_length=10_000
+    )
+    top_k: int = Field(20_000, ge=1, le=1_000_000)
+
+
+class Autotag(Schema):
+    id: str
+    dataset_id: str
+    name: str
+    space: str
+    positive: list[str]
+    negative: list[str]
+    top_k: int
+    rounds: int
+    committed_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class AutotagRefined(Schema):
+    autotag: Autotag
+    items: list[Match] = Field(description="The best items of this round, most likely first.")
+
+
+class AutotagCommitted(Schema):
+    autotag: Autotag
+    scored: int
+
+
+class AutotagPage(Page[Autotag]):
+    pass

@@ -60,7 +60,7 @@ class Snapshot:
 
 
 def _item_rows(session: Session, dataset_id: str, after: int | None) -> list[tuple]:
-    """(id, reference_id, kind, width, height, tags text, metadata text) in id order; only
+    """(id, reference_id, kind, width, height, tags text, metadata text, seq) in id order; only
     those stamped after `after` when given."""
     columns = (
         ITEMS.c.id,
@@ -70,6 +70,7 @@ def _item_rows(session: Session, dataset_id: str, after: int | None) -> list[tup
         ITEMS.c.height,
         cast(ITEMS.c.tags, Text),
         cast(ITEMS.c.metadata, Text),
+        ITEMS.c.seq,
     )
     rows: list[tuple] = []
     last = ""
@@ -138,6 +139,36 @@ def _slice_lists(
         limited = statement if chunk is None else statement.where(members.c.item_id.in_(chunk))
         for item_id, slice_id in session.execute(limited):
             found.setdefault(item_id, []).append(slice_id)
+    return found
+
+
+def _autotag_scores(
+    session: Session, dataset_id: str, item_ids: Sequence[str] | None
+) -> dict[str, dict[str, float]]:
+    """Committed autotag scores: name → {item id: score} (of the given items, or all)."""
+    tags, scores = models.Autotag.__table__, models.AutotagScore.__table__
+    statement = (
+        select(tags.c.name, scores.c.item_id, scores.c.score)
+        .join(tags, tags.c.id == scores.c.autotag_id)
+        .where(tags.c.dataset_id == dataset_id)
+    )
+    found: dict[str, dict[str, float]] = {
+        name: {}
+        for name in session.scalars(
+            select(tags.c.name).where(
+                tags.c.dataset_id == dataset_id, tags.c.committed_at.is_not(None)
+            )
+        )
+    }
+    chunks = (
+        [None]
+        if item_ids is None
+        else [item_ids[i : i + 500] for i in range(0, len(item_ids), 500)]
+    )
+    for chunk in chunks:
+        limited = statement if chunk is None else statement.where(scores.c.item_id.in_(chunk))
+        for name, item_id, score in session.execute(limited):
+            found.setdefault(name, {})[item_id] = score
     return found
 
 
@@ -220,9 +251,13 @@ def _read_ndjson(data: bytes, rows: int) -> pl.DataFrame:
         )
 
 
-def items_frame(rows: Sequence[tuple], slices: dict[str, list[str]] | None = None) -> pl.DataFrame:
+def items_frame(
+    rows: Sequence[tuple],
+    slices: dict[str, list[str]] | None = None,
+    autotags: dict[str, dict[str, float]] | None = None,
+) -> pl.DataFrame:
     """The items frame of `_item_rows` rows (`row` numbered 0..n-1 in their order), with the
-    static slices holding each."""
+    static slices holding each and committed autotag scores (`autotag.<name>`)."""
     slices = slices or {}
     base = pl.DataFrame(
         {
@@ -232,6 +267,7 @@ def items_frame(rows: Sequence[tuple], slices: dict[str, list[str]] | None = Non
             "kind": [r[2] for r in rows],
             "width": pl.Series([r[3] for r in rows], dtype=pl.Float64),
             "height": pl.Series([r[4] for r in rows], dtype=pl.Float64),
+            "seq": pl.Series([r[7] for r in rows], dtype=pl.Int64),
         },
         schema_overrides={"item_id": pl.Utf8, "reference_id": pl.Utf8, "kind": pl.Utf8},
     )
@@ -244,6 +280,10 @@ def items_frame(rows: Sequence[tuple], slices: dict[str, list[str]] | None = Non
         tag_lists.alias("tags"),
         pl.Series("slices", [sorted(slices.get(r[0], ())) for r in rows], dtype=pl.List(pl.Utf8)),
     )
+    for name, scores in sorted((autotags or {}).items()):
+        base = base.with_columns(
+            pl.Series(f"autotag.{name}", [scores.get(r[0]) for r in rows], dtype=pl.Float64)
+        )
     metadata = _read_ndjson(_json_lines((r[6] for r in rows), "{}"), len(rows))
     if metadata.width:
         base = pl.concat([base, _typed(_flatten(metadata, "metadata"))], how="horizontal")
@@ -437,7 +477,11 @@ def build(session: Session, dataset: models.Dataset) -> Snapshot:
     return Snapshot(
         dataset.id,
         dataset.revision,
-        items_frame(rows, _slice_lists(session, dataset.id, None)),
+        items_frame(
+            rows,
+            _slice_lists(session, dataset.id, None),
+            _autotag_scores(session, dataset.id, None),
+        ),
         objects_frame(shape_rows, positions, names),
     )
 
@@ -470,7 +514,14 @@ def catch_up(session: Session, dataset: models.Dataset, snapshot: Snapshot) -> S
     )
     start = kept_items.height
     memberships = _slice_lists(session, dataset.id, [row[0] for row in changed])
-    added = items_frame(changed, memberships).with_columns(
+    scores = _autotag_scores(session, dataset.id, [row[0] for row in changed])
+    for name in scores:
+        if f"autotag.{name}" not in kept_items.columns:
+            # A newly committed autotag: every kept item lacks it (the scored ones changed).
+            kept_items = kept_items.with_columns(
+                pl.lit(None, dtype=pl.Float64).alias(f"autotag.{name}")
+            )
+    added = items_frame(changed, memberships, scores).with_columns(
         (pl.col("row") + start).cast(pl.UInt32).alias("row")
     )
     items = pl.concat(

@@ -8,7 +8,16 @@ from typing import Any
 from assay.sdk._api.datasets import DatasetsAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
-from assay.sdk.models import AppendResult, Dataset, Item, Job, QueryAnswer
+from assay.sdk.models import (
+    AppendResult,
+    AutotagCommitted,
+    AutotagRefined,
+    Dataset,
+    Item,
+    Job,
+    Match,
+    QueryAnswer,
+)
 from assay.sdk.query import Expr
 
 # Items per request: well under the server's default limit (50,000) and its body limit.
@@ -148,3 +157,65 @@ class Datasets:
             cursor = page.next_cursor
             if cursor is None:
                 return
+
+    def upload_embeddings(
+        self,
+        dataset_id: str,
+        space: str,
+        vectors: dict[str, list[float]],
+        *,
+        metric: str = "cosine",
+        chunk_size: int = 5_000,
+    ) -> int:
+        """Vectors by reference id into an embedding space (its first upload fixes the
+        dimension); returns how many were written."""
+        written = 0
+        entries = [{"reference_id": r, "vector": list(v)} for r, v in vectors.items()]
+        for start in range(0, len(entries), chunk_size):
+            body = {"space": space, "metric": metric, "items": entries[start : start + chunk_size]}
+            written += self._api.embeddings(dataset_id=dataset_id, json=body).written
+        return written
+
+    def similar(
+        self,
+        dataset_id: str,
+        space: str,
+        *,
+        reference_ids: list[str] | None = None,
+        vector: list[float] | None = None,
+        k: int = 50,
+        query: str | Expr | None = None,
+    ) -> list[Match]:
+        """The k items most like the given items (or vector), among a query's matches."""
+        body: dict[str, Any] = {"space": space, "k": k}
+        if reference_ids is not None:
+            body["reference_ids"] = reference_ids
+        if vector is not None:
+            body["vector"] = list(vector)
+        if query is not None:
+            body["query"] = query.to_json() if isinstance(query, Expr) else query
+        return self._api.similar(dataset_id=dataset_id, json=body).items
+
+    def refine_autotag(
+        self,
+        dataset_id: str,
+        name: str,
+        space: str,
+        *,
+        positive: list[str],
+        negative: list[str] | None = None,
+        top_k: int = 20_000,
+    ) -> AutotagRefined:
+        """One round of an autotag: its examples, and the best items it finds now."""
+        body = {
+            "name": name,
+            "space": space,
+            "positive": positive,
+            "negative": negative or [],
+            "top_k": top_k,
+        }
+        return self._api.refine_autotag(dataset_id=dataset_id, json=body)
+
+    def commit_autotag(self, dataset_id: str, name: str) -> AutotagCommitted:
+        """Keep the latest round's top scores, queryable as `autotag.<name>`."""
+        return self._api.commit_autotag(dataset_id=dataset_id, name=name)

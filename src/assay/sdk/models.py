@@ -356,6 +356,37 @@ class LabelingLink(curation.LabelingLink):
     model_config = _LENIENT
 
 
+class EmbeddingsWritten(curation.EmbeddingsWritten):
+    model_config = _LENIENT
+
+
+class Match(curation.Match):
+    model_config = _LENIENT
+
+
+class Matches(curation.Matches):
+    model_config = _LENIENT
+
+    items: list[Match]
+
+
+class Autotag(curation.Autotag):
+    model_config = _LENIENT
+
+
+class AutotagRefined(curation.AutotagRefined):
+    model_config = _LENIENT
+
+    autotag: Autotag
+    items: list[Match]
+
+
+class AutotagCommitted(curation.AutotagCommitted):
+    model_config = _LENIENT
+
+    autotag: Autotag
+
+
 __all__ = [
     "ApiKey",
     "ApiKeyCreated",
@@ -363,6 +394,9 @@ __all__ = [
     "Audit",
     "AuditLease",
     "AuditTask",
+    "Autotag",
+    "AutotagCommitted",
+    "AutotagRefined",
     "Batch",
     "BatchCounts",
     "Blob",
@@ -373,6 +407,7 @@ __all__ = [
     "CalibrationReport",
     "CourseState",
     "Dataset",
+    "EmbeddingsWritten",
     "EvaluationSummary",
     "EvaluationTaskStats",
     "InstructionVersion",
@@ -386,6 +421,8 @@ __all__ = [
     "Lease",
     "LeaseRenewed",
     "LeasedTask",
+    "Match",
+    "Matches",
     "Me",
     "Member",
     "Page",

@@ -1,7 +1,19 @@
 from __future__ import annotations
 
 from assay.sdk._api._endpoint import API, endpoint
-from assay.sdk.models import AppendResult, Dataset, Item, ItemsDeleted, Job, Page, QueryAnswer
+from assay.sdk.models import (
+    AppendResult,
+    AutotagCommitted,
+    AutotagRefined,
+    Dataset,
+    EmbeddingsWritten,
+    Item,
+    ItemsDeleted,
+    Job,
+    Matches,
+    Page,
+    QueryAnswer,
+)
 
 
 class DatasetsAPI(API):
@@ -23,3 +35,12 @@ class DatasetsAPI(API):
     )
     # A read with a body (the query may be long): repeating it changes nothing.
     query = endpoint("POST", "/datasets/{dataset_id}/query", returns=QueryAnswer, retry=True)
+    # Uploading the same vectors again writes the same rows.
+    embeddings = endpoint(
+        "POST", "/datasets/{dataset_id}/embeddings", returns=EmbeddingsWritten, retry=True
+    )
+    similar = endpoint("POST", "/datasets/{dataset_id}/similar", returns=Matches, retry=True)
+    refine_autotag = endpoint("POST", "/datasets/{dataset_id}/autotags", returns=AutotagRefined)
+    commit_autotag = endpoint(
+        "POST", "/datasets/{dataset_id}/autotags/{name}/commit", returns=AutotagCommitted
+    )

@@ -1,0 +1,182 @@
+"""Embeddings, find-similar and autotag through /api/v1: answers equal a brute-force
+computation over the uploaded vectors, restrictions by query hold, deleted items are never
+answered, and a committed autotag is queryable."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+API = "/api/v1"
+DIM = 16
+
+
+def ok(response) -> Any:
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+@pytest.fixture
+def manager(accounts):
+    return accounts.make("manager")
+
+
+@pytest.fixture
+def world(client, manager) -> dict[str, Any]:
+    """60 items in three clusters of vectors; metadata says which cluster."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(3, DIM))
+    vectors = np.stack([centres[n % 3] + 0.15 * rng.normal(size=DIM) for n in range(60)])
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "vec"}, headers=manager.headers))
+    items = [
+        {"reference_id": f"r{n}", "kind": "text", "text": f"t{n}", "metadata": {"cluster": n % 3}}
+        for n in range(60)
+    ]
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/items", json={"items": items}, headers=manager.headers
+        )
+    )
+    upload = {
+        "space": "toy",
+        "items": [{"reference_id": f"r{n}", "vector": vectors[n].tolist()} for n in range(60)],
+    }
+    written = ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/embeddings", json=upload, headers=manager.headers
+        )
+    )
+    assert written == {"written": 60}
+    return {"id": dataset["id"], "vectors": vectors}
+
+
+def cosine_order(vectors: np.ndarray, probe: np.ndarray, allowed: list[int]) -> list[int]:
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    scores = unit @ (probe / np.linalg.norm(probe))
+    return sorted(allowed, key=lambda n: -scores[n])
+
+
+def similar(client, account, dataset_id: str, **body) -> Any:
+    return client.post(f"{API}/datasets/{dataset_id}/similar", json=body, headers=account.headers)
+
+
+def test_find_similar_equals_brute_force_and_respects_the_query(client, manager, world):
+    vectors = world["vectors"]
+    found = ok(similar(client, manager, world["id"], space="toy", reference_ids=["r0"], k=10))
+    expected = cosine_order(vectors, vectors[0], [n for n in range(60) if n != 0])[:10]
+    assert [m["reference_id"] for m in found["items"]] == [f"r{n}" for n in expected]
+    assert all(int(m["reference_id"][1:]) % 3 == 0 for m in found["items"])
+
+    # Restricted to another cluster by a query.
+    restricted = ok(
+        similar(
+            client,
+            manager,
+            world["id"],
+            space="toy",
+            reference_ids=["r0"],
+            k=5,
+            query="metadata.cluster = 1",
+        )
+    )
+    expected = cosine_order(vectors, vectors[0], [n for n in range(60) if n % 3 == 1])[:5]
+    assert [m["reference_id"] for m in restricted["items"]] == [f"r{n}" for n in expected]
+
+    by_vector = ok(
+        similar(client, manager, world["id"], space="toy", vector=vectors[7].tolist(), k=1)
+    )
+    assert by_vector["items"][0]["reference_id"] == "r7"
+    assert by_vector["items"][0]["score"] == pytest.approx(1.0, abs=1e-5)
+
+    # A deleted item is never answered.
+    ok(
+        client.post(
+            f"{API}/datasets/{world['id']}/items/delete",
+            json={"reference_ids": ["r7"]},
+            headers=manager.headers,
+        )
+    )
+    after = ok(similar(client, manager, world["id"], space="toy", vector=vectors[7].tolist(), k=60))
+    assert "r7" not in {m["reference_id"] for m in after["items"]}
+    assert len(after["items"]) == 59
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (
+            {"space": "toy", "items": [{"reference_id": "r1", "vector": [0.0] * (DIM + 1)}]},
+            "items[0].vector",
+        ),
+        (
+            {"space": "toy", "items": [{"reference_id": "nope", "vector": [0.0] * DIM}]},
+            "items[0].reference_id",
+        ),
+        ({"space": "Bad Space", "items": []}, "space"),
+    ],
+)
+def test_bad_embeddings_are_refused_naming_the_field(client, manager, world, body, field):
+    response = client.post(
+        f"{API}/datasets/{world['id']}/embeddings", json=body, headers=manager.headers
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"]["field"] == field
+
+
+def test_nan_in_a_vector_is_refused(client, manager, world):
+    body = json.dumps(
+        {"space": "toy", "items": [{"reference_id": "r1", "vector": [float("nan")] * DIM}]}
+    )
+    response = client.post(
+        f"{API}/datasets/{world['id']}/embeddings",
+        content=body.encode(),
+        headers={**manager.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"].startswith("items[0].vector")
+
+
+def test_autotag_rounds_then_commit_makes_a_queryable_score(client, manager, world):
+    first = ok(
+        client.post(
+            f"{API}/datasets/{world['id']}/autotags",
+            json={"name": "cluster_two", "space": "toy", "positive": ["r2", "r5"], "top_k": 30},
+            headers=manager.headers,
+        )
+    )
+    top = [int(m["reference_id"][1:]) for m in first["items"][:18]]
+    assert sum(1 for n in top if n % 3 == 2) >= 17
+    second = ok(
+        client.post(
+            f"{API}/datasets/{world['id']}/autotags",
+            json={
+                "name": "cluster_two",
+                "space": "toy",
+                "positive": ["r2", "r5", "r8"],
+                "negative": ["r0", "r1"],
+                "top_k": 30,
+            },
+            headers=manager.headers,
+        )
+    )
+    assert second["autotag"]["rounds"] == 2
+    committed = ok(
+        client.post(
+            f"{API}/datasets/{world['id']}/autotags/cluster_two/commit", headers=manager.headers
+        )
+    )
+    assert committed["scored"] == 30
+    answer = ok(
+        client.post(
+            f"{API}/datasets/{world['id']}/query",
+            json={"query": "autotag.cluster_two >= 0.5", "limit": 100},
+            headers=manager.headers,
+        )
+    )
+    assert answer["count"] >= 15
+    assert all(row["metadata"]["cluster"] == 2 for row in answer["items"])
+    listed = ok(client.get(f"{API}/datasets/{world['id']}/autotags", headers=manager.headers))
+    assert [t["name"] for t in listed["items"]] == ["cluster_two"]
