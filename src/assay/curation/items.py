@@ -139,6 +139,13 @@ _ITEM_COLUMNS = (
 )
 
 
+def check_shape(shape: wire.Shape, path: str) -> None:
+    """What the decoder's types cannot say about one shape (see `_CHECKS`)."""
+    check = _CHECKS.get(type(shape))
+    if check is not None:
+        check(shape, path)
+
+
 def checked_shapes(shapes: Sequence[wire.Shape], path: str) -> bytes:
     """One item's shapes as stored (JSON text, encoded in one call): checked beyond their
     types, their ids unique on the item."""
