@@ -34,6 +34,7 @@ class DemoCredentials:
     project_id: str | None = None
     # The quality-lab project: training course, gold tasks, labelers' dashboards.
     quality_project_id: str | None = None
+    dataset_id: str | None = None
 
 
 def register(app: typer.Typer) -> None:
@@ -59,6 +60,8 @@ def demo(
         grid.add_row("Label now", f"{url}/label/{credentials.project_id}")
     if credentials.quality_project_id:
         grid.add_row("Quality lab", f"{url}/projects/{credentials.quality_project_id}")
+    if credentials.dataset_id:
+        grid.add_row("Curate", f"{url}/datasets/{credentials.dataset_id}")
     grid.add_row("Email", credentials.email)
     grid.add_row("Password", credentials.password)
     grid.add_row("API key", credentials.api_key)
@@ -147,8 +150,9 @@ def seed_demo(settings: Settings) -> DemoCredentials:
             if not usable:
                 _, api_key = keys.create_key(session=session, user=user, mode="live", name="demo")
         project_id, quality_project_id = _seed_content(db, settings, user.id)
+        dataset_id = _seed_dataset(db, settings, user.id)
         credentials = DemoCredentials(
-            DEMO_EMAIL, password, str(api_key), path, project_id, quality_project_id
+            DEMO_EMAIL, password, str(api_key), path, project_id, quality_project_id, dataset_id
         )
         if saved != {"email": DEMO_EMAIL, "password": password, "api_key": api_key}:
             _write(path, {"email": DEMO_EMAIL, "password": password, "api_key": api_key})
@@ -181,6 +185,34 @@ def _seed_content(db: Any, settings: Settings, admin_id: str) -> tuple[str | Non
         with out.status("Simulating three labelers in the quality-lab project…"):
             demo_quality.simulate(db=db, settings=settings, project_id=quality_id)
     return project.project_id, project.quality_project_id
+
+
+def _seed_dataset(db: Any, settings: Settings, admin_id: str) -> str | None:
+    """The demo's curation dataset (once): sample photographs with ground truth, two
+    detectors' predictions, embeddings, slices and an autotag."""
+    from assay.core.auth import Actor
+    from assay.core.blobs import open_store
+
+    try:
+        from assay.curation import demo_data as curation_demo
+    except ModuleNotFoundError:  # pragma: no cover - the core install has what it needs
+        return None
+    actor = Actor(user_id=admin_id, email=DEMO_EMAIL, role="admin")
+    try:
+        with (
+            out.status("Building the curation dataset (tiles, detectors, embeddings)…"),
+            db.write() as session,
+        ):
+            found = curation_demo.seed(
+                session=session, store=open_store(settings), settings=settings, actor=actor
+            )
+    except ModuleNotFoundError as exc:
+        out.print(
+            f"[yellow]no demo dataset:[/] {exc.name} is not installed; "
+            "install the demo extra: pip install 'assay[demo]'"
+        )
+        return None
+    return found.dataset_id
 
 
 def _read(path: Path) -> dict[str, Any]:
