@@ -157,6 +157,9 @@ def test_facets_equal_plain_counting(data: tuple, query: str, view: str) -> None
         labels.setdefault(o["source"], Counter())[o["label"]] += 1
     assert facets["labels"] == {s: dict(c) for s, c in labels.items()}
     assert facets["tags"] == dict(Counter(t for it in m_items for t in it["tags"]))
+    for column in ("metadata.weather", "metadata.camera.id"):
+        values = Counter(it[column] for it in m_items if it[column] is not None)
+        assert facets["values"][column] == dict(values)
     for column in ("metadata.speed", "metadata.lanes", "autotag.crosswalk"):
         values = [it[column] for it in items if it[column] is not None]
         lo, hi = min(values), max(values)
