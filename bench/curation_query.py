@@ -1,6 +1,6 @@
 """The query engine at 1,000,000 items and 5,000,000 objects (pure: frames in memory, no server).
 
-    python bench/curation_query.py [--items 1000000] [--objects 5000000] [--repeats 15]
+    python bench/curation_query.py [--items 1000000] [--objects 5000000] [--repeats 31]
 
 Builds the snapshot frames directly as Polars (a dozen metadata columns: numbers, strings,
 a boolean, a list, a nested path; objects of 20 classes from ground truth and two models),
@@ -119,7 +119,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=1_000_000)
     ap.add_argument("--objects", type=int, default=5_000_000)
-    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--repeats", type=int, default=31)
     args = ap.parse_args()
 
     started = time.perf_counter()

@@ -157,6 +157,9 @@ def test_facets_equal_plain_counting(data: tuple, query: str, view: str) -> None
         labels.setdefault(o["source"], Counter())[o["label"]] += 1
     assert facets["labels"] == {s: dict(c) for s, c in labels.items()}
     assert facets["tags"] == dict(Counter(t for it in m_items for t in it["tags"]))
+    for column in ("metadata.weather", "metadata.camera.id"):
+        values = Counter(it[column] for it in m_items if it[column] is not None)
+        assert facets["values"][column] == dict(values)
     for column in ("metadata.speed", "metadata.lanes", "autotag.crosswalk"):
         values = [it[column] for it in items if it[column] is not None]
         lo, hi = min(values), max(values)
@@ -303,3 +306,15 @@ def test_a_dataset_without_objects_or_predictions_answers_every_count_with_zero(
         assert facets["objects"] == len(rows) and facets["confidence"] == {}
     with pytest.raises(InvalidQuery, match=r'unknown model "predictions\.m1"'):
         run_query(frames_of(items, gt_only), "predictions.m1.car > 0")
+
+
+def test_offsets_skip_matches_in_either_order(data: tuple) -> None:
+    _items, _objects, frames, _ref = data
+    result = run_query(frames, "annotations.count >= 1")
+    for order_by in (None, "-metadata.speed"):
+        whole = result.page(limit=120, order_by=order_by).positions.tolist()
+        assert result.page(limit=40, offset=80, order_by=order_by).positions.tolist() == whole[80:]
+    with pytest.raises(InvalidQuery, match="offset"):
+        result.page(offset=-1)
+    with pytest.raises(InvalidQuery, match=r'unknown field "tags\.x" at column 1'):
+        run_query(frames, 'tags.x = "a"')

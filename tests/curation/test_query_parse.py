@@ -200,3 +200,18 @@ def test_the_sdk_expressions_import_no_server_code_and_no_polars() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_deep_nesting_and_huge_queries_are_refused_not_crashes() -> None:
+    with pytest.raises(InvalidQuery, match="nests deeper than 64 levels at column 65"):
+        parse("(" * 100 + "metadata.a = 1" + ")" * 100)
+    with pytest.raises(InvalidQuery, match="nests deeper"):
+        parse("NOT " * 1000 + "metadata.a = 1")
+    assert parse("(" * 30 + "metadata.a = 1" + ")" * 30) == parse("metadata.a = 1")
+    with pytest.raises(InvalidQuery, match="longer than 20000 characters"):
+        parse("metadata.a = 1 OR " * 2000 + "metadata.a = 1")
+    plan: dict = {"field": ["metadata", "a"]}
+    for _ in range(5000):
+        plan = {"op": "not", "arg": plan}
+    with pytest.raises(InvalidQuery, match="nests deeper than 200 levels"):
+        from_json(plan)

@@ -19,6 +19,7 @@ from assay.core.errors import InvalidQuery
 
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=", "contains", "in")
 ARITHMETIC = ("+", "-", "*", "/", "%")
+MAX_JSON_DEPTH = 200
 KEYWORDS = ("and", "or", "not", "contains", "in", "any", "true", "false")
 Scalar = float | int | str | bool
 
@@ -103,8 +104,10 @@ def _scalar(value: Any, where: str) -> Scalar:
     raise InvalidQuery(f"{where}: a value must be a number, a string or a boolean")
 
 
-def from_json(data: Any, where: str = "query") -> Node:
+def from_json(data: Any, where: str = "query", depth: int = 0) -> Node:
     """Validate and rebuild a plan sent as JSON; a malformed one is an InvalidQuery naming where."""
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidQuery(f"{where}: the plan nests deeper than {MAX_JSON_DEPTH} levels")
     if not isinstance(data, dict):
         raise InvalidQuery(f"{where}: expected an object")
     if "field" in data:
@@ -119,17 +122,17 @@ def from_json(data: Any, where: str = "query") -> Node:
         return Literal(_scalar(value, f"{where}.value"))
     op = data.get("op")
     if op in COMPARISONS or op in ARITHMETIC:
-        left = from_json(data.get("left"), f"{where}.left")
-        return Binary(op, left, from_json(data.get("right"), f"{where}.right"))
+        left = from_json(data.get("left"), f"{where}.left", depth + 1)
+        return Binary(op, left, from_json(data.get("right"), f"{where}.right", depth + 1))
     if op in ("neg", "not", "any"):
-        return Unary(op, from_json(data.get("arg"), f"{where}.arg"))
+        return Unary(op, from_json(data.get("arg"), f"{where}.arg", depth + 1))
     if op in ("and", "or"):
         args = data.get("args")
         if not isinstance(args, list) or len(args) < 2:
             raise InvalidQuery(f"{where}.args: expected a list of at least two operands")
-        node = from_json(args[0], f"{where}.args[0]")
+        node = from_json(args[0], f"{where}.args[0]", depth + 1)
         for i, arg in enumerate(args[1:], 1):
-            node = combine(op, node, from_json(arg, f"{where}.args[{i}]"))
+            node = combine(op, node, from_json(arg, f"{where}.args[{i}]", depth + 1))
         return node
     raise InvalidQuery(f"{where}: unknown operator {op!r}" if op else f"{where}: unknown node")
 

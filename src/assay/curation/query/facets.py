@@ -13,12 +13,15 @@ import numpy as np
 
 from assay.curation.query.frames import GT, HISTOGRAM_BINS, ranges
 
+CATEGORICAL_MAX = 250
+
 if TYPE_CHECKING:
     from assay.curation.query.result import QueryResult
 
 
 def facets(result: QueryResult) -> dict[str, Any]:
     """{"items", "objects", "labels": {source: {label: n}}, "tags": {tag: n},
+    "values": {string metadata column: {value: n}},
     "histograms": {column: {"edges", "counts"}}, "confidence": {model: {"edges", "counts"}}}."""
     frames = result.frames
     return {
@@ -26,6 +29,12 @@ def facets(result: QueryResult) -> dict[str, Any]:
         "objects": len(result.object_positions),
         "labels": label_counts(result),
         "tags": list_counts(result, "tags") if "tags" in frames.item_types else {},
+        "values": {
+            column: counts
+            for column, kind in frames.item_types.items()
+            if kind == "string" and column.startswith("metadata.")
+            if (counts := value_counts(result, column)) is not None
+        },
         "histograms": {
             column: histogram(result, column)
             for column, kind in frames.item_types.items()
@@ -44,6 +53,17 @@ def label_counts(result: QueryResult) -> dict[str, dict[str, int]]:
         if row:
             out[source] = row
     return out
+
+
+def value_counts(result: QueryResult, column: str) -> dict[str, int] | None:
+    """Counts per value of a categorical string column; None past CATEGORICAL_MAX values
+    (free text, as Nucleus stops treating a field as categorical past 250 choices)."""
+    codes = result.frames.codes_of("items", column)
+    if len(codes.names) > CATEGORICAL_MAX:
+        return None
+    picked = codes.codes[result.item_positions]
+    counts = np.bincount(picked[picked >= 0], minlength=len(codes.names))
+    return {codes.names[i]: int(counts[i]) for i in np.flatnonzero(counts)}
 
 
 def list_counts(result: QueryResult, column: str) -> dict[str, int]:

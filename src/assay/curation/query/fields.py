@@ -82,7 +82,7 @@ def resolve(field: Field, frames: QueryFrames) -> Resolved:
         return _count(field, frames, model, path[2] if len(path) == 3 else "count", path[:2])
     if root in ("annotation", "prediction", "object") and len(path) > 1:
         return _object_field(field, frames)
-    if root in ROOTS:
+    if root in ROOTS and len(path) == 1:
         raise InvalidQuery(
             f'incomplete field "{format_path(path)}" at column {field.col}'
             if field.col
@@ -91,7 +91,7 @@ def resolve(field: Field, frames: QueryFrames) -> Resolved:
             token=format_path(path),
         )
     near = difflib.get_close_matches(root, ROOTS, n=1, cutoff=0.6)
-    if near and len(path) > 1:
+    if near and len(path) > 1 and near[0] != root:
         shown, fixed = format_path(path), format_path((near[0], *path[1:]))
         return_error = f'unknown field "{shown}"' + (f" at column {field.col}" if field.col else "")
         raise InvalidQuery(

@@ -14,17 +14,23 @@ atom    := NUMBER | STRING | TRUE | FALSE | FIELD | "[" literals "]"
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from assay.core.errors import InvalidQuery
 from assay.curation.query.ast import Binary, Field, Literal, Node, Unary, combine
 from assay.curation.query.lexer import Token, tokenize
 
 _COMPARE_KEYWORDS = {"CONTAINS": "contains", "IN": "in"}
+MAX_LENGTH = 20_000
+MAX_DEPTH = 64
 
 
 def parse(text: str) -> Node:
     """The plan of a query's text; an InvalidQuery names the offending token and its column."""
     if not text.strip():
         raise InvalidQuery("the query is empty", column=1, token="")
+    if len(text) > MAX_LENGTH:
+        raise InvalidQuery(f"the query is longer than {MAX_LENGTH} characters")
     parser = _Parser(tokenize(text))
     node = parser.parse_or()
     parser.expect_end()
@@ -45,6 +51,7 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
 
     @property
     def tok(self) -> Token:
@@ -84,8 +91,20 @@ class _Parser:
     def parse_not(self) -> Node:
         if self.at("keyword", "NOT"):
             col = self.take().col
-            return Unary("not", self.parse_not(), col)
+            return Unary("not", self.nested(self.parse_not, col), col)
         return self.parse_compare()
+
+    def nested(self, parse: Callable[[], Node], col: int) -> Node:
+        """Parse one level deeper; past MAX_DEPTH levels the query is refused, not a crash."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise InvalidQuery(
+                f"the query nests deeper than {MAX_DEPTH} levels at column {col}", column=col
+            )
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
 
     def parse_compare(self) -> Node:
         left = self.parse_sum()
@@ -112,7 +131,7 @@ class _Parser:
     def parse_unary(self) -> Node:
         if self.at("punct", "-"):
             col = self.take().col
-            arg = self.parse_unary()
+            arg = self.nested(self.parse_unary, col)
             number = isinstance(arg, Literal) and isinstance(arg.value, int | float)
             if number and not isinstance(arg.value, bool):
                 return Literal(-arg.value, col)  # type: ignore[operator]
@@ -132,13 +151,13 @@ class _Parser:
             return Literal(token.value == "TRUE", token.col)
         if self.at("punct", "("):
             self.take()
-            node = self.parse_or()
+            node = self.nested(self.parse_or, token.col)
             self.expect("punct", ")")
             return node
         if self.at("keyword", "ANY"):
             self.take()
             self.expect("punct", "(")
-            node = self.parse_or()
+            node = self.nested(self.parse_or, token.col)
             self.expect("punct", ")")
             return Unary("any", node, token.col)
         if self.at("punct", "["):

@@ -81,21 +81,25 @@ class QueryResult:
         *,
         limit: int = 50,
         cursor: str | None = None,
+        offset: int = 0,
         order_by: str | None = None,
     ) -> Page:
         """One page in row order, or by `order_by` (a field; a leading "-" sorts descending;
-        nulls last, ties by row). The cursor is the previous page's `next_cursor`."""
+        nulls last, ties by row). Continue with the previous page's `next_cursor`, or skip
+        `offset` matches."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidQuery(f"limit must be between 1 and {MAX_PAGE}", column=None)
+        if offset < 0 or (offset and cursor):
+            raise InvalidQuery("offset must be >= 0 and not given with a cursor", column=None)
         frame = self.frames.items if self.view == "items" else self.frames.objects
         if order_by:
-            offset = _decode(cursor, "o")
+            offset = _decode(cursor, "o") if cursor else offset
             chosen = self.sorted_positions(order_by, offset + limit)[offset:]
             more = offset + limit < self.count
             next_cursor = f"o{offset + limit}" if more else None
         else:
             after = _decode(cursor, "r") if cursor else -1
-            start = int(np.searchsorted(self.positions, after, side="right"))
+            start = int(np.searchsorted(self.positions, after, side="right")) + offset
             chosen = self.positions[start : start + limit]
             more = start + limit < self.count
             next_cursor = f"r{int(chosen[-1])}" if more and len(chosen) else None
