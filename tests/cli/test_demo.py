@@ -271,3 +271,40 @@ def test_demo_quality_lab_has_a_course_gold_and_labelers_with_history(settings, 
             )
             > 0
         )  # work left for whoever opens the demo
+
+
+def test_demo_curation_dataset_is_queryable_with_predictions_slices_and_an_autotag(settings, db):
+    from sqlalchemy import select
+
+    from assay.curation import datasets, demo_data, explore, models, slices
+
+    first = seed_demo(settings)
+    assert seed_demo(settings).dataset_id == first.dataset_id  # once
+    with db.read() as session:
+        dataset = datasets.get_dataset(session=session, dataset_id=first.dataset_id, mode="live")
+        assert dataset.name == demo_data.DATASET_NAME
+        assert dataset.item_count >= 100 and dataset.prediction_count > 0
+        assert set(dataset.embedding_spaces) == {"tiny-image"}
+
+        def count(query: str) -> int:
+            return explore.explore(session=session, dataset=dataset, query=query, limit=1).count
+
+        # The cat: the photograph whole and its nine tiles, all with the cat's category.
+        assert count("annotations.cat > 0") == 10
+        assert count("predictions.log_blobs.count > 0") > 0
+        assert count("metadata.brightness < 80") > 0
+        # The committed autotag ranks the cat's items above the moon's.
+        best = explore.explore(
+            session=session, dataset=dataset, query=None, limit=10, order_by="-autotag.cat"
+        )
+        sources = [row["metadata"]["source"] for row in best.rows]
+        assert sources.count("chelsea") >= 5 and "moon" not in sources
+        kinds = {
+            s.name: s.kind
+            for s in session.scalars(
+                select(models.Slice).where(models.Slice.dataset_id == dataset.id)
+            )
+        }
+        assert kinds == {"dark": "dynamic", "the cat": "static"}
+        cat = session.scalar(select(models.Slice).where(models.Slice.name == "the cat"))
+        assert len(slices.slice_item_ids(session=session, dataset=dataset, found=cat)) == 10

@@ -5,8 +5,8 @@ embeddings, slices and an autotag.
 - items: each photograph whole and as a 3 x 3 grid of tiles (`metadata.source`, `.tile`,
   `.brightness`, `.contrast`, `.colour`, `.edges`);
 - ground truth: the photograph's subject as a category (`cat`, `person`, `food`, …);
-- predictions of two models from scikit-image's own detectors: `lbp-faces` (its trained
-  frontal-face cascade) and `log-blobs` (Laplacian-of-Gaussian blob detection);
+- predictions of two models from scikit-image's own detectors: `lbp_faces` (its trained
+  frontal-face cascade) and `log_blobs` (Laplacian-of-Gaussian blob detection);
 - embeddings from the offline `tiny-image` embedder; a dynamic slice of dark items, a static
   slice of the cat, and the autotag `cat` seeded with the cat's tiles and committed.
 
@@ -51,6 +51,9 @@ PHOTOS = {
 }
 
 
+MAX_SIDE = 384
+
+
 @dataclass
 class DemoDataset:
     dataset_id: str
@@ -73,7 +76,19 @@ def _image(name: str) -> np.ndarray | None:
         pixels = (255 * (values - values.min()) / span).astype(np.uint8)
     if pixels.ndim == 3 and pixels.shape[2] == 4:
         pixels = pixels[..., :3]
-    return pixels
+    return _fit(pixels, MAX_SIDE)
+
+
+def _fit(pixels: np.ndarray, side: int) -> np.ndarray:
+    """At most `side` pixels on the long edge (the detectors' time grows with the area)."""
+    from PIL import Image
+
+    height, width = pixels.shape[:2]
+    if max(height, width) <= side:
+        return pixels
+    scale = side / max(height, width)
+    image = Image.fromarray(pixels).resize((round(width * scale), round(height * scale)))
+    return np.asarray(image)
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -232,15 +247,15 @@ def seed(
         append=wire.decode(msgspec.json.encode({"items": records}), wire.AppendIn),
         max_items=settings.max_append_items,
     )
-    for reference_id, name, predictions in (
-        ("lbp-faces", "LBP face cascade", faces),
-        ("log-blobs", "LoG blob detector", found_blobs),
+    for name, about, predictions in (
+        ("lbp_faces", "scikit-image's LBP frontal-face cascade", faces),
+        ("log_blobs", "scikit-image's Laplacian-of-Gaussian blob detector", found_blobs),
     ):
         model = models.Model(
             mode=actor.mode,
             name=name,
-            reference_id=f"demo-{reference_id}",
-            metadata={"from": "scikit-image"},
+            reference_id=f"demo-{name}",
+            metadata={"about": about},
             created_by=actor.user_id,
         )
         session.add(model)
