@@ -170,6 +170,7 @@ def main() -> None:
             f"server RSS {rss_start // 1024} MiB at start, "
             f"peak {rss_peak // 1024} MiB, end {rss_end // 1024} MiB"
         )
+        print(f"  the database stays for bench/curation_explore.py: {server.database_url}")
     finally:
         server.stop()
         if pg:
