@@ -1,5 +1,6 @@
 """Job kinds that ship with Assay, registered through the same `job_kind` call as plugins'."""
 
+import assay.compat.nucleus  # nucleus.import (the Nucleus API's async uploads)
 import assay.core.logins  # duty: core.forget_login_failures
 import assay.core.webhooks  # webhook.deliver
 import assay.curation.jobs  # curation.delete_dataset

@@ -164,3 +164,21 @@ class Model(Base):
     )
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
+
+
+class StagedUpload(Base):
+    """A bulk file (NDJSON of items, annotations or predictions) uploaded for a dataset
+    ahead of the request that imports it, by a name the uploader chose (Nucleus's signed-URL
+    uploads: the client names the file `request_id`, PUTs it, then asks for its import)."""
+
+    __tablename__ = "dataset_uploads"
+
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("blobs.sha256", ondelete="CASCADE"), nullable=False
+    )
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
