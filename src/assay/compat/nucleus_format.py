@@ -162,6 +162,9 @@ def shape_in(payload: Any, path: str, *, prediction: bool = False) -> Placed:
         for key in ("confidence", "class_pdf"):
             if payload.get(key) is not None:
                 common[key] = payload[key]
+    if annotation_id is None and kind in ("category", "multicategory"):
+        # Nucleus categories carry no id: an item has one per taxonomy, re-uploads replace it.
+        common["id"] = f"{kind}:{payload.get('taxonomy_name') or ''}"
     label = payload.get("label")
     if label is not None:
         common["label"] = label
