@@ -270,20 +270,21 @@ async def append(
 def item_with_annotations(
     session: Any, item: models.Item, urls: MediaUrls, source_id: str = models.GROUND_TRUTH
 ) -> dict[str, Any]:
+    prediction = source_id != models.GROUND_TRUTH
     found = items.annotations_of(session=session, item_ids=[item.id], source_id=source_id)
     shapes = [
         out
         for data in found[item.id]
         if (
             out := fmt.shape_out(
-                data,
-                reference_id=item.reference_id,
-                item_id=item.id,
-                prediction=source_id != models.GROUND_TRUTH,
+                data, reference_id=item.reference_id, item_id=item.id, prediction=prediction
             )
         )
     ]
-    return {"item": fmt.item_out(item, urls(item)), "annotations": fmt.by_type(shapes)}
+    return {
+        "item": fmt.item_out(item, urls(item)),
+        "annotations": fmt.by_type(shapes, prediction=prediction),
+    }
 
 
 def item_at(session: Any, dataset: models.Dataset, index: int) -> models.Item:
