@@ -125,7 +125,9 @@ def ground_truth_loc(dataset_id: str, rest: str, actor: CurrentActor, ctx: Ctx) 
         )
         out = fmt.shape_out(data, reference_id=item.reference_id, item_id=item.id, prediction=False)
         if out is None:
-            raise NotFound(f"annotation {annotation_id!r} has no Nucleus type", field="annotation_id")
+            raise NotFound(
+                f"annotation {annotation_id!r} has no Nucleus type", field="annotation_id"
+            )
         return out
 
 

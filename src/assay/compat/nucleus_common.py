@@ -118,10 +118,7 @@ def signed_upload_url(
     exp = int(time.time()) + UPLOAD_TTL_SECONDS
     sig = _upload_signature(secret, user_id, dataset_id, request_id, exp)
     base = str(request.base_url).rstrip("/")
-    return (
-        f"{base}/v1/nucleus/upload/{dataset_id}/{request_id}"
-        f"?user={user_id}&exp={exp}&sig={sig}"
-    )
+    return f"{base}/v1/nucleus/upload/{dataset_id}/{request_id}?user={user_id}&exp={exp}&sig={sig}"
 
 
 def verify_upload(

@@ -143,11 +143,15 @@ def dataset_size(dataset_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, An
 def dataset_model_runs(dataset_id: str, actor: CurrentActor, ctx: Ctx) -> list[str]:
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
-        return [fmt.run_id(m, dataset.id) for m in annotations.sources(session=session, dataset=dataset)]
+        return [
+            fmt.run_id(m, dataset.id) for m in annotations.sources(session=session, dataset=dataset)
+        ]
 
 
 @router.post("/dataset/{dataset_id}/add_taxonomy")
-def add_taxonomy(dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+def add_taxonomy(
+    dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
     name = body.get("taxonomy_name")
     if not isinstance(name, str) or not name.strip():
         raise Invalid("taxonomy_name is required", field="taxonomy_name")

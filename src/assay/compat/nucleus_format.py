@@ -82,7 +82,9 @@ def item_in(payload: Any, path: str, media: str | None = None) -> wire.ItemIn:
         kind, url = "pointcloud", payload.get("pointcloud_url") or url
     if media is None:
         if not isinstance(url, str) or not url:
-            raise Invalid("an item needs an image_url or a pointcloud_url", field=f"{path}.image_url")
+            raise Invalid(
+                "an item needs an image_url or a pointcloud_url", field=f"{path}.image_url"
+            )
         media = url
     body = {
         "reference_id": reference_id,
@@ -143,7 +145,9 @@ def _geometry(payload: dict[str, Any], path: str) -> dict[str, Any]:
 def _vertices(geometry: dict[str, Any], path: str) -> list[Any]:
     vertices = geometry.get("vertices")
     if not isinstance(vertices, list):
-        raise Invalid("geometry.vertices must be a list of {x, y}", field=f"{path}.geometry.vertices")
+        raise Invalid(
+            "geometry.vertices must be a list of {x, y}", field=f"{path}.geometry.vertices"
+        )
     return vertices
 
 
@@ -172,7 +176,11 @@ def shape_in(payload: Any, path: str, *, prediction: bool = False) -> Placed:
     renames: dict[str, str] = {"id": "annotation_id", "attributes": "metadata"}
     if kind == "box":
         geometry = _geometry(payload, path)
-        body = {"type": "box", **common, **{k: geometry.get(k) for k in ("x", "y", "width", "height")}}
+        body = {
+            "type": "box",
+            **common,
+            **{k: geometry.get(k) for k in ("x", "y", "width", "height")},
+        }
         renames.update({k: f"geometry.{k}" for k in ("x", "y", "width", "height")})
         target: type = wire.Box
     elif kind in ("polygon", "line"):
@@ -225,7 +233,11 @@ def shape_in(payload: Any, path: str, *, prediction: bool = False) -> Placed:
         target = wire.Category
     elif kind == "multicategory":
         labels = payload.get("labels")
-        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(x, str) for x in labels)
+        ):
             raise Invalid("labels must be a non-empty list of strings", field=f"{path}.labels")
         attributes = {**common.get("attributes", {}), MULTI_LABELS: labels}
         body = {"type": "category", **common, "label": labels[0], "attributes": attributes}
@@ -247,7 +259,9 @@ def shape_in(payload: Any, path: str, *, prediction: bool = False) -> Placed:
     if item_id is not None and not isinstance(item_id, str):
         raise Invalid("item_id must be a string", field=f"{path}.item_id")
     if not reference_id and not item_id:
-        raise Invalid("every annotation needs the reference_id of its item", field=f"{path}.reference_id")
+        raise Invalid(
+            "every annotation needs the reference_id of its item", field=f"{path}.reference_id"
+        )
     return Placed(reference_id or None, assay_id(ITEM, item_id) if item_id else None, shape)
 
 
@@ -280,7 +294,8 @@ def shape_out(
     elif kind == "keypoints":
         out["geometry"] = {
             "keypoints": [
-                {"x": p["x"], "y": p["y"], "visible": p.get("visible", True)} for p in data["points"]
+                {"x": p["x"], "y": p["y"], "visible": p.get("visible", True)}
+                for p in data["points"]
             ],
             "names": [p["name"] for p in data["points"]],
             "skeleton": [list(edge) for edge in data.get("skeleton", [])],

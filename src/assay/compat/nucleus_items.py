@@ -64,9 +64,7 @@ def _append(
     media: dict[int, str] | None = None,
 ) -> items.AppendResult:
     append = wire.AppendIn(
-        items=[
-            fmt.item_in(p, f"items[{i}]", (media or {}).get(i)) for i, p in enumerate(payloads)
-        ],
+        items=[fmt.item_in(p, f"items[{i}]", (media or {}).get(i)) for i, p in enumerate(payloads)],
         update=update,
     )
     return items.append_items(
@@ -111,7 +109,11 @@ def signed_url(
         dataset = load_dataset(session, dataset_id, actor, write=True)
     return {
         "signed_url": signed_upload_url(
-            request, _secret(ctx), user_id=actor.user_id, dataset_id=dataset.id, request_id=request_id
+            request,
+            _secret(ctx),
+            user_id=actor.user_id,
+            dataset_id=dataset.id,
+            request_id=request_id,
         )
     }
 
@@ -137,7 +139,11 @@ async def put_upload(
             owner = users.get_user(session=session, user_id=user)
             actor = Actor(user_id=owner.id, email=owner.email, role=owner.role)
         blob = scale_files.store(
-            ctx, actor, io.BytesIO(body), filename=f"{request_id}.ndjson", content_type="application/x-ndjson"
+            ctx,
+            actor,
+            io.BytesIO(body),
+            filename=f"{request_id}.ndjson",
+            content_type="application/x-ndjson",
         )
         with ctx.db.write() as session:
             uploads.stage(
@@ -185,7 +191,11 @@ async def _multipart(
             raw = (await raw.read()).decode()
         if not isinstance(raw, str):
             raise Invalid("the multipart append needs an `items` part", field="items")
-        files = [(unquote(part.filename or ""), part) for part in form.getlist("image") if isinstance(part, UploadFile)]
+        files = [
+            (unquote(part.filename or ""), part)
+            for part in form.getlist("image")
+            if isinstance(part, UploadFile)
+        ]
 
         def store() -> dict[str, str]:
             by_name = {}
@@ -257,7 +267,12 @@ async def append(
         with ctx.db.write() as session:
             dataset = load_dataset(session, dataset_id, actor, write=True)
             result = _append(
-                session, dataset, actor, payloads, flag(body, "update"), ctx.settings.max_append_items
+                session,
+                dataset,
+                actor,
+                payloads,
+                flag(body, "update"),
+                ctx.settings.max_append_items,
             )
         return _counts(dataset_id, result)
 
@@ -296,7 +311,9 @@ def item_at(session: Any, dataset: models.Dataset, index: int) -> models.Item:
         .limit(1)
     )
     if index < 0 or item is None:
-        raise NotFound(f"no item at index {index} (the dataset has {dataset.item_count})", field="index")
+        raise NotFound(
+            f"no item at index {index} (the dataset has {dataset.item_count})", field="index"
+        )
     return item
 
 
@@ -305,7 +322,9 @@ def item_by_nucleus_id(session: Any, dataset: models.Dataset, item_id: str) -> m
 
 
 @router.get("/dataset/{dataset_id}/iloc/{index}")
-def iloc(dataset_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+def iloc(
+    dataset_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
         item = item_at(session, dataset, index)
@@ -318,12 +337,16 @@ def refloc(
 ) -> dict[str, Any]:
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
-        item = items.get_item_by_reference(session=session, dataset=dataset, reference_id=reference_id)
+        item = items.get_item_by_reference(
+            session=session, dataset=dataset, reference_id=reference_id
+        )
         return item_with_annotations(session, item, MediaUrls(request, _secret(ctx)))
 
 
 @router.get("/dataset/{dataset_id}/loc/{item_id}")
-def loc(dataset_id: str, item_id: str, request: Request, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+def loc(
+    dataset_id: str, item_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
         item = item_by_nucleus_id(session, dataset, item_id)
@@ -332,17 +355,25 @@ def loc(dataset_id: str, item_id: str, request: Request, actor: CurrentActor, ct
 
 @router.delete("/dataset/{dataset_id}/refloc/{reference_id:path}")
 def delete_item(
-    dataset_id: str, reference_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+    dataset_id: str,
+    reference_id: str,
+    actor: CurrentActor,
+    ctx: Ctx,
+    body: OptionalJsonObject = None,
 ) -> dict[str, Any]:
     with ctx.db.write() as session:
         dataset = load_dataset(session, dataset_id, actor, write=True)
         if not items.delete_items(session=session, dataset=dataset, reference_ids=[reference_id]):
-            raise NotFound(f"no item with reference_id {reference_id!r} in this dataset", field="reference_id")
+            raise NotFound(
+                f"no item with reference_id {reference_id!r} in this dataset", field="reference_id"
+            )
         return {"dataset_id": fmt.nucleus_id(fmt.DATASET, dataset.id), "deleted": [reference_id]}
 
 
 @router.get("/dataset/{dataset_id}/datasetItems")
-def dataset_items(dataset_id: str, request: Request, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+def dataset_items(
+    dataset_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
     urls = MediaUrls(request, _secret(ctx))
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
@@ -368,7 +399,11 @@ def _page_args(body: dict[str, Any] | None) -> tuple[str | None, int]:
 
 @router.post("/dataset/{dataset_id}/itemsPage")
 def items_page(
-    dataset_id: str, request: Request, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+    dataset_id: str,
+    request: Request,
+    actor: CurrentActor,
+    ctx: Ctx,
+    body: OptionalJsonObject = None,
 ) -> dict[str, Any]:
     token, size = _page_args(body)
     urls = MediaUrls(request, _secret(ctx))
@@ -382,7 +417,10 @@ def items_page(
 
 
 def export_rows(
-    session: Any, page_items: list[models.Item], urls: MediaUrls, source_id: str = models.GROUND_TRUTH
+    session: Any,
+    page_items: list[models.Item],
+    urls: MediaUrls,
+    source_id: str = models.GROUND_TRUTH,
 ) -> list[dict[str, Any]]:
     """Export-for-training rows: each item with its annotations (or a model's predictions)
     by type."""
@@ -395,7 +433,11 @@ def export_rows(
         shapes = [
             out
             for data in found[item.id]
-            if (out := fmt.shape_out(data, reference_id=item.reference_id, item_id=item.id, prediction=prediction))
+            if (
+                out := fmt.shape_out(
+                    data, reference_id=item.reference_id, item_id=item.id, prediction=prediction
+                )
+            )
         ]
         grouped = fmt.by_type(shapes)
         grouped.setdefault("multicategory", [])
@@ -404,7 +446,9 @@ def export_rows(
 
 
 @router.get("/dataset/{dataset_id}/exportForTraining")
-def export_for_training(dataset_id: str, request: Request, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+def export_for_training(
+    dataset_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
     urls = MediaUrls(request, _secret(ctx))
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
@@ -419,7 +463,11 @@ def export_for_training(dataset_id: str, request: Request, actor: CurrentActor, 
 
 @router.post("/dataset/{dataset_id}/exportForTrainingPage")
 def export_for_training_page(
-    dataset_id: str, request: Request, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+    dataset_id: str,
+    request: Request,
+    actor: CurrentActor,
+    ctx: Ctx,
+    body: OptionalJsonObject = None,
 ) -> dict[str, Any]:
     if (body or {}).get("query"):
         raise Invalid("queries are not served on this route yet", field="query")
@@ -450,7 +498,9 @@ def _metadata_updates(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 @importer("metadata")
 def import_metadata(session, dataset, actor, lines, payload) -> dict[str, Any]:
-    updated = item_metadata.merge_metadata(session=session, dataset=dataset, updates=payload["updates"])
+    updated = item_metadata.merge_metadata(
+        session=session, dataset=dataset, updates=payload["updates"]
+    )
     return {"updated_items": updated}
 
 
@@ -467,7 +517,12 @@ def update_metadata(
         dataset = load_dataset(session, dataset_id, actor, write=True)
         if async_:
             job = enqueue_import(
-                session=session, actor=actor, what="metadata", dataset_id=dataset.id, sha256=None, updates=updates
+                session=session,
+                actor=actor,
+                what="metadata",
+                dataset_id=dataset.id,
+                sha256=None,
+                updates=updates,
             )
             return job_json(job)
         updated = item_metadata.merge_metadata(session=session, dataset=dataset, updates=updates)

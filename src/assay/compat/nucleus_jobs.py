@@ -44,8 +44,10 @@ def _own_job(session: Any, job_id: str, actor: Actor) -> core_models.Job:
         job = jobs.get_job(session=session, job_id=fmt.assay_id(fmt.JOB, job_id))
     except NotFound:
         job = None
-    if job is None or job.mode != actor.mode or (
-        job.created_by != actor.user_id and not actor.at_least("admin")
+    if (
+        job is None
+        or job.mode != actor.mode
+        or (job.created_by != actor.user_id and not actor.at_least("admin"))
     ):
         raise NotFound(f"no job with id {job_id}", field="job_id")
     return job
@@ -89,7 +91,9 @@ def job_errors(job_id: str, actor: CurrentActor, ctx: Ctx) -> list[str]:
 
 
 @router.post("/jobs/")
-def list_jobs(actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None) -> list[dict[str, Any]]:
+def list_jobs(
+    actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+) -> list[dict[str, Any]]:
     body = body or {}
     dataset_id = body.get("dataset_id")
     wanted_types = body.get("job_types") or []
@@ -168,7 +172,9 @@ def read_lines(store: Any, sha256: str) -> list[Any]:
         try:
             values.append(json.loads(line))
         except ValueError:
-            raise Invalid(f"line {number} of the upload is not JSON", field=f"line {number}") from None
+            raise Invalid(
+                f"line {number} of the upload is not JSON", field=f"line {number}"
+            ) from None
     return values
 
 
@@ -180,13 +186,10 @@ def run_import(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         lines = read_lines(ctx.app.blobs, payload["sha256"]) if payload.get("sha256") else []
         with ctx.db.write() as session:
             user = users.get_user(session=session, user_id=payload["user_id"])
-            actor = Actor(
-                user_id=user.id, email=user.email, role=user.role, mode=payload["mode"]
-            )
+            actor = Actor(user_id=user.id, email=user.email, role=user.role, mode=payload["mode"])
             dataset = datasets.get_dataset(
                 session=session, dataset_id=payload["dataset_id"], mode=actor.mode
             )
             return fn(session, dataset, actor, lines, payload)
     except AssayError as error:
         raise PermanentError(json.dumps({"error": error.message, "field": error.field})) from None
-

@@ -96,7 +96,11 @@ def create_model(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, A
 def list_models(actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
     policy.can_list(actor)
     with ctx.db.read() as session:
-        return {"models": [model_json(m) for m in ml_models.list_models(session=session, mode=actor.mode)]}
+        return {
+            "models": [
+                model_json(m) for m in ml_models.list_models(session=session, mode=actor.mode)
+            ]
+        }
 
 
 @router.get("/model/{model_or_run_id}")
@@ -237,14 +241,24 @@ AsyncFlag = Annotated[int, Query(alias="async")]
 
 @router.post("/dataset/{dataset_id}/model/{model_id}/uploadPredictions")
 async def upload_predictions(
-    dataset_id: str, model_id: str, request: Request, actor: CurrentActor, ctx: Ctx, async_: AsyncFlag = 0
+    dataset_id: str,
+    model_id: str,
+    request: Request,
+    actor: CurrentActor,
+    ctx: Ctx,
+    async_: AsyncFlag = 0,
 ) -> dict[str, Any]:
     return await _predict(request, ctx, actor, dataset_id, model_id, bool(async_))
 
 
 @router.post("/dataset/{dataset_id}/modelRun/{run_id}/uploadPredictions")
 async def upload_run_predictions(
-    dataset_id: str, run_id: str, request: Request, actor: CurrentActor, ctx: Ctx, async_: AsyncFlag = 0
+    dataset_id: str,
+    run_id: str,
+    request: Request,
+    actor: CurrentActor,
+    ctx: Ctx,
+    async_: AsyncFlag = 0,
 ) -> dict[str, Any]:
     parts = fmt.parse_run_id(run_id)
     if parts is None:
@@ -272,7 +286,9 @@ def _predictions_of(session: Session, item: models.Item, model: models.Model, ur
 
 def _one_prediction(session: Session, dataset: models.Dataset, model: models.Model, rest: str):
     item, annotation_id = split_reference(session, dataset, rest)
-    data = annotations.get_one(session=session, item=item, source_id=model.id, annotation_id=annotation_id)
+    data = annotations.get_one(
+        session=session, item=item, source_id=model.id, annotation_id=annotation_id
+    )
     out = fmt.shape_out(data, reference_id=item.reference_id, item_id=item.id, prediction=True)
     if out is None:
         raise NotFound(f"prediction {annotation_id!r} has no Nucleus type", field="annotation_id")
@@ -290,7 +306,9 @@ def _export(session: Session, dataset: models.Dataset, model: models.Model) -> d
         )
         for item in page.items:
             for data in found[item.id]:
-                shape = fmt.shape_out(data, reference_id=item.reference_id, item_id=item.id, prediction=True)
+                shape = fmt.shape_out(
+                    data, reference_id=item.reference_id, item_id=item.id, prediction=True
+                )
                 if shape is not None:
                     out.append(shape)
         cursor = page.next_cursor
@@ -299,31 +317,56 @@ def _export(session: Session, dataset: models.Dataset, model: models.Model) -> d
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/iloc/{index}")
-def predictions_iloc(dataset_id: str, model_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx):
+def predictions_iloc(
+    dataset_id: str, model_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx
+):
     with ctx.db.read() as session:
-        dataset, model = load_dataset(session, dataset_id, actor), load_model(session, model_id, actor)
-        return _predictions_of(session, item_at(session, dataset, index), model, MediaUrls(request, _secret(ctx)))
+        dataset, model = (
+            load_dataset(session, dataset_id, actor),
+            load_model(session, model_id, actor),
+        )
+        return _predictions_of(
+            session, item_at(session, dataset, index), model, MediaUrls(request, _secret(ctx))
+        )
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/referenceId/{reference_id:path}")
-def predictions_refloc(dataset_id: str, model_id: str, reference_id: str, request: Request, actor: CurrentActor, ctx: Ctx):
+def predictions_refloc(
+    dataset_id: str,
+    model_id: str,
+    reference_id: str,
+    request: Request,
+    actor: CurrentActor,
+    ctx: Ctx,
+):
     with ctx.db.read() as session:
-        dataset, model = load_dataset(session, dataset_id, actor), load_model(session, model_id, actor)
-        item = items.get_item_by_reference(session=session, dataset=dataset, reference_id=reference_id)
+        dataset, model = (
+            load_dataset(session, dataset_id, actor),
+            load_model(session, model_id, actor),
+        )
+        item = items.get_item_by_reference(
+            session=session, dataset=dataset, reference_id=reference_id
+        )
         return _predictions_of(session, item, model, MediaUrls(request, _secret(ctx)))
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/loc/{rest:path}")
 def prediction_loc(dataset_id: str, model_id: str, rest: str, actor: CurrentActor, ctx: Ctx):
     with ctx.db.read() as session:
-        dataset, model = load_dataset(session, dataset_id, actor), load_model(session, model_id, actor)
+        dataset, model = (
+            load_dataset(session, dataset_id, actor),
+            load_model(session, model_id, actor),
+        )
         return _one_prediction(session, dataset, model, rest)
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/export")
 def export_predictions(dataset_id: str, model_id: str, actor: CurrentActor, ctx: Ctx):
     with ctx.db.read() as session:
-        dataset, model = load_dataset(session, dataset_id, actor), load_model(session, model_id, actor)
+        dataset, model = (
+            load_dataset(session, dataset_id, actor),
+            load_model(session, model_id, actor),
+        )
         return _export(session, dataset, model)
 
 
@@ -338,14 +381,18 @@ def run_export(run_id: str, actor: CurrentActor, ctx: Ctx):
 def run_iloc(run_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx):
     with ctx.db.read() as session:
         model, dataset = load_run(session, run_id, actor)
-        return _predictions_of(session, item_at(session, dataset, index), model, MediaUrls(request, _secret(ctx)))
+        return _predictions_of(
+            session, item_at(session, dataset, index), model, MediaUrls(request, _secret(ctx))
+        )
 
 
 @router.get("/modelRun/{run_id}/refloc/{reference_id:path}")
 def run_refloc(run_id: str, reference_id: str, request: Request, actor: CurrentActor, ctx: Ctx):
     with ctx.db.read() as session:
         model, dataset = load_run(session, run_id, actor)
-        item = items.get_item_by_reference(session=session, dataset=dataset, reference_id=reference_id)
+        item = items.get_item_by_reference(
+            session=session, dataset=dataset, reference_id=reference_id
+        )
         return _predictions_of(session, item, model, MediaUrls(request, _secret(ctx)))
 
 

@@ -75,7 +75,8 @@ def _resolve_items(
             item_id = one.item_id
             if item_id not in known:
                 raise Invalid(
-                    f"no item with id {one.item_id!r} in this dataset", field=f"{field}[{i}].item_id"
+                    f"no item with id {one.item_id!r} in this dataset",
+                    field=f"{field}[{i}].item_id",
                 )
         found.append(item_id)
     return found
@@ -112,15 +113,14 @@ def upload(
     there: set[tuple[str, str]] = set()
     keyed = [(row["item_id"], row["reference_id"]) for row in rows if row["reference_id"]]
     for chunk in _chunks(list({item_id for item_id, _ in keyed})):
-        there.update(
-            session.execute(
-                select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.reference_id).where(
-                    ANNOTATIONS.c.item_id.in_(chunk),
-                    ANNOTATIONS.c.source_id == source_id,
-                    ANNOTATIONS.c.reference_id.is_not(None),
-                )
-            ).tuples()
+        found = session.execute(
+            select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.reference_id).where(
+                ANNOTATIONS.c.item_id.in_(chunk),
+                ANNOTATIONS.c.source_id == source_id,
+                ANNOTATIONS.c.reference_id.is_not(None),
+            )
         )
+        there.update((item_id, reference_id) for item_id, reference_id in found)
     replaced = [key for key in keyed if key in there]
     ignored = 0
     if not update_existing:
@@ -183,7 +183,9 @@ def delete_by_items(
             )
         )
     else:
-        item_ids = list(existing_items(session, dataset.id, list(dict.fromkeys(reference_ids))).values())
+        item_ids = list(
+            existing_items(session, dataset.id, list(dict.fromkeys(reference_ids))).values()
+        )
     if not item_ids:
         return 0
     revision = next_revision(session, dataset.id)
@@ -230,8 +232,6 @@ def sources(*, session: Session, dataset: models.Dataset) -> list[str]:
             select(ANNOTATIONS.c.source_id)
             .distinct()
             .join(ITEMS, ITEMS.c.id == ANNOTATIONS.c.item_id)
-            .where(
-                ITEMS.c.dataset_id == dataset.id, ANNOTATIONS.c.source_id != models.GROUND_TRUTH
-            )
+            .where(ITEMS.c.dataset_id == dataset.id, ANNOTATIONS.c.source_id != models.GROUND_TRUTH)
         )
     )

@@ -106,9 +106,7 @@ def delete_model(*, session: Session, model: models.Model) -> int:
                     ANNOTATIONS.c.item_id.in_(chunk), ANNOTATIONS.c.source_id == model.id
                 )
             ).rowcount
-            session.execute(
-                update(ITEMS).where(ITEMS.c.id.in_(chunk)).values(revision=revision)
-            )
+            session.execute(update(ITEMS).where(ITEMS.c.id.in_(chunk)).values(revision=revision))
         session.execute(
             update(DATASETS)
             .where(DATASETS.c.id == dataset_id)

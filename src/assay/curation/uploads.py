@@ -19,9 +19,7 @@ UPLOADS = models.StagedUpload.__table__
 
 def check_request_id(request_id: str) -> str:
     if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
-        raise Invalid(
-            "a request id is 1 to 64 letters, digits, '-' or '_'", field="requestId"
-        )
+        raise Invalid("a request id is 1 to 64 letters, digits, '-' or '_'", field="requestId")
     return request_id
 
 
@@ -67,5 +65,7 @@ def staged(*, session: Session, dataset_id: str, request_id: str, created_by: st
 
 def forget(*, session: Session, dataset_id: str, request_id: str) -> None:
     session.execute(
-        delete(UPLOADS).where(UPLOADS.c.dataset_id == dataset_id, UPLOADS.c.request_id == request_id)
+        delete(UPLOADS).where(
+            UPLOADS.c.dataset_id == dataset_id, UPLOADS.c.request_id == request_id
+        )
     )

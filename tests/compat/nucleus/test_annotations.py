@@ -51,7 +51,9 @@ answer = ds.annotate(annotations)
 first = ds.refloc("img-0")["annotations"]
 second = ds.refloc("img-1")["annotations"]
 one = ds.ground_truth_loc("img-0", "box-1")
-exported = {row["item"].reference_id: {k: [getattr(a, "annotation_id", a.label if hasattr(a, "label") else a.labels) for a in v]
+def name(a):
+    return getattr(a, "annotation_id", None) or getattr(a, "label", None) or a.labels
+exported = {row["item"].reference_id: {k: [name(a) for a in v]
                                        for k, v in row["annotations"].items()}
             for row in ds.items_and_annotations()}
 def dump(found):
@@ -135,7 +137,9 @@ result = {"kept": kept, "ignored": ignored, "replaced": replaced,
         ),
     ],
 )
-def test_a_bad_annotation_is_refused_naming_it(nucleus, manager: Account, bad: str, field: str) -> None:
+def test_a_bad_annotation_is_refused_naming_it(
+    nucleus, manager: Account, bad: str, field: str
+) -> None:
     got = nucleus(
         manager.key,
         SETUP

@@ -55,14 +55,16 @@ result = {
     "first": first, "again": again, "changed": changed,
     "kept": kept.image_location, "one": one["item"].image_location,
     "one_meta": one["item"].metadata, "annotations": one["annotations"],
-    "by_index": by_index.reference_id, "di": raw["item"]["dataset_item_id"], "by_id": by_id["item"].reference_id,
+    "by_index": by_index.reference_id, "di": raw["item"]["dataset_item_id"],
+    "by_id": by_id["item"].reference_id,
     "listed": sorted(i.reference_id for i in listed),
     "paged": [i.reference_id for i in paged],
     "exported": sorted(row["item"].reference_id for row in exported),
     "size": ds.size, "length": ds.info().length,
     # The client reads no width and height back: the raw answer has them.
     "dims": [client.make_request({}, f"dataset/{ds.id}/refloc/img/1",
-                                 requests_command=requests.get)["item"][k] for k in ("width", "height")],
+                                 requests_command=requests.get)["item"][k]
+             for k in ("width", "height")],
 }
 """,
     )
