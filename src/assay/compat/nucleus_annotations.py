@@ -2,9 +2,8 @@
 signed-URL async import), read one, delete (a job). Stored through `curation.annotations`
 as ground truth (`source_id` ""); reads per item are `nucleus_items`' iloc/refloc/loc.
 
-Segmentation masks (`mask_url` + per-index labels) are refused with a 400 for now: the
-annotation model keeps masks as run-length encodings, and turning a mask PNG at a URL into
-them (a fetch and a decode) is not built yet.
+Segmentation masks (`mask_url` + per-index labels) are fetched and decoded into the
+annotation model's RLE masks, one per label (`nucleus_masks`).
 """
 
 from __future__ import annotations
@@ -16,28 +15,33 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
+from assay.compat import nucleus_masks
 from assay.compat.errors import ScaleRoute
 from assay.compat.nucleus_common import body_list, flag, job_json, load_dataset
 from assay.compat.nucleus_items import _kickoff
 from assay.compat.nucleus_jobs import enqueue_import, importer
 from assay.compat.scale_common import OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
+from assay.core.settings import Settings
 from assay.curation import annotations, items, models, wire
 
 router = APIRouter(route_class=ScaleRoute)
 
 
-def shapes_of(body: dict[str, Any], key: str, *, prediction: bool) -> list[annotations.Placed]:
-    """The body's annotations (or predictions) as placed shapes; masks refused."""
-    if body_list(body, "segmentations"):
-        raise Invalid(
-            "segmentation masks (mask_url) are not served yet; upload polygons instead",
-            field="segmentations[0].mask_url",
-        )
-    return [
+def shapes_of(
+    body: dict[str, Any], key: str, settings: Settings, *, prediction: bool
+) -> list[annotations.Placed]:
+    """The body's annotations (or predictions) as placed shapes, its segmentations' masks
+    fetched and decoded (`nucleus_masks`)."""
+    placed = [
         fmt.shape_in(payload, f"{key}[{i}]", prediction=prediction)
         for i, payload in enumerate(body_list(body, "annotations"))
     ]
+    for i, payload in enumerate(body_list(body, "segmentations")):
+        placed.extend(
+            nucleus_masks.masks_in(payload, f"segmentations[{i}]", settings, prediction=prediction)
+        )
+    return placed
 
 
 def upload(
@@ -65,9 +69,17 @@ def lines_as_body(lines: list[Any]) -> dict[str, Any]:
     return found
 
 
-@importer("annotations")
-def import_annotations(session, dataset, actor, lines, payload) -> dict[str, Any]:
-    placed = shapes_of(lines_as_body(lines), "annotations", prediction=False)
+def prepare_shapes(key: str, prediction: bool):
+    """The import's prepare step: the upload's lines as placed shapes (masks fetched)."""
+
+    def prepare(settings: Settings, lines: list[Any], payload: dict[str, Any]) -> list[Any]:
+        return shapes_of(lines_as_body(lines), key, settings, prediction=prediction)
+
+    return prepare
+
+
+@importer("annotations", prepare=prepare_shapes("annotations", prediction=False))
+def import_annotations(session, dataset, actor, placed, payload) -> dict[str, Any]:
     result = upload(session, dataset, models.GROUND_TRUTH, placed, bool(payload.get("update")))
     return {"annotations_processed": result.processed, "annotations_ignored": result.ignored}
 
@@ -87,7 +99,7 @@ async def annotate(
         return await run_in_threadpool(_kickoff, ctx, actor, dataset_id, body, "annotations")
 
     def work() -> dict[str, Any]:
-        placed = shapes_of(body, "annotations", prediction=False)
+        placed = shapes_of(body, "annotations", ctx.settings, prediction=False)
         with ctx.db.write() as session:
             dataset = load_dataset(session, dataset_id, actor, write=True)
             result = upload(session, dataset, models.GROUND_TRUTH, placed, flag(body, "update"))

@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from assay.api.context import AppContext
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
-from assay.compat import scale_files
+from assay.compat import nucleus_masks, scale_files
 from assay.compat.errors import ScaleRoute
 from assay.compat.nucleus_common import (
     MediaUrls,
@@ -296,10 +296,15 @@ def item_with_annotations(
             )
         )
     ]
-    return {
-        "item": fmt.item_out(item, urls(item)),
-        "annotations": fmt.by_type(shapes, prediction=prediction),
-    }
+    grouped = fmt.by_type(shapes, prediction=prediction)
+    grouped["segmentation"] = segmentations(found[item.id], item)
+    return {"item": fmt.item_out(item, urls(item)), "annotations": grouped}
+
+
+def segmentations(stored: list[dict[str, Any]], item: models.Item) -> list[dict[str, Any]]:
+    return nucleus_masks.segmentations_out(
+        stored, reference_id=item.reference_id, dataset_item_id=fmt.nucleus_id(fmt.ITEM, item.id)
+    )
 
 
 def item_at(session: Any, dataset: models.Dataset, index: int) -> models.Item:
@@ -441,7 +446,14 @@ def export_rows(
         ]
         grouped = fmt.by_type(shapes)
         grouped.setdefault("multicategory", [])
-        rows.append({"item": fmt.item_out(item, urls(item)), **grouped, "segmentation": None})
+        masks = segmentations(found[item.id], item)
+        rows.append(
+            {
+                "item": fmt.item_out(item, urls(item)),
+                **grouped,
+                "segmentation": masks[0] if masks else None,
+            }
+        )
     return rows
 
 

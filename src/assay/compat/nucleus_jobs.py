@@ -130,15 +130,20 @@ def list_jobs(
 
 # --- the import job ---------------------------------------------------------------------
 
-# The importers by `what`: fn(session, dataset, actor, lines, payload) -> result dict.
-# Registered by the modules that own the nouns (items, annotations, predictions).
+# The importers by `what`: fn(session, dataset, actor, lines, payload) -> result dict, and
+# an optional prepare(settings, lines, payload) -> lines run before the transaction opens
+# (fetching and decoding what the upload points at, e.g. segmentation masks). Registered by
+# the modules that own the nouns (items, annotations, predictions).
 IMPORTERS: dict[str, Any] = {}
+PREPARERS: dict[str, Any] = {}
 
 
-def importer(what: str):
+def importer(what: str, prepare: Any = None):
     def register(fn: Any) -> Any:
         assert what in IMPORT_TYPES
         IMPORTERS[what] = fn
+        if prepare is not None:
+            PREPARERS[what] = prepare
         return fn
 
     return register
@@ -184,6 +189,9 @@ def run_import(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     fn = IMPORTERS[payload["what"]]
     try:
         lines = read_lines(ctx.app.blobs, payload["sha256"]) if payload.get("sha256") else []
+        prepare = PREPARERS.get(payload["what"])
+        if prepare is not None:
+            lines = prepare(ctx.settings, lines, payload)
         with ctx.db.write() as session:
             user = users.get_user(session=session, user_id=payload["user_id"])
             actor = Actor(user_id=user.id, email=user.email, role=user.role, mode=payload["mode"])

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
-from assay.compat.nucleus_annotations import lines_as_body, shapes_of, split_reference, upload
+from assay.compat.nucleus_annotations import prepare_shapes, shapes_of, split_reference, upload
 from assay.compat.nucleus_common import MediaUrls, load_dataset
 from assay.compat.nucleus_items import (
     _kickoff,
@@ -26,6 +26,7 @@ from assay.compat.nucleus_items import (
     item_at,
     item_by_nucleus_id,
     item_with_annotations,
+    segmentations,
 )
 from assay.compat.nucleus_jobs import importer
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
@@ -197,9 +198,8 @@ def delete_model_run(
 # --- prediction uploads -----------------------------------------------------------------
 
 
-@importer("predictions")
-def import_predictions(session, dataset, actor, lines, payload) -> dict[str, Any]:
-    placed = shapes_of(lines_as_body(lines), "predictions", prediction=True)
+@importer("predictions", prepare=prepare_shapes("predictions", prediction=True))
+def import_predictions(session, dataset, actor, placed, payload) -> dict[str, Any]:
     result = upload(session, dataset, payload["model_id"], placed, bool(payload.get("update")))
     return {"predictions_processed": result.processed, "predictions_ignored": result.ignored}
 
@@ -222,7 +222,7 @@ async def _predict(
         )
 
     def work() -> dict[str, Any]:
-        placed = shapes_of(body, "annotations", prediction=True)
+        placed = shapes_of(body, "annotations", ctx.settings, prediction=True)
         with ctx.db.write() as session:
             dataset = load_dataset(session, dataset_id, actor, write=True)
             result = upload(session, dataset, model.id, placed, bool(body.get("update")))
@@ -298,6 +298,7 @@ def _one_prediction(session: Session, dataset: models.Dataset, model: models.Mod
 def _export(session: Session, dataset: models.Dataset, model: models.Model) -> dict[str, list]:
     """Every prediction of the model on the dataset, by type."""
     out: list[dict[str, Any]] = []
+    masks: list[dict[str, Any]] = []
     cursor = None
     while True:
         page = items.list_items(session=session, dataset=dataset, cursor=cursor, limit=10_000)
@@ -305,6 +306,7 @@ def _export(session: Session, dataset: models.Dataset, model: models.Model) -> d
             session=session, item_ids=[i.id for i in page.items], source_id=model.id
         )
         for item in page.items:
+            masks.extend(segmentations(found[item.id], item))
             for data in found[item.id]:
                 shape = fmt.shape_out(
                     data, reference_id=item.reference_id, item_id=item.id, prediction=True
@@ -313,7 +315,7 @@ def _export(session: Session, dataset: models.Dataset, model: models.Model) -> d
                     out.append(shape)
         cursor = page.next_cursor
         if cursor is None:
-            return fmt.by_type(out, prediction=True)
+            return {**fmt.by_type(out, prediction=True), "segmentation": masks}
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/iloc/{index}")

@@ -157,3 +157,58 @@ result["left"] = len(ds.refloc("img-0")["annotations"].get("box", []))
     assert got["outcome"] == 400
     assert field in got["message"]
     assert got["left"] == 0
+
+
+def test_segmentation_masks_are_decoded_to_rle_and_read_back(
+    nucleus, manager: Account, file_server, server
+) -> None:
+    import httpx
+    import numpy as np
+    from PIL import Image
+
+    base, root = file_server
+    pixels = np.zeros((3, 4), dtype=np.uint8)
+    pixels[0, :2] = 1  # two "road" pixels
+    pixels[1:, 3] = 2  # two "car" pixels
+    Image.fromarray(pixels, mode="L").save(root / "mask-1.png")
+    got = nucleus(
+        manager.key,
+        SETUP
+        + """
+from nucleus import SegmentationAnnotation, Segment
+answer = ds.annotate([SegmentationAnnotation(
+    mask_url=args["url"], annotations=[Segment("road", 1), Segment("car", 2)],
+    reference_id="img-0", annotation_id="seg-1")])
+found = ds.refloc("img-0")["annotations"]["segmentation"]
+exported = [row["annotations"].get("segmentation") for row in ds.items_and_annotations()
+            if row["item"].reference_id == "img-0"][0]
+try:
+    ds.annotate([SegmentationAnnotation(mask_url=args["missing"], annotations=[Segment("x", 1)],
+                                        reference_id="img-1", annotation_id="seg-2")])
+    missing = "accepted"
+except nucleus.errors.NucleusAPIError as error:
+    missing = [error.status_code, error.message]
+result = {"answer": answer, "found": [s.to_payload() for s in found],
+          "exported": exported.to_payload() if exported else None, "missing": missing,
+          "id": ds.id}
+""",
+        args={"url": f"{base}/mask-1.png", "missing": f"{base}/nope.png", "name": "masks"},
+    )
+    assert got["answer"]["annotations_processed"] == 2
+    (segmentation,) = got["found"]
+    assert segmentation["mask_url"] == f"{base}/mask-1.png"
+    assert segmentation["annotation_id"] == "seg-1"
+    assert sorted((s["label"], s["index"]) for s in segmentation["annotations"]) == [
+        ("car", 2),
+        ("road", 1),
+    ]
+    assert got["exported"]["mask_url"] == f"{base}/mask-1.png"
+    assert got["missing"][0] == 400 and "segmentations[0].mask_url" in got["missing"][1]
+    # Natively they are RLE masks (column-major, zeros first) of the right pixels.
+    item = httpx.get(
+        f"{server.url}/api/v1/datasets/{got['id'][3:]}/items-by-reference/img-0",
+        headers={"Authorization": f"Bearer {manager.key}"},
+    ).json()
+    masks = {a["label"]: a["rle"] for a in item["annotations"]}
+    assert masks["road"] == {"size": [3, 4], "counts": [0, 1, 2, 1, 8]}
+    assert masks["car"] == {"size": [3, 4], "counts": [10, 2]}
