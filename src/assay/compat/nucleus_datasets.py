@@ -128,7 +128,7 @@ def dataset_info(dataset_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, An
             "slice_ids": [],
             "annotation_metadata_schema": dataset.metadata_.get("annotation_metadata_schema"),
             "item_metadata_schema": dataset.metadata_.get("item_metadata_schema"),
-            "tags": [],
+            "tags": list(dataset.metadata_.get("tags", [])),
             "taxonomies": dataset.taxonomies,
         }
 
@@ -193,3 +193,43 @@ def delete_taxonomy(
             "taxonomy_name": name,
             "status": "Taxonomy successfully deleted",
         }
+
+
+# --- tags (kept in the dataset's metadata under "tags") ---------------------------------
+
+
+def _tags_of(body: dict[str, Any] | None) -> list[str]:
+    tags = body_list(body or {}, "tags", required=True)
+    if not all(isinstance(tag, str) and tag.strip() for tag in tags):
+        raise Invalid("tags must be non-empty strings", field="tags")
+    return tags
+
+
+@router.get("/dataset/{dataset_id}/tags")
+def get_tags(dataset_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    with ctx.db.read() as session:
+        return {"tags": list(load_dataset(session, dataset_id, actor).metadata_.get("tags", []))}
+
+
+def _set_tags(ctx: Any, actor: Any, dataset_id: str, change: Any) -> dict[str, Any]:
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        tags = change(list(dataset.metadata_.get("tags", [])))
+        datasets.update_dataset(
+            session=session, dataset=dataset, metadata={**dataset.metadata_, "tags": tags}
+        )
+        return {"dataset_id": fmt.nucleus_id(fmt.DATASET, dataset.id), "tags": tags}
+
+
+@router.post("/dataset/{dataset_id}/tags")
+def add_tags(dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    added = _tags_of(body)
+    return _set_tags(ctx, actor, dataset_id, lambda tags: list(dict.fromkeys(tags + added)))
+
+
+@router.delete("/dataset/{dataset_id}/tags")
+def remove_tags(
+    dataset_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+) -> dict[str, Any]:
+    removed = set(_tags_of(body))
+    return _set_tags(ctx, actor, dataset_id, lambda tags: [t for t in tags if t not in removed])

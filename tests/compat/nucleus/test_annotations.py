@@ -107,10 +107,15 @@ replaced = ds.annotate([box(3)], update=True)
 x_after_update = ds.refloc("img-0")["annotations"]["box"][0].x
 ds.annotate([BoxAnnotation(label="bus", x=0, y=0, width=1, height=1, reference_id="img-1",
                            annotation_id="c")])
+async_job = ds.annotate([box(4)], update=True, asynchronous=True)
+async_job.sleep_until_complete(verbose_std_out=False)
+x_after_async = ds.refloc("img-0")["annotations"]["box"][0].x
 job = ds.delete_annotations(reference_ids=["img-0"])
 job.sleep_until_complete(verbose_std_out=False)
 result = {"kept": kept, "ignored": ignored, "replaced": replaced,
-          "x": [x_after_ignored, x_after_update],
+          "x": [x_after_ignored, x_after_update, x_after_async],
+          "async": [async_job.job_type if hasattr(async_job, "job_type") else None,
+                    async_job.status()["status"]],
           "left0": len(ds.refloc("img-0")["annotations"].get("box", [])),
           "left1": len(ds.refloc("img-1")["annotations"].get("box", [])),
           "status": job.status()["status"]}
@@ -119,7 +124,8 @@ result = {"kept": kept, "ignored": ignored, "replaced": replaced,
     assert got["kept"]["annotations_processed"] == 1
     assert got["ignored"]["annotations_ignored"] == 1
     assert got["replaced"]["annotations_processed"] == 1
-    assert got["x"] == [1, 3]
+    assert got["x"] == [1, 3, 4]
+    assert got["async"] == ["uploadAnnotations", "Completed"]
     assert got["left0"] == 0 and got["left1"] == 1
     assert got["status"] == "Completed"
 

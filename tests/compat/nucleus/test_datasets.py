@@ -106,3 +106,22 @@ def test_other_peoples_datasets_do_not_exist_and_labelers_see_none(
         nucleus(manager.key, "client.get_dataset('ds_nope').info()")
     assert raised.value.status == 404
     assert '"status_code":404' in raised.value.message.replace(" ", "")
+
+
+def test_dataset_tags_are_added_listed_and_removed(nucleus, manager: Account) -> None:
+    got = nucleus(
+        manager.key,
+        """
+ds = client.create_dataset("tagged", is_scene=False)
+added = ds.add_tags(["night", "rain"])
+again = ds.add_tags(["rain", "city"])
+removed = ds.remove_tags(["night"])
+result = {"added": added, "again": again, "removed": removed, "read": ds.get_tags(),
+          "info": ds.info().tags}
+""",
+    )
+    assert got["added"] == ["night", "rain"]
+    assert got["again"] == ["night", "rain", "city"]
+    assert got["removed"] == ["rain", "city"]
+    assert got["read"] == ["rain", "city"]
+    assert got["info"] == ["rain", "city"]
