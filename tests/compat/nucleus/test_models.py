@@ -103,6 +103,18 @@ result = {
     "from_run": sorted(p.annotation_id for p in from_run["box"]),
     "same_model": client.get_model(model_run_id=run.model_run_id).id == model.id,
 }
+import requests
+di = client.make_request({}, f"dataset/{ds.id}/refloc/img-1",
+                         requests_command=requests.get)["item"]["dataset_item_id"]
+result["run_reads"] = [
+    sorted(p.annotation_id for p in run.iloc(1)["box"]),
+    sorted(p.annotation_id for p in run.loc(di)["box"]),
+    run.prediction_loc("img-1", "r1").annotation_id,
+    sorted(p.annotation_id for p in run.ungrouped_export()["box"]),
+    run.commit()["model_run_id"] == run.model_run_id,
+]
+client.delete_model_run(run.model_run_id)
+result["after_run_delete"] = ds.predictions_refloc(model, "img-1").get("box", [])
 """,
         args={"ref": f"async-{nucleus_line}"},
     )
@@ -114,6 +126,8 @@ result = {
     assert got["run_model"].startswith("prj_")
     assert got["from_run"] == ["a2", "r1"]
     assert got["same_model"] is True
+    assert got["run_reads"] == [["a2", "r1"], ["a2", "r1"], "r1", ["a1", "a2", "r1"], True]
+    assert got["after_run_delete"] == []
 
 
 def test_a_prediction_on_an_unknown_item_is_refused_naming_it(
