@@ -14,16 +14,36 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from assay.api.deps import CurrentActor
 from assay.compat import (
     nucleus_annotations,
     nucleus_datasets,
     nucleus_items,
     nucleus_jobs,
+    nucleus_model_predictions,
     nucleus_models,
 )
 from assay.compat.errors import ScaleRoute
+from assay.core.errors import NotFound
 
 PREFIX = "/v1/nucleus"
 router = APIRouter(prefix=PREFIX, route_class=ScaleRoute, include_in_schema=False)
-for module in (nucleus_datasets, nucleus_items, nucleus_annotations, nucleus_models, nucleus_jobs):
+for module in (
+    nucleus_datasets,
+    nucleus_items,
+    nucleus_annotations,
+    nucleus_models,
+    nucleus_model_predictions,
+    nucleus_jobs,
+):
     router.include_router(module.router)
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_served(path: str, actor: CurrentActor) -> None:
+    """Every other Nucleus route: the key is checked first (401), then a 404 in Scale's
+    shape saying the call is not served (docs/nucleus-wire.md marks which are)."""
+    raise NotFound(
+        f"/v1/nucleus/{path} is not served by this server (see docs/nucleus-wire.md)",
+        field="path",
+    )

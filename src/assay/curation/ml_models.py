@@ -115,3 +115,37 @@ def delete_model(*, session: Session, model: models.Model) -> int:
     session.delete(model)
     session.flush()
     return removed
+
+
+def datasets_of(*, session: Session, model: models.Model) -> list[str]:
+    """The datasets the model has predictions on."""
+    return sorted(
+        session.scalars(
+            select(ITEMS.c.dataset_id)
+            .distinct()
+            .join(ANNOTATIONS, ANNOTATIONS.c.item_id == ITEMS.c.id)
+            .where(ANNOTATIONS.c.source_id == model.id)
+        )
+    )
+
+
+def items_with_predictions(
+    *, session: Session, model: models.Model, mode: str, reference_id: str | None = None
+) -> list[models.Item]:
+    """The items (of live datasets of `mode`) the model has predictions on, oldest first;
+    only those with `reference_id` when given."""
+    statement = (
+        select(models.Item)
+        .join(models.Dataset, models.Dataset.id == models.Item.dataset_id)
+        .where(
+            models.Dataset.mode == mode,
+            models.Dataset.deleting.is_(False),
+            models.Item.id.in_(
+                select(ANNOTATIONS.c.item_id).where(ANNOTATIONS.c.source_id == model.id)
+            ),
+        )
+        .order_by(models.Item.id)
+    )
+    if reference_id is not None:
+        statement = statement.where(models.Item.reference_id == reference_id)
+    return list(session.scalars(statement))

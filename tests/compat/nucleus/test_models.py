@@ -150,3 +150,47 @@ result["left"] = ds.predictions_refloc(model, "img-0").get("box", [])
     assert "annotations[1].reference_id" in got["message"] or "predictions[1]" in got["message"]
     assert "missing" in got["message"]
     assert got["left"] == []
+
+
+def test_run_free_model_predictions_of_0_22(nucleus, nucleus_line: str, manager: Account) -> None:
+    if nucleus_line != "0.22":
+        pytest.skip("run-free model predictions are 0.22's (0.18 has no such calls)")
+    got = nucleus(
+        manager.key,
+        SETUP
+        + """
+import requests
+di = client.make_request({}, f"dataset/{ds.id}/refloc/img-1",
+                         requests_command=requests.get)["item"]["dataset_item_id"]
+uploaded = model.upload_predictions([
+    BoxPrediction(label="car", x=1, y=1, width=2, height=2, reference_id="img-0",
+                  annotation_id="v1", confidence=0.6, dataset_id=ds.id),
+    BoxPrediction(label="bus", x=3, y=3, width=2, height=2, annotation_id="v2",
+                  confidence=0.7, dataset_item_id=di),
+])
+run = ds.upload_predictions_for_model_run(
+    f"run_{model.id[4:]}_{ds.id[3:]}",
+    [box("img-1", "v3", 5)])
+result = {
+    "uploaded": uploaded, "run": run["predictions_processed"],
+    "loc": sorted(p.annotation_id for p in model.predictions_loc(di)["box"]),
+    "refloc": [p.annotation_id for p in model.predictions_refloc("img-0")["box"]],
+    "iloc": sorted(p.annotation_id for p in model.predictions_iloc(1)["box"]),
+    "runs": model.model_runs(),
+}
+try:
+    model.upload_predictions([BoxPrediction(label="car", x=1, y=1, width=2, height=2,
+                                            reference_id="img-0", annotation_id="v9")])
+    result["no_dataset"] = "accepted"
+except nucleus.errors.NucleusAPIError as error:
+    result["no_dataset"] = [error.status_code, "annotations[0].dataset_id" in error.message]
+""",
+        args={"ref": "run-free"},
+    )
+    assert got["uploaded"]["predictions_processed"] == 2
+    assert got["run"] == 1
+    assert got["loc"] == ["v2", "v3"]
+    assert got["refloc"] == ["v1"]
+    assert got["iloc"] == ["v2", "v3"]
+    assert len(got["runs"]) == 1 and got["runs"][0].startswith("run_")
+    assert got["no_dataset"] == [400, True]
