@@ -22,6 +22,7 @@ from assay.compat import (
     nucleus_jobs,
     nucleus_model_predictions,
     nucleus_models,
+    nucleus_scenes,
 )
 from assay.compat.errors import ScaleRoute
 from assay.core.errors import NotFound
@@ -34,6 +35,7 @@ for module in (
     nucleus_annotations,
     nucleus_models,
     nucleus_model_predictions,
+    nucleus_scenes,
     nucleus_jobs,
 ):
     router.include_router(module.router)

@@ -34,6 +34,8 @@ IMPORT_TYPES = {
     "predictions": "uploadPredictions",
     "delete_annotations": "annotationDeletion",
     "metadata": "metadataUpdate",
+    "lidar_scenes": "uploadLidarScene",
+    "video_scenes": "uploadVideoScene",
 }
 
 

@@ -29,7 +29,7 @@ from assay.curation.annotations import Placed
 
 # Nucleus-facing ids carry Nucleus's prefixes (the client reads some of them); Assay's own
 # ids are added to / stripped of them at this edge.
-DATASET, ITEM, MODEL, RUN, JOB = "ds_", "di_", "prj_", "run_", "job_"
+DATASET, ITEM, MODEL, RUN, JOB, SCENE = "ds_", "di_", "prj_", "run_", "job_", "scn_"
 TYPES = ("box", "line", "polygon", "keypoints", "cuboid", "category", "multicategory")
 MULTI_LABELS = "labels"
 
@@ -92,6 +92,9 @@ def item_in(payload: Any, path: str, media: str | None = None) -> wire.ItemIn:
         "media": media,
         "metadata": payload.get("metadata") or {},
     }
+    if payload.get("camera_params") is not None:
+        # A scene's camera image: Nucleus reads the parameters back inside the metadata.
+        body["metadata"] = {**body["metadata"], "camera_params": payload["camera_params"]}
     for key in ("width", "height"):
         if payload.get(key) is not None:
             body[key] = payload[key]

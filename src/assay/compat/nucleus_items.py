@@ -38,7 +38,7 @@ from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core import users
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
-from assay.curation import item_metadata, items, models, uploads, wire
+from assay.curation import item_metadata, items, models, scenes, uploads, wire
 
 router = APIRouter(route_class=ScaleRoute)
 # One import job takes a whole signed-URL upload in one transaction.
@@ -494,26 +494,33 @@ def export_for_training_page(
 # --- metadata ---------------------------------------------------------------------------
 
 
-def _metadata_updates(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    if body.get("level", "item") != "item":
-        raise Invalid("only item metadata is served (scenes are not yet)", field="level")
+def _metadata_updates(body: dict[str, Any]) -> tuple[str, dict[str, dict[str, Any]]]:
+    level = body.get("level", "item")
+    if level not in ("item", "scene"):
+        raise Invalid("level is item or scene", field="level")
     updates: dict[str, dict[str, Any]] = {}
     for i, entry in enumerate(body_list(body, "metadata", required=True)):
         if not isinstance(entry, dict) or not isinstance(entry.get("reference_id"), str):
             raise Invalid("each entry needs a reference_id", field=f"metadata[{i}].reference_id")
-        metadata = dict(entry.get("metadata") or {})
-        if entry.get("camera_params") is not None:
+        metadata = entry.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise Invalid("metadata must be an object", field=f"metadata[{i}].metadata")
+        metadata = dict(metadata)
+        if level == "item" and entry.get("camera_params") is not None:
             metadata["camera_params"] = entry["camera_params"]
         updates[entry["reference_id"]] = metadata
-    return updates
+    return level, updates
+
+
+def _merge(session: Any, dataset: models.Dataset, level: str, updates: dict) -> int:
+    merge = scenes.merge_metadata if level == "scene" else item_metadata.merge_metadata
+    return merge(session=session, dataset=dataset, updates=updates)
 
 
 @importer("metadata")
 def import_metadata(session, dataset, actor, lines, payload) -> dict[str, Any]:
-    updated = item_metadata.merge_metadata(
-        session=session, dataset=dataset, updates=payload["updates"]
-    )
-    return {"updated_items": updated}
+    updated = _merge(session, dataset, payload.get("level", "item"), payload["updates"])
+    return {"updated": updated}
 
 
 @router.post("/dataset/{dataset_id}/metadata")
@@ -524,7 +531,7 @@ def update_metadata(
     ctx: Ctx,
     async_: Annotated[int, Query(alias="async")] = 0,
 ) -> dict[str, Any]:
-    updates = _metadata_updates(body)
+    level, updates = _metadata_updates(body)
     with ctx.db.write() as session:
         dataset = load_dataset(session, dataset_id, actor, write=True)
         if async_:
@@ -535,7 +542,8 @@ def update_metadata(
                 dataset_id=dataset.id,
                 sha256=None,
                 updates=updates,
+                level=level,
             )
             return job_json(job)
-        updated = item_metadata.merge_metadata(session=session, dataset=dataset, updates=updates)
-        return {"dataset_id": fmt.nucleus_id(fmt.DATASET, dataset.id), "updated_items": updated}
+        updated = _merge(session, dataset, level, updates)
+        return {"dataset_id": fmt.nucleus_id(fmt.DATASET, dataset.id), "updated": updated}
