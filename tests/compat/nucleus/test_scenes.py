@@ -66,3 +66,33 @@ result = {
     assert got["meta"] == {"weather": "rain", "daytime": True}
     assert got["sizes"] == [7, 4]
     assert got["cuboid"] == 3
+
+
+def test_0_18_sync_append_scenes_and_refusals(nucleus, nucleus_line: str, manager: Account) -> None:
+    if nucleus_line != "0.18":
+        pytest.skip("append_scenes(asynchronous=False) is 0.18's deprecated sync path")
+    got = nucleus(
+        manager.key,
+        """
+from nucleus import DatasetItem, Frame, LidarScene
+def scene(ref, n):
+    return LidarScene(reference_id=ref, frames=[
+        Frame(lidar=DatasetItem(pointcloud_location=f"https://x.example/{ref}/{i}.json",
+                                reference_id=f"{ref}-{i}")) for i in range(n)])
+ds = client.create_dataset("sync scenes", is_scene=True)
+first = ds.append_scenes([scene("a", 2)], asynchronous=False)
+again = ds.append_scenes([scene("a", 2)], asynchronous=False)
+flat = client.create_dataset("flat", is_scene=False)
+try:
+    client.make_request({"scenes": [scene("b", 1).to_payload()], "update": False},
+                        f"{flat.id}/upload_scenes")
+    refused = "accepted"
+except nucleus.errors.NucleusAPIError as error:
+    refused = error.status_code
+result = {"first": first, "again": again, "refused": refused, "size": ds.size}
+""",
+    )
+    assert got["first"]["new_scenes"] == 1
+    assert got["again"]["ignored_scenes"] == 1
+    assert got["refused"] == 400
+    assert got["size"] == 2
