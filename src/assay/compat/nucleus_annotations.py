@@ -8,14 +8,17 @@ annotation model's RLE masks, one per label (`nucleus_masks`).
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
-from assay.compat import nucleus_masks
+from assay.compat import nucleus_masks, scale_files
 from assay.compat.errors import ScaleRoute
 from assay.compat.nucleus_common import body_list, flag, job_json, load_dataset
 from assay.compat.nucleus_items import _kickoff
@@ -26,20 +29,72 @@ from assay.core.settings import Settings
 from assay.curation import annotations, items, models, wire
 
 router = APIRouter(route_class=ScaleRoute)
+MAX_MASK_FILES = 20
+
+
+async def read_body(
+    request: Request, ctx: Any, actor: Any
+) -> tuple[dict[str, Any], dict[str, tuple[bytes, str]]]:
+    """The upload's JSON body, and the mask files sent with it: local masks come as
+    multipart, a `serialized_request` JSON part and one `mask` part per file, named by the
+    path the client read it from (percent-encoded by aiohttp). Each file is stored as a blob."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        body = wire.msgspec.json.decode(await request.body() or b"{}")
+        if not isinstance(body, dict):
+            raise Invalid("the body must be a JSON object", field="body")
+        return body, {}
+    async with request.form(max_files=MAX_MASK_FILES, max_fields=10) as form:
+        raw = form.get("serialized_request")
+        if isinstance(raw, UploadFile):
+            raw = (await raw.read()).decode()
+        if not isinstance(raw, str):
+            raise Invalid(
+                "a multipart upload needs a serialized_request part", field="serialized_request"
+            )
+        files = [
+            (unquote(part.filename or ""), await part.read())
+            for part in form.getlist("mask")
+            if isinstance(part, UploadFile)
+        ]
+    try:
+        body = wire.msgspec.json.decode(raw)
+    except wire.msgspec.DecodeError:
+        raise Invalid("serialized_request is not JSON", field="serialized_request") from None
+    if not isinstance(body, dict):
+        raise Invalid("serialized_request must be a JSON object", field="serialized_request")
+
+    def store() -> dict[str, tuple[bytes, str]]:
+        local = {}
+        for name, data in files:
+            blob = scale_files.store(
+                ctx, actor, io.BytesIO(data), filename=name, content_type="image/png"
+            )
+            local[name] = (data, blob.sha256)
+        return local
+
+    return body, await run_in_threadpool(store)
 
 
 def shapes_of(
-    body: dict[str, Any], key: str, settings: Settings, *, prediction: bool
+    body: dict[str, Any],
+    key: str,
+    settings: Settings,
+    *,
+    prediction: bool,
+    local: dict[str, tuple[bytes, str]] | None = None,
 ) -> list[annotations.Placed]:
     """The body's annotations (or predictions) as placed shapes, its segmentations' masks
-    fetched and decoded (`nucleus_masks`)."""
+    fetched (or taken from `local`, the files sent with it) and decoded (`nucleus_masks`)."""
     placed = [
         fmt.shape_in(payload, f"{key}[{i}]", prediction=prediction)
         for i, payload in enumerate(body_list(body, "annotations"))
     ]
     for i, payload in enumerate(body_list(body, "segmentations")):
         placed.extend(
-            nucleus_masks.masks_in(payload, f"segmentations[{i}]", settings, prediction=prediction)
+            nucleus_masks.masks_in(
+                payload, f"segmentations[{i}]", settings, prediction=prediction, local=local
+            )
         )
     return placed
 
@@ -92,14 +147,12 @@ async def annotate(
     ctx: Ctx,
     async_: Annotated[int, Query(alias="async")] = 0,
 ) -> dict[str, Any]:
-    body = wire.msgspec.json.decode(await request.body() or b"{}")
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object", field="body")
+    body, local = await read_body(request, ctx, actor)
     if "requestId" in body:
         return await run_in_threadpool(_kickoff, ctx, actor, dataset_id, body, "annotations")
 
     def work() -> dict[str, Any]:
-        placed = shapes_of(body, "annotations", ctx.settings, prediction=False)
+        placed = shapes_of(body, "annotations", ctx.settings, prediction=False, local=local)
         with ctx.db.write() as session:
             dataset = load_dataset(session, dataset_id, actor, write=True)
             result = upload(session, dataset, models.GROUND_TRUTH, placed, flag(body, "update"))

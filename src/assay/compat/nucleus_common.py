@@ -147,7 +147,9 @@ class MediaUrls:
         self.secret = secret
 
     def __call__(self, item: models.Item) -> str | None:
-        media = item.media
+        return self.show(item.media)
+
+    def show(self, media: str | None) -> str | None:
         if media is None or not media.startswith("blob:"):
             return media
         signed = blobs.signed_media_url(

@@ -297,13 +297,18 @@ def item_with_annotations(
         )
     ]
     grouped = fmt.by_type(shapes, prediction=prediction)
-    grouped["segmentation"] = segmentations(found[item.id], item)
+    grouped["segmentation"] = segmentations(found[item.id], item, urls)
     return {"item": fmt.item_out(item, urls(item)), "annotations": grouped}
 
 
-def segmentations(stored: list[dict[str, Any]], item: models.Item) -> list[dict[str, Any]]:
+def segmentations(
+    stored: list[dict[str, Any]], item: models.Item, urls: MediaUrls
+) -> list[dict[str, Any]]:
     return nucleus_masks.segmentations_out(
-        stored, reference_id=item.reference_id, dataset_item_id=fmt.nucleus_id(fmt.ITEM, item.id)
+        stored,
+        reference_id=item.reference_id,
+        dataset_item_id=fmt.nucleus_id(fmt.ITEM, item.id),
+        show=urls.show,
     )
 
 
@@ -446,7 +451,7 @@ def export_rows(
         ]
         grouped = fmt.by_type(shapes)
         grouped.setdefault("multicategory", [])
-        masks = segmentations(found[item.id], item)
+        masks = segmentations(found[item.id], item, urls)
         rows.append(
             {
                 "item": fmt.item_out(item, urls(item)),

@@ -14,6 +14,7 @@ opaque blob reference, so they are first-class objects of the curation pillar.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,8 +77,17 @@ def fetch_mask(url: str, settings: Settings, field: str) -> np.ndarray:
     return decode_png(fetched.content, field)
 
 
-def masks_in(payload: Any, path: str, settings: Settings, *, prediction: bool) -> list[Placed]:
-    """One Nucleus segmentation as masks, one per named index."""
+def masks_in(
+    payload: Any,
+    path: str,
+    settings: Settings,
+    *,
+    prediction: bool,
+    local: dict[str, tuple[bytes, str]] | None = None,
+) -> list[Placed]:
+    """One Nucleus segmentation as masks, one per named index. `local` holds the mask files
+    sent with the request (multipart) by the path the client named them with: their bytes
+    and the blob they were stored as (the mask's URL becomes `blob:<sha256>`)."""
     if not isinstance(payload, dict):
         raise Invalid(f"{path} must be a JSON object", field=path)
     reference_id, item_id = payload.get("reference_id"), payload.get("item_id")
@@ -89,7 +99,12 @@ def masks_in(payload: Any, path: str, settings: Settings, *, prediction: bool) -
     if not isinstance(segments, list) or not segments:
         raise Invalid("a segmentation names its labels in annotations", field=f"{path}.annotations")
     mask_url = payload.get("mask_url")
-    array = fetch_mask(mask_url, settings, f"{path}.mask_url")
+    if local and mask_url in local:
+        data, sha256 = local[mask_url]
+        array = decode_png(data, f"{path}.mask_url")
+        mask_url = f"blob:{sha256}"
+    else:
+        array = fetch_mask(mask_url, settings, f"{path}.mask_url")
     height, width = array.shape[:2]
     segmentation_id = payload.get("annotation_id") or f"mask-{reference_id or item_id}"
     placed = []
@@ -122,9 +137,14 @@ def masks_in(payload: Any, path: str, settings: Settings, *, prediction: bool) -
 
 
 def segmentations_out(
-    shapes: list[dict[str, Any]], *, reference_id: str, dataset_item_id: str
+    shapes: list[dict[str, Any]],
+    *,
+    reference_id: str,
+    dataset_item_id: str,
+    show: Callable[[str], str | None],
 ) -> list[dict[str, Any]]:
-    """Stored masks written from Nucleus segmentations, grouped back into them."""
+    """Stored masks written from Nucleus segmentations, grouped back into them; `show` gives
+    the URL a stored mask URL is read at (uploaded masks: a signed media URL)."""
     grouped: dict[str, dict[str, Any]] = {}
     for data in shapes:
         origin = data.get("attributes", {}).get(MASK_KEY)
@@ -135,7 +155,7 @@ def segmentations_out(
             {
                 "type": "segmentation",
                 "annotation_id": origin["id"],
-                "mask_url": origin["mask_url"],
+                "mask_url": show(origin["mask_url"]),
                 "reference_id": reference_id,
                 "dataset_item_id": dataset_item_id,
                 "annotations": [],

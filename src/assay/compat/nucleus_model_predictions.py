@@ -15,12 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
-from assay.compat.nucleus_annotations import shapes_of, upload
-from assay.compat.nucleus_common import flag, load_dataset
-from assay.compat.nucleus_items import segmentations
+from assay.compat.nucleus_annotations import read_body, shapes_of, upload
+from assay.compat.nucleus_common import MediaUrls, flag, load_dataset
+from assay.compat.nucleus_items import _secret, segmentations
 from assay.compat.nucleus_models import load_model
 from assay.core.errors import Invalid, NotFound
-from assay.curation import annotations, items, ml_models, models, wire
+from assay.curation import annotations, items, ml_models, models
 
 router = APIRouter(route_class=ScaleRoute)
 ITEMS = models.Item.__table__
@@ -42,15 +42,13 @@ def _datasets_of_items(session: Any, item_ids: list[str]) -> dict[str, str]:
 async def upload_model_predictions(
     model_id: str, request: Request, actor: CurrentActor, ctx: Ctx
 ) -> dict[str, Any]:
-    body = wire.msgspec.json.decode(await request.body() or b"{}")
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object", field="body")
+    body, local = await read_body(request, ctx, actor)
     raw = body.get("annotations") or []
     if not isinstance(raw, list):
         raise Invalid("annotations must be a list", field="annotations")
 
     def work() -> dict[str, Any]:
-        placed = shapes_of(body, "annotations", ctx.settings, prediction=True)
+        placed = shapes_of(body, "annotations", ctx.settings, prediction=True, local=local)
         with ctx.db.write() as session:
             model = load_model(session, model_id, actor)
             owners = _datasets_of_items(session, [p.item_id for p in placed if p.item_id])
@@ -88,7 +86,9 @@ async def upload_model_predictions(
     return await run_in_threadpool(work)
 
 
-def _flat(session: Any, model: models.Model, found: list[models.Item]) -> dict[str, Any]:
+def _flat(
+    session: Any, model: models.Model, found: list[models.Item], urls: MediaUrls
+) -> dict[str, Any]:
     """`{"predictions": [...]}`, each with its type (0.22 groups them)."""
     stored = items.annotations_of(
         session=session, item_ids=[i.id for i in found], source_id=model.id
@@ -102,40 +102,46 @@ def _flat(session: Any, model: models.Model, found: list[models.Item]) -> dict[s
             if shape is not None and shape["type"] != "multicategory":
                 shape["dataset_id"] = fmt.nucleus_id(fmt.DATASET, item.dataset_id)
                 out.append(shape)
-        out.extend(segmentations(stored[item.id], item))
+        out.extend(segmentations(stored[item.id], item, urls))
     return {"predictions": out}
 
 
 @router.get("/model/{model_id}/predictions/loc/{item_id}")
-def model_predictions_loc(model_id: str, item_id: str, actor: CurrentActor, ctx: Ctx):
+def model_predictions_loc(
+    model_id: str, item_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+):
     with ctx.db.read() as session:
         model = load_model(session, model_id, actor)
         item = session.get(models.Item, fmt.assay_id(fmt.ITEM, item_id))
         if item is None:
             raise NotFound(f"no item with id {item_id}", field="item_id")
         load_dataset(session, item.dataset_id, actor)
-        return _flat(session, model, [item])
+        return _flat(session, model, [item], MediaUrls(request, _secret(ctx)))
 
 
 @router.get("/model/{model_id}/predictions/refloc/{reference_id:path}")
-def model_predictions_refloc(model_id: str, reference_id: str, actor: CurrentActor, ctx: Ctx):
+def model_predictions_refloc(
+    model_id: str, reference_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+):
     with ctx.db.read() as session:
         model = load_model(session, model_id, actor)
         found = ml_models.items_with_predictions(
             session=session, model=model, mode=actor.mode, reference_id=reference_id
         )
-        return _flat(session, model, found)
+        return _flat(session, model, found, MediaUrls(request, _secret(ctx)))
 
 
 @router.get("/model/{model_id}/predictions/iloc/{index}")
-def model_predictions_iloc(model_id: str, index: int, actor: CurrentActor, ctx: Ctx):
+def model_predictions_iloc(
+    model_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx
+):
     """The index runs over the items the model predicted on, oldest first."""
     with ctx.db.read() as session:
         model = load_model(session, model_id, actor)
         found = ml_models.items_with_predictions(session=session, model=model, mode=actor.mode)
         if not 0 <= index < len(found):
             raise NotFound(f"the model has predictions on {len(found)} items", field="index")
-        return _flat(session, model, [found[index]])
+        return _flat(session, model, [found[index]], MediaUrls(request, _secret(ctx)))
 
 
 @router.get("/model/{model_id}/modelRun")

@@ -18,7 +18,13 @@ from starlette.concurrency import run_in_threadpool
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
-from assay.compat.nucleus_annotations import prepare_shapes, shapes_of, split_reference, upload
+from assay.compat.nucleus_annotations import (
+    prepare_shapes,
+    read_body,
+    shapes_of,
+    split_reference,
+    upload,
+)
 from assay.compat.nucleus_common import MediaUrls, load_dataset
 from assay.compat.nucleus_items import (
     _kickoff,
@@ -32,7 +38,7 @@ from assay.compat.nucleus_jobs import importer
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
-from assay.curation import annotations, items, ml_models, models, wire
+from assay.curation import annotations, items, ml_models, models
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(route_class=ScaleRoute)
@@ -207,9 +213,7 @@ def import_predictions(session, dataset, actor, placed, payload) -> dict[str, An
 async def _predict(
     request: Request, ctx: Any, actor: Actor, dataset_id: str, model_id: str, run_async: bool
 ) -> dict[str, Any]:
-    body = wire.msgspec.json.decode(await request.body() or b"{}")
-    if not isinstance(body, dict):
-        raise Invalid("the body must be a JSON object", field="body")
+    body, local = await read_body(request, ctx, actor)
 
     def check() -> models.Model:
         with ctx.db.read() as session:
@@ -222,7 +226,7 @@ async def _predict(
         )
 
     def work() -> dict[str, Any]:
-        placed = shapes_of(body, "annotations", ctx.settings, prediction=True)
+        placed = shapes_of(body, "annotations", ctx.settings, prediction=True, local=local)
         with ctx.db.write() as session:
             dataset = load_dataset(session, dataset_id, actor, write=True)
             result = upload(session, dataset, model.id, placed, bool(body.get("update")))
@@ -295,7 +299,9 @@ def _one_prediction(session: Session, dataset: models.Dataset, model: models.Mod
     return out
 
 
-def _export(session: Session, dataset: models.Dataset, model: models.Model) -> dict[str, list]:
+def _export(
+    session: Session, dataset: models.Dataset, model: models.Model, urls: MediaUrls
+) -> dict[str, list]:
     """Every prediction of the model on the dataset, by type."""
     out: list[dict[str, Any]] = []
     masks: list[dict[str, Any]] = []
@@ -306,7 +312,7 @@ def _export(session: Session, dataset: models.Dataset, model: models.Model) -> d
             session=session, item_ids=[i.id for i in page.items], source_id=model.id
         )
         for item in page.items:
-            masks.extend(segmentations(found[item.id], item))
+            masks.extend(segmentations(found[item.id], item, urls))
             for data in found[item.id]:
                 shape = fmt.shape_out(
                     data, reference_id=item.reference_id, item_id=item.id, prediction=True
@@ -363,20 +369,22 @@ def prediction_loc(dataset_id: str, model_id: str, rest: str, actor: CurrentActo
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/export")
-def export_predictions(dataset_id: str, model_id: str, actor: CurrentActor, ctx: Ctx):
+def export_predictions(
+    dataset_id: str, model_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+):
     with ctx.db.read() as session:
         dataset, model = (
             load_dataset(session, dataset_id, actor),
             load_model(session, model_id, actor),
         )
-        return _export(session, dataset, model)
+        return _export(session, dataset, model, MediaUrls(request, _secret(ctx)))
 
 
 @router.get("/modelRun/{run_id}/ungrouped")
-def run_export(run_id: str, actor: CurrentActor, ctx: Ctx):
+def run_export(run_id: str, request: Request, actor: CurrentActor, ctx: Ctx):
     with ctx.db.read() as session:
         model, dataset = load_run(session, run_id, actor)
-        return _export(session, dataset, model)
+        return _export(session, dataset, model, MediaUrls(request, _secret(ctx)))
 
 
 @router.get("/modelRun/{run_id}/iloc/{index}")

@@ -218,3 +218,45 @@ result = {"answer": answer, "found": [s.to_payload() for s in found],
     masks = {a["label"]: a["rle"] for a in item["annotations"]}
     assert masks["road"] == {"size": [3, 4], "counts": [0, 1, 2, 1, 8]}
     assert masks["car"] == {"size": [3, 4], "counts": [10, 2]}
+
+
+def test_local_mask_files_upload_as_blobs_and_read_back(
+    nucleus, manager: Account, tmp_path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.zeros((2, 3), dtype=np.uint8)
+    pixels[1, 1:] = 7
+    path = tmp_path / "local mask.png"
+    Image.fromarray(pixels, mode="L").save(path)
+    got = nucleus(
+        manager.key,
+        SETUP
+        + """
+import urllib.request
+from nucleus import SegmentationAnnotation, SegmentationPrediction, Segment
+answer = ds.annotate([SegmentationAnnotation(
+    mask_url=args["path"], annotations=[Segment("lane", 7)], reference_id="img-1",
+    annotation_id="seg-local")])
+found = ds.refloc("img-1")["annotations"]["segmentation"][0]
+with urllib.request.urlopen(found.mask_url) as response:
+    served = response.read()
+model = client.create_model(name="segmenter", reference_id=args["ref"])
+predicted = ds.upload_predictions(model, [SegmentationPrediction(
+    mask_url=args["path"], annotations=[Segment("lane", 7)], reference_id="img-1",
+    annotation_id="pred-local")])
+prediction = ds.predictions_refloc(model, "img-1")["segmentation"][0]
+result = {"answer": answer, "labels": [(s.label, s.index) for s in found.annotations],
+          "url": found.mask_url, "same_bytes": served == open(args["path"], "rb").read(),
+          "predicted": predicted["predictions_processed"],
+          "prediction": prediction.annotation_id}
+""",
+        args={"path": str(path), "name": "local masks", "ref": f"segmenter-{tmp_path.name}"},
+    )
+    assert got["answer"]["annotations_processed"] == 1
+    assert got["labels"] == [["lane", 7]]
+    assert "/media/" in got["url"]
+    assert got["same_bytes"] is True
+    assert got["predicted"] == 1
+    assert got["prediction"] == "pred-local"
