@@ -11,7 +11,12 @@ from __future__ import annotations
 from assay.core import plugins
 from assay.core.settings import Settings
 
-BUILTIN = ("assay.labeling.jobs", "assay.curation.jobs")
+BUILTIN = (
+    "assay.labeling.jobs",
+    "assay.curation.jobs",
+    # The Nucleus API's async uploads (nucleus.import): compat, loaded like a pillar.
+    "assay.compat.nucleus_jobs",
+)
 
 
 def load(settings: Settings) -> None:

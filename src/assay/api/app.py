@@ -92,10 +92,11 @@ def create_app(
     from assay.api import queue as queue_routes  # the labeling queue's hot pair, matched first
 
     app.router.routes[:0] = queue_routes.fast_routes(API_PREFIX)
-    from assay.compat import scale_v1, scale_v2  # Scale's API for the official clients
+    from assay.compat import nucleus, scale_v1, scale_v2  # Scale's APIs for the official clients
 
     app.include_router(scale_v1.router)
     app.include_router(scale_v2.router)
+    app.include_router(nucleus.router)
     app.include_router(health.router)
     from assay.api import media  # /media/{sha256}: outside /api/v1, signed URLs only
 
@@ -111,6 +112,7 @@ def create_app(
         by_prefix={
             f"{API_PREFIX}/blobs": settings.max_upload_bytes,
             "/v1/files/upload": settings.max_upload_bytes,
+            "/v1/nucleus/upload/": settings.max_upload_bytes,
         },
     )
     app.add_middleware(RequestContext)

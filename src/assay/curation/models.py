@@ -267,3 +267,48 @@ class AutotagScore(Base):
         ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
     )
     score: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class StagedUpload(Base):
+    """A bulk file (NDJSON of items, annotations or predictions) uploaded for a dataset
+    ahead of the request that imports it, by a name the uploader chose (Nucleus's signed-URL
+    uploads: the client names the file `request_id`, PUTs it, then asks for its import)."""
+
+    __tablename__ = "dataset_uploads"
+
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("blobs.sha256", ondelete="CASCADE"), nullable=False
+    )
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Scene(Base):
+    """A sequence of a dataset's items: a LiDAR scene (frames of sensors: a point cloud and
+    camera images) or a video scene (frames, or only a video URL). Its items keep
+    `scene_id` and `frame_index`; `frames` keeps the layout by item id."""
+
+    __tablename__ = "dataset_scenes"
+    __table_args__ = (UniqueConstraint("dataset_id", "reference_id"),)
+
+    id: Mapped[str] = _id()
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
+    )
+    reference_id: Mapped[str] = mapped_column(String(512), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # lidar | video
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONType, nullable=False, default=dict
+    )
+    # lidar: [{"<sensor>": item_id, ...}, ...] by frame; video: [item_id, ...].
+    frames: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
+    frame_rate: Mapped[float | None] = mapped_column(Float)
+    video_url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )

@@ -41,12 +41,6 @@ def test_unknown_job_is_the_clients_api_error_with_404(nucleus, manager: Account
     assert "/v1/nucleus/job/job_does_not_exist/info" in raised.value.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the /v1/nucleus routes are not built yet: Assay answers 404 before checking the "
-    "key; Nucleus answers 401 (docs/nucleus-wire.md, Auth)",
-)
 def test_bad_key_is_the_clients_api_error_with_401(nucleus) -> None:
     with pytest.raises(ClientRaised) as raised:
         nucleus("not-a-key", "result = client.datasets")
