@@ -1,0 +1,348 @@
+"""The curation pages in a real browser against a real `assay serve`: the datasets list, and a
+dataset's explorer — thumbnails with their boxes and polygons, prediction overlays, the query
+bar (filtering, a bad query's error at its column, field completion), facets that filter,
+the object view sorted by area, an item's detail, the virtualised grid paging as it scrolls,
+and a slice made from a selection and sent to labeling."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select, update
+
+from assay.curation import models
+from assay.curation.datasets import next_revision
+from tests.web.conftest import screenshot
+from tests.web.test_manager import log_in, png
+
+API = "/api/v1"
+WIDTH, HEIGHT = 64, 48
+
+
+@pytest.fixture
+def manager(accounts):
+    return accounts.make("manager")
+
+
+@pytest.fixture
+def api(live_server, manager) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url + API, headers=manager.headers, timeout=30) as c:
+        yield c
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+def box(label: str, x: float, y: float, w: float, h: float, **extra: Any) -> dict[str, Any]:
+    return {"type": "box", "label": label, "x": x, "y": y, "width": w, "height": h, **extra}
+
+
+def street_item(n: int, shas: list[str]) -> dict[str, Any]:
+    """Item n: n % 4 cars of growing size, a person polygon on odd n, rain every third."""
+    cars = [box("car", 2 + 3 * k, 4, 8 + n % 13, 6 + k) for k in range(n % 4)]
+    person = [
+        {
+            "type": "polygon",
+            "label": "person",
+            "vertices": [{"x": 40, "y": 10}, {"x": 52, "y": 12}, {"x": 46, "y": 40}],
+        }
+    ] * (n % 2)
+    return {
+        "reference_id": f"street-{n:03d}",
+        "media": f"blob:{shas[n % len(shas)]}",
+        "width": WIDTH,
+        "height": HEIGHT,
+        "metadata": {"weather": "rain" if n % 3 == 0 else "sun", "speed": n, "camera": {"id": "front"}},
+        "tags": ["night"] if n % 5 == 0 else [],
+        "annotations": cars + person,
+    }
+
+
+def add_predictions(db, dataset_id: str, model_name: str, shapes: dict[str, list]) -> str:
+    """A model's predictions on items by reference id, written as the tables hold them (the
+    API to upload predictions is not there yet), stamped with a new revision so every
+    snapshot sees them. Returns the model's id."""
+    with db.write() as session:
+        model = models.Model(mode="live", name=model_name, reference_id=model_name)
+        session.add(model)
+        session.flush()
+        revision = next_revision(session, dataset_id)
+        found = dict(
+            session.execute(
+                select(models.Item.reference_id, models.Item.id).where(
+                    models.Item.dataset_id == dataset_id
+                )
+            ).all()
+        )
+        for ref, predicted in shapes.items():
+            session.add(
+                models.Annotation(
+                    item_id=found[ref], source_id=model.id, shapes=predicted, count=len(predicted)
+                )
+            )
+        session.execute(
+            update(models.Item)
+            .where(models.Item.id.in_([found[ref] for ref in shapes]))
+            .values(revision=revision)
+        )
+        session.execute(
+            update(models.Dataset)
+            .where(models.Dataset.id == dataset_id)
+            .values(
+                prediction_count=models.Dataset.prediction_count
+                + sum(len(s) for s in shapes.values())
+            )
+        )
+        return model.id
+
+
+def make_dataset(api: httpx.Client, db, name: str, count: int) -> dict[str, Any]:
+    shas = [
+        ok(api.post("/blobs", files={"file": (f"s{i}.png", png(WIDTH, HEIGHT, 40 * i), "image/png")}))[
+            "sha256"
+        ]
+        for i in range(3)
+    ]
+    dataset = ok(api.post("/datasets", json={"name": name}))
+    items = [street_item(n, shas) for n in range(count)]
+    for start in range(0, count, 500):
+        ok(api.post(f"/datasets/{dataset['id']}/items", json={"items": items[start : start + 500]}))
+    predicted = {
+        f"street-{n:03d}": [box("car", 3, 5, 10, 8, confidence=0.4 + 0.01 * n)]
+        for n in range(count)
+        if n % 2 == 0
+    }
+    dataset["model_id"] = add_predictions(db, dataset["id"], "detector", predicted)
+    return dataset
+
+
+def open_explorer(page, live_server, manager, dataset_id: str, query: str = "") -> list[str]:
+    dialogs = log_in(page, live_server.url, manager, f"/datasets/{dataset_id}{query}")
+    expect(page.get_by_role("status").filter(has_text=re.compile(r"\d+ (items|objects)"))).to_be_visible()
+    return dialogs
+
+
+def count_text(page) -> str:
+    return page.locator(".explore-count").inner_text()
+
+
+def test_datasets_page_lists_counts_and_creates(page, live_server, manager, api, db):
+    make_dataset(api, db, "Streets", 12)
+    dialogs = log_in(page, live_server.url, manager, "/datasets")
+    expect(page.get_by_role("link", name="Datasets")).to_have_attribute("aria-current", "page")
+    row = page.get_by_role("row").filter(has_text="Streets")
+    expect(row.locator('[data-count="items"]')).to_have_text("12")
+    gt = sum(n % 4 + n % 2 for n in range(12))
+    expect(row.locator('[data-count="annotations"]')).to_have_text(str(gt))
+    expect(row.locator('[data-count="predictions"]')).to_have_text("6")
+    screenshot(page, "curation-datasets")
+
+    page.get_by_role("button", name="New dataset").click()
+    dialog = page.get_by_role("dialog", name="New dataset")
+    dialog.get_by_role("button", name="Create dataset").click()
+    expect(dialog.locator(".field-error")).to_have_text("Name is required.")
+    dialog.get_by_label("Name").fill("Highway <b>cams</b>")
+    dialog.get_by_role("button", name="Create dataset").click()
+    expect(page.get_by_role("heading", name="Highway <b>cams</b>")).to_be_visible()
+    expect(page.locator(".explore-count")).to_have_text("0 items")
+    assert dialogs == []
+
+
+def test_explorer_thumbnails_boxes_predictions_and_the_query_bar(
+    page, live_server, manager, api, db
+):
+    dataset = make_dataset(api, db, "Streets", 40)
+    dialogs = open_explorer(page, live_server, manager, dataset["id"])
+    assert count_text(page) == "40 items"
+    first = page.locator('.item-cell[data-reference="street-003"]')
+    expect(first.locator("img")).to_have_attribute("src", re.compile(r"/media/"))
+    expect(first.locator('svg rect[data-source="gt"][data-label="car"]')).to_have_count(3)
+    expect(page.locator('.item-cell[data-reference="street-001"] svg polygon[data-label="person"]')).to_have_count(1)
+    # The image really loaded through its signed URL.
+    page.wait_for_function(
+        "document.querySelector('.item-cell[data-reference=\"street-003\"] img').naturalWidth === 64"
+    )
+    # Predictions are drawn once their model is switched on.
+    expect(page.locator('svg [data-source="detector"]')).to_have_count(0)
+    page.get_by_label("Show predictions of detector").check()
+    expect(page.locator('.item-cell[data-reference="street-002"] svg rect[data-source="detector"]')).to_have_count(1)
+    screenshot(page, "curation-explorer")
+
+    # A query filters the grid.
+    query = page.get_by_role("combobox", name="Query")
+    query.fill('annotations.car > 2 AND metadata.weather = "rain"')
+    query.press("Enter")
+    expected = [n for n in range(40) if n % 4 == 3 and n % 3 == 0]
+    expect(page.locator(".explore-count")).to_have_text(f"{len(expected)} items match")
+    expect(page.locator(".item-cell")).to_have_count(len(expected))
+    assert "q=annotations.car" in page.url
+
+    # A bad query: the server's message, and a caret under the column it names.
+    text = "metadata.speed > 1 AND AND tags"
+    query.fill(text)
+    query.press("Enter")
+    error = page.locator(".qb-error")
+    expect(error).to_contain_text('unexpected "AND" at column 24')
+    expect(page.locator(".qb-caret")).to_have_attribute("data-column", "24")
+    expect(query).to_have_attribute("aria-invalid", "true")
+    assert page.evaluate("document.querySelector('.qb-input').selectionStart") == 23
+    screenshot(page, "curation-query-error")
+    query.fill("metdata.speed > 1")
+    query.press("Enter")
+    expect(error).to_contain_text('did you mean "metadata.speed"')
+    expect(page.locator(".qb-caret")).to_have_attribute("data-column", "1")
+
+    # Field names complete from what the dataset has.
+    query.fill("")
+    query.press_sequentially("metadata.cam")
+    option = page.get_by_role("option", name="metadata.camera.id")
+    expect(option).to_be_visible()
+    query.press("ArrowDown")
+    query.press("Enter")
+    assert query.input_value() == "metadata.camera.id "
+    query.press_sequentially('= "front"')
+    query.press("Enter")
+    expect(page.locator(".explore-count")).to_have_text("40 items match")
+    assert dialogs == []
+
+
+def test_facets_filter_and_the_object_view_sorts_by_area(page, live_server, manager, api, db):
+    dataset = make_dataset(api, db, "Streets", 40)
+    open_explorer(page, live_server, manager, dataset["id"])
+    labels = page.locator('.facet-group[data-source="gt"]')
+    cars = sum(n % 4 for n in range(40))
+    expect(labels.get_by_role("button", name=re.compile(r"^car"))).to_contain_text(str(cars))
+    labels.get_by_role("button", name=re.compile(r"^person")).click()
+    expect(page.get_by_role("combobox", name="Query")).to_have_value("annotations.person > 0")
+    expect(page.locator(".explore-count")).to_have_text("20 items match")
+    page.locator(".facet-section").filter(has_text="Tags").get_by_role("button", name=re.compile("^night")).click()
+    expect(page.get_by_role("combobox", name="Query")).to_have_value(
+        'annotations.person > 0 AND "night" IN tags'
+    )
+    matched = [n for n in range(40) if n % 2 == 1 and n % 5 == 0]
+    expect(page.locator(".explore-count")).to_have_text(f"{len(matched)} items match")
+    # A histogram bar filters to its bin.
+    page.get_by_role("button", name="Clear").click()
+    expect(page.locator(".explore-count")).to_have_text("40 items")
+    page.locator('.histogram[data-field="metadata.speed"] .bar').first.click()
+    expect(page.get_by_role("combobox", name="Query")).to_have_value(re.compile(r"^metadata.speed >= 0 AND metadata.speed < "))
+    expect(page.locator(".explore-count")).to_have_text("2 items match")
+    screenshot(page, "curation-facets")
+
+    # The object view: crops, sorted by area both ways.
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_role("combobox", name="Query").fill('object.label = "car"')
+    page.get_by_role("combobox", name="Query").press("Enter")
+    page.get_by_role("button", name="Objects", exact=True).click()
+    predicted_cars = 20
+    expect(page.locator(".explore-count")).to_have_text(f"{cars + predicted_cars} objects match")
+    page.get_by_label("Sort by").select_option("area")
+    areas = [(8 + n % 13) * (6 + k) for n in range(40) for k in range(n % 4)] + [80] * 20
+    first = page.locator('.object-cell[data-index="0"]')
+    expect(first).to_have_attribute("data-area", str(float(max(areas))).removesuffix(".0"))
+    page.get_by_label("Sort direction").select_option("Ascending")
+    expect(first).to_have_attribute("data-area", str(min(areas)))
+    assert "sort=area" in page.url and "view=objects" in page.url
+    expect(first.locator("img")).to_have_attribute("src", re.compile("/media/"))
+    screenshot(page, "curation-objects")
+
+
+def test_item_detail_and_a_slice_from_a_selection_sent_to_labeling(
+    page, live_server, manager, api, db
+):
+    dataset = make_dataset(api, db, "Streets", 24)
+    project = ok(
+        api.post(
+            "/projects",
+            json={
+                "name": "Street boxes",
+                "task_type": "image",
+                "taxonomy": {"labels": [{"name": "car", "geometries": ["box"]}]},
+            },
+        )
+    )
+    dialogs = open_explorer(page, live_server, manager, dataset["id"])
+
+    # An item's detail: the image with its shapes, metadata, tags and annotations.
+    page.get_by_role("button", name="Open street-015").click()
+    detail = page.get_by_role("dialog", name="street-015")
+    expect(detail.locator(".detail-stage svg rect")).to_have_count(3)
+    expect(detail.get_by_role("table", name="Metadata")).to_contain_text("camera.id")
+    expect(detail.get_by_role("table", name="Metadata")).to_contain_text("front")
+    expect(detail.locator(".tags .chip")).to_have_text(["night"])
+    expect(detail.get_by_role("list", name="Annotations").locator("li")).to_have_count(4)
+    page.wait_for_function("document.querySelector('dialog .detail-image').naturalWidth === 64")
+    screenshot(page, "curation-item-detail")
+    detail.get_by_role("button", name="Close").click()
+
+    # Select three items (a click, then a shift-click for the range), make a slice of them.
+    page.get_by_label("Select street-002").click()
+    page.get_by_label("Select street-004").click(modifiers=["Shift"])
+    expect(page.locator(".selection-bar")).to_contain_text("3 items selected")
+    expect(page.locator(".item-cell.selected")).to_have_count(3)
+    page.get_by_role("button", name="New slice from selection").click()
+    new = page.get_by_role("dialog", name="New slice")
+    new.get_by_label("Name").fill("to relabel")
+    new.get_by_role("button", name="Create slice").click()
+    expect(page.locator(".slice").filter(has_text="to relabel")).to_be_visible()
+    page.get_by_role("button", name=re.compile("^to relabel")).click()
+    expect(page.locator(".explore-count")).to_have_text("3 items match")
+    expect(page.locator(".item-cell")).to_have_count(3)
+
+    # A frozen slice of the query, too.
+    page.get_by_role("combobox", name="Query").fill("annotations.car >= 3")
+    page.get_by_role("combobox", name="Query").press("Enter")
+    expect(page.locator(".explore-count")).to_have_text("6 items match")
+    page.get_by_role("button", name="New slice", exact=True).click()
+    new = page.get_by_role("dialog", name="New slice")
+    new.get_by_label("Name").fill("busy")
+    new.get_by_label("Items").select_option("frozen")
+    new.get_by_role("button", name="Create slice").click()
+    expect(page.locator(".slice").filter(has_text="busy")).to_be_visible()
+
+    # Send the selection's slice to labeling, with the model's predictions as pre-labels.
+    page.get_by_role("button", name="Send to relabel to labeling").click()
+    send = page.get_by_role("dialog", name="Send “to relabel” to labeling")
+    expect(send.get_by_label("Project")).to_have_value(project["id"])
+    send.get_by_label("Batch name").fill("relabel-1")
+    send.get_by_label("Model (optional)").fill(dataset["model_id"])
+    send.get_by_role("button", name="Send").click()
+    link = page.locator(".link-list .link")
+    expect(link).to_have_count(1)
+    expect(link).to_contain_text("sent 3 · returned 0")
+    screenshot(page, "curation-slices")
+    batches = ok(api.get("/batches", params={"project_id": project["id"]}))["items"]
+    assert [b["name"] for b in batches] == ["relabel-1"]
+    assert batches[0]["counts"]["pending"] == 3
+    assert dialogs == []
+
+
+def test_the_grid_renders_only_what_is_on_screen_and_pages_as_it_scrolls(
+    page, live_server, manager, api, db
+):
+    dataset = make_dataset(api, db, "Many", 1200)
+    requests: list[dict] = []
+    page.on(
+        "request",
+        lambda r: requests.append(r.post_data_json)
+        if r.url.endswith("/query") and r.method == "POST"
+        else None,
+    )
+    open_explorer(page, live_server, manager, dataset["id"])
+    assert count_text(page) == "1,200 items"
+    rendered = page.locator(".vgrid-cell").count()
+    assert 0 < rendered < 100
+    assert len(requests) == 1 and requests[0]["limit"] == 100
+    # Jump to the end: the pages in between are fetched, and only the last rows are drawn.
+    page.locator(".vgrid").evaluate("grid => grid.scrollTop = grid.scrollHeight")
+    expect(page.locator('.item-cell[data-reference="street-1199"]')).to_be_visible()
+    assert page.locator(".vgrid-cell").count() < 100
+    assert page.locator('.item-cell[data-reference="street-000"]').count() == 0
+    assert [r.get("cursor") is not None for r in requests[1:]] == [True] * (len(requests) - 1)
