@@ -7,6 +7,8 @@ and a slice made from a selection and sent to labeling."""
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,10 +20,39 @@ from sqlalchemy import select, update
 from assay.curation import models
 from assay.curation.datasets import next_revision
 from tests.web.conftest import screenshot
-from tests.web.test_manager import log_in, png
+from tests.web.test_manager import log_in
 
 API = "/api/v1"
-WIDTH, HEIGHT = 64, 48
+WIDTH, HEIGHT = 320, 240
+
+
+def scene_png(shade: int) -> bytes:
+    """A real PNG of a street-like scene: a sky gradient over a grey road with lane marks."""
+    rows = []
+    for y in range(HEIGHT):
+        if y < HEIGHT * 0.45:
+            t = y / (HEIGHT * 0.45)
+            pixel = bytes([int(120 + 80 * t), int(170 + 50 * t), 235 - shade // 4])
+            row = pixel * WIDTH
+        else:
+            road = bytes([90 + shade // 3, 92 + shade // 3, 96 + shade // 3])
+            mark = bytes([235, 235, 220])
+            lane = y % 24 < 12
+            row = b"".join(
+                mark if lane and abs(x - WIDTH // 2) < 3 else road for x in range(WIDTH)
+            )
+        rows.append(b"\x00" + row)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", WIDTH, HEIGHT, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture
@@ -46,12 +77,12 @@ def box(label: str, x: float, y: float, w: float, h: float, **extra: Any) -> dic
 
 def street_item(n: int, shas: list[str]) -> dict[str, Any]:
     """Item n: n % 4 cars of growing size, a person polygon on odd n, rain every third."""
-    cars = [box("car", 2 + 3 * k, 4, 8 + n % 13, 6 + k) for k in range(n % 4)]
+    cars = [box("car", 20 + 70 * k, 130 + 10 * k, 40 + n % 13, 30 + k) for k in range(n % 4)]
     person = [
         {
             "type": "polygon",
             "label": "person",
-            "vertices": [{"x": 40, "y": 10}, {"x": 52, "y": 12}, {"x": 46, "y": 40}],
+            "vertices": [{"x": 250, "y": 100}, {"x": 275, "y": 104}, {"x": 262, "y": 190}],
         }
     ] * (n % 2)
     return {
@@ -105,7 +136,7 @@ def add_predictions(db, dataset_id: str, model_name: str, shapes: dict[str, list
 
 def make_dataset(api: httpx.Client, db, name: str, count: int) -> dict[str, Any]:
     shas = [
-        ok(api.post("/blobs", files={"file": (f"s{i}.png", png(WIDTH, HEIGHT, 40 * i), "image/png")}))[
+        ok(api.post("/blobs", files={"file": (f"s{i}.png", scene_png(60 * i), "image/png")}))[
             "sha256"
         ]
         for i in range(3)
@@ -115,7 +146,7 @@ def make_dataset(api: httpx.Client, db, name: str, count: int) -> dict[str, Any]
     for start in range(0, count, 500):
         ok(api.post(f"/datasets/{dataset['id']}/items", json={"items": items[start : start + 500]}))
     predicted = {
-        f"street-{n:03d}": [box("car", 3, 5, 10, 8, confidence=0.4 + 0.01 * n)]
+        f"street-{n:03d}": [box("car", 24, 128, 44, 36, confidence=0.4 + 0.01 * n)]
         for n in range(count)
         if n % 2 == 0
     }
@@ -167,7 +198,7 @@ def test_explorer_thumbnails_boxes_predictions_and_the_query_bar(
     expect(page.locator('.item-cell[data-reference="street-001"] svg polygon[data-label="person"]')).to_have_count(1)
     # The image really loaded through its signed URL.
     page.wait_for_function(
-        "document.querySelector('.item-cell[data-reference=\"street-003\"] img').naturalWidth === 64"
+        "document.querySelector('.item-cell[data-reference=\"street-003\"] img').naturalWidth === 320"
     )
     # Predictions are drawn once their model is switched on.
     expect(page.locator('svg [data-source="detector"]')).to_have_count(0)
@@ -244,9 +275,9 @@ def test_facets_filter_and_the_object_view_sorts_by_area(page, live_server, mana
     predicted_cars = 20
     expect(page.locator(".explore-count")).to_have_text(f"{cars + predicted_cars} objects match")
     page.get_by_label("Sort by").select_option("area")
-    areas = [(8 + n % 13) * (6 + k) for n in range(40) for k in range(n % 4)] + [80] * 20
+    areas = [(40 + n % 13) * (30 + k) for n in range(40) for k in range(n % 4)] + [44 * 36] * 20
     first = page.locator('.object-cell[data-index="0"]')
-    expect(first).to_have_attribute("data-area", str(float(max(areas))).removesuffix(".0"))
+    expect(first).to_have_attribute("data-area", str(max(areas)))
     page.get_by_label("Sort direction").select_option("Ascending")
     expect(first).to_have_attribute("data-area", str(min(areas)))
     assert "sort=area" in page.url and "view=objects" in page.url
@@ -278,7 +309,7 @@ def test_item_detail_and_a_slice_from_a_selection_sent_to_labeling(
     expect(detail.get_by_role("table", name="Metadata")).to_contain_text("front")
     expect(detail.locator(".tags .chip")).to_have_text(["night"])
     expect(detail.get_by_role("list", name="Annotations").locator("li")).to_have_count(4)
-    page.wait_for_function("document.querySelector('dialog .detail-image').naturalWidth === 64")
+    page.wait_for_function("document.querySelector('dialog .detail-image').naturalWidth === 320")
     screenshot(page, "curation-item-detail")
     detail.get_by_role("button", name="Close").click()
 

@@ -146,7 +146,11 @@ def _model_names(session: Session, source_ids: Iterable[str]) -> dict[str, str]:
     names = {models.GROUND_TRUTH: GT}
     if wanted:
         names.update(
-            dict(session.execute(select(MODELS.c.id, MODELS.c.name).where(MODELS.c.id.in_(wanted))))
+            dict(
+                session.execute(
+                    select(MODELS.c.id, MODELS.c.name).where(MODELS.c.id.in_(wanted))
+                ).all()
+            )
         )
     return names
 

@@ -54,15 +54,16 @@ export function itemCell(item, { models, selected, onOpen, onSelect }) {
     onclick: (event) => onSelect(event),
   });
   const gt = (item.annotations || []).length;
-  const predicted = Object.values(item.predictions || {}).reduce((n, shapes) => n + shapes.length, 0);
+  const predicted = Object.entries(item.predictions || {})
+    .reduce((n, [model, shapes]) => n + (models.has(model) ? shapes.length : 0), 0);
   return el("div", {
     class: `cell item-cell${selected ? " selected" : ""}`, "data-ready": "1", "data-reference": item.reference_id,
   },
   thumb, check,
   el("div", { class: "cell-caption" },
     el("span", { class: "cell-name", title: item.reference_id }, item.reference_id),
-    el("span", { class: "cell-counts muted", title: "Ground truth · predictions" },
-      `${gt}${predicted ? ` · ${predicted}` : ""}`)));
+    el("span", { class: "cell-counts muted", title: "Ground-truth annotations · predictions shown" },
+      `${gt} GT${predicted ? ` · ${predicted} pred` : ""}`)));
 }
 
 // Position `img` (the whole image, w×h) so that `region` fills the crop box, centred.
