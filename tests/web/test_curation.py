@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from assay.curation import models
 from assay.curation.datasets import next_revision
-from tests.web.conftest import screenshot
+from tests.web.conftest import screenshot as full_screenshot
 from tests.web.test_manager import log_in
 
 API = "/api/v1"
@@ -38,13 +38,13 @@ def scene_png(shade: int) -> bytes:
             road = bytes([90 + shade // 3, 92 + shade // 3, 96 + shade // 3])
             mark = bytes([235, 235, 220])
             lane = y % 24 < 12
-            row = b"".join(
-                mark if lane and abs(x - WIDTH // 2) < 3 else road for x in range(WIDTH)
-            )
+            row = b"".join(mark if lane and abs(x - WIDTH // 2) < 3 else road for x in range(WIDTH))
         rows.append(b"\x00" + row)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", WIDTH, HEIGHT, 8, 2, 0, 0, 0)
     return (
@@ -90,7 +90,11 @@ def street_item(n: int, shas: list[str]) -> dict[str, Any]:
         "media": f"blob:{shas[n % len(shas)]}",
         "width": WIDTH,
         "height": HEIGHT,
-        "metadata": {"weather": "rain" if n % 3 == 0 else "sun", "speed": n, "camera": {"id": "front"}},
+        "metadata": {
+            "weather": "rain" if n % 3 == 0 else "sun",
+            "speed": n,
+            "camera": {"id": "front"},
+        },
         "tags": ["night"] if n % 5 == 0 else [],
         "annotations": cars + person,
     }
@@ -154,9 +158,17 @@ def make_dataset(api: httpx.Client, db, name: str, count: int) -> dict[str, Any]
     return dataset
 
 
+def screenshot(page, name: str) -> None:
+    """A screenshot without the toasts of what the test did before."""
+    page.evaluate("document.getElementById('toasts')?.replaceChildren()")
+    full_screenshot(page, name)
+
+
 def open_explorer(page, live_server, manager, dataset_id: str, query: str = "") -> list[str]:
     dialogs = log_in(page, live_server.url, manager, f"/datasets/{dataset_id}{query}")
-    expect(page.get_by_role("status").filter(has_text=re.compile(r"\d+ (items|objects)"))).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text=re.compile(r"\d+ (items|objects)"))
+    ).to_be_visible()
     return dialogs
 
 
@@ -195,15 +207,18 @@ def test_explorer_thumbnails_boxes_predictions_and_the_query_bar(
     first = page.locator('.item-cell[data-reference="street-003"]')
     expect(first.locator("img")).to_have_attribute("src", re.compile(r"/media/"))
     expect(first.locator('svg rect[data-source="gt"][data-label="car"]')).to_have_count(3)
-    expect(page.locator('.item-cell[data-reference="street-001"] svg polygon[data-label="person"]')).to_have_count(1)
+    expect(
+        page.locator('.item-cell[data-reference="street-001"] svg polygon[data-label="person"]')
+    ).to_have_count(1)
     # The image really loaded through its signed URL.
-    page.wait_for_function(
-        "document.querySelector('.item-cell[data-reference=\"street-003\"] img').naturalWidth === 320"
-    )
+    loaded = "document.querySelector('[data-reference=\"street-003\"] img').naturalWidth === 320"
+    page.wait_for_function(loaded)
     # Predictions are drawn once their model is switched on.
     expect(page.locator('svg [data-source="detector"]')).to_have_count(0)
     page.get_by_label("Show predictions of detector").check()
-    expect(page.locator('.item-cell[data-reference="street-002"] svg rect[data-source="detector"]')).to_have_count(1)
+    expect(
+        page.locator('.item-cell[data-reference="street-002"] svg rect[data-source="detector"]')
+    ).to_have_count(1)
     screenshot(page, "curation-explorer")
 
     # A query filters the grid.
@@ -253,7 +268,9 @@ def test_facets_filter_and_the_object_view_sorts_by_area(page, live_server, mana
     labels.get_by_role("button", name=re.compile(r"^person")).click()
     expect(page.get_by_role("combobox", name="Query")).to_have_value("annotations.person > 0")
     expect(page.locator(".explore-count")).to_have_text("20 items match")
-    page.locator(".facet-section").filter(has_text="Tags").get_by_role("button", name=re.compile("^night")).click()
+    page.locator(".facet-section").filter(has_text="Tags").get_by_role(
+        "button", name=re.compile("^night")
+    ).click()
     expect(page.get_by_role("combobox", name="Query")).to_have_value(
         'annotations.person > 0 AND "night" IN tags'
     )
@@ -263,7 +280,9 @@ def test_facets_filter_and_the_object_view_sorts_by_area(page, live_server, mana
     page.get_by_role("button", name="Clear").click()
     expect(page.locator(".explore-count")).to_have_text("40 items")
     page.locator('.histogram[data-field="metadata.speed"] .bar').first.click()
-    expect(page.get_by_role("combobox", name="Query")).to_have_value(re.compile(r"^metadata.speed >= 0 AND metadata.speed < "))
+    expect(page.get_by_role("combobox", name="Query")).to_have_value(
+        re.compile(r"^metadata.speed >= 0 AND metadata.speed < ")
+    )
     expect(page.locator(".explore-count")).to_have_text("2 items match")
     screenshot(page, "curation-facets")
 
@@ -362,9 +381,11 @@ def test_the_grid_renders_only_what_is_on_screen_and_pages_as_it_scrolls(
     requests: list[dict] = []
     page.on(
         "request",
-        lambda r: requests.append(r.post_data_json)
-        if r.url.endswith("/query") and r.method == "POST"
-        else None,
+        lambda r: (
+            requests.append(r.post_data_json)
+            if r.url.endswith("/query") and r.method == "POST"
+            else None
+        ),
     )
     open_explorer(page, live_server, manager, dataset["id"])
     assert count_text(page) == "1,200 items"

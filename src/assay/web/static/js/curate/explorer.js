@@ -118,12 +118,13 @@ export async function renderExplorer(view, { id }) {
       ["annotations.count", "Annotations"], ["predictions.count", "Predictions"], ["reference_id", "Reference id"],
       ...Object.keys(state.facets?.histograms || {}).sort().map((column) => [fieldPath(column), column]),
     ];
-    sortField.replaceChildren(el("option", { value: "" }, state.view === "objects" ? "Order found" : "Order added"),
+    sortField.replaceChildren(el("option", { value: "" }, "Default order"),
       ...fields.map(([value, text]) => el("option", { value, selected: value === current }, text)));
     if (current && !fields.some(([value]) => value === current)) {
       sortField.append(el("option", { value: current, selected: true }, current));
     }
     sortDirection.value = state.sort.startsWith("-") || !state.sort ? "-" : "";
+    sortDirection.disabled = !state.sort;
   }
 
   function modelToggles() {
@@ -215,6 +216,7 @@ export async function renderExplorer(view, { id }) {
     const generation = ++state.generation;
     syncUrl();
     viewButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.view === state.view)));
+    const before = status.textContent;
     status.textContent = "Searching…";
     let answer;
     try {
@@ -222,7 +224,7 @@ export async function renderExplorer(view, { id }) {
     } catch (error) {
       if (generation !== state.generation) return;
       if (error.status === 401) throw error;
-      status.textContent = "";
+      status.textContent = before;
       if (error.field === "query") bar.error(error);
       else toast(humanMessage(error, { subject: error.field === "order_by" ? "Sort" : undefined }), "error");
       return;
