@@ -15,15 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select, update
 
-from assay.curation import models
-from assay.curation.datasets import next_revision
+from tests.support.curation import add_predictions
 from tests.web.conftest import screenshot as full_screenshot
 from tests.web.test_manager import log_in
 
 API = "/api/v1"
 WIDTH, HEIGHT = 320, 240
+XSS = '<img src=x onerror="window.__xss=1">'
 
 
 def scene_png(shade: int) -> bytes:
@@ -95,47 +94,9 @@ def street_item(n: int, shas: list[str]) -> dict[str, Any]:
             "speed": n,
             "camera": {"id": "front"},
         },
-        "tags": ["night"] if n % 5 == 0 else [],
+        "tags": (["night"] if n % 5 == 0 else []) + ([XSS] if n == 1 else []),
         "annotations": cars + person,
     }
-
-
-def add_predictions(db, dataset_id: str, model_name: str, shapes: dict[str, list]) -> str:
-    """A model's predictions on items by reference id, written as the tables hold them (the
-    API to upload predictions is not there yet), stamped with a new revision so every
-    snapshot sees them. Returns the model's id."""
-    with db.write() as session:
-        model = models.Model(mode="live", name=model_name, reference_id=model_name)
-        session.add(model)
-        session.flush()
-        revision = next_revision(session, dataset_id)
-        found = dict(
-            session.execute(
-                select(models.Item.reference_id, models.Item.id).where(
-                    models.Item.dataset_id == dataset_id
-                )
-            ).all()
-        )
-        for ref, predicted in shapes.items():
-            session.add(
-                models.Annotation(
-                    item_id=found[ref], source_id=model.id, shapes=predicted, count=len(predicted)
-                )
-            )
-        session.execute(
-            update(models.Item)
-            .where(models.Item.id.in_([found[ref] for ref in shapes]))
-            .values(revision=revision)
-        )
-        session.execute(
-            update(models.Dataset)
-            .where(models.Dataset.id == dataset_id)
-            .values(
-                prediction_count=models.Dataset.prediction_count
-                + sum(len(s) for s in shapes.values())
-            )
-        )
-        return model.id
 
 
 def make_dataset(api: httpx.Client, db, name: str, count: int) -> dict[str, Any]:
@@ -256,6 +217,11 @@ def test_explorer_thumbnails_boxes_predictions_and_the_query_bar(
     query.press_sequentially('= "front"')
     query.press("Enter")
     expect(page.locator(".explore-count")).to_have_text("40 items match")
+
+    # Text from the data stays text: a tag that looks like HTML filters as a tag.
+    page.locator(".facet-section").filter(has_text="Tags").get_by_role("button", name=XSS).click()
+    expect(page.locator(".explore-count")).to_have_text("1 item matches")
+    assert page.evaluate("window.__xss") is None
     assert dialogs == []
 
 

@@ -244,7 +244,9 @@ export async function renderExplorer(view, { id }) {
       if (!state.allModels.includes(model)) state.allModels.push(model);
     }
     remember(answer.items);
-    status.textContent = `${answer.count.toLocaleString()} ${state.view === "objects" ? (answer.count === 1 ? "object" : "objects") : (answer.count === 1 ? "item" : "items")}${state.query ? " match" : ""}`;
+    const one = answer.count === 1;
+    const noun = state.view === "objects" ? (one ? "object" : "objects") : (one ? "item" : "items");
+    status.textContent = `${answer.count.toLocaleString()} ${noun}${state.query ? (one ? " matches" : " match") : ""}`;
     facetsBox.replaceChildren(renderFacets(answer.facets, { onFilter: addCondition }));
     sortOptions();
     modelToggles();
