@@ -142,7 +142,9 @@ def count_text(page) -> str:
     return page.locator(".explore-count").inner_text()
 
 
-def test_datasets_page_lists_counts_and_creates(page, live_server, manager, api, db):
+def test_datasets_page_lists_counts_and_creates(
+    page, live_server, manager, api, db, accounts, browser
+):
     make_dataset(api, db, "Streets", 12)
     dialogs = log_in(page, live_server.url, manager, "/datasets")
     expect(page.get_by_role("link", name="Datasets")).to_have_attribute("aria-current", "page")
@@ -162,6 +164,17 @@ def test_datasets_page_lists_counts_and_creates(page, live_server, manager, api,
     expect(page.get_by_role("heading", name="Highway <b>cams</b>")).to_be_visible()
     expect(page.locator(".explore-count")).to_have_text("0 items")
     assert dialogs == []
+
+    # Labelers have no Datasets link.
+    labeler = accounts.make("labeler")
+    context = browser.new_context()
+    try:
+        theirs = context.new_page()
+        log_in(theirs, live_server.url, labeler, "/projects")
+        expect(theirs.get_by_role("link", name="Projects")).to_be_visible()
+        expect(theirs.get_by_role("navigation", name="Main").get_by_text("Datasets")).to_be_hidden()
+    finally:
+        context.close()
 
 
 def test_explorer_thumbnails_boxes_predictions_and_the_query_bar(
@@ -371,3 +384,46 @@ def test_the_grid_renders_only_what_is_on_screen_and_pages_as_it_scrolls(
     assert page.locator(".vgrid-cell").count() < 100
     assert page.locator('.item-cell[data-reference="street-000"]').count() == 0
     assert [r.get("cursor") is not None for r in requests[1:]] == [True] * (len(requests) - 1)
+
+
+MILLION_GRID = """async () => {
+  const { virtualGrid } = await import("/static/js/curate/grid.js");
+  const asked = [];
+  const grid = virtualGrid({
+    cellWidth: 184, cellHeight: 204, gap: 10, label: "A million",
+    render: (i) => Object.assign(document.createElement("div"), { textContent: `cell ${i}` }),
+    need: (last) => asked.push(last),
+  });
+  grid.element.style.height = "600px";
+  grid.element.style.width = "1000px";
+  document.body.append(grid.element);
+  grid.reset(1000000);
+  const frame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  await frame();
+  const top = { rendered: grid.rendered(), last: asked.at(-1), height: grid.element.scrollHeight };
+  grid.element.scrollTop = grid.element.scrollHeight;
+  await frame();
+  const cells = [...grid.element.querySelectorAll(".vgrid-cell")];
+  const bottom = grid.element.getBoundingClientRect().bottom;
+  const lastCell = cells.find((c) => c.dataset.index === "999999");
+  return {
+    top, rendered: grid.rendered(), last: asked.at(-1),
+    lastVisible: !!lastCell && lastCell.getBoundingClientRect().bottom <= bottom + 1,
+    columns: grid.columns,
+  };
+}"""
+
+
+def test_a_million_cells_render_only_the_visible_rows(page, live_server, manager):
+    """The grid itself at 1,000,000 cells (no million items needed to test the layout): a few
+    rows in the DOM at the top and at the very bottom, the spacer within layout limits."""
+    log_in(page, live_server.url, manager, "/datasets")
+    expect(page.get_by_role("heading", name="No datasets yet")).to_be_visible()
+    found = page.evaluate(MILLION_GRID)
+    columns = found["columns"]
+    assert columns == 5
+    assert 0 < found["top"]["rendered"] <= columns * 8
+    assert found["top"]["last"] < columns * 8
+    assert found["top"]["height"] <= 8_000_000
+    assert found["last"] == 999_999 and found["lastVisible"]
+    assert 0 < found["rendered"] <= columns * 8
