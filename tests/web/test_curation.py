@@ -281,6 +281,14 @@ def test_facets_filter_and_the_object_view_sorts_by_area(page, live_server, mana
     assert "sort=area" in page.url and "view=objects" in page.url
     expect(first.locator("img")).to_have_attribute("src", re.compile("/media/"))
     screenshot(page, "curation-objects")
+    # In the object view a label filters to those objects.
+    page.get_by_role("button", name="Clear", exact=True).click()
+    expect(page.locator(".explore-count")).to_have_text(f"{cars + predicted_cars + 20} objects")
+    gt_labels = page.locator('.facet-group[data-source="gt"]')
+    gt_labels.get_by_role("button", name=re.compile(r"^person")).click()
+    expect(page.get_by_role("combobox", name="Query")).to_have_value('annotation.label = "person"')
+    expect(page.locator(".explore-count")).to_have_text("20 objects match")
+    expect(page.get_by_label("Show predictions of detector")).to_have_count(0)
 
 
 def test_item_detail_and_a_slice_from_a_selection_sent_to_labeling(
@@ -350,6 +358,14 @@ def test_item_detail_and_a_slice_from_a_selection_sent_to_labeling(
     batches = ok(api.get("/batches", params={"project_id": project["id"]}))["items"]
     assert [b["name"] for b in batches] == ["relabel-1"]
     assert batches[0]["counts"]["pending"] == 3
+
+    # A slice can go (its items stay).
+    page.get_by_role("button", name="Delete busy").click()
+    page.get_by_role("dialog", name="Delete slice").get_by_role("button", name="Delete").click()
+    expect(page.locator(".slice")).to_have_count(1)
+    assert [s["name"] for s in ok(api.get(f"/datasets/{dataset['id']}/slices"))["items"]] == [
+        "to relabel"
+    ]
 
     # Text from the data stays text: a tag that looks like HTML filters as a tag.
     page.get_by_role("button", name="Clear", exact=True).click()

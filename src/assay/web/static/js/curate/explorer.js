@@ -127,8 +127,9 @@ export async function renderExplorer(view, { id }) {
     sortDirection.disabled = !state.sort;
   }
 
+  // Predictions drawn over thumbnails, per model (the object view lists them as objects).
   function modelToggles() {
-    const names = state.allModels;
+    const names = state.view === "items" ? state.allModels : [];
     models.replaceChildren(...(names.length ? [el("span", { class: "muted small" }, "Predictions:")] : []),
       ...names.map((name) => {
         const box = el("input", { type: "checkbox", checked: state.models.has(name), "aria-label": `Show predictions of ${name}` });
@@ -247,7 +248,7 @@ export async function renderExplorer(view, { id }) {
     const one = answer.count === 1;
     const noun = state.view === "objects" ? (one ? "object" : "objects") : (one ? "item" : "items");
     status.textContent = `${answer.count.toLocaleString()} ${noun}${state.query ? (one ? " matches" : " match") : ""}`;
-    facetsBox.replaceChildren(renderFacets(answer.facets, { onFilter: addCondition }));
+    facetsBox.replaceChildren(renderFacets(answer.facets, { onFilter: addCondition, view: state.view }));
     sortOptions();
     modelToggles();
     renderSelection();

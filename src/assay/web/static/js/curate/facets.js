@@ -28,15 +28,25 @@ function paintSwatches(root) {
   root.querySelectorAll(".swatch[data-color]").forEach((node) => { node.style.background = node.dataset.color; });
 }
 
-function labelGroups(labels, onFilter) {
+// A label's condition: in the item view, items with such an object (a count); in the object
+// view, the objects with that label from that source.
+function labelCondition(source, label, view) {
+  if (view === "objects") {
+    const prefix = source === "gt" ? "annotation" : `prediction.${segment(source)}`;
+    return `${prefix}.label = ${quote(label)}`;
+  }
+  const prefix = source === "gt" ? "annotations" : `predictions.${segment(source)}`;
+  return `${prefix}.${segment(label)} > 0`;
+}
+
+function labelGroups(labels, onFilter, view) {
   const sources = Object.keys(labels || {}).sort((a, b) => (a === "gt" ? -1 : b === "gt" ? 1 : a.localeCompare(b)));
   return sources.map((source) => {
     const entries = Object.entries(labels[source]).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-    const prefix = source === "gt" ? "annotations" : `predictions.${segment(source)}`;
     return el("div", { class: "facet-group", "data-source": source },
       el("h4", {}, source === "gt" ? "Ground truth" : `Model ${source}`),
       el("ul", { class: "facet-list" }, entries.map(([label, n]) =>
-        facetRow(label, n, `${prefix}.${segment(label)} > 0`, onFilter, colorOf(label)))));
+        facetRow(label, n, labelCondition(source, label, view), onFilter, colorOf(label)))));
   });
 }
 
@@ -70,7 +80,7 @@ function section(title, ...children) {
 }
 
 // The sidebar's facets from a query answer's `facets`.
-export function renderFacets(facets, { onFilter }) {
+export function renderFacets(facets, { onFilter, view = "items" }) {
   if (!facets) return el("p", { class: "muted small" }, "No facets.");
   const tags = Object.entries(facets.tags || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const numbers = Object.entries(facets.histograms || {}).sort((a, b) => a[0].localeCompare(b[0]));
@@ -78,7 +88,7 @@ export function renderFacets(facets, { onFilter }) {
   const root = el("div", { class: "facets" },
     el("p", { class: "facet-totals muted small" },
       `${fmt(facets.items)} items · ${fmt(facets.objects)} objects`),
-    section("Labels", labelGroups(facets.labels, onFilter)),
+    section("Labels", labelGroups(facets.labels, onFilter, view)),
     section("Tags", tags.length ? el("ul", { class: "facet-list" },
       tags.map(([tag, n]) => facetRow(tag, n, `${quote(tag)} IN tags`, onFilter))) : null),
     section("Metadata", numbers.map(([column, hist]) => histogram(column, fieldPath(column), hist, onFilter))),

@@ -6,7 +6,7 @@
 import { api, el, toast } from "/static/js/api.js";
 import { humanMessage } from "/static/js/errors.js";
 import {
-  clearFieldErrors, fetchAll, field, formatDate, openDialog, plural, requiredError, select, showFieldError,
+  clearFieldErrors, confirmDialog, fetchAll, field, formatDate, openDialog, plural, requiredError, select, showFieldError,
 } from "/static/js/manager/ui.js";
 
 const KIND_WORDS = { static: "static", dynamic: "dynamic" };
@@ -43,7 +43,24 @@ export function slicesPanel(datasetId, { query, selection, onFilter }) {
       el("button", {
         type: "button", class: "small ghost", "aria-label": `Send ${slice.name} to labeling`,
         onclick: () => sendSlice(slice),
-      }, "Send…"));
+      }, "Send…"),
+      el("button", {
+        type: "button", class: "small ghost danger icon", "aria-label": `Delete ${slice.name}`, title: "Delete the slice",
+        onclick: () => deleteSlice(slice),
+      }, "×"));
+  }
+
+  async function deleteSlice(slice) {
+    const sure = await confirmDialog("Delete slice",
+      `Delete the slice “${slice.name}”? Its items stay in the dataset.`, "Delete", true);
+    if (!sure) return;
+    try {
+      await api(`${base}/slices/${encodeURIComponent(slice.id)}`, { method: "DELETE" });
+      toast(`Slice “${slice.name}” deleted`);
+    } catch (error) {
+      toast(`Could not delete the slice: ${humanMessage(error)}`, "error");
+    }
+    await reload();
   }
 
   function linkRow(link) {
