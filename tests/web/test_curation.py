@@ -163,6 +163,7 @@ def test_datasets_page_lists_counts_and_creates(
     dialog.get_by_role("button", name="Create dataset").click()
     expect(page.get_by_role("heading", name="Highway <b>cams</b>")).to_be_visible()
     expect(page.locator(".explore-count")).to_have_text("0 items")
+    expect(page.locator(".grid-empty")).to_contain_text("No items yet")
     assert dialogs == []
 
     # Labelers have no Datasets link.

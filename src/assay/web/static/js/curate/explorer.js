@@ -258,6 +258,12 @@ export async function renderExplorer(view, { id }) {
     }
     grid.reset(answer.count);
     if (scrolled) grid.element.scrollTop = scrolled;
+    gridBox.querySelector(".grid-empty")?.remove();
+    if (!answer.count) {
+      gridBox.append(el("p", { class: "grid-empty muted" }, state.query
+        ? `Nothing matches this query${state.view === "objects" ? " in the object view" : ""}.`
+        : "No items yet: append them with the API or the Python SDK."));
+    }
   }
 
   // The grid shows index `last`: fetch pages until it is loaded.
