@@ -126,7 +126,7 @@ def make_dataset(
 
 def screenshot(page, name: str) -> None:
     """A screenshot without the toasts of what the test did before."""
-    page.evaluate("document.getElementById('toasts')?.replaceChildren()")
+    page.evaluate("window.scrollTo(0, 0); document.getElementById('toasts')?.replaceChildren()")
     full_screenshot(page, name)
 
 
@@ -355,6 +355,7 @@ def test_item_detail_and_a_slice_from_a_selection_sent_to_labeling(
     link = page.locator(".link-list .link")
     expect(link).to_have_count(1)
     expect(link).to_contain_text("sent 3 · returned 0")
+    expect(link.get_by_role("link")).to_have_text("relabel-1")
     screenshot(page, "curation-slices")
     batches = ok(api.get("/batches", params={"project_id": project["id"]}))["items"]
     assert [b["name"] for b in batches] == ["relabel-1"]

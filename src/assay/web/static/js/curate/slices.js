@@ -64,8 +64,11 @@ export function slicesPanel(datasetId, { query, selection, onFilter }) {
   }
 
   function linkRow(link) {
+    const name = el("a", { href: `/projects/${encodeURIComponent(link.project_id)}` }, `Batch ${link.batch_id.slice(-6)}`);
+    // The batch's own name, when it can be read (it may have been deleted since).
+    api(`/batches/${encodeURIComponent(link.batch_id)}`).then((batch) => { name.textContent = batch.name; }, () => {});
     return el("li", { class: "link", "data-link": link.id },
-      el("a", { href: `/projects/${encodeURIComponent(link.project_id)}` }, `Batch ${link.batch_id.slice(-6)}`),
+      name,
       el("span", { class: "small", "data-sent": link.sent, "data-returned": link.returned },
         ` sent ${link.sent.toLocaleString()} · returned ${link.returned.toLocaleString()}`),
       link.done ? el("span", { class: "badge ok" }, "done") : null,
