@@ -136,6 +136,8 @@ def install(app: FastAPI) -> None:
     @app.get("/review/{project_id}", include_in_schema=False)
     @app.get("/dashboard/{project_id}", include_in_schema=False)
     @app.get("/people", include_in_schema=False)
+    @app.get("/datasets", include_in_schema=False)
+    @app.get("/datasets/{dataset_id}", include_in_schema=False)
     def shell(request: Request) -> Response:
         if not request.cookies.get(SESSION_COOKIE):
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -20,6 +20,9 @@ const ROUTES = [
   [/^\/dashboard\/([^/]+)\/?$/, "projects", (m) =>
     page("/static/js/dashboard.js", "renderDashboard", decodeURIComponent(m[1]))],
   [/^\/people\/?$/, "people", () => page("/static/js/manager/people.js", "renderPeople")],
+  [/^\/datasets\/?$/, "datasets", () => page("/static/js/curate/datasets.js", "renderDatasets")],
+  [/^\/datasets\/([^/]+)\/?$/, "datasets", (m) =>
+    page("/static/js/curate/explorer.js", "renderExplorer", decodeURIComponent(m[1]))],
 ];
 
 // Each navigation renders into a mount of its own (display: contents), taken before the first
@@ -130,6 +133,9 @@ async function main() {
   document.getElementById("who").textContent =
     `${me.user.name || me.user.email} · ${me.user.role}`;
   if (me.user.role === "admin") document.querySelector('nav a[data-section="people"]')?.removeAttribute("hidden");
+  if (["manager", "admin"].includes(me.user.role)) {
+    document.querySelector('nav a[data-section="datasets"]')?.removeAttribute("hidden");
+  }
   document.getElementById("logout").addEventListener("click", async () => {
     await fetch("/logout", { method: "POST", headers: { "X-CSRF-Token": csrf() } });
     location.href = "/login";

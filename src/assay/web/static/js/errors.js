@@ -101,7 +101,10 @@ function plain(message, field) {
   const pointer = String.raw`(?:[,;]?\s*\(?(?:see|use|call|with|via)\s+)?`;
   text = text.replace(new RegExp(`${pointer}\\b(?:GET|POST|PUT|PATCH|DELETE)\\s+\\/[^\\s)]+\\)?`, "g"), "");
   text = text.replace(new RegExp(`${pointer}(?:https?:\\/\\/[^\\s/]+)?\\/(?:api\\/)?v\\d\\/[^\\s)]*\\)?`, "g"), "");
-  // Any dotted JSON path left in the text (`response.annotations[2].x`) becomes its words.
+  // Any dotted JSON path left in the text (`response.annotations[2].x`) becomes its words —
+  // except in a query's errors, where `metadata.speed` is a field of the query language,
+  // written as the person wrote it.
+  if (field === "query") return text.replace(/\s{2,}/g, " ").trim();
   text = text.replace(/\b(?:response|taxonomy|tasks|params|metadata)(?:\[\d+\])?(?:\.[\w]+(?:\[\d+\])?)+/g,
     (path) => fieldWords(path).toLowerCase());
   return text.replace(/\s{2,}/g, " ").replace(/\s+([.,;:])/g, "$1").trim();

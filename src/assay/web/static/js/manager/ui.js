@@ -1,7 +1,7 @@
 // Small building blocks the manager pages share: progress bars, badges, dialogs, field
 // errors, paginated fetches. All text goes through el() (textContent), never innerHTML.
 
-import { api, el } from "/static/js/api.js";
+import { ApiError, api, el } from "/static/js/api.js";
 import { humanMessage } from "/static/js/errors.js";
 
 export const TASK_TYPES = [
@@ -154,6 +154,9 @@ export function showFieldError(form, error) {
   }
   return note;
 }
+
+// The error of a required control left empty, worded as the server would (for showFieldError).
+export const requiredError = (name) => new ApiError(422, { error: { field: name, message: "is required" } });
 
 export function clearFieldErrors(form) {
   form.querySelectorAll(".field-error").forEach((node) => node.remove());

@@ -1,0 +1,294 @@
+// The explorer of one dataset (/datasets/{id}): the query bar, the sidebar's facets and
+// slices, and a virtualised grid of the matches — item thumbnails with their shapes, or
+// object crops — fetched a page at a time (POST /datasets/{id}/query, next_cursor) as the
+// grid scrolls. The query, view and sort live in the URL, so a view can be shared.
+
+import { api, css, el, toast } from "/static/js/api.js";
+import { humanMessage } from "/static/js/errors.js";
+import { plural, select } from "/static/js/manager/ui.js";
+import { ITEM_CELL, OBJECT_CELL, itemCell, objectCell, pendingCell } from "/static/js/curate/cells.js";
+import { openItem } from "/static/js/curate/detail.js";
+import { fieldPath, knownFields, metadataPaths, renderFacets } from "/static/js/curate/facets.js";
+import { virtualGrid } from "/static/js/curate/grid.js";
+import { andQuery, queryBar } from "/static/js/curate/querybar.js";
+import { colorOf } from "/static/js/curate/shapes.js";
+import { slicesPanel } from "/static/js/curate/slices.js";
+
+const MIN_PAGE = 100;
+const MAX_PAGE = 1000;
+const OBJECT_SORTS = [["area", "Area"], ["confidence", "Confidence"], ["width", "Width"],
+  ["height", "Height"], ["aspect", "Aspect"], ["label", "Label"]];
+
+export async function renderExplorer(view, { id }) {
+  css("/static/css/manager.css");
+  css("/static/css/curate.css");
+  document.getElementById("view").className = "page page-curate";
+  const base = `/datasets/${encodeURIComponent(id)}`;
+  const dataset = await api(base);
+  document.title = `${dataset.name} · Datasets · Assay`;
+
+  const params = new URLSearchParams(location.search);
+  const state = {
+    view: params.get("view") === "objects" ? "objects" : "items",
+    query: params.get("q") || "",
+    sort: params.get("sort") || "",
+    models: new Set(),
+    rows: [],
+    count: 0,
+    cursor: null,
+    done: true,
+    loading: false,
+    generation: 0,
+    facets: null,
+    allModels: [],
+    seenMetadata: new Set(),
+    selected: new Set(),
+    lastClicked: -1,
+  };
+
+  const bar = queryBar({ onSubmit: (text) => { state.query = text; run(); }, fields: () => knownFields(state.facets, state.seenMetadata) });
+  bar.set(state.query);
+  const status = el("p", { class: "explore-count", role: "status", "aria-live": "polite" });
+  const viewButtons = ["items", "objects"].map((name) => el("button", {
+    type: "button", class: "secondary small", "data-view": name,
+    onclick: () => { if (state.view !== name) { state.view = name; state.sort = ""; run(); } },
+  }, name === "items" ? "Items" : "Objects"));
+  const sortField = el("select", { name: "sort", "aria-label": "Sort by" });
+  const sortDirection = select("direction", [["-", "Descending"], ["", "Ascending"]], "-", { "aria-label": "Sort direction" });
+  const models = el("div", { class: "model-toggles", role: "group", "aria-label": "Predictions shown" });
+  const selectionBar = el("div", { class: "selection-bar", hidden: true });
+  const facetsBox = el("div", { class: "facets-box" }, el("p", { class: "muted small" }, "Loading facets…"));
+  const slices = slicesPanel(id, {
+    query: () => state.query,
+    selection: () => [...state.selected],
+    onFilter: (slice) => {
+      if (slice.kind === "dynamic") {
+        if (typeof slice.query !== "string") {
+          toast("This slice's query was saved as a plan from the SDK; it cannot be shown as text.", "error");
+          return;
+        }
+        state.query = slice.query;
+      } else {
+        state.query = `${JSON.stringify(slice.id)} IN slices`;
+      }
+      bar.set(state.query);
+      run();
+    },
+  });
+  let grid = null;
+  const gridBox = el("div", { class: "grid-box" });
+
+  const addCondition = (condition) => {
+    state.query = andQuery(state.query, condition);
+    bar.set(state.query);
+    run();
+  };
+
+  sortField.addEventListener("change", () => { state.sort = sortField.value ? `${sortDirection.value}${sortField.value}` : ""; run(); });
+  sortDirection.addEventListener("change", () => { if (sortField.value) { state.sort = `${sortDirection.value}${sortField.value}`; run(); } });
+
+  view.replaceChildren(
+    el("nav", { class: "breadcrumb", "aria-label": "Breadcrumb" }, el("a", { href: "/datasets" }, "Datasets"), " / ", dataset.name),
+    el("div", { class: "page-header explore-header" },
+      el("div", {}, el("h1", {}, dataset.name),
+        el("p", { class: "muted" }, `${plural(dataset.item_count, "item")} · ${plural(dataset.annotation_count, "annotation")} · ${plural(dataset.prediction_count, "prediction")}`)),
+      el("div", { class: "segmented", role: "group", "aria-label": "View" }, viewButtons)),
+    bar.element,
+    el("div", { class: "explorer" },
+      el("aside", { class: "explore-side card", "aria-label": "Facets and slices" }, facetsBox, slices.element),
+      el("section", { class: "explore-main", "aria-label": "Results" },
+        el("div", { class: "toolbar explore-toolbar" }, status,
+          el("label", { class: "inline" }, el("span", { class: "muted small" }, "Sort"), sortField, sortDirection),
+          models),
+        selectionBar, gridBox)));
+  slices.reload();
+
+  function syncUrl() {
+    const next = new URLSearchParams();
+    if (state.query) next.set("q", state.query);
+    if (state.view === "objects") next.set("view", "objects");
+    if (state.sort) next.set("sort", state.sort);
+    const search = next.toString();
+    history.replaceState(null, "", `${location.pathname}${search ? `?${search}` : ""}`);
+  }
+
+  function sortOptions() {
+    const current = state.sort.replace(/^-/, "");
+    const fields = state.view === "objects" ? OBJECT_SORTS : [
+      ["annotations.count", "Annotations"], ["predictions.count", "Predictions"], ["reference_id", "Reference id"],
+      ...Object.keys(state.facets?.histograms || {}).sort().map((column) => [fieldPath(column), column]),
+    ];
+    sortField.replaceChildren(el("option", { value: "" }, "Default order"),
+      ...fields.map(([value, text]) => el("option", { value, selected: value === current }, text)));
+    if (current && !fields.some(([value]) => value === current)) {
+      sortField.append(el("option", { value: current, selected: true }, current));
+    }
+    sortDirection.value = state.sort.startsWith("-") || !state.sort ? "-" : "";
+    sortDirection.disabled = !state.sort;
+  }
+
+  // Predictions drawn over thumbnails, per model (the object view lists them as objects).
+  function modelToggles() {
+    const names = state.view === "items" ? state.allModels : [];
+    models.replaceChildren(...(names.length ? [el("span", { class: "muted small" }, "Predictions:")] : []),
+      ...names.map((name) => {
+        const box = el("input", { type: "checkbox", checked: state.models.has(name), "aria-label": `Show predictions of ${name}` });
+        box.addEventListener("change", () => {
+          if (box.checked) state.models.add(name);
+          else state.models.delete(name);
+          run({ keepScroll: true });
+        });
+        return el("label", { class: "check small" }, box, name);
+      }));
+  }
+
+  function renderSelection() {
+    const n = state.selected.size;
+    selectionBar.hidden = n === 0 || state.view !== "items";
+    selectionBar.replaceChildren(el("strong", {}, `${plural(n, "item")} selected`),
+      el("button", { type: "button", class: "small secondary", onclick: () => slices.createSlice() }, "New slice from selection"),
+      el("button", { type: "button", class: "small ghost", onclick: () => { state.selected.clear(); renderSelection(); grid?.refresh({ all: true }); } }, "Clear selection"));
+  }
+
+  function onSelect(index, event) {
+    const row = state.rows[index];
+    const on = event.target.checked;
+    const from = event.shiftKey && state.lastClicked >= 0 ? Math.min(state.lastClicked, index) : index;
+    const to = event.shiftKey && state.lastClicked >= 0 ? Math.max(state.lastClicked, index) : index;
+    for (let i = from; i <= to; i += 1) {
+      const ref = state.rows[i]?.reference_id;
+      if (!ref) continue;
+      if (on) state.selected.add(ref);
+      else state.selected.delete(ref);
+    }
+    state.lastClicked = index;
+    if (row) renderSelection();
+    grid.refresh({ all: from !== to });
+    if (from === to) {
+      const cell = grid.element.querySelector(`[data-index="${index}"]`);
+      cell?.classList.toggle("selected", on);
+    }
+  }
+
+  function renderCell(index) {
+    const row = state.rows[index];
+    if (!row) return pendingCell();
+    if (state.view === "objects") {
+      return objectCell(row, { onOpen: (object) => openItem(id, { item_id: object.item_id, reference_id: object.reference_id }, { models: state.models }) });
+    }
+    return itemCell(row, {
+      models: state.models,
+      selected: state.selected.has(row.reference_id),
+      onOpen: (item) => openItem(id, item, { models: state.models }),
+      onSelect: (event) => onSelect(index, event),
+    });
+  }
+
+  function makeGrid() {
+    grid?.destroy();
+    const size = state.view === "objects" ? OBJECT_CELL : ITEM_CELL;
+    grid = virtualGrid({
+      cellWidth: size.width, cellHeight: size.height, gap: 10,
+      label: state.view === "objects" ? "Objects" : "Items",
+      render: renderCell, need: (last) => need(last),
+    });
+    gridBox.replaceChildren(grid.element);
+  }
+
+  function body(extra) {
+    return {
+      query: state.query || null,
+      view: state.view,
+      order_by: state.sort || null,
+      predictions: state.view === "items" && state.models.size > 0,
+      ...extra,
+    };
+  }
+
+  function remember(rows) {
+    for (const row of rows) {
+      if (row.metadata) metadataPaths(row.metadata, "metadata", state.seenMetadata);
+      for (const shape of row.annotations || []) colorOf(shape.label);
+    }
+  }
+
+  // A new query, view, sort or model choice: the first page with the facets.
+  async function run({ keepScroll = false } = {}) {
+    const generation = ++state.generation;
+    syncUrl();
+    viewButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.view === state.view)));
+    const before = status.textContent;
+    status.textContent = "Searching…";
+    let answer;
+    try {
+      answer = await api(`${base}/query`, { method: "POST", body: body({ limit: MIN_PAGE, facets: true }) });
+    } catch (error) {
+      if (generation !== state.generation) return;
+      if (error.status === 401) throw error;
+      status.textContent = before;
+      if (error.field === "query") bar.error(error);
+      else toast(humanMessage(error, { subject: error.field === "order_by" ? "Sort" : undefined }), "error");
+      return;
+    }
+    if (generation !== state.generation) return;
+    bar.clear();
+    const scrolled = keepScroll && grid ? grid.element.scrollTop : 0;
+    Object.assign(state, {
+      rows: answer.items, count: answer.count, cursor: answer.next_cursor, done: !answer.next_cursor,
+      loading: false, facets: answer.facets,
+    });
+    if (!keepScroll) state.lastClicked = -1;
+    for (const source of Object.keys(answer.facets?.labels || {})) {
+      if (source !== "gt" && !state.allModels.includes(source)) state.allModels.push(source);
+    }
+    for (const model of Object.keys(answer.facets?.confidence || {})) {
+      if (!state.allModels.includes(model)) state.allModels.push(model);
+    }
+    remember(answer.items);
+    const one = answer.count === 1;
+    const noun = state.view === "objects" ? (one ? "object" : "objects") : (one ? "item" : "items");
+    status.textContent = `${answer.count.toLocaleString()} ${noun}${state.query ? (one ? " matches" : " match") : ""}`;
+    facetsBox.replaceChildren(renderFacets(answer.facets, { onFilter: addCondition, view: state.view }));
+    sortOptions();
+    modelToggles();
+    renderSelection();
+    if (!grid || !keepScroll || grid.kind !== state.view) {
+      makeGrid();
+      grid.kind = state.view;
+    }
+    grid.reset(answer.count);
+    if (scrolled) grid.element.scrollTop = scrolled;
+    gridBox.querySelector(".grid-empty")?.remove();
+    if (!answer.count) {
+      gridBox.append(el("p", { class: "grid-empty muted" }, state.query
+        ? `Nothing matches this query${state.view === "objects" ? " in the object view" : ""}.`
+        : "No items yet: append them with the API or the Python SDK."));
+    }
+  }
+
+  // The grid shows index `last`: fetch pages until it is loaded.
+  async function need(last) {
+    if (state.loading || state.done || last < state.rows.length) return;
+    const generation = state.generation;
+    state.loading = true;
+    const limit = Math.min(MAX_PAGE, Math.max(MIN_PAGE, last - state.rows.length + MIN_PAGE));
+    try {
+      const answer = await api(`${base}/query`, { method: "POST", body: body({ limit, cursor: state.cursor }) });
+      if (generation !== state.generation) return;
+      state.rows.push(...answer.items);
+      state.cursor = answer.next_cursor;
+      state.done = !answer.next_cursor;
+      remember(answer.items);
+    } catch (error) {
+      if (generation !== state.generation) return;
+      state.done = true;
+      toast(`Could not load more: ${humanMessage(error)}`, "error");
+    } finally {
+      if (generation === state.generation) state.loading = false;
+    }
+    if (generation === state.generation) grid.refresh();
+  }
+
+  await run();
+  return { destroy: () => grid?.destroy() };
+}
