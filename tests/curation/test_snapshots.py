@@ -184,6 +184,8 @@ def test_a_caught_up_snapshot_equals_a_fresh_one(db, dataset_id):
     assert caught_up.revision == fresh.revision > old.revision
     assert caught_up.items["row"].to_list() == list(range(caught_up.items.height))
     assert canonical(caught_up) == canonical(fresh)
+    # Changed items keep their place (the order they were added), as in a fresh build.
+    assert caught_up.items["reference_id"].to_list() == fresh.items["reference_id"].to_list()
     assert caught_up.items.height == 40 + 15 - 3 + 1
 
 

@@ -538,7 +538,23 @@ def catch_up(session: Session, dataset: models.Dataset, snapshot: Snapshot) -> S
     objects = pl.concat(
         [kept_objects, objects_frame(shape_rows, positions, names)], how="diagonal_relaxed"
     )
+    items, objects = _in_seq_order(items, objects)
     return Snapshot(dataset.id, dataset.revision, items, objects)
+
+
+def _in_seq_order(items: pl.DataFrame, objects: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows in the order the items were added (their `seq`), as a fresh build has them: an
+    updated item comes back to its place, not to the end (rows renumbered, objects follow)."""
+    seqs = items["seq"].to_numpy()
+    if len(seqs) < 2 or bool(np.all(seqs[1:] > seqs[:-1])):
+        return items, objects
+    order = np.argsort(seqs, kind="stable")
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    items = items[order].with_columns(pl.Series("row", np.arange(len(order), dtype=np.uint32)))
+    rows = objects["item_row"].to_numpy()
+    objects = objects.with_columns(pl.Series("item_row", position[rows].astype(np.uint32)))
+    return items, objects
 
 
 class Snapshots:
