@@ -137,6 +137,7 @@ def _api_modules() -> list:
         embeddings,
         exports,
         jobs,
+        ml_models,
         projects,
         queue,
         slices,
@@ -161,4 +162,5 @@ def _api_modules() -> list:
     modules.append(datasets)
     modules.append(slices)
     modules.append(embeddings)
+    modules.append(ml_models)
     return modules

@@ -253,3 +253,28 @@ class AutotagCommitted(Schema):
 
 class AutotagPage(Page[Autotag]):
     pass
+
+
+class ModelCreate(Schema):
+    name: Name
+    reference_id: str = Field(min_length=1, max_length=512, description="Your id for it.")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Model(Schema):
+    id: str
+    name: str
+    reference_id: str
+    kind: str
+    metadata: dict[str, Any] = Field(validation_alias=_METADATA)
+    created_by: str | None
+    created_at: dt.datetime
+
+
+class ModelPage(Page[Model]):
+    pass
+
+
+class PredictionsWritten(Schema):
+    written: int = Field(description="Predictions added or replaced.")
+    ignored: int = Field(description="Predictions whose id the item had, left (update false).")

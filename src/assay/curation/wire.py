@@ -174,11 +174,13 @@ class AppendIn(Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class PredictionsIn(Struct, kw_only=True, forbid_unknown_fields=True):
-    """A model's predictions by the items' reference ids (replacing that model's
-    predictions on those items)."""
+    """A model's predictions by the items' reference ids. A prediction whose `id` the item
+    already has from this model replaces it (`update` false: it is kept and counted as
+    ignored); predictions without an id are added."""
 
-    model: Reference
+    model_id: Annotated[str, Meta(min_length=1, max_length=24)]
     items: dict[Reference, list[Shape]]
+    update: bool = True
 
 
 T = TypeVar("T")

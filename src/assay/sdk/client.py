@@ -12,6 +12,7 @@ from assay.sdk.blobs import Blobs
 from assay.sdk.datasets import Datasets
 from assay.sdk.jobs import Jobs
 from assay.sdk.keys import Keys
+from assay.sdk.ml_models import Models
 from assay.sdk.models import Me
 from assay.sdk.projects import Projects
 from assay.sdk.quality import Quality
@@ -66,6 +67,7 @@ class Client:
         self.quality = Quality(self._http)
         self.datasets = Datasets(self._http)
         self.slices = Slices(self._http)
+        self.models = Models(self._http)
 
     def me(self) -> Me:
         """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""

@@ -360,6 +360,14 @@ class EmbeddingsWritten(curation.EmbeddingsWritten):
     model_config = _LENIENT
 
 
+class Model(curation.Model):
+    model_config = _LENIENT
+
+
+class PredictionsWritten(curation.PredictionsWritten):
+    model_config = _LENIENT
+
+
 class Match(curation.Match):
     model_config = _LENIENT
 
@@ -425,7 +433,9 @@ __all__ = [
     "Matches",
     "Me",
     "Member",
+    "Model",
     "Page",
+    "PredictionsWritten",
     "Project",
     "ProjectDetail",
     "ProjectQuality",

@@ -1,0 +1,129 @@
+"""Models and their predictions under /api/v1: register a model, list and read models,
+upload a model's predictions on a dataset's items (named by reference id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from assay.api.datasets import load_dataset
+from assay.api.deps import CurrentActor, Db
+from assay.api.idempotency import create_once
+from assay.api.json_body import JsonRoute
+from assay.core.errors import Invalid
+from assay.curation import annotations, ml_models, schemas, wire
+from assay.curation.items import check_shape, existing_items
+from assay.curation.policies import datasets as policy
+
+router = APIRouter(tags=["models"], route_class=JsonRoute)
+MAX_PREDICTIONS = 200_000
+
+
+@router.post("/models", response_model=schemas.Model, status_code=201, operation_id="create_model")
+def create_model(
+    model_in: schemas.ModelCreate, request: Request, actor: CurrentActor, db: Db
+) -> JSONResponse:
+    """A model whose predictions you upload; `reference_id` is yours and unique."""
+    policy.can_create(actor)
+
+    def create(session: Session) -> schemas.Model:
+        model = ml_models.create_model(
+            session=session,
+            mode=actor.mode,
+            name=model_in.name,
+            reference_id=model_in.reference_id,
+            metadata=model_in.metadata,
+            created_by=actor.user_id,
+        )
+        return schemas.Model.model_validate(model)
+
+    return create_once(request, actor=actor, db=db, body=model_in, create=create)
+
+
+@router.get("/models", response_model=schemas.ModelPage, operation_id="list_models")
+def list_models(actor: CurrentActor, db: Db) -> schemas.ModelPage:
+    policy.can_list(actor)
+    with db.read() as session:
+        found = ml_models.list_models(session=session, mode=actor.mode)
+        return schemas.ModelPage(
+            items=[schemas.Model.model_validate(m) for m in found], next_cursor=None
+        )
+
+
+_PREDICTIONS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["model_id", "items"],
+                    "properties": {
+                        "model_id": {"type": "string"},
+                        "items": {
+                            "type": "object",
+                            "description": "{reference_id: [shapes with confidence]}",
+                        },
+                        "update": {"type": "boolean", "default": True},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/datasets/{dataset_id}/predictions",
+    response_model=schemas.PredictionsWritten,
+    operation_id="upload_predictions",
+    openapi_extra=_PREDICTIONS_BODY,
+)
+async def upload_predictions(
+    dataset_id: str, request: Request, actor: CurrentActor, db: Db
+) -> schemas.PredictionsWritten:
+    """A model's predictions (the annotation model, with `confidence` and `class_pdf`) on
+    items by reference id; all or nothing, the 4xx naming the item and field."""
+    body = await request.body()
+
+    def work() -> schemas.PredictionsWritten:
+        upload = wire.decode(body, wire.PredictionsIn)
+        placed = [
+            annotations.Placed(reference_id, None, shape)
+            for reference_id, shapes in upload.items.items()
+            for shape in shapes
+        ]
+        if len(placed) > MAX_PREDICTIONS:
+            raise Invalid(
+                f"{len(placed)} predictions in one request; at most {MAX_PREDICTIONS}",
+                field="items",
+            )
+        for reference_id, shapes in upload.items.items():
+            for k, shape in enumerate(shapes):
+                check_shape(shape, f"items.{reference_id}[{k}]")
+        with db.write() as session:
+            dataset = load_dataset(session, dataset_id, actor)
+            policy.can_write(actor, dataset)
+            model = ml_models.get_model(session=session, model_id=upload.model_id, mode=actor.mode)
+            known = existing_items(session, dataset.id, list(upload.items))
+            for reference_id in upload.items:
+                if reference_id not in known:
+                    raise Invalid(
+                        f"no item with reference_id {reference_id!r} in this dataset",
+                        field=f"items.{reference_id}",
+                    )
+            result = annotations.upload(
+                session=session,
+                dataset=dataset,
+                source_id=model.id,
+                placed=placed,
+                update_existing=upload.update,
+                field="items",
+            )
+        return schemas.PredictionsWritten(written=result.processed, ignored=result.ignored)
+
+    return await to_thread.run_sync(work)
