@@ -14,9 +14,11 @@ Policy (why the numbers are what they are: docs/benchmarks.md, "Curation: simila
   sqrt(2) or more — lists too long (slower: at 1M trained at 500k, p50 doubled) or too
   short (worse recall); a bulk load pays about twice one training; below ann_min_rows / 2
   the index is dropped;
+- a search probes `probes` lists, or more until ~MIN_SCANNED eligible vectors are in
+  them (small indexes have short lists; a mask leaves only its share of each list);
 - a restricted search whose mask allows at most `exact_max_rows` keys runs exact over just
-  those rows; larger masks probe more lists (fewer allowed vectors per list) with the mask
-  as a faiss bitmap; a query the index answers short is answered exactly instead;
+  those rows; larger masks go to faiss as a bitmap; a query the index answers short is
+  answered exactly instead;
 - approximate candidates (the IVF codes are 8-bit) are re-scored against the float32 store,
   so every score returned is exact.
 """
@@ -36,7 +38,7 @@ METRICS = ("cosine", "dot")
 MAX_KEY = 2**31 - 2  # slots are int32 in an array indexed by key
 GROWTH = 2
 RERANK = 2  # approximate candidates fetched per result, re-scored exactly
-MAX_PROBES_FACTOR = 8
+MIN_SCANNED = 4_000  # eligible vectors a search should look at (see search)
 
 
 class VectorIndex:
@@ -172,14 +174,12 @@ class VectorIndex:
                 rows = self._rows_allowed(allowed)
         if self._ann is None or rows is not None:
             return self._exact(queries, k, rows)
-        if allowed is None:
-            probes = self.probes
-            bits = None
-        else:
-            # A 1-in-m mask leaves ~1/m of each probed list: probe more lists to compensate.
-            factor = min(MAX_PROBES_FACTOR, math.ceil(math.sqrt(self._count / candidates)))
-            probes = self.probes * factor
-            bits = np.packbits(allowed, bitorder="little")
+        # Probe enough lists to see ~MIN_SCANNED vectors the query may return: a 1-in-m
+        # mask leaves 1/m of each list, and small lists (small n) hold few vectors each.
+        eligible = self._count if allowed is None else min(self._count, candidates)
+        wanted_lists = math.ceil(MIN_SCANNED * self._ann.lists / max(1, eligible))
+        probes = max(self.probes, wanted_lists)
+        bits = None if allowed is None else np.packbits(allowed, bitorder="little")
         found = self._ann.search(queries, RERANK * k, probes=probes, allowed_bits=bits)
         keys, scores = self._rescored(queries, found, k)
         wanted = min(k, self._count if allowed is None else candidates)
