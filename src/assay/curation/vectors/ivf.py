@@ -1,8 +1,9 @@
 """The approximate path: a faiss inverted-file index keyed by the caller's int64 keys.
 
 faiss (faiss-cpu) was chosen by measurement (docs/benchmarks.md, "Curation: similarity"):
-an IVF index trains in seconds on a sample and takes a per-query bitmap of allowed keys
-(`IDSelectorBitmap`), so a restricted search only scans fewer vectors, never fewer results.
+an IVF index trains on a sample (about a minute at 1M x 512 here; a graph index takes many
+minutes) and takes a per-query bitmap of allowed keys (`IDSelectorBitmap`), so a restricted
+search scans fewer vectors rather than returning fewer results.
 
 The heavy matrix products (k-means on the sample, assigning every vector to its list) run
 in numpy rather than inside faiss: the faiss-cpu wheels bundle an older OpenBLAS that falls
