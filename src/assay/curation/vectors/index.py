@@ -42,7 +42,11 @@ MIN_SCANNED = 4_000  # eligible vectors a search should look at (see search)
 
 
 class VectorIndex:
-    """Upsertable vectors of one dimension under int64 keys; cosine by default."""
+    """Upsertable vectors of one dimension under int64 keys; cosine by default.
+
+    Searches may run from many threads at once; writes (add, remove, rebuild) must not run
+    alongside anything else — the caller serialises them, or builds a new index and swaps.
+    """
 
     def __init__(
         self,
