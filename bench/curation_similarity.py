@@ -36,6 +36,11 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+
+
 def latencies(queries, search_one) -> tuple[float, float, list[np.ndarray]]:
     times, found = [], []
     for query in queries:
@@ -51,6 +56,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--share", type=float, default=0.10, help="restricted: share allowed")
+    parser.add_argument("--probes", type=int, help="IVF lists probed (default: the index's)")
     parser.add_argument("--save", help="also time save/load to this path")
     args = parser.parse_args()
 
@@ -59,13 +65,15 @@ def main() -> None:
     print(f"data: {args.n:,} x {args.dim} in {time.perf_counter() - start:.1f} s", flush=True)
     keys = np.arange(args.n, dtype=np.int64)
 
-    index = VectorIndex(args.dim)
+    index = VectorIndex(args.dim, **({"probes": args.probes} if args.probes else {}))
     start = time.perf_counter()
     for chunk in range(0, args.n, 100_000):
         index.add(keys[chunk : chunk + 100_000], base[chunk : chunk + 100_000])
     build = time.perf_counter() - start
     print(f"build: {build:.1f} s (approximate: {index.approximate})", flush=True)
     del base  # the index holds its own copy; what stays is what a server holds
+    held = rss_mib()
+    print(f"resident after build: {held:,.0f} MiB", flush=True)
 
     truth, _ = index.exact_search(queries, 10)
     p50, p95, found = latencies(queries, lambda q: index.search(q, K)[0][0])

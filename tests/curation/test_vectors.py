@@ -142,12 +142,19 @@ def test_save_load_round_trip_keeps_revision_and_answers(tmp_path, big):
     assert [p.name for p in tmp_path.iterdir()] == ["dataset.vectors"]  # no temporary left
 
 
-def test_a_file_that_is_not_an_index_is_refused(tmp_path):
+def test_a_file_that_is_not_an_index_or_is_cut_short_is_refused(tmp_path):
     path = tmp_path / "x.vectors"
     path.write_bytes(b"not an index")
     with pytest.raises(Invalid) as error:
         VectorIndex.load(path)
     assert error.value.field == "path"
+    index = VectorIndex(DIM)
+    index.add(np.arange(50), clustered(50)[0])
+    index.save(path, revision=3)
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(Invalid) as error:
+        VectorIndex.load(path)
+    assert error.value.field == "path" and "truncated" in error.value.message
 
 
 def test_wrong_dimension_and_bad_input_name_their_field():

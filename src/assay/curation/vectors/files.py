@@ -77,15 +77,10 @@ def read(path: Path) -> Stored:
             raise Invalid(f"{path.name}: unknown format {header.get('format')}", field="path")
         count, dim = header["count"], header["dim"]
         keys = np.fromfile(source, dtype="<i8", count=count)
-        vectors = np.fromfile(source, dtype="<f4", count=count * dim).reshape(count, dim)
-        ann = None
-        if header["ann_bytes"]:
-            blob = np.fromfile(source, dtype=np.uint8, count=header["ann_bytes"])
-            ann = (blob, header["ann_trained_on"])
-        if (
-            len(keys) != count
-            or len(vectors) != count
-            or (ann and len(ann[0]) != header["ann_bytes"])
-        ):
+        vectors = np.fromfile(source, dtype="<f4", count=count * dim)
+        blob = np.fromfile(source, dtype=np.uint8, count=header["ann_bytes"])
+        if len(keys) != count or len(vectors) != count * dim or len(blob) != header["ann_bytes"]:
             raise Invalid(f"{path.name} is truncated", field="path")
+        vectors = vectors.reshape(count, dim)
+        ann = (blob, header["ann_trained_on"]) if header["ann_bytes"] else None
     return Stored(dim, header["metric"], header["revision"], keys, vectors, ann, header["settings"])

@@ -6,15 +6,19 @@ key (4 bytes a key), and a restriction arrives as a bool mask indexed by key —
 bitmap faiss filters with, without translation.
 
 Policy (why the numbers are what they are: docs/benchmarks.md, "Curation: similarity"):
-- below `ann_min_rows` live vectors every search is exact (a BLAS matmul: a few ms);
+- below `ann_min_rows` live vectors every search is exact (a BLAS matvec over <= 40 MB);
 - at `ann_min_rows` an IVF index is trained on a sample and every vector added to it; adds,
   upserts and removes then go to both the exact store and the IVF index;
 - the IVF index is retrained when the count grows past GROWTH x (or shrinks below
-  1/GROWTH x) the count it was trained on: its list count (~4 sqrt(n)) is then off by 2x,
-  lists too long (slower) or too short (worse recall); below ann_min_rows / 2 it is dropped;
+  1/GROWTH x) the count it was trained on: its list count (~2 sqrt(n)) is then off by
+  sqrt(2) or more — lists too long (slower: at 1M trained at 500k, p50 doubled) or too
+  short (worse recall); a bulk load pays about twice one training; below ann_min_rows / 2
+  the index is dropped;
+- a search probes `probes` lists, or more until ~MIN_SCANNED eligible vectors are in
+  them (small indexes have short lists; a mask leaves only its share of each list);
 - a restricted search whose mask allows at most `exact_max_rows` keys runs exact over just
-  those rows; larger masks probe more lists (fewer allowed vectors per list) with the mask
-  as a faiss bitmap; a query the index answers short is answered exactly instead;
+  those rows; larger masks go to faiss as a bitmap; a query the index answers short is
+  answered exactly instead;
 - approximate candidates (the IVF codes are 8-bit) are re-scored against the float32 store,
   so every score returned is exact.
 """
@@ -32,22 +36,26 @@ from assay.curation.vectors.exact import exact_search, top_k
 
 METRICS = ("cosine", "dot")
 MAX_KEY = 2**31 - 2  # slots are int32 in an array indexed by key
-GROWTH = 4
+GROWTH = 2
 RERANK = 2  # approximate candidates fetched per result, re-scored exactly
-MAX_PROBES_FACTOR = 8
+MIN_SCANNED = 4_000  # eligible vectors a search should look at (see search)
 
 
 class VectorIndex:
-    """Upsertable vectors of one dimension under int64 keys; cosine by default."""
+    """Upsertable vectors of one dimension under int64 keys; cosine by default.
+
+    Searches may run from many threads at once; writes (add, remove, rebuild) must not run
+    alongside anything else — the caller serialises them, or builds a new index and swaps.
+    """
 
     def __init__(
         self,
         dim: int,
         *,
         metric: str = "cosine",
-        ann_min_rows: int = 50_000,
+        ann_min_rows: int = 20_000,
         exact_max_rows: int = 5_000,
-        probes: int = 32,
+        probes: int = 16,
     ) -> None:
         if metric not in METRICS:
             raise Invalid(f"metric must be one of {', '.join(METRICS)}", field="metric")
@@ -170,14 +178,12 @@ class VectorIndex:
                 rows = self._rows_allowed(allowed)
         if self._ann is None or rows is not None:
             return self._exact(queries, k, rows)
-        if allowed is None:
-            probes = self.probes
-            bits = None
-        else:
-            # A 1-in-m mask leaves ~1/m of each probed list: probe more lists to compensate.
-            factor = min(MAX_PROBES_FACTOR, math.ceil(math.sqrt(self._count / candidates)))
-            probes = self.probes * factor
-            bits = np.packbits(allowed, bitorder="little")
+        # Probe enough lists to see ~MIN_SCANNED vectors the query may return: a 1-in-m
+        # mask leaves 1/m of each list, and small lists (small n) hold few vectors each.
+        eligible = self._count if allowed is None else min(self._count, candidates)
+        wanted_lists = math.ceil(MIN_SCANNED * self._ann.lists / max(1, eligible))
+        probes = max(self.probes, wanted_lists)
+        bits = None if allowed is None else np.packbits(allowed, bitorder="little")
         found = self._ann.search(queries, RERANK * k, probes=probes, allowed_bits=bits)
         keys, scores = self._rescored(queries, found, k)
         wanted = min(k, self._count if allowed is None else candidates)
@@ -258,9 +264,7 @@ class VectorIndex:
         index = cls(stored.dim, metric=stored.metric, **stored.settings)
         index.revision = stored.revision
         count = len(stored.keys)
-        index._grow_slots(count)
-        index._vectors[:count] = stored.vectors
-        index._keys[:count] = stored.keys
+        index._vectors, index._keys = stored.vectors, stored.keys  # adopted, not copied
         index._grow_keys(int(stored.keys.max(initial=-1)) + 1)
         index._slot_of_key[stored.keys] = np.arange(count, dtype=np.int32)
         index._count = count

@@ -1,8 +1,9 @@
 """The approximate path: a faiss inverted-file index keyed by the caller's int64 keys.
 
 faiss (faiss-cpu) was chosen by measurement (docs/benchmarks.md, "Curation: similarity"):
-an IVF index trains in seconds on a sample and takes a per-query bitmap of allowed keys
-(`IDSelectorBitmap`), so a restricted search only scans fewer vectors, never fewer results.
+an IVF index trains on a sample (about a minute at 1M x 512 here; a graph index takes many
+minutes) and takes a per-query bitmap of allowed keys (`IDSelectorBitmap`), so a restricted
+search scans fewer vectors rather than returning fewer results.
 
 The heavy matrix products (k-means on the sample, assigning every vector to its list) run
 in numpy rather than inside faiss: the faiss-cpu wheels bundle an older OpenBLAS that falls
@@ -22,8 +23,9 @@ try:  # a core dependency; the guard keeps exact search working where no wheel e
 except ImportError:  # pragma: no cover - exercised only on platforms without faiss wheels
     faiss = None
 
-# Inverted lists: ~2 sqrt(n) (a power of two) with enough sample rows to train each.
-MIN_LISTS, MAX_LISTS = 8, 8192
+# Inverted lists: ~4 sqrt(n) (a power of two) with enough sample rows to train each, at
+# most 2,048 (1M: ~490 vectors a list; more lists make training and assignment dearer).
+MIN_LISTS, MAX_LISTS = 8, 2048
 SAMPLE_PER_LIST, KMEANS_ROUNDS = 32, 8
 ASSIGN_BLOCK = 16_384  # rows per matmul when assigning vectors to lists
 QUERY_GROUP = 16  # faiss's flat quantizer switches to its (bundled) BLAS at 20 queries
@@ -34,7 +36,7 @@ def available() -> bool:
 
 
 def list_count(n: int) -> int:
-    wanted = 2 ** round(math.log2(2 * math.sqrt(max(n, 1))))
+    wanted = 2 ** round(math.log2(4 * math.sqrt(max(n, 1))))
     trainable = 2 ** math.floor(math.log2(max(1, n // SAMPLE_PER_LIST)))
     return int(max(MIN_LISTS, min(MAX_LISTS, wanted, trainable)))
 
