@@ -50,6 +50,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
     }
     assert seen["loaded"] == {
         "kinds": [
+            "curation.compute_embeddings",
             "curation.delete_dataset",
             "labeling.export",
             "labeling.import_prelabels",

@@ -180,3 +180,80 @@ def test_autotag_rounds_then_commit_makes_a_queryable_score(client, manager, wor
     assert all(row["metadata"]["cluster"] == 2 for row in answer["items"])
     listed = ok(client.get(f"{API}/datasets/{world['id']}/autotags", headers=manager.headers))
     assert [t["name"] for t in listed["items"]] == ["cluster_two"]
+
+
+def _png(colour: tuple[int, int, int], stripes: bool) -> bytes:
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (48, 48), colour)
+    if stripes:
+        for x in range(0, 48, 6):
+            for y in range(48):
+                image.putpixel((x, y), (255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def test_compute_embeddings_as_a_job_then_similar_and_the_map(client, manager, pool):
+    import time
+
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "pixels"}, headers=manager.headers))
+    items = []
+    for n in range(12):
+        red = n % 2 == 0
+        shade = 150 + 8 * n
+        data = _png((shade, 30, 30) if red else (30, 30, shade), stripes=False)
+        blob = ok(
+            client.post(
+                f"{API}/blobs",
+                files={"file": (f"{n}.png", data, "image/png")},
+                headers=manager.headers,
+            )
+        )
+        items.append(
+            {"reference_id": f"p{n}", "media": f"blob:{blob['sha256']}", "metadata": {"red": red}}
+        )
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/items", json={"items": items}, headers=manager.headers
+        )
+    )
+    job = ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/embeddings/compute",
+            json={"space": "pixels", "embedder": "tiny-image"},
+            headers=manager.headers,
+        )
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job = ok(client.get(f"{API}/jobs/{job['id']}", headers=manager.headers))
+        if job["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.2)
+    assert job["status"] == "succeeded", job
+    assert job["result"] == {"embedded": 12, "failed": 0, "space": "pixels"}
+    assert job["progress"] == 1.0
+    near = ok(similar(client, manager, dataset["id"], space="pixels", reference_ids=["p0"], k=5))
+    # The other red images come first.
+    assert all(int(m["reference_id"][1:]) % 2 == 0 for m in near["items"])
+
+    points = ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/map",
+            json={"space": "pixels", "query": "metadata.red = true"},
+            headers=manager.headers,
+        )
+    )["points"]
+    assert sorted(p["reference_id"] for p in points) == sorted(f"p{n}" for n in range(0, 12, 2))
+    assert all(isinstance(p["x"], float) and isinstance(p["y"], float) for p in points)
+
+    unknown = client.post(
+        f"{API}/datasets/{dataset['id']}/embeddings/compute",
+        json={"space": "x", "embedder": "nope"},
+        headers=manager.headers,
+    )
+    assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "embedder"

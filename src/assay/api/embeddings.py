@@ -13,7 +13,8 @@ from sqlalchemy import select
 from assay.api.datasets import load_dataset
 from assay.api.deps import CurrentActor, Db
 from assay.api.json_body import JsonRoute
-from assay.curation import embeddings, models, schemas, similarity
+from assay.core import schemas as core_schemas
+from assay.curation import embedding_jobs, embeddings, models, schemas, similarity
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(tags=["embeddings"], route_class=JsonRoute)
@@ -151,3 +152,48 @@ def list_autotags(dataset_id: str, actor: CurrentActor, db: Db) -> schemas.Autot
         return schemas.AutotagPage(
             items=[schemas.Autotag.model_validate(t) for t in tags], next_cursor=None
         )
+
+
+@router.post(
+    "/datasets/{dataset_id}/embeddings/compute",
+    response_model=core_schemas.Job,
+    status_code=202,
+    operation_id="compute_embeddings",
+)
+def compute_embeddings(
+    dataset_id: str, compute: schemas.EmbeddingsCompute, actor: CurrentActor, db: Db
+) -> core_schemas.Job:
+    """A job that embeds the items (a query's matches) with a registered embedder; follow
+    its progress at /jobs/{id}."""
+    with db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_write(actor, dataset)
+        job = embedding_jobs.start_compute(
+            session=session,
+            dataset=dataset,
+            actor=actor,
+            space=compute.space,
+            embedder=compute.embedder,
+            query=compute.query,
+        )
+        return core_schemas.Job.model_validate(job)
+
+
+@router.post(
+    "/datasets/{dataset_id}/map", response_model=schemas.EmbeddingMap, operation_id="embedding_map"
+)
+def embedding_map(
+    dataset_id: str, request_in: schemas.MapRequest, actor: CurrentActor, db: Db
+) -> schemas.EmbeddingMap:
+    """The items (a query's matches) placed in 2D by their embeddings (PCA, or UMAP)."""
+    with db.read() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_read(actor, dataset)
+        points = embedding_jobs.embedding_map(
+            session=session,
+            dataset=dataset,
+            space=request_in.space,
+            query=request_in.query,
+            method=request_in.method,
+        )
+    return schemas.EmbeddingMap(points=[schemas.MapPoint(**p) for p in points])

@@ -1,6 +1,6 @@
 """The curation pillar's jobs and duties, registered through the same calls as plugins'
 (`assay.pillars` loads this module): curation.delete_dataset here, the duty
-curation.collect_labels in `to_labeling`."""
+curation.collect_labels in `to_labeling`, curation.compute_embeddings in `embedding_jobs`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from assay.core.jobs import job_kind
-from assay.curation import models, to_labeling  # noqa: F401  (its duty)
+from assay.curation import embedding_jobs, models, to_labeling  # noqa: F401  (their jobs)
 from assay.curation.datasets import DELETE_CHUNK, DELETE_JOB
 
 ITEMS = models.Item.__table__

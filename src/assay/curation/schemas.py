@@ -278,3 +278,28 @@ class ModelPage(Page[Model]):
 class PredictionsWritten(Schema):
     written: int = Field(description="Predictions added or replaced.")
     ignored: int = Field(description="Predictions whose id the item had, left (update false).")
+
+
+class EmbeddingsCompute(Schema):
+    space: str = Field(min_length=1, max_length=64)
+    embedder: str = Field(
+        "tiny-image", min_length=1, max_length=64, description="A registered embedder."
+    )
+    query: str | dict[str, Any] | None = Field(None, description="Only the items it matches.")
+
+
+class MapRequest(Schema):
+    space: str = Field(min_length=1, max_length=64)
+    query: str | dict[str, Any] | None = None
+    method: Literal["pca", "umap"] = "pca"
+
+
+class MapPoint(Schema):
+    item_id: str
+    reference_id: str
+    x: float
+    y: float
+
+
+class EmbeddingMap(Schema):
+    points: list[MapPoint]
