@@ -52,6 +52,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
         "kinds": [
             "curation.compute_embeddings",
             "curation.delete_dataset",
+            "curation.import_items",
             "labeling.export",
             "labeling.import_prelabels",
             "labeling.import_tasks",

@@ -16,7 +16,7 @@ from assay.api.json_body import JsonRoute
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
-from assay.curation import datasets, explore, items, models, schemas, wire
+from assay.curation import datasets, explore, imports, items, models, schemas, wire
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(tags=["datasets"], route_class=JsonRoute)
@@ -281,3 +281,26 @@ def query_items(
         next_cursor=found.next_cursor,
         facets=found.facets,
     )
+
+
+@router.post(
+    "/datasets/{dataset_id}/imports",
+    response_model=core_schemas.Job,
+    status_code=202,
+    operation_id="import_items",
+)
+def import_items(
+    dataset_id: str, import_in: schemas.ImportCreate, actor: CurrentActor, db: Db
+) -> core_schemas.Job:
+    """Append the items of an uploaded JSONL, CSV or COCO file, as a job with progress."""
+    with db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_write(actor, dataset)
+        job = imports.start_import(
+            session=session,
+            dataset=dataset,
+            actor=actor,
+            sha256=import_in.sha256,
+            file_format=import_in.format,
+        )
+        return core_schemas.Job.model_validate(job)

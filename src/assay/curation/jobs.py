@@ -9,7 +9,12 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from assay.core.jobs import job_kind
-from assay.curation import embedding_jobs, models, to_labeling  # noqa: F401  (their jobs)
+from assay.curation import (  # noqa: F401  (their jobs)
+    embedding_jobs,
+    imports,
+    models,
+    to_labeling,
+)
 from assay.curation.datasets import DELETE_CHUNK, DELETE_JOB
 
 ITEMS = models.Item.__table__

@@ -303,3 +303,8 @@ class MapPoint(Schema):
 
 class EmbeddingMap(Schema):
     points: list[MapPoint]
+
+
+class ImportCreate(Schema):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The uploaded file (POST /blobs).")
+    format: Literal["jsonl", "csv", "coco"]
