@@ -23,6 +23,7 @@ from assay.compat import (
     nucleus_model_predictions,
     nucleus_models,
     nucleus_scenes,
+    nucleus_slices,
 )
 from assay.compat.errors import ScaleRoute
 from assay.core.errors import NotFound
@@ -36,6 +37,7 @@ for module in (
     nucleus_models,
     nucleus_model_predictions,
     nucleus_scenes,
+    nucleus_slices,
     nucleus_jobs,
 ):
     router.include_router(module.router)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy import select
 
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
@@ -14,6 +15,7 @@ from assay.compat.nucleus_common import body_list, flag, job_json, load_dataset
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.errors import Invalid
 from assay.curation import annotations, datasets
+from assay.curation import models as curation_models
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(route_class=ScaleRoute)
@@ -125,7 +127,14 @@ def dataset_info(dataset_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, An
             "name": dataset.name,
             "length": dataset.item_count,
             "model_run_ids": [fmt.run_id(m, dataset.id) for m in models],
-            "slice_ids": [],
+            "slice_ids": [
+                "slc_" + s
+                for s in session.scalars(
+                    select(curation_models.Slice.id)
+                    .where(curation_models.Slice.dataset_id == dataset.id)
+                    .order_by(curation_models.Slice.id)
+                )
+            ],
             "annotation_metadata_schema": dataset.metadata_.get("annotation_metadata_schema"),
             "item_metadata_schema": dataset.metadata_.get("item_metadata_schema"),
             "tags": list(dataset.metadata_.get("tags", [])),
