@@ -13,8 +13,12 @@ from tests.support.servers import LiveServer
 
 
 @pytest.fixture(params=LINES, ids=[f"nucleus-{line}" for line in LINES])
-def nucleus_line(request: pytest.FixtureRequest) -> str:
-    """Each test using it runs once per client release line."""
+def nucleus_line(request: pytest.FixtureRequest, dialect: str) -> str:
+    """Each test using it runs once per client release line: the current line on both
+    databases, the older line on SQLite only (what differs between the lines is the wire,
+    which the database under the server does not change; CI time stays bounded)."""
+    if request.param != LINES[0] and dialect != "sqlite":
+        pytest.skip(f"the {request.param} line runs on SQLite; {LINES[0]} covers PostgreSQL")
     return request.param
 
 

@@ -16,8 +16,10 @@ def test_slices_created_appended_read_and_deleted(nucleus, manager: Account) -> 
         """
 from nucleus import DatasetItem, BoxAnnotation
 ds = client.create_dataset("slices")
-ds.append([DatasetItem(image_location=f"https://m.test/{n}.jpg", reference_id=f"img-{n}",
-                       metadata={"n": n}) for n in range(6)])
+answer = ds.append([DatasetItem(image_location=f"https://m.test/{n}.jpg", reference_id=f"img-{n}",
+                                metadata={"n": n}) for n in range(6)])
+if hasattr(answer, "sleep_until_complete"):  # 0.22 appends remote items as a job
+    answer.sleep_until_complete(verbose_std_out=False)
 ds.annotate([BoxAnnotation(label="car", x=1, y=2, width=3, height=4, reference_id="img-1",
                            annotation_id="b1")])
 s = ds.create_slice("firsts", reference_ids=["img-0", "img-1"])
