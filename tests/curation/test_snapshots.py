@@ -4,6 +4,7 @@ from scratch."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from typing import Any
@@ -193,3 +194,27 @@ def test_an_empty_dataset_has_empty_frames(db, dataset_id):
     snap = snapshot_of(db, dataset_id)
     assert snap.items.height == 0 and snap.objects.height == 0
     assert "item_row" in snap.objects.columns
+
+
+def test_a_saved_snapshot_is_loaded_and_caught_up_by_a_new_process(db, dataset_id, tmp_path):
+    rng = random.Random(9)
+    append(db, dataset_id, [make_item(n, rng) for n in range(30)])
+    first = snapshots.Snapshots()
+    first.configure(tmp_path / "snapshots")
+    with db.read() as session:
+        dataset = datasets.get_dataset(session=session, dataset_id=dataset_id, mode="live")
+        built = first.get(session, dataset)
+    saved = tmp_path / "snapshots" / dataset_id / "snapshot.json"
+    assert json.loads(saved.read_text())["revision"] == built.revision
+
+    append(db, dataset_id, [make_item(n, rng) for n in range(30, 35)])
+    delete(db, dataset_id, ["item-3"])
+    later = snapshots.Snapshots()  # another process: nothing in memory, the file on disk
+    later.configure(tmp_path / "snapshots")
+    with db.read() as session:
+        dataset = datasets.get_dataset(session=session, dataset_id=dataset_id, mode="live")
+        assert later._load(dataset) is not None
+        loaded = later.get(session, dataset)
+    fresh = snapshot_of(db, dataset_id)
+    assert loaded.revision == fresh.revision > built.revision
+    assert canonical(loaded) == canonical(fresh)

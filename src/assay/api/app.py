@@ -43,6 +43,10 @@ def create_app(
     settings = settings or (context.settings if context else get_settings())
     pillars.load(settings)
     ctx = context or build_context(settings)
+    from assay.curation.snapshots import SNAPSHOTS
+
+    # Dataset snapshots are saved under the data directory so a restart loads, not rebuilds.
+    SNAPSHOTS.configure(settings.data_dir / "snapshots")
     want_workers = settings.workers > 0 if run_workers is None else run_workers
 
     @asynccontextmanager

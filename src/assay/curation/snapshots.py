@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -275,23 +278,33 @@ def items_frame(
         },
         schema_overrides={"item_id": pl.Utf8, "reference_id": pl.Utf8, "kind": pl.Utf8},
     )
-    tags = _read_ndjson(_json_lines((f'{{"t":{r[5]}}}' for r in rows), "{}"), len(rows))
-    if "t" in tags.columns:
-        tag_lists = tags["t"].cast(pl.List(pl.Utf8)).fill_null([])
-    else:
-        tag_lists = pl.Series([[] for _ in rows], dtype=pl.List(pl.Utf8))
-    base = base.with_columns(
-        tag_lists.alias("tags"),
-        pl.Series("slices", [sorted(slices.get(r[0], ())) for r in rows], dtype=pl.List(pl.Utf8)),
+    # Known shapes parse without inference: tags are lists of strings.
+    tags = pl.Series("tags", [r[5] or "[]" for r in rows], dtype=pl.Utf8).str.json_decode(
+        pl.List(pl.Utf8)
     )
+    base = base.with_columns(tags.fill_null([]))
+    base = base.join(
+        _per_item(slices, "slices"), on="item_id", how="left", maintain_order="left"
+    ).with_columns(pl.col("slices").fill_null([]))
     for name, scores in sorted((autotags or {}).items()):
-        base = base.with_columns(
-            pl.Series(f"autotag.{name}", [scores.get(r[0]) for r in rows], dtype=pl.Float64)
+        column = f"autotag.{name}"
+        found = pl.DataFrame(
+            {"item_id": list(scores), column: list(scores.values())},
+            schema={"item_id": pl.Utf8, column: pl.Float64},
         )
+        base = base.join(found, on="item_id", how="left", maintain_order="left")
     metadata = _read_ndjson(_json_lines((r[6] for r in rows), "{}"), len(rows))
     if metadata.width:
         base = pl.concat([base, _typed(_flatten(metadata, "metadata"))], how="horizontal")
     return base
+
+
+def _per_item(lists: dict[str, list[str]], name: str) -> pl.DataFrame:
+    """(item_id, name: sorted list) rows of a mapping, for a join."""
+    return pl.DataFrame(
+        {"item_id": list(lists), name: [sorted(v) for v in lists.values()]},
+        schema={"item_id": pl.Utf8, name: pl.List(pl.Utf8)},
+    )
 
 
 def objects_frame(
@@ -558,12 +571,25 @@ def _in_seq_order(items: pl.DataFrame, objects: pl.DataFrame) -> tuple[pl.DataFr
 
 
 class Snapshots:
-    """The snapshots this process keeps, one per dataset, caught up on each use."""
+    """The snapshots this process keeps, one per dataset, caught up on each use.
+
+    With a directory (`configure`, done by `assay serve` under the data directory), a full
+    build is also saved there as Parquet with the revision it holds, and saved again at most
+    every `SAVE_SECONDS` after catch-ups (on a thread): a process that starts later loads the
+    file and catches up from its revision instead of reading every row again. The files are a
+    cache — deleting them costs one build."""
+
+    SAVE_SECONDS = 300.0
 
     def __init__(self) -> None:
         self._snapshots: dict[str, Snapshot] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._directory: Path | None = None
+        self._saved_at: dict[str, float] = {}
+
+    def configure(self, directory: Path | None) -> None:
+        self._directory = directory
 
     def get(self, session: Session, dataset: models.Dataset) -> Snapshot:
         with self._guard:
@@ -571,14 +597,63 @@ class Snapshots:
         with lock:
             current = self._snapshots.get(dataset.id)
             if current is None:
-                current = build(session, dataset)
-            elif current.revision != dataset.revision:
+                current = self._load(dataset)
+                if current is None:
+                    current = build(session, dataset)
+                    self._save(current)
+            if current.revision != dataset.revision:
                 current = catch_up(session, dataset, current)
+                if time.monotonic() - self._saved_at.get(dataset.id, 0.0) > self.SAVE_SECONDS:
+                    self._saved_at[dataset.id] = time.monotonic()
+                    threading.Thread(target=self._save, args=(current,), daemon=True).start()
             self._snapshots[dataset.id] = current
             return current
 
     def forget(self, dataset_id: str) -> None:
         self._snapshots.pop(dataset_id, None)
+
+    def _folder(self, dataset_id: str) -> Path | None:
+        return None if self._directory is None else self._directory / dataset_id
+
+    def _load(self, dataset: models.Dataset) -> Snapshot | None:
+        folder = self._folder(dataset.id)
+        if folder is None or not (folder / "snapshot.json").exists():
+            return None
+        try:
+            about = json.loads((folder / "snapshot.json").read_text())
+            revision = int(about["revision"])
+            if revision > dataset.revision or dataset.tombstone_floor > revision:
+                return None  # from another database, or too old to catch up
+            items = pl.read_parquet(folder / about["items"])
+            objects = pl.read_parquet(folder / about["objects"])
+        except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
+            return None
+        return Snapshot(dataset.id, revision, items, objects)
+
+    def _save(self, snapshot: Snapshot) -> None:
+        """Parquet files named by revision, then the pointer file replaced atomically."""
+        folder = self._folder(snapshot.dataset_id)
+        if folder is None:
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            items, objects = (
+                f"items-{snapshot.revision}.parquet",
+                f"objects-{snapshot.revision}.parquet",
+            )
+            snapshot.items.write_parquet(folder / items)
+            snapshot.objects.write_parquet(folder / objects)
+            pointer = folder / "snapshot.json.tmp"
+            pointer.write_text(
+                json.dumps({"revision": snapshot.revision, "items": items, "objects": objects})
+            )
+            os.replace(pointer, folder / "snapshot.json")
+            for old in folder.glob("*.parquet"):
+                if old.name not in (items, objects):
+                    old.unlink(missing_ok=True)
+            self._saved_at[snapshot.dataset_id] = time.monotonic()
+        except OSError:
+            return  # a cache: the next process builds instead
 
 
 SNAPSHOTS = Snapshots()
