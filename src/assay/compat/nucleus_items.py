@@ -331,36 +331,41 @@ def item_by_nucleus_id(session: Any, dataset: models.Dataset, item_id: str) -> m
     return items.get_item(session=session, dataset=dataset, item_id=fmt.assay_id(fmt.ITEM, item_id))
 
 
+def _item_answer(ctx: AppContext, request: Request, actor: Actor, dataset_id: str, find: Any):
+    """An item found by `find(session, dataset)` with its ground truth, in Nucleus's shape."""
+    with ctx.db.read() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        item = find(session, dataset)
+        return item_with_annotations(session, item, MediaUrls(request, _secret(ctx)))
+
+
 @router.get("/dataset/{dataset_id}/iloc/{index}")
 def iloc(
     dataset_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx
 ) -> dict[str, Any]:
-    with ctx.db.read() as session:
-        dataset = load_dataset(session, dataset_id, actor)
-        item = item_at(session, dataset, index)
-        return item_with_annotations(session, item, MediaUrls(request, _secret(ctx)))
+    return _item_answer(ctx, request, actor, dataset_id, lambda s, d: item_at(s, d, index))
 
 
 @router.get("/dataset/{dataset_id}/refloc/{reference_id:path}")
 def refloc(
     dataset_id: str, reference_id: str, request: Request, actor: CurrentActor, ctx: Ctx
 ) -> dict[str, Any]:
-    with ctx.db.read() as session:
-        dataset = load_dataset(session, dataset_id, actor)
-        item = items.get_item_by_reference(
-            session=session, dataset=dataset, reference_id=reference_id
-        )
-        return item_with_annotations(session, item, MediaUrls(request, _secret(ctx)))
+    return _item_answer(
+        ctx,
+        request,
+        actor,
+        dataset_id,
+        lambda s, d: items.get_item_by_reference(session=s, dataset=d, reference_id=reference_id),
+    )
 
 
 @router.get("/dataset/{dataset_id}/loc/{item_id}")
 def loc(
     dataset_id: str, item_id: str, request: Request, actor: CurrentActor, ctx: Ctx
 ) -> dict[str, Any]:
-    with ctx.db.read() as session:
-        dataset = load_dataset(session, dataset_id, actor)
-        item = item_by_nucleus_id(session, dataset, item_id)
-        return item_with_annotations(session, item, MediaUrls(request, _secret(ctx)))
+    return _item_answer(
+        ctx, request, actor, dataset_id, lambda s, d: item_by_nucleus_id(s, d, item_id)
+    )
 
 
 @router.delete("/dataset/{dataset_id}/refloc/{reference_id:path}")

@@ -9,6 +9,8 @@ names both (`nucleus_format.run_id`). Predictions are stored through
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -324,18 +326,35 @@ def _export(
             return {**fmt.by_type(out, prediction=True), "segmentation": masks}
 
 
+@contextmanager
+def _loaded(
+    ctx: Any,
+    actor: Actor,
+    *,
+    run_id: str | None = None,
+    dataset_id: str | None = None,
+    model_id: str | None = None,
+) -> Iterator[tuple[Session, models.Model, models.Dataset]]:
+    """A read session with the model and dataset named by a run id, or by both ids."""
+    with ctx.db.read() as session:
+        if run_id is not None:
+            model, dataset = load_run(session, run_id, actor)
+        else:
+            dataset = load_dataset(session, dataset_id or "", actor)
+            model = load_model(session, model_id or "", actor)
+        yield session, model, dataset
+
+
+def _urls(request: Request, ctx: Any) -> MediaUrls:
+    return MediaUrls(request, _secret(ctx))
+
+
 @router.get("/dataset/{dataset_id}/model/{model_id}/iloc/{index}")
 def predictions_iloc(
     dataset_id: str, model_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx
 ):
-    with ctx.db.read() as session:
-        dataset, model = (
-            load_dataset(session, dataset_id, actor),
-            load_model(session, model_id, actor),
-        )
-        return _predictions_of(
-            session, item_at(session, dataset, index), model, MediaUrls(request, _secret(ctx))
-        )
+    with _loaded(ctx, actor, dataset_id=dataset_id, model_id=model_id) as (session, model, ds):
+        return _predictions_of(session, item_at(session, ds, index), model, _urls(request, ctx))
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/referenceId/{reference_id:path}")
@@ -347,71 +366,52 @@ def predictions_refloc(
     actor: CurrentActor,
     ctx: Ctx,
 ):
-    with ctx.db.read() as session:
-        dataset, model = (
-            load_dataset(session, dataset_id, actor),
-            load_model(session, model_id, actor),
-        )
-        item = items.get_item_by_reference(
-            session=session, dataset=dataset, reference_id=reference_id
-        )
-        return _predictions_of(session, item, model, MediaUrls(request, _secret(ctx)))
+    with _loaded(ctx, actor, dataset_id=dataset_id, model_id=model_id) as (session, model, ds):
+        item = items.get_item_by_reference(session=session, dataset=ds, reference_id=reference_id)
+        return _predictions_of(session, item, model, _urls(request, ctx))
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/loc/{rest:path}")
 def prediction_loc(dataset_id: str, model_id: str, rest: str, actor: CurrentActor, ctx: Ctx):
-    with ctx.db.read() as session:
-        dataset, model = (
-            load_dataset(session, dataset_id, actor),
-            load_model(session, model_id, actor),
-        )
-        return _one_prediction(session, dataset, model, rest)
+    with _loaded(ctx, actor, dataset_id=dataset_id, model_id=model_id) as (session, model, ds):
+        return _one_prediction(session, ds, model, rest)
 
 
 @router.get("/dataset/{dataset_id}/model/{model_id}/export")
 def export_predictions(
     dataset_id: str, model_id: str, request: Request, actor: CurrentActor, ctx: Ctx
 ):
-    with ctx.db.read() as session:
-        dataset, model = (
-            load_dataset(session, dataset_id, actor),
-            load_model(session, model_id, actor),
-        )
-        return _export(session, dataset, model, MediaUrls(request, _secret(ctx)))
+    with _loaded(ctx, actor, dataset_id=dataset_id, model_id=model_id) as (session, model, ds):
+        return _export(session, ds, model, _urls(request, ctx))
 
 
 @router.get("/modelRun/{run_id}/ungrouped")
 def run_export(run_id: str, request: Request, actor: CurrentActor, ctx: Ctx):
-    with ctx.db.read() as session:
-        model, dataset = load_run(session, run_id, actor)
-        return _export(session, dataset, model, MediaUrls(request, _secret(ctx)))
+    with _loaded(ctx, actor, run_id=run_id) as (session, model, dataset):
+        return _export(session, dataset, model, _urls(request, ctx))
 
 
 @router.get("/modelRun/{run_id}/iloc/{index}")
 def run_iloc(run_id: str, index: int, request: Request, actor: CurrentActor, ctx: Ctx):
-    with ctx.db.read() as session:
-        model, dataset = load_run(session, run_id, actor)
-        return _predictions_of(
-            session, item_at(session, dataset, index), model, MediaUrls(request, _secret(ctx))
-        )
+    with _loaded(ctx, actor, run_id=run_id) as (session, model, dataset):
+        item = item_at(session, dataset, index)
+        return _predictions_of(session, item, model, _urls(request, ctx))
 
 
 @router.get("/modelRun/{run_id}/refloc/{reference_id:path}")
 def run_refloc(run_id: str, reference_id: str, request: Request, actor: CurrentActor, ctx: Ctx):
-    with ctx.db.read() as session:
-        model, dataset = load_run(session, run_id, actor)
+    with _loaded(ctx, actor, run_id=run_id) as (session, model, dataset):
         item = items.get_item_by_reference(
             session=session, dataset=dataset, reference_id=reference_id
         )
-        return _predictions_of(session, item, model, MediaUrls(request, _secret(ctx)))
+        return _predictions_of(session, item, model, _urls(request, ctx))
 
 
 @router.get("/modelRun/{run_id}/loc/{item_id}")
 def run_loc(run_id: str, item_id: str, request: Request, actor: CurrentActor, ctx: Ctx):
-    with ctx.db.read() as session:
-        model, dataset = load_run(session, run_id, actor)
+    with _loaded(ctx, actor, run_id=run_id) as (session, model, dataset):
         item = item_by_nucleus_id(session, dataset, item_id)
-        return _predictions_of(session, item, model, MediaUrls(request, _secret(ctx)))
+        return _predictions_of(session, item, model, _urls(request, ctx))
 
 
 @router.get("/modelRun/{run_id}/prediction/loc/{rest:path}")
