@@ -228,11 +228,13 @@ def test_the_autotag_loop_marks_refines_and_commits_a_queryable_tag(
     assert sorted(autotags[0]["positive"]) == ["b-000", "b-001", "b-005", "b-006"]
     assert sorted(autotags[0]["negative"]) == ["a-002", "c-004"]
 
-    # autotag.bees completes in the query bar and matches the cluster.
+    # autotag.bees has its facet, completes in the query bar and matches the cluster.
+    expect(page.locator('.histogram[data-field="autotag.bees"]')).to_be_visible()
     query = page.get_by_role("combobox", name="Query")
     query.fill("")
     query.press_sequentially("autotag.b")
-    expect(page.get_by_role("option", name="autotag.bees")).to_be_visible()
+    suggestions = page.get_by_role("listbox", name="Fields")
+    expect(suggestions.get_by_role("option")).to_have_text(["autotag.bees"])
     query.fill("autotag.bees >= 0.5")
     query.press("Enter")
     expect(page.locator(".explore-count")).to_have_text(f"{PER_CLUSTER} items match")

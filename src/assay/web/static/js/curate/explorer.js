@@ -57,7 +57,7 @@ export async function renderExplorer(view, { id }) {
 
   const bar = queryBar({
     onSubmit: (text) => { state.query = text; state.pinned = null; run(); },
-    fields: () => [...knownFields(state.facets, state.seenMetadata), ...[...state.autotags].map((name) => `autotag.${name}`)],
+    fields: () => [...new Set([...knownFields(state.facets, state.seenMetadata), ...[...state.autotags].map((name) => `autotag.${name}`)])],
   });
   bar.set(state.query);
   const status = el("p", { class: "explore-count", role: "status", "aria-live": "polite" });
