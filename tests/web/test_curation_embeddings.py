@@ -212,6 +212,9 @@ def test_the_autotag_loop_marks_refines_and_commits_a_queryable_tag(
     dialog.locator('.at-tile[data-reference="b-006"]').focus()
     page.keyboard.press("p")
     expect(dialog.locator(".at-counts")).to_have_text("4 positives · 2 negatives marked")
+    page.wait_for_function(
+        "document.querySelector('.at-tile[data-reference=\"b-005\"] img').naturalWidth === 320"
+    )
     screenshot(page, "curation-autotag")
     dialog.get_by_role("button", name="Refine").click()
     expect(dialog).to_contain_text("round 2")
