@@ -23,9 +23,7 @@ DIM = 8
 
 def vector(cluster: int, rng: random.Random) -> list[float]:
     """A point near the cluster's own axis: the clusters are far apart, tight within."""
-    return [
-        (1.0 if d == 2 * cluster else 0.0) + rng.uniform(-0.05, 0.05) + 0.2 for d in range(DIM)
-    ]
+    return [(1.0 if d == 2 * cluster else 0.0) + rng.uniform(-0.05, 0.05) + 0.2 for d in range(DIM)]
 
 
 def clustered_dataset(api: httpx.Client, name: str = "Clusters") -> dict[str, Any]:
@@ -129,9 +127,7 @@ def lasso(page, points: list[dict[str, float]], margin: float = 14) -> None:
     page.mouse.up()
 
 
-def test_the_map_and_a_lasso_that_selects_a_cluster_into_a_slice(
-    page, live_server, manager, api
-):
+def test_the_map_and_a_lasso_that_selects_a_cluster_into_a_slice(page, live_server, manager, api):
     dataset = clustered_dataset(api)
     dialogs = open_explorer(page, live_server, manager, dataset["id"])
     page.get_by_role("group", name="Display").get_by_role("button", name="Map").click()
