@@ -140,6 +140,9 @@ def test_the_map_and_a_lasso_that_selects_a_cluster_into_a_slice(page, live_serv
         for cluster in CLUSTERS
         for ref in refs(cluster)
     }
+    # Coloured by a metadata value: one colour per cluster, with its key.
+    page.get_by_label("Colour by").select_option("metadata.cluster")
+    expect(page.get_by_role("list", name="Colours").locator("li")).to_have_text(["a", "b", "c"])
     inside = [positions[ref] for ref in refs("a")]
     # The clusters are apart on the map: no other point falls in cluster a's box.
     lasso(page, inside)

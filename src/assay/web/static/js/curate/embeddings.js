@@ -5,8 +5,11 @@
 import { api, el, toast } from "/static/js/api.js";
 import { humanMessage } from "/static/js/errors.js";
 import { clearFieldErrors, field, openDialog, requiredError, select, showFieldError } from "/static/js/manager/ui.js";
+import { colorOf } from "/static/js/curate/shapes.js";
 
 export const SIMILAR_K = 50;
+export const MAX_COLOURED = 20_000; // the map colours up to this many points by a field
+const MAX_CATEGORIES = 12;
 const POLL_MS = 400;
 const DONE = new Set(["succeeded", "failed", "cancelled"]);
 
@@ -106,4 +109,38 @@ export async function findSimilar(base, { space, referenceIds, query, k = SIMILA
     method: "POST", body: { space, reference_ids: referenceIds, k, query: query || null },
   });
   return answer.items;
+}
+
+const valueAt = (row, path) => (path === "tags" ? row.tags?.[0]
+  : path.split(".").slice(1).reduce((value, key) => (value == null ? undefined : value[key]), row.metadata));
+
+// Colours for the map's points by `path` (a metadata column, or "tags": the first tag) over
+// the matches of `query` (up to MAX_COLOURED): a palette colour per value, or a blue→orange
+// ramp for numbers with many values. → {colours: Map(reference id → css), legend: [[text, css]]}
+export async function pointColours(base, { query, path }) {
+  const values = new Map();
+  let cursor = null;
+  do {
+    const answer = await api(`${base}/query`, {
+      method: "POST", body: { query: query || null, view: "items", limit: 1000, cursor },
+    });
+    for (const row of answer.items) values.set(row.reference_id, valueAt(row, path));
+    cursor = answer.next_cursor;
+  } while (cursor && values.size < MAX_COLOURED);
+  const distinct = [...new Set([...values.values()].filter((v) => v !== undefined && v !== null))];
+  const colours = new Map();
+  if (distinct.length > MAX_CATEGORIES && distinct.every((v) => typeof v === "number")) {
+    const lo = Math.min(...distinct);
+    const hi = Math.max(...distinct);
+    const ramp = (v) => `hsl(${220 - 190 * ((v - lo) / (hi - lo || 1))}, 75%, 50%)`;
+    for (const [ref, v] of values) if (typeof v === "number") colours.set(ref, ramp(v));
+    return { colours, legend: [[String(lo), ramp(lo)], [String(hi), ramp(hi)]] };
+  }
+  const shown = distinct.slice(0, MAX_CATEGORIES).map(String);
+  for (const [ref, v] of values) {
+    if (v !== undefined && v !== null) colours.set(ref, shown.includes(String(v)) ? colorOf(String(v)) : "#868e96");
+  }
+  const legend = shown.map((text) => [text, colorOf(text)]);
+  if (distinct.length > shown.length) legend.push([`${distinct.length - shown.length} more`, "#868e96"]);
+  return { colours, legend };
 }

@@ -2,7 +2,8 @@
 // drawn on a canvas. Dragging draws a lasso (a free-hand polygon); on release the points
 // inside it are selected. The wheel zooms about the pointer; Shift+drag pans.
 //
-// embeddingMap({onLasso(points), onOpen(point)}) → {element, set(points), select(refs), destroy()}
+// embeddingMap({onLasso(points), onOpen(point), controls}) →
+//   {element, set(points), select(refs), colour(colours, legend), destroy()}
 
 import { el } from "/static/js/api.js";
 
@@ -20,16 +21,18 @@ export function pointInPolygon(x, y, polygon) {
   return inside;
 }
 
-export function embeddingMap({ onLasso, onOpen }) {
+export function embeddingMap({ onLasso, onOpen, controls = null }) {
   const canvas = el("canvas", {
     class: "map-canvas", tabindex: "0", role: "img",
     "aria-label": "Embedding map: drag to draw a lasso around points; wheel to zoom; Shift+drag to pan",
   });
   const legend = el("p", { class: "map-legend muted small" });
-  const element = el("div", { class: "map-box" }, canvas, legend);
+  const key = el("ul", { class: "map-key", "aria-label": "Colours" });
+  const element = el("div", { class: "map-box" }, el("div", { class: "map-head" }, controls, key), canvas, legend);
   const ctx = canvas.getContext("2d");
   let points = [];
   let selected = new Set();
+  let colours = null; // reference id → css colour, when coloured by a field
   let lasso = null; // [[x, y], …] in CSS pixels while drawing
   let pan = null;
   let view = { scale: 1, dx: 0, dy: 0 }; // zoom/pan over the fitted layout
@@ -62,13 +65,23 @@ export function embeddingMap({ onLasso, onOpen }) {
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
     for (const pass of [false, true]) {
-      ctx.fillStyle = pass ? "#e8590c" : "rgba(59, 91, 219, 0.65)";
       for (const point of points) {
         if (selected.has(point.reference_id) !== pass) continue;
         const [x, y] = toScreen(point);
         ctx.beginPath();
         ctx.arc(x, y, pass ? RADIUS + 1 : RADIUS, 0, 2 * Math.PI);
-        ctx.fill();
+        if (colours) {
+          ctx.fillStyle = colours.get(point.reference_id) || "#ced4da";
+          ctx.fill();
+          if (pass) {
+            ctx.strokeStyle = "#e8590c";
+            ctx.lineWidth = 2.5;
+            ctx.stroke();
+          }
+        } else {
+          ctx.fillStyle = pass ? "#e8590c" : "rgba(59, 91, 219, 0.65)";
+          ctx.fill();
+        }
       }
     }
     if (lasso && lasso.length > 1) {
@@ -174,6 +187,15 @@ export function embeddingMap({ onLasso, onOpen }) {
       if (!points.length) bounds = { x0: 0, x1: 1, y0: 0, y1: 1 };
       view = { scale: 1, dx: 0, dy: 0 };
       canvas.dataset.points = String(points.length);
+      schedule();
+    },
+    colour(next, entries = []) {
+      colours = next;
+      key.replaceChildren(...entries.map(([text, colour]) => {
+        const swatch = el("span", { class: "swatch" });
+        swatch.style.background = colour;
+        return el("li", {}, swatch, text);
+      }));
       schedule();
     },
     select(refs) {

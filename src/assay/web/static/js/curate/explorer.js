@@ -13,7 +13,7 @@ import { ITEM_CELL, OBJECT_CELL, itemCell, objectCell, pendingCell } from "/stat
 import { autotagLoop } from "/static/js/curate/autotag.js";
 import { openItem } from "/static/js/curate/detail.js";
 import { embeddingMap } from "/static/js/curate/embedmap.js";
-import { findSimilar, spacePicker } from "/static/js/curate/embeddings.js";
+import { MAX_COLOURED, findSimilar, pointColours, spacePicker } from "/static/js/curate/embeddings.js";
 import { fieldPath, knownFields, metadataPaths, renderFacets } from "/static/js/curate/facets.js";
 import { virtualGrid } from "/static/js/curate/grid.js";
 import { andQuery, queryBar } from "/static/js/curate/querybar.js";
@@ -72,7 +72,10 @@ export async function renderExplorer(view, { id }) {
   const spaces = spacePicker(base, dataset, { onChange: () => { showDisplay(); grid?.refresh({ all: true }); } });
   const pinnedBar = el("div", { class: "pinned-bar", hidden: true });
   const mapBox = el("div", { class: "map-panel", hidden: true });
+  const colourBy = el("select", { name: "colour", "aria-label": "Colour by" });
+  colourBy.addEventListener("change", () => colourMap());
   const map = embeddingMap({
+    controls: el("label", { class: "inline" }, el("span", { class: "muted small" }, "Colour by"), colourBy),
     onLasso: (points) => {
       state.selected = new Set(points.map((point) => point.reference_id));
       map.select(state.selected);
@@ -288,10 +291,36 @@ export async function renderExplorer(view, { id }) {
       if (generation !== state.generation) return;
       map.set(answer.points);
       map.select(state.selected);
+      colourOptions();
+      await colourMap();
     } catch (error) {
       if (generation === state.generation) toast(`Could not draw the map: ${humanMessage(error)}`, "error");
     } finally {
       map.element.removeAttribute("aria-busy");
+    }
+  }
+
+  function colourOptions() {
+    const current = colourBy.value;
+    const paths = [...state.seenMetadata].sort();
+    colourBy.replaceChildren(el("option", { value: "" }, "Nothing"), el("option", { value: "tags" }, "Tag"),
+      ...paths.map((path) => el("option", { value: path }, path.slice("metadata.".length))));
+    colourBy.value = [...colourBy.options].some((o) => o.value === current) ? current : "";
+  }
+
+  // Colour the map's points by the chosen field (up to MAX_COLOURED points).
+  async function colourMap() {
+    const path = colourBy.value;
+    if (!path || state.count > MAX_COLOURED) {
+      map.colour(null, path ? [[`Too many points to colour (over ${MAX_COLOURED.toLocaleString()})`, "#868e96"]] : []);
+      return;
+    }
+    const generation = state.generation;
+    try {
+      const { colours, legend } = await pointColours(base, { query: currentQuery(), path });
+      if (generation === state.generation && colourBy.value === path) map.colour(colours, legend);
+    } catch (error) {
+      toast(`Could not colour the map: ${humanMessage(error)}`, "error");
     }
   }
 
