@@ -237,6 +237,9 @@ def test_compute_embeddings_as_a_job_then_similar_and_the_map(client, manager, p
     assert job["status"] == "succeeded", job
     assert job["result"] == {"embedded": 12, "failed": 0, "space": "pixels"}
     assert job["progress"] == 1.0
+    shown = ok(client.get(f"{API}/datasets/{dataset['id']}", headers=manager.headers))
+    assert list(shown["embedding_spaces"]) == ["pixels"]
+    assert shown["embedding_spaces"]["pixels"]["dim"] > 0
     near = ok(similar(client, manager, dataset["id"], space="pixels", reference_ids=["p0"], k=5))
     # The other red images come first.
     assert all(int(m["reference_id"][1:]) % 2 == 0 for m in near["items"])

@@ -39,6 +39,9 @@ class Dataset(Schema):
     item_count: int
     annotation_count: int
     prediction_count: int
+    embedding_spaces: dict[str, Any] = Field(
+        default_factory=dict, description="Its embedding spaces: {space: {dim, metric}}."
+    )
     revision: int
     created_by: str | None
     created_at: dt.datetime

@@ -37,7 +37,8 @@ export function pendingCell() {
   return el("div", { class: "cell pending", "aria-busy": "true" }, el("div", { class: "thumb skeleton" }));
 }
 
-export function itemCell(item, { models, selected, onOpen, onSelect }) {
+// `score` (a similarity) is shown in the caption; `onSimilar` adds a Find similar action.
+export function itemCell(item, { models, selected, onOpen, onSelect, score = null, onSimilar = null }) {
   const svg = overlay(layersOf(item, models), { width: item.width || 1, height: item.height || 1 });
   const thumb = el("button", {
     type: "button", class: "thumb", "aria-label": `Open ${item.reference_id}`, onclick: () => onOpen(item),
@@ -60,10 +61,16 @@ export function itemCell(item, { models, selected, onOpen, onSelect }) {
     class: `cell item-cell${selected ? " selected" : ""}`, "data-ready": "1", "data-reference": item.reference_id,
   },
   thumb, check,
+  onSimilar ? el("button", {
+    type: "button", class: "cell-similar small", title: "Find similar items",
+    "aria-label": `Find similar to ${item.reference_id}`, onclick: () => onSimilar(item),
+  }, "≈") : null,
   el("div", { class: "cell-caption" },
     el("span", { class: "cell-name", title: item.reference_id }, item.reference_id),
-    el("span", { class: "cell-counts muted", title: "Ground-truth annotations · predictions shown" },
-      `${gt} GT${predicted ? ` · ${predicted} pred` : ""}`)));
+    score === null
+      ? el("span", { class: "cell-counts muted", title: "Ground-truth annotations · predictions shown" },
+        `${gt} GT${predicted ? ` · ${predicted} pred` : ""}`)
+      : el("span", { class: "cell-score", title: "Similarity", "data-score": score }, score.toFixed(3))));
 }
 
 // Position `img` (the whole image, w×h) so that `region` fills the crop box, centred.

@@ -38,8 +38,9 @@ function shapeList(layers) {
   return el("ul", { class: "shape-list", "aria-label": "Annotations" }, rows);
 }
 
-// Open the detail of `row` (a grid item, or an object's item by id) of `datasetId`.
-export async function openItem(datasetId, row, { models }) {
+// Open the detail of `row` (a grid item, or an object's item by id) of `datasetId`;
+// `actions` ([{label, run(item)}]) are buttons that close the detail and act on the item.
+export async function openItem(datasetId, row, { models, actions = [] }) {
   let item;
   try {
     item = await api(`/datasets/${encodeURIComponent(datasetId)}/items/${encodeURIComponent(row.id || row.item_id)}`);
@@ -48,7 +49,7 @@ export async function openItem(datasetId, row, { models }) {
     row = { ...row, error: humanMessage(error) };
   }
   const shown = item ? { ...item, predictions: row.predictions || {} } : null;
-  return openDialog(row.reference_id, () => {
+  return openDialog(row.reference_id, (close) => {
     if (!shown) return el("div", {}, el("p", { class: "error", role: "alert" }, row.error));
     const layers = layersOf(shown, models);
     const svg = overlay(layers, { width: shown.width || 1, height: shown.height || 1, stroke: 2 });
@@ -63,6 +64,9 @@ export async function openItem(datasetId, row, { models }) {
       shown.kind === "text" ? el("div", { class: "detail-text" }, shown.text || "") : stage,
       el("div", { class: "detail-side" },
         el("p", { class: "muted small" }, `${shown.kind}${shown.width ? ` · ${shown.width}×${shown.height}` : ""}`),
+        actions.length ? el("div", { class: "detail-actions" }, actions.map((action) => el("button", {
+          type: "button", class: "small secondary", onclick: () => { close(null); action.run(shown); },
+        }, action.label))) : null,
         el("h3", {}, "Tags"),
         shown.tags.length ? el("p", { class: "tags" }, shown.tags.map((tag) => el("span", { class: "chip" }, tag)))
           : el("p", { class: "muted small" }, "No tags."),

@@ -2,12 +2,18 @@
 // slices, and a virtualised grid of the matches — item thumbnails with their shapes, or
 // object crops — fetched a page at a time (POST /datasets/{id}/query, next_cursor) as the
 // grid scrolls. The query, view and sort live in the URL, so a view can be shared.
+// With embeddings: Find similar (from a thumbnail, the detail or the selection) pins the
+// k nearest items in the grid with their scores until "Back to the query"; the Map display
+// draws the matches in 2D with a lasso that selects; Autotag… runs the refinement loop.
 
 import { api, css, el, toast } from "/static/js/api.js";
 import { humanMessage } from "/static/js/errors.js";
 import { plural, select } from "/static/js/manager/ui.js";
 import { ITEM_CELL, OBJECT_CELL, itemCell, objectCell, pendingCell } from "/static/js/curate/cells.js";
+import { autotagLoop } from "/static/js/curate/autotag.js";
 import { openItem } from "/static/js/curate/detail.js";
+import { embeddingMap } from "/static/js/curate/embedmap.js";
+import { MAX_COLOURED, findSimilar, pointColours, spacePicker } from "/static/js/curate/embeddings.js";
 import { fieldPath, knownFields, metadataPaths, renderFacets } from "/static/js/curate/facets.js";
 import { virtualGrid } from "/static/js/curate/grid.js";
 import { andQuery, queryBar } from "/static/js/curate/querybar.js";
@@ -44,15 +50,40 @@ export async function renderExplorer(view, { id }) {
     seenMetadata: new Set(),
     selected: new Set(),
     lastClicked: -1,
+    pinned: null, // {title, refs, scores: Map | null}: items shown instead of the query's
+    display: params.get("display") === "map" ? "map" : "grid",
+    autotags: new Set(),
   };
 
-  const bar = queryBar({ onSubmit: (text) => { state.query = text; run(); }, fields: () => knownFields(state.facets, state.seenMetadata) });
+  const bar = queryBar({
+    onSubmit: (text) => { state.query = text; state.pinned = null; run(); },
+    fields: () => [...new Set([...knownFields(state.facets, state.seenMetadata), ...[...state.autotags].map((name) => `autotag.${name}`)])],
+  });
   bar.set(state.query);
   const status = el("p", { class: "explore-count", role: "status", "aria-live": "polite" });
   const viewButtons = ["items", "objects"].map((name) => el("button", {
     type: "button", class: "secondary small", "data-view": name,
-    onclick: () => { if (state.view !== name) { state.view = name; state.sort = ""; run(); } },
+    onclick: () => { if (state.view !== name || state.pinned) { state.view = name; state.sort = ""; state.pinned = null; run(); } },
   }, name === "items" ? "Items" : "Objects"));
+  const displayButtons = ["grid", "map"].map((name) => el("button", {
+    type: "button", class: "secondary small", "data-display": name,
+    onclick: () => { state.display = name; syncUrl(); showDisplay(); },
+  }, name === "grid" ? "Grid" : "Map"));
+  const spaces = spacePicker(base, dataset, { onChange: () => { showDisplay(); grid?.refresh({ all: true }); } });
+  const pinnedBar = el("div", { class: "pinned-bar", hidden: true });
+  const mapBox = el("div", { class: "map-panel", hidden: true });
+  const colourBy = el("select", { name: "colour", "aria-label": "Colour by" });
+  colourBy.addEventListener("change", () => colourMap());
+  const map = embeddingMap({
+    controls: el("label", { class: "inline" }, el("span", { class: "muted small" }, "Colour by"), colourBy),
+    onLasso: (points) => {
+      state.selected = new Set(points.map((point) => point.reference_id));
+      map.select(state.selected);
+      renderSelection();
+      grid?.refresh({ all: true });
+    },
+    onOpen: (point) => openItem(id, { item_id: point.item_id, reference_id: point.reference_id }, { models: state.models, actions: itemActions() }),
+  });
   const sortField = el("select", { name: "sort", "aria-label": "Sort by" });
   const sortDirection = select("direction", [["-", "Descending"], ["", "Ascending"]], "-", { "aria-label": "Sort direction" });
   const models = el("div", { class: "model-toggles", role: "group", "aria-label": "Predictions shown" });
@@ -71,6 +102,7 @@ export async function renderExplorer(view, { id }) {
       } else {
         state.query = `${JSON.stringify(slice.id)} IN slices`;
       }
+      state.pinned = null;
       bar.set(state.query);
       run();
     },
@@ -80,6 +112,7 @@ export async function renderExplorer(view, { id }) {
 
   const addCondition = (condition) => {
     state.query = andQuery(state.query, condition);
+    state.pinned = null;
     bar.set(state.query);
     run();
   };
@@ -99,8 +132,9 @@ export async function renderExplorer(view, { id }) {
       el("section", { class: "explore-main", "aria-label": "Results" },
         el("div", { class: "toolbar explore-toolbar" }, status,
           el("label", { class: "inline" }, el("span", { class: "muted small" }, "Sort"), sortField, sortDirection),
-          models),
-        selectionBar, gridBox)));
+          models, spaces.element,
+          el("div", { class: "segmented", role: "group", "aria-label": "Display" }, displayButtons)),
+        pinnedBar, selectionBar, gridBox, mapBox)));
   slices.reload();
 
   function syncUrl() {
@@ -108,6 +142,7 @@ export async function renderExplorer(view, { id }) {
     if (state.query) next.set("q", state.query);
     if (state.view === "objects") next.set("view", "objects");
     if (state.sort) next.set("sort", state.sort);
+    if (state.display === "map") next.set("display", "map");
     const search = next.toString();
     history.replaceState(null, "", `${location.pathname}${search ? `?${search}` : ""}`);
   }
@@ -145,9 +180,14 @@ export async function renderExplorer(view, { id }) {
   function renderSelection() {
     const n = state.selected.size;
     selectionBar.hidden = n === 0 || state.view !== "items";
+    const chosen = () => [...state.selected];
     selectionBar.replaceChildren(el("strong", {}, `${plural(n, "item")} selected`),
+      state.display === "map" || state.pinned?.title !== "selection"
+        ? el("button", { type: "button", class: "small secondary", onclick: () => pin("selection", chosen(), null) }, "Show in grid") : null,
       el("button", { type: "button", class: "small secondary", onclick: () => slices.createSlice() }, "New slice from selection"),
-      el("button", { type: "button", class: "small ghost", onclick: () => { state.selected.clear(); renderSelection(); grid?.refresh({ all: true }); } }, "Clear selection"));
+      spaces.space ? el("button", { type: "button", class: "small secondary", onclick: () => similarFrom(chosen()) }, "Find similar") : null,
+      spaces.space ? el("button", { type: "button", class: "small secondary", onclick: () => autotag(chosen()) }, "Autotag…") : null,
+      el("button", { type: "button", class: "small ghost", onclick: () => { state.selected.clear(); map.select(state.selected); renderSelection(); grid?.refresh({ all: true }); } }, "Clear selection"));
   }
 
   function onSelect(index, event) {
@@ -179,9 +219,152 @@ export async function renderExplorer(view, { id }) {
     return itemCell(row, {
       models: state.models,
       selected: state.selected.has(row.reference_id),
-      onOpen: (item) => openItem(id, item, { models: state.models }),
+      onOpen: (item) => openItem(id, item, { models: state.models, actions: itemActions() }),
       onSelect: (event) => onSelect(index, event),
+      score: state.pinned?.scores?.get(row.reference_id) ?? null,
+      onSimilar: spaces.space ? (item) => similarFrom([item.reference_id]) : null,
     });
+  }
+
+  function itemActions() {
+    if (!spaces.space) return [];
+    return [{ label: "Find similar", run: (item) => similarFrom([item.reference_id]) },
+      { label: "Autotag…", run: (item) => autotag([item.reference_id]) }];
+  }
+
+  // Show `refs` (in that order, with their `scores`) instead of the query's matches.
+  function pin(title, refs, scores) {
+    state.pinned = { title, refs, scores };
+    state.view = "items";
+    state.display = "grid";
+    run();
+  }
+
+  async function similarFrom(refs) {
+    let matches;
+    try {
+      matches = await findSimilar(base, { space: spaces.space, referenceIds: refs, query: state.query });
+    } catch (error) {
+      if (error.field === "query") bar.error(error);
+      else toast(`Could not find similar items: ${humanMessage(error)}`, "error");
+      return;
+    }
+    const what = refs.length === 1 ? refs[0] : plural(refs.length, "item");
+    pin(`similar to ${what}`, matches.map((m) => m.reference_id), new Map(matches.map((m) => [m.reference_id, m.score])));
+  }
+
+  async function autotag(seeds) {
+    const done = await autotagLoop(base, { spaces: spaces.spaces, space: spaces.space, seeds });
+    if (!done) return;
+    state.autotags.add(done.autotag.name);
+    toast(`autotag.${done.autotag.name} stored: ${plural(done.scored, "item")} scored`);
+    run({ keepScroll: true });
+  }
+
+  // The map (of the query's matches, or the pinned items) or the grid.
+  function showDisplay() {
+    const onMap = state.display === "map" && state.view === "items";
+    displayButtons.forEach((button) => {
+      button.setAttribute("aria-pressed", String(button.dataset.display === (onMap ? "map" : "grid")));
+      button.disabled = button.dataset.display === "map" && state.view !== "items";
+    });
+    gridBox.hidden = onMap;
+    mapBox.hidden = !onMap;
+    renderSelection();
+    if (onMap) loadMap();
+  }
+
+  async function loadMap() {
+    if (!spaces.space) {
+      mapBox.replaceChildren(el("div", { class: "map-empty card" },
+        el("p", {}, "This dataset has no embeddings yet: compute them to see the map, find similar items and autotag."),
+        el("button", { type: "button", class: "primary", onclick: () => spaces.compute() }, "Compute embeddings")));
+      return;
+    }
+    const generation = state.generation;
+    mapBox.replaceChildren(map.element);
+    map.element.setAttribute("aria-busy", "true");
+    try {
+      const answer = await api(`${base}/map`, {
+        method: "POST", body: { space: spaces.space, query: currentQuery() || null, method: "pca" },
+      });
+      if (generation !== state.generation) return;
+      map.set(answer.points);
+      map.select(state.selected);
+      colourOptions();
+      await colourMap();
+    } catch (error) {
+      if (generation === state.generation) toast(`Could not draw the map: ${humanMessage(error)}`, "error");
+    } finally {
+      map.element.removeAttribute("aria-busy");
+    }
+  }
+
+  function colourOptions() {
+    const current = colourBy.value;
+    const paths = [...state.seenMetadata].sort();
+    colourBy.replaceChildren(el("option", { value: "" }, "Nothing"), el("option", { value: "tags" }, "Tag"),
+      ...paths.map((path) => el("option", { value: path }, path.slice("metadata.".length))));
+    colourBy.value = [...colourBy.options].some((o) => o.value === current) ? current : "";
+  }
+
+  // Colour the map's points by the chosen field (up to MAX_COLOURED points).
+  async function colourMap() {
+    const path = colourBy.value;
+    if (!path || state.count > MAX_COLOURED) {
+      map.colour(null, path ? [[`Too many points to colour (over ${MAX_COLOURED.toLocaleString()})`, "#868e96"]] : []);
+      return;
+    }
+    const generation = state.generation;
+    try {
+      const { colours, legend } = await pointColours(base, { query: currentQuery(), path });
+      if (generation === state.generation && colourBy.value === path) map.colour(colours, legend);
+    } catch (error) {
+      toast(`Could not colour the map: ${humanMessage(error)}`, "error");
+    }
+  }
+
+  const currentQuery = () => (state.pinned ? `reference_id IN ${JSON.stringify(state.pinned.refs)}` : state.query);
+
+  function renderPinned() {
+    pinnedBar.hidden = !state.pinned;
+    pinnedBar.replaceChildren(...(state.pinned ? [
+      el("span", {}, `Showing the ${plural(state.pinned.refs.length, "item")} ${state.pinned.title === "selection" ? "selected" : state.pinned.title}`),
+      el("button", { type: "button", class: "small secondary", onclick: () => { state.pinned = null; run(); } }, "Back to the query"),
+    ] : []));
+  }
+
+  // The pinned items, a page of up to MAX_PAGE at a time, in their order.
+  async function runPinned(generation) {
+    const { refs } = state.pinned;
+    const rows = [];
+    try {
+      for (let start = 0; start < refs.length; start += MAX_PAGE) {
+        const chunk = refs.slice(start, start + MAX_PAGE);
+        const answer = await api(`${base}/query`, {
+          method: "POST", body: body({ query: `reference_id IN ${JSON.stringify(chunk)}`, order_by: null, limit: chunk.length }),
+        });
+        rows.push(...answer.items);
+      }
+    } catch (error) {
+      if (generation === state.generation) toast(humanMessage(error), "error");
+      return;
+    }
+    if (generation !== state.generation) return;
+    const order = new Map(refs.map((ref, i) => [ref, i]));
+    rows.sort((a, b) => order.get(a.reference_id) - order.get(b.reference_id));
+    Object.assign(state, { rows, count: rows.length, cursor: null, done: true, loading: false, lastClicked: -1 });
+    remember(rows);
+    status.textContent = `${plural(rows.length, "item")} shown`;
+    renderPinned();
+    modelToggles();
+    if (!grid || grid.kind !== "items") {
+      makeGrid();
+      grid.kind = "items";
+    }
+    grid.reset(rows.length);
+    gridBox.querySelector(".grid-empty")?.remove();
+    showDisplay();
   }
 
   function makeGrid() {
@@ -217,6 +400,12 @@ export async function renderExplorer(view, { id }) {
     const generation = ++state.generation;
     syncUrl();
     viewButtons.forEach((button) => button.setAttribute("aria-pressed", String(button.dataset.view === state.view)));
+    if (state.pinned) {
+      status.textContent = "Searching…";
+      await runPinned(generation);
+      return;
+    }
+    renderPinned();
     const before = status.textContent;
     status.textContent = "Searching…";
     let answer;
@@ -264,6 +453,7 @@ export async function renderExplorer(view, { id }) {
         ? `Nothing matches this query${state.view === "objects" ? " in the object view" : ""}.`
         : "No items yet: append them with the API or the Python SDK."));
     }
+    showDisplay();
   }
 
   // The grid shows index `last`: fetch pages until it is loaded.
@@ -289,6 +479,9 @@ export async function renderExplorer(view, { id }) {
     if (generation === state.generation) grid.refresh();
   }
 
+  api(`${base}/autotags`).then((page) => {
+    for (const tag of page.items) if (tag.committed_at) state.autotags.add(tag.name);
+  }, () => {});
   await run();
-  return { destroy: () => grid?.destroy() };
+  return { destroy: () => { grid?.destroy(); map.destroy(); } };
 }
