@@ -29,7 +29,17 @@ def test_every_route_is_registered_once():
 def test_exported_members_are_exactly_all():
     public = {name for name in vars(assay.sdk) if not name.startswith("_")}
     modules = {"client", "errors", "models", "users", "keys", "jobs", "blobs", "webhooks"}
-    modules |= {"projects", "batches", "tasks", "queue", "quality", "datasets", "query", "slices", "ml_models"}
+    modules |= {
+        "projects",
+        "batches",
+        "tasks",
+        "queue",
+        "quality",
+        "datasets",
+        "query",
+        "slices",
+        "ml_models",
+    }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:
         assert getattr(assay.sdk, name).__module__.startswith("assay.sdk")

@@ -52,7 +52,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("dataset_id", "request_id", name=op.f("pk_dataset_uploads")),
     )
 
-
     op.create_table(
         "dataset_scenes",
         sa.Column("id", sa.String(length=24), nullable=False),
