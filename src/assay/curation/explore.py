@@ -19,7 +19,17 @@ from assay.curation import items, models
 from assay.curation.query import run_query
 from assay.curation.snapshots import SNAPSHOTS
 
-SOURCE_NAMES_GT = "gt"
+OBJECT_COLUMNS = [
+    "item_row",
+    "object_id",
+    "source",
+    "type",
+    "label",
+    "confidence",
+    "area",
+    "width",
+    "height",
+]
 
 
 @dataclass
@@ -47,7 +57,9 @@ def explore(
     bar's text or the SDK's plan. Bad queries raise `InvalidQuery` naming the token."""
     snapshot = SNAPSHOTS.get(session, dataset)
     result = run_query(snapshot.frames, query, view)
-    page = result.page(limit=limit, cursor=cursor, order_by=order_by)
+    # Only what the page's rows are read back by: ids for items, the object's own columns.
+    columns = ["item_id"] if view == "items" else OBJECT_COLUMNS
+    page = result.page(limit=limit, cursor=cursor, order_by=order_by, columns=columns)
     if view == "items":
         rows = _item_rows(session, page.rows, with_predictions)
     else:

@@ -83,10 +83,11 @@ class QueryResult:
         cursor: str | None = None,
         offset: int = 0,
         order_by: str | None = None,
+        columns: list[str] | None = None,
     ) -> Page:
         """One page in row order, or by `order_by` (a field; a leading "-" sorts descending;
         nulls last, ties by row). Continue with the previous page's `next_cursor`, or skip
-        `offset` matches."""
+        `offset` matches. `columns`: only these of the page's rows (all when None)."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidQuery(f"limit must be between 1 and {MAX_PAGE}", column=None)
         if offset < 0 or (offset and cursor):
@@ -103,7 +104,8 @@ class QueryResult:
             chosen = self.positions[start : start + limit]
             more = start + limit < self.count
             next_cursor = f"r{int(chosen[-1])}" if more and len(chosen) else None
-        rows = frame.select(pl.all().gather(pl.Series(chosen, dtype=pl.Int64)))
+        wanted = pl.all() if columns is None else pl.col(columns)
+        rows = frame.select(wanted.gather(pl.Series(chosen, dtype=pl.Int64)))
         return Page(rows, chosen, next_cursor)
 
     def sorted_positions(self, order_by: str, k: int) -> np.ndarray:
