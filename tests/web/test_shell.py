@@ -50,6 +50,11 @@ def test_api_docs_render_offline(page, live_server, manager, dialect):
         ),
     )
     page.goto(live_server.url + "/api/docs")
+    # The tags open collapsed (a long document); every tag is listed, and opens on a click.
+    tags = page.locator(".opblock-tag")
+    expect(tags.filter(has_text="datasets").first).to_be_visible(timeout=15000)
+    assert tags.count() >= 15
+    tags.filter(has_text="users").first.click()
     expect(page.get_by_text("/api/v1/users/{user_id}").first).to_be_visible(timeout=15000)
     expect(page.locator(".swagger-ui .title").first).to_contain_text("Assay")
     if dialect == "sqlite":

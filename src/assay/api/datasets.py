@@ -290,7 +290,7 @@ def query_items(
     operation_id="import_items",
 )
 def import_items(
-    dataset_id: str, import_in: schemas.ImportCreate, actor: CurrentActor, db: Db
+    dataset_id: str, import_in: schemas.DatasetImportCreate, actor: CurrentActor, db: Db
 ) -> core_schemas.Job:
     """Append the items of an uploaded JSONL, CSV or COCO file, as a job with progress."""
     with db.write() as session:

@@ -19,18 +19,21 @@ from assay.curation import annotations, ml_models, schemas, wire
 from assay.curation.items import check_shape, existing_items
 from assay.curation.policies import datasets as policy
 
-router = APIRouter(tags=["models"], route_class=JsonRoute)
+# Not "models": Swagger UI keeps its schemas section under that name and stops rendering.
+router = APIRouter(tags=["ml-models"], route_class=JsonRoute)
 MAX_PREDICTIONS = 200_000
 
 
-@router.post("/models", response_model=schemas.Model, status_code=201, operation_id="create_model")
+@router.post(
+    "/models", response_model=schemas.MlModel, status_code=201, operation_id="create_model"
+)
 def create_model(
     model_in: schemas.ModelCreate, request: Request, actor: CurrentActor, db: Db
 ) -> JSONResponse:
     """A model whose predictions you upload; `reference_id` is yours and unique."""
     policy.can_create(actor)
 
-    def create(session: Session) -> schemas.Model:
+    def create(session: Session) -> schemas.MlModel:
         model = ml_models.create_model(
             session=session,
             mode=actor.mode,
@@ -39,7 +42,7 @@ def create_model(
             metadata=model_in.metadata,
             created_by=actor.user_id,
         )
-        return schemas.Model.model_validate(model)
+        return schemas.MlModel.model_validate(model)
 
     return create_once(request, actor=actor, db=db, body=model_in, create=create)
 
@@ -50,7 +53,7 @@ def list_models(actor: CurrentActor, db: Db) -> schemas.ModelPage:
     with db.read() as session:
         found = ml_models.list_models(session=session, mode=actor.mode)
         return schemas.ModelPage(
-            items=[schemas.Model.model_validate(m) for m in found], next_cursor=None
+            items=[schemas.MlModel.model_validate(m) for m in found], next_cursor=None
         )
 
 

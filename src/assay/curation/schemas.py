@@ -264,7 +264,9 @@ class ModelCreate(Schema):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class Model(Schema):
+class MlModel(Schema):
+    """A model (`MlModel`: the schema name says which kind of model)."""
+
     id: str
     name: str
     reference_id: str
@@ -274,7 +276,7 @@ class Model(Schema):
     created_at: dt.datetime
 
 
-class ModelPage(Page[Model]):
+class ModelPage(Page[MlModel]):
     pass
 
 
@@ -308,6 +310,6 @@ class EmbeddingMap(Schema):
     points: list[MapPoint]
 
 
-class ImportCreate(Schema):
+class DatasetImportCreate(Schema):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The uploaded file (POST /blobs).")
     format: Literal["jsonl", "csv", "coco"]

@@ -360,7 +360,7 @@ class EmbeddingsWritten(curation.EmbeddingsWritten):
     model_config = _LENIENT
 
 
-class Model(curation.Model):
+class Model(curation.MlModel):
     model_config = _LENIENT
 
 
