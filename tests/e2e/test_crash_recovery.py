@@ -12,7 +12,6 @@ which a process kill of the app server does not touch. So this tests that Assay 
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ import sqlalchemy as sa
 from tests.support import labelers as harness
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
+from tests.support.writers import writing
 
 pytestmark = pytest.mark.live
 
@@ -198,31 +198,8 @@ def test_kill_9_during_imports_and_labeling_loses_nothing_acknowledged(
 
 def writer_in_transaction(db, dialect: str) -> bool:
     """True while another connection is inside a write transaction (SQLite: it holds the
-    write lock; PostgreSQL: its open transaction is writing or has written task rows)."""
-    if dialect == "sqlite":
-        probe = sqlite3.connect(db.engine.url.database, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc):
-                return True
-            raise
-        else:
-            probe.execute("ROLLBACK")
-            return False
-        finally:
-            probe.close()
-    with db.engine.connect() as conn:
-        return bool(
-            conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
-                    "AND (query ILIKE :insert OR query ILIKE :copy)"
-                ),
-                {"insert": "INSERT INTO tasks%", "copy": "COPY tasks%"},
-            ).scalar()
-        )
+    write lock; PostgreSQL: its open transaction is writing task rows)."""
+    return writing(db, dialect, ("INSERT INTO tasks", "COPY tasks"))
 
 
 def test_kill_9_inside_a_bulk_transaction_is_all_or_nothing(db, dialect, settings, admin, tmp_path):

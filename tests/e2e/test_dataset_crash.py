@@ -10,7 +10,6 @@ reference id).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from typing import Any
 
@@ -20,10 +19,12 @@ import sqlalchemy as sa
 
 from tests.support.polling import wait_for
 from tests.support.servers import LiveServer
+from tests.support.writers import writing
 
 pytestmark = pytest.mark.live
 
 CHUNK = 2_000
+TABLES = ("dataset_items", "dataset_annotations")
 ROUNDS = 40
 
 
@@ -39,33 +40,6 @@ def items(round_: int) -> list[dict[str, Any]]:
         }
         for n in range(CHUNK)
     ]
-
-
-def writing(db, dialect: str) -> bool:
-    """True while another connection is inside a write transaction writing dataset rows."""
-    if dialect == "sqlite":
-        probe = sqlite3.connect(db.engine.url.database, timeout=0, isolation_level=None)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc):
-                return True
-            raise
-        else:
-            probe.execute("ROLLBACK")
-            return False
-        finally:
-            probe.close()
-    with db.engine.connect() as conn:
-        return bool(
-            conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
-                    "AND (query ILIKE '%dataset_items%' OR query ILIKE '%dataset_annotations%')"
-                )
-            ).scalar()
-        )
 
 
 def stored(db, dataset_id: str) -> tuple[dict[int, int], int, int]:
@@ -121,7 +95,11 @@ def test_kill_9_during_appends_loses_and_duplicates_nothing(db, dialect, setting
         sender = threading.Thread(target=append_until_killed)
         sender.start()
         wait_for(lambda: len(acknowledged) >= 2, timeout=120, interval=0.01)
-        wait_for(lambda: writing(db, dialect) or not sender.is_alive(), timeout=60, interval=0.002)
+        wait_for(
+            lambda: writing(db, dialect, TABLES) or not sender.is_alive(),
+            timeout=60,
+            interval=0.002,
+        )
         server.kill9()
         sender.join(60)
         assert not sender.is_alive()
