@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.polling import wait_for
 from tests.web.conftest import ARTIFACTS, screenshot
 from tests.web.test_image import TAXONOMY as IMAGE_TAXONOMY
 from tests.web.test_image import click, street_png
@@ -240,6 +241,7 @@ def test_brightness_and_contrast_filter_the_image_and_the_video(page, live_serve
     for _ in range(10):  # by keyboard: 10 steps of 5 %
         page.keyboard.press("ArrowRight")
     expect(stage).to_have_attribute("data-filter", "brightness(150%) contrast(100%)")
+    wait_for(lambda: pixel(page, 50, 50) != before, timeout=10)  # repainted on the next frame
     after = pixel(page, 50, 50)
     assert all(a > b for a, b in zip(after, before, strict=True)), (before, after)
     page.get_by_role("slider", name="Contrast").fill("60")
@@ -341,6 +343,9 @@ def test_keypoint_skeleton_edges_from_the_taxonomy_are_drawn(page, live_server, 
     edge = [(160, 60 + dy) for dy in (-1.5, -0.75, 0, 0.75, 1.5)]  # head-hip
     other_edge = [(260 + dx, 160) for dx in (-1.5, -0.75, 0, 0.75, 1.5)]  # hip-foot
     no_edge = [(160 + d, 160 + d) for d in (-1.5, -0.75, 0, 0.75, 1.5)]  # head-foot: not joined
+    # The base layer repaints on the next frame after the deselection (and again if the stage
+    # refits as the shape list grows): wait for the repaint, then read every pixel at once.
+    wait_for(lambda: nearest(edge, SECOND_LABEL_COLOR) < 70, timeout=10)
     assert nearest(edge, SECOND_LABEL_COLOR) < 70
     assert nearest(other_edge, SECOND_LABEL_COLOR) < 70
     assert nearest(no_edge, SECOND_LABEL_COLOR) > 150
