@@ -318,3 +318,23 @@ def test_offsets_skip_matches_in_either_order(data: tuple) -> None:
         result.page(offset=-1)
     with pytest.raises(InvalidQuery, match=r'unknown field "tags\.x" at column 1'):
         run_query(frames, 'tags.x = "a"')
+
+
+@pytest.mark.parametrize("n_names", [3, 40, 400])
+def test_code_masks_from_postings_equal_comparing_every_row(n_names: int) -> None:
+    """Codes.mask reads selective values from postings and common ones by comparison; both
+    paths must give the plain comparison's rows, nulls (-1) and absent values matching none."""
+    from assay.curation.query.frames import Codes
+
+    rng = np.random.default_rng(n_names)
+    # Skewed: a few common values (compared) and many rare ones (read from postings).
+    codes = np.minimum(rng.zipf(1.6, 20_000) - 2, n_names - 1).astype(np.int32)
+    codes[rng.random(len(codes)) < 0.05] = -1
+    names = tuple(f"v{i:04d}" for i in range(n_names))
+    column = Codes(names, codes)
+    sizes = np.bincount(codes[codes >= 0], minlength=n_names)
+    assert (sizes * 8 < len(codes)).any() and (sizes * 8 >= len(codes)).any()
+    last = n_names - 1
+    for wanted in [[0], [1], [last], [-1], [0, 2], [-1, min(3, last), last], [], [last, last]]:
+        expected = np.isin(codes, [w for w in wanted if w >= 0])
+        assert np.array_equal(column.mask(wanted), expected), wanted

@@ -6,13 +6,14 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from assay import pillars
 from assay.api import errors, health, keys, users
 from assay.api.context import AppContext
 from assay.api.middleware import BodyLimit, RequestContext
+from assay.api.routing import skip_routers_by_prefix
 from assay.core import migrate
 from assay.core.db import Database
 from assay.core.settings import Settings, get_settings
@@ -89,10 +90,10 @@ def create_app(
     app.state.ctx = ctx
     errors.install(app)
 
-    api = APIRouter(prefix=API_PREFIX)
+    # Each module's router straight under the app (not under one /api/v1 router): FastAPI
+    # walks a nested router's routes again for every request it matches there.
     for module in _api_modules():
-        api.include_router(module.router)
-    app.include_router(api)
+        app.include_router(module.router, prefix=API_PREFIX)
     from assay.api import queue as queue_routes  # the labeling queue's hot pair, matched first
 
     app.router.routes[:0] = queue_routes.fast_routes(API_PREFIX)
@@ -110,6 +111,7 @@ def create_app(
 
     pages.install(app)
 
+    skip_routers_by_prefix(app)  # after the last route: routers are given their paths' heads
     app.add_middleware(
         BodyLimit,
         default=settings.max_request_bytes,

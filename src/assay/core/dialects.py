@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import msgspec
 from pydantic_core import PydanticSerializationError, to_json
 from sqlalchemy import (
     JSON,
@@ -37,11 +38,25 @@ except ImportError:  # Windows: one process per SQLite file
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+_JSON = msgspec.json.Decoder()
+
+
+def json_loads(text: str | bytes) -> Any:
+    """JSON columns read back with msgspec (3-4x the standard library's speed: a page of 50
+    items carries ~300 shapes); anything it refuses (NaN, an integer past 64 bits written by
+    `json.dumps`) falls back to the standard library, which wrote it."""
+    try:
+        return _JSON.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
+
+
 def engine_options(url: str) -> dict[str, Any]:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         # Many API threads share a handful of connections; readers never block in WAL mode.
         return {
+            "json_deserializer": json_loads,
             "pool_size": 16,
             "max_overflow": 16,
             "pool_timeout": 60,
@@ -50,7 +65,12 @@ def engine_options(url: str) -> dict[str, Any]:
     # No `pool_pre_ping`: it costs a round trip on every checkout, two per queue cycle
     # (a fifth of the labeling queue's time on PostgreSQL); `_ping_if_idle` pings only a
     # connection that sat in the pool, which is where a dead one comes from.
-    return {"pool_size": 10, "max_overflow": 20, "pool_timeout": 60}
+    return {
+        "json_deserializer": json_loads,
+        "pool_size": 10,
+        "max_overflow": 20,
+        "pool_timeout": 60,
+    }
 
 
 # A pooled connection unused for longer than this is pinged before it is handed out.

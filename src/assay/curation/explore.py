@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from assay.curation import items, models
+from assay.curation import models
 from assay.curation.query import run_query
 from assay.curation.snapshots import SNAPSHOTS
 
@@ -76,30 +76,49 @@ def explore(
 def _item_rows(
     session: Session, frame: pl.DataFrame, with_predictions: bool
 ) -> list[dict[str, Any]]:
+    """The page's items with their ground truth: one statement, plain rows (no ORM objects)."""
     ids = frame["item_id"].to_list()
+    item, truth = models.Item, models.Annotation.__table__
     found = {
-        item.id: item
-        for item in session.scalars(select(models.Item).where(models.Item.id.in_(ids)))
+        row[0]: row
+        for row in session.execute(
+            select(
+                item.id,
+                item.reference_id,
+                item.kind,
+                item.media,
+                item.text_,
+                item.width,
+                item.height,
+                item.metadata_,
+                item.tags,
+                truth.c.shapes,
+            )
+            .outerjoin(
+                truth,
+                and_(truth.c.item_id == item.id, truth.c.source_id == models.GROUND_TRUTH),
+            )
+            .where(item.id.in_(ids))
+        )
     }
-    truth = items.annotations_of(session=session, item_ids=ids)
     predictions = _predictions_of(session, ids) if with_predictions else {}
     rows = []
     for item_id in ids:
-        item = found.get(item_id)
-        if item is None:  # deleted since the snapshot was caught up
+        row = found.get(item_id)
+        if row is None:  # deleted since the snapshot was caught up
             continue
         rows.append(
             {
-                "id": item.id,
-                "reference_id": item.reference_id,
-                "kind": item.kind,
-                "media": item.media,
-                "text": item.text_,
-                "width": item.width,
-                "height": item.height,
-                "metadata": item.metadata_,
-                "tags": item.tags,
-                "annotations": truth.get(item_id, []),
+                "id": row[0],
+                "reference_id": row[1],
+                "kind": row[2],
+                "media": row[3],
+                "text": row[4],
+                "width": row[5],
+                "height": row[6],
+                "metadata": row[7],
+                "tags": row[8],
+                "annotations": row[9] or [],
                 "predictions": predictions.get(item_id, {}),
             }
         )

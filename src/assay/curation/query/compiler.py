@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import operator
 
-import numpy as np
 import polars as pl
 
 from assay.core.errors import InvalidQuery
@@ -238,11 +237,9 @@ class _Compiler:
             return None
         codes = self.frames.codes_of("items" if level == "item" else "objects", found.column)
         wanted = [codes.index(str(v)) for v in values]
-        if node.op == "=":  # a value absent from the column (-1) matches nothing, not nulls
-            matched = (codes.codes == wanted[0]) & (wanted[0] >= 0)
-        elif node.op == "in":
-            matched = np.isin(codes.codes, [w for w in wanted if w >= 0])
-        else:
+        if node.op in ("=", "in"):  # a value absent from the column (-1) matches nothing
+            matched = codes.mask(wanted)
+        else:  # nulls are not "!="
             matched = (codes.codes != wanted[0]) & (codes.codes >= 0)
         return pl.lit(pl.Series(matched))
 

@@ -6,8 +6,9 @@ every query over it. A snapshot never changes; a new one comes with the next cha
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,31 @@ class Codes:
             return self.names.index(name)
         except ValueError:
             return -1
+
+    def mask(self, wanted: Sequence[int]) -> np.ndarray:
+        """Rows whose code is one of `wanted` (-1 entries, values absent from the column, match
+        nothing). A selective value (under an eighth of the rows) is read from its postings
+        — the rows sorted by code, built on first use — instead of comparing every row."""
+        wanted = [w for w in wanted if w >= 0]
+        n = len(self.codes)
+        order, starts = self._postings
+        if int(sum(starts[w + 1] - starts[w] for w in wanted)) * 8 < n:
+            mask = np.zeros(n, dtype=bool)
+            for w in wanted:
+                mask[order[starts[w] : starts[w + 1]]] = True
+            return mask
+        if len(wanted) == 1:
+            return self.codes == wanted[0]
+        return np.isin(self.codes, wanted)
+
+    @cached_property
+    def _postings(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.codes, kind="stable")
+        starts = np.zeros(len(self.names) + 1, dtype=np.int64)
+        np.cumsum(
+            np.bincount(self.codes[self.codes >= 0], minlength=len(self.names)), out=starts[1:]
+        )
+        return order[len(self.codes) - int(starts[-1]) :], starts
 
 
 def _codes(series: pl.Series) -> Codes:
