@@ -162,15 +162,15 @@ async def append_items(
 
     def work() -> schemas.AppendResult:
         append = wire.decode(body, wire.AppendIn)
+        with db.read() as session:  # before checking the body: a stranger learns nothing of it
+            policy.can_write(actor, load_dataset(session, dataset_id, actor))
+        # Checked and encoded before the write transaction: another process can write then.
+        prepared = items.prepare_append(append=append, max_items=ctx.settings.max_append_items)
         with db.write() as session:
             dataset = load_dataset(session, dataset_id, actor)
             policy.can_write(actor, dataset)
             result = items.append_items(
-                session=session,
-                dataset=dataset,
-                actor=actor,
-                append=append,
-                max_items=ctx.settings.max_append_items,
+                session=session, dataset=dataset, actor=actor, append=prepared
             )
         return schemas.AppendResult.model_validate(result, from_attributes=True)
 

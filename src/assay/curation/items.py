@@ -10,6 +10,7 @@ and UPDATEs in one transaction under the dataset's next revision (`datasets.next
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -203,16 +204,20 @@ def _check_blobs(session: Session, actor: Actor, items: Sequence[wire.ItemIn]) -
     return list(places)
 
 
-def append_items(
-    *,
-    session: Session,
-    dataset: models.Dataset,
-    actor: Actor,
-    append: wire.AppendIn,
-    max_items: int,
-) -> AppendResult:
-    """Insert the items, or update those whose reference id the dataset has (or leave them,
-    with `update` false); a list of `annotations` replaces the item's ground truth."""
+@dataclass
+class PreparedAppend:
+    """An append checked and encoded, ready for its write: everything that needs no database
+    is done before the write transaction, so a server process prepares one append while
+    another holds SQLite's single writer (bench/curation_ingest.py)."""
+
+    append: wire.AppendIn
+    rows: list[tuple[bytes, bytes]]  # per item: metadata and tags as JSON text
+    shapes: list[bytes | None]  # per item: its ground truth as JSON text, checked (None: none)
+
+
+def prepare_append(*, append: wire.AppendIn, max_items: int) -> PreparedAppend:
+    """Check the append beyond its types (size, repeated reference ids, media, shapes) and
+    encode its JSON columns; `Invalid` names the item and field."""
     items = append.items
     if len(items) > max_items:
         raise Invalid(
@@ -220,6 +225,8 @@ def append_items(
             field="items",
         )
     first: dict[str, int] = {}
+    rows: list[tuple[bytes, bytes]] = []
+    shapes: list[bytes | None] = []
     for i, item in enumerate(items):
         if item.reference_id in first:
             raise Invalid(
@@ -228,11 +235,45 @@ def append_items(
             )
         first[item.reference_id] = i
         _check_media(i, item)
+        rows.append((_json(item.metadata), _json(item.tags)))
+        shapes.append(
+            checked_shapes(item.annotations, f"items[{i}].annotations")
+            if item.annotations
+            else None
+        )
+    return PreparedAppend(append, rows, shapes)
+
+
+def _json(value: Any) -> bytes:
+    try:
+        return msgspec.json.encode(value)
+    except UnicodeEncodeError:  # a lone surrogate: escaped as the standard library does
+        return json.dumps(value).encode()
+
+
+def append_items(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    actor: Actor,
+    append: wire.AppendIn | PreparedAppend,
+    max_items: int = 0,
+) -> AppendResult:
+    """Insert the items, or update those whose reference id the dataset has (or leave them,
+    with `update` false); a list of `annotations` replaces the item's ground truth. Give it
+    `prepare_append`'s result to keep the checks and encoding out of the write transaction;
+    an `AppendIn` is prepared here (with `max_items`)."""
+    prepared = (
+        append
+        if isinstance(append, PreparedAppend)
+        else prepare_append(append=append, max_items=max_items)
+    )
+    items = prepared.append.items
     shas = _check_blobs(session, actor, items)
 
     revision = next_revision(session, dataset.id)
     now = utcnow()
-    known = existing_items(session, dataset.id, list(first))
+    known = existing_items(session, dataset.id, [item.reference_id for item in items])
     fresh_ids = iter(new_ids(len(items) - len(known)))
     inserts: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
@@ -243,6 +284,7 @@ def append_items(
         item_id = known.get(item.reference_id)
         if item_id is None:
             item_id = next(fresh_ids)
+            metadata, tags = prepared.rows[i]
             inserts.append(
                 (
                     item_id,
@@ -252,12 +294,12 @@ def append_items(
                     item.text,
                     item.width,
                     item.height,
-                    item.metadata,
-                    item.tags,
+                    metadata,
+                    tags,
                     revision,
                 )
             )
-        elif not append.update:
+        elif not prepared.append.update:
             ignored += 1
             continue
         else:
@@ -275,9 +317,9 @@ def append_items(
             )
             if item.annotations is not None:
                 replaced.append(item_id)
-        if item.annotations:
-            checked = checked_shapes(item.annotations, f"items[{i}].annotations")
-            shapes.append((item_id, models.GROUND_TRUTH, checked, len(item.annotations)))
+        encoded = prepared.shapes[i]
+        if encoded is not None:
+            shapes.append((item_id, models.GROUND_TRUTH, encoded, len(item.annotations or ())))
 
     removed = _delete_annotations(session, replaced, models.GROUND_TRUTH)
     connection = session.connection()
