@@ -101,6 +101,16 @@ def test_demo_command_prints_credentials_and_serves(tmp_path):
             opened = http.get(label_path.group(1))
             assert opened.status_code == 303
             assert opened.headers["location"] == f"/login?next={label_path.group(1)}"
+            # And its curation dataset (tests/web/test_demo.py opens it in a browser).
+            curate = re.search(rf"Curate\s+{re.escape(url)}(/datasets/[0-9a-f]{{24}})", output)
+            assert curate is not None, output
+            listed = http.get(
+                "/api/v1/datasets", headers={"Authorization": f"Bearer {saved['api_key']}"}
+            ).json()["items"]
+            assert curate.group(1) in {f"/datasets/{d['id']}" for d in listed}
+            opened = http.get(curate.group(1))
+            assert opened.status_code == 303
+            assert opened.headers["location"] == f"/login?next={curate.group(1)}"
     finally:
         demo.stop()
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.sync_api import expect
 
@@ -76,3 +78,30 @@ def test_demo_quality_lab_shows_labelers_gold_and_a_dashboard_with_history(
     expect(figure.locator("canvas").first).to_be_visible()
     assert int(figure.get_attribute("data-points")) >= 5  # a week of work, day by day
     screenshot(page, "demo-dashboard")
+
+
+def test_demo_curation_dataset_opens_from_its_printed_link(page, live_server, settings):
+    """The "Curate" link `make demo` prints (cli/demo.py) opens the explorer on the sample
+    photographs: thumbnails with ground truth, the detectors' facets, a query that narrows."""
+    demo = seed_demo(settings)
+    assert demo.dataset_id is not None
+    page.goto(f"{live_server.url}/datasets/{demo.dataset_id}")
+    page.get_by_label("Email").fill(demo.email)
+    page.get_by_label("Password").fill(demo.password)
+    page.get_by_role("button", name="Log in").click()
+
+    cells = page.locator(".item-cell")
+    expect(cells.first.locator("img")).to_have_attribute("src", re.compile(r"/media/"))
+    total = int(re.match(r"\d+", page.locator(".explore-count").inner_text()).group())
+    assert total >= 100
+    expect(
+        page.locator('.facet-group[data-source="gt"]').get_by_role(
+            "button", name=re.compile(r"^cat")
+        )
+    ).to_be_visible()
+    query = page.get_by_role("combobox", name="Query")
+    query.fill("annotations.cat > 0")
+    query.press("Enter")
+    expect(page.locator(".explore-count")).to_have_text("10 items match")
+    expect(cells).to_have_count(10)
+    screenshot(page, "demo-curation")
