@@ -78,6 +78,19 @@ def test_items_matching_a_query_with_counts_facets_and_pages(client, manager, da
     assert rest["items"][0]["reference_id"] == "img-13"
     assert rest["next_cursor"] is None
 
+    # An offset reads the page at a place (the grid's jumps), in either order; not with a
+    # cursor.
+    for order in (None, "-metadata.speed"):
+        whole = ok(query(client, manager, dataset, limit=24, order_by=order))["items"]
+        at = ok(query(client, manager, dataset, limit=5, offset=17, order_by=order))
+        assert [r["reference_id"] for r in at["items"]] == [r["reference_id"] for r in whole[17:22]]
+        past = ok(query(client, manager, dataset, limit=5, offset=22, order_by=order))
+        assert len(past["items"]) == 2 and past["next_cursor"] is None
+    both = query(client, manager, dataset, limit=5, offset=5, cursor=everything["next_cursor"])
+    assert both.status_code == 422 and "offset" in both.text
+    negative = query(client, manager, dataset, offset=-1)
+    assert negative.status_code == 422 and "offset" in negative.text
+
     # The SDK's plan is the same query.
     plan = ((F("annotations.car") > 2) & (F("metadata.weather") == "rain")).to_json()
     assert ok(query(client, manager, dataset, plan=plan))["count"] == 2

@@ -270,6 +270,7 @@ def query_items(
             view=request_in.view,
             limit=request_in.limit,
             cursor=request_in.cursor,
+            offset=request_in.offset,
             order_by=request_in.order_by,
             with_facets=request_in.facets,
             with_predictions=request_in.predictions,

@@ -49,6 +49,7 @@ def explore(
     view: str = "items",
     limit: int = 50,
     cursor: str | None = None,
+    offset: int = 0,
     order_by: str | None = None,
     with_facets: bool = False,
     with_predictions: bool = False,
@@ -59,7 +60,9 @@ def explore(
     result = run_query(snapshot.frames, query, view)
     # Only what the page's rows are read back by: ids for items, the object's own columns.
     columns = ["item_id"] if view == "items" else OBJECT_COLUMNS
-    page = result.page(limit=limit, cursor=cursor, order_by=order_by, columns=columns)
+    page = result.page(
+        limit=limit, cursor=cursor, offset=offset, order_by=order_by, columns=columns
+    )
     if view == "items":
         rows = _item_rows(session, page.rows, with_predictions)
     else:

@@ -108,6 +108,12 @@ class QueryRequest(Schema):
     view: Literal["items", "objects"] = "items"
     limit: int = Field(50, ge=1, le=1000)
     cursor: str | None = Field(None, max_length=64)
+    offset: int = Field(
+        0,
+        ge=0,
+        le=100_000_000,
+        description="Skip this many matches (not with `cursor`): the grid jumps to a place.",
+    )
     order_by: str | None = Field(
         None, max_length=300, description='A field to sort by; a leading "-" sorts descending.'
     )

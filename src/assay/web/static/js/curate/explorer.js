@@ -1,6 +1,6 @@
 // The explorer of one dataset (/datasets/{id}): the query bar, the sidebar's facets and
 // slices, and a virtualised grid of the matches — item thumbnails with their shapes, or
-// object crops — fetched a page at a time (POST /datasets/{id}/query, next_cursor) as the
+// object crops — fetched a page at a time (POST /datasets/{id}/query, by offset) as the
 // grid scrolls. The query, view and sort live in the URL, so a view can be shared.
 // With embeddings: Find similar (from a thumbnail, the detail or the selection) pins the
 // k nearest items in the grid with their scores until "Back to the query"; the Map display
@@ -373,7 +373,7 @@ export async function renderExplorer(view, { id }) {
     grid = virtualGrid({
       cellWidth: size.width, cellHeight: size.height, gap: 10,
       label: state.view === "objects" ? "Objects" : "Items",
-      render: renderCell, need: (last) => need(last),
+      render: renderCell, need: (first, last) => need(first, last),
     });
     gridBox.replaceChildren(grid.element);
   }
@@ -456,18 +456,25 @@ export async function renderExplorer(view, { id }) {
     showDisplay();
   }
 
-  // The grid shows index `last`: fetch pages until it is loaded.
-  async function need(last) {
-    if (state.loading || state.done || last < state.rows.length) return;
+  // The grid shows indexes first..last: fetch the first stretch of them not loaded yet, by
+  // offset — a jump into the middle of a million items reads the page there, not every page
+  // before it. Rows are kept by index (a sparse array); the next layout asks for what is
+  // still missing.
+  async function need(first, last) {
+    if (state.loading || state.done) return;
+    const end = Math.min(last, state.count - 1);
+    let offset = -1;
+    for (let i = Math.max(0, first); i <= end; i += 1) {
+      if (!state.rows[i]) { offset = i; break; }
+    }
+    if (offset < 0) return;
     const generation = state.generation;
     state.loading = true;
-    const limit = Math.min(MAX_PAGE, Math.max(MIN_PAGE, last - state.rows.length + MIN_PAGE));
+    const limit = Math.min(MAX_PAGE, Math.max(MIN_PAGE, end - offset + 1));
     try {
-      const answer = await api(`${base}/query`, { method: "POST", body: body({ limit, cursor: state.cursor }) });
+      const answer = await api(`${base}/query`, { method: "POST", body: body({ limit, offset }) });
       if (generation !== state.generation) return;
-      state.rows.push(...answer.items);
-      state.cursor = answer.next_cursor;
-      state.done = !answer.next_cursor;
+      answer.items.forEach((item, k) => { state.rows[offset + k] = item; });
       remember(answer.items);
     } catch (error) {
       if (generation !== state.generation) return;

@@ -3,9 +3,10 @@
 // cost what fifty do. Past the height a browser can lay out, the spacer stays at a fixed
 // height and scrolling maps onto the rows proportionally.
 //
-// virtualGrid({cellWidth, cellHeight, gap, label, render(index) → Node, need(lastIndex)}):
+// virtualGrid({cellWidth, cellHeight, gap, label, render(index) → Node, need(first, last)}):
 // `render` builds cell `index` (a placeholder until its data has arrived); `need` is told the
-// last index on screen after each layout, so the caller fetches pages as the user scrolls.
+// indexes on screen (with the overscan) after each layout, so the caller fetches the pages
+// there as the user scrolls or jumps (last < first: nothing on screen).
 
 import { el } from "/static/js/api.js";
 
@@ -70,8 +71,7 @@ export function virtualGrid({ cellWidth, cellHeight, gap = 10, label, render, ne
       style.left = `${margin + gap + column * (cellWidth + gap)}px`;
       style.top = `${top + gap + row * rowHeight - virtualTop}px`;
     }
-    if (end > 0) need(end - 1);
-    else need(-1);
+    need(start, end - 1);
   }
 
   function schedule() {
