@@ -135,3 +135,21 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(20)
+
+
+def logged_in_page(playwright, url: str, email: str, password: str, *, height: int = 800):
+    """Headless Chromium (Debian's) at `url`, through the login form: (browser, page)."""
+    from tests.web.conftest import CHROMIUM_ARGS, chromium_path
+
+    executable = chromium_path()
+    if executable is None:
+        raise SystemExit("Chromium not found: apt-get install chromium")
+    browser = playwright.chromium.launch(
+        executable_path=executable, headless=True, args=CHROMIUM_ARGS
+    )
+    page = browser.new_page(viewport={"width": 1280, "height": height})
+    page.goto(url)
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    return browser, page

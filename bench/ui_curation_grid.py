@@ -15,15 +15,11 @@ a jump past the pages fetched so far reads the page at that offset. Goal (issue 
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import shutil
 import statistics
 import time
 
-from _server import Server, machine
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+from _server import Server, logged_in_page, machine
 
 # Scroll the grid by `delta` px (or to `to`, a fraction of its height) and resolve with the
 # milliseconds until a frame shows every cell on screen with its item.
@@ -55,9 +51,6 @@ def main() -> None:
     parser.add_argument("--screens", type=int, default=40)
     parser.add_argument("--jumps", type=int, default=10)
     args = parser.parse_args()
-    chromium = os.environ.get("ASSAY_CHROMIUM") or shutil.which("chromium")
-    if chromium is None:
-        raise SystemExit("Chromium not found: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     print(f"machine: {machine()}")
@@ -79,14 +72,9 @@ def main() -> None:
             built = time.perf_counter() - started
             print(f"  snapshot of {dataset['item_count']:,} items: {built:.1f} s")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium, headless=True, args=CHROMIUM_ARGS
+            browser, page = logged_in_page(
+                playwright, f"{server.url}/datasets/{dataset['id']}", email, password, height=900
             )
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{server.url}/datasets/{dataset['id']}")
-            page.fill("input[name=email]", email)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
             page.wait_for_selector(".vgrid .item-cell")
             shown = page.inner_text(".explore-count")
             screen = page.evaluate("document.querySelector('.vgrid').clientHeight")

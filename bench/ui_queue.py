@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import struct
 import zlib
 
-from _server import Server, machine
+from _server import Server, logged_in_page, machine
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 WARMUP = 3  # the first swaps load the workspace module and warm the server's caches
 
 
@@ -102,23 +100,19 @@ def main() -> None:
     parser.add_argument("--size", default="640x480", help="image size, WIDTHxHEIGHT")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    chromium = os.environ.get("ASSAY_CHROMIUM") or shutil.which("chromium")
-    if chromium is None:
-        raise SystemExit("Chromium not found: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     server = Server()
     try:
         project_id, email, password = seed(server, args.tasks + WARMUP, width, height)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=chromium, headless=True, args=CHROMIUM_ARGS
+            browser, page = logged_in_page(
+                playwright,
+                f"{server.url}/label/{project_id}?stage=label",
+                email,
+                password,
+                height=800,
             )
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(f"{server.url}/label/{project_id}?stage=label")
-            page.fill("input[name=email]", email)
-            page.fill("input[name=password]", password)
-            page.click("button[type=submit]")
             page.wait_for_selector(".labeling[data-task-id] .ws-media img")
             page.evaluate("window.__samePage = true")
             seen = set()
