@@ -1,6 +1,7 @@
 """Appending items with their boxes and metadata through the API, against a real `assay serve`.
 
-    python bench/curation_ingest.py [--items 1000000] [--boxes 5] [--chunk 10000] [--postgres]
+    python bench/curation_ingest.py [--items 1000000] [--boxes 5] [--chunk 10000]
+                                    [--postgres | --database-url postgresql+psycopg://…]
 
 Generates items like a driving dataset's (a URL, width and height, a dozen metadata fields:
 numbers, strings, a list, a nested object; 0 to 10 boxes each, `--boxes` on average) and posts
@@ -146,7 +147,11 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--boxes", type=int, default=5, help="average boxes per item")
     parser.add_argument("--chunk", type=int, default=10_000)
-    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL cluster")
+    parser.add_argument(
+        "--database-url",
+        help="an existing, empty database to fill (kept for bench/curation_explore.py)",
+    )
     parser.add_argument(
         "--processes", type=int, default=2, help="`assay serve --processes` (one per core)"
     )
@@ -154,8 +159,9 @@ def main() -> None:
 
     print(f"machine: {machine()}")
     pg = Postgres() if args.postgres else None
-    server = Server(pg.url if pg else None, processes=args.processes)
-    dialect = "postgresql" if pg else "sqlite"
+    url = pg.url if pg else args.database_url
+    server = Server(url, processes=args.processes)
+    dialect = "postgresql" if url and url.startswith("postgresql") else "sqlite"
     try:
         api = server.api()
         dataset = api.post("/datasets", json={"name": "ingest-bench"}).json()
