@@ -3,7 +3,8 @@ thread speaking the chat-completions wire format (POST /v1/chat/completions).
 
 What it answers is the test's: `answer(request_json) -> str` gives the assistant message's
 content; `fail(500, 429, ...)` makes the next requests answer those statuses first (an
-OpenAI-style error body, `Retry-After: 0` on a 429). Every request is recorded.
+OpenAI-style error body, `Retry-After: 0` on a 429). Every POST is recorded. It also serves
+`files` (path → bytes) on GET: media for items given by URL.
 """
 
 from __future__ import annotations
@@ -22,10 +23,19 @@ class ChatCompletionsServer(Threaded):
     def __init__(self, answer: Callable[[dict[str, Any]], str]) -> None:
         self.requests: list[Received] = []
         self._failures: deque[int] = deque()
+        self.files: dict[str, bytes] = {}
         self._lock = threading.Lock()
         server_self = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                data = server_self.files.get(self.path)
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with server_self._lock:
