@@ -62,14 +62,19 @@ class RayExecutor:
                 ray.init(**(init or {}))
 
     def map(self, fn: Callable[[In], Out], batches: Iterable[In]) -> Iterator[Out]:
-        remote = self._ray.remote(fn)
+        remote = self._ray.remote(_apply)
         pending: deque[Any] = deque()
         for batch in batches:
-            pending.append(remote.remote(batch))
+            pending.append(remote.remote(fn, batch))
             if len(pending) >= self.in_flight:
                 yield self._ray.get(pending.popleft())
         while pending:
             yield self._ray.get(pending.popleft())
+
+
+def _apply(fn: Callable[[In], Out], batch: In) -> Out:
+    """What a Ray task runs: any picklable callable (a function, a builtin, an object)."""
+    return fn(batch)
 
 
 def executor_from_settings(settings: Any) -> Executor:
