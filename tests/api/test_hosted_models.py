@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 import tests.support.model_runners  # noqa: F401  (registers test-boxes, test-flaky)
 from assay.core import models as core_models
-from assay.curation import items as curation_items
 from assay.curation import models
 from assay.curation.model_runners import get_model_runner
+from tests.support.curation import model_predictions
 from tests.support.openai_server import ChatCompletionsServer, image_urls, user_text
 
 API = "/api/v1"
@@ -78,22 +78,6 @@ def python_model(client, account, reference_id: str, runner: str) -> dict[str, A
     return ok(client.post(f"{API}/models", json=body, headers=account.headers))
 
 
-def predictions(db, dataset_id: str, model_id: str) -> dict[str, list[dict[str, Any]]]:
-    """reference id → the model's stored predictions on the item (items with any)."""
-    with db.read() as session:
-        found = dict(
-            session.execute(
-                select(models.Item.id, models.Item.reference_id).where(
-                    models.Item.dataset_id == dataset_id
-                )
-            ).all()
-        )
-        shapes = curation_items.annotations_of(
-            session=session, item_ids=list(found), source_id=model_id
-        )
-    return {found[i]: s for i, s in shapes.items() if s}
-
-
 def test_a_python_runner_over_a_slice_writes_predictions_once(client, manager, db, pool):
     items = [
         {"reference_id": f"t{n}", "kind": "text", "text": f"text {n}", "metadata": {"colour": c}}
@@ -122,7 +106,7 @@ def test_a_python_runner_over_a_slice_writes_predictions_once(client, manager, d
     errors = {e["reference_id"]: e["error"] for e in result["errors"]}
     assert set(errors) == {"bad", "no"}
     assert "label" in errors["bad"] and errors["no"] == "refused by the test runner"
-    stored = predictions(db, dataset_id, model["id"])
+    stored = model_predictions(db, dataset_id, model["id"])
     assert sorted(stored) == ["t0", "t1", "t3"]
     assert [s["label"] for s in stored["t3"]] == ["green"]
     assert stored["t0"][0]["type"] == "category" and 0 <= stored["t0"][0]["confidence"] <= 1
@@ -134,9 +118,9 @@ def test_a_python_runner_over_a_slice_writes_predictions_once(client, manager, d
         client, manager, model["id"], dataset_id=dataset_id, query='metadata.colour = "red"'
     )
     assert again["result"]["items"] == 2 and again["result"]["predicted"] == 2
-    assert predictions(db, dataset_id, model["id"]) == {
+    assert model_predictions(db, dataset_id, model["id"]) == {
         **stored,
-        "t2": predictions(db, dataset_id, model["id"])["t2"],
+        "t2": model_predictions(db, dataset_id, model["id"])["t2"],
     }
     after = ok(client.get(f"{API}/datasets/{dataset_id}", headers=manager.headers))
     assert after["prediction_count"] == 4
@@ -172,7 +156,7 @@ def test_a_retried_run_resumes_without_repeating_written_items(client, manager, 
     answered = calls.read_text().split()
     assert sorted(answered) == sorted(f"r{n:02d}" for n in range(20))
     assert len(answered) == 20
-    assert len(predictions(db, dataset_id, model["id"])) == 20
+    assert len(model_predictions(db, dataset_id, model["id"])) == 20
     shown = ok(client.get(f"{API}/datasets/{dataset_id}", headers=manager.headers))
     assert shown["prediction_count"] == 20
 
@@ -234,7 +218,7 @@ def test_an_openai_endpoint_with_retries_and_a_malformed_answer(client, manager,
     result = job["result"]
     assert (result["predicted"], result["failed"]) == (3, 2)
     assert {e["reference_id"] for e in result["errors"]} == {"g", "u"}
-    stored = predictions(db, dataset_id, model["id"])
+    stored = model_predictions(db, dataset_id, model["id"])
     assert stored["m"] == [{"type": "category", "label": "cat", "confidence": 0.9}]
     assert stored["w"][0]["label"] == "dog"
     assert stored["p"] == [{"type": "category", "label": "picture", "confidence": 0.75}]
@@ -279,7 +263,9 @@ def test_an_endpoint_that_keeps_failing_fails_the_attempt_not_the_items(client, 
         server.fail(*([503] * 4))  # one attempt's retries; the job's second attempt succeeds
         job = run(client, manager, model["id"], dataset_id=dataset_id)
     assert job["status"] == "succeeded" and job["attempts"] == 2, job
-    assert predictions(db, dataset_id, model["id"]) == {"a": [{"type": "category", "label": "x"}]}
+    assert model_predictions(db, dataset_id, model["id"]) == {
+        "a": [{"type": "category", "label": "x"}]
+    }
     logs = ok(client.get(f"{API}/jobs/{job['id']}/logs", headers=manager.headers))
     assert any("kept failing (HTTP 503)" in entry["message"] for entry in logs["items"])
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 import tests.support.model_runners  # noqa: F401  (registers test-boxes)
 from assay.core.compute import InProcess, RayExecutor, executor_from_settings
-from assay.curation import items as curation_items
 from assay.curation import models
+from tests.support.curation import model_predictions
 
 ray = pytest.importorskip("ray")
 API = "/api/v1"
@@ -67,21 +67,6 @@ def vectors(db, dataset_id: str, space: str) -> dict[str, bytes]:
             .where(models.Embedding.dataset_id == dataset_id, models.Embedding.space == space)
         ).all()
     return {ref: bytes(vector) for ref, vector in rows}
-
-
-def predictions(db, dataset_id: str, model_id: str) -> dict[str, list[dict[str, Any]]]:
-    with db.read() as session:
-        found = dict(
-            session.execute(
-                select(models.Item.id, models.Item.reference_id).where(
-                    models.Item.dataset_id == dataset_id
-                )
-            ).all()
-        )
-        shapes = curation_items.annotations_of(
-            session=session, item_ids=list(found), source_id=model_id
-        )
-    return {found[i]: s for i, s in shapes.items() if s}
 
 
 def test_the_executor_follows_the_setting(settings, local_ray):
@@ -180,6 +165,6 @@ def test_embeddings_and_a_hosted_run_on_ray_equal_the_in_process_ones(
     assert local_run["predicted"] == 44 and local_run["failed"] == 1  # p07 is refused
     same = ("items", "predicted", "predictions", "failed", "errors", "resumed")
     assert {k: ray_run[k] for k in same} == {k: local_run[k] for k in same}
-    local_predictions = predictions(db, dataset["id"], made["local"]["id"])
+    local_predictions = model_predictions(db, dataset["id"], made["local"]["id"])
     assert len(local_predictions) == 44
-    assert predictions(db, dataset["id"], made["ray"]["id"]) == local_predictions
+    assert model_predictions(db, dataset["id"], made["ray"]["id"]) == local_predictions
