@@ -168,3 +168,36 @@ def test_embeddings_and_a_hosted_run_on_ray_equal_the_in_process_ones(
     local_predictions = model_predictions(db, dataset["id"], made["local"]["id"])
     assert len(local_predictions) == 44
     assert model_predictions(db, dataset["id"], made["ray"]["id"]) == local_predictions
+
+
+def test_an_endpoint_runner_with_its_key_runs_as_a_ray_task(settings, local_ray):
+    """The runner travels to the task whole (policy, key) and asks the endpoint from there."""
+    from assay.core import outbound
+    from assay.curation.model_runners import ItemError, OpenAIRunner, run_batch
+    from tests.support.openai_server import ChatCompletionsServer, user_text
+
+    def answer(request: dict[str, Any]) -> str:
+        text = user_text(request)
+        return "nonsense" if "odd" in text else f'{{"label": "{text[-1]}", "confidence": 0.5}}'
+
+    items = [
+        {"reference_id": f"r{n}", "media": None, "text": f"{'odd' if n == 2 else 'n'} {n}"}
+        for n in range(5)
+    ]
+    with ChatCompletionsServer(answer) as llm:
+        runner = OpenAIRunner(
+            base_url=llm.base_url,
+            model="m",
+            prompt="{text}",
+            api_key="sk-ray",
+            policy=outbound.Policy.from_settings(settings),
+        )
+        batches = [(runner, items[:3]), (runner, items[3:])]
+        local = list(InProcess().map(run_batch, batches))
+        settings.compute = "ray"
+        remote = list(executor_from_settings(settings).map(run_batch, batches))
+        keys = {r.headers["authorization"] for r in llm.requests}
+    assert remote == local
+    assert local[0][0] == [{"type": "category", "label": "0", "confidence": 0.5}]
+    assert isinstance(local[0][2], ItemError)
+    assert len(llm.requests) == 10 and keys == {"Bearer sk-ray"}
