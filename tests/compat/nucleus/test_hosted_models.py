@@ -55,8 +55,10 @@ from nucleus import DatasetItem
 from nucleus.async_job import AsyncJob
 from nucleus.errors import NucleusAPIError
 ds = client.create_dataset("hosted", is_scene=False)
-ds.append([DatasetItem(image_location=f"{args['base']}/{i}.png", reference_id=f"img-{i}")
-           for i in range(3)])
+appended = ds.append([DatasetItem(image_location=f"{args['base']}/{i}.png",
+                                  reference_id=f"img-{i}") for i in range(3)])
+if hasattr(appended, "sleep_until_complete"):  # 0.22: every append is an upload job
+    appended.sleep_until_complete(verbose_std_out=False)
 slc = ds.create_slice("first two", reference_ids=["img-0", "img-1"])
 model = client.get_model(args["model"])
 answer = model.run(ds.id, "colours", slc.id)
