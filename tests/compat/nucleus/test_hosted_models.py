@@ -34,7 +34,9 @@ def answer(request: dict[str, Any]) -> str:
     return json.dumps({"label": "red" if red else "other", "confidence": 0.8})
 
 
-def test_model_run_runs_a_hosted_model_over_a_slice(nucleus, server, manager: Account) -> None:
+def test_model_run_runs_a_hosted_model_over_a_slice(
+    nucleus, nucleus_line: str, server, manager: Account
+) -> None:
     with ChatCompletionsServer(answer) as llm:
         llm.files = {"/img/0.png": png((255, 0, 0)), "/img/1.png": png((0, 0, 255))}
         llm.files["/img/2.png"] = png((255, 0, 0))
@@ -42,7 +44,7 @@ def test_model_run_runs_a_hosted_model_over_a_slice(nucleus, server, manager: Ac
             f"{server.url}/api/v1/models",
             json={
                 "name": "colour-llm",
-                "reference_id": "colour-llm",
+                "reference_id": f"colour-llm-{nucleus_line}",
                 "runner": {"type": "openai", "base_url": llm.base_url, "model": "vision"},
             },
             headers=manager.headers,
@@ -75,7 +77,7 @@ result = {
     },
     "runs": ds.info().model_run_ids,
 }
-shell = client.create_model(name="shell", reference_id="shell-model")
+shell = client.create_model(name="shell", reference_id=args["shell"])
 for name, call in [
     ("unknown dataset", lambda: model.run("ds_nope", "x", None)),
     ("shell model", lambda: shell.run(ds.id, "x", None)),
@@ -89,6 +91,7 @@ for name, call in [
             args={
                 "base": f"http://127.0.0.1:{llm.port}/img",
                 "model": "prj_" + made.json()["id"],
+                "shell": f"shell-{nucleus_line}",
             },
         )
     answer_keys = {"job_id", "job_last_known_status", "job_type", "job_creation_time"}
