@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -83,11 +84,17 @@ def read_media(ctx: Any, store: blobs.BlobStore, media: str) -> bytes:
     return fetched.content
 
 
+@lru_cache(maxsize=4)
+def _loaded_embedder(name: str) -> Any:
+    """One instance per process (a Ray worker too): loading a model's weights is slow."""
+    return get_embedder(name)
+
+
 def embed_batch(work: tuple[str, list[bytes], list[str]]) -> np.ndarray:
     """`(embedder, images, texts)` → vectors (images when there are any, else the texts):
     what an executor's worker runs (`core/compute.py`)."""
     name, contents, texts = work
-    embedder = get_embedder(name)
+    embedder = _loaded_embedder(name)
     if contents:
         return embedder.embed_images(contents)
     if texts:
