@@ -53,6 +53,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
             "curation.compute_embeddings",
             "curation.delete_dataset",
             "curation.import_items",
+            "curation.run_model",
             "labeling.export",
             "labeling.import_prelabels",
             "labeling.import_tasks",

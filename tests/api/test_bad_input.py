@@ -111,6 +111,7 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "item_id": "missing",
         "reference_id": "r1",
         "slice_id": "missing",
+        "model_id": "missing",
     }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
 
-from assay.curation import models
+from assay.curation import items, models
 from assay.curation.datasets import next_revision
 
 
@@ -44,3 +46,17 @@ def add_predictions(db, dataset_id: str, model_name: str, shapes: dict[str, list
             )
         )
         return model.id
+
+
+def model_predictions(db, dataset_id: str, model_id: str) -> dict[str, list[dict[str, Any]]]:
+    """reference id → the model's stored predictions on the item (items with any)."""
+    with db.read() as session:
+        found = dict(
+            session.execute(
+                select(models.Item.id, models.Item.reference_id).where(
+                    models.Item.dataset_id == dataset_id
+                )
+            ).all()
+        )
+        shapes = items.annotations_of(session=session, item_ids=list(found), source_id=model_id)
+    return {found[i]: s for i, s in shapes.items() if s}

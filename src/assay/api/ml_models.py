@@ -1,5 +1,6 @@
-"""Models and their predictions under /api/v1: register a model, list and read models,
-upload a model's predictions on a dataset's items (named by reference id)."""
+"""Models and their predictions under /api/v1: register a model (shell, or hosted with a
+runner), list and read models, upload a model's predictions on a dataset's items (named by
+reference id), run a hosted model over a dataset as a job."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from assay.api.datasets import load_dataset
-from assay.api.deps import CurrentActor, Db
+from assay.api.deps import Ctx, CurrentActor, Db
 from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
+from assay.core import schemas as core_schemas
 from assay.core.errors import Invalid
-from assay.curation import annotations, ml_models, schemas, wire
+from assay.curation import annotations, hosted_runs, ml_models, schemas, wire
 from assay.curation.items import check_shape, existing_items
 from assay.curation.policies import datasets as policy
 
@@ -28,10 +30,13 @@ MAX_PREDICTIONS = 200_000
     "/models", response_model=schemas.MlModel, status_code=201, operation_id="create_model"
 )
 def create_model(
-    model_in: schemas.ModelCreate, request: Request, actor: CurrentActor, db: Db
+    model_in: schemas.ModelCreate, request: Request, actor: CurrentActor, ctx: Ctx
 ) -> JSONResponse:
-    """A model whose predictions you upload; `reference_id` is yours and unique."""
+    """A model whose predictions you upload, or with `runner` one Assay runs (hosted);
+    `reference_id` is yours and unique. An endpoint's API key is stored encrypted and never
+    returned."""
     policy.can_create(actor)
+    db = ctx.db
 
     def create(session: Session) -> schemas.MlModel:
         model = ml_models.create_model(
@@ -41,6 +46,8 @@ def create_model(
             reference_id=model_in.reference_id,
             metadata=model_in.metadata,
             created_by=actor.user_id,
+            runner_in=model_in.runner,
+            secret_key=ctx.settings.secret_key.get_secret_value(),
         )
         return schemas.MlModel.model_validate(model)
 
@@ -55,6 +62,41 @@ def list_models(actor: CurrentActor, db: Db) -> schemas.ModelPage:
         return schemas.ModelPage(
             items=[schemas.MlModel.model_validate(m) for m in found], next_cursor=None
         )
+
+
+@router.get("/models/{model_id}", response_model=schemas.MlModel, operation_id="get_model")
+def get_model(model_id: str, actor: CurrentActor, db: Db) -> schemas.MlModel:
+    policy.can_list(actor)
+    with db.read() as session:
+        model = ml_models.get_model(session=session, model_id=model_id, mode=actor.mode)
+        return schemas.MlModel.model_validate(model)
+
+
+@router.post(
+    "/models/{model_id}/runs",
+    response_model=core_schemas.Job,
+    status_code=202,
+    operation_id="run_model",
+)
+def run_model(
+    model_id: str, run_in: schemas.ModelRunCreate, actor: CurrentActor, db: Db
+) -> core_schemas.Job:
+    """A job running the hosted model over the dataset's items (a slice's or a query's) and
+    writing its predictions; follow it at /jobs/{id}."""
+    with db.write() as session:
+        dataset = load_dataset(session, run_in.dataset_id, actor)
+        policy.can_write(actor, dataset)
+        model = ml_models.get_model(session=session, model_id=model_id, mode=actor.mode)
+        job = hosted_runs.start_run(
+            session=session,
+            model=model,
+            dataset=dataset,
+            actor=actor,
+            slice_id=run_in.slice_id,
+            query=run_in.query,
+            name=run_in.name,
+        )
+        return core_schemas.Job.model_validate(job)
 
 
 _PREDICTIONS_BODY: dict[str, Any] = {

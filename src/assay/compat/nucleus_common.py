@@ -17,7 +17,7 @@ from assay.core import blobs
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import Forbidden, Invalid, NotFound
-from assay.curation import datasets, models
+from assay.curation import datasets, hosted_runs, models
 from assay.curation.policies import datasets as policy
 
 UPLOAD_TTL_SECONDS = 3600
@@ -26,6 +26,7 @@ MEDIA_TTL_SECONDS = 24 * 3600
 JOB_TYPES = {
     "nucleus.import": None,  # by the payload's `what`
     datasets.DELETE_JOB: "datasetDeletion",
+    hosted_runs.RUN_JOB: "modelInferenceRun",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {

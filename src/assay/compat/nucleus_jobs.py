@@ -32,11 +32,11 @@ from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import AssayError, Invalid, NotFound
 from assay.core.jobs import PermanentError, job_kind
-from assay.curation import datasets
+from assay.curation import datasets, hosted_runs
 
 router = APIRouter(route_class=ScaleRoute)
 MAX_LIST = 50_000
-KINDS = (IMPORT_JOB, datasets.DELETE_JOB)
+KINDS = (IMPORT_JOB, datasets.DELETE_JOB, hosted_runs.RUN_JOB)
 
 
 def _own_job(session: Any, job_id: str, actor: Actor) -> core_models.Job:

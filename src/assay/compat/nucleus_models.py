@@ -27,7 +27,7 @@ from assay.compat.nucleus_annotations import (
     split_reference,
     upload,
 )
-from assay.compat.nucleus_common import MediaUrls, load_dataset
+from assay.compat.nucleus_common import MediaUrls, job_json, load_dataset
 from assay.compat.nucleus_items import (
     _kickoff,
     _secret,
@@ -37,10 +37,11 @@ from assay.compat.nucleus_items import (
     segmentations,
 )
 from assay.compat.nucleus_jobs import importer
+from assay.compat.nucleus_slices import SLICE
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
-from assay.curation import annotations, items, ml_models, models
+from assay.curation import annotations, hosted_runs, items, ml_models, models
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(route_class=ScaleRoute)
@@ -201,6 +202,32 @@ def delete_model_run(
             session=session, dataset=dataset, source_id=model.id, reference_ids=None
         )
         return {"model_run_id": run_id, "deleted_predictions": removed}
+
+
+@router.post("/model/run/{model_id}/")
+def run_hosted_model(model_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx):
+    """`Model.run(dataset_id, model_run_name, slice_id)`: a job running the hosted model over
+    the dataset (or the slice) that writes its predictions as the run's; the kickoff's job
+    JSON (`AsyncJob.from_json` reads it) with the run's id."""
+    dataset_id, slice_id, name = (body.get(k) for k in ("dataset_id", "slice_id", "model_run_name"))
+    if not isinstance(dataset_id, str) or not dataset_id:
+        raise Invalid("dataset_id is required", field="dataset_id")
+    if slice_id is not None and not isinstance(slice_id, str):
+        raise Invalid("slice_id must be a string", field="slice_id")
+    if name is not None and not isinstance(name, str):
+        raise Invalid("model_run_name must be a string", field="model_run_name")
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        model = load_model(session, model_id, actor)
+        job = hosted_runs.start_run(
+            session=session,
+            model=model,
+            dataset=dataset,
+            actor=actor,
+            slice_id=fmt.assay_id(SLICE, slice_id) if slice_id else None,
+            name=name or None,
+        )
+        return {**job_json(job), "model_run_id": fmt.run_id(model.id, dataset.id)}
 
 
 # --- prediction uploads -----------------------------------------------------------------

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
         2.0, description="First retry delay of a failed job; doubles with each attempt."
     )
     job_retry_max_seconds: float = Field(3600.0, description="Upper bound of the retry delay.")
+    compute: Literal["local", "ray"] = Field(
+        "local",
+        description="Where batch compute (computing embeddings, running hosted models) runs: "
+        "`local`, in the job's worker thread; `ray`, as Ray tasks (the `ray` extra) on the "
+        "cluster RAY_ADDRESS names, else on a local Ray instance.",
+    )
+    compute_in_flight: int = Field(
+        8, ge=1, description="With ASSAY_COMPUTE=ray: batches of one job running at once."
+    )
     webhook_timeout_seconds: float = Field(10.0, description="Timeout of one webhook attempt.")
     webhook_max_attempts: int = Field(8, description="Attempts before a delivery is failed.")
     outbound_allow: list[str] = Field(

@@ -2,8 +2,10 @@
 
 `curation.compute_embeddings` runs a registered embedder (`embedders.py`) over a dataset's
 items (or a query's matches): media is read from the blob store, or fetched through
-`core/outbound` for URLs, a batch at a time; each batch of vectors is written like an upload
-(`embeddings.upload`) in its own short transaction, with progress. A retried job starts
+`core/outbound` for URLs, a batch at a time; the batches are embedded by the compute
+executor (`core/compute.py`: in the worker thread, or as Ray tasks) and each batch of vectors
+is written like an upload (`embeddings.upload`) by the job in its own short transaction,
+with progress. A retried job starts
 again from its first item — writing a vector twice replaces it.
 
 `embedding_map` projects a space's vectors to 2D for the explorer's map: PCA (numpy SVD over
@@ -13,6 +15,9 @@ the centred vectors) by default, UMAP when `umap-learn` is installed and asked f
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -21,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from assay.core import blobs, outbound
 from assay.core.auth import Actor
+from assay.core.compute import executor_from_settings
 from assay.core.errors import Invalid
 from assay.core.jobs import PermanentError, enqueue, job_kind
 from assay.core.models import Job
@@ -62,7 +68,8 @@ def start_compute(
     )
 
 
-def _media(ctx: Any, store: blobs.BlobStore, media: str) -> bytes:
+def read_media(ctx: Any, store: blobs.BlobStore, media: str) -> bytes:
+    """An item's media: from the blob store, or fetched (outbound policy, size cap)."""
     if media.startswith("blob:"):
         return b"".join(store.open(media[5:]))
     fetched = outbound.fetch(
@@ -77,10 +84,28 @@ def _media(ctx: Any, store: blobs.BlobStore, media: str) -> bytes:
     return fetched.content
 
 
+@lru_cache(maxsize=4)
+def _loaded_embedder(name: str) -> Any:
+    """One instance per process (a Ray worker too): loading a model's weights is slow."""
+    return get_embedder(name)
+
+
+def embed_batch(work: tuple[str, list[bytes], list[str]]) -> np.ndarray:
+    """`(embedder, images, texts)` → vectors (images when there are any, else the texts):
+    what an executor's worker runs (`core/compute.py`)."""
+    name, contents, texts = work
+    embedder = _loaded_embedder(name)
+    if contents:
+        return embedder.embed_images(contents)
+    if texts:
+        return embedder.embed_texts(texts)
+    return np.zeros((0, embedder.dim), np.float32)
+
+
 @job_kind(COMPUTE_JOB, max_attempts=3)
 def run_compute(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     """Embed the items a query matches (all when none) with a registered embedder."""
-    embedder = get_embedder(payload["embedder"])
+    get_embedder(payload["embedder"])  # refused here, not on a worker, when unknown
     store = blobs.open_store(ctx.settings)
     with ctx.db.read() as session:
         dataset = session.get(models.Dataset, payload["dataset_id"])
@@ -89,32 +114,37 @@ def run_compute(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         snapshot = SNAPSHOTS.get(session, dataset)
         rows = run_query(snapshot.frames, payload.get("query"), "items").positions
         item_ids = snapshot.items["item_id"].to_numpy()[rows].tolist()
-    done = failed = 0
+    failed = 0
+    sent: deque[tuple[int, list[str]]] = deque()
+
+    def work() -> Iterator[tuple[str, list[bytes], list[str]]]:
+        nonlocal failed
+        for start in range(0, len(item_ids), BATCH):
+            chunk = item_ids[start : start + BATCH]
+            with ctx.db.read() as session:
+                found = session.execute(
+                    select(models.Item.reference_id, models.Item.media, models.Item.text_).where(
+                        models.Item.id.in_(chunk)
+                    )
+                ).all()
+            references, contents, texts = [], [], []
+            for reference_id, media, text in found:
+                try:
+                    if media is not None:
+                        contents.append(read_media(ctx, store, media))
+                        references.append(reference_id)
+                    elif text is not None:
+                        texts.append(text)
+                        references.append(reference_id)
+                except (FileNotFoundError, Invalid):  # outbound's refusals are Invalid
+                    failed += 1
+            sent.append((len(chunk), references))
+            yield payload["embedder"], contents, texts
+
+    done = 0
     ctx.progress(0, len(item_ids), f"embedding {len(item_ids)} items", force=True)
-    for start in range(0, len(item_ids), BATCH):
-        chunk = item_ids[start : start + BATCH]
-        with ctx.db.read() as session:
-            found = session.execute(
-                select(
-                    models.Item.id, models.Item.reference_id, models.Item.media, models.Item.text_
-                ).where(models.Item.id.in_(chunk))
-            ).all()
-        references, contents, texts = [], [], []
-        for _, reference_id, media, text in found:
-            try:
-                if media is not None:
-                    contents.append(_media(ctx, store, media))
-                    references.append(reference_id)
-                elif text is not None:
-                    texts.append(text)
-                    references.append(reference_id)
-            except (FileNotFoundError, Invalid):  # outbound's refusals and failures are Invalid
-                failed += 1
-        vectors = (
-            (embedder.embed_images(contents) if contents else embedder.embed_texts(texts))
-            if references
-            else np.zeros((0, embedder.dim), np.float32)
-        )
+    for vectors in executor_from_settings(ctx.settings).map(embed_batch, work()):
+        size, references = sent.popleft()
         if references:
             upload_in = embeddings.EmbeddingsIn(
                 space=payload["space"],
@@ -128,7 +158,7 @@ def run_compute(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
                 if dataset is None or dataset.deleting:
                     raise PermanentError("the dataset was deleted while embedding")
                 embeddings.upload(session=session, dataset=dataset, upload_in=upload_in)
-        done += len(chunk)
+        done += size
         ctx.progress(done, len(item_ids), f"embedded {done} of {len(item_ids)} items")
     return {"embedded": done - failed, "failed": failed, "space": payload["space"]}
 

@@ -1,7 +1,7 @@
-"""Models whose predictions a team uploads (`curation.models.Model`): create, read, list,
-delete. A model's predictions are the `dataset_annotations` rows whose `source_id` is its id;
-deleting the model deletes them from every dataset (each dataset's revision and
-`prediction_count` kept).
+"""Models (`curation.models.Model`) whose predictions a team uploads (shell) or that Assay
+runs (hosted, `hosted_runs.py`): create, read, list, delete. A model's predictions are the
+`dataset_annotations` rows whose `source_id` is its id; deleting the model deletes them from
+every dataset (each dataset's revision and `prediction_count` kept).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from assay.core.errors import Conflict, Invalid, NotFound
 from assay.curation import models
 from assay.curation.datasets import DATASETS, next_revision
 from assay.curation.items import ANNOTATIONS, ITEMS, _chunks
+from assay.curation.model_runners import runner_config
 
 
 def create_model(
@@ -26,7 +27,11 @@ def create_model(
     reference_id: str,
     created_by: str | None,
     metadata: dict[str, Any] | None = None,
+    runner_in: Any = None,
+    secret_key: str | None = None,
 ) -> models.Model:
+    """A shell model, or a hosted one when `runner_in` (a `schemas.RunnerIn`) says how to run
+    it; its API key is stored encrypted with `secret_key`."""
     name, reference_id = name.strip(), reference_id.strip()
     if not name:
         raise Invalid("name must not be empty", field="name")
@@ -43,10 +48,16 @@ def create_model(
         raise Conflict(
             f"a model with reference_id {reference_id!r} exists ({taken})", field="reference_id"
         )
+    runner, api_key = None, None
+    if runner_in is not None:
+        runner, api_key = runner_config(runner_in, secret_key=secret_key or "")
     model = models.Model(
         mode=mode,
         name=name[:200],
         reference_id=reference_id,
+        kind="shell" if runner is None else "hosted",
+        runner=runner,
+        api_key=api_key,
         metadata_=metadata or {},
         created_by=created_by,
     )

@@ -159,6 +159,11 @@ class Model(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONType, nullable=False, default=dict
     )
+    # A hosted model's runner: {"type": "python", "name"} or {"type": "openai", "base_url",
+    # "model", "prompt"} (`curation/model_runners.py`); NULL for shell models.
+    runner: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The endpoint's API key, encrypted (`core/crypto.py`); never returned nor logged.
+    api_key: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, StringConstraints
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, StringConstraints
 
 from assay.core.schemas import Page, Schema
 
@@ -264,10 +264,35 @@ class AutotagPage(Page[Autotag]):
     pass
 
 
+class RunnerIn(Schema):
+    """How Assay runs a hosted model: a registered Python callable (`python`, by `name`) or
+    an OpenAI-compatible chat-completions endpoint (`openai`) asked for one category."""
+
+    type: Literal["python", "openai"]
+    name: str | None = Field(None, max_length=200, description="python: the registered name.")
+    base_url: str | None = Field(
+        None, max_length=2000, description="openai: e.g. https://api.openai.com/v1."
+    )
+    model: str | None = Field(None, max_length=200, description="openai: the model to ask.")
+    prompt: str | None = Field(
+        None,
+        max_length=20_000,
+        description="openai: the instruction; {text}, {reference_id}, {metadata} and {labels} "
+        "are filled in (a text item's text is appended when there is no {text}).",
+    )
+    labels: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=1000, description="openai: the answers allowed."
+    )
+    api_key: SecretStr | None = Field(None, description="openai: stored encrypted; never returned.")
+
+
 class ModelCreate(Schema):
     name: Name
     reference_id: str = Field(min_length=1, max_length=512, description="Your id for it.")
     metadata: dict[str, Any] = Field(default_factory=dict)
+    runner: RunnerIn | None = Field(
+        None, description="Makes a hosted model that Assay runs over a dataset's items."
+    )
 
 
 class MlModel(Schema):
@@ -276,10 +301,21 @@ class MlModel(Schema):
     id: str
     name: str
     reference_id: str
-    kind: str
+    kind: str = Field(description="shell (predictions uploaded) or hosted (Assay runs it).")
     metadata: dict[str, Any] = Field(validation_alias=_METADATA)
+    runner: dict[str, Any] | None = Field(None, description="A hosted model's runner, no key.")
+    has_api_key: Annotated[bool, BeforeValidator(lambda v: bool(v))] = Field(
+        False, validation_alias=AliasChoices("api_key", "has_api_key")
+    )
     created_by: str | None
     created_at: dt.datetime
+
+
+class ModelRunCreate(Schema):
+    dataset_id: str = Field(min_length=1, max_length=64)
+    slice_id: str | None = Field(None, max_length=64, description="Only the slice's items.")
+    query: str | dict[str, Any] | None = Field(None, description="Only the items it matches.")
+    name: str | None = Field(None, max_length=200, description="The run's name.")
 
 
 class ModelPage(Page[MlModel]):

@@ -23,6 +23,7 @@ OLDER_LINE_MODULES = {
     "test_scenes",
     "test_annotations",
     "test_models",
+    "test_hosted_models",
 }
 
 
