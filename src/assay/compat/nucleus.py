@@ -22,6 +22,7 @@ from assay.compat import (
     nucleus_jobs,
     nucleus_model_predictions,
     nucleus_models,
+    nucleus_queries,
     nucleus_scenes,
     nucleus_slices,
 )
@@ -36,6 +37,7 @@ for module in (
     nucleus_annotations,
     nucleus_models,
     nucleus_model_predictions,
+    nucleus_queries,
     nucleus_scenes,
     nucleus_slices,
     nucleus_jobs,
