@@ -24,6 +24,7 @@ from assay.compat import (
     nucleus_models,
     nucleus_queries,
     nucleus_scenes,
+    nucleus_slice_exports,
     nucleus_slices,
 )
 from assay.compat.errors import ScaleRoute
@@ -40,6 +41,7 @@ for module in (
     nucleus_queries,
     nucleus_scenes,
     nucleus_slices,
+    nucleus_slice_exports,
     nucleus_jobs,
 ):
     router.include_router(module.router)

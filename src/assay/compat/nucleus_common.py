@@ -22,10 +22,12 @@ from assay.curation.policies import datasets as policy
 
 UPLOAD_TTL_SECONDS = 3600
 MEDIA_TTL_SECONDS = 24 * 3600
+SEND_TO_LABELING_JOB = "nucleus.send_to_labeling"
 # Assay job kind → Nucleus's job_type.
 JOB_TYPES = {
     "nucleus.import": None,  # by the payload's `what`
     datasets.DELETE_JOB: "datasetDeletion",
+    SEND_TO_LABELING_JOB: "sendToLabeling",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {
@@ -57,6 +59,15 @@ def body_list(body: dict[str, Any], key: str, *, required: bool = False) -> list
     if not isinstance(value, list):
         raise Invalid(f"{key} must be a list", field=key)
     return value
+
+
+def string_list(body: dict[str, Any], key: str) -> list[str]:
+    """A required list of non-empty strings (tags, ids)."""
+    values = body_list(body, key, required=True)
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value:
+            raise Invalid(f"{key} holds non-empty strings", field=f"{key}[{i}]")
+    return values
 
 
 def flag(body: dict[str, Any], key: str, default: bool = False) -> bool:

@@ -21,6 +21,7 @@ from assay.compat.errors import ScaleRoute
 from assay.compat.nucleus_common import (
     IMPORT_JOB,
     IMPORT_TYPES,
+    JOB_TYPES,
     job_json,
     job_status,
     job_type,
@@ -36,7 +37,7 @@ from assay.curation import datasets
 
 router = APIRouter(route_class=ScaleRoute)
 MAX_LIST = 50_000
-KINDS = (IMPORT_JOB, datasets.DELETE_JOB)
+KINDS = tuple(JOB_TYPES)
 
 
 def _own_job(session: Any, job_id: str, actor: Actor) -> core_models.Job:

@@ -159,6 +159,9 @@ class Model(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column(
         "metadata", JSONType, nullable=False, default=dict
     )
+    tags: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    # Ids of the slices the model was trained on (Nucleus's trained_slice_ids).
+    trained_slice_ids: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
 
@@ -177,6 +180,7 @@ class Slice(Base):
     kind: Mapped[str] = mapped_column(String(16), nullable=False, default="static")
     # A dynamic slice's query: the query bar's text, or the SDK's plan.
     query: Mapped[Any | None] = mapped_column(JSONType)
+    tags: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
 
