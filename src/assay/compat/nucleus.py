@@ -17,7 +17,9 @@ from fastapi import APIRouter
 from assay.api.deps import CurrentActor
 from assay.compat import (
     nucleus_annotations,
+    nucleus_autotags,
     nucleus_datasets,
+    nucleus_embeddings,
     nucleus_items,
     nucleus_jobs,
     nucleus_model_predictions,
@@ -42,6 +44,8 @@ for module in (
     nucleus_scenes,
     nucleus_slices,
     nucleus_slice_exports,
+    nucleus_embeddings,
+    nucleus_autotags,
     nucleus_jobs,
 ):
     router.include_router(module.router)

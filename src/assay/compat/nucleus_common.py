@@ -23,11 +23,13 @@ from assay.curation.policies import datasets as policy
 UPLOAD_TTL_SECONDS = 3600
 MEDIA_TTL_SECONDS = 24 * 3600
 SEND_TO_LABELING_JOB = "nucleus.send_to_labeling"
+EXPORT_EMBEDDINGS_JOB = "nucleus.export_embeddings"
 # Assay job kind → Nucleus's job_type.
 JOB_TYPES = {
     "nucleus.import": None,  # by the payload's `what`
     datasets.DELETE_JOB: "datasetDeletion",
     SEND_TO_LABELING_JOB: "sendToLabeling",
+    EXPORT_EMBEDDINGS_JOB: "exportEmbeddings",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {
