@@ -7,16 +7,19 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 from assay.compat import nucleus_format as fmt
-from assay.core import blobs
+from assay.core import blobs, users
 from assay.core import models as core_models
 from assay.core.auth import Actor
-from assay.core.errors import Forbidden, Invalid, NotFound
+from assay.core.errors import AssayError, Forbidden, Invalid, NotFound
+from assay.core.jobs import PermanentError
 from assay.curation import datasets, models
 from assay.curation.policies import datasets as policy
 
@@ -99,6 +102,22 @@ def user_error(job: core_models.Job) -> dict[str, Any] | None:
     except ValueError:
         return None
     return found if isinstance(found, dict) and "error" in found else None
+
+
+def job_actor(session: Session, payload: dict[str, Any]) -> Actor:
+    """The actor a Nucleus job runs as: its creator, in the sandbox it was made in."""
+    user = users.get_user(session=session, user_id=payload["user_id"])
+    return Actor(user_id=user.id, email=user.email, role=user.role, mode=payload["mode"])
+
+
+@contextmanager
+def refusals_as_user_errors() -> Iterator[None]:
+    """A domain refusal inside a job fails it for good as the user's error (JSON: error and
+    field), which the job's status shows as `Errored_User`."""
+    try:
+        yield
+    except AssayError as error:
+        raise PermanentError(json.dumps({"error": error.message, "field": error.field})) from None
 
 
 def job_status(job: core_models.Job) -> str:

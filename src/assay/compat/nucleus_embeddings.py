@@ -26,15 +26,16 @@ from assay.compat.nucleus_common import (
     EXPORT_EMBEDDINGS_JOB,
     MEDIA_TTL_SECONDS,
     flag,
+    job_actor,
     job_json,
     load_dataset,
+    refusals_as_user_errors,
 )
 from assay.compat.nucleus_slices import SLICE, _load
 from assay.compat.scale_common import OptionalJsonObject
-from assay.core import blobs, jobs, users
-from assay.core.auth import Actor
-from assay.core.errors import AssayError, Invalid
-from assay.core.jobs import PermanentError, job_kind
+from assay.core import blobs, jobs
+from assay.core.errors import Invalid
+from assay.core.jobs import job_kind
 from assay.curation import datasets, models, slices
 
 router = APIRouter(route_class=ScaleRoute)
@@ -124,21 +125,17 @@ def export_embeddings(
 def run_export_embeddings(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     """The vectors as JSON files of ROWS_PER_FILE rows, each a blob at a signed URL; the
     job's `result` is the URLs (what `EmbeddingsExportJob.result_urls` reads)."""
-    try:
-        with ctx.db.read() as session:
-            user = users.get_user(session=session, user_id=payload["user_id"])
-            actor = Actor(user_id=user.id, email=user.email, role=user.role, mode=payload["mode"])
-            if payload.get("slice_id"):
-                found, dataset = _load(session, SLICE + payload["slice_id"], actor)
-                ids = slices.slice_item_ids(session=session, dataset=dataset, found=found)
-            else:
-                dataset = datasets.get_dataset(
-                    session=session, dataset_id=payload["dataset_id"], mode=actor.mode
-                )
-                ids = None
-            rows = embedding_rows(session, dataset, ids)
-    except AssayError as error:
-        raise PermanentError(json.dumps({"error": error.message, "field": error.field})) from None
+    with refusals_as_user_errors(), ctx.db.read() as session:
+        actor = job_actor(session, payload)
+        if payload.get("slice_id"):
+            found, dataset = _load(session, SLICE + payload["slice_id"], actor)
+            ids = slices.slice_item_ids(session=session, dataset=dataset, found=found)
+        else:
+            dataset = datasets.get_dataset(
+                session=session, dataset_id=payload["dataset_id"], mode=actor.mode
+            )
+            ids = None
+        rows = embedding_rows(session, dataset, ids)
     secret = ctx.settings.secret_key.get_secret_value()
     urls = []
     for k, start in enumerate(range(0, len(rows), ROWS_PER_FILE)):

@@ -6,7 +6,6 @@ ground truth."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,16 +14,22 @@ from assay.api.deps import Ctx, CurrentActor
 from assay.api.projects import load_project
 from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
-from assay.compat.nucleus_common import SEND_TO_LABELING_JOB, MediaUrls, job_json
+from assay.compat.nucleus_common import (
+    SEND_TO_LABELING_JOB,
+    MediaUrls,
+    job_actor,
+    job_json,
+    refusals_as_user_errors,
+)
 from assay.compat.nucleus_items import MAX_PAGE, _secret, export_rows
 from assay.compat.nucleus_models import load_model
 from assay.compat.nucleus_queries import items_in_order
 from assay.compat.nucleus_slices import SLICE, _load
 from assay.compat.scale_common import OptionalJsonObject
-from assay.core import jobs, users
+from assay.core import jobs
 from assay.core.auth import Actor
-from assay.core.errors import AssayError, Invalid
-from assay.core.jobs import PermanentError, job_kind
+from assay.core.errors import Invalid
+from assay.core.jobs import job_kind
 from assay.curation import models, slices, to_labeling
 from assay.labeling.policies import projects as project_policy
 
@@ -173,22 +178,18 @@ def send_to_labeling(
 @job_kind(SEND_TO_LABELING_JOB, max_attempts=1)
 def run_send_to_labeling(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     """A Nucleus `send_to_labeling`: the slice's items as one batch of the project."""
-    try:
-        with ctx.db.write() as session:
-            user = users.get_user(session=session, user_id=payload["user_id"])
-            actor = Actor(user_id=user.id, email=user.email, role=user.role, mode=payload["mode"])
-            found, dataset = _load(session, SLICE + payload["slice_id"], actor, write=True)
-            project = _check_project(session, payload["project_id"], actor, dataset)
-            link = to_labeling.send_items(
-                session=session,
-                dataset=dataset,
-                item_ids=slices.slice_item_ids(session=session, dataset=dataset, found=found),
-                project=project,
-                actor=actor,
-                settings=ctx.settings,
-                batch_name=f"{found.name} ({fmt.nucleus_id(fmt.JOB, ctx.job_id)})",
-                slice_id=found.id,
-            )
-            return {"batch_id": link.batch_id, "project_id": project.id, "sent": link.sent}
-    except AssayError as error:
-        raise PermanentError(json.dumps({"error": error.message, "field": error.field})) from None
+    with refusals_as_user_errors(), ctx.db.write() as session:
+        actor = job_actor(session, payload)
+        found, dataset = _load(session, SLICE + payload["slice_id"], actor, write=True)
+        project = _check_project(session, payload["project_id"], actor, dataset)
+        link = to_labeling.send_items(
+            session=session,
+            dataset=dataset,
+            item_ids=slices.slice_item_ids(session=session, dataset=dataset, found=found),
+            project=project,
+            actor=actor,
+            settings=ctx.settings,
+            batch_name=f"{found.name} ({fmt.nucleus_id(fmt.JOB, ctx.job_id)})",
+            slice_id=found.id,
+        )
+        return {"batch_id": link.batch_id, "project_id": project.id, "sent": link.sent}
