@@ -56,6 +56,18 @@ def parse_run_id(value: str) -> tuple[str, str] | None:
     return (model_id, dataset_id) if model_id and dataset_id else None
 
 
+def model_run_id(model_id: str) -> str:
+    """A run of 0.22's dataset-less kind: the model's predictions on any dataset."""
+    return f"{RUN}{model_id}"
+
+
+def model_of_run(value: str) -> str | None:
+    """The model id of either kind of run id, or None when it is not one."""
+    if not value.startswith(RUN):
+        return None
+    return value[len(RUN) :].partition("_")[0] or None
+
+
 def iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
