@@ -22,6 +22,7 @@ from assay.compat import (
     nucleus_embeddings,
     nucleus_items,
     nucleus_jobs,
+    nucleus_labels,
     nucleus_model_predictions,
     nucleus_models,
     nucleus_queries,
@@ -46,6 +47,7 @@ for module in (
     nucleus_slice_exports,
     nucleus_embeddings,
     nucleus_autotags,
+    nucleus_labels,
     nucleus_jobs,
 ):
     router.include_router(module.router)
