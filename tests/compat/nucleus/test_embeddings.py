@@ -17,8 +17,10 @@ pytestmark = pytest.mark.live
 SETUP = """
 from nucleus import DatasetItem
 ds = client.create_dataset("vectors")
-ds.append([DatasetItem(image_location=f"https://m.test/{n}.jpg", reference_id=f"img-{n}")
-           for n in range(6)]).sleep_until_complete(verbose_std_out=False)
+job = ds.append([DatasetItem(image_location=f"https://m.test/{n}.jpg", reference_id=f"img-{n}")
+                 for n in range(6)])
+if hasattr(job, "sleep_until_complete"):  # 0.22 appends remote items as a job
+    job.sleep_until_complete(verbose_std_out=False)
 result = ds.id
 """
 

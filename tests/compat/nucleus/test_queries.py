@@ -4,6 +4,8 @@ query refused naming its token."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.conftest import Account
@@ -11,7 +13,9 @@ from tests.conftest import Account
 pytestmark = pytest.mark.live
 
 
-def test_items_objects_and_exports_follow_the_query(nucleus, manager: Account) -> None:
+def test_items_objects_and_exports_follow_the_query(
+    nucleus, manager: Account, name: Callable[[str], str]
+) -> None:
     got = nucleus(
         manager.key,
         """
@@ -31,7 +35,7 @@ ds.annotate([
     BoxAnnotation(label="person", x=1, y=1, width=2, height=4, reference_id="img-2",
                   annotation_id="a2"),
 ])
-model = client.create_model(name="det", reference_id="det-q")
+model = client.create_model(name="det", reference_id=args["model"])
 ds.upload_predictions(model, [
     BoxPrediction(label="car", x=0, y=0, width=9, height=9, reference_id="img-0",
                   annotation_id="p0", confidence=0.9),
@@ -67,6 +71,7 @@ for name, call in {
     except nucleus.errors.NucleusAPIError as error:
         result[name] = [error.status_code, error.message.split("The detailed error is:")[-1]]
 """,
+        args={"model": name("det")},
     )
     assert got["rain"] == ["img-0", "img-2"]
     assert got["unquoted"] == ["img-2"]
