@@ -90,6 +90,14 @@ def dataset_embeddings(dataset_id: str, actor: CurrentActor, ctx: Ctx) -> list[d
         return embedding_rows(session, dataset)
 
 
+@router.get("/slice/{slice_id}/embeddings")
+def slice_embeddings(slice_id: str, actor: CurrentActor, ctx: Ctx) -> list[dict[str, Any]]:
+    with ctx.db.read() as session:
+        found, dataset = _load(session, slice_id, actor)
+        ids = slices.slice_item_ids(session=session, dataset=dataset, found=found)
+        return embedding_rows(session, dataset, ids)
+
+
 @router.post("/dataset/{dataset_or_slice_id}/async_export_embeddings")
 def export_embeddings(
     dataset_or_slice_id: str,

@@ -1,7 +1,7 @@
 """Nucleus slices (docs/nucleus-wire.md §3.7) on curation's static slices: create (by
 reference ids, item ids or scene ids, or empty), build (a random sample, optionally of a
 slice or an autotag's score range), info, tags, append, items, the dataset's and the
-account's slice lists, delete, and a slice's embeddings. Exports: nucleus_slice_exports."""
+account's slice lists, delete. Exports: nucleus_slice_exports; embeddings: nucleus_embeddings."""
 
 from __future__ import annotations
 
@@ -314,30 +314,3 @@ def delete_slice(
         found, dataset = _load(session, slice_id, actor, write=True)
         slices.delete_slice(session=session, dataset=dataset, found=found)
         return {}
-
-
-@router.get("/slice/{slice_id}/embeddings")
-def slice_embeddings(slice_id: str, actor: CurrentActor, ctx: Ctx) -> list[Any]:
-    """The slice's items' vectors (the dataset's first embedding space)."""
-    with ctx.db.read() as session:
-        found, dataset = _load(session, slice_id, actor)
-        spaces = sorted(dataset.embedding_spaces or {})
-        if not spaces:
-            return []
-        members = _members(session, found, dataset)
-        table = models.Embedding.__table__
-        vectors = dict(
-            session.execute(
-                select(table.c.item_id, table.c.vector).where(
-                    table.c.item_id.in_([m.id for m in members]), table.c.space == spaces[0]
-                )
-            ).all()
-        )
-        return [
-            {
-                "reference_id": m.reference_id,
-                "embedding_vector": np.frombuffer(vectors[m.id], dtype=np.float32).tolist(),
-            }
-            for m in members
-            if m.id in vectors
-        ]

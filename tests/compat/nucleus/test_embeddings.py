@@ -46,6 +46,8 @@ result = {
     "status": [job.status()["status"], job.job_type],
     "files": sorted((r["reference_id"], r["embedding_vector"]) for f in files for r in f),
     "slice_files": sorted(r["reference_id"] for f in slice_files for r in f),
+    "slice_sync": sorted(r["reference_id"] for r in
+                         client.get_slice(s.id).export_embeddings(asynchronous=False)),
     "indexes": [(i.status, i.index_type, i.index_level, i.embedding_type,
                  i.embedding_dimension) for i in indexes],
     "indexing": ds.get_image_indexing_status(),
@@ -98,7 +100,7 @@ def test_embeddings_and_autotags_read_through_the_client(
     assert got["sync"] == expected
     assert got["status"] == ["Completed", "exportEmbeddings"]
     assert got["files"] == expected
-    assert got["slice_files"] == ["img-1", "img-4"]
+    assert got["slice_files"] == got["slice_sync"] == ["img-1", "img-4"]
     assert got["indexes"] == [["Completed", "Custom", "Image", "pixels", 3]]
     assert got["indexing"]["embedding_count"] == 5 and got["indexing"]["image_count"] == 6
     assert got["tags"] == [["tag_", "red_things", "completed", "Image"]]
