@@ -40,6 +40,10 @@ tag_id = tags[0]["id"]
 tagged = ds.autotag_items("red_things", for_scores_greater_than=0.5)
 training = ds.autotag_training_items("red_things")
 metrics = client.get_autotag_refinement_metrics(tag_id)
+from nucleus.slice import SliceBuilderFilterAutotag, SliceBuilderFilters, SliceBuilderMethods
+sampled = ds.build_slice("red", 10, SliceBuilderMethods.RANDOM, SliceBuilderFilters(
+    autotag=SliceBuilderFilterAutotag(tag_id, [0.5, 1.0])))
+sampled = sorted(i.reference_id for i in client.get_slice(sampled["sliceId"]).items_generator())
 client.delete_autotag(tag_id)
 result = {
     "sync": sorted((r["reference_id"], r["embedding_vector"]) for r in sync),
@@ -56,6 +60,7 @@ result = {
     "tagged_tag": tagged["autotag"]["name"],
     "training": [t["ref_id"] for t in training["autotagPositiveTrainingItems"]],
     "metrics": metrics,
+    "sampled": sampled,
     "after": ds.list_autotags(),
     "query_after": len(list(ds.query_items(""))),
 }
@@ -107,6 +112,7 @@ def test_embeddings_and_autotags_read_through_the_client(
     assert got["tagged"][0] == ["img-0", True]
     assert all(above for _, above in got["tagged"])
     assert got["tagged_tag"] == "red_things"
+    assert got["sampled"] == sorted(ref for ref, _ in got["tagged"])
     assert got["training"] == ["img-0"]
     assert got["metrics"]["total_refinement_steps"] == 1
     assert got["metrics"]["average_positives_selected_per_refinement"] == 1.0
