@@ -17,12 +17,17 @@ from fastapi import APIRouter
 from assay.api.deps import CurrentActor
 from assay.compat import (
     nucleus_annotations,
+    nucleus_autotags,
     nucleus_datasets,
+    nucleus_embeddings,
     nucleus_items,
     nucleus_jobs,
+    nucleus_labels,
     nucleus_model_predictions,
     nucleus_models,
+    nucleus_queries,
     nucleus_scenes,
+    nucleus_slice_exports,
     nucleus_slices,
 )
 from assay.compat.errors import ScaleRoute
@@ -36,8 +41,13 @@ for module in (
     nucleus_annotations,
     nucleus_models,
     nucleus_model_predictions,
+    nucleus_queries,
     nucleus_scenes,
     nucleus_slices,
+    nucleus_slice_exports,
+    nucleus_embeddings,
+    nucleus_autotags,
+    nucleus_labels,
     nucleus_jobs,
 ):
     router.include_router(module.router)

@@ -7,26 +7,33 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 from assay.compat import nucleus_format as fmt
-from assay.core import blobs
+from assay.core import blobs, users
 from assay.core import models as core_models
 from assay.core.auth import Actor
-from assay.core.errors import Forbidden, Invalid, NotFound
+from assay.core.errors import AssayError, Forbidden, Invalid, NotFound
+from assay.core.jobs import PermanentError
 from assay.curation import datasets, hosted_runs, models
 from assay.curation.policies import datasets as policy
 
 UPLOAD_TTL_SECONDS = 3600
 MEDIA_TTL_SECONDS = 24 * 3600
+SEND_TO_LABELING_JOB = "nucleus.send_to_labeling"
+EXPORT_EMBEDDINGS_JOB = "nucleus.export_embeddings"
 # Assay job kind → Nucleus's job_type.
 JOB_TYPES = {
     "nucleus.import": None,  # by the payload's `what`
     datasets.DELETE_JOB: "datasetDeletion",
     hosted_runs.RUN_JOB: "modelInferenceRun",
+    SEND_TO_LABELING_JOB: "sendToLabeling",
+    EXPORT_EMBEDDINGS_JOB: "exportEmbeddings",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {
@@ -60,6 +67,15 @@ def body_list(body: dict[str, Any], key: str, *, required: bool = False) -> list
     return value
 
 
+def string_list(body: dict[str, Any], key: str) -> list[str]:
+    """A required list of non-empty strings (tags, ids)."""
+    values = body_list(body, key, required=True)
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value:
+            raise Invalid(f"{key} holds non-empty strings", field=f"{key}[{i}]")
+    return values
+
+
 def flag(body: dict[str, Any], key: str, default: bool = False) -> bool:
     value = body.get(key, default)
     if value is None:
@@ -87,6 +103,22 @@ def user_error(job: core_models.Job) -> dict[str, Any] | None:
     except ValueError:
         return None
     return found if isinstance(found, dict) and "error" in found else None
+
+
+def job_actor(session: Session, payload: dict[str, Any]) -> Actor:
+    """The actor a Nucleus job runs as: its creator, in the sandbox it was made in."""
+    user = users.get_user(session=session, user_id=payload["user_id"])
+    return Actor(user_id=user.id, email=user.email, role=user.role, mode=payload["mode"])
+
+
+@contextmanager
+def refusals_as_user_errors() -> Iterator[None]:
+    """A domain refusal inside a job fails it for good as the user's error (JSON: error and
+    field), which the job's status shows as `Errored_User`."""
+    try:
+        yield
+    except AssayError as error:
+        raise PermanentError(json.dumps({"error": error.message, "field": error.field})) from None
 
 
 def job_status(job: core_models.Job) -> str:

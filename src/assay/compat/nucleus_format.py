@@ -32,6 +32,9 @@ from assay.curation.annotations import Placed
 DATASET, ITEM, MODEL, RUN, JOB, SCENE = "ds_", "di_", "prj_", "run_", "job_", "scn_"
 TYPES = ("box", "line", "polygon", "keypoints", "cuboid", "category", "multicategory")
 MULTI_LABELS = "labels"
+# An annotation's track (a video or LiDAR object followed across frames) rides in this
+# attribute; the way back lifts it out of the metadata again.
+TRACK = "track_reference_id"
 
 
 def nucleus_id(prefix: str, assay_id: str) -> str:
@@ -54,6 +57,18 @@ def parse_run_id(value: str) -> tuple[str, str] | None:
         return None
     model_id, _, dataset_id = value[len(RUN) :].partition("_")
     return (model_id, dataset_id) if model_id and dataset_id else None
+
+
+def model_run_id(model_id: str) -> str:
+    """A run of 0.22's dataset-less kind: the model's predictions on any dataset."""
+    return f"{RUN}{model_id}"
+
+
+def model_of_run(value: str) -> str | None:
+    """The model id of either kind of run id, or None when it is not one."""
+    if not value.startswith(RUN):
+        return None
+    return value[len(RUN) :].partition("_")[0] or None
 
 
 def iso(value: dt.datetime) -> str:
@@ -165,6 +180,11 @@ def shape_in(payload: Any, path: str, *, prediction: bool = False) -> Placed:
     metadata = payload.get("metadata")
     if metadata:
         common["attributes"] = metadata
+    track = payload.get(TRACK)
+    if track:
+        if not isinstance(track, str):
+            raise Invalid("track_reference_id must be a string", field=f"{path}.{TRACK}")
+        common["attributes"] = {**(metadata or {}), TRACK: track}
     if prediction:
         for key in ("confidence", "class_pdf"):
             if payload.get(key) is not None:
@@ -282,6 +302,7 @@ def shape_out(
     (points, ellipses, spans, text, masks, 2D cuboids: written by the native API)."""
     kind = nucleus_type(data)
     attributes = dict(data.get("attributes", {}))
+    track = attributes.pop(TRACK, None)
     out: dict[str, Any] = {
         "type": kind,
         "label": data.get("label", ""),
@@ -321,6 +342,8 @@ def shape_out(
         del out["label"]
     else:
         return None
+    if track is not None:
+        out[TRACK] = track
     if prediction:
         if data.get("confidence") is not None:
             out["confidence"] = data["confidence"]

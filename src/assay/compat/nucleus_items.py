@@ -483,24 +483,6 @@ def export_for_training(
                 return {"exportedRows": rows}
 
 
-@router.post("/dataset/{dataset_id}/exportForTrainingPage")
-def export_for_training_page(
-    dataset_id: str,
-    request: Request,
-    actor: CurrentActor,
-    ctx: Ctx,
-    body: OptionalJsonObject = None,
-) -> dict[str, Any]:
-    if (body or {}).get("query"):
-        raise Invalid("queries are not served on this route yet", field="query")
-    token, size = _page_args(body)
-    urls = MediaUrls(request, _secret(ctx))
-    with ctx.db.read() as session:
-        dataset = load_dataset(session, dataset_id, actor)
-        page = items.list_items(session=session, dataset=dataset, cursor=token, limit=size)
-        return {"data": export_rows(session, page.items, urls), "nextPageToken": page.next_cursor}
-
-
 # --- metadata ---------------------------------------------------------------------------
 
 

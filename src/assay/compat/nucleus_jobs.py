@@ -21,22 +21,25 @@ from assay.compat.errors import ScaleRoute
 from assay.compat.nucleus_common import (
     IMPORT_JOB,
     IMPORT_TYPES,
+    JOB_TYPES,
+    job_actor,
     job_json,
     job_status,
     job_type,
+    refusals_as_user_errors,
     user_error,
 )
 from assay.compat.scale_common import OptionalJsonObject
-from assay.core import jobs, users
+from assay.core import jobs
 from assay.core import models as core_models
 from assay.core.auth import Actor
-from assay.core.errors import AssayError, Invalid, NotFound
-from assay.core.jobs import PermanentError, job_kind
-from assay.curation import datasets, hosted_runs
+from assay.core.errors import Invalid, NotFound
+from assay.core.jobs import job_kind
+from assay.curation import datasets
 
 router = APIRouter(route_class=ScaleRoute)
 MAX_LIST = 50_000
-KINDS = (IMPORT_JOB, datasets.DELETE_JOB, hosted_runs.RUN_JOB)
+KINDS = tuple(JOB_TYPES)
 
 
 def _own_job(session: Any, job_id: str, actor: Actor) -> core_models.Job:
@@ -187,17 +190,14 @@ def read_lines(store: Any, sha256: str) -> list[Any]:
 def run_import(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     """Import one staged upload in one transaction: all of it, or nothing and the refusal."""
     fn = IMPORTERS[payload["what"]]
-    try:
+    with refusals_as_user_errors():
         lines = read_lines(ctx.app.blobs, payload["sha256"]) if payload.get("sha256") else []
         prepare = PREPARERS.get(payload["what"])
         if prepare is not None:
             lines = prepare(ctx.settings, lines, payload)
         with ctx.db.write() as session:
-            user = users.get_user(session=session, user_id=payload["user_id"])
-            actor = Actor(user_id=user.id, email=user.email, role=user.role, mode=payload["mode"])
+            actor = job_actor(session, payload)
             dataset = datasets.get_dataset(
                 session=session, dataset_id=payload["dataset_id"], mode=actor.mode
             )
             return fn(session, dataset, actor, lines, payload)
-    except AssayError as error:
-        raise PermanentError(json.dumps({"error": error.message, "field": error.field})) from None

@@ -1,13 +1,16 @@
 """0.22's run-free model predictions (docs/nucleus-wire.md §3.4, "model v2"): predictions
 tied to the model and each item, named by `item_id` (`di_…`) or by `dataset_id` +
 `reference_id`, so one upload may reach items of several datasets; reads by item id,
-reference id or index; the model's runs (one per dataset it predicted on)."""
+reference id or index; the model's runs (one per dataset it predicted on); dataset-less runs
+(`run_<model>`, the same predictions) and their uploads; a run's predictions copied to
+another model."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -19,8 +22,9 @@ from assay.compat.nucleus_annotations import read_body, shapes_of, upload
 from assay.compat.nucleus_common import MediaUrls, flag, load_dataset
 from assay.compat.nucleus_items import _secret, segmentations
 from assay.compat.nucleus_models import load_model
+from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
-from assay.curation import annotations, items, ml_models, models
+from assay.curation import annotations, items, ml_models, models, wire
 
 router = APIRouter(route_class=ScaleRoute)
 ITEMS = models.Item.__table__
@@ -38,10 +42,11 @@ def _datasets_of_items(session: Any, item_ids: list[str]) -> dict[str, str]:
     return found
 
 
-@router.post("/model/{model_id}/predictions")
-async def upload_model_predictions(
-    model_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+async def _upload_across_datasets(
+    request: Request, ctx: Any, actor: Any, model_id: str, key: str
 ) -> dict[str, Any]:
+    """Predictions of the model, each on the item named by `item_id` or by `dataset_id` +
+    `reference_id`, grouped by dataset; all or nothing. `key` names the answer's id."""
     body, local = await read_body(request, ctx, actor)
     raw = body.get("annotations") or []
     if not isinstance(raw, list):
@@ -78,12 +83,85 @@ async def upload_model_predictions(
                 processed += result.processed
                 ignored += result.ignored
             return {
-                "model_id": fmt.nucleus_id(fmt.MODEL, model.id),
+                key: (
+                    fmt.nucleus_id(fmt.MODEL, model.id)
+                    if key == "model_id"
+                    else fmt.model_run_id(model.id)
+                ),
                 "predictions_processed": processed,
                 "predictions_ignored": ignored,
             }
 
     return await run_in_threadpool(work)
+
+
+@router.post("/model/{model_id}/predictions")
+async def upload_model_predictions(
+    model_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
+    return await _upload_across_datasets(request, ctx, actor, model_id, "model_id")
+
+
+@router.post("/model/{model_id}/modelRun/create")
+def create_dataset_less_run(
+    model_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+) -> dict[str, Any]:
+    """0.22's run without a dataset: the model's predictions on any dataset (Assay keeps no
+    run object, so its name and metadata are not kept)."""
+    with ctx.db.read() as session:
+        model = load_model(session, model_id, actor)
+        return {"model_run_id": fmt.model_run_id(model.id)}
+
+
+@router.post("/modelRun/{run_id}/uploadPredictions")
+async def upload_run_predictions_across_datasets(
+    run_id: str, request: Request, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
+    """`ModelRun.add_predictions` on a dataset-less run (or any run of the model)."""
+    model_id = fmt.model_of_run(run_id)
+    if model_id is None:
+        raise NotFound(f"no model run with id {run_id}", field="model_run_id")
+    return await _upload_across_datasets(request, ctx, actor, model_id, "model_run_id")
+
+
+@router.post("/model/{model_id}/predictions/copyFromRun")
+def copy_predictions_from_run(
+    model_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
+    """The run's predictions (its model's, on its dataset) become this model's too: shapes
+    and ids as they are; this model's predictions on the same items with the same ids are
+    replaced."""
+    run_id = body.get("model_run_id")
+    parts = fmt.parse_run_id(run_id) if isinstance(run_id, str) else None
+    if parts is None:
+        raise Invalid(
+            "model_run_id names a run on a dataset (run_<model>_<dataset>)", field="model_run_id"
+        )
+    with ctx.db.write() as session:
+        model = load_model(session, model_id, actor)
+        source = load_model(session, parts[0], actor)
+        dataset = load_dataset(session, parts[1], actor, write=True)
+        placed: list[annotations.Placed] = []
+        cursor = None
+        while True:
+            page = items.list_items(session=session, dataset=dataset, cursor=cursor, limit=10_000)
+            stored = items.annotations_of(
+                session=session, item_ids=[i.id for i in page.items], source_id=source.id
+            )
+            placed.extend(
+                annotations.Placed(None, item.id, msgspec.convert(data, type=wire.Shape))
+                for item in page.items
+                for data in stored[item.id]
+            )
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        result = upload(session, dataset, model.id, placed, True)
+        return {
+            "model_id": fmt.nucleus_id(fmt.MODEL, model.id),
+            "model_run_id": fmt.run_id(model.id, dataset.id),
+            "predictions_copied": result.processed,
+        }
 
 
 def _flat(

@@ -27,7 +27,7 @@ from assay.compat.nucleus_annotations import (
     split_reference,
     upload,
 )
-from assay.compat.nucleus_common import MediaUrls, job_json, load_dataset
+from assay.compat.nucleus_common import MediaUrls, job_json, load_dataset, string_list
 from assay.compat.nucleus_items import (
     _kickoff,
     _secret,
@@ -53,8 +53,8 @@ def model_json(model: models.Model) -> dict[str, Any]:
         "name": model.name,
         "ref_id": model.reference_id,
         "metadata": model.metadata_ or {},
-        "tags": [],
-        "trained_slice_ids": [],
+        "tags": list(model.tags or []),
+        "trained_slice_ids": list(model.trained_slice_ids or []),
     }
 
 
@@ -90,6 +90,8 @@ def create_model(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, A
     metadata = body.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise Invalid("metadata must be an object", field="metadata")
+    tags = string_list(body, "tags") if body.get("tags") else []
+    trained = string_list(body, "trained_slice_ids") if body.get("trained_slice_ids") else []
     with ctx.db.write() as session:
         model = ml_models.create_model(
             session=session,
@@ -99,6 +101,8 @@ def create_model(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, A
             metadata=metadata,
             created_by=actor.user_id,
         )
+        model.tags = list(dict.fromkeys(tags))
+        model.trained_slice_ids = list(dict.fromkeys(trained))
         return {"model_id": fmt.nucleus_id(fmt.MODEL, model.id)}
 
 
@@ -119,6 +123,8 @@ def get_model(model_or_run_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, 
     with ctx.db.read() as session:
         if fmt.parse_run_id(model_or_run_id):
             model, _ = load_run(session, model_or_run_id, actor)
+        elif fmt.model_of_run(model_or_run_id):
+            model = load_model(session, fmt.model_of_run(model_or_run_id) or "", actor)
         else:
             model = load_model(session, model_or_run_id, actor)
         return model_json(model)
@@ -132,6 +138,44 @@ def delete_model(
         model = load_model(session, model_id, actor)
         removed = ml_models.delete_model(session=session, model=model)
         return {"model_id": fmt.nucleus_id(fmt.MODEL, model.id), "deleted_predictions": removed}
+
+
+def _change_list(
+    ctx: Any, actor: Actor, model_id: str, body: dict[str, Any], key: str, attribute: str, add: bool
+) -> dict[str, Any]:
+    """Add to (or remove from) one of the model's lists: its tags or its trained slices."""
+    values = string_list(body, key)
+    with ctx.db.write() as session:
+        model = load_model(session, model_id, actor)
+        policy.can_create(actor)
+        current = list(getattr(model, attribute) or [])
+        changed = [*current, *values] if add else [v for v in current if v not in values]
+        setattr(model, attribute, list(dict.fromkeys(changed)))
+        return {"model_id": fmt.nucleus_id(fmt.MODEL, model.id), key: getattr(model, attribute)}
+
+
+@router.post("/model/{model_id}/tag")
+def add_model_tags(model_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx):
+    return _change_list(ctx, actor, model_id, body, "tags", "tags", add=True)
+
+
+@router.delete("/model/{model_id}/tag")
+def remove_model_tags(model_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx):
+    return _change_list(ctx, actor, model_id, body, "tags", "tags", add=False)
+
+
+@router.post("/model/{model_id}/trainedSliceId")
+def add_trained_slices(model_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx):
+    return _change_list(
+        ctx, actor, model_id, body, "trained_slice_ids", "trained_slice_ids", add=True
+    )
+
+
+@router.delete("/model/{model_id}/trainedSliceId")
+def remove_trained_slices(model_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx):
+    return _change_list(
+        ctx, actor, model_id, body, "trained_slice_ids", "trained_slice_ids", add=False
+    )
 
 
 # --- runs -------------------------------------------------------------------------------

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import polars as pl
 from fastapi import APIRouter, Query, Request
 
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
-from assay.compat.nucleus_common import MediaUrls, body_list, flag, load_dataset
+from assay.compat.nucleus_common import MediaUrls, body_list, flag, load_dataset, string_list
 from assay.compat.nucleus_items import MAX_IMPORT_ITEMS, _kickoff, _secret
 from assay.compat.nucleus_jobs import importer
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.errors import Invalid
-from assay.curation import models, scenes, wire
+from assay.curation import annotations, models, scenes, wire
+from assay.curation.snapshots import SNAPSHOTS
 
 router = APIRouter(route_class=ScaleRoute)
 
@@ -189,8 +191,45 @@ def delete_scene(
         return {"reference_id": reference_id, "deleted_items": deleted}
 
 
+TRACK_COLUMN = f"attributes.{fmt.TRACK}"
+
+
+def _tracks(session, dataset: models.Dataset) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(objects with a track: item_row and track, the snapshot's items) of the dataset."""
+    snapshot = SNAPSHOTS.get(session, dataset)
+    objects = snapshot.objects
+    if TRACK_COLUMN not in objects.columns:
+        return pl.DataFrame(schema={"item_row": pl.UInt32, "track": pl.Utf8}), snapshot.items
+    found = objects.select("item_row", pl.col(TRACK_COLUMN).cast(pl.Utf8).alias("track"))
+    return found.filter(pl.col("track").is_not_null()), snapshot.items
+
+
 @router.get("/dataset/{dataset_id}/tracks")
-def tracks(dataset_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+def tracks(
+    dataset_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+) -> dict[str, Any]:
+    """The tracks the dataset's annotations and predictions name (`track_reference_id`)."""
     with ctx.db.read() as session:
-        load_dataset(session, dataset_id, actor)
-    return {"tracks": []}
+        dataset = load_dataset(session, dataset_id, actor)
+        found, _ = _tracks(session, dataset)
+        return {
+            "tracks": [
+                {"reference_id": t, "dataset_id": dataset_id, "metadata": {}}
+                for t in sorted(found["track"].unique().to_list())
+            ]
+        }
+
+
+@router.delete("/dataset/{dataset_id}/tracks")
+def delete_tracks(dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx):
+    """The tracks go: their annotations and predictions stay, no longer on a track."""
+    wanted = string_list(body, "track_reference_ids")
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        found, items = _tracks(session, dataset)
+        rows = found.filter(pl.col("track").is_in(wanted))["item_row"].unique().to_list()
+        item_ids = items["item_id"].gather(rows).to_list() if rows else []
+        changed = annotations.drop_attribute(
+            session=session, dataset=dataset, item_ids=item_ids, key=fmt.TRACK, values=wanted
+        )
+        return {"dataset_id": dataset_id, "deleted_tracks": wanted, "annotations_changed": changed}

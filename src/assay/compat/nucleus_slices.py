@@ -1,6 +1,7 @@
 """Nucleus slices (docs/nucleus-wire.md §3.7) on curation's static slices: create (by
-reference ids, or empty), info, append, items, export for training, the dataset's and the
-account's slice lists, delete, and a slice's embeddings."""
+reference ids, item ids or scene ids, or empty), build (a random sample, optionally of a
+slice or an autotag's score range), info, tags, append, items, the dataset's and the
+account's slice lists, delete. Exports: nucleus_slice_exports; embeddings: nucleus_embeddings."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
-from assay.compat.nucleus_common import MediaUrls, body_list, load_dataset
+from assay.compat.nucleus_common import MediaUrls, body_list, load_dataset, string_list
 from assay.compat.nucleus_items import _secret, export_rows
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
@@ -22,6 +23,7 @@ from assay.curation.policies import datasets as policy
 
 router = APIRouter(route_class=ScaleRoute)
 SLICE = "slc_"
+AUTOTAG = "tag_"
 MAX_IDS = 10_000
 
 
@@ -35,7 +37,7 @@ def _slice_json(found: models.Slice) -> dict[str, Any]:
         "type": "dataset_item",
         "pending_job_count": 0,
         "description": None,
-        "tags": [],
+        "tags": list(found.tags or []),
     }
 
 
@@ -72,15 +74,18 @@ def create_slice(
     if not isinstance(name, str) or not name.strip():
         raise Invalid("name is required", field="name")
     refs = _reference_ids(body)
-    if body.get("dataset_item_ids"):
+    if body.get("object_ids"):
         raise Invalid(
-            "create slices by reference_ids (dataset_item_ids are not served)",
-            field="dataset_item_ids",
+            "object slices (annotation and prediction ids) are not served; slice items",
+            field="object_ids",
         )
-    if not refs and not body.get("allow_empty"):
+    by_ids = bool(body.get("dataset_item_ids") or body.get("scene_ids"))
+    if not refs and not by_ids and not body.get("allow_empty"):
         raise Invalid("reference_ids is required (or allow_empty)", field="reference_ids")
     with ctx.db.write() as session:
         dataset = load_dataset(session, dataset_id, actor, write=True)
+        if by_ids:
+            refs = refs + _references_of_ids(session, dataset, body)
         found = slices.create_slice(
             session=session,
             dataset=dataset,
@@ -89,6 +94,124 @@ def create_slice(
             created_by=actor.user_id,
         )
         return {"slice_id": fmt.nucleus_id(SLICE, found.id)}
+
+
+def _references_of_ids(session: Any, dataset: models.Dataset, body: dict[str, Any]) -> list[str]:
+    """Reference ids of the items named by `dataset_item_ids` (`di_…`) and of the items of
+    the scenes named by `scene_ids` (`scn_…`); an id not in the dataset is a 404 naming it."""
+    refs: list[str] = []
+    for key, prefix, column in (
+        ("dataset_item_ids", fmt.ITEM, models.Item.id),
+        ("scene_ids", fmt.SCENE, models.Item.scene_id),
+    ):
+        wanted = [fmt.assay_id(prefix, str(v)) for v in body_list(body, key)]
+        if len(wanted) > MAX_IDS:
+            raise Invalid(f"at most {MAX_IDS} ids per request", field=key)
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(wanted), 500):
+            rows = session.execute(
+                select(column, models.Item.reference_id)
+                .where(
+                    models.Item.dataset_id == dataset.id, column.in_(wanted[start : start + 500])
+                )
+                .order_by(models.Item.id)
+            )
+            for owner, ref in rows:
+                found.setdefault(owner, []).append(ref)
+        for i, one in enumerate(wanted):
+            if one not in found:
+                raise NotFound(
+                    f"no {key[:-4]} {body[key][i]!r} in this dataset", field=f"{key}[{i}]"
+                )
+            refs.extend(found[one])
+    return list(dict.fromkeys(refs))
+
+
+@router.post("/dataset/{dataset_id}/build_slice")
+def build_slice(dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    """A slice of a random sample of the dataset's items (of a slice's, or of those whose
+    autotag score is in a range); answered without a job, as the client allows."""
+    name, size = body.get("name"), body.get("sampleSize")
+    if not isinstance(name, str) or not name.strip():
+        raise Invalid("name is required", field="name")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise Invalid("sampleSize must be a positive integer", field="sampleSize")
+    method = body.get("sampleMethod")
+    if method != "Random":
+        raise Invalid(
+            f"sampleMethod {method!r} is not served (Random is; Uniqueness needs uniqueness "
+            "scores)",
+            field="sampleMethod",
+        )
+    filters = body.get("filters") or {}
+    if not isinstance(filters, dict):
+        raise Invalid("filters must be an object", field="filters")
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        pool = _sample_pool(session, dataset, actor, filters)
+        chosen = np.random.default_rng().choice(len(pool), min(size, len(pool)), replace=False)
+        refs = [pool[i] for i in sorted(chosen.tolist())]
+        found = slices.create_slice(
+            session=session,
+            dataset=dataset,
+            name=name,
+            reference_ids=refs,
+            created_by=actor.user_id,
+        )
+        return {"sliceId": fmt.nucleus_id(SLICE, found.id), "size": len(refs)}
+
+
+def _sample_pool(
+    session: Any, dataset: models.Dataset, actor: Any, filters: dict[str, Any]
+) -> list[str]:
+    """Reference ids of the items the filters let through."""
+    statement = select(models.Item.reference_id).where(models.Item.dataset_id == dataset.id)
+    if filters.get("sliceId"):
+        within, within_dataset = _load(session, str(filters["sliceId"]), actor)
+        if within_dataset.id != dataset.id:
+            raise Invalid("filters.sliceId is a slice of another dataset", field="filters.sliceId")
+        members = slices.slice_item_ids(session=session, dataset=dataset, found=within)
+        statement = statement.where(models.Item.id.in_(members))
+    autotag = filters.get("autotag")
+    if autotag:
+        low, high = _score_range(autotag)
+        tag = session.get(models.Autotag, fmt.assay_id(AUTOTAG, str(autotag.get("autotagId"))))
+        if tag is None or tag.dataset_id != dataset.id:
+            raise NotFound(
+                f"no autotag {autotag.get('autotagId')!r} on this dataset",
+                field="filters.autotag.autotagId",
+            )
+        scores = models.AutotagScore.__table__
+        statement = statement.where(
+            models.Item.id.in_(
+                select(scores.c.item_id).where(
+                    scores.c.autotag_id == tag.id, scores.c.score.between(low, high)
+                )
+            )
+        )
+    return list(session.scalars(statement.order_by(models.Item.id)))
+
+
+def _score_range(autotag: Any) -> tuple[float, float]:
+    bounds = autotag.get("range") if isinstance(autotag, dict) else None
+    if (
+        not isinstance(bounds, list)
+        or len(bounds) != 2
+        or not all(isinstance(b, int | float) for b in bounds)
+    ):
+        raise Invalid("the autotag filter needs range: [low, high]", field="filters.autotag.range")
+    return float(bounds[0]), float(bounds[1])
+
+
+@router.post("/slice/{slice_id}/tag")
+def add_slice_tags(
+    slice_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
+    tags = string_list(body, "slice_tags")
+    with ctx.db.write() as session:
+        found, _ = _load(session, slice_id, actor, write=True)
+        found.tags = list(dict.fromkeys([*(found.tags or []), *tags]))
+        return {"slice_id": fmt.nucleus_id(SLICE, found.id), "tags": found.tags}
 
 
 @router.get("/slice/{slice_id}/info")
@@ -191,30 +314,3 @@ def delete_slice(
         found, dataset = _load(session, slice_id, actor, write=True)
         slices.delete_slice(session=session, dataset=dataset, found=found)
         return {}
-
-
-@router.get("/slice/{slice_id}/embeddings")
-def slice_embeddings(slice_id: str, actor: CurrentActor, ctx: Ctx) -> list[Any]:
-    """The slice's items' vectors (the dataset's first embedding space)."""
-    with ctx.db.read() as session:
-        found, dataset = _load(session, slice_id, actor)
-        spaces = sorted(dataset.embedding_spaces or {})
-        if not spaces:
-            return []
-        members = _members(session, found, dataset)
-        table = models.Embedding.__table__
-        vectors = dict(
-            session.execute(
-                select(table.c.item_id, table.c.vector).where(
-                    table.c.item_id.in_([m.id for m in members]), table.c.space == spaces[0]
-                )
-            ).all()
-        )
-        return [
-            {
-                "reference_id": m.reference_id,
-                "embedding_vector": np.frombuffer(vectors[m.id], dtype=np.float32).tolist(),
-            }
-            for m in members
-            if m.id in vectors
-        ]

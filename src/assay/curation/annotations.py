@@ -227,6 +227,44 @@ def delete_by_items(
     return removed
 
 
+def drop_attribute(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    item_ids: Sequence[str],
+    key: str,
+    values: Sequence[Any],
+) -> int:
+    """Remove the attribute `key` from the items' shapes (of every source) where it holds
+    one of `values`; the shapes stay. Returns how many shapes changed."""
+    wanted, touched, changed = set(values), set(), 0
+    for chunk in _chunks(list(item_ids)):
+        rows = session.execute(
+            select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.source_id, ANNOTATIONS.c.shapes).where(
+                ANNOTATIONS.c.item_id.in_(chunk)
+            )
+        ).all()
+        for item_id, source_id, shapes in rows:
+            kept = []
+            for shape in shapes:
+                attributes = shape.get("attributes") or {}
+                if attributes.get(key) in wanted:
+                    attributes = {k: v for k, v in attributes.items() if k != key}
+                    shape = {**shape, "attributes": attributes}
+                    touched.add(item_id)
+                    changed += 1
+                kept.append(shape)
+            if item_id in touched:
+                session.execute(
+                    update(ANNOTATIONS)
+                    .where(ANNOTATIONS.c.item_id == item_id, ANNOTATIONS.c.source_id == source_id)
+                    .values(shapes=kept)
+                )
+    if touched:
+        _stamp(session, dataset, touched, next_revision(session, dataset.id))
+    return changed
+
+
 def get_one(
     *, session: Session, item: models.Item, source_id: str, annotation_id: str
 ) -> dict[str, Any]:

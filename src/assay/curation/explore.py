@@ -66,7 +66,7 @@ def explore(
     if view == "items":
         rows = _item_rows(session, page.rows, with_predictions)
     else:
-        rows = _object_rows(session, snapshot.items, page.rows)
+        rows = object_rows(session, snapshot.items, page.rows)
     return Explored(
         revision=snapshot.revision,
         count=result.count,
@@ -142,7 +142,7 @@ def _predictions_of(session: Session, item_ids: list[str]) -> dict[str, dict[str
     return found
 
 
-def _object_rows(
+def object_rows(
     session: Session, items_frame: pl.DataFrame, frame: pl.DataFrame
 ) -> list[dict[str, Any]]:
     """Objects with their item's reference id and media, and the shape itself."""

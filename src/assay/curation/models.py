@@ -164,6 +164,9 @@ class Model(Base):
     runner: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # The endpoint's API key, encrypted (`core/crypto.py`); never returned nor logged.
     api_key: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    # Ids of the slices the model was trained on (Nucleus's trained_slice_ids).
+    trained_slice_ids: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
 
@@ -182,6 +185,7 @@ class Slice(Base):
     kind: Mapped[str] = mapped_column(String(16), nullable=False, default="static")
     # A dynamic slice's query: the query bar's text, or the SDK's plan.
     query: Mapped[Any | None] = mapped_column(JSONType)
+    tags: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
 

@@ -1,11 +1,18 @@
-"""Slices through the official client (both lines): create by reference ids, info, append,
-items, export for training, the dataset's and the account's lists, delete, errors."""
+"""Slices through the official client: create by reference ids or by item ids, build a
+random sample, info, tags, append, items, exports (ground truth, a model's predictions, raw),
+the dataset's and the account's lists, delete, send to labeling, errors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
 import pytest
 
 from tests.conftest import Account
+from tests.support.servers import LiveServer
+
+TAXONOMY = {"labels": [{"name": "car", "geometries": ["box"]}]}
 
 pytestmark = pytest.mark.live
 
@@ -52,3 +59,99 @@ except nucleus.errors.NucleusAPIError as error:
     assert got["slice_ids"] == [got["id"]]
     assert got["after"] == []
     assert got["bad"] == 404
+
+
+def test_slices_by_ids_built_tagged_exported_and_sent_to_labeling(
+    nucleus, manager: Account, server: LiveServer, name: Callable[[str], str]
+) -> None:
+    project = httpx.post(
+        f"{server.url}/api/v1/projects",
+        json={"name": name("from-nucleus"), "task_type": "image", "taxonomy": TAXONOMY},
+        headers=manager.headers,
+    )
+    assert project.status_code == 201, project.text
+    got = nucleus(
+        manager.key,
+        """
+from nucleus import DatasetItem, BoxAnnotation, BoxPrediction
+from nucleus.slice import SliceBuilderFilters, SliceBuilderMethods
+ds = client.create_dataset("slice-reads")
+job = ds.append([DatasetItem(image_location=f"https://m.test/{n}.jpg", reference_id=f"img-{n}",
+                             metadata={"n": n}) for n in range(8)])
+if hasattr(job, "sleep_until_complete"):  # 0.22 appends remote items as a job
+    job.sleep_until_complete(verbose_std_out=False)
+ds.annotate([BoxAnnotation(label="car", x=1, y=2, width=3, height=4, reference_id="img-1",
+                           annotation_id="b1")])
+model = client.create_model(name="det", reference_id=args["model"])
+ds.upload_predictions(model, [BoxPrediction(label="car", x=1, y=2, width=3, height=4,
+                                            reference_id="img-1", annotation_id="p1",
+                                            confidence=0.6)])
+# 0.18's DatasetItem has no dataset_item_id: read the ids off the raw item list.
+import requests
+listed = client.make_request({}, f"dataset/{ds.id}/datasetItems", requests.get)
+ids = {i["reference_id"]: i["id"] for i in listed["dataset_items"]}
+s = ds.create_slice_by_ids("by-ids", dataset_item_ids=[ids["img-1"], ids["img-3"]])
+s = client.get_slice(s.id)
+s.add_tags(["hard", "night"])
+s.add_tags(["night"])
+rows = list(s.items_and_annotation_generator())
+preds = s.export_predictions(model)
+pred_rows = list(s.export_predictions_generator(model))
+raw = s.export_raw_json()
+raw_items = s.export_raw_items()
+built = ds.build_slice("sample", 5, SliceBuilderMethods.RANDOM)
+built_within = ds.build_slice("sample-of-slice", 10, SliceBuilderMethods.RANDOM,
+                              SliceBuilderFilters(slice_id=s.id))
+job = s.send_to_labeling(args["project"])
+job.sleep_until_complete(verbose_std_out=False)
+result = {
+    "tags": s.tags, "name": s.name,
+    "items": sorted(i.reference_id for i in s.items_generator()),
+    "rows": sorted((r["item"].reference_id, len(r["annotations"]["box"])) for r in rows),
+    "preds": sorted((r["item"].reference_id, [p.confidence for p in r["predictions"]["box"]])
+                    for r in preds),
+    "pred_rows": len(pred_rows),
+    "raw": sorted(r["item"]["reference_id"] for r in raw),
+    "raw_items": sorted((r["ref_id"], r["original_url"]) for r in raw_items),
+    "built": len(list(client.get_slice(built["sliceId"]).items_generator())),
+    "built_within": sorted(i.reference_id for i in
+                           client.get_slice(built_within["sliceId"]).items_generator()),
+    "job": [job.status()["status"], job.job_type],
+}
+for name, call in {
+    "unknown_item": lambda: ds.create_slice_by_ids("x", dataset_item_ids=["di_nope"]),
+    "objects": lambda: ds.create_slice_by_ids("x", annotation_ids=["ann_1"]),
+    "uniqueness": lambda: ds.build_slice("u", 2, SliceBuilderMethods.UNIQUENESS),
+    "no_project": lambda: s.send_to_labeling("0" * 24),
+}.items():
+    try:
+        call()
+        result[name] = "accepted"
+    except nucleus.errors.NucleusAPIError as error:
+        result[name] = error.status_code
+""",
+        args={"project": project.json()["id"], "model": name("det")},
+    )
+    assert got["tags"] == ["hard", "night"] and got["name"] == "by-ids"
+    assert got["items"] == ["img-1", "img-3"]
+    assert got["rows"] == [["img-1", 1], ["img-3", 0]]
+    assert got["preds"] == [["img-1", [0.6]], ["img-3", []]]
+    assert got["pred_rows"] == 2
+    assert got["raw"] == ["img-1", "img-3"]
+    assert got["raw_items"] == [
+        ["img-1", "https://m.test/1.jpg"],
+        ["img-3", "https://m.test/3.jpg"],
+    ]
+    assert got["built"] == 5
+    assert got["built_within"] == ["img-1", "img-3"]
+    assert got["job"] == ["Completed", "sendToLabeling"]
+    assert got["unknown_item"] == 404 and got["objects"] == 400
+    assert got["uniqueness"] == 400 and got["no_project"] == 404
+    tasks = httpx.get(
+        f"{server.url}/api/v1/tasks",
+        params={"project_id": project.json()["id"]},
+        headers=manager.headers,
+    )
+    assert tasks.status_code == 200, tasks.text
+    sent = sorted(t["metadata"]["reference_id"] for t in tasks.json()["items"])
+    assert sent == ["img-1", "img-3"]
