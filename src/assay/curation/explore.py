@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from assay.curation import items, models
 from assay.curation.query import run_query
+from assay.curation.query.fields import MEASURES
 from assay.curation.snapshots import SNAPSHOTS
 
 OBJECT_COLUMNS = [
@@ -58,10 +59,11 @@ def explore(
     snapshot = SNAPSHOTS.get(session, dataset)
     result = run_query(snapshot.frames, query, view)
     # Only what the page's rows are read back by: ids for items, the object's own columns.
-    columns = ["item_id"] if view == "items" else OBJECT_COLUMNS
+    measured = [f for f in MEASURES if f in snapshot.items.columns]
+    columns = ["item_id", *measured] if view == "items" else OBJECT_COLUMNS
     page = result.page(limit=limit, cursor=cursor, order_by=order_by, columns=columns)
     if view == "items":
-        rows = _item_rows(session, page.rows, with_predictions)
+        rows = _item_rows(session, page.rows, with_predictions, measured)
     else:
         rows = _object_rows(session, snapshot.items, page.rows)
     return Explored(
@@ -74,9 +76,12 @@ def explore(
 
 
 def _item_rows(
-    session: Session, frame: pl.DataFrame, with_predictions: bool
+    session: Session, frame: pl.DataFrame, with_predictions: bool, measured: list[str]
 ) -> list[dict[str, Any]]:
+    """The page's items as stored, with the computed measures the snapshot holds
+    (`measures`: {"uniqueness": 0.42, "duplicates.count": 3, ...})."""
     ids = frame["item_id"].to_list()
+    values = {f: frame[f].to_list() for f in measured}
     found = {
         item.id: item
         for item in session.scalars(select(models.Item).where(models.Item.id.in_(ids)))
@@ -84,25 +89,26 @@ def _item_rows(
     truth = items.annotations_of(session=session, item_ids=ids)
     predictions = _predictions_of(session, ids) if with_predictions else {}
     rows = []
-    for item_id in ids:
+    for position, item_id in enumerate(ids):
         item = found.get(item_id)
         if item is None:  # deleted since the snapshot was caught up
             continue
-        rows.append(
-            {
-                "id": item.id,
-                "reference_id": item.reference_id,
-                "kind": item.kind,
-                "media": item.media,
-                "text": item.text_,
-                "width": item.width,
-                "height": item.height,
-                "metadata": item.metadata_,
-                "tags": item.tags,
-                "annotations": truth.get(item_id, []),
-                "predictions": predictions.get(item_id, {}),
-            }
-        )
+        row: dict[str, Any] = {
+            "id": item.id,
+            "reference_id": item.reference_id,
+            "kind": item.kind,
+            "media": item.media,
+            "text": item.text_,
+            "width": item.width,
+            "height": item.height,
+            "metadata": item.metadata_,
+            "tags": item.tags,
+            "annotations": truth.get(item_id, []),
+            "predictions": predictions.get(item_id, {}),
+        }
+        if measured:
+            row["measures"] = {f: values[f][position] for f in measured}
+        rows.append(row)
     return rows
 
 

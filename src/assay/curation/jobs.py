@@ -1,6 +1,7 @@
 """The curation pillar's jobs and duties, registered through the same calls as plugins'
 (`assay.pillars` loads this module): curation.delete_dataset here, the duty
-curation.collect_labels in `to_labeling`, curation.compute_embeddings in `embedding_jobs`."""
+curation.collect_labels in `to_labeling`, curation.compute_embeddings in `embedding_jobs`,
+curation.find_duplicates and curation.compute_uniqueness in `measures`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from assay.core.jobs import job_kind
 from assay.curation import (  # noqa: F401  (their jobs)
     embedding_jobs,
     imports,
+    measures,
     models,
     to_labeling,
 )

@@ -12,7 +12,7 @@ is exact; only a neighbour outside the probed lists can be missed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import scipy.sparse
@@ -33,12 +33,14 @@ def nearest_neighbours(
     lists: Sequence[np.ndarray] | None = None,
     centroids: np.ndarray | None = None,
     probes: int = PROBES,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k most similar other rows of each row by inner product (unit rows: cosine), and
     those similarities, best first: (n, k) int64 rows (-1 past the end) and float32 (-inf).
 
     `lists` (row positions per list, covering every row once) and `centroids` (one per
-    list) switch to the partitioned search; without them the search is exact."""
+    list) switch to the partitioned search; without them the search is exact. `progress`
+    is called with (rows done, n) as the work goes."""
     n = len(vectors)
     if k < 1:
         raise Invalid("k must be a positive integer", field="k")
@@ -55,20 +57,26 @@ def nearest_neighbours(
             picked, values = top_k(block, k)
             found[start:stop, : picked.shape[1]] = picked
             similar[start:stop, : values.shape[1]] = values
+            if progress is not None:
+                progress(stop, n)
         found[~np.isfinite(similar)] = -1
         return found, similar
     if centroids is None or len(centroids) != len(lists):
         raise Invalid("a partition needs one centroid per list", field="centroids")
     near_lists = top_k(centroids @ centroids.T, min(probes, len(lists)))[0]
+    done = 0
     for own, rows in enumerate(lists):
         if not len(rows):
             continue
+        done += len(rows)
         candidates = np.concatenate([lists[other] for other in near_lists[own]])
         block = vectors[rows] @ vectors[candidates].T
         block[candidates[None, :] == rows[:, None]] = -np.inf  # a row is not its own neighbour
         picked, values = top_k(block, k)
         found[rows, : picked.shape[1]] = candidates[picked]
         similar[rows, : values.shape[1]] = values
+        if progress is not None:
+            progress(done, n)
     found[~np.isfinite(similar)] = -1
     return found, similar
 
