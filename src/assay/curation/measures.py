@@ -109,6 +109,10 @@ def _neighbours(
     lists = centroids = None
     if partition is not None:
         lists, centroids = partition
+        # Rows added since the matrix was read (another request catching the index up) are
+        # left out; their items get no neighbours this run.
+        count = len(keys) if live is None else len(live)
+        lists = [rows[rows < count] for rows in lists]
         if live is not None:  # positions among the live rows only
             renumbered = np.cumsum(live) - 1
             lists = [renumbered[rows[live[rows]]] for rows in lists]

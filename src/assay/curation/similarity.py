@@ -144,7 +144,15 @@ def text_vector(*, dataset: models.Dataset, space: str, text: str) -> np.ndarray
             "embed text",
             field="text",
         )
-    found = loaded_embedder(name).embed_texts([text])
+    try:
+        embedder = loaded_embedder(name)
+    except ModuleNotFoundError as missing:
+        raise Invalid(
+            f"space {space!r} was computed by {name}, which is not installed on this server "
+            f"({missing.name}): it cannot embed text here",
+            field="text",
+        ) from None
+    found = embedder.embed_texts([text])
     return np.asarray(found, dtype=np.float32)[0]
 
 
