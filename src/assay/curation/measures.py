@@ -127,6 +127,42 @@ def _neighbours(
     return keys, found, similar
 
 
+def store_measures(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    space: str,
+    keys: np.ndarray,
+    fields: dict[str, np.ndarray],
+    params: dict[str, Any],
+) -> int:
+    """Each field's values (one per key: an item's seq) written whole with the dataset's
+    next revision, replacing the field's previous run. Returns the revision."""
+    size = int(keys.max(initial=-1)) + 1
+    revision = next_revision(session, dataset.id)
+    now = dt.datetime.now(dt.UTC)
+    session.execute(
+        delete(MEASURES).where(
+            MEASURES.c.dataset_id == dataset.id, MEASURES.c.field.in_(list(fields))
+        )
+    )
+    for field, values in fields.items():
+        by_seq = np.full(size, np.nan, dtype="<f4")
+        by_seq[keys] = values
+        session.execute(
+            MEASURES.insert().values(
+                dataset_id=dataset.id,
+                field=field,
+                space=space,
+                params=params,
+                by_seq=by_seq.tobytes(),
+                revision=revision,
+                computed_at=now,
+            )
+        )
+    return revision
+
+
 def _store(
     ctx: Any,
     payload: dict[str, Any],
@@ -134,33 +170,18 @@ def _store(
     fields: dict[str, np.ndarray],
     params: dict[str, Any],
 ) -> None:
-    """Each field's values by seq, written whole with the dataset's next revision."""
-    size = int(keys.max(initial=-1)) + 1
     with ctx.db.write() as session:
         dataset = session.get(models.Dataset, payload["dataset_id"])
         if dataset is None or dataset.deleting:
             raise PermanentError("the dataset was deleted while computing")
-        revision = next_revision(session, dataset.id)
-        now = dt.datetime.now(dt.UTC)
-        session.execute(
-            delete(MEASURES).where(
-                MEASURES.c.dataset_id == dataset.id, MEASURES.c.field.in_(list(fields))
-            )
+        store_measures(
+            session=session,
+            dataset=dataset,
+            space=payload["space"],
+            keys=keys,
+            fields=fields,
+            params=params,
         )
-        for field, values in fields.items():
-            by_seq = np.full(size, np.nan, dtype="<f4")
-            by_seq[keys] = values
-            session.execute(
-                MEASURES.insert().values(
-                    dataset_id=dataset.id,
-                    field=field,
-                    space=payload["space"],
-                    params=params,
-                    by_seq=by_seq.tobytes(),
-                    revision=revision,
-                    computed_at=now,
-                )
-            )
 
 
 @job_kind(DUPLICATES_JOB, max_attempts=2)
