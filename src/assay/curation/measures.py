@@ -221,6 +221,7 @@ def duplicate_groups_page(
 ) -> dict[str, Any]:
     """The groups of the latest near-duplicate run, largest first, with their live items:
     {space, threshold, computed_at, groups: [{group, count, items}], next_cursor}."""
+    after = _group_after(cursor)
     stored = session.execute(
         select(MEASURES.c.space, MEASURES.c.params, MEASURES.c.computed_at).where(
             MEASURES.c.dataset_id == dataset.id, MEASURES.c.field == "duplicates.group"
@@ -231,7 +232,6 @@ def duplicate_groups_page(
             "no near-duplicates were computed for this dataset (POST its /duplicates)",
             field="duplicates",
         )
-    after = cursor_key(cursor, int) if cursor else 0
     items = SNAPSHOTS.get(session, dataset).items
     grouped = (
         items.filter(pl.col("duplicates.group") > after)
@@ -257,5 +257,15 @@ def duplicate_groups_page(
         "threshold": stored.params.get("threshold"),
         "computed_at": stored.computed_at,
         "groups": groups,
-        "next_cursor": encode_cursor({"k": groups[-1]["group"]}) if more else None,
+        "next_cursor": encode_cursor({"k": str(groups[-1]["group"])}) if more else None,
     }
+
+
+def _group_after(cursor: str | None) -> int:
+    """The group a page resumes after (its number, as the cursor's string key)."""
+    if not cursor:
+        return 0
+    after = cursor_key(cursor, str)
+    if not after.isdigit() or len(after) > 12:
+        raise Invalid("cursor is not one this server issued", field="cursor")
+    return int(after)
