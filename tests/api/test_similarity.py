@@ -5,13 +5,12 @@ answered, and a committed autotag is queryable."""
 from __future__ import annotations
 
 import json
-import zlib
 from typing import Any
 
 import numpy as np
 import pytest
 
-from assay.curation import embedders
+from tests.support import words  # registers test-words, as a plugin would
 from tests.support.polling import finished_job
 
 API = "/api/v1"
@@ -266,38 +265,11 @@ def test_compute_embeddings_as_a_job_then_similar_and_the_map(client, manager, p
     assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "embedder"
 
 
-class Words:
-    """A text embedder registered the way a plugin registers one: each word hashed to a
-    direction (a bag of words), so texts sharing words are near."""
-
-    name = "test-words"
-    dim = 32
-    text_tower = True
-
-    def embed_images(self, images):
-        raise AssertionError("test-words embeds text only")
-
-    def embed_texts(self, texts):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row] += np.random.default_rng(zlib.crc32(word.encode())).normal(size=self.dim)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
-
-
-TEXTS = {
-    "fruit": "a red apple on the kitchen table",
-    "car": "a blue car parked in the street",
-    "dog": "a small dog running in the park",
-    "boat": "a white boat on the calm lake",
-}
-
-
 def _text_dataset(client, manager, pool, embedder: str) -> str:
     dataset = ok(client.post(f"{API}/datasets", json={"name": "texts"}, headers=manager.headers))
     items = [
         {"reference_id": ref, "kind": "text", "text": text, "metadata": {"long": len(text) > 30}}
-        for ref, text in TEXTS.items()
+        for ref, text in words.CAPTIONS.items()
     ]
     ok(
         client.post(
@@ -316,8 +288,7 @@ def _text_dataset(client, manager, pool, embedder: str) -> str:
     return dataset["id"]
 
 
-def test_text_search_embeds_with_the_spaces_text_tower(client, manager, pool, monkeypatch):
-    monkeypatch.setitem(embedders._embedders, "test-words", Words)
+def test_text_search_embeds_with_the_spaces_text_tower(client, manager, pool):
     dataset_id = _text_dataset(client, manager, pool, "test-words")
     shown = ok(client.get(f"{API}/datasets/{dataset_id}", headers=manager.headers))
     assert shown["embedding_spaces"]["words"]["text_search"] is True

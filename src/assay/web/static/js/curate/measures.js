@@ -113,7 +113,7 @@ export function measureTools(base, { space, onDone }) {
 // → {element, render(dataset)}: an input shown when the space's embedder has a text tower.
 export function textSearch(base, { space, query, onFound, onQueryError, k = 50 }) {
   const input = el("input", { type: "search", name: "text", placeholder: "Search by text…", "aria-label": "Search by text", maxlength: 2000 });
-  const element = el("form", { class: "text-search", role: "search", hidden: true },
+  const element = el("form", { class: "text-search", role: "search", "aria-label": "Text search", hidden: true },
     input, el("button", { type: "submit", class: "small secondary" }, "Search"));
   element.addEventListener("submit", async (event) => {
     event.preventDefault();
