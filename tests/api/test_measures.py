@@ -206,3 +206,33 @@ def test_bad_requests_name_the_field(client, manager, world):
         f"{url}/query", json={"query": "duplicates.size > 1"}, headers=manager.headers
     )
     assert unknown.status_code == 422 and "duplicates.size" in unknown.json()["error"]["message"]
+
+
+def test_deleted_items_are_left_out_of_a_run(client, manager, world, pool):
+    dataset_id = world["id"]
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset_id}/items/delete",
+            json={"reference_ids": ["r3", "r11"]},
+            headers=manager.headers,
+        )
+    )
+    job = ok(
+        client.post(
+            f"{API}/datasets/{dataset_id}/duplicates",
+            json={"space": "toy", "threshold": 0.01},
+            headers=manager.headers,
+        )
+    )
+    # r0-r2 and r20-r22 stay groups; r10 lost its only copy.
+    assert finished(client, manager, job)["result"] == {
+        "space": "toy",
+        "items": N - 2,
+        "groups": 2,
+        "duplicated_items": 6,
+    }
+    groups = ok(client.get(f"{API}/datasets/{dataset_id}/duplicates", headers=manager.headers))
+    assert [sorted(i["reference_id"] for i in g["items"]) for g in groups["groups"]] == [
+        ["r0", "r1", "r2"],
+        ["r20", "r21", "r22"],
+    ]

@@ -12,6 +12,7 @@ from assay.curation.vectors import (
     VectorIndex,
     duplicate_groups,
     nearest_neighbours,
+    restrict_lists,
     uniqueness,
 )
 
@@ -122,3 +123,31 @@ def test_partitioned_search_agrees_with_exact_on_duplicates():
     exact_u = uniqueness(nearest_neighbours(vectors, 3)[1])
     approx_u = uniqueness(nearest_neighbours(vectors, 3, lists=lists, centroids=centroids)[1])
     assert np.corrcoef(exact_u, approx_u)[0, 1] > 0.95
+
+
+def test_a_partition_restricted_to_live_rows_matches_a_search_of_those_rows():
+    """Deleted items' rows leave the lists, the rest renumbered: the partitioned search over
+    the live rows finds what the exact search over them finds (the planted groups)."""
+    rng = np.random.default_rng(4)
+    rows = rng.standard_normal((5_000, DIM))
+    for start in (0, 10, 20):
+        rows[start + 1] = rows[start] + 0.003 * rng.standard_normal(DIM)
+        rows[start + 2] = rows[start] + 0.003 * rng.standard_normal(DIM)
+    index = VectorIndex(DIM, ann_min_rows=2_000)
+    index.add(np.arange(5_000, dtype=np.int64), rows)
+    lists, centroids = index.partition()
+    live = np.ones(5_000, dtype=bool)
+    live[[1, 20, 21, 4_999]] = False  # a group loses one member, another two
+    vectors = index.vectors()[live]
+    narrowed = restrict_lists(lists, 5_000, live)
+    assert sorted(np.concatenate(narrowed).tolist()) == list(range(int(live.sum())))
+    exact = duplicate_groups(*nearest_neighbours(vectors, 4), threshold=0.01)
+    approx = duplicate_groups(
+        *nearest_neighbours(vectors, 4, lists=narrowed, centroids=centroids), threshold=0.01
+    )
+    assert np.array_equal(exact[0], approx[0])
+    # Rows 0 and 2 (now 0 and 1), and 10-12 (now 9-11); 20-22 lost two of three.
+    assert exact[1][[0, 1]].tolist() == [2, 2] and exact[1][[9, 10, 11]].tolist() == [3, 3, 3]
+    assert exact[1][19] == 1  # row 22, alone now
+    # Rows past `count` (added since the matrix was read) are dropped.
+    assert max(int(r.max(initial=-1)) for r in restrict_lists(lists, 100, None)) < 100

@@ -33,7 +33,12 @@ from assay.curation.datasets import next_revision
 from assay.curation.embeddings import INDEXES
 from assay.curation.similarity import live_matrix
 from assay.curation.snapshots import SNAPSHOTS
-from assay.curation.vectors import duplicate_groups, nearest_neighbours, uniqueness
+from assay.curation.vectors import (
+    duplicate_groups,
+    nearest_neighbours,
+    restrict_lists,
+    uniqueness,
+)
 
 DUPLICATES_JOB = "curation.find_duplicates"
 UNIQUENESS_JOB = "curation.compute_uniqueness"
@@ -108,14 +113,10 @@ def _neighbours(
         vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     lists = centroids = None
     if partition is not None:
+        # Positions among the live rows; rows added since the matrix was read (another
+        # request catching the index up) are left out: their items get no neighbours.
         lists, centroids = partition
-        # Rows added since the matrix was read (another request catching the index up) are
-        # left out; their items get no neighbours this run.
-        count = len(keys) if live is None else len(live)
-        lists = [rows[rows < count] for rows in lists]
-        if live is not None:  # positions among the live rows only
-            renumbered = np.cumsum(live) - 1
-            lists = [renumbered[rows[live[rows]]] for rows in lists]
+        lists = restrict_lists(lists, len(keys) if live is None else len(live), live)
     ctx.progress(0, len(keys), f"reading the neighbours of {len(keys)} items", force=True)
     found, similar = nearest_neighbours(
         vectors,

@@ -4,7 +4,12 @@ the autotag refinement kernel. Pure over arrays; the services own storage and SQ
 from assay.curation.vectors.autotag import refine_autotag
 from assay.curation.vectors.exact import exact_search
 from assay.curation.vectors.index import VectorIndex
-from assay.curation.vectors.neighbours import duplicate_groups, nearest_neighbours, uniqueness
+from assay.curation.vectors.neighbours import (
+    duplicate_groups,
+    nearest_neighbours,
+    restrict_lists,
+    uniqueness,
+)
 
 __all__ = [
     "VectorIndex",
@@ -12,5 +17,6 @@ __all__ = [
     "exact_search",
     "nearest_neighbours",
     "refine_autotag",
+    "restrict_lists",
     "uniqueness",
 ]

@@ -81,6 +81,18 @@ def nearest_neighbours(
     return found, similar
 
 
+def restrict_lists(
+    lists: Sequence[np.ndarray], count: int, live: np.ndarray | None
+) -> list[np.ndarray]:
+    """A partition of `count` rows narrowed to the rows `live` keeps (all when None), as
+    positions among those rows; positions past `count` (rows added since) are dropped."""
+    kept = [rows[rows < count] for rows in lists]
+    if live is None:
+        return kept
+    renumbered = np.cumsum(live) - 1
+    return [renumbered[rows[live[rows]]] for rows in kept]
+
+
 def duplicate_groups(
     found: np.ndarray, similar: np.ndarray, threshold: float
 ) -> tuple[np.ndarray, np.ndarray]:
