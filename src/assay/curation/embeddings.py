@@ -44,9 +44,16 @@ class EmbeddingsIn(Struct, kw_only=True, forbid_unknown_fields=True):
     metric: str = "cosine"
 
 
-def upload(*, session: Session, dataset: models.Dataset, upload_in: EmbeddingsIn) -> int:
+def upload(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    upload_in: EmbeddingsIn,
+    embedder: str | None = None,
+) -> int:
     """Store (or replace) the items' vectors in a space; the first upload fixes its
-    dimension. All or nothing; returns how many were written."""
+    dimension. All or nothing; returns how many were written. `embedder`: the registered
+    embedder that made them, kept with the space (text search embeds with it)."""
     if not SPACE.fullmatch(upload_in.space):
         raise Invalid(
             "space: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit",
@@ -87,8 +94,13 @@ def upload(*, session: Session, dataset: models.Dataset, upload_in: EmbeddingsIn
         ).all()
     )
     revision = next_revision(session, dataset.id)
-    if known is None:
-        spaces[upload_in.space] = {"dim": dim, "metric": upload_in.metric}
+    if known is None or (embedder is not None and known.get("embedder") != embedder):
+        spaces[upload_in.space] = {"dim": dim, "metric": upload_in.metric, **(known or {})}
+        if embedder is not None:
+            from assay.curation.embedders import has_text_tower
+
+            spaces[upload_in.space]["embedder"] = embedder
+            spaces[upload_in.space]["text_search"] = has_text_tower(embedder)
         session.execute(
             update(DATASETS).where(DATASETS.c.id == dataset.id).values(embedding_spaces=spaces)
         )

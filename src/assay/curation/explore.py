@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from assay.curation import models
 from assay.curation.query import run_query
+from assay.curation.query.fields import MEASURES
 from assay.curation.snapshots import SNAPSHOTS
 
 OBJECT_COLUMNS = [
@@ -59,12 +60,13 @@ def explore(
     snapshot = SNAPSHOTS.get(session, dataset)
     result = run_query(snapshot.frames, query, view)
     # Only what the page's rows are read back by: ids for items, the object's own columns.
-    columns = ["item_id"] if view == "items" else OBJECT_COLUMNS
+    measured = [f for f in MEASURES if f in snapshot.items.columns]
+    columns = ["item_id", *measured] if view == "items" else OBJECT_COLUMNS
     page = result.page(
         limit=limit, cursor=cursor, offset=offset, order_by=order_by, columns=columns
     )
     if view == "items":
-        rows = _item_rows(session, page.rows, with_predictions)
+        rows = _item_rows(session, page.rows, with_predictions, measured)
     else:
         rows = object_rows(session, snapshot.items, page.rows)
     return Explored(
@@ -77,10 +79,13 @@ def explore(
 
 
 def _item_rows(
-    session: Session, frame: pl.DataFrame, with_predictions: bool
+    session: Session, frame: pl.DataFrame, with_predictions: bool, measured: list[str]
 ) -> list[dict[str, Any]]:
-    """The page's items with their ground truth: one statement, plain rows (no ORM objects)."""
+    """The page's items with their ground truth — one statement, plain rows (no ORM objects)
+    — and the computed measures the snapshot holds (`measures`: {"uniqueness": 0.42,
+    "duplicates.count": 3, ...})."""
     ids = frame["item_id"].to_list()
+    values = {f: frame[f].to_list() for f in measured}
     item, truth = models.Item, models.Annotation.__table__
     found = {
         row[0]: row
@@ -106,25 +111,26 @@ def _item_rows(
     }
     predictions = _predictions_of(session, ids) if with_predictions else {}
     rows = []
-    for item_id in ids:
-        row = found.get(item_id)
-        if row is None:  # deleted since the snapshot was caught up
+    for position, item_id in enumerate(ids):
+        found_row = found.get(item_id)
+        if found_row is None:  # deleted since the snapshot was caught up
             continue
-        rows.append(
-            {
-                "id": row[0],
-                "reference_id": row[1],
-                "kind": row[2],
-                "media": row[3],
-                "text": row[4],
-                "width": row[5],
-                "height": row[6],
-                "metadata": row[7],
-                "tags": row[8],
-                "annotations": row[9] or [],
-                "predictions": predictions.get(item_id, {}),
-            }
-        )
+        row: dict[str, Any] = {
+            "id": found_row[0],
+            "reference_id": found_row[1],
+            "kind": found_row[2],
+            "media": found_row[3],
+            "text": found_row[4],
+            "width": found_row[5],
+            "height": found_row[6],
+            "metadata": found_row[7],
+            "tags": found_row[8],
+            "annotations": found_row[9] or [],
+            "predictions": predictions.get(item_id, {}),
+        }
+        if measured:
+            row["measures"] = {f: values[f][position] for f in measured}
+        rows.append(row)
     return rows
 
 

@@ -1,7 +1,8 @@
 """The curation pillar's jobs and duties, registered through the same calls as plugins'
 (`assay.pillars` loads this module): curation.delete_dataset here, the duty
 curation.collect_labels in `to_labeling`, curation.compute_embeddings in `embedding_jobs`,
-curation.run_model in `hosted_runs`."""
+curation.run_model in `hosted_runs`, curation.find_duplicates and
+curation.compute_uniqueness in `measures`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from assay.curation import (  # noqa: F401  (their jobs)
     embedding_jobs,
     hosted_runs,
     imports,
+    measures,
     models,
     to_labeling,
 )

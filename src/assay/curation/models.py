@@ -278,6 +278,26 @@ class AutotagScore(Base):
     score: Mapped[float] = mapped_column(Float, nullable=False)
 
 
+class Measure(Base):
+    """A per-item number computed over a whole embedding space (`uniqueness`,
+    `duplicates.group`, `duplicates.count`): float32 values indexed by the items' `seq`
+    (NaN: none), one row per field. The snapshot shows it as that field's column; it is
+    refreshed whole when its `revision` is newer than the snapshot's, so a run over
+    1,000,000 items does not re-stamp (and re-read) every item."""
+
+    __tablename__ = "dataset_measures"
+
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    space: Mapped[str] = mapped_column(String(64), nullable=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    by_seq: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    revision: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+    computed_at: Mapped[dt.datetime] = _created()
+
+
 class StagedUpload(Base):
     """A bulk file (NDJSON of items, annotations or predictions) uploaded for a dataset
     ahead of the request that imports it, by a name the uploader chose (Nucleus's signed-URL

@@ -40,7 +40,9 @@ class Dataset(Schema):
     annotation_count: int
     prediction_count: int
     embedding_spaces: dict[str, Any] = Field(
-        default_factory=dict, description="Its embedding spaces: {space: {dim, metric}}."
+        default_factory=dict,
+        description="Its embedding spaces: {space: {dim, metric, embedder, text_search}} "
+        "(embedder and text_search for spaces computed by a registered embedder).",
     )
     revision: int
     created_by: str | None
@@ -209,6 +211,11 @@ class SimilarRequest(Schema):
         Field(None, max_length=1000, description="Find items like these (their mean).")
     )
     vector: list[float] | None = Field(None, max_length=4096, description="Or like this vector.")
+    text: str | None = Field(
+        None,
+        max_length=2000,
+        description="Or like this text, embedded by the space's embedder's text tower.",
+    )
     k: int = Field(50, ge=1, le=1000)
     query: str | dict[str, Any] | None = Field(
         None, description="Only among the items this query matches."
@@ -333,6 +340,37 @@ class EmbeddingsCompute(Schema):
         "tiny-image", min_length=1, max_length=64, description="A registered embedder."
     )
     query: str | dict[str, Any] | None = Field(None, description="Only the items it matches.")
+
+
+class DuplicatesCompute(Schema):
+    space: str = Field(min_length=1, max_length=64)
+    threshold: float = Field(
+        0.05, ge=0, le=1, description="Largest cosine distance between near-duplicates."
+    )
+
+
+class UniquenessCompute(Schema):
+    space: str = Field(min_length=1, max_length=64)
+    k: int = Field(3, ge=1, le=100, description="Nearest neighbours averaged per item.")
+
+
+class DuplicateItem(Schema):
+    item_id: str
+    reference_id: str
+
+
+class DuplicateGroup(Schema):
+    group: int = Field(description="The group's number: `duplicates.group` in queries.")
+    count: int = Field(description="Its live items.")
+    items: list[DuplicateItem]
+
+
+class DuplicateGroups(Schema):
+    space: str
+    threshold: float | None
+    computed_at: dt.datetime
+    groups: list[DuplicateGroup]
+    next_cursor: str | None
 
 
 class MapRequest(Schema):

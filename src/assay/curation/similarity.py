@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from assay.core.errors import Invalid, NotFound
 from assay.curation import models
 from assay.curation.datasets import next_revision
+from assay.curation.embedders import has_text_tower, loaded_embedder
 from assay.curation.embeddings import INDEXES, vectors_of
 from assay.curation.items import CHUNK, existing_items
 from assay.curation.query import run_query
@@ -81,15 +82,19 @@ def find_similar(
     space: str,
     reference_ids: Sequence[str] | None = None,
     vector: Sequence[float] | None = None,
+    text: str | None = None,
     k: int = 50,
     query: str | dict[str, Any] | None = None,
 ) -> list[Match]:
-    """The k items most like the given items (their mean embedding) or like `vector`, among
-    the live items a query matches (all when none); the given items themselves excluded."""
+    """The k items most like the given items (their mean embedding), like `vector`, or like
+    `text` (embedded by the space's embedder's text tower), among the live items a query
+    matches (all when none); the given items themselves excluded."""
     if not 1 <= k <= MAX_K:
         raise Invalid(f"k must be between 1 and {MAX_K}", field="k")
-    if (reference_ids is None) == (vector is None):
-        raise Invalid("give reference_ids or a vector", field="reference_ids")
+    if sum(given is not None for given in (reference_ids, vector, text)) != 1:
+        raise Invalid("give one of reference_ids, vector or text", field="reference_ids")
+    if text is not None:
+        vector = text_vector(dataset=dataset, space=space, text=text)
     snapshot = SNAPSHOTS.get(session, dataset)
     index = INDEXES.get(session, dataset, space)
     exclude: list[int] = []
@@ -119,6 +124,38 @@ def find_similar(
     return _matches(snapshot, keys[0], scores[0])
 
 
+def text_vector(*, dataset: models.Dataset, space: str, text: str) -> np.ndarray:
+    """`text` in the space's vectors, by the text tower of the embedder that computed it."""
+    info = (dataset.embedding_spaces or {}).get(space)
+    if info is None:
+        raise NotFound(f"the dataset has no embeddings in space {space!r}", field="space")
+    if not text.strip():
+        raise Invalid("text search needs some text", field="text")
+    name = info.get("embedder")
+    if name is None:
+        raise Invalid(
+            f"space {space!r} was uploaded, not computed by a registered embedder: there is "
+            "no text tower to embed text with; search it by vector",
+            field="text",
+        )
+    if not has_text_tower(name):
+        raise Invalid(
+            f"space {space!r} was computed by {name}, which has no text tower: it cannot "
+            "embed text",
+            field="text",
+        )
+    try:
+        embedder = loaded_embedder(name)
+    except ModuleNotFoundError as missing:
+        raise Invalid(
+            f"space {space!r} was computed by {name}, which is not installed on this server "
+            f"({missing.name}): it cannot embed text here",
+            field="text",
+        ) from None
+    found = embedder.embed_texts([text])
+    return np.asarray(found, dtype=np.float32)[0]
+
+
 # --- autotag ----------------------------------------------------------------------------
 
 
@@ -132,17 +169,18 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _live_matrix(
+def live_matrix(
     session: Session, dataset: models.Dataset, space: str, snapshot: Snapshot
-) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, vectors) of the live items that have embeddings in the space."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(keys, vectors) of the live items that have embeddings in the space, and which of the
+    index's rows those are (None: all of them)."""
     index = INDEXES.get(session, dataset, space)
     keys, vectors = index.keys(), index.vectors()
     rows_by_seq = _rows_by_seq(snapshot)
     live = (keys < len(rows_by_seq)) & (rows_by_seq[np.minimum(keys, len(rows_by_seq) - 1)] >= 0)
     if live.all():
-        return keys, vectors
-    return keys[live], vectors[live]
+        return keys, vectors, None
+    return keys[live], vectors[live], live
 
 
 def _positions(
@@ -202,7 +240,7 @@ def refine(
 
 def _score(session: Session, dataset: models.Dataset, tag: models.Autotag) -> list[Match]:
     snapshot = SNAPSHOTS.get(session, dataset)
-    keys, vectors = _live_matrix(session, dataset, tag.space, snapshot)
+    keys, vectors, _ = live_matrix(session, dataset, tag.space, snapshot)
     if not len(keys):
         raise Invalid(f"no item has an embedding in space {tag.space!r}", field="space")
     positive = _positions(session, dataset, keys, tag.positive, "positive")

@@ -124,6 +124,31 @@ def items_frame(
     return base
 
 
+def with_measures(items: pl.DataFrame, measures: dict[str, np.ndarray]) -> pl.DataFrame:
+    """The items frame with a Float64 column per measure (`uniqueness`, `duplicates.count`),
+    its values looked up by each row's `seq` (float arrays indexed by seq; NaN: none)."""
+    seqs = items["seq"].to_numpy()
+    columns = []
+    for field, by_seq in sorted(measures.items()):
+        values = np.full(len(seqs), np.nan)
+        inside = seqs < len(by_seq)
+        values[inside] = by_seq[seqs[inside]]
+        columns.append(pl.Series(field, values, dtype=pl.Float64).fill_nan(None))
+    return items.with_columns(columns) if columns else items
+
+
+def measures_of(items: pl.DataFrame, fields: Iterable[str]) -> dict[str, np.ndarray]:
+    """The measure columns an items frame holds, back as arrays indexed by seq."""
+    seqs = items["seq"].to_numpy()
+    out = {}
+    for field in fields:
+        if field in items.columns:
+            by_seq = np.full(int(seqs.max(initial=-1)) + 1, np.nan)
+            by_seq[seqs] = items[field].fill_null(np.nan).to_numpy()
+            out[field] = by_seq
+    return out
+
+
 def _per_item(lists: dict[str, list[str]], name: str) -> pl.DataFrame:
     """(item_id, name: sorted list) rows of a mapping, for a join."""
     return pl.DataFrame(

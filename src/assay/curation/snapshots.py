@@ -34,8 +34,9 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from assay.curation import models
+from assay.curation.query.fields import MEASURES
 from assay.curation.query.frames import GT, QueryFrames
-from assay.curation.snapshot_frames import items_frame, objects_frame
+from assay.curation.snapshot_frames import items_frame, measures_of, objects_frame, with_measures
 
 ITEMS = models.Item.__table__
 ANNOTATIONS = models.Annotation.__table__
@@ -174,6 +175,18 @@ def _autotag_scores(
     return found
 
 
+def _measures(session: Session, dataset_id: str, after: int | None) -> dict[str, np.ndarray]:
+    """Stored measures (field → float values indexed by seq), those written after `after`."""
+    table = models.Measure.__table__
+    statement = select(table.c.field, table.c.by_seq).where(table.c.dataset_id == dataset_id)
+    if after is not None:
+        statement = statement.where(table.c.revision > after)
+    return {
+        field: np.frombuffer(by_seq, dtype="<f4").astype(np.float64)
+        for field, by_seq in session.execute(statement)
+    }
+
+
 def _model_names(session: Session, source_ids: Iterable[str]) -> dict[str, str]:
     wanted = sorted({s for s in source_ids if s != models.GROUND_TRUTH})
     names = {models.GROUND_TRUTH: GT}
@@ -200,14 +213,15 @@ def build(session: Session, dataset: models.Dataset) -> Snapshot:
     shape_rows = _all_shape_rows(session, dataset.id)
     positions = {row[0]: k for k, row in enumerate(rows)}
     names = _model_names(session, (r[1] for r in shape_rows))
+    items = items_frame(
+        rows,
+        _slice_lists(session, dataset.id, None),
+        _autotag_scores(session, dataset.id, None),
+    )
     return Snapshot(
         dataset.id,
         dataset.revision,
-        items_frame(
-            rows,
-            _slice_lists(session, dataset.id, None),
-            _autotag_scores(session, dataset.id, None),
-        ),
+        with_measures(items, _measures(session, dataset.id, None)),
         objects_frame(shape_rows, positions, names),
     )
 
@@ -261,6 +275,11 @@ def catch_up(session: Session, dataset: models.Dataset, snapshot: Snapshot) -> S
         [kept_objects, objects_frame(shape_rows, positions, names)], how="diagonal_relaxed"
     )
     items, objects = _in_seq_order(items, objects)
+    # Measures: the replaced rows take their values back by seq (an item keeps its seq);
+    # a measure written since the snapshot replaces its column whole.
+    measures = measures_of(snapshot.items, MEASURES) if changed else {}
+    measures.update(_measures(session, dataset.id, snapshot.revision))
+    items = with_measures(items, measures)
     return Snapshot(dataset.id, dataset.revision, items, objects)
 
 

@@ -13,6 +13,7 @@ from assay.sdk.models import (
     AutotagCommitted,
     AutotagRefined,
     Dataset,
+    DuplicateGroup,
     Item,
     Job,
     Match,
@@ -183,15 +184,19 @@ class Datasets:
         *,
         reference_ids: list[str] | None = None,
         vector: list[float] | None = None,
+        text: str | None = None,
         k: int = 50,
         query: str | Expr | None = None,
     ) -> list[Match]:
-        """The k items most like the given items (or vector), among a query's matches."""
+        """The k items most like the given items, a vector, or a text (where the space's
+        embedder has a text tower: `minilm`, `open-clip`), among a query's matches."""
         body: dict[str, Any] = {"space": space, "k": k}
         if reference_ids is not None:
             body["reference_ids"] = reference_ids
         if vector is not None:
             body["vector"] = list(vector)
+        if text is not None:
+            body["text"] = text
         if query is not None:
             body["query"] = query.to_json() if isinstance(query, Expr) else query
         return self._api.similar(dataset_id=dataset_id, json=body).items
@@ -219,3 +224,30 @@ class Datasets:
     def commit_autotag(self, dataset_id: str, name: str) -> AutotagCommitted:
         """Keep the latest round's top scores, queryable as `autotag.<name>`."""
         return self._api.commit_autotag(dataset_id=dataset_id, name=name)
+
+    def find_duplicates(self, dataset_id: str, space: str, *, threshold: float = 0.05) -> Job:
+        """A job grouping items within `threshold` cosine distance of each other in a space
+        (`client.jobs.wait(job.id)`); then query `duplicates.count > 1`, or read
+        `duplicate_groups`."""
+        return self._api.find_duplicates(
+            dataset_id=dataset_id, json={"space": space, "threshold": threshold}
+        )
+
+    def duplicate_groups(
+        self, dataset_id: str, *, page_size: int | None = None
+    ) -> Iterator[DuplicateGroup]:
+        """The latest near-duplicate run's groups, largest first, with their items."""
+        cursor = None
+        while True:
+            page = self._api.duplicate_groups(
+                dataset_id=dataset_id, params={"cursor": cursor, "limit": page_size}
+            )
+            yield from page.groups
+            cursor = page.next_cursor
+            if cursor is None:
+                return
+
+    def compute_uniqueness(self, dataset_id: str, space: str, *, k: int = 3) -> Job:
+        """A job scoring each item 0..1 by its mean distance to its k nearest neighbours in
+        a space; then query or sort by `uniqueness`."""
+        return self._api.compute_uniqueness(dataset_id=dataset_id, json={"space": space, "k": k})

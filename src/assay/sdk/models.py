@@ -395,6 +395,16 @@ class AutotagCommitted(curation.AutotagCommitted):
     autotag: Autotag
 
 
+class DuplicateGroup(curation.DuplicateGroup):
+    model_config = _LENIENT
+
+
+class DuplicateGroups(curation.DuplicateGroups):
+    model_config = _LENIENT
+
+    groups: list[DuplicateGroup]
+
+
 __all__ = [
     "ApiKey",
     "ApiKeyCreated",
@@ -415,6 +425,8 @@ __all__ = [
     "CalibrationReport",
     "CourseState",
     "Dataset",
+    "DuplicateGroup",
+    "DuplicateGroups",
     "EmbeddingsWritten",
     "EvaluationSummary",
     "EvaluationTaskStats",

@@ -38,7 +38,8 @@ def facets(result: QueryResult) -> dict[str, Any]:
         "histograms": {
             column: histogram(result, column)
             for column, kind in frames.item_types.items()
-            if kind == "number" and column.startswith(("metadata.", "autotag."))
+            if kind == "number"
+            and (column.startswith(("metadata.", "autotag.")) or column == "uniqueness")
         },
         "confidence": confidence_histograms(result),
     }

@@ -1,7 +1,8 @@
 """What a field of a query names in a snapshot's frames; unknown ones are named errors.
 
 Item fields: reference_id, item_id, kind, width, height, tags, slices, metadata.<path>,
-autotag.<name>, and counts: annotations.count, annotations.<label>, predictions.count,
+autotag.<name>, uniqueness, duplicates.group, duplicates.count (once computed), and counts:
+annotations.count, annotations.<label>, predictions.count,
 predictions.<model>, predictions.<model>.count, predictions.<model>.<label>.
 Object fields (one annotation or prediction): annotation.<attr> (ground truth),
 prediction.<attr> (any model), prediction.<model>.<attr>, object.<attr> (either);
@@ -22,12 +23,23 @@ ROOTS = (
     *ITEM_FIELDS,
     "metadata",
     "autotag",
+    "uniqueness",
+    "duplicates",
     "annotations",
     "predictions",
     "annotation",
     "prediction",
     "object",
 )
+
+
+# Per-item numbers computed over an embedding space (`curation/measures.py`): the call that
+# computes each, for the error when it has not been.
+MEASURES = {
+    "uniqueness": "compute uniqueness (POST /datasets/{id}/uniqueness)",
+    "duplicates.group": "find near-duplicates (POST /datasets/{id}/duplicates)",
+    "duplicates.count": "find near-duplicates (POST /datasets/{id}/duplicates)",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,20 @@ def resolve(field: Field, frames: QueryFrames) -> Resolved:
             names = [c.split(".", 1)[1] for c in frames.item_types if c.startswith(root + ".")]
             raise _unknown(field, "field", names, (root,))
         return Resolved("item", kind, column=column)
+    if ".".join(path) in MEASURES:
+        column = ".".join(path)
+        if column not in frames.item_types:
+            shown = format_path(path)
+            raise InvalidQuery(
+                f'"{shown}" is not computed for this dataset yet'
+                + (f" (column {field.col})" if field.col else "")
+                + f" — {MEASURES[column]} first",
+                column=field.col,
+                token=shown,
+            )
+        return Resolved("item", "number", column=column)
+    if root == "duplicates" and len(path) == 2:
+        raise _unknown(field, "field", ["group", "count"], ("duplicates",))
     if root == "annotations" and len(path) == 2:
         return _count(field, frames, GT, path[1], ("annotations",))
     if root == "predictions" and len(path) in (2, 3):

@@ -88,6 +88,14 @@ class VectorIndex:
         view.flags.writeable = False
         return view
 
+    def partition(self) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """The IVF index's lists as positions into `keys()` / `vectors()`, with their
+        centroids; None while every search is exact (no IVF index)."""
+        if self._ann is None:
+            return None
+        lists = [self._slot_of_key[keys].astype(np.int64) for keys in self._ann.members()]
+        return lists, self._ann.centroids
+
     def __contains__(self, key: int) -> bool:
         return 0 <= key < len(self._slot_of_key) and self._slot_of_key[key] >= 0
 

@@ -141,6 +141,16 @@ class IvfIndex:
             faiss.omp_set_num_threads(threads)
         return found
 
+    def members(self) -> list[np.ndarray]:
+        """The keys in each inverted list (int64), list by list."""
+        lists = self.index.invlists
+        out = []
+        for number in range(self.lists):
+            size = lists.list_size(number)
+            ids = faiss.rev_swig_ptr(lists.get_ids(number), size) if size else ()
+            out.append(np.array(ids, dtype=np.int64))
+        return out
+
     def to_bytes(self) -> np.ndarray:
         return faiss.serialize_index(self.index)
 

@@ -4,7 +4,7 @@ Nucleus's client tags slices (`Slice.add_tags`) and models (`Model.add_tags`) an
 slices a model was trained on (`Model.add_trained_slice_ids`); see `curation/models.py`.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-07 06:30:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,6 +6,7 @@ from assay.sdk.models import (
     AutotagCommitted,
     AutotagRefined,
     Dataset,
+    DuplicateGroups,
     EmbeddingsWritten,
     Item,
     ItemsDeleted,
@@ -44,3 +45,6 @@ class DatasetsAPI(API):
     commit_autotag = endpoint(
         "POST", "/datasets/{dataset_id}/autotags/{name}/commit", returns=AutotagCommitted
     )
+    find_duplicates = endpoint("POST", "/datasets/{dataset_id}/duplicates", returns=Job)
+    duplicate_groups = endpoint("GET", "/datasets/{dataset_id}/duplicates", returns=DuplicateGroups)
+    compute_uniqueness = endpoint("POST", "/datasets/{dataset_id}/uniqueness", returns=Job)

@@ -37,8 +37,10 @@ export function pendingCell() {
   return el("div", { class: "cell pending", "aria-busy": "true" }, el("div", { class: "thumb skeleton" }));
 }
 
-// `score` (a similarity) is shown in the caption; `onSimilar` adds a Find similar action.
-export function itemCell(item, { models, selected, onOpen, onSelect, score = null, onSimilar = null }) {
+// `score` (a similarity, or the measure sorted by: `scoreTitle`, `scoreDigits` decimals) is
+// shown in the caption;
+// `onSimilar` adds a Find similar action.
+export function itemCell(item, { models, selected, onOpen, onSelect, score = null, scoreTitle = "Similarity", scoreDigits = 3, onSimilar = null }) {
   const svg = overlay(layersOf(item, models), { width: item.width || 1, height: item.height || 1 });
   const thumb = el("button", {
     type: "button", class: "thumb", "aria-label": `Open ${item.reference_id}`, onclick: () => onOpen(item),
@@ -70,7 +72,8 @@ export function itemCell(item, { models, selected, onOpen, onSelect, score = nul
     score === null
       ? el("span", { class: "cell-counts muted", title: "Ground-truth annotations · predictions shown" },
         `${gt} GT${predicted ? ` · ${predicted} pred` : ""}`)
-      : el("span", { class: "cell-score", title: "Similarity", "data-score": score }, score.toFixed(3))));
+      : el("span", { class: "cell-score", title: scoreTitle, "data-score": score },
+        score.toFixed(scoreDigits))));
 }
 
 // Position `img` (the whole image, w×h) so that `region` fills the crop box, centred.

@@ -3,15 +3,13 @@
 // its progress bar fed from /jobs/{id}), and the items most similar to some items.
 
 import { api, el, toast } from "/static/js/api.js";
-import { humanMessage } from "/static/js/errors.js";
 import { clearFieldErrors, field, openDialog, requiredError, select, showFieldError } from "/static/js/manager/ui.js";
 import { colorOf } from "/static/js/curate/shapes.js";
+import { followJob } from "/static/js/curate/measures.js";
 
 export const SIMILAR_K = 50;
 export const MAX_COLOURED = 20_000; // the map colours up to this many points by a field
 const MAX_CATEGORIES = 12;
-const POLL_MS = 400;
-const DONE = new Set(["succeeded", "failed", "cancelled"]);
 
 // spacePicker(base, dataset, {onChange(space)}) → {element, space, spaces, compute()}
 export function spacePicker(base, dataset, { onChange }) {
@@ -65,21 +63,11 @@ export function spacePicker(base, dataset, { onChange }) {
     });
     if (!job) return;
     running = true;
-    progress.value = 0;
-    progressText.textContent = "Embedding queued…";
     render();
-    let current = job;
-    try {
-      while (!DONE.has(current.status)) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        if (!element.isConnected) return;
-        current = await api(`/jobs/${encodeURIComponent(job.id)}`);
-        progress.value = current.progress || 0;
-        progressText.textContent = current.progress_message || `Embedding… ${Math.round((current.progress || 0) * 100)}%`;
-      }
-    } catch (error) {
-      current = { status: "failed", error: humanMessage(error) };
-    }
+    const current = await followJob(job, {
+      progress, text: progressText, label: "Embedding", alive: () => element.isConnected,
+    });
+    if (!element.isConnected) return;
     running = false;
     if (current.status !== "succeeded") {
       render();

@@ -4,7 +4,9 @@
 // grid scrolls. The query, view and sort live in the URL, so a view can be shared.
 // With embeddings: Find similar (from a thumbnail, the detail or the selection) pins the
 // k nearest items in the grid with their scores until "Back to the query"; the Map display
-// draws the matches in 2D with a lasso that selects; Autotag… runs the refinement loop.
+// draws the matches in 2D with a lasso that selects; Autotag… runs the refinement loop;
+// a text search (where the space's embedder has a text tower) pins the items most like a
+// text; Duplicates… and Uniqueness run their jobs, then query and sort by their fields.
 
 import { api, css, el, toast } from "/static/js/api.js";
 import { humanMessage } from "/static/js/errors.js";
@@ -19,6 +21,7 @@ import { virtualGrid } from "/static/js/curate/grid.js";
 import { andQuery, queryBar } from "/static/js/curate/querybar.js";
 import { colorOf } from "/static/js/curate/shapes.js";
 import { slicesPanel } from "/static/js/curate/slices.js";
+import { MEASURE_FIELDS, measureTools, textSearch } from "/static/js/curate/measures.js";
 
 const MIN_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -53,11 +56,13 @@ export async function renderExplorer(view, { id }) {
     pinned: null, // {title, refs, scores: Map | null}: items shown instead of the query's
     display: params.get("display") === "map" ? "map" : "grid",
     autotags: new Set(),
+    measures: new Set(), // computed measure fields seen in the answers (uniqueness, duplicates.*)
   };
 
   const bar = queryBar({
     onSubmit: (text) => { state.query = text; state.pinned = null; run(); },
-    fields: () => [...new Set([...knownFields(state.facets, state.seenMetadata), ...[...state.autotags].map((name) => `autotag.${name}`)])],
+    fields: () => [...new Set([...knownFields(state.facets, state.seenMetadata), ...[...state.autotags].map((name) => `autotag.${name}`),
+      ...state.measures])],
   });
   bar.set(state.query);
   const status = el("p", { class: "explore-count", role: "status", "aria-live": "polite" });
@@ -69,7 +74,30 @@ export async function renderExplorer(view, { id }) {
     type: "button", class: "secondary small", "data-display": name,
     onclick: () => { state.display = name; syncUrl(); showDisplay(); },
   }, name === "grid" ? "Grid" : "Map"));
-  const spaces = spacePicker(base, dataset, { onChange: () => { showDisplay(); grid?.refresh({ all: true }); } });
+  const spaces = spacePicker(base, dataset, {
+    onChange: () => {
+      showDisplay();
+      grid?.refresh({ all: true });
+      measures.render();
+      api(base).then((fresh) => texts.render(fresh), () => {});
+    },
+  });
+  const measures = measureTools(base, {
+    space: () => spaces.space,
+    onDone: ({ query, sort }) => {
+      Object.assign(state, { query, sort, pinned: null, view: "items" });
+      bar.set(query);
+      run();
+    },
+  });
+  const texts = textSearch(base, {
+    space: () => spaces.space,
+    query: () => state.query,
+    onFound: (text, matches) => pin(`matching “${text}”`, matches.map((m) => m.reference_id),
+      new Map(matches.map((m) => [m.reference_id, m.score]))),
+    onQueryError: (error) => bar.error(error),
+  });
+  texts.render(dataset);
   const pinnedBar = el("div", { class: "pinned-bar", hidden: true });
   const mapBox = el("div", { class: "map-panel", hidden: true });
   const colourBy = el("select", { name: "colour", "aria-label": "Colour by" });
@@ -127,12 +155,13 @@ export async function renderExplorer(view, { id }) {
         el("p", { class: "muted" }, `${plural(dataset.item_count, "item")} · ${plural(dataset.annotation_count, "annotation")} · ${plural(dataset.prediction_count, "prediction")}`)),
       el("div", { class: "segmented", role: "group", "aria-label": "View" }, viewButtons)),
     bar.element,
+    texts.element,
     el("div", { class: "explorer" },
       el("aside", { class: "explore-side card", "aria-label": "Facets and slices" }, facetsBox, slices.element),
       el("section", { class: "explore-main", "aria-label": "Results" },
         el("div", { class: "toolbar explore-toolbar" }, status,
           el("label", { class: "inline" }, el("span", { class: "muted small" }, "Sort"), sortField, sortDirection),
-          models, spaces.element,
+          models, spaces.element, measures.element,
           el("div", { class: "segmented", role: "group", "aria-label": "Display" }, displayButtons)),
         pinnedBar, selectionBar, gridBox, mapBox)));
   slices.reload();
@@ -152,6 +181,7 @@ export async function renderExplorer(view, { id }) {
     const fields = state.view === "objects" ? OBJECT_SORTS : [
       ["annotations.count", "Annotations"], ["predictions.count", "Predictions"], ["reference_id", "Reference id"],
       ...Object.keys(state.facets?.histograms || {}).sort().map((column) => [fieldPath(column), column]),
+      ...[...state.measures].filter((name) => !(name in (state.facets?.histograms || {}))).map((name) => [name, name]),
     ];
     sortField.replaceChildren(el("option", { value: "" }, "Default order"),
       ...fields.map(([value, text]) => el("option", { value, selected: value === current }, text)));
@@ -221,9 +251,17 @@ export async function renderExplorer(view, { id }) {
       selected: state.selected.has(row.reference_id),
       onOpen: (item) => openItem(id, item, { models: state.models, actions: itemActions() }),
       onSelect: (event) => onSelect(index, event),
-      score: state.pinned?.scores?.get(row.reference_id) ?? null,
+      ...cellScore(row),
       onSimilar: spaces.space ? (item) => similarFrom([item.reference_id]) : null,
     });
+  }
+
+  // The caption's number: a pinned search's similarity, or the measure the grid is sorted by.
+  function cellScore(row) {
+    if (state.pinned) return { score: state.pinned.scores?.get(row.reference_id) ?? null };
+    const sorted = state.sort.replace(/^-/, "");
+    const value = MEASURE_FIELDS.includes(sorted) ? row.measures?.[sorted] : null;
+    return { score: value ?? null, scoreTitle: sorted, scoreDigits: sorted.startsWith("duplicates.") ? 0 : 3 };
   }
 
   function itemActions() {
@@ -390,6 +428,7 @@ export async function renderExplorer(view, { id }) {
 
   function remember(rows) {
     for (const row of rows) {
+      for (const name of Object.keys(row.measures || {})) state.measures.add(name);
       if (row.metadata) metadataPaths(row.metadata, "metadata", state.seenMetadata);
       for (const shape of row.annotations || []) colorOf(shape.label);
     }
