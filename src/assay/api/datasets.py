@@ -260,7 +260,8 @@ def query_items(
     sidebar's facets. A query that does not parse is a 422 naming the token and its column."""
     if request_in.query is not None and request_in.plan is not None:
         raise Invalid("send the query as text or as a plan, not both", field="plan")
-    with db.read() as session:
+    # The snapshot is as of the dataset row's revision; the page's rows are read as they are.
+    with db.read_statements() as session:
         dataset = load_dataset(session, dataset_id, actor)
         policy.can_read(actor, dataset)
         found = explore.explore(
