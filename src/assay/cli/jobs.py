@@ -192,6 +192,12 @@ def watch(
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between checks.")] = 0.5,
 ) -> None:
     """Show a progress bar until the job ends; exits nonzero unless it succeeded."""
+    follow(job_id, interval=interval)
+
+
+def follow(job_id: str, *, interval: float = 0.5) -> schemas.Job:
+    """A progress bar until the job ends; exits nonzero unless it succeeded (`assay jobs
+    watch`, and the commands that start a job and wait for it)."""
     from assay.core import jobs
 
     columns = (
@@ -231,6 +237,7 @@ def watch(
             f"job {job.id} {job.status}" + (f": {job.error}" if job.error else ""),
             f"details: `assay jobs show {job.id}`",
         )
+    return job
 
 
 def _status(status: str) -> str:
