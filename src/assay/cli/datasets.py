@@ -15,6 +15,7 @@ from rich.table import Table
 
 from assay.cli._common import (
     database,
+    every_page,
     explained,
     fail,
     id_column,
@@ -71,14 +72,13 @@ def list_(as_json: JsonOption = False) -> None:
     """Datasets, newest first, with their counts."""
     from assay.curation import datasets, schemas
 
-    rows: list[schemas.Dataset] = []
     with database() as db, db.read() as session:
-        cursor = None
-        while True:
-            page = datasets.list_datasets(session=session, mode="live", cursor=cursor, limit=1000)
-            rows += [schemas.Dataset.model_validate(d) for d in page.items]
-            if not (cursor := page.next_cursor):
-                break
+        rows = every_page(
+            lambda cursor: datasets.list_datasets(
+                session=session, mode="live", cursor=cursor, limit=1000
+            ),
+            schemas.Dataset,
+        )
     if as_json:
         print_json(rows)
         return
