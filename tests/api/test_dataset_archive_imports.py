@@ -6,6 +6,7 @@ broken entries, bad label lines. Also folder imports under the server's import r
 from __future__ import annotations
 
 import io
+import random
 import tarfile
 import zipfile
 from pathlib import Path
@@ -231,6 +232,29 @@ def test_a_tar_bomb_is_refused(client, manager, dataset, pool):
     job = import_archive(client, manager, dataset, bomb, "images", "b.tgz")
     assert job["status"] == "failed", job
     assert "archive entry 'zeros.bin'" in job["error"] and "zip bomb" in job["error"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "pack", "problem"),
+    [
+        ("max_import_entries", 2, zipped, "3 files to import; at most 2"),
+        ("max_import_entries", 2, tarred, "archive entry 'c.png': more than the limit of 2"),
+        ("max_upload_bytes", 600, tarred, "archive entry 'b.png': the file is larger than"),
+        ("max_import_expanded_bytes", 1000, zipped, "'b.png': the archive is larger than"),
+    ],
+)
+def test_archive_limits_name_the_entry(
+    client, manager, dataset, pool, ctx, setting, value, pack, problem
+):
+    noise = Image.frombytes("L", (50, 50), random.Random(0).randbytes(2500))
+    noisy = io.BytesIO()
+    noise.save(noisy, "PNG")
+    files = {"a.png": png(4, 4), "b.png": noisy.getvalue(), "c.png": png(4, 4, 9)}
+    sha = upload(client, manager, "x.tgz", pack(files), "application/octet-stream")
+    setattr(ctx.settings, setting, value)  # after the upload, which the limits also cap
+    job = run(client, manager, dataset, sha, "images")
+    assert job["status"] == "failed", job
+    assert problem in job["error"]
 
 
 def test_links_broken_entries_and_non_archives_are_refused(client, manager, dataset, pool):
