@@ -5,6 +5,7 @@ broken entries, bad label lines. Also folder imports under the server's import r
 
 from __future__ import annotations
 
+import gzip
 import io
 import random
 import tarfile
@@ -273,6 +274,10 @@ def test_links_broken_entries_and_non_archives_are_refused(client, manager, data
     job = import_archive(client, manager, dataset, bytes(stored), "images")
     assert job["status"] == "failed"
     assert "archive entry 'a.png' is unreadable" in job["error"]
+
+    gzipped = upload(client, manager, "x.gz", gzip.compress(b"not a tar"), "application/gzip")
+    job = run(client, manager, dataset, gzipped, "images")
+    assert job["status"] == "failed" and "not a zip or tar archive" in job["error"]
 
     text = upload(client, manager, "x.csv", b"reference_id\nx\n", "text/csv")
     response = client.post(
