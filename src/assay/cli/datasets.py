@@ -126,7 +126,8 @@ def import_(
     wait: WaitOption = True,
     interval: IntervalOption = 0.5,
 ) -> None:
-    """Store the file and append its items as an import job, following its progress."""
+    """Store the file and append its items as an import job, following its progress (the
+    server's workers, or `assay worker`, run it)."""
     from assay.cli.main import load_settings
     from assay.core import blobs
     from assay.curation import imports
