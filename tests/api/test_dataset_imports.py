@@ -43,6 +43,11 @@ def run(client, account, dataset: str, sha: str, fmt: str) -> dict:
             headers=account.headers,
         )
     )
+    return wait(client, account, job)
+
+
+def wait(client, account, job: dict) -> dict:
+    """The job once it has succeeded or failed."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         job = ok(client.get(f"{API}/jobs/{job['id']}", headers=account.headers))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assay.sdk import InvalidInput, NotFound
+from tests.api.test_dataset_archive_imports import YOLO, zipped
 
 pytestmark = pytest.mark.live
 
@@ -51,6 +52,22 @@ def test_a_dataset_appended_in_chunks_read_back_and_deleted(connect, server, acc
     job = client.datasets.delete(dataset.id)
     assert client.jobs.wait(job.id, timeout=60).status == "succeeded"
     assert [d.id for d in client.datasets.list()] == []
+
+
+def test_a_yolo_archive_imported_as_a_job(connect, server, accounts, tmp_path):
+    client = connect(server.url, accounts.make("manager").key)
+    dataset = client.datasets.create("coco8")
+    archive = tmp_path / "coco8.zip"
+    archive.write_bytes(zipped(YOLO))
+    job = client.datasets.import_file(dataset.id, archive, format="yolo")
+    done = client.jobs.wait(job.id, timeout=60, poll=0.1)
+    assert done.result == {"items": 3, "new": 3, "updated": 0, "skipped": 2}
+    person = client.datasets.query(dataset.id, 'object.label = "person"', view="objects")
+    assert person.items[0]["shape"]["width"] == 40
+
+    with pytest.raises(InvalidInput) as bad:
+        client.datasets.import_file(dataset.id, b"reference_id\nx\n", format="images")
+    assert bad.value.field == "format"
 
 
 def test_queries_from_text_and_expressions(connect, server, accounts):

@@ -292,9 +292,10 @@ def query_items(
     operation_id="import_items",
 )
 def import_items(
-    dataset_id: str, import_in: schemas.DatasetImportCreate, actor: CurrentActor, db: Db
+    dataset_id: str, import_in: schemas.DatasetImportCreate, actor: CurrentActor, db: Db, ctx: Ctx
 ) -> core_schemas.Job:
-    """Append the items of an uploaded JSONL, CSV or COCO file, as a job with progress."""
+    """Append the items of an uploaded JSONL, CSV or COCO file, or of a zip or tar of images
+    (plain or YOLO), as a job with progress."""
     with db.write() as session:
         dataset = load_dataset(session, dataset_id, actor)
         policy.can_write(actor, dataset)
@@ -303,6 +304,8 @@ def import_items(
             dataset=dataset,
             actor=actor,
             sha256=import_in.sha256,
+            path=import_in.path,
+            import_root=ctx.settings.import_root,
             file_format=import_in.format,
         )
         return core_schemas.Job.model_validate(job)

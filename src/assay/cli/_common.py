@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
@@ -18,6 +18,7 @@ from rich.table import Column
 
 from assay.core.errors import AssayError
 
+T = TypeVar("T", bound=BaseModel)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -55,6 +56,17 @@ def database(*, writes: bool = False) -> Iterator[Any]:
             err.print(f"wrote to {escape(describe(db.engine.url))}", highlight=False)
     finally:
         db.dispose()
+
+
+def every_page(fetch: Callable[[str | None], Any], schema: type[T]) -> list[T]:
+    """Every row of a paged service call (`fetch(cursor)`), as `schema`."""
+    rows: list[T] = []
+    cursor = None
+    while True:
+        page = fetch(cursor)
+        rows += [schema.model_validate(row) for row in page.items]
+        if not (cursor := page.next_cursor):
+            return rows
 
 
 def fail(message: str, hint: str | None = None, *, code: int = 1) -> NoReturn:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from assay.cli._common import (
     database,
+    every_page,
     explained,
     fail,
     id_column,
@@ -121,13 +122,12 @@ def show(job_id: JobId, as_json: JsonOption = False) -> None:
 
     with explained({NotFound: NO_SUCH_JOB}), database() as db, db.read() as session:
         job = schemas.Job.model_validate(jobs.get_job(session=session, job_id=job_id))
-        logs: list[schemas.JobLog] = []
-        cursor = None
-        while True:
-            page = jobs.list_logs(session=session, job_id=job_id, cursor=cursor, limit=1000)
-            logs += [schemas.JobLog.model_validate(line) for line in page.items]
-            if not (cursor := page.next_cursor):
-                break
+        logs = every_page(
+            lambda cursor: jobs.list_logs(
+                session=session, job_id=job_id, cursor=cursor, limit=1000
+            ),
+            schemas.JobLog,
+        )
     if as_json:
         typer.echo(
             json.dumps(
@@ -192,6 +192,12 @@ def watch(
     interval: Annotated[float, typer.Option(min=0.01, help="Seconds between checks.")] = 0.5,
 ) -> None:
     """Show a progress bar until the job ends; exits nonzero unless it succeeded."""
+    follow(job_id, interval=interval)
+
+
+def follow(job_id: str, *, interval: float = 0.5) -> schemas.Job:
+    """A progress bar until the job ends; exits nonzero unless it succeeded (`assay jobs
+    watch`, and the commands that start a job and wait for it)."""
     from assay.core import jobs
 
     columns = (
@@ -231,6 +237,7 @@ def watch(
             f"job {job.id} {job.status}" + (f": {job.error}" if job.error else ""),
             f"details: `assay jobs show {job.id}`",
         )
+    return job
 
 
 def _status(status: str) -> str:

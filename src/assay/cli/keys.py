@@ -12,6 +12,7 @@ from rich.table import Table
 from assay.cli._common import (
     database,
     err,
+    every_page,
     explained,
     id_column,
     out,
@@ -69,15 +70,14 @@ def list_(
     """A user's keys, newest first, revoked ones included (secrets are never shown)."""
     from assay.core import keys, users
 
-    rows: list[schemas.ApiKey] = []
     with explained({NotFound: NO_SUCH_USER}), database() as db, db.read() as session:
         user = users.get_user_by_email(session=session, email=email)
-        cursor = None
-        while True:
-            page = keys.list_keys(session=session, user_id=user.id, cursor=cursor, limit=500)
-            rows += [schemas.ApiKey.model_validate(key) for key in page.items]
-            if not (cursor := page.next_cursor):
-                break
+        rows = every_page(
+            lambda cursor: keys.list_keys(
+                session=session, user_id=user.id, cursor=cursor, limit=500
+            ),
+            schemas.ApiKey,
+        )
     if as_json:
         print_json(rows)
         return

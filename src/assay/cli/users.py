@@ -13,6 +13,7 @@ from rich.table import Table
 
 from assay.cli._common import (
     database,
+    every_page,
     explained,
     fail,
     id_column,
@@ -81,14 +82,11 @@ def list_(
     """All users, newest first."""
     from assay.core import users
 
-    rows: list[schemas.User] = []
     with database() as db, db.read() as session:
-        cursor = None
-        while True:
-            page = users.list_users(session=session, cursor=cursor, limit=500)
-            rows += [schemas.User.model_validate(user) for user in page.items]
-            if not (cursor := page.next_cursor):
-                break
+        rows = every_page(
+            lambda cursor: users.list_users(session=session, cursor=cursor, limit=500),
+            schemas.User,
+        )
     if as_json:
         print_json(rows)
         return

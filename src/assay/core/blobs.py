@@ -16,7 +16,7 @@ import re
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, NamedTuple, Protocol
@@ -295,6 +295,11 @@ def allow_content_type(content_type: str) -> None:
     _allowed_types.add(content_type)
 
 
+def is_accepted(content_type: str) -> bool:
+    """Whether uploads of this (sniffed) type are accepted."""
+    return content_type in _allowed_types
+
+
 @register_sniffer
 def _sniff_with_filetype(head: bytes) -> str | None:
     kind = filetype.guess(head)
@@ -374,7 +379,7 @@ def store_upload(
     try:
         name = clean_filename(filename)
         content_type = sniff_content_type(spooled, declared_type=declared_type, filename=name)
-        if content_type not in _allowed_types:
+        if not is_accepted(content_type):
             raise Invalid(
                 f"files of type {content_type} are not accepted; accepted types: "
                 f"{', '.join(sorted(_allowed_types))}",
@@ -393,6 +398,50 @@ def store_upload(
     )
 
 
+class StoredBlob(NamedTuple):
+    """Bytes already durable in the store, to be recorded (`record_blobs`)."""
+
+    sha256: str
+    size: int
+    content_type: str
+    filename: str
+
+
+def record_blobs(*, session: Session, stored: Sequence[StoredBlob], actor: Actor | None) -> None:
+    """Insert the rows of stored bytes unless they exist (a concurrent upload may win), and
+    let the uploader read them: one executemany per statement, whatever their number."""
+    if not stored:
+        return
+    created_by = actor.user_id if actor and actor.via != "system" else None
+    now = utcnow()
+    rows = [
+        {
+            "sha256": check_sha256(blob.sha256),
+            "size": blob.size,
+            "content_type": blob.content_type,
+            "filename": blob.filename,
+            "created_by": created_by,
+            "created_at": now,
+        }
+        for blob in stored
+    ]
+    dialect = session.get_bind().dialect.name
+    session.execute(
+        dialects.insert(models.Blob.__table__, dialect).on_conflict_do_nothing(
+            index_elements=["sha256"]
+        ),
+        rows,
+    )
+    if created_by is not None:
+        # Each uploader of the same bytes may read them, not only the first.
+        blob_refs.add_refs(
+            session=session,
+            sha256s=[blob.sha256 for blob in stored],
+            scope=blob_refs.USER,
+            scope_id=created_by,
+        )
+
+
 def record_blob(
     *,
     session: Session,
@@ -402,27 +451,10 @@ def record_blob(
     filename: str,
     actor: Actor | None,
 ) -> models.Blob:
-    """Insert the row for stored bytes unless it exists (a concurrent upload may win), and
-    let the uploader read it."""
-    check_sha256(sha256)
-    dialect = session.get_bind().dialect.name
-    session.execute(
-        dialects.insert(models.Blob.__table__, dialect)
-        .values(
-            sha256=sha256,
-            size=size,
-            content_type=content_type,
-            filename=filename,
-            created_by=actor.user_id if actor and actor.via != "system" else None,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["sha256"])
+    """Record stored bytes (`record_blobs`) and return their row."""
+    record_blobs(
+        session=session, stored=[StoredBlob(sha256, size, content_type, filename)], actor=actor
     )
-    if actor is not None and actor.via != "system":
-        # Each uploader of the same bytes may read them, not only the first.
-        blob_refs.add_refs(
-            session=session, sha256s=[sha256], scope=blob_refs.USER, scope_id=actor.user_id
-        )
     return session.execute(
         select(models.Blob)
         .where(models.Blob.sha256 == sha256)

@@ -124,6 +124,21 @@ class Settings(BaseSettings):
         description="Longest a file import by URL may take in all (the request waits for it); "
         "its size is capped by max_upload_bytes.",
     )
+    import_root: Path | None = Field(
+        None,
+        description="A server directory whose folders a dataset import may read by path "
+        "(`path` instead of an uploaded file); unset, no folder imports. Paths that lead "
+        "outside it (.., symbolic links) are refused.",
+    )
+    max_import_expanded_bytes: int = Field(
+        32 * 1024**3,
+        ge=1,
+        description="Most bytes the files of one archive (or folder) import may add up to "
+        "once decompressed; each file is also capped by max_upload_bytes.",
+    )
+    max_import_entries: int = Field(
+        1_000_000, ge=1, description="Most entries one archive (or folder) import may hold."
+    )
     quality_feedback_delay_seconds: float = Field(
         6 * 3600.0,
         ge=0,

@@ -1,11 +1,15 @@
 """Appending items from a file, as a job with progress: JSONL (one item per line, the append
 shape), CSV (`reference_id`, `media`, `width`, `height`, `tags` separated by `;`,
-`metadata.<path>` columns) and COCO (images become items, their annotations ground truth).
+`metadata.<path>` columns), COCO (images become items, their annotations ground truth), and
+a zip or tar of images, plain (`images`) or in YOLO's layout (`yolo`; `image_imports.py`).
 
-The file is an uploaded blob the caller may read. The job appends `CHUNK` items at a time
-through `items.append_items` (each chunk all or nothing, a revision each); a problem stops
-the job naming the line (or image) and the field. Appends update by reference id, so running
-the import again after fixing the file is safe: nothing is duplicated.
+The file is an uploaded blob the caller may read; `images` and `yolo` may instead name a
+folder under the server's import root (`ASSAY_IMPORT_ROOT`). The whole file is read and
+checked first (an archive's images stored as blobs on the way: the first half of the
+progress), then the job appends `CHUNK` items at a time through `items.append_items` (each
+chunk all or nothing, a revision each); a problem stops the job naming the line (or image,
+or archive entry) and the field. Appends update by reference id, so running the import
+again after fixing the file is safe: nothing is duplicated.
 """
 
 from __future__ import annotations
@@ -13,8 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -25,33 +31,59 @@ from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
-from assay.curation import items, models, wire
+from assay.curation import archives, image_imports, items, models, wire
 
 IMPORT_JOB = "curation.import_items"
-FORMATS = ("jsonl", "csv", "coco")
+FORMATS = ("jsonl", "csv", "coco", *image_imports.FORMATS)
+ARCHIVE_TYPES = ("application/zip", "application/gzip", "application/x-tar")
 CHUNK = 5_000
 
 
 def start_import(
-    *, session: Session, dataset: models.Dataset, actor: Actor, sha256: str, file_format: str
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    actor: Actor,
+    file_format: str,
+    sha256: str | None = None,
+    path: str | None = None,
+    import_root: Path | None = None,
 ) -> core_models.Job:
+    """Queue the import of an uploaded file (`sha256`) or, for images and YOLO, of a folder
+    `path` under `import_root`."""
     if file_format not in FORMATS:
         raise Invalid(f"format must be one of {', '.join(FORMATS)}", field="format")
-    blob = session.get(core_models.Blob, sha256)
-    if blob is None or sha256 not in blob_refs.readable(
-        session=session, actor=actor, sha256s=[sha256]
-    ):
-        raise NotFound(f"no uploaded blob {sha256}", field="sha256")
+    if (sha256 is None) == (path is None):
+        raise Invalid("give the uploaded file's sha256 or a folder's path", field="sha256")
+    if path is not None:
+        if file_format not in image_imports.FORMATS:
+            raise Invalid(
+                f"a folder imports as {' or '.join(image_imports.FORMATS)}", field="format"
+            )
+        archives.import_folder(import_root, path)
+    else:
+        blob = session.get(core_models.Blob, sha256)
+        if blob is None or sha256 not in blob_refs.readable(
+            session=session, actor=actor, sha256s=[sha256]
+        ):
+            raise NotFound(f"no uploaded blob {sha256}", field="sha256")
+        if file_format in image_imports.FORMATS and blob.content_type not in ARCHIVE_TYPES:
+            raise Invalid(
+                f"format {file_format} reads a zip or tar archive; the file is {blob.content_type}",
+                field="format",
+            )
     return enqueue(
         session=session,
         kind=IMPORT_JOB,
         payload={
             "dataset_id": dataset.id,
             "sha256": sha256,
+            "path": path,
             "format": file_format,
             "user_id": actor.user_id,
             "role": actor.role,
             "mode": actor.mode,
+            "via": actor.via,
         },
         actor=actor,
     )
@@ -158,22 +190,83 @@ READERS = {"jsonl": _jsonl, "csv": _csv, "coco": _coco}
 
 @job_kind(IMPORT_JOB, max_attempts=2)
 def run_import(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """Append the file's items a chunk at a time (see the module's docstring)."""
-    store = blobs.open_store(ctx.settings)
-    data = b"".join(store.open(payload["sha256"]))
-    actor = Actor(user_id=payload["user_id"], email="", role=payload["role"], mode=payload["mode"])
+    """Read the whole file, then append its items a chunk at a time (see the module's
+    docstring)."""
+    actor = Actor(
+        user_id=payload["user_id"],
+        email="",
+        role=payload["role"],
+        mode=payload["mode"],
+        via=payload.get("via", "key"),
+    )
+    if payload["format"] in image_imports.FORMATS:
+        found = _read_archive(ctx, payload)
+        result = _append(ctx, payload, actor, found.records, found.blobs, read_share=0.5)
+        return result | {"skipped": found.skipped}
+    data = b"".join(blobs.open_store(ctx.settings).open(payload["sha256"]))
     records = list(READERS[payload["format"]](data))
+    return _append(ctx, payload, actor, records, {}, read_share=0.0)
+
+
+def _read_archive(ctx: Any, payload: dict[str, Any]) -> image_imports.ArchiveItems:
+    """The archive's (or folder's) items, its images stored, reporting the first half of
+    the progress."""
+    limits = archives.Limits.from_settings(ctx.settings)
+    store = blobs.open_store(ctx.settings)
+
+    def read(archive: archives.Archive) -> image_imports.ArchiveItems:
+        return image_imports.read_archive(
+            archive=archive,
+            file_format=payload["format"],
+            store=store,
+            progress=lambda fraction, message: ctx.progress(fraction / 2, None, message),
+        )
+
+    if payload.get("path") is not None:
+        with archives.open_folder(ctx.settings.import_root, payload["path"], limits) as archive:
+            return read(archive)
+    with tempfile.TemporaryDirectory(prefix="assay-import-") as spool:
+        copy = Path(spool) / "archive"
+        with copy.open("wb") as out:
+            for chunk in store.open(payload["sha256"]):
+                out.write(chunk)
+        with archives.open_archive(copy, limits) as archive:
+            return read(archive)
+
+
+def _append(
+    ctx: Any,
+    payload: dict[str, Any],
+    actor: Actor,
+    records: list[tuple[str, Any]],
+    stored: dict[str, blobs.StoredBlob],
+    *,
+    read_share: float,
+) -> dict[str, Any]:
+    """Append the records `CHUNK` at a time, recording the stored blobs their media are in
+    the same transaction; progress runs from `read_share` to 1."""
     total, done, new, updated = len(records), 0, 0, 0
-    ctx.progress(0, total, f"read {total} items", force=True)
+
+    def progress(message: str, *, force: bool = False) -> None:
+        share = done / total if total else 0.0
+        ctx.progress(read_share + (1 - read_share) * share, None, message, force=force)
+
+    progress(f"read {total} items", force=True)
     for start in range(0, total, CHUNK):
         chunk = records[start : start + CHUNK]
         body = msgspec.json.encode({"items": [item for _, item in chunk]})
+        shas = {str(item.get("media", ""))[5:] for _, item in chunk}
         try:
             append = wire.decode(body, wire.AppendIn)
             with ctx.db.write() as session:
                 dataset = session.get(models.Dataset, payload["dataset_id"])
                 if dataset is None or dataset.deleting:
                     raise PermanentError("the dataset was deleted during the import")
+                blobs.record_blobs(
+                    session=session,
+                    stored=[stored[sha] for sha in sorted(shas) if sha in stored],
+                    actor=actor,
+                )
                 result = items.append_items(
                     session=session,
                     dataset=dataset,
@@ -186,7 +279,7 @@ def run_import(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         done += len(chunk)
         new += result.new
         updated += result.updated
-        ctx.progress(done, total, f"appended {done} of {total} items")
+        progress(f"appended {done} of {total} items")
     return {"items": done, "new": new, "updated": updated}
 
 

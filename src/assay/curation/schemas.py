@@ -391,5 +391,15 @@ class EmbeddingMap(Schema):
 
 
 class DatasetImportCreate(Schema):
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The uploaded file (POST /blobs).")
-    format: Literal["jsonl", "csv", "coco"]
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="The uploaded file (POST /blobs)."
+    )
+    path: str | None = Field(
+        None,
+        max_length=4096,
+        description="Instead of a file, for images and yolo: a folder relative to the "
+        "server's import root (ASSAY_IMPORT_ROOT; refused when it is not set).",
+    )
+    format: Literal["jsonl", "csv", "coco", "yolo", "images"] = Field(
+        description="jsonl, csv, coco: a text file; images, yolo: a zip or tar(.gz) archive."
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from assay.sdk._api.datasets import DatasetsAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
+from assay.sdk.blobs import Blobs
 from assay.sdk.models import (
     AppendResult,
     AutotagCommitted,
@@ -28,6 +30,7 @@ APPEND_CHUNK = 10_000
 class Datasets:
     def __init__(self, http: HTTP) -> None:
         self._api = DatasetsAPI(http)
+        self._blobs = Blobs(http)
 
     def create(
         self, name: str, *, is_scene: bool = False, metadata: dict[str, Any] | None = None
@@ -53,6 +56,26 @@ class Datasets:
     def delete(self, dataset_id: str) -> Job:
         """Gone at once; the returned job deletes its rows (`client.jobs.wait(job.id)`)."""
         return self._api.delete(dataset_id=dataset_id)
+
+    def import_file(
+        self,
+        dataset_id: str,
+        file: str | os.PathLike[str] | bytes | IO[bytes] | None = None,
+        *,
+        format: str,
+        blob: str | None = None,
+        path: str | None = None,
+    ) -> Job:
+        """Append the items of a file as a job (`client.jobs.wait(job.id)`): `format` jsonl,
+        csv, coco, or for a zip or tar archive images (an item per image) or yolo. Give the
+        file (a path, bytes or a binary file object: uploaded first), an uploaded `blob`'s
+        sha256, or for images and yolo a folder `path` under the server's import root."""
+        if file is not None:
+            blob = self._blobs.upload(file).sha256
+        body = {"format": format, "sha256": blob, "path": path}
+        return self._api.import_file(
+            dataset_id=dataset_id, json={k: v for k, v in body.items() if v is not None}
+        )
 
     def append(
         self,

@@ -23,6 +23,7 @@ class DatasetsAPI(API):
     get = endpoint("GET", "/datasets/{dataset_id}", returns=Dataset)
     update = endpoint("PATCH", "/datasets/{dataset_id}", returns=Dataset)
     delete = endpoint("DELETE", "/datasets/{dataset_id}", returns=Job)
+    import_file = endpoint("POST", "/datasets/{dataset_id}/imports", returns=Job, create=True)
     # An append again updates by reference id what the first wrote: harmless to repeat.
     append = endpoint("POST", "/datasets/{dataset_id}/items", returns=AppendResult, retry=True)
     items = endpoint("GET", "/datasets/{dataset_id}/items", returns=Page[Item])
