@@ -59,7 +59,10 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
             "labeling.export",
             "labeling.import_prelabels",
             "labeling.import_tasks",
+            "nucleus.deduplicate",
+            "nucleus.export_embeddings",
             "nucleus.import",
+            "nucleus.send_to_labeling",
             "webhook.deliver",
         ],
         "duties": [

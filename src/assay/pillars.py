@@ -14,8 +14,9 @@ from assay.core.settings import Settings
 BUILTIN = (
     "assay.labeling.jobs",
     "assay.curation.jobs",
-    # The Nucleus API's async uploads (nucleus.import): compat, loaded like a pillar.
-    "assay.compat.nucleus_jobs",
+    # The Nucleus API's jobs (uploads, exports, send to labeling, deduplication): compat,
+    # loaded like a pillar — the whole router, so a worker without the API has every kind.
+    "assay.compat.nucleus",
 )
 
 

@@ -27,6 +27,7 @@ UPLOAD_TTL_SECONDS = 3600
 MEDIA_TTL_SECONDS = 24 * 3600
 SEND_TO_LABELING_JOB = "nucleus.send_to_labeling"
 EXPORT_EMBEDDINGS_JOB = "nucleus.export_embeddings"
+DEDUPLICATE_JOB = "nucleus.deduplicate"
 # Assay job kind → Nucleus's job_type.
 JOB_TYPES = {
     "nucleus.import": None,  # by the payload's `what`
@@ -34,6 +35,7 @@ JOB_TYPES = {
     hosted_runs.RUN_JOB: "modelInferenceRun",
     SEND_TO_LABELING_JOB: "sendToLabeling",
     EXPORT_EMBEDDINGS_JOB: "exportEmbeddings",
+    DEDUPLICATE_JOB: "deduplication",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {
