@@ -59,6 +59,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
             "labeling.export",
             "labeling.import_prelabels",
             "labeling.import_tasks",
+            "nucleus.autotag_inference",
             "nucleus.deduplicate",
             "nucleus.export_embeddings",
             "nucleus.import",

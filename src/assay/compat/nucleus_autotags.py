@@ -1,6 +1,8 @@
 """Nucleus autotag reads (docs/nucleus-wire.md §3.10) over curation's autotags
 (`curation/similarity.py`, `vectors/autotag.py`): the dataset's list, an autotag's scored
-items above a threshold and its positive examples, its refinement metrics, and delete.
+items above a threshold and its positive examples, its refinement metrics, delete, and
+`update_autotag` (an `autotagInference` job scoring the dataset again with the autotag's
+examples: items added since its commit get their scores).
 
 An autotag's Nucleus id is `tag_` + its id; `completed` once committed (its scores are the
 queryable `autotag.<name>`), `pending` while it is being refined. Scores are the committed
@@ -18,11 +20,19 @@ from sqlalchemy.orm import Session
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
-from assay.compat.nucleus_common import load_dataset
+from assay.compat.nucleus_common import (
+    AUTOTAG_INFERENCE_JOB,
+    job_actor,
+    job_json,
+    load_dataset,
+    refusals_as_user_errors,
+)
 from assay.compat.nucleus_slices import AUTOTAG
 from assay.compat.scale_common import OptionalJsonObject
+from assay.core import jobs
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
+from assay.core.jobs import job_kind
 from assay.curation import models, similarity
 from assay.curation.datasets import next_revision
 
@@ -145,3 +155,32 @@ def delete_autotag(
                     update(ITEMS).where(ITEMS.c.id.in_(chunk)).values(revision=revision)
                 )
     return {"autotag_id": autotag_id, "deleted": True}
+
+
+@router.post("/autotag/{autotag_id}")
+def update_autotag(
+    autotag_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+) -> dict[str, Any]:
+    """Score the dataset again with the autotag's examples, as a job."""
+    with ctx.db.write() as session:
+        tag, _ = _load(session, autotag_id, actor, write=True)
+        if not tag.committed_at:
+            raise Invalid("the autotag is still being refined; commit it first", field="autotag_id")
+        job = jobs.enqueue(
+            session=session,
+            kind=AUTOTAG_INFERENCE_JOB,
+            payload={"autotag_id": tag.id, "user_id": actor.user_id, "mode": actor.mode},
+            actor=actor,
+        )
+        return job_json(job)
+
+
+@job_kind(AUTOTAG_INFERENCE_JOB, max_attempts=2)
+def run_autotag_inference(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    with refusals_as_user_errors(), ctx.db.write() as session:
+        actor = job_actor(session, payload)
+        tag, dataset = _load(
+            session, fmt.nucleus_id(AUTOTAG, payload["autotag_id"]), actor, write=True
+        )
+        scored = similarity.commit(session=session, dataset=dataset, tag=tag)
+    return {"scored": scored}

@@ -28,6 +28,7 @@ MEDIA_TTL_SECONDS = 24 * 3600
 SEND_TO_LABELING_JOB = "nucleus.send_to_labeling"
 EXPORT_EMBEDDINGS_JOB = "nucleus.export_embeddings"
 DEDUPLICATE_JOB = "nucleus.deduplicate"
+AUTOTAG_INFERENCE_JOB = "nucleus.autotag_inference"
 # Assay job kind → Nucleus's job_type.
 JOB_TYPES = {
     "nucleus.import": None,  # by the payload's `what`
@@ -36,6 +37,7 @@ JOB_TYPES = {
     SEND_TO_LABELING_JOB: "sendToLabeling",
     EXPORT_EMBEDDINGS_JOB: "exportEmbeddings",
     DEDUPLICATE_JOB: "deduplication",
+    AUTOTAG_INFERENCE_JOB: "autotagInference",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {

@@ -118,3 +118,49 @@ def test_embeddings_and_autotags_read_through_the_client(
     assert got["metrics"]["average_positives_selected_per_refinement"] == 1.0
     assert got["after"] == [] and got["query_after"] == 6
     assert got["again"] == 404
+
+
+UPDATE = """
+import nucleus
+ds = client.get_dataset(args["ds"])
+tag_id = ds.list_autotags()[0]["id"]
+before = [t["ref_id"] for t in ds.autotag_items("red_things")["autotagItems"]]
+job = ds.update_autotag(tag_id)
+job.sleep_until_complete(verbose_std_out=False)
+after = {t["ref_id"]: t["score"] for t in ds.autotag_items("red_things")["autotagItems"]}
+try:
+    client.make_request({}, "autotag/tag_unknown", requests_command=__import__("requests").post)
+    unknown = "accepted"
+except nucleus.errors.NucleusAPIError as error:
+    unknown = error.status_code
+result = {"before": before, "after": after, "status": job.status()["status"],
+          "type": job.job_type, "unknown": unknown}
+"""
+
+
+def test_update_autotag_scores_the_items_added_since_its_commit(
+    nucleus, manager: Account, server: LiveServer
+) -> None:
+    dataset_id = nucleus(manager.key, SETUP)
+    api = f"{server.url}/api/v1/datasets/{dataset_id.removeprefix('ds_')}"
+
+    def post(path: str, body: dict | None) -> None:
+        answer = httpx.post(f"{api}/{path}", json=body, headers=manager.headers)
+        assert answer.status_code < 300, answer.text
+
+    vectors = [{"reference_id": r, "vector": v} for r, v in VECTORS.items()]
+    post("embeddings", {"space": "pixels", "items": vectors})
+    post("autotags", {"name": "red_things", "space": "pixels", "positive": ["img-0"], "top_k": 3})
+    post("autotags/red_things/commit", None)
+    # A red item arrives after the commit: only an update scores it.
+    post("items", {"items": [{"reference_id": "img-new", "media": "https://m.test/new.jpg"}]})
+    post(
+        "embeddings",
+        {"space": "pixels", "items": [{"reference_id": "img-new", "vector": [0.95, 0.05, 0.0]}]},
+    )
+    got = nucleus(manager.key, UPDATE, args={"ds": dataset_id})
+    assert "img-new" not in got["before"]
+    assert got["status"] == "Completed" and got["type"] == "autotagInference"
+    assert set(got["after"]) >= {"img-0", "img-new"}
+    assert got["after"]["img-new"] > 0.5
+    assert got["unknown"] == 404
