@@ -30,6 +30,7 @@ from assay.compat import (
     nucleus_scenes,
     nucleus_slice_exports,
     nucleus_slices,
+    nucleus_task_info,
 )
 from assay.compat.errors import ScaleRoute
 from assay.core.errors import NotFound
@@ -50,6 +51,7 @@ for module in (
     nucleus_dedup,
     nucleus_autotags,
     nucleus_labels,
+    nucleus_task_info,
     nucleus_jobs,
 ):
     router.include_router(module.router)

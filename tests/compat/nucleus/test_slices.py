@@ -117,6 +117,11 @@ result = {
     "built_within": sorted(i.reference_id for i in
                            client.get_slice(built_within["sliceId"]).items_generator()),
     "job": [job.status()["status"], job.job_type],
+    "task_info": sorted((r["item"].reference_id, [(t["task_status"], t["task_audit_status"],
+                          t["project_name"], bool(t["task_id"] and t["batch"]))
+                          for t in r["scale_task_info"]])
+                         for r in ds.export_scale_task_info()),
+    "slice_task_info": sorted(r["item"].reference_id for r in s.export_scale_task_info()),
 }
 for name, call in {
     "unknown_item": lambda: ds.create_slice_by_ids("x", dataset_item_ids=["di_nope"]),
@@ -155,3 +160,10 @@ for name, call in {
     assert tasks.status_code == 200, tasks.text
     sent = sorted(t["metadata"]["reference_id"] for t in tasks.json()["items"])
     assert sent == ["img-1", "img-3"]
+    # The items' tasks, as Scale task info (the dataset's and the slice's).
+    project_name = project.json()["name"]
+    assert got["task_info"] == [
+        ["img-1", [["pending", "pending", project_name, True]]],
+        ["img-3", [["pending", "pending", project_name, True]]],
+    ]
+    assert got["slice_task_info"] == ["img-1", "img-3"]
