@@ -36,6 +36,8 @@ ds.upload_predictions(model, [BoxPrediction(label="truck", x=0, y=0, width=2, he
 s = ds.create_slice("first-two", reference_ids=["f-0", "f-1"])
 tracks = ds.tracks
 on_item = [(b.annotation_id, b.track_reference_id) for b in ds.refloc("f-1")["annotations"]["box"]]
+by_scene = list(ds.scene_and_annotation_generator(page_size=1))
+by_scene_of_slice = list(ds.scene_and_annotation_generator(slice_id=s.id))
 ds.delete_tracks(["car-1"])
 result = {
     "labels": ds.export_class_labels(),
@@ -46,6 +48,12 @@ result = {
     "after": sorted(t.reference_id for t in ds.tracks),
     "boxes_after": sorted((b.annotation_id, b.track_reference_id)
                           for b in ds.refloc("f-0")["annotations"]["box"]),
+    "by_scene": [(row["scene"]["reference_id"], row["scene"]["type"],
+                  sorted((name, track["label"], [f["key"] for f in track["frames"]])
+                         for name, track in row["annotations"].items()))
+                 for row in by_scene],
+    "by_scene_of_slice": [row["scene"]["reference_id"] for row in by_scene_of_slice],
+    "frame": by_scene[0]["annotations"]["car-1"]["frames"][0],
 }
 """,
     )
@@ -59,3 +67,19 @@ result = {
     assert got["on_item"] == [["a1", "car-1"], ["a2", "walker"]]
     assert got["after"] == ["walker"]
     assert got["boxes_after"] == [["a0", None]]
+    # The scene with its boxes on tracks (an untracked box on its annotation id's).
+    assert got["by_scene"] == [
+        [
+            "clip",
+            "video",
+            [
+                ["a3", "bus", ["f-2"]],
+                ["car-1", "car", ["f-0", "f-1"]],
+                ["walker", "person", ["f-1"]],
+            ],
+        ]
+    ]
+    assert got["by_scene_of_slice"] == ["clip"]
+    frame = got["frame"]
+    assert [frame[k] for k in ("left", "top", "width", "height", "key")] == [1, 1, 4, 4, "f-0"]
+    assert frame["dataset_item_id"].startswith("di_")
