@@ -16,7 +16,16 @@ from assay.api.json_body import JsonRoute
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
-from assay.curation import datasets, explore, imports, items, models, schemas, wire
+from assay.curation import (
+    datasets,
+    explore,
+    from_labeling,
+    imports,
+    items,
+    models,
+    schemas,
+    wire,
+)
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(tags=["datasets"], route_class=JsonRoute)
@@ -175,6 +184,38 @@ async def append_items(
         return schemas.AppendResult.model_validate(result, from_attributes=True)
 
     return await to_thread.run_sync(work)
+
+
+@router.post(
+    "/datasets/{dataset_id}/tasks",
+    response_model=schemas.TasksIngested,
+    operation_id="ingest_tasks",
+)
+def ingest_tasks(
+    dataset_id: str, request_in: schemas.TasksIngest, actor: CurrentActor, db: Db
+) -> schemas.TasksIngested:
+    """Completed labeling tasks as items whose ground truth is their final response (the same
+    annotation model, nothing converted): the tasks named, or a project's. Ingesting a task
+    again updates its item."""
+    if (request_in.task_ids is None) == (request_in.project_id is None):
+        raise Invalid("give task_ids or project_id (not both)", field="task_ids")
+    if request_in.last is not None and request_in.project_id is None:
+        raise Invalid("last goes with project_id", field="last")
+    with db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_write(actor, dataset)
+        if request_in.task_ids is not None:
+            tasks = from_labeling.tasks_by_id(
+                session=session, actor=actor, task_ids=request_in.task_ids
+            )
+        else:
+            _, tasks = from_labeling.project_tasks(
+                session=session, actor=actor, project_id=request_in.project_id, last=request_in.last
+            )
+        found = from_labeling.ingest(session=session, dataset=dataset, actor=actor, tasks=tasks)
+    return schemas.TasksIngested(
+        ingested=found.ingested, ignored=found.ignored, pending=found.pending
+    )
 
 
 @router.get(

@@ -21,6 +21,7 @@ from assay.compat import (
     nucleus_datasets,
     nucleus_dedup,
     nucleus_embeddings,
+    nucleus_from_labeling,
     nucleus_items,
     nucleus_jobs,
     nucleus_labels,
@@ -39,6 +40,7 @@ from assay.core.errors import NotFound
 PREFIX = "/v1/nucleus"
 router = APIRouter(prefix=PREFIX, route_class=ScaleRoute, include_in_schema=False)
 for module in (
+    nucleus_from_labeling,  # before dataset/{id} routes: dataset/create_from_project
     nucleus_datasets,
     nucleus_items,
     nucleus_annotations,

@@ -88,6 +88,22 @@ class AppendResult(Schema):
     revision: int = Field(description="The dataset's revision after this append.")
 
 
+class TasksIngest(Schema):
+    """Labeled tasks into the dataset: these tasks, or a project's (its `last` newest)."""
+
+    task_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] | None = Field(
+        None, min_length=1, max_length=10_000
+    )
+    project_id: str | None = Field(None, min_length=1, max_length=64)
+    last: int | None = Field(None, ge=1, le=10_000, description="With project_id: the newest N.")
+
+
+class TasksIngested(Schema):
+    ingested: list[str] = Field(description="Tasks written as items with their ground truth.")
+    ignored: list[str] = Field(description="Completed tasks without media or without shapes.")
+    pending: list[str] = Field(description="Tasks not completed yet.")
+
+
 class ItemsDelete(Schema):
     reference_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] = Field(
         min_length=1, max_length=50_000

@@ -20,6 +20,7 @@ from assay.sdk.models import (
     Job,
     Match,
     QueryAnswer,
+    TasksIngested,
 )
 from assay.sdk.query import Expr
 
@@ -74,6 +75,26 @@ class Datasets:
             blob = self._blobs.upload(file).sha256
         body = {"format": format, "sha256": blob, "path": path}
         return self._api.import_file(
+            dataset_id=dataset_id, json={k: v for k, v in body.items() if v is not None}
+        )
+
+    def ingest_tasks(
+        self,
+        dataset_id: str,
+        task_ids: Iterable[str] | None = None,
+        *,
+        project_id: str | None = None,
+        last: int | None = None,
+    ) -> TasksIngested:
+        """Completed labeling tasks as items whose ground truth is their response: these
+        `task_ids`, or a project's tasks (its `last` newest). Returns which were ingested,
+        ignored (no media or no shapes) and pending (not completed)."""
+        body = {
+            "task_ids": list(task_ids) if task_ids is not None else None,
+            "project_id": project_id,
+            "last": last,
+        }
+        return self._api.ingest_tasks(
             dataset_id=dataset_id, json={k: v for k, v in body.items() if v is not None}
         )
 

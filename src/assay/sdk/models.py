@@ -336,6 +336,10 @@ class ItemsDeleted(curation.ItemsDeleted):
     model_config = _LENIENT
 
 
+class TasksIngested(curation.TasksIngested):
+    model_config = _LENIENT
+
+
 class QueryAnswer(curation.QueryAnswer):
     model_config = _LENIENT
 

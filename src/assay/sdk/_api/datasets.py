@@ -14,6 +14,7 @@ from assay.sdk.models import (
     Matches,
     Page,
     QueryAnswer,
+    TasksIngested,
 )
 
 
@@ -24,6 +25,10 @@ class DatasetsAPI(API):
     update = endpoint("PATCH", "/datasets/{dataset_id}", returns=Dataset)
     delete = endpoint("DELETE", "/datasets/{dataset_id}", returns=Job)
     import_file = endpoint("POST", "/datasets/{dataset_id}/imports", returns=Job, create=True)
+    # Ingesting a task again updates its item: harmless to repeat.
+    ingest_tasks = endpoint(
+        "POST", "/datasets/{dataset_id}/tasks", returns=TasksIngested, retry=True
+    )
     # An append again updates by reference id what the first wrote: harmless to repeat.
     append = endpoint("POST", "/datasets/{dataset_id}/items", returns=AppendResult, retry=True)
     items = endpoint("GET", "/datasets/{dataset_id}/items", returns=Page[Item])
