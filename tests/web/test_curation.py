@@ -404,7 +404,8 @@ def test_the_grid_renders_only_what_is_on_screen_and_pages_as_it_scrolls(
     assert page.locator('.item-cell[data-reference="street-000"]').count() == 0
     assert len(requests) == 2 and requests[1]["offset"] > 1000, requests
     # Back to the middle: the rows there are fetched in turn; the first page is kept.
-    page.locator(".vgrid").evaluate("grid => grid.scrollTop = grid.scrollHeight / 2")
+    with page.expect_request(lambda r: r.url.endswith("/query") and r.method == "POST"):
+        page.locator(".vgrid").evaluate("grid => grid.scrollTop = grid.scrollHeight / 2")
     expect(page.locator(".vgrid-cell.pending")).to_have_count(0)
     assert len(requests) == 3 and 400 < requests[2]["offset"] < 800, requests
     page.locator(".vgrid").evaluate("grid => grid.scrollTop = 0")

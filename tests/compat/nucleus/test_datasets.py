@@ -131,9 +131,9 @@ def test_a_call_not_served_is_a_404_saying_so_after_the_key_check(
     nucleus, manager: Account
 ) -> None:
     with pytest.raises(ClientRaised) as raised:
-        nucleus(manager.key, "client.create_dataset('s', is_scene=False).export_scale_task_info()")
+        nucleus(manager.key, "client.make_request({}, 'no-such-call/anywhere')")
     assert raised.value.status == 404
     assert "is not served by this server" in raised.value.message
     with pytest.raises(ClientRaised) as raised:
-        nucleus("not-a-key", "client.get_dataset('ds_x').export_scale_task_info()")
+        nucleus("not-a-key", "client.make_request({}, 'no-such-call/anywhere')")
     assert raised.value.status == 401
