@@ -43,6 +43,16 @@ def timed(http: httpx.Client, url: str, body: dict, repeats: int) -> list[float]
     return times
 
 
+def open_dataset(api: httpx.Client) -> tuple[dict, str, float]:
+    """The dataset curation_ingest.py filled, its query URL, and the first query's seconds
+    (the server builds its snapshot of the dataset)."""
+    dataset = next(d for d in api.get("/datasets").json()["items"] if d["name"] == "ingest-bench")
+    url = f"/datasets/{dataset['id']}/query"
+    started = time.perf_counter()
+    api.post(url, json={"query": "", "limit": 1}).raise_for_status()
+    return dataset, url, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True)
@@ -52,13 +62,7 @@ def main() -> None:
     server = Server(args.database_url)
     try:
         api = server.api()
-        dataset = next(
-            d for d in api.get("/datasets").json()["items"] if d["name"] == "ingest-bench"
-        )
-        url = f"/datasets/{dataset['id']}/query"
-        started = time.perf_counter()
-        api.post(url, json={"query": "", "limit": 1}).raise_for_status()
-        cold = time.perf_counter() - started
+        dataset, url, cold = open_dataset(api)
         print(f"  first query (snapshot of {dataset['item_count']:,} items built): {cold:.1f} s")
         results = {}
         for name, body in QUERIES.items():

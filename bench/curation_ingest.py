@@ -29,54 +29,7 @@ from pathlib import Path
 
 import httpx
 from _server import Postgres, Server, machine
-
-LABELS = ["car", "truck", "person", "bicycle", "bus", "sign", "light", "dog", "cone", "van"]
-WEATHER = ["sun", "rain", "snow", "fog", "cloud"]
-
-
-def make_items(start: int, count: int, boxes: int, rng: random.Random) -> list[dict]:
-    items = []
-    for n in range(start, start + count):
-        shapes = []
-        for k in range(rng.randint(0, 2 * boxes)):
-            w, h = round(rng.uniform(4, 300), 1), round(rng.uniform(4, 200), 1)
-            shapes.append(
-                {
-                    "type": "box",
-                    "id": f"{n}-{k}",
-                    "label": rng.choice(LABELS),
-                    "x": round(rng.uniform(0, 1920 - w), 1),
-                    "y": round(rng.uniform(0, 1080 - h), 1),
-                    "width": w,
-                    "height": h,
-                    "attributes": {"occluded": rng.random() < 0.2},
-                }
-            )
-        items.append(
-            {
-                "reference_id": f"drive-{n // 1000:05d}/frame-{n % 1000:04d}.jpg",
-                "media": f"https://media.example.test/drive-{n // 1000:05d}/{n % 1000:04d}.jpg",
-                "width": 1920,
-                "height": 1080,
-                "metadata": {
-                    "weather": rng.choice(WEATHER),
-                    "speed": round(rng.uniform(0, 130), 1),
-                    "hour": rng.randrange(24),
-                    "city": f"city-{rng.randrange(40)}",
-                    "night": rng.random() < 0.3,
-                    "lanes": rng.randrange(1, 6),
-                    "score": round(rng.random(), 4),
-                    "sensors": rng.sample(["front", "rear", "left", "right", "top"], 2),
-                    "camera": {"id": rng.randrange(8), "exposure": round(rng.uniform(1, 30), 2)},
-                    "drive": n // 1000,
-                    "frame": n % 1000,
-                    "split": rng.choice(["train", "val", "test"]),
-                },
-                "tags": ["reviewed"] if rng.random() < 0.1 else [],
-                "annotations": shapes,
-            }
-        )
-    return items
+from curation_data import SEED, make_items
 
 
 def cached_bodies(items: int, boxes: int, chunk: int) -> list[Path]:
@@ -84,7 +37,7 @@ def cached_bodies(items: int, boxes: int, chunk: int) -> list[Path]:
     encoding them costs the client more than sending them)."""
     folder = Path(tempfile.gettempdir()) / f"assay-bench-ingest-{items}-{boxes}-{chunk}"
     folder.mkdir(exist_ok=True)
-    rng = random.Random(16)
+    rng = random.Random(SEED)
     paths = []
     for n, start in enumerate(range(0, items, chunk)):
         path = folder / f"{n:05d}.json"

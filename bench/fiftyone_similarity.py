@@ -3,17 +3,20 @@
     /work/envs/fiftyone/bin/python bench/fiftyone_similarity.py [--n 100000] [--dim 512]
 
 Run it in FiftyOne's own virtualenv (`python -m venv /work/envs/fiftyone &&
-/work/envs/fiftyone/bin/pip install fiftyone`; it brings its own MongoDB), never the
-project's. Makes a dataset of --n samples with the embeddings of bench/similarity_data.py,
-indexes them with `fiftyone.brain.compute_similarity` (the default sklearn backend, as the
-issue's anchor was measured), and times `sort_by_similarity(vector, k=50)` materialised to
-ids over 30 held-out queries. Compare with `bench/curation_similarity.py --n 100000`.
+/work/envs/fiftyone/bin/pip install fiftyone`), never the project's. Its `mongod` is
+bench/_fiftyone.py's (FiftyOne 1.22's own downloads one on first use). Makes a dataset of
+--n samples with the embeddings of bench/similarity_data.py, indexes them with
+`fiftyone.brain.compute_similarity` (the default sklearn backend, as the issue's anchor was
+measured), and times `sort_by_similarity(vector, k=50)` materialised to ids over 30
+held-out queries. bench/fiftyone_anchor.py does the same on its curation dataset.
+Compare with `bench/curation_similarity.py --n 100000`.
 Last line: `fiftyone_similarity: n=… p50 … ms recall@10 …`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -22,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+from _fiftyone import environment, running_mongod
 from similarity_data import clustered, exact_top, recall_at
 
 
@@ -31,7 +35,12 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=30)
     args = parser.parse_args()
+    with running_mongod() as uri:
+        os.environ.update(environment(uri))
+        measure(args)
 
+
+def measure(args) -> None:
     import fiftyone as fo
     import fiftyone.brain as fob
 
