@@ -1,0 +1,760 @@
+"""Detection evaluation with the COCO protocol, the same numbers as pycocotools' COCOeval.
+
+`evaluate(gt, dt, params)` reproduces `COCOeval.evaluate(); accumulate(); summarize()`:
+the precision array (T x R x K x A x M), recall (T x K x A x M), the scores at each recall
+threshold, the twelve summary numbers (ten for keypoints) and per-class AP — for boxes,
+masks (RLE, or polygons rasterised by `assay.metrics.rle` as pycocotools does), keypoints
+(OKS) and crowd regions — and, beyond COCOeval, each detection's and each ground-truth
+object's match at every IoU threshold and area range (for writing TP / FP / FN back).
+
+What pycocotools does in Python loops per image, category, area range, threshold and
+detection, this does on whole arrays:
+
+- IoUs only for the (detection, object) pairs of one image and category, computed
+  together for all pairs; only the pairs at or above the lowest threshold are kept.
+- The greedy matching is sequential within an image and category (a detection takes the
+  best object the higher-scoring ones left), so it steps through the detections' ranks;
+  each step settles one detection of every image/category group at once, for all
+  thresholds and area ranges together ("worlds", A x T of them).
+- Accumulation sorts every category's detections once per max-detections setting; the
+  cumulative TP/FP counts are segmented integer cumsums, the recall thresholds are found
+  on the integer TP counts (exact: no float offsets), and only the precision envelope is
+  taken per category.
+
+pycocotools' orders are kept where they decide ties: detections sorted by score with a
+stable sort (input order on ties), images in ascending id order, objects of a group in
+input order with ignored ones last, and among equally good objects the last one wins.
+Ids play no part (pycocotools' test `dtm > 0` assumes ids are not 0; COCO's start at 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# pycocotools: iou = min(t, 1 - 1e-10) — a threshold of 1 still matches a perfect overlap.
+_IOU_CAP = 1 - 1e-10
+_EPS = np.spacing(1)
+# The size of one block of (detection, object) pairs whose IoUs are computed together.
+PAIR_BLOCK = 1 << 22
+
+COCO_KEYPOINT_SIGMAS = (
+    np.array(
+        [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87,
+         0.87, 0.89, 0.89]
+    )
+    / 10.0
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Params:
+    """COCOeval's Params; `Params.coco(iou_type)` gives its defaults."""
+
+    iou_type: str = "bbox"  # bbox | segm | keypoints
+    iou_thresholds: np.ndarray = field(
+        default_factory=lambda: np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1)
+    )
+    recall_thresholds: np.ndarray = field(
+        default_factory=lambda: np.linspace(0.0, 1.0, int(np.round(1.0 / 0.01)) + 1)
+    )
+    max_detections: tuple[int, ...] = (1, 10, 100)
+    area_ranges: tuple[tuple[float, float], ...] = (
+        (0.0, 1e5**2),
+        (0.0, 32.0**2),
+        (32.0**2, 96.0**2),
+        (96.0**2, 1e5**2),
+    )
+    area_labels: tuple[str, ...] = ("all", "small", "medium", "large")
+    use_categories: bool = True
+    keypoint_sigmas: np.ndarray | None = None
+
+    @classmethod
+    def coco(cls, iou_type: str = "bbox") -> Params:
+        if iou_type in ("bbox", "segm"):
+            return cls(iou_type=iou_type)
+        if iou_type == "keypoints":
+            return cls(
+                iou_type="keypoints",
+                max_detections=(20,),
+                area_ranges=((0.0, 1e5**2), (32.0**2, 96.0**2), (96.0**2, 1e5**2)),
+                area_labels=("all", "medium", "large"),
+                keypoint_sigmas=COCO_KEYPOINT_SIGMAS,
+            )
+        raise ValueError(f"iou_type: {iou_type!r} is not bbox, segm or keypoints")
+
+    def __post_init__(self) -> None:
+        if self.iou_type not in ("bbox", "segm", "keypoints"):
+            raise ValueError(f"iou_type: {self.iou_type!r} is not bbox, segm or keypoints")
+        if len(self.area_ranges) != len(self.area_labels):
+            raise ValueError("area_labels: one label per area range")
+        if not self.max_detections or min(self.max_detections) < 1:
+            raise ValueError("max_detections: at least one positive number")
+        object.__setattr__(self, "max_detections", tuple(sorted(self.max_detections)))
+        object.__setattr__(self, "iou_thresholds", np.asarray(self.iou_thresholds, float))
+        object.__setattr__(self, "recall_thresholds", np.asarray(self.recall_thresholds, float))
+
+
+@dataclass
+class Objects:
+    """Ground-truth objects or detections as columns (one row per object).
+
+    image, category: ids (int64). area: COCO's `area` (for detections, what pycocotools'
+    loadRes computes: box w*h, mask pixels, keypoints' extent). score: detections only.
+    crowd: ground truth's `iscrowd`. ignore: further ground truth to ignore (keypoints:
+    objects with no labelled keypoint). Geometry by iou type: boxes (n x 4, x y w h);
+    masks (n RLEs as `(counts, height, width)`, counts uncompressed); keypoints (n x 3k).
+    """
+
+    image: np.ndarray
+    category: np.ndarray
+    area: np.ndarray
+    score: np.ndarray | None = None
+    crowd: np.ndarray | None = None
+    ignore: np.ndarray | None = None
+    boxes: np.ndarray | None = None
+    masks: Sequence[tuple[np.ndarray, int, int]] | None = None
+    keypoints: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.image = np.asarray(self.image, np.int64)
+        self.category = np.asarray(self.category, np.int64)
+        self.area = np.asarray(self.area, np.float64)
+        n = len(self.image)
+        for name in ("category", "area"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name}: {len(getattr(self, name))} values for {n} objects")
+        if self.score is not None:
+            self.score = np.asarray(self.score, np.float64)
+        if self.boxes is not None:
+            self.boxes = np.asarray(self.boxes, np.float64).reshape(-1, 4)
+        if self.keypoints is not None:
+            self.keypoints = np.asarray(self.keypoints, np.float64).reshape(n, -1)
+
+    def __len__(self) -> int:
+        return len(self.image)
+
+    def flags(self, name: str) -> np.ndarray:
+        value = getattr(self, name)
+        return np.zeros(len(self), bool) if value is None else np.asarray(value, bool)
+
+
+@dataclass
+class Evaluation:
+    """COCOeval's results, and every object's match.
+
+    precision[t, r, k, a, m], recall[t, k, a, m], scores[t, r, k, a, m] as COCOeval.eval
+    (-1 where a category has no ground truth to find). stats: the summary numbers in
+    COCOeval.stats' order. Matches, per world w = a * T + t (area range a, threshold t):
+    dt_match[w, i] the ground-truth row matched to detection row i (-1: none; detections
+    past the max-detections cut are -1 everywhere and `dt_evaluated` False), dt_iou[w, i]
+    its IoU, dt_ignore[w, i]; gt_match[w, j] the detection row matched to object j (a crowd
+    region keeps the last), gt_ignore[a, j].
+    """
+
+    params: Params
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    scores: np.ndarray
+    stats: np.ndarray
+    dt_evaluated: np.ndarray
+    dt_match: np.ndarray
+    dt_iou: np.ndarray
+    dt_ignore: np.ndarray
+    gt_match: np.ndarray
+    gt_ignore: np.ndarray
+
+    def world(self, iou_threshold: float, area: str = "all") -> int:
+        t = np.flatnonzero(np.isclose(self.params.iou_thresholds, iou_threshold, atol=1e-9))
+        if not len(t):
+            raise ValueError(f"iou_threshold: {iou_threshold} is not among the thresholds")
+        return self.params.area_labels.index(area) * len(self.params.iou_thresholds) + int(t[0])
+
+    def summary(self) -> dict[str, float]:
+        names = _KEYPOINT_STATS if self.params.iou_type == "keypoints" else _DETECTION_STATS
+        return {name: float(v) for (name, *_), v in zip(names, self.stats, strict=False)}
+
+    def per_class_ap(self, iou_threshold: float | None = None, area: str = "all") -> np.ndarray:
+        """AP per category (the category_ids' order) at the largest max-detections; -1 where
+        a category has nothing to find."""
+        s = self.precision
+        if iou_threshold is not None:
+            s = s[np.flatnonzero(self.params.iou_thresholds == iou_threshold)]
+        s = s[:, :, :, self.params.area_labels.index(area), -1]
+        out = np.full(s.shape[2], -1.0)
+        for k in range(s.shape[2]):
+            v = s[:, :, k]
+            v = v[v > -1]
+            if len(v):
+                out[k] = np.mean(v)
+        return out
+
+
+# (name, ap, iou threshold, area label, max-detections index)
+_DETECTION_STATS = (
+    ("AP", 1, None, "all", -1),
+    ("AP50", 1, 0.5, "all", 2),
+    ("AP75", 1, 0.75, "all", 2),
+    ("APs", 1, None, "small", 2),
+    ("APm", 1, None, "medium", 2),
+    ("APl", 1, None, "large", 2),
+    ("AR1", 0, None, "all", 0),
+    ("AR10", 0, None, "all", 1),
+    ("AR100", 0, None, "all", 2),
+    ("ARs", 0, None, "small", 2),
+    ("ARm", 0, None, "medium", 2),
+    ("ARl", 0, None, "large", 2),
+)
+_KEYPOINT_STATS = (
+    ("AP", 1, None, "all", 20),
+    ("AP50", 1, 0.5, "all", 20),
+    ("AP75", 1, 0.75, "all", 20),
+    ("APm", 1, None, "medium", 20),
+    ("APl", 1, None, "large", 20),
+    ("AR", 0, None, "all", 20),
+    ("AR50", 0, 0.5, "all", 20),
+    ("AR75", 0, 0.75, "all", 20),
+    ("ARm", 0, None, "medium", 20),
+    ("ARl", 0, None, "large", 20),
+)
+
+
+# --- IoU of pairs ---
+
+
+def box_pair_iou(dt: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.ndarray:
+    """IoU of box pairs (x y w h) in pycocotools' arithmetic (bbIou); a crowd region's
+    overlap is over the detection's area alone."""
+    dx, dy, dw, dh = dt.T
+    gx, gy, gw, gh = gt.T
+    w = np.minimum(dx + dw, gx + gw) - np.maximum(dx, gx)
+    h = np.minimum(dy + dh, gy + gh) - np.maximum(dy, gy)
+    inter = w * h
+    da = dw * dh
+    union = np.where(crowd, da, da + gw * gh - inter)
+    out = np.zeros(len(w))
+    ok = (w > 0) & (h > 0)
+    np.divide(inter, union, out=out, where=ok)
+    return out
+
+
+def keypoint_pair_oks(
+    dt: np.ndarray, gt: np.ndarray, gt_box: np.ndarray, gt_area: np.ndarray, sigmas: np.ndarray
+) -> np.ndarray:
+    """OKS of keypoint pairs as pycocotools' computeOks: over the ground truth's visible
+    keypoints, or — when it has none — by the distance outside its box doubled."""
+    xg, yg, vg = gt[:, 0::3], gt[:, 1::3], gt[:, 2::3]
+    xd, yd = dt[:, 0::3], dt[:, 1::3]
+    visible = vg > 0
+    any_visible = visible.any(axis=1)
+    x0 = (gt_box[:, 0] - gt_box[:, 2])[:, None]
+    x1 = (gt_box[:, 0] + gt_box[:, 2] * 2)[:, None]
+    y0 = (gt_box[:, 1] - gt_box[:, 3])[:, None]
+    y1 = (gt_box[:, 1] + gt_box[:, 3] * 2)[:, None]
+    zero = np.zeros_like(xd)
+    dx = np.where(
+        any_visible[:, None], xd - xg, np.maximum(zero, x0 - xd) + np.maximum(zero, xd - x1)
+    )
+    dy = np.where(
+        any_visible[:, None], yd - yg, np.maximum(zero, y0 - yd) + np.maximum(zero, yd - y1)
+    )
+    variances = (sigmas * 2) ** 2
+    e = (dx**2 + dy**2) / variances / (gt_area[:, None] + _EPS) / 2
+    counted = np.where(any_visible[:, None], visible, True)
+    total = np.where(counted, np.exp(-e), 0.0).sum(axis=1)
+    return total / counted.sum(axis=1)
+
+
+def _mask_pair_iou(
+    dt: Sequence[tuple[np.ndarray, int, int]],
+    gt: Sequence[tuple[np.ndarray, int, int]],
+    di: np.ndarray,
+    gi: np.ndarray,
+    crowd: np.ndarray,
+) -> np.ndarray:
+    from assay.metrics import rle
+
+    return rle.pair_iou([dt[i] for i in di], [gt[j] for j in gi], crowd)
+
+
+# --- the evaluation ---
+
+
+def evaluate(
+    gt: Objects,
+    dt: Objects,
+    params: Params | None = None,
+    *,
+    image_ids: Sequence[int] | np.ndarray | None = None,
+    category_ids: Sequence[int] | np.ndarray | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Evaluation:
+    """COCOeval over the given images and categories (default: all of the ground truth's
+    images and categories, and the detections' images — as COCO's getImgIds/getCatIds of a
+    dataset listing every image)."""
+    p = params or Params.coco()
+    if dt.score is None:
+        raise ValueError("score: detections need a score")
+    _check_geometry(p, gt, "ground truth")
+    _check_geometry(p, dt, "detections")
+    images = np.unique(
+        np.concatenate([gt.image, dt.image]) if image_ids is None else np.asarray(image_ids)
+    ).astype(np.int64)
+    universe = np.unique(
+        gt.category if category_ids is None else np.asarray(category_ids, np.int64)
+    ).astype(np.int64)
+    categories = universe if p.use_categories else np.array([-1], np.int64)
+    T, K, A = len(p.iou_thresholds), len(categories), len(p.area_ranges)
+
+    g_img = _lookup(images, gt.image)
+    d_img = _lookup(images, dt.image)
+    # Without categories, one group per image, gathered category by category (pycocotools).
+    g_cat = _lookup(universe, gt.category)
+    d_cat = _lookup(universe, dt.category)
+    g_in = (g_img >= 0) & (g_cat >= 0)
+    d_in = (d_img >= 0) & (d_cat >= 0)
+    g_rows = np.flatnonzero(g_in)
+    d_rows = np.flatnonzero(d_in)
+    n_cat_groups = K if p.use_categories else 1
+    g_group = g_img[g_rows] * n_cat_groups + (g_cat[g_rows] if p.use_categories else 0)
+    d_group = d_img[d_rows] * n_cat_groups + (d_cat[d_rows] if p.use_categories else 0)
+
+    # Ground truth of a group in input order (pycocotools: by category first when categories
+    # are not used); detections by score, stable, cut at the largest max-detections.
+    g_order = np.lexsort((g_rows, g_cat[g_rows], g_group))
+    g_rows, g_group = g_rows[g_order], g_group[g_order]
+    d_order = np.lexsort((d_rows, d_cat[d_rows], -dt.score[d_rows], d_group))
+    d_rows, d_group = d_rows[d_order], d_group[d_order]
+    d_rank = _rank_in_group(d_group)
+    cut = d_rank < p.max_detections[-1]
+    d_rows, d_group, d_rank = d_rows[cut], d_group[cut], d_rank[cut]
+
+    # Which objects are ignored in each area range.
+    g_area = gt.area[g_rows]
+    lo = np.array([r[0] for r in p.area_ranges])[:, None]
+    hi = np.array([r[1] for r in p.area_ranges])[:, None]
+    g_base_ignore = gt.flags("crowd")[g_rows] | gt.flags("ignore")[g_rows]
+    if p.iou_type == "keypoints":
+        g_base_ignore |= _no_keypoints(gt.keypoints[g_rows])
+    g_ignore = g_base_ignore[None, :] | (g_area[None, :] < lo) | (g_area[None, :] > hi)
+    d_area = dt.area[d_rows]
+    d_out_of_range = (d_area[None, :] < lo) | (d_area[None, :] > hi)
+    g_crowd = gt.flags("crowd")[g_rows]
+
+    if progress:
+        progress(0.05)
+    pairs = _candidate_pairs(p, gt, dt, g_rows, g_group, d_rows, d_group, g_crowd)
+    if progress:
+        progress(0.5)
+    W = A * T
+    d_match, d_iou, g_match = _match(p, pairs, d_rank, g_ignore, g_crowd, len(d_rows), W)
+    if progress:
+        progress(0.8)
+    matched = d_match >= 0
+    world_area = np.repeat(np.arange(A), T)
+    d_ignore = d_out_of_range[world_area]
+    if len(g_rows):
+        d_ignore = np.where(
+            matched,
+            np.take_along_axis(g_ignore[world_area], np.maximum(d_match, 0), axis=1),
+            d_ignore,
+        )
+
+    precision, recall, scores = _accumulate(
+        p, K, dt.score[d_rows], d_img[d_rows], d_rank,
+        (d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)),
+        (g_cat[g_rows] if p.use_categories else np.zeros(len(g_rows), np.int64)),
+        matched, d_ignore, g_ignore,
+    )  # fmt: skip
+    stats = _summarize(p, precision, recall)
+    if progress:
+        progress(1.0)
+
+    # Matches back in the callers' rows.
+    n_dt, n_gt = len(dt), len(gt)
+    dt_match = np.full((W, n_dt), -1, np.int64)
+    dt_iou = np.zeros((W, n_dt))
+    dt_ign = np.zeros((W, n_dt), bool)
+    if len(g_rows):
+        dt_match[:, d_rows] = np.where(matched, g_rows[np.maximum(d_match, 0)], -1)
+    dt_iou[:, d_rows] = d_iou
+    dt_ign[:, d_rows] = d_ignore
+    gt_match = np.full((W, n_gt), -1, np.int64)
+    if len(d_rows):
+        gt_match[:, g_rows] = np.where(g_match >= 0, d_rows[np.maximum(g_match, 0)], -1)
+    gt_ign = np.zeros((A, n_gt), bool)
+    gt_ign[:, g_rows] = g_ignore
+    evaluated = np.zeros(n_dt, bool)
+    evaluated[d_rows] = True
+    return Evaluation(
+        p, images, categories, precision, recall, scores, stats,
+        evaluated, dt_match, dt_iou, dt_ign, gt_match, gt_ign,
+    )  # fmt: skip
+
+
+def _check_geometry(p: Params, objects: Objects, what: str) -> None:
+    need = {"bbox": "boxes", "segm": "masks", "keypoints": "keypoints"}[p.iou_type]
+    value = getattr(objects, need)
+    if value is None and len(objects):
+        raise ValueError(f"{need}: {what} have no {need} for iou_type {p.iou_type}")
+    if value is not None and len(value) != len(objects):
+        raise ValueError(f"{need}: {len(value)} for {len(objects)} {what}")
+
+
+def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Position of each id in sorted_ids, -1 where absent."""
+    if not len(sorted_ids):
+        return np.full(len(ids), -1, np.int64)
+    pos = np.clip(np.searchsorted(sorted_ids, ids), 0, len(sorted_ids) - 1)
+    return np.where(sorted_ids[pos] == ids, pos, -1).astype(np.int64)
+
+
+def _rank_in_group(groups: np.ndarray) -> np.ndarray:
+    """0, 1, 2 … within each run of equal (sorted) group keys."""
+    n = len(groups)
+    if not n:
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    return np.arange(n) - np.repeat(starts, lengths)
+
+
+def _no_keypoints(keypoints: np.ndarray) -> np.ndarray:
+    return ~(keypoints[:, 2::3] > 0).any(axis=1)
+
+
+@dataclass
+class _Pairs:
+    """The (detection, object) pairs whose IoU reaches the lowest threshold; d and g index
+    the evaluated detections and objects."""
+
+    d: np.ndarray
+    g: np.ndarray
+    iou: np.ndarray
+
+
+def _candidate_pairs(
+    p: Params,
+    gt: Objects,
+    dt: Objects,
+    g_rows: np.ndarray,
+    g_group: np.ndarray,
+    d_rows: np.ndarray,
+    d_group: np.ndarray,
+    g_crowd: np.ndarray,
+) -> _Pairs:
+    floor = min(float(np.min(p.iou_thresholds)), _IOU_CAP) if len(p.iou_thresholds) else 1.0
+    # Groups with both detections and objects, and where each group's rows start.
+    groups, g_start, g_count = np.unique(g_group, return_index=True, return_counts=True)
+    d_groups, d_start, d_count = np.unique(d_group, return_index=True, return_counts=True)
+    both, gi, di = np.intersect1d(groups, d_groups, assume_unique=True, return_indices=True)
+    n_pairs = d_count[di] * g_count[gi]
+    out_d, out_g, out_iou = [], [], []
+    # Blocks of whole groups, so memory stays bounded however many pairs there are.
+    bounds = np.searchsorted(
+        np.cumsum(n_pairs), np.arange(PAIR_BLOCK, n_pairs.sum() + PAIR_BLOCK, PAIR_BLOCK)
+    )
+    start = 0
+    for stop in np.unique(np.r_[bounds + 1, len(both)]):
+        stop = min(int(stop), len(both))
+        if stop <= start:
+            continue
+        sl = slice(start, stop)
+        start = stop
+        counts = n_pairs[sl]
+        total = int(counts.sum())
+        if not total:
+            continue
+        owner = np.repeat(np.arange(len(counts)), counts)
+        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+        per_gt = g_count[gi][sl][owner]
+        d = d_start[di][sl][owner] + offset // per_gt
+        g = g_start[gi][sl][owner] + offset % per_gt
+        crowd = g_crowd[g]
+        if p.iou_type == "bbox":
+            iou = box_pair_iou(dt.boxes[d_rows[d]], gt.boxes[g_rows[g]], crowd)
+        elif p.iou_type == "segm":
+            iou = _mask_pair_iou(dt.masks, gt.masks, d_rows[d], g_rows[g], crowd)
+        else:
+            iou = keypoint_pair_oks(
+                dt.keypoints[d_rows[d]],
+                gt.keypoints[g_rows[g]],
+                gt.boxes[g_rows[g]] if gt.boxes is not None else _keypoint_boxes(gt, g_rows[g]),
+                gt.area[g_rows[g]],
+                np.asarray(p.keypoint_sigmas, float),
+            )
+        keep = iou >= floor
+        out_d.append(d[keep])
+        out_g.append(g[keep])
+        out_iou.append(iou[keep])
+    if not out_d:
+        return _Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    return _Pairs(np.concatenate(out_d), np.concatenate(out_g), np.concatenate(out_iou))
+
+
+def _keypoint_boxes(gt: Objects, rows: np.ndarray) -> np.ndarray:
+    raise ValueError("boxes: keypoint ground truth needs its boxes (COCO's bbox)")
+
+
+def _match(
+    p: Params,
+    pairs: _Pairs,
+    d_rank: np.ndarray,
+    g_ignore: np.ndarray,
+    g_crowd: np.ndarray,
+    n_d: int,
+    W: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """pycocotools' greedy matching in every world at once, one detection rank at a time."""
+    T = len(p.iou_thresholds)
+    n_g = g_ignore.shape[1]
+    d_match = np.full((W, n_d), -1, np.int64)
+    d_iou = np.zeros((W, n_d))
+    g_match = np.full((W, n_g), -1, np.int64)
+    if not len(pairs.d):
+        return d_match, d_iou, g_match
+    # Per detection, its pairs best first: higher IoU, then the later object (pycocotools
+    # keeps the last of equal IoUs). Objects an area range ignores come after the others
+    # in that range; that is added per world below.
+    rank = d_rank[pairs.d]
+    order = np.lexsort((-pairs.g, -pairs.iou, pairs.d, rank))
+    d, g, iou, rank = pairs.d[order], pairs.g[order], pairs.iou[order], rank[order]
+    crowd = g_crowd[g]
+    new_d = np.r_[True, d[1:] != d[:-1]]
+    d_start = np.flatnonzero(new_d)
+    position = np.arange(len(d)) - np.repeat(d_start, np.diff(np.r_[d_start, len(d)]))
+    worst = len(d) + 1
+    thresholds = np.minimum(p.iou_thresholds, _IOU_CAP)
+    world_t = np.tile(np.arange(T), len(p.area_ranges))
+    world_a = np.repeat(np.arange(len(p.area_ranges)), T)
+    # Preference of a pair in a world: its position, after all unignored ones if ignored.
+    ignored = g_ignore[:, g][world_a]  # W x pairs
+    reach = iou[None, :] >= thresholds[world_t][:, None]
+    base = np.where(reach, position[None, :] + ignored * worst, 2 * worst)
+    taken = np.zeros((W, n_g), bool)
+    steps = np.searchsorted(rank, np.arange(rank[-1] + 2))
+    for r in range(len(steps) - 1):
+        a, b = steps[r], steps[r + 1]
+        if a == b:
+            continue
+        pg = g[a:b]
+        prio = np.where(taken[:, pg] & ~crowd[a:b][None, :], 2 * worst, base[:, a:b])
+        starts = d_start[(d_start >= a) & (d_start < b)] - a
+        best = np.minimum.reduceat(prio, starts, axis=1)
+        seg = np.cumsum(np.r_[False, np.diff(d[a:b]) != 0])
+        chosen = (prio == best[:, seg]) & (prio < 2 * worst)
+        w, k = np.nonzero(chosen)
+        dd, gg = d[a + k], pg[k]
+        d_match[w, dd] = gg
+        d_iou[w, dd] = iou[a + k]
+        g_match[w, gg] = dd
+        keep = ~crowd[a + k]
+        taken[w[keep], gg[keep]] = True
+    return d_match, d_iou, g_match
+
+
+def _accumulate(
+    p: Params,
+    K: int,
+    score: np.ndarray,
+    img: np.ndarray,
+    rank: np.ndarray,
+    d_cat: np.ndarray,
+    g_cat: np.ndarray,
+    matched: np.ndarray,
+    d_ignore: np.ndarray,
+    g_ignore: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    T, R = len(p.iou_thresholds), len(p.recall_thresholds)
+    A, M = len(p.area_ranges), len(p.max_detections)
+    W = A * T
+    precision = -np.ones((T, R, K, A, M))
+    recall = -np.ones((T, K, A, M))
+    scores = -np.ones((T, R, K, A, M))
+    world_a = np.repeat(np.arange(A), T)
+    # Objects to find per area range and category. pycocotools skips a category no image
+    # has detections or objects of, and one with nothing to find in an area range.
+    npig = np.stack([np.bincount(g_cat[~g_ignore[a]], minlength=K) for a in range(A)])
+    present = np.zeros(K, bool)
+    present[g_cat] = True
+    present[d_cat] = True
+    counted = present[None, :] & (npig > 0)  # A x K
+    # For each recall threshold x, the least TP count j with j / npig >= x: pycocotools'
+    # searchsorted(rc, x, 'left') is then a search for j among the integer TP counts.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = _least_count(p.recall_thresholds[None, None, :], np.maximum(npig, 1)[:, :, None])
+    need_w = need[world_a]  # W x K x R
+    # pycocotools: images in id order, each image's detections by score, then a stable
+    # sort by score within the category.
+    order_all = np.lexsort((rank, img, -score, d_cat))
+    for m, max_det in enumerate(p.max_detections):
+        order = order_all[rank[order_all] < max_det]
+        n = len(order)
+        cat = d_cat[order]
+        s = score[order]
+        cat_start = np.searchsorted(cat, np.arange(K + 1))
+        n_k = np.diff(cat_start)
+        ignored = d_ignore[:, order]
+        tp = matched[:, order] & ~ignored
+        # Precision only changes upward at a true positive, so only those are visited: the
+        # c-th one of a category has precision c / (detections counted so far + eps).
+        counted_so_far = np.cumsum(~ignored, axis=1, dtype=np.int64)
+        before = np.zeros((W, K), np.int64)
+        if n:
+            before = np.where(
+                cat_start[:K] > 0, counted_so_far[:, np.maximum(cat_start[:K] - 1, 0)], 0
+            )
+        ew, epos = np.nonzero(tp)  # by world, then position (so by category)
+        ek = cat[epos]
+        eseg = ew * K + ek
+        seg_first = np.searchsorted(eseg, np.arange(W * K + 1))
+        n_tp = np.diff(seg_first).reshape(W, K)
+        c = np.arange(len(eseg)) - seg_first[eseg] + 1
+        through = counted_so_far[ew, epos] - before[ew, ek]
+        pr = c / (through.astype(float) + _EPS)
+        # The recall threshold r is first reached at the need[r]-th true positive; the
+        # interpolated precision there is the largest from that one to the category's end:
+        # block maxima between consecutive thresholds (reduceat, exact), then a running
+        # maximum over the thresholds from the right.
+        reach = (need_w <= n_tp[:, :, None]) & (n_tp[:, :, None] > 0)
+        first = seg_first[:-1].reshape(W, K)[:, :, None] + np.maximum(need_w - 1, 0)
+        last = seg_first[1:].reshape(W, K)[:, :, None]
+        starts = np.concatenate([first, last], axis=2)
+        use = np.concatenate([reach, reach.any(axis=2, keepdims=True)], axis=2)
+        block = np.full(use.shape, -np.inf)
+        if use.any():
+            block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
+        q = np.maximum.accumulate(block[:, :, :-1][:, :, ::-1], axis=2)[:, :, ::-1]
+        q = np.where(reach, q, 0.0)
+        # The score at the threshold's position: the need[r]-th true positive's, or the
+        # category's first detection's when the threshold is 0.
+        ss = np.zeros(q.shape)
+        if len(eseg):
+            at = np.minimum(first, max(len(epos) - 1, 0))
+            ss = np.where(reach & (need_w > 0), s[epos[at]], 0.0)
+        if n:
+            top = s[np.minimum(cat_start[:K], n - 1)]
+            ss = np.where((need_w == 0) & (n_k > 0)[None, :, None], top[None, :, None], ss)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rc_last = np.where(n_k[None, :] > 0, n_tp / npig[world_a], 0.0)
+        keep = counted[world_a]  # W x K
+        q = np.where(keep[:, :, None], q, -1.0).reshape(A, T, K, R)
+        ss = np.where(keep[:, :, None], ss, -1.0).reshape(A, T, K, R)
+        rc_last = np.where(keep, rc_last, -1.0).reshape(A, T, K)
+        precision[:, :, :, :, m] = q.transpose(1, 3, 2, 0)
+        scores[:, :, :, :, m] = ss.transpose(1, 3, 2, 0)
+        recall[:, :, :, m] = rc_last.transpose(1, 2, 0)
+    return precision, recall, scores
+
+
+def _least_count(thresholds: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """For each threshold x, the least integer j with j / total >= x (float division)."""
+    j = np.ceil(thresholds * total).astype(np.int64)
+    j = np.where((j - 1) / total >= thresholds, j - 1, j)
+    j = np.where(j / total < thresholds, j + 1, j)
+    return np.maximum(j, 0)
+
+
+def _summarize(p: Params, precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    table = _KEYPOINT_STATS if p.iou_type == "keypoints" else _DETECTION_STATS
+    out = np.full(len(table), -1.0)
+    for i, (_name, ap, thr, area, max_det) in enumerate(table):
+        if area not in p.area_labels:
+            continue
+        a = p.area_labels.index(area)
+        if p.iou_type == "keypoints":
+            if max_det not in p.max_detections:
+                continue
+            m = p.max_detections.index(max_det)
+        else:
+            if max_det == -1:
+                wanted = 100
+            else:
+                if max_det >= len(p.max_detections):
+                    continue
+                wanted = p.max_detections[max_det]
+            if wanted not in p.max_detections:
+                continue
+            m = p.max_detections.index(wanted)
+        s = precision if ap else recall
+        if thr is not None:
+            s = s[np.flatnonzero(thr == p.iou_thresholds)]
+        s = s[:, :, :, a, m] if ap else s[:, :, a, m]
+        v = s[s > -1]
+        out[i] = np.mean(v) if len(v) else -1.0
+    return out
+
+
+# --- COCO's JSON ---
+
+
+def objects_from_coco(
+    dataset: dict, results: Sequence[dict], iou_type: str = "bbox"
+) -> tuple[Objects, Objects]:
+    """Ground truth from a COCO dataset dict and detections from a COCO results list, with
+    the areas and masks pycocotools' COCO / loadRes / annToRLE derive from them."""
+    anns = dataset.get("annotations", [])
+    sizes = {img["id"]: (img.get("height"), img.get("width")) for img in dataset.get("images", [])}
+    unknown = {r["image_id"] for r in results} - sizes.keys()
+    if unknown:
+        raise ValueError(f"image_id: results for images not in the dataset: {sorted(unknown)[:5]}")
+    gt = Objects(
+        image=[a["image_id"] for a in anns],
+        category=[a["category_id"] for a in anns],
+        area=[a.get("area", 0.0) for a in anns],
+        crowd=[bool(a.get("iscrowd", 0)) for a in anns],
+        boxes=[a["bbox"] for a in anns] if iou_type != "segm" and anns else None,
+        keypoints=[a["keypoints"] for a in anns] if iou_type == "keypoints" and anns else None,
+        masks=_coco_masks(anns, sizes) if iou_type == "segm" else None,
+    )
+    if iou_type == "bbox":
+        boxes = np.asarray([r["bbox"] for r in results], float).reshape(-1, 4)
+        area = boxes[:, 2] * boxes[:, 3]
+        dt = Objects(
+            image=[r["image_id"] for r in results],
+            category=[r["category_id"] for r in results],
+            area=area,
+            score=[r["score"] for r in results],
+            boxes=boxes,
+        )
+    elif iou_type == "segm":
+        from assay.metrics import rle
+
+        masks = _coco_masks(results, sizes)
+        dt = Objects(
+            image=[r["image_id"] for r in results],
+            category=[r["category_id"] for r in results],
+            area=[rle.area(c) for c, _, _ in masks],
+            score=[r["score"] for r in results],
+            masks=masks,
+        )
+    else:
+        kp = np.asarray([r["keypoints"] for r in results], float).reshape(len(results), -1)
+        x, y = kp[:, 0::3], kp[:, 1::3]
+        area = (
+            (x.max(axis=1) - x.min(axis=1)) * (y.max(axis=1) - y.min(axis=1))
+            if len(kp)
+            else np.zeros(0)
+        )
+        dt = Objects(
+            image=[r["image_id"] for r in results],
+            category=[r["category_id"] for r in results],
+            area=area,
+            score=[r["score"] for r in results],
+            keypoints=kp,
+        )
+    return gt, dt
+
+
+def _coco_masks(anns: Sequence[dict], sizes: dict) -> list[tuple[np.ndarray, int, int]]:
+    from assay.metrics import rle
+
+    out = []
+    for a in anns:
+        h, w = sizes[a["image_id"]]
+        out.append(rle.from_segmentation(a["segmentation"], h, w))
+    return out

@@ -1,0 +1,227 @@
+"""COCO detection evaluation: the same numbers as pycocotools' COCOeval (its reference)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+
+import numpy as np
+import pytest
+
+from assay.metrics.detection import Params, evaluate, objects_from_coco
+
+pycocotools = pytest.importorskip("pycocotools")
+from pycocotools.coco import COCO  # noqa: E402
+from pycocotools.cocoeval import COCOeval  # noqa: E402
+
+
+def coco_boxes(
+    seed: int,
+    *,
+    images: int = 60,
+    categories: int = 5,
+    crowd: float = 0.05,
+    empty_images: int = 5,
+    tie_scores: bool = False,
+) -> tuple[dict, list[dict]]:
+    """A dataset and results shaped like a detector's: jittered true boxes, duplicates,
+    misses, false alarms; some images without objects and some without detections."""
+    rng = np.random.default_rng(seed)
+    imgs = [{"id": i + 1, "width": 640, "height": 480} for i in range(images)]
+    cats = [{"id": c * 3 + 1, "name": f"c{c}"} for c in range(categories)]
+    anns, results = [], []
+    for img in imgs[: images - empty_images]:
+        for _ in range(rng.integers(0, 12)):
+            # Sizes spanning small, medium and large.
+            w, h = np.exp(rng.uniform(np.log(4), np.log(300), 2))
+            x, y = rng.uniform(0, 640 - w), rng.uniform(0, 480 - h)
+            cat = cats[rng.integers(categories)]["id"]
+            is_crowd = rng.random() < crowd
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": img["id"],
+                    "category_id": cat,
+                    "bbox": [x, y, w, h],
+                    "area": w * h * rng.uniform(0.6, 1.0),
+                    "iscrowd": int(is_crowd),
+                }
+            )
+            if rng.random() < 0.15:
+                continue  # missed
+            for _ in range(1 + (rng.random() < 0.2)):  # sometimes a duplicate
+                jitter = rng.normal(0, 0.12, 4) * [w, h, w, h]
+                results.append(
+                    {
+                        "image_id": img["id"],
+                        "category_id": cat if rng.random() > 0.1 else cats[0]["id"],
+                        "bbox": [x + jitter[0], y + jitter[1], abs(w + jitter[2]) + 1, abs(h + jitter[3]) + 1],
+                        "score": float(rng.random()),
+                    }
+                )
+        for _ in range(rng.integers(0, 4)):  # false alarms
+            w, h = rng.uniform(5, 200, 2)
+            results.append(
+                {
+                    "image_id": img["id"],
+                    "category_id": cats[rng.integers(categories)]["id"],
+                    "bbox": [rng.uniform(0, 400), rng.uniform(0, 300), w, h],
+                    "score": float(rng.random()),
+                }
+            )
+    if tie_scores:
+        for r in results:
+            r["score"] = round(r["score"], 1)
+    # An image with objects but no detections at all.
+    if len(imgs) > empty_images:
+        results = [r for r in results if r["image_id"] != imgs[0]["id"]]
+    return {"images": imgs, "categories": cats, "annotations": anns}, results
+
+
+def reference(dataset: dict, results: list[dict], iou_type: str, **params) -> COCOeval:
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = copy.deepcopy(dataset)
+        gt.createIndex()
+        dt = gt.loadRes(copy.deepcopy(results))
+        ev = COCOeval(gt, dt, iou_type)
+        for name, value in params.items():
+            setattr(ev.params, name, value)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev
+
+
+def ours(dataset: dict, results: list[dict], iou_type: str, **params):
+    gt, dt = objects_from_coco(dataset, results, iou_type)
+    p = Params.coco(iou_type)
+    names = {
+        "iouThrs": "iou_thresholds",
+        "maxDets": "max_detections",
+        "areaRng": "area_ranges",
+        "areaRngLbl": "area_labels",
+        "useCats": "use_categories",
+        "recThrs": "recall_thresholds",
+    }
+    if params:
+        kwargs = {names[k]: v for k, v in params.items()}
+        if "area_ranges" in kwargs:
+            kwargs["area_ranges"] = tuple(tuple(r) for r in kwargs["area_ranges"])
+        if "max_detections" in kwargs:
+            kwargs["max_detections"] = tuple(kwargs["max_detections"])
+        p = Params(**{**p.__dict__, **kwargs})
+    return evaluate(
+        gt,
+        dt,
+        p,
+        image_ids=[i["id"] for i in dataset["images"]],
+        category_ids=[c["id"] for c in dataset["categories"]],
+    )
+
+
+def assert_same(ev: COCOeval, got) -> None:
+    np.testing.assert_allclose(got.stats, ev.stats, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.precision, ev.eval["precision"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.recall, ev.eval["recall"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.scores, ev.eval["scores"], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_box_evaluation_is_pycocotools_to_the_last_digit(seed: int) -> None:
+    dataset, results = coco_boxes(seed)
+    ev = reference(dataset, results, "bbox")
+    got = ours(dataset, results, "bbox")
+    assert_same(ev, got)
+    assert 0 < got.stats[0] < 1
+
+
+def test_tied_scores_are_broken_in_pycocotools_order() -> None:
+    dataset, results = coco_boxes(11, tie_scores=True, images=80)
+    assert len({r["score"] for r in results}) <= 11
+    assert_same(reference(dataset, results, "bbox"), ours(dataset, results, "bbox"))
+
+
+def test_crowd_regions_absorb_detections_without_counting_them() -> None:
+    dataset, results = coco_boxes(3, crowd=0.4)
+    assert sum(a["iscrowd"] for a in dataset["annotations"]) > 20
+    ev = reference(dataset, results, "bbox")
+    got = ours(dataset, results, "bbox")
+    assert_same(ev, got)
+    # A detection matched to a crowd region is ignored, not a false positive.
+    crowd_hits = got.dt_ignore[got.world(0.5)] & (got.dt_match[got.world(0.5)] >= 0)
+    assert crowd_hits.any()
+
+
+def test_custom_thresholds_area_ranges_and_max_detections() -> None:
+    dataset, results = coco_boxes(5, images=40)
+    params = {
+        "iouThrs": np.array([0.3, 0.5, 0.75, 1.0]),
+        "maxDets": [1, 5, 100],
+        "areaRng": [[0, 1e10], [0, 50**2], [50**2, 1e10]],
+        "areaRngLbl": ["all", "small", "medium"],
+    }
+    ev = reference(dataset, results, "bbox", **params)
+    got = ours(dataset, results, "bbox", **params)
+    np.testing.assert_allclose(got.precision, ev.eval["precision"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.recall, ev.eval["recall"], rtol=0, atol=1e-12)
+
+
+def test_without_categories_every_detection_competes_for_every_object() -> None:
+    dataset, results = coco_boxes(8, images=30)
+    ev = reference(dataset, results, "bbox", useCats=0)
+    got = ours(dataset, results, "bbox", useCats=False)
+    assert_same(ev, got)
+
+
+def test_a_category_without_detections_and_one_without_objects() -> None:
+    dataset, results = coco_boxes(9, images=30, categories=4)
+    results = [r for r in results if r["category_id"] != 4]  # the second category: no detections
+    dataset["annotations"] = [a for a in dataset["annotations"] if a["category_id"] != 7]
+    ev = reference(dataset, results, "bbox")
+    got = ours(dataset, results, "bbox")
+    assert_same(ev, got)
+    per_class = got.per_class_ap()
+    k_missing = list(got.category_ids).index(4)
+    assert per_class[k_missing] == 0.0  # objects, nothing found
+
+
+def test_per_class_ap_is_the_mean_over_thresholds_and_recalls() -> None:
+    dataset, results = coco_boxes(2)
+    ev = reference(dataset, results, "bbox")
+    got = ours(dataset, results, "bbox")
+    for k, _cat in enumerate(got.category_ids):
+        s = ev.eval["precision"][:, :, k, 0, -1]
+        assert got.per_class_ap()[k] == pytest.approx(np.mean(s[s > -1]), abs=1e-12)
+
+
+def test_matches_add_up_to_the_evaluation_at_each_threshold() -> None:
+    dataset, results = coco_boxes(4)
+    ev = reference(dataset, results, "bbox")
+    got = ours(dataset, results, "bbox")
+    for t, thr in enumerate(got.params.iou_thresholds):
+        w = got.world(thr)
+        for e in ev.evalImgs:
+            if e is None or e["aRng"] != [0, 1e10]:
+                continue
+            # pycocotools' dt ids are 1 + the row of the result.
+            rows = np.asarray(e["dtIds"], int) - 1
+            theirs = e["dtMatches"][t] > 0
+            assert np.array_equal(got.dt_match[w, rows] >= 0, theirs)
+            assert np.array_equal(got.dt_ignore[w, rows], e["dtIgnore"][t].astype(bool))
+            gt_rows = np.asarray(e["gtIds"], int) - 1
+            assert np.array_equal(got.gt_match[w, gt_rows] >= 0, e["gtMatches"][t] > 0)
+        assert t >= 0
+
+
+def test_no_detections_at_all_and_no_objects_at_all() -> None:
+    dataset, results = coco_boxes(1, images=10)
+    # pycocotools' loadRes needs at least one result; an empty result set is ours alone.
+    gt, dt = objects_from_coco(dataset, results[:0], "bbox")
+    empty = evaluate(gt, dt)
+    assert np.all(empty.recall[empty.recall > -1] == 0)
+    assert empty.stats[0] == 0.0
+    dataset_empty = {**dataset, "annotations": []}
+    none = ours(dataset_empty, results, "bbox")
+    assert np.all(none.stats == -1)
