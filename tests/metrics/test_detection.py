@@ -56,7 +56,12 @@ def coco_boxes(
                     {
                         "image_id": img["id"],
                         "category_id": cat if rng.random() > 0.1 else cats[0]["id"],
-                        "bbox": [x + jitter[0], y + jitter[1], abs(w + jitter[2]) + 1, abs(h + jitter[3]) + 1],
+                        "bbox": [
+                            x + jitter[0],
+                            y + jitter[1],
+                            abs(w + jitter[2]) + 1,
+                            abs(h + jitter[3]) + 1,
+                        ],
                         "score": float(rng.random()),
                     }
                 )
@@ -150,8 +155,8 @@ def test_crowd_regions_absorb_detections_without_counting_them() -> None:
     got = ours(dataset, results, "bbox")
     assert_same(ev, got)
     # A detection matched to a crowd region is ignored, not a false positive.
-    crowd_hits = got.dt_ignore[got.world(0.5)] & (got.dt_match[got.world(0.5)] >= 0)
-    assert crowd_hits.any()
+    hits = got.detections(got.world(0.5))
+    assert (hits.ignored & (hits.match >= 0)).any()
 
 
 def test_custom_thresholds_area_ranges_and_max_detections() -> None:
@@ -202,16 +207,17 @@ def test_matches_add_up_to_the_evaluation_at_each_threshold() -> None:
     got = ours(dataset, results, "bbox")
     for t, thr in enumerate(got.params.iou_thresholds):
         w = got.world(thr)
+        dets, objs = got.detections(w), got.objects(w)
         for e in ev.evalImgs:
             if e is None or e["aRng"] != [0, 1e10]:
                 continue
             # pycocotools' dt ids are 1 + the row of the result.
             rows = np.asarray(e["dtIds"], int) - 1
             theirs = e["dtMatches"][t] > 0
-            assert np.array_equal(got.dt_match[w, rows] >= 0, theirs)
-            assert np.array_equal(got.dt_ignore[w, rows], e["dtIgnore"][t].astype(bool))
+            assert np.array_equal(dets.match[rows] >= 0, theirs)
+            assert np.array_equal(dets.ignored[rows], e["dtIgnore"][t].astype(bool))
             gt_rows = np.asarray(e["gtIds"], int) - 1
-            assert np.array_equal(got.gt_match[w, gt_rows] >= 0, e["gtMatches"][t] > 0)
+            assert np.array_equal(objs.match[gt_rows] >= 0, e["gtMatches"][t] > 0)
         assert t >= 0
 
 
@@ -225,3 +231,67 @@ def test_no_detections_at_all_and_no_objects_at_all() -> None:
     dataset_empty = {**dataset, "annotations": []}
     none = ours(dataset_empty, results, "bbox")
     assert np.all(none.stats == -1)
+
+
+def coco_keypoints(seed: int, images: int = 40) -> tuple[dict, list[dict]]:
+    rng = np.random.default_rng(seed)
+    imgs = [{"id": i + 1, "width": 640, "height": 480} for i in range(images)]
+    anns, results = [], []
+    for img in imgs:
+        for _ in range(rng.integers(0, 5)):
+            w, h = rng.uniform(10, 250, 2)
+            x, y = rng.uniform(0, 640 - w), rng.uniform(0, 480 - h)
+            kx, ky = x + rng.uniform(0, w, 17), y + rng.uniform(0, h, 17)
+            v = rng.choice([0, 1, 2], 17, p=[0.3, 0.2, 0.5])
+            if rng.random() < 0.1:
+                v[:] = 0  # nothing labelled: ignored
+            kps = np.stack([kx * (v > 0), ky * (v > 0), v], axis=1).ravel().tolist()
+            anns.append(
+                {
+                    "id": len(anns) + 1,
+                    "image_id": img["id"],
+                    "category_id": 1,
+                    "bbox": [x, y, w, h],
+                    "area": w * h * 0.6,
+                    "iscrowd": int(rng.random() < 0.03),
+                    "keypoints": kps,
+                    "num_keypoints": int((v > 0).sum()),
+                }
+            )
+            for _ in range(1 + (rng.random() < 0.3)):
+                if rng.random() < 0.15:
+                    continue
+                jitter = rng.normal(0, rng.uniform(1, 15), (17, 2))
+                pred = np.stack([kx + jitter[:, 0], ky + jitter[:, 1], np.ones(17)], axis=1)
+                results.append(
+                    {
+                        "image_id": img["id"],
+                        "category_id": 1,
+                        "keypoints": pred.ravel().tolist(),
+                        "score": float(rng.random()),
+                    }
+                )
+        for _ in range(rng.integers(0, 2)):
+            pts = np.stack([rng.uniform(0, 640, 17), rng.uniform(0, 480, 17), np.ones(17)], 1)
+            results.append(
+                {
+                    "image_id": img["id"],
+                    "category_id": 1,
+                    "keypoints": pts.ravel().tolist(),
+                    "score": float(rng.random()),
+                }
+            )
+    return {
+        "images": imgs,
+        "categories": [{"id": 1, "name": "person"}],
+        "annotations": anns,
+    }, results
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_keypoint_evaluation_is_pycocotools_oks(seed: int) -> None:
+    dataset, results = coco_keypoints(seed)
+    ev = reference(dataset, results, "keypoints")
+    got = ours(dataset, results, "keypoints")
+    assert_same(ev, got)
+    assert got.summary()["AP"] > 0

@@ -141,17 +141,56 @@ class Objects:
         return np.zeros(len(self), bool) if value is None else np.asarray(value, bool)
 
 
+@dataclass(frozen=True)
+class DetectionMatches:
+    """Per detection row: evaluated (False past the max-detections cut or outside the
+    images/categories), the matched object's row (-1: none), its IoU, and whether the
+    detection is ignored (matched to a crowd or ignored object, or unmatched and outside
+    the area range). Outcome: TP = matched and not ignored; FP = unmatched, not ignored."""
+
+    evaluated: np.ndarray
+    match: np.ndarray
+    iou: np.ndarray
+    ignored: np.ndarray
+
+    @property
+    def tp(self) -> np.ndarray:
+        return self.evaluated & (self.match >= 0) & ~self.ignored
+
+    @property
+    def fp(self) -> np.ndarray:
+        return self.evaluated & (self.match < 0) & ~self.ignored
+
+
+@dataclass(frozen=True)
+class ObjectMatches:
+    """Per ground-truth row: evaluated, the matching detection's row (-1: none; a crowd
+    region keeps the last), ignored (crowd, flagged, or outside the area range). FN =
+    evaluated, unmatched, not ignored."""
+
+    evaluated: np.ndarray
+    match: np.ndarray
+    ignored: np.ndarray
+
+    @property
+    def tp(self) -> np.ndarray:
+        return self.evaluated & (self.match >= 0) & ~self.ignored
+
+    @property
+    def fn(self) -> np.ndarray:
+        return self.evaluated & (self.match < 0) & ~self.ignored
+
+
 @dataclass
 class Evaluation:
     """COCOeval's results, and every object's match.
 
     precision[t, r, k, a, m], recall[t, k, a, m], scores[t, r, k, a, m] as COCOeval.eval
-    (-1 where a category has no ground truth to find). stats: the summary numbers in
-    COCOeval.stats' order. Matches, per world w = a * T + t (area range a, threshold t):
-    dt_match[w, i] the ground-truth row matched to detection row i (-1: none; detections
-    past the max-detections cut are -1 everywhere and `dt_evaluated` False), dt_iou[w, i]
-    its IoU, dt_ignore[w, i]; gt_match[w, j] the detection row matched to object j (a crowd
-    region keeps the last), gt_ignore[a, j].
+    (-1 where a category has no ground truth to find); stats: the summary numbers in
+    COCOeval.stats' order (`summary()` names them). Matches per world w = a * T + t (area
+    range a, IoU threshold t; `world()` finds it): `detections(w)` and `objects(w)` in the
+    callers' rows. Internally the evaluated detections are in accumulation order
+    (`dt_rows` maps them to callers' rows) and the objects in group order (`gt_rows`).
     """
 
     params: Params
@@ -161,12 +200,48 @@ class Evaluation:
     recall: np.ndarray
     scores: np.ndarray
     stats: np.ndarray
-    dt_evaluated: np.ndarray
-    dt_match: np.ndarray
-    dt_iou: np.ndarray
-    dt_ignore: np.ndarray
-    gt_match: np.ndarray
-    gt_ignore: np.ndarray
+    n_dt: int
+    n_gt: int
+    dt_rows: np.ndarray
+    gt_rows: np.ndarray
+    d_match: np.ndarray  # W x evaluated detections: object index, -1
+    d_iou: np.ndarray  # W x evaluated detections
+    g_match: np.ndarray  # W x objects: detection index, -1
+    g_ignore: np.ndarray  # A x objects
+    d_out_of_range: np.ndarray  # A x evaluated detections
+
+    def detections(self, world: int) -> DetectionMatches:
+        """Each detection's match in a world, in the callers' rows."""
+        a = world // len(self.params.iou_thresholds)
+        m = self.d_match[world]
+        hit = m >= 0
+        ignored = self.d_out_of_range[a].copy()
+        if len(self.gt_rows):
+            ignored[hit] = self.g_ignore[a, m[hit]]
+        match = np.full(self.n_dt, -1, np.int64)
+        iou = np.zeros(self.n_dt)
+        ign = np.zeros(self.n_dt, bool)
+        evaluated = np.zeros(self.n_dt, bool)
+        match[self.dt_rows] = (
+            np.where(hit, self.gt_rows[np.maximum(m, 0)], -1) if len(self.gt_rows) else -1
+        )
+        iou[self.dt_rows] = self.d_iou[world]
+        ign[self.dt_rows] = ignored
+        evaluated[self.dt_rows] = True
+        return DetectionMatches(evaluated, match, iou, ign)
+
+    def objects(self, world: int) -> ObjectMatches:
+        """Each ground-truth object's match in a world, in the callers' rows."""
+        a = world // len(self.params.iou_thresholds)
+        m = self.g_match[world]
+        match = np.full(self.n_gt, -1, np.int64)
+        ign = np.zeros(self.n_gt, bool)
+        evaluated = np.zeros(self.n_gt, bool)
+        if len(self.dt_rows):
+            match[self.gt_rows] = np.where(m >= 0, self.dt_rows[np.maximum(m, 0)], -1)
+        ign[self.gt_rows] = self.g_ignore[a]
+        evaluated[self.gt_rows] = True
+        return ObjectMatches(evaluated, match, ign)
 
     def world(self, iou_threshold: float, area: str = "all") -> int:
         t = np.flatnonzero(np.isclose(self.params.iou_thresholds, iou_threshold, atol=1e-9))
@@ -308,7 +383,7 @@ def evaluate(
         gt.category if category_ids is None else np.asarray(category_ids, np.int64)
     ).astype(np.int64)
     categories = universe if p.use_categories else np.array([-1], np.int64)
-    T, K, A = len(p.iou_thresholds), len(categories), len(p.area_ranges)
+    K = len(categories)
 
     g_img = _lookup(images, gt.image)
     d_img = _lookup(images, dt.image)
@@ -332,6 +407,13 @@ def evaluate(
     d_rank = _rank_in_group(d_group)
     cut = d_rank < p.max_detections[-1]
     d_rows, d_group, d_rank = d_rows[cut], d_group[cut], d_rank[cut]
+    # From here on detections are in the order accumulation reads them (pycocotools: by
+    # category, then score with a stable sort over images in id order, each image's by
+    # score): matches land where precision is counted, with no gathers.
+    acc_cat = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
+    acc = np.lexsort((d_rank, d_img[d_rows], -dt.score[d_rows], acc_cat))
+    d_rows, d_group, d_rank = d_rows[acc], d_group[acc], d_rank[acc]
+    by_group = np.lexsort((d_rank, d_group))
 
     # Which objects are ignored in each area range.
     g_area = gt.area[g_rows]
@@ -347,52 +429,24 @@ def evaluate(
 
     if progress:
         progress(0.05)
-    pairs = _candidate_pairs(p, gt, dt, g_rows, g_group, d_rows, d_group, g_crowd)
+    pairs = _candidate_pairs(p, gt, dt, g_rows, g_group, d_rows, d_group, by_group, g_crowd)
     if progress:
         progress(0.5)
-    W = A * T
-    d_match, d_iou, g_match = _match(p, pairs, d_rank, g_ignore, g_crowd, len(d_rows), W)
+    d_match, d_iou, g_match = _match(p, pairs, d_rank, g_crowd, g_ignore, len(d_rows))
     if progress:
         progress(0.8)
-    matched = d_match >= 0
-    world_area = np.repeat(np.arange(A), T)
-    d_ignore = d_out_of_range[world_area]
-    if len(g_rows):
-        d_ignore = np.where(
-            matched,
-            np.take_along_axis(g_ignore[world_area], np.maximum(d_match, 0), axis=1),
-            d_ignore,
-        )
-
+    d_cat_eval = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
+    g_cat_eval = g_cat[g_rows] if p.use_categories else np.zeros(len(g_rows), np.int64)
     precision, recall, scores = _accumulate(
-        p, K, dt.score[d_rows], d_img[d_rows], d_rank,
-        (d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)),
-        (g_cat[g_rows] if p.use_categories else np.zeros(len(g_rows), np.int64)),
-        matched, d_ignore, g_ignore,
+        p, K, dt.score[d_rows], d_rank, d_cat_eval, g_cat_eval, d_match, g_ignore,
+        d_out_of_range,
     )  # fmt: skip
     stats = _summarize(p, precision, recall)
     if progress:
         progress(1.0)
-
-    # Matches back in the callers' rows.
-    n_dt, n_gt = len(dt), len(gt)
-    dt_match = np.full((W, n_dt), -1, np.int64)
-    dt_iou = np.zeros((W, n_dt))
-    dt_ign = np.zeros((W, n_dt), bool)
-    if len(g_rows):
-        dt_match[:, d_rows] = np.where(matched, g_rows[np.maximum(d_match, 0)], -1)
-    dt_iou[:, d_rows] = d_iou
-    dt_ign[:, d_rows] = d_ignore
-    gt_match = np.full((W, n_gt), -1, np.int64)
-    if len(d_rows):
-        gt_match[:, g_rows] = np.where(g_match >= 0, d_rows[np.maximum(g_match, 0)], -1)
-    gt_ign = np.zeros((A, n_gt), bool)
-    gt_ign[:, g_rows] = g_ignore
-    evaluated = np.zeros(n_dt, bool)
-    evaluated[d_rows] = True
     return Evaluation(
-        p, images, categories, precision, recall, scores, stats,
-        evaluated, dt_match, dt_iou, dt_ign, gt_match, gt_ign,
+        p, images, categories, precision, recall, scores, stats, len(dt), len(gt),
+        d_rows, g_rows, d_match, d_iou, g_match, g_ignore, d_out_of_range,
     )  # fmt: skip
 
 
@@ -445,12 +499,14 @@ def _candidate_pairs(
     g_group: np.ndarray,
     d_rows: np.ndarray,
     d_group: np.ndarray,
+    by_group: np.ndarray,
     g_crowd: np.ndarray,
 ) -> _Pairs:
+    """by_group orders the detections by group (their own order is accumulation's)."""
     floor = min(float(np.min(p.iou_thresholds)), _IOU_CAP) if len(p.iou_thresholds) else 1.0
     # Groups with both detections and objects, and where each group's rows start.
     groups, g_start, g_count = np.unique(g_group, return_index=True, return_counts=True)
-    d_groups, d_start, d_count = np.unique(d_group, return_index=True, return_counts=True)
+    d_groups, d_start, d_count = np.unique(d_group[by_group], return_index=True, return_counts=True)
     both, gi, di = np.intersect1d(groups, d_groups, assume_unique=True, return_indices=True)
     n_pairs = d_count[di] * g_count[gi]
     out_d, out_g, out_iou = [], [], []
@@ -472,7 +528,7 @@ def _candidate_pairs(
         owner = np.repeat(np.arange(len(counts)), counts)
         offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
         per_gt = g_count[gi][sl][owner]
-        d = d_start[di][sl][owner] + offset // per_gt
+        d = by_group[d_start[di][sl][owner] + offset // per_gt]
         g = g_start[gi][sl][owner] + offset % per_gt
         crowd = g_crowd[g]
         if p.iou_type == "bbox":
@@ -504,17 +560,17 @@ def _match(
     p: Params,
     pairs: _Pairs,
     d_rank: np.ndarray,
-    g_ignore: np.ndarray,
     g_crowd: np.ndarray,
+    g_ignore: np.ndarray,
     n_d: int,
-    W: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """pycocotools' greedy matching in every world at once, one detection rank at a time."""
-    T = len(p.iou_thresholds)
+    T, A = len(p.iou_thresholds), len(p.area_ranges)
+    W = A * T
     n_g = g_ignore.shape[1]
-    d_match = np.full((W, n_d), -1, np.int64)
+    d_match = np.full((W, n_d), -1, np.int32)
     d_iou = np.zeros((W, n_d))
-    g_match = np.full((W, n_g), -1, np.int64)
+    g_match = np.full((W, n_g), -1, np.int32)
     if not len(pairs.d):
         return d_match, d_iou, g_match
     # Per detection, its pairs best first: higher IoU, then the later object (pycocotools
@@ -524,13 +580,12 @@ def _match(
     order = np.lexsort((-pairs.g, -pairs.iou, pairs.d, rank))
     d, g, iou, rank = pairs.d[order], pairs.g[order], pairs.iou[order], rank[order]
     crowd = g_crowd[g]
-    new_d = np.r_[True, d[1:] != d[:-1]]
-    d_start = np.flatnonzero(new_d)
+    d_start = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
     position = np.arange(len(d)) - np.repeat(d_start, np.diff(np.r_[d_start, len(d)]))
     worst = len(d) + 1
     thresholds = np.minimum(p.iou_thresholds, _IOU_CAP)
-    world_t = np.tile(np.arange(T), len(p.area_ranges))
-    world_a = np.repeat(np.arange(len(p.area_ranges)), T)
+    world_t = np.tile(np.arange(T), A)
+    world_a = np.repeat(np.arange(A), T)
     # Preference of a pair in a world: its position, after all unignored ones if ignored.
     ignored = g_ignore[:, g][world_a]  # W x pairs
     reach = iou[None, :] >= thresholds[world_t][:, None]
@@ -561,14 +616,14 @@ def _accumulate(
     p: Params,
     K: int,
     score: np.ndarray,
-    img: np.ndarray,
     rank: np.ndarray,
     d_cat: np.ndarray,
     g_cat: np.ndarray,
-    matched: np.ndarray,
-    d_ignore: np.ndarray,
+    d_match: np.ndarray,
     g_ignore: np.ndarray,
+    d_out_of_range: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """COCOeval.accumulate from the matches; detections come in accumulation order."""
     T, R = len(p.iou_thresholds), len(p.recall_thresholds)
     A, M = len(p.area_ranges), len(p.max_detections)
     W = A * T
@@ -582,47 +637,55 @@ def _accumulate(
     present = np.zeros(K, bool)
     present[g_cat] = True
     present[d_cat] = True
-    counted = present[None, :] & (npig > 0)  # A x K
+    keep = (present[None, :] & (npig > 0))[world_a]  # W x K
     # For each recall threshold x, the least TP count j with j / npig >= x: pycocotools'
-    # searchsorted(rc, x, 'left') is then a search for j among the integer TP counts.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        need = _least_count(p.recall_thresholds[None, None, :], np.maximum(npig, 1)[:, :, None])
+    # searchsorted(rc, x, 'left') lands on the j-th true positive.
+    need = _least_count(p.recall_thresholds[None, None, :], np.maximum(npig, 1)[:, :, None])
     need_w = need[world_a]  # W x K x R
-    # pycocotools: images in id order, each image's detections by score, then a stable
-    # sort by score within the category.
-    order_all = np.lexsort((rank, img, -score, d_cat))
+    cat_start = np.searchsorted(d_cat, np.arange(K + 1))
+    in_range = ~d_out_of_range  # A x n
+    # The matches, by world then position. A detection counts (as TP or FP) unless it is
+    # ignored: when unmatched, outside the area range; when matched, if its object is. So
+    # the count is the in-range detections', corrected at the matches.
+    mw, mpos = np.nonzero(d_match >= 0)
+    ma = world_a[mw]
+    m_good = ~g_ignore[ma, d_match[mw, mpos]] if g_ignore.shape[1] else np.zeros(0, bool)
+    m_delta = m_good.astype(np.int64) - in_range[ma, mpos]
     for m, max_det in enumerate(p.max_detections):
-        order = order_all[rank[order_all] < max_det]
-        n = len(order)
-        cat = d_cat[order]
-        s = score[order]
-        cat_start = np.searchsorted(cat, np.arange(K + 1))
-        n_k = np.diff(cat_start)
-        ignored = d_ignore[:, order]
-        tp = matched[:, order] & ~ignored
-        # Precision only changes upward at a true positive, so only those are visited: the
-        # c-th one of a category has precision c / (detections counted so far + eps).
-        counted_so_far = np.cumsum(~ignored, axis=1, dtype=np.int64)
-        before = np.zeros((W, K), np.int64)
-        if n:
-            before = np.where(
-                cat_start[:K] > 0, counted_so_far[:, np.maximum(cat_start[:K] - 1, 0)], 0
-            )
-        ew, epos = np.nonzero(tp)  # by world, then position (so by category)
-        ek = cat[epos]
+        within = rank < max_det
+        kept = np.flatnonzero(within)
+        k_lo = np.searchsorted(kept, cat_start[:K])
+        n_k = np.searchsorted(kept, cat_start[1:]) - k_lo  # detections per category
+        base = np.cumsum(in_range & within[None, :], axis=1, dtype=np.int64)  # A x n
+        base_before = np.zeros((A, K), np.int64)
+        if len(within):
+            base_before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
+        sel = within[mpos]
+        ew, epos, egood = mw[sel], mpos[sel], m_good[sel]
+        ek = d_cat[epos]
         eseg = ew * K + ek
         seg_first = np.searchsorted(eseg, np.arange(W * K + 1))
-        n_tp = np.diff(seg_first).reshape(W, K)
-        c = np.arange(len(eseg)) - seg_first[eseg] + 1
-        through = counted_so_far[ew, epos] - before[ew, ek]
-        pr = c / (through.astype(float) + _EPS)
-        # The recall threshold r is first reached at the need[r]-th true positive; the
-        # interpolated precision there is the largest from that one to the category's end:
-        # block maxima between consecutive thresholds (reduceat, exact), then a running
-        # maximum over the thresholds from the right.
+        corr = np.r_[0, np.cumsum(m_delta[sel])]
+        counted = (
+            base[world_a[ew], epos]
+            - base_before[world_a[ew], ek]
+            + corr[1:]
+            - corr[seg_first[eseg]]
+        )
+        # Precision only rises at a true positive, so only those are visited: the c-th
+        # of a category has precision c / (detections counted so far + eps).
+        tw, tpos, tk, counted = ew[egood], epos[egood], ek[egood], counted[egood]
+        tseg = tw * K + tk
+        t_first = np.searchsorted(tseg, np.arange(W * K + 1))
+        n_tp = np.diff(t_first).reshape(W, K)
+        c = np.arange(len(tseg)) - t_first[tseg] + 1
+        pr = c / (counted.astype(float) + _EPS)
+        # The interpolated precision at threshold r: the largest from the need[r]-th true
+        # positive to the category's end — block maxima between consecutive thresholds
+        # (reduceat, exact), then a running maximum over the thresholds from the right.
         reach = (need_w <= n_tp[:, :, None]) & (n_tp[:, :, None] > 0)
-        first = seg_first[:-1].reshape(W, K)[:, :, None] + np.maximum(need_w - 1, 0)
-        last = seg_first[1:].reshape(W, K)[:, :, None]
+        first = t_first[:-1].reshape(W, K)[:, :, None] + np.maximum(need_w - 1, 0)
+        last = t_first[1:].reshape(W, K)[:, :, None]
         starts = np.concatenate([first, last], axis=2)
         use = np.concatenate([reach, reach.any(axis=2, keepdims=True)], axis=2)
         block = np.full(use.shape, -np.inf)
@@ -630,18 +693,17 @@ def _accumulate(
             block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
         q = np.maximum.accumulate(block[:, :, :-1][:, :, ::-1], axis=2)[:, :, ::-1]
         q = np.where(reach, q, 0.0)
-        # The score at the threshold's position: the need[r]-th true positive's, or the
-        # category's first detection's when the threshold is 0.
+        # The score there: the need[r]-th true positive's, or — at threshold 0 — the
+        # category's first detection's.
         ss = np.zeros(q.shape)
-        if len(eseg):
-            at = np.minimum(first, max(len(epos) - 1, 0))
-            ss = np.where(reach & (need_w > 0), s[epos[at]], 0.0)
-        if n:
-            top = s[np.minimum(cat_start[:K], n - 1)]
+        if len(tpos):
+            at = np.minimum(first, len(tpos) - 1)
+            ss = np.where(reach & (need_w > 0), score[tpos[at]], 0.0)
+        if len(kept):
+            top = score[kept[np.minimum(k_lo, len(kept) - 1)]]
             ss = np.where((need_w == 0) & (n_k > 0)[None, :, None], top[None, :, None], ss)
         with np.errstate(divide="ignore", invalid="ignore"):
             rc_last = np.where(n_k[None, :] > 0, n_tp / npig[world_a], 0.0)
-        keep = counted[world_a]  # W x K
         q = np.where(keep[:, :, None], q, -1.0).reshape(A, T, K, R)
         ss = np.where(keep[:, :, None], ss, -1.0).reshape(A, T, K, R)
         rc_last = np.where(keep, rc_last, -1.0).reshape(A, T, K)
