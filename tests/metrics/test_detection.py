@@ -295,3 +295,13 @@ def test_keypoint_evaluation_is_pycocotools_oks(seed: int) -> None:
     got = ours(dataset, results, "keypoints")
     assert_same(ev, got)
     assert got.summary()["AP"] > 0
+
+
+def test_a_slice_is_reevaluated_from_the_stored_matches() -> None:
+    dataset, results = coco_boxes(7, images=80)
+    got = ours(dataset, results, "bbox")
+    subset = [i["id"] for i in dataset["images"][::7]] + [dataset["images"][-1]["id"]]
+    ev = reference(dataset, results, "bbox", imgIds=subset)
+    part = got.restricted_to(subset)
+    assert_same(ev, part)
+    assert part.stats[0] != got.stats[0]

@@ -29,6 +29,7 @@ Ids play no part (pycocotools' test `dtm > 0` assumes ids are not 0; COCO's star
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -209,6 +210,33 @@ class Evaluation:
     g_match: np.ndarray  # W x objects: detection index, -1
     g_ignore: np.ndarray  # A x objects
     d_out_of_range: np.ndarray  # A x evaluated detections
+    d_image: np.ndarray  # per evaluated detection: image id, score, rank in its group,
+    d_score: np.ndarray  # category index (0 without categories)
+    d_rank: np.ndarray
+    d_cat: np.ndarray
+    g_image: np.ndarray  # per object: image id, category index
+    g_cat: np.ndarray
+
+    def restricted_to(self, image_ids: Sequence[int] | np.ndarray) -> Evaluation:
+        """The evaluation of a subset of the images (a slice) from the stored matches: no IoU
+        and no matching again — matching is per image, so each image's matches stand. The
+        same numbers as COCOeval with params.imgIds set to those images."""
+        images = np.intersect1d(self.image_ids, np.asarray(image_ids, np.int64))
+        d_sel = np.flatnonzero(np.isin(self.d_image, images))
+        g_sel = np.isin(self.g_image, images)
+        precision, recall, scores = _accumulate(
+            self.params, len(self.category_ids), self.d_score[d_sel], self.d_rank[d_sel],
+            self.d_cat[d_sel], self.g_cat, self.d_match[:, d_sel], self.g_ignore,
+            self.d_out_of_range[:, d_sel], g_keep=g_sel,
+        )  # fmt: skip
+        return dataclasses.replace(
+            self,
+            image_ids=images,
+            precision=precision,
+            recall=recall,
+            scores=scores,
+            stats=_summarize(self.params, precision, recall),
+        )
 
     def detections(self, world: int) -> DetectionMatches:
         """Each detection's match in a world, in the callers' rows."""
@@ -447,6 +475,7 @@ def evaluate(
     return Evaluation(
         p, images, categories, precision, recall, scores, stats, len(dt), len(gt),
         d_rows, g_rows, d_match, d_iou, g_match, g_ignore, d_out_of_range,
+        dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval, gt.image[g_rows], g_cat_eval,
     )  # fmt: skip
 
 
@@ -622,26 +651,34 @@ def _accumulate(
     d_match: np.ndarray,
     g_ignore: np.ndarray,
     d_out_of_range: np.ndarray,
+    g_keep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COCOeval.accumulate from the matches; detections come in accumulation order."""
+    """COCOeval.accumulate from the matches; detections come in accumulation order.
+    g_keep: the objects of the images evaluated (all by default); matches index all."""
     T, R = len(p.iou_thresholds), len(p.recall_thresholds)
     A, M = len(p.area_ranges), len(p.max_detections)
     W = A * T
-    precision = -np.ones((T, R, K, A, M))
-    recall = -np.ones((T, K, A, M))
-    scores = -np.ones((T, R, K, A, M))
+    # Laid out (max-detections, world, category, recall threshold) while filled; returned
+    # as COCOeval's (T, R, K, A, M) views.
+    P = np.empty((M, W * K, R))
+    S = np.empty((M, W * K, R))
+    Rc = np.empty((M, W * K))
     world_a = np.repeat(np.arange(A), T)
     # Objects to find per area range and category. pycocotools skips a category no image
     # has detections or objects of, and one with nothing to find in an area range.
-    npig = np.stack([np.bincount(g_cat[~g_ignore[a]], minlength=K) for a in range(A)])
+    g_keep = np.ones(len(g_cat), bool) if g_keep is None else g_keep
+    npig = np.stack([np.bincount(g_cat[g_keep & ~g_ignore[a]], minlength=K) for a in range(A)])
     present = np.zeros(K, bool)
-    present[g_cat] = True
+    present[g_cat[g_keep]] = True
     present[d_cat] = True
     keep = (present[None, :] & (npig > 0))[world_a]  # W x K
     # For each recall threshold x, the least TP count j with j / npig >= x: pycocotools'
     # searchsorted(rc, x, 'left') lands on the j-th true positive.
     need = _least_count(p.recall_thresholds[None, None, :], np.maximum(npig, 1)[:, :, None])
-    need_w = need[world_a]  # W x K x R
+    need_f = need[world_a].reshape(W * K, R)
+    zero_cols = np.flatnonzero(p.recall_thresholds <= 0)  # need 0 exactly there
+    keep_f = keep.ravel()
+    npig_f = npig[world_a].ravel()
     cat_start = np.searchsorted(d_cat, np.arange(K + 1))
     in_range = ~d_out_of_range  # A x n
     # The matches, by world then position. A detection counts (as TP or FP) unless it is
@@ -683,33 +720,41 @@ def _accumulate(
         # The interpolated precision at threshold r: the largest from the need[r]-th true
         # positive to the category's end — block maxima between consecutive thresholds
         # (reduceat, exact), then a running maximum over the thresholds from the right.
-        reach = (need_w <= n_tp[:, :, None]) & (n_tp[:, :, None] > 0)
-        first = t_first[:-1].reshape(W, K)[:, :, None] + np.maximum(need_w - 1, 0)
-        last = t_first[1:].reshape(W, K)[:, :, None]
-        starts = np.concatenate([first, last], axis=2)
-        use = np.concatenate([reach, reach.any(axis=2, keepdims=True)], axis=2)
-        block = np.full(use.shape, -np.inf)
-        if use.any():
-            block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
-        q = np.maximum.accumulate(block[:, :, :-1][:, :, ::-1], axis=2)[:, :, ::-1]
-        q = np.where(reach, q, 0.0)
-        # The score there: the need[r]-th true positive's, or — at threshold 0 — the
-        # category's first detection's.
-        ss = np.zeros(q.shape)
-        if len(tpos):
-            at = np.minimum(first, len(tpos) - 1)
-            ss = np.where(reach & (need_w > 0), score[tpos[at]], 0.0)
+        n_tp_f = n_tp.ravel()
+        n_k_f = np.tile(n_k, W)
+        Pm, Sm = P[m], S[m]
+        Pm[:] = np.where(keep_f, 0.0, -1.0)[:, None]
+        Sm[:] = Pm
+        # At a recall threshold of 0 (need 0) the score is the category's first detection's.
         if len(kept):
-            top = score[kept[np.minimum(k_lo, len(kept) - 1)]]
-            ss = np.where((need_w == 0) & (n_k > 0)[None, :, None], top[None, :, None], ss)
+            top = np.tile(score[kept[np.minimum(k_lo, len(kept) - 1)]], W)
+            z = keep_f & (n_k_f > 0)
+            for col in zero_cols:
+                Sm[:, col] = np.where(z, top, Sm[:, col])
+        # Rows (world, category) with a true positive: the interpolated precision at
+        # threshold r is the largest from the need[r]-th true positive to the category's
+        # end — block maxima between consecutive thresholds (reduceat, exact), then a
+        # running maximum over the thresholds from the right.
+        act = np.flatnonzero(keep_f & (n_tp_f > 0))
+        if len(act):
+            nd = need_f[act]
+            reach = nd <= n_tp_f[act][:, None]
+            first = t_first[act][:, None] + np.maximum(nd - 1, 0)
+            starts = np.concatenate([first, t_first[act + 1][:, None]], axis=1)
+            use = np.concatenate([reach, np.ones((len(act), 1), bool)], axis=1)
+            block = np.full(use.shape, -np.inf)
+            block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
+            q = np.maximum.accumulate(block[:, :-1][:, ::-1], axis=1)[:, ::-1]
+            Pm[act] = np.where(reach, q, 0.0)
+            at = np.minimum(first, len(tpos) - 1)
+            values = np.where(reach, score[tpos[at]], 0.0)
+            values[:, zero_cols] = Sm[act][:, zero_cols]
+            Sm[act] = values
         with np.errstate(divide="ignore", invalid="ignore"):
-            rc_last = np.where(n_k[None, :] > 0, n_tp / npig[world_a], 0.0)
-        q = np.where(keep[:, :, None], q, -1.0).reshape(A, T, K, R)
-        ss = np.where(keep[:, :, None], ss, -1.0).reshape(A, T, K, R)
-        rc_last = np.where(keep, rc_last, -1.0).reshape(A, T, K)
-        precision[:, :, :, :, m] = q.transpose(1, 3, 2, 0)
-        scores[:, :, :, :, m] = ss.transpose(1, 3, 2, 0)
-        recall[:, :, :, m] = rc_last.transpose(1, 2, 0)
+            Rc[m] = np.where(keep_f, np.where(n_k_f > 0, n_tp_f / npig_f, 0.0), -1.0)
+    precision = P.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
+    scores = S.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
+    recall = Rc.reshape(M, A, T, K).transpose(2, 3, 1, 0)
     return precision, recall, scores
 
 
