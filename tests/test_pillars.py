@@ -53,6 +53,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
             "curation.compute_embeddings",
             "curation.compute_uniqueness",
             "curation.delete_dataset",
+            "curation.evaluate_model",
             "curation.find_duplicates",
             "curation.import_items",
             "curation.run_model",

@@ -2,7 +2,7 @@
 (`assay.pillars` loads this module): curation.delete_dataset here, the duty
 curation.collect_labels in `to_labeling`, curation.compute_embeddings in `embedding_jobs`,
 curation.run_model in `hosted_runs`, curation.find_duplicates and
-curation.compute_uniqueness in `measures`."""
+curation.compute_uniqueness in `measures`, curation.evaluate_model in `evaluations`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from assay.core.jobs import job_kind
 from assay.curation import (  # noqa: F401  (their jobs)
     embedding_jobs,
+    evaluations,
     hosted_runs,
     imports,
     measures,

@@ -341,3 +341,44 @@ class Scene(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
     )
+
+
+class Evaluation(Base):
+    """One evaluation of a model's predictions against a dataset's ground truth (all items,
+    a slice's or a query's), run as a job (`curation/evaluations.py`).
+
+    `metrics` holds what the Models page draws (summary numbers, per class, PR curves,
+    confusion matrix, confidence histograms); `matches` every evaluated object's outcome at
+    the writeback IoU threshold (Parquet: object_id, item_id, source, match, iou,
+    matched_id), which snapshots join into the objects frame (`prediction.match = fp`);
+    `state` the evaluation's arrays (npz) a slice is re-evaluated from without matching
+    again. `revision` is the dataset's revision the results were stored with (snapshots
+    catch up on it); `evaluated_revision` the one the data was read at — an item stamped
+    later has changed since, and its stored matches are not shown."""
+
+    __tablename__ = "dataset_evaluations"
+    __table_args__ = (Index("ix_dataset_evaluations_dataset", "dataset_id", "created_at"),)
+
+    id: Mapped[str] = _id()
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
+    )
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("curation_models.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    task: Mapped[str] = mapped_column(String(16), nullable=False, default="detection")
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    # {"slice_id": …} or {"query": …}; {} for the whole dataset.
+    scope: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    job_id: Mapped[str | None] = mapped_column(String(24))
+    error: Mapped[str | None] = mapped_column(Text)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    matches: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    state: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    revision: Mapped[int | None] = mapped_column(BIG_ID)
+    evaluated_revision: Mapped[int | None] = mapped_column(BIG_ID)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -19,6 +19,7 @@ past R is rebuilt whole.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
@@ -187,6 +188,68 @@ def _measures(session: Session, dataset_id: str, after: int | None) -> dict[str,
     }
 
 
+MATCH_COLUMNS = ("match", "matched_id")
+
+
+def with_matches(session: Session, dataset_id: str, objects: pl.DataFrame) -> pl.DataFrame:
+    """The objects frame with the stored evaluations' outcomes (`curation/evaluations.py`):
+    each prediction's from its model's latest finished evaluation, each ground-truth
+    object's from the latest of all; objects of items changed since an evaluation read them
+    get none. Without a finished evaluation the frame has no match columns (and queries
+    naming them say an evaluation is needed)."""
+    table = models.Evaluation.__table__
+    objects = objects.drop([c for c in MATCH_COLUMNS if c in objects.columns])
+    found = session.execute(
+        select(table.c.id, table.c.model_id, table.c.evaluated_revision)
+        .where(table.c.dataset_id == dataset_id, table.c.status == "done")
+        .order_by(table.c.revision.desc())
+    ).all()
+    latest: dict[str, tuple[str, int]] = {}
+    for evaluation_id, model_id, read_at in found:
+        latest.setdefault(model_id, (evaluation_id, read_at))
+    if not latest:
+        return objects
+    newest = found[0][0]
+    parts = []
+    for evaluation_id, read_at in latest.values():
+        data = session.scalar(select(table.c.matches).where(table.c.id == evaluation_id))
+        frame = pl.read_parquet(io.BytesIO(data))
+        if evaluation_id != newest:
+            frame = frame.filter(pl.col("prediction"))
+        changed = list(
+            session.scalars(
+                select(ITEMS.c.id).where(
+                    ITEMS.c.dataset_id == dataset_id, ITEMS.c.revision > read_at
+                )
+            )
+        )
+        if changed:
+            frame = frame.filter(~pl.col("item_id").is_in(changed))
+        parts.append(frame.select("object_id", "match", "iou", "matched_id"))
+    matches = pl.concat(parts)
+    return (
+        objects.drop("iou")
+        .join(matches, on="object_id", how="left")
+        .with_columns(pl.col("iou").cast(pl.Float64))
+    )
+
+
+def _evaluated_since(session: Session, dataset_id: str, revision: int) -> bool:
+    table = models.Evaluation.__table__
+    return (
+        session.scalar(
+            select(table.c.id)
+            .where(
+                table.c.dataset_id == dataset_id,
+                table.c.status == "done",
+                table.c.revision > revision,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _model_names(session: Session, source_ids: Iterable[str]) -> dict[str, str]:
     wanted = sorted({s for s in source_ids if s != models.GROUND_TRUTH})
     names = {models.GROUND_TRUTH: GT}
@@ -222,7 +285,7 @@ def build(session: Session, dataset: models.Dataset) -> Snapshot:
         dataset.id,
         dataset.revision,
         with_measures(items, _measures(session, dataset.id, None)),
-        objects_frame(shape_rows, positions, names),
+        with_matches(session, dataset.id, objects_frame(shape_rows, positions, names)),
     )
 
 
@@ -280,6 +343,9 @@ def catch_up(session: Session, dataset: models.Dataset, snapshot: Snapshot) -> S
     measures = measures_of(snapshot.items, MEASURES) if changed else {}
     measures.update(_measures(session, dataset.id, snapshot.revision))
     items = with_measures(items, measures)
+    # Outcomes: changed items' objects come back without them; a new evaluation joins anew.
+    if _evaluated_since(session, dataset.id, snapshot.revision):
+        objects = with_matches(session, dataset.id, objects)
     return Snapshot(dataset.id, dataset.revision, items, objects)
 
 

@@ -6,8 +6,10 @@ annotations.count, annotations.<label>, predictions.count,
 predictions.<model>, predictions.<model>.count, predictions.<model>.<label>.
 Object fields (one annotation or prediction): annotation.<attr> (ground truth),
 prediction.<attr> (any model), prediction.<model>.<attr>, object.<attr> (either);
-<attr> is label, type, source, object_id, confidence, area, width, height, aspect, iou or
-attributes.<name>; prediction.model is the prediction's model.
+<attr> is label, type, source, object_id, confidence, area, width, height, aspect, iou,
+match, matched_id (the outcome of the latest evaluation: tp / fp / fn / ignored, the IoU
+with and the id of the matched object) or attributes.<name>; prediction.model is the
+prediction's model.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ MEASURES = {
     "duplicates.group": "find near-duplicates (POST /datasets/{id}/duplicates)",
     "duplicates.count": "find near-duplicates (POST /datasets/{id}/duplicates)",
 }
+
+
+# Object fields an evaluation writes back (`curation/evaluations.py`).
+EVALUATED = ("match", "matched_id")
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,15 @@ def _object_field(field: Field, frames: QueryFrames) -> Resolved:
             names = [c.split(".", 1)[1] for c in frames.object_types if c.startswith("attributes.")]
             raise _unknown(field, "attribute", names, (field.path[0], "attributes"))
         return Resolved("object", kind, column=column, scope=scope)
+    if attr in EVALUATED and len(rest) == 1 and attr not in frames.object_types:
+        shown = format_path(field.path)
+        raise InvalidQuery(
+            f'"{shown}" needs an evaluation of the model'
+            + (f" (column {field.col})" if field.col else "")
+            + " — evaluate it first (POST /datasets/{id}/evaluations)",
+            column=field.col,
+            token=shown,
+        )
     if attr not in OBJECT_ATTRS or len(rest) > 1 or attr not in frames.object_types:
         raise _unknown(
             field,

@@ -36,6 +36,9 @@ OBJECT_ATTRS = {
     "height": "number",
     "aspect": "number",
     "iou": "number",
+    # From the model's latest evaluation (`curation/evaluations.py`): tp / fp / fn / ignored.
+    "match": "string",
+    "matched_id": "string",
 }
 
 

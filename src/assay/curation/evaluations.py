@@ -1,0 +1,602 @@
+"""Evaluating a model's predictions against a dataset's ground truth, as a job.
+
+`start_evaluation` checks the model, the scope (a slice, a query, or the whole dataset) and
+the parameters, records a `models.Evaluation` and queues `curation.evaluate_model`. The job
+reads the ground truth and the model's predictions of the items in scope in one pass (their
+stored JSON parsed by Polars, no Python object per shape), runs the COCO protocol
+(`assay.metrics.detection`: pycocotools' numbers), and stores in one transaction:
+
+- `metrics`: the summary numbers, per class (AP, AP at the writeback threshold, TP / FP /
+  FN, precision, recall), PR curves per class and over all classes (COCO's 101 recall
+  points, with the score at each), the confusion matrix at the writeback threshold
+  (predictions matched to ground truth whatever their labels, with a "missed" column and a
+  "spurious" row), confidence histograms of true and false positives;
+- `matches`: every evaluated object's outcome at the writeback IoU threshold (default 0.5,
+  all areas, COCO's 100 detections per image and class) — predictions `tp` / `fp` /
+  `ignored` (matched to a crowd region), ground truth `tp` / `fn` / `ignored` — with the
+  IoU and the matched object's id. Snapshots join them into the objects frame, so
+  `prediction.match = fp AND prediction.confidence > 0.8` is a query;
+- `state`: the evaluation's arrays, so a slice of the evaluated items is re-evaluated from
+  the stored matches (`metrics_for`), without matching again.
+
+Shapes evaluated: boxes (and polygons by their bounding box) for `bbox`. Categories are the
+labels; a ground-truth shape whose attributes say `iscrowd` is a crowd region. A prediction
+without a confidence scores 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy.orm import Session
+
+from assay.core.auth import Actor
+from assay.core.errors import Invalid, NotFound
+from assay.core.jobs import PermanentError, enqueue, job_kind
+from assay.curation import models, slices
+from assay.curation.datasets import next_revision
+from assay.curation.items import ANNOTATIONS, ITEMS
+from assay.curation.query import run_query
+from assay.curation.snapshot_frames import _json_lines, _quoted, _read_ndjson
+from assay.curation.snapshots import SNAPSHOTS
+from assay.metrics.detection import Evaluation, Objects, Params, evaluate
+
+EVALUATE_JOB = "curation.evaluate_model"
+EVALUATIONS = models.Evaluation.__table__
+IOU_TYPES = ("bbox",)
+HISTOGRAM_BINS = 20
+NONE_LABEL = "(none)"
+# The arrays `state` keeps (Evaluation's fields), to re-evaluate a slice.
+_STATE_FIELDS = (
+    "image_ids", "category_ids", "d_match", "d_iou", "g_match", "g_ignore", "d_out_of_range",
+    "d_image", "d_score", "d_rank", "d_cat", "g_image", "g_cat", "dt_rows", "gt_rows",
+)  # fmt: skip
+
+
+def _checked_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    params = dict(params or {})
+    unknown = set(params) - {"iou_type", "iou_threshold", "iou_thresholds", "max_detections"}
+    if unknown:
+        raise Invalid(
+            f"unknown parameter {sorted(unknown)[0]!r}", field=f"params.{sorted(unknown)[0]}"
+        )
+    iou_type = params.setdefault("iou_type", "bbox")
+    if iou_type not in IOU_TYPES:
+        raise Invalid(f"iou_type must be one of {', '.join(IOU_TYPES)}", field="params.iou_type")
+    thresholds = params.setdefault("iou_thresholds", [round(0.5 + 0.05 * i, 2) for i in range(10)])
+    if (
+        not isinstance(thresholds, list)
+        or not thresholds
+        or not all(isinstance(t, int | float) and 0 <= t <= 1 for t in thresholds)
+    ):
+        raise Invalid(
+            "iou_thresholds: a list of numbers between 0 and 1", field="params.iou_thresholds"
+        )
+    threshold = params.setdefault("iou_threshold", 0.5)
+    if not isinstance(threshold, int | float) or not any(
+        abs(threshold - t) < 1e-9 for t in thresholds
+    ):
+        raise Invalid(
+            "iou_threshold (the one matches are written back at) must be one of iou_thresholds",
+            field="params.iou_threshold",
+        )
+    max_det = params.setdefault("max_detections", [1, 10, 100])
+    if (
+        not isinstance(max_det, list)
+        or not max_det
+        or not all(isinstance(m, int) and m >= 1 for m in max_det)
+    ):
+        raise Invalid("max_detections: a list of positive integers", field="params.max_detections")
+    return params
+
+
+def start_evaluation(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    model: models.Model,
+    actor: Actor,
+    slice_id: str | None = None,
+    query: str | dict[str, Any] | None = None,
+    name: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> models.Evaluation:
+    """Record the evaluation and queue its job (the scope and parameters checked first)."""
+    checked = _checked_params(params)
+    if slice_id is not None and query is not None:
+        raise Invalid("give slice_id or query, not both", field="query")
+    scope: dict[str, Any] = {}
+    if slice_id is not None:
+        slices.get_slice(session=session, dataset=dataset, slice_id=slice_id)
+        scope = {"slice_id": slice_id}
+    elif query is not None:
+        run_query(SNAPSHOTS.get(session, dataset).frames, query, "items")
+        scope = {"query": query}
+    evaluation = models.Evaluation(
+        dataset_id=dataset.id,
+        model_id=model.id,
+        name=name or model.name,
+        task="detection",
+        params=checked,
+        scope=scope,
+        status="queued",
+        created_by=actor.user.id if actor.user else None,
+    )
+    session.add(evaluation)
+    session.flush()
+    job = enqueue(
+        session=session,
+        kind=EVALUATE_JOB,
+        payload={"evaluation_id": evaluation.id},
+        actor=actor,
+    )
+    evaluation.job_id = job.id
+    return evaluation
+
+
+def get_evaluation(
+    *, session: Session, dataset: models.Dataset, evaluation_id: str
+) -> models.Evaluation:
+    found = session.get(models.Evaluation, evaluation_id)
+    if found is None or found.dataset_id != dataset.id:
+        raise NotFound(f"no evaluation {evaluation_id} in this dataset", field="evaluation_id")
+    return found
+
+
+def list_evaluations(
+    *, session: Session, dataset: models.Dataset, model_id: str | None = None
+) -> list[models.Evaluation]:
+    statement = select(models.Evaluation).where(models.Evaluation.dataset_id == dataset.id)
+    if model_id is not None:
+        statement = statement.where(models.Evaluation.model_id == model_id)
+    return list(
+        session.scalars(
+            statement.order_by(models.Evaluation.created_at.desc(), models.Evaluation.id.desc())
+        )
+    )
+
+
+# --- reading the data ---
+
+
+def _scope_items(
+    session: Session, dataset: models.Dataset, scope: dict[str, Any]
+) -> list[str] | None:
+    if scope.get("slice_id"):
+        found = slices.get_slice(session=session, dataset=dataset, slice_id=scope["slice_id"])
+        return slices.slice_item_ids(session=session, dataset=dataset, found=found)
+    if "query" in scope:
+        snapshot = SNAPSHOTS.get(session, dataset)
+        rows = run_query(snapshot.frames, scope["query"], "items").positions
+        return snapshot.items["item_id"].to_numpy()[rows].tolist()
+    return None
+
+
+def read_shapes(
+    session: Session, dataset_id: str, model_id: str, item_ids: Sequence[str] | None
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """One row per shape of the ground truth and of the model's predictions (item_id, seq,
+    source, object_id, type, label, confidence, x, y, width, height, crowd), and the seqs
+    of the items in scope."""
+    items = select(ITEMS.c.id, ITEMS.c.seq).where(ITEMS.c.dataset_id == dataset_id)
+    seq_of = dict(session.execute(items).all())
+    if item_ids is not None:
+        wanted = set(item_ids)
+        seq_of = {i: s for i, s in seq_of.items() if i in wanted}
+    rows = session.execute(
+        select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.source_id, cast(ANNOTATIONS.c.shapes, Text))
+        .join(ITEMS, ITEMS.c.id == ANNOTATIONS.c.item_id)
+        .where(
+            ITEMS.c.dataset_id == dataset_id,
+            ANNOTATIONS.c.source_id.in_([models.GROUND_TRUTH, model_id]),
+        )
+    ).all()
+    rows = [r for r in rows if r[0] in seq_of]
+    lines = (
+        f'{{"item_id":"{item_id}","seq":{seq_of[item_id]},"source":{_quoted(source)},'
+        f'"shapes":{text}}}'
+        for item_id, source, text in rows
+    )
+    raw = _read_ndjson(_json_lines(lines, "{}"), len(rows))
+    seqs = np.sort(np.fromiter(seq_of.values(), np.int64, len(seq_of)))
+    if raw.height == 0 or "shapes" not in raw.columns:
+        return _no_shapes(), seqs
+    exploded = (
+        raw.with_columns(pl.col("shapes").list.len().alias("_n"))
+        .filter(pl.col("_n") > 0)
+        .with_columns(pl.int_ranges(0, pl.col("_n")).alias("_k"))
+        .explode("shapes", "_k")
+        .unnest("shapes")
+    )
+    if exploded.height == 0:
+        return _no_shapes(), seqs
+
+    def num(name: str) -> pl.Expr:
+        return (pl.col(name) if name in exploded.columns else pl.lit(None)).cast(pl.Float64)
+
+    vertices_x = vertices_y = None
+    if "vertices" in exploded.columns:
+        vertices_x = pl.col("vertices").list.eval(pl.element().struct.field("x").cast(pl.Float64))
+        vertices_y = pl.col("vertices").list.eval(pl.element().struct.field("y").cast(pl.Float64))
+    kind = pl.col("type")
+    x, y, w, h = num("x"), num("y"), num("width"), num("height")
+    if vertices_x is not None:
+        # A polygon is evaluated by its bounding box.
+        poly = kind == "polygon"
+        x0, y0 = vertices_x.list.min(), vertices_y.list.min()
+        w = pl.when(poly).then(vertices_x.list.max() - x0).otherwise(w)
+        h = pl.when(poly).then(vertices_y.list.max() - y0).otherwise(h)
+        x = pl.when(poly).then(x0).otherwise(x)
+        y = pl.when(poly).then(y0).otherwise(y)
+    crowd = pl.lit(False)
+    attributes = exploded.schema.get("attributes")
+    if isinstance(attributes, pl.Struct) and "iscrowd" in exploded["attributes"].struct.fields:
+        crowd = pl.col("attributes").struct.field("iscrowd").cast(pl.Boolean).fill_null(False)
+    frame = exploded.select(
+        pl.col("item_id"),
+        pl.col("seq").cast(pl.Int64),
+        pl.col("source"),
+        pl.format("{}:{}:{}", pl.col("item_id"), pl.col("source"), pl.col("_k")).alias("object_id"),
+        kind.cast(pl.Utf8).alias("type"),
+        (pl.col("label") if "label" in exploded.columns else pl.lit(""))
+        .cast(pl.Utf8)
+        .fill_null(""),
+        num("confidence").alias("confidence"),
+        x.alias("x"),
+        y.alias("y"),
+        w.alias("width"),
+        h.alias("height"),
+        crowd.alias("crowd"),
+    )
+    return frame.filter(pl.col("type").is_in(["box", "polygon"])), seqs
+
+
+def _no_shapes() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "item_id": pl.Utf8, "seq": pl.Int64, "source": pl.Utf8, "object_id": pl.Utf8,
+            "type": pl.Utf8, "label": pl.Utf8, "confidence": pl.Float64, "x": pl.Float64,
+            "y": pl.Float64, "width": pl.Float64, "height": pl.Float64, "crowd": pl.Boolean,
+        }
+    )  # fmt: skip
+
+
+def _objects(frame: pl.DataFrame, labels: list[str], predictions: bool) -> Objects:
+    code = {label: k for k, label in enumerate(labels)}
+    boxes = frame.select("x", "y", "width", "height").to_numpy().astype(np.float64)
+    category = np.array([code[v] for v in frame["label"].to_list()], np.int64)
+    return Objects(
+        image=frame["seq"].to_numpy(),
+        category=category,
+        area=boxes[:, 2] * boxes[:, 3],
+        score=frame["confidence"].fill_null(1.0).to_numpy() if predictions else None,
+        crowd=None if predictions else frame["crowd"].to_numpy(),
+        boxes=boxes,
+    )
+
+
+# --- the job ---
+
+
+def mark_failed(session: Session, job: Any) -> None:
+    """A failed evaluation job leaves its evaluation failed, with the job's error."""
+    evaluation_id = (job.payload or {}).get("evaluation_id")
+    if evaluation_id:
+        session.execute(
+            update(EVALUATIONS)
+            .where(EVALUATIONS.c.id == evaluation_id)
+            .values(status="failed", error=(job.error or "")[:2000], finished_at=func.now())
+        )
+
+
+@job_kind(EVALUATE_JOB, max_attempts=2, on_failed=mark_failed)
+def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate a model's predictions against the ground truth (COCO protocol)."""
+    with ctx.db.read() as session:
+        evaluation = session.get(models.Evaluation, payload["evaluation_id"])
+        if evaluation is None:
+            raise PermanentError("the evaluation was deleted")
+        dataset = session.get(models.Dataset, evaluation.dataset_id)
+        if dataset is None or dataset.deleting:
+            raise PermanentError("the dataset was deleted")
+        params = dict(evaluation.params)
+        model_id = evaluation.model_id
+        read_at = dataset.revision
+        item_ids = _scope_items(session, dataset, evaluation.scope)
+        ctx.progress(0.05, 1, "reading ground truth and predictions", force=True)
+        frame, seqs = read_shapes(session, dataset.id, model_id, item_ids)
+    with ctx.db.write() as session:
+        session.execute(
+            update(EVALUATIONS)
+            .where(EVALUATIONS.c.id == payload["evaluation_id"])
+            .values(status="running")
+        )
+    ctx.progress(0.3, 1, f"evaluating {frame.height} objects on {len(seqs)} items", force=True)
+    result = evaluate_frame(frame, seqs, model_id, params)
+    ctx.progress(0.8, 1, "storing the results", force=True)
+    with ctx.db.write() as session:
+        evaluation = session.get(models.Evaluation, payload["evaluation_id"])
+        if evaluation is None:
+            raise PermanentError("the evaluation was deleted")
+        revision = next_revision(session, evaluation.dataset_id)
+        evaluation.metrics = result.metrics
+        evaluation.matches = result.matches
+        evaluation.state = result.state
+        evaluation.revision = revision
+        evaluation.evaluated_revision = read_at
+        evaluation.status = "done"
+        evaluation.finished_at = dt.datetime.now(dt.UTC)
+    summary = result.metrics["summary"]
+    return {
+        "evaluation_id": payload["evaluation_id"],
+        "AP": summary.get("AP"),
+        **result.metrics["totals"],
+    }
+
+
+class Result:
+    def __init__(
+        self, metrics: dict[str, Any], matches: bytes, state: bytes, evaluation: Evaluation
+    ) -> None:
+        self.metrics = metrics
+        self.matches = matches
+        self.state = state
+        self.evaluation = evaluation
+
+
+def evaluate_frame(
+    frame: pl.DataFrame, seqs: np.ndarray, model_id: str, params: dict[str, Any]
+) -> Result:
+    """The evaluation of read_shapes' frame: metrics, the matches (Parquet) and the state."""
+    gt_frame = frame.filter(pl.col("source") == models.GROUND_TRUTH)
+    dt_frame = frame.filter(pl.col("source") == model_id)
+    labels = sorted(set(gt_frame["label"].to_list()) | set(dt_frame["label"].to_list()))
+    gt, dets = _objects(gt_frame, labels, False), _objects(dt_frame, labels, True)
+    p = Params(
+        iou_type="bbox",
+        iou_thresholds=np.asarray(params["iou_thresholds"], float),
+        max_detections=tuple(params["max_detections"]),
+    )
+    categories = np.arange(len(labels))
+    ev = evaluate(gt, dets, p, image_ids=seqs, category_ids=categories)
+    threshold = float(params["iou_threshold"])
+    world = ev.world(threshold, "all")
+    det, obj = ev.detections(world), ev.objects(world)
+    metrics = _metrics(ev, gt, dets, labels, threshold, det, obj)
+    metrics["confusion"] = _confusion(
+        gt, dets, labels, seqs, threshold, max(params["max_detections"])
+    )
+    matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
+    buffer = io.BytesIO()
+    matches.write_parquet(buffer, compression="zstd")
+    return Result(metrics, buffer.getvalue(), save_state(ev), ev)
+
+
+def _outcomes(
+    evaluated: np.ndarray, match: np.ndarray, ignored: np.ndarray, miss: str
+) -> np.ndarray:
+    out = np.full(len(match), None, dtype=object)
+    out[evaluated & ignored] = "ignored"
+    out[evaluated & ~ignored & (match >= 0)] = "tp"
+    out[evaluated & ~ignored & (match < 0)] = miss
+    return out
+
+
+def _matches_frame(
+    gt_frame: pl.DataFrame, dt_frame: pl.DataFrame, det: Any, obj: Any, threshold: float
+) -> pl.DataFrame:
+    gt_ids = gt_frame["object_id"].to_numpy()
+    dt_ids = dt_frame["object_id"].to_numpy()
+    dt_matched = np.where(
+        det.match >= 0, gt_ids[np.maximum(det.match, 0)] if len(gt_ids) else None, None
+    )
+    gt_matched = np.where(
+        obj.match >= 0, dt_ids[np.maximum(obj.match, 0)] if len(dt_ids) else None, None
+    )
+    # A ground-truth object's IoU: its matching detection's.
+    gt_iou = np.full(len(gt_ids), np.nan)
+    hit = obj.match >= 0
+    gt_iou[hit] = det.iou[obj.match[hit]]
+    return pl.DataFrame(
+        {
+            "object_id": np.concatenate([dt_ids, gt_ids]).tolist(),
+            "item_id": pl.concat([dt_frame["item_id"], gt_frame["item_id"]]),
+            "prediction": [True] * len(dt_ids) + [False] * len(gt_ids),
+            "match": np.concatenate(
+                [
+                    _outcomes(det.evaluated, det.match, det.ignored, "fp"),
+                    _outcomes(obj.evaluated, obj.match, obj.ignored, "fn"),
+                ]
+            ).tolist(),
+            "iou": np.concatenate([np.where(det.match >= 0, det.iou, np.nan), gt_iou]),
+            "matched_id": np.concatenate([dt_matched, gt_matched]).tolist(),
+        },
+        schema={
+            "object_id": pl.Utf8,
+            "item_id": pl.Utf8,
+            "prediction": pl.Boolean,
+            "match": pl.Utf8,
+            "iou": pl.Float64,
+            "matched_id": pl.Utf8,
+        },
+    ).with_columns(pl.col("iou").fill_nan(None), pl.lit(threshold).alias("iou_threshold"))
+
+
+def _number(v: float) -> float | None:
+    return None if v is None or v < 0 or not np.isfinite(v) else float(v)
+
+
+def _metrics(
+    ev: Evaluation,
+    gt: Objects,
+    dets: Objects,
+    labels: list[str],
+    threshold: float,
+    det: Any,
+    obj: Any,
+) -> dict[str, Any]:
+    p = ev.params
+    t = int(np.flatnonzero(np.isclose(p.iou_thresholds, threshold))[0])
+    tp_d, fp_d, fn_g = det.tp, det.fp, obj.fn
+    per_class = []
+    ap = ev.per_class_ap()
+    ap_t = ev.per_class_ap(iou_threshold=float(p.iou_thresholds[t]))
+    for k, label in enumerate(labels):
+        tp = int(np.sum(tp_d & (dets.category == k)))
+        fp = int(np.sum(fp_d & (dets.category == k)))
+        fn = int(np.sum(fn_g & (gt.category == k)))
+        per_class.append(
+            {
+                "label": label,
+                "ground_truth": int(np.sum((gt.category == k) & ~gt.flags("crowd"))),
+                "predictions": int(np.sum(dets.category == k)),
+                "ap": _number(ap[k]),
+                "ap_at_threshold": _number(ap_t[k]),
+                "tp": tp,
+                "fp": fp,
+                "fn": fn,
+                "precision": tp / (tp + fp) if tp + fp else None,
+                "recall": tp / (tp + fn) if tp + fn else None,
+            }
+        )
+    # PR curves at the writeback threshold, all areas, the most detections.
+    precision = ev.precision[t, :, :, 0, -1]  # R x K
+    score_at = ev.scores[t, :, :, 0, -1]
+    curves = {
+        label: {
+            "precision": [float(v) for v in precision[:, k]],
+            "score": [float(v) for v in score_at[:, k]],
+        }
+        for k, label in enumerate(labels)
+        if precision[0, k] > -1
+    }
+    valid = precision > -1
+    mean = np.where(
+        valid.any(axis=1),
+        np.sum(np.where(valid, precision, 0), axis=1) / np.maximum(valid.sum(axis=1), 1),
+        0,
+    )
+    scores = dets.score if dets.score is not None else np.zeros(0)
+    bins = np.linspace(0, 1, HISTOGRAM_BINS + 1)
+    totals = {"tp": int(tp_d.sum()), "fp": int(fp_d.sum()), "fn": int(fn_g.sum())}
+    return {
+        "summary": {k: _number(v) for k, v in ev.summary().items()},
+        "iou_threshold": threshold,
+        "labels": labels,
+        "totals": totals,
+        "per_class": per_class,
+        "pr_curves": {
+            "recall": [float(r) for r in p.recall_thresholds],
+            "classes": curves,
+            "all": [float(v) for v in mean],
+        },
+        "confidence": {
+            "bins": [float(b) for b in bins],
+            "tp": np.histogram(np.clip(scores[tp_d], 0, 1), bins)[0].tolist(),
+            "fp": np.histogram(np.clip(scores[fp_d], 0, 1), bins)[0].tolist(),
+        },
+        "items": len(ev.image_ids),
+        "objects": {"ground_truth": len(gt), "predictions": len(dets)},
+    }
+
+
+def _confusion(
+    gt: Objects, dets: Objects, labels: list[str], seqs: np.ndarray, threshold: float, max_det: int
+) -> dict[str, Any]:
+    """Predictions matched to ground truth whatever their labels (greedy by score, COCO's
+    rule, at the threshold); rows are the ground truth's labels, columns the predictions',
+    each with a last entry for "nothing": missed objects and spurious predictions."""
+    p = Params(
+        iou_type="bbox",
+        iou_thresholds=np.array([threshold]),
+        max_detections=(max_det,),
+        area_ranges=((0.0, 1e5**2),),
+        area_labels=("all",),
+        use_categories=False,
+    )
+    ev = evaluate(gt, dets, p, image_ids=seqs, category_ids=np.arange(len(labels)))
+    det, obj = ev.detections(0), ev.objects(0)
+    n = len(labels)
+    matrix = np.zeros((n + 1, n + 1), np.int64)
+    hit = det.evaluated & ~det.ignored & (det.match >= 0)
+    np.add.at(matrix, (gt.category[det.match[hit]], dets.category[hit]), 1)
+    spurious = det.evaluated & ~det.ignored & (det.match < 0)
+    np.add.at(matrix, (n, dets.category[spurious]), 1)
+    missed = obj.fn
+    np.add.at(matrix, (gt.category[missed], n), 1)
+    return {"labels": [*labels, NONE_LABEL], "matrix": matrix.tolist(), "iou_threshold": threshold}
+
+
+# --- stored state: a slice re-evaluated ---
+
+
+def save_state(ev: Evaluation) -> bytes:
+    buffer = io.BytesIO()
+    arrays = {name: getattr(ev, name) for name in _STATE_FIELDS}
+    meta = {
+        "iou_type": ev.params.iou_type,
+        "iou_thresholds": ev.params.iou_thresholds.tolist(),
+        "recall_thresholds": ev.params.recall_thresholds.tolist(),
+        "max_detections": list(ev.params.max_detections),
+        "area_ranges": [list(r) for r in ev.params.area_ranges],
+        "area_labels": list(ev.params.area_labels),
+        "use_categories": ev.params.use_categories,
+        "n_dt": ev.n_dt,
+        "n_gt": ev.n_gt,
+    }
+    np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    return buffer.getvalue()
+
+
+def load_state(data: bytes) -> Evaluation:
+    with np.load(io.BytesIO(data)) as stored:
+        meta = json.loads(stored["meta"].tobytes())
+        arrays = {name: stored[name] for name in _STATE_FIELDS}
+    p = Params(
+        iou_type=meta["iou_type"],
+        iou_thresholds=np.asarray(meta["iou_thresholds"]),
+        recall_thresholds=np.asarray(meta["recall_thresholds"]),
+        max_detections=tuple(meta["max_detections"]),
+        area_ranges=tuple(tuple(r) for r in meta["area_ranges"]),
+        area_labels=tuple(meta["area_labels"]),
+        use_categories=meta["use_categories"],
+    )
+    empty = np.zeros(0)
+    return Evaluation(
+        params=p, precision=empty, recall=empty, scores=empty, stats=empty,
+        n_dt=meta["n_dt"], n_gt=meta["n_gt"], **arrays,
+    )  # fmt: skip
+
+
+def metrics_for_items(
+    *, session: Session, dataset: models.Dataset, evaluation: models.Evaluation, item_ids: list[str]
+) -> dict[str, Any]:
+    """Summary and per-class AP of the evaluation restricted to some of its items (a slice),
+    from the stored matches."""
+    if evaluation.status != "done" or evaluation.state is None:
+        raise Invalid(
+            f"evaluation {evaluation.id} is {evaluation.status}, not done", field="evaluation_id"
+        )
+    wanted = set(item_ids)
+    seqs = [
+        seq
+        for item_id, seq in session.execute(
+            select(ITEMS.c.id, ITEMS.c.seq).where(ITEMS.c.dataset_id == dataset.id)
+        )
+        if item_id in wanted
+    ]
+    ev = load_state(evaluation.state).restricted_to(np.asarray(seqs, np.int64))
+    labels = (evaluation.metrics or {}).get("labels", [])
+    ap = ev.per_class_ap()
+    return {
+        "items": len(ev.image_ids),
+        "summary": {k: _number(v) for k, v in ev.summary().items()},
+        "per_class": [{"label": label, "ap": _number(ap[k])} for k, label in enumerate(labels)],
+    }
