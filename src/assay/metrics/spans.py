@@ -55,60 +55,99 @@ class SpanMetrics:
         return dataclasses.asdict(self)
 
 
-def _span(span: Any) -> tuple[int, int, Any, float]:
-    if isinstance(span, dict):
-        start, end, label, score = span["start"], span["end"], span["label"], span.get("score")
-    elif len(span) in (3, 4):
-        start, end, label = span[:3]
-        score = span[3] if len(span) == 4 else None
-    else:
-        raise ValueError(f"a span is (start, end, label[, score]) or a dict, not {span!r}")
-    if int(end) <= int(start):
-        raise ValueError(f"a span must end after it starts: {span!r}")
-    return int(start), int(end), label, -np.inf if score is None else float(score)
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Every document's spans in parallel arrays."""
+
+    document: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    label: list[Any]
+    score: np.ndarray  # -inf for spans without a score
 
 
-def _documents(documents: Sequence[Sequence[Any]]) -> list[list[tuple[int, int, Any, float]]]:
-    return [[_span(s) for s in spans or ()] for spans in documents]
+def _columns(documents: Sequence[Sequence[Any]]) -> tuple[_Columns, int]:
+    document, start, end, label, score = [], [], [], [], []
+    count = 0
+    for d, spans in enumerate(documents):
+        count += 1
+        for span in spans or ():
+            if isinstance(span, dict):
+                value = span.get("score")
+                start.append(span["start"])
+                end.append(span["end"])
+                label.append(span["label"])
+            elif len(span) in (3, 4):
+                start.append(span[0])
+                end.append(span[1])
+                label.append(span[2])
+                value = span[3] if len(span) == 4 else None
+            else:
+                raise ValueError(f"a span is (start, end, label[, score]) or a dict, not {span!r}")
+            score.append(-np.inf if value is None else value)
+            document.append(d)
+    columns = _Columns(
+        np.array(document, np.intp),
+        np.array(start, np.int64),
+        np.array(end, np.int64),
+        label,
+        np.array(score, float),
+    )
+    empty = np.flatnonzero(columns.end <= columns.start)
+    if len(empty):
+        i = empty[0]
+        raise ValueError(f"a span must end after it starts: {start[i]}..{end[i]} {label[i]!r}")
+    return columns, count
 
 
-def _strict_matches(
-    truth: list[tuple[int, int, Any, float]], predicted: list[tuple[int, int, Any, float]]
-) -> Counter:
-    """True positives per label: the multiset intersection of (start, end, label)."""
-    common = Counter(s[:3] for s in truth) & Counter(s[:3] for s in predicted)
+def _strict_matches(truth: _Columns, predicted: _Columns) -> Counter:
+    """True positives per label: the multiset intersection of (document, start, end, label)."""
+
+    def keys(c: _Columns) -> Counter:
+        return Counter(
+            zip(c.document.tolist(), c.start.tolist(), c.end.tolist(), c.label, strict=True)
+        )
+
     out: Counter = Counter()
-    for (_, _, label), count in common.items():
+    for (_, _, _, label), count in (keys(truth) & keys(predicted)).items():
         out[label] += count
     return out
 
 
-def _partial_matches(
-    truth: list[tuple[int, int, Any, float]],
-    predicted: list[tuple[int, int, Any, float]],
-    min_iou: float,
-) -> Counter:
-    out: Counter = Counter()
-    if not truth or not predicted:
-        return out
-    t_start, t_end = (np.array([s[i] for s in truth]) for i in (0, 1))
-    p_start, p_end = (np.array([s[i] for s in predicted]) for i in (0, 1))
-    p_score = np.array([s[3] for s in predicted])
-    labels = [s[2] for s in truth] + [s[2] for s in predicted]
-    _, codes = factorize(np.array(labels, dtype=object))
-    t_label, p_label = codes[: len(truth)], codes[len(truth) :]
-    overlap = np.minimum.outer(p_end, t_end) - np.maximum.outer(p_start, t_start)
-    union = np.add.outer(p_end - p_start, t_end - t_start) - overlap
-    iou = np.where(overlap > 0, overlap / union, 0.0)
-    candidate = (p_label[:, None] == t_label[None, :]) & (overlap > 0) & (iou >= min_iou)
-    p_index, t_index = np.nonzero(candidate)
-    order = np.lexsort((t_index, p_index, -iou[p_index, t_index], -p_score[p_index]))
+def _candidate_pairs(truth: _Columns, predicted: _Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Every (prediction, ground truth) pair of the same document and label, as indices."""
+    _, codes = factorize(np.array([*truth.label, *predicted.label, None], dtype=object)[:-1])
+    labels = int(codes.max()) + 1 if len(codes) else 1
+    truth_group = truth.document * labels + codes[: len(truth.label)]
+    pred_group = predicted.document * labels + codes[len(truth.label) :]
+    by_group = np.argsort(truth_group, kind="stable")
+    sorted_groups = truth_group[by_group]
+    first = np.searchsorted(sorted_groups, pred_group, "left")
+    counts = np.searchsorted(sorted_groups, pred_group, "right") - first
+    pred_index = np.repeat(np.arange(len(pred_group)), counts)
+    within = np.arange(len(pred_index)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pred_index, by_group[np.repeat(first, counts) + within]
+
+
+def _partial_matches(truth: _Columns, predicted: _Columns, min_iou: float) -> Counter:
+    """True positives per label of the greedy one-to-one matching by score, then IoU."""
+    p, t = _candidate_pairs(truth, predicted)
+    overlap = np.minimum(predicted.end[p], truth.end[t]) - np.maximum(
+        predicted.start[p], truth.start[t]
+    )
+    union = (predicted.end[p] - predicted.start[p]) + (truth.end[t] - truth.start[t]) - overlap
+    iou = overlap / np.maximum(union, 1)
+    keep = (overlap > 0) & (iou >= min_iou)
+    p, t, iou = p[keep], t[keep], iou[keep]
+    # Documents never share an index, so one global order greedily matches each of them.
+    order = np.lexsort((t, p, -iou, -predicted.score[p]))
     taken_p, taken_t = set(), set()
-    for p, t in zip(p_index[order].tolist(), t_index[order].tolist(), strict=True):
-        if p not in taken_p and t not in taken_t:
-            taken_p.add(p)
-            taken_t.add(t)
-            out[truth[t][2]] += 1
+    out: Counter = Counter()
+    for i, j in zip(p[order].tolist(), t[order].tolist(), strict=True):
+        if i not in taken_p and j not in taken_t:
+            taken_p.add(i)
+            taken_t.add(j)
+            out[truth.label[j]] += 1
     return out
 
 
@@ -125,17 +164,14 @@ def span_metrics(
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     if mode == "partial" and not 0.0 <= min_iou <= 1.0:
         raise ValueError("min_iou must lie in [0, 1]")
-    truth_docs, pred_docs = _documents(ground_truth), _documents(predictions)
-    if len(truth_docs) != len(pred_docs):
+    (truth, documents), (found, pred_documents) = _columns(ground_truth), _columns(predictions)
+    if documents != pred_documents:
         raise ValueError("ground_truth and predictions must have the same number of documents")
-    support: Counter = Counter(s[2] for doc in truth_docs for s in doc)
-    predicted: Counter = Counter(s[2] for doc in pred_docs for s in doc)
-    tp: Counter = Counter()
-    for truth, found in zip(truth_docs, pred_docs, strict=True):
-        if mode == "strict":
-            tp.update(_strict_matches(truth, found))
-        else:
-            tp.update(_partial_matches(truth, found, min_iou))
+    support, predicted = Counter(truth.label), Counter(found.label)
+    if mode == "strict":
+        tp = _strict_matches(truth, found)
+    else:
+        tp = _partial_matches(truth, found, min_iou)
     seen = list(dict.fromkeys([*support, *predicted]))  # first seen: unsortable labels
     labels, _ = factorize(np.array(seen, dtype=object)) if seen else (np.empty(0), None)
     names = labels.tolist()
@@ -144,7 +180,7 @@ def span_metrics(
     return SpanMetrics(
         mode=mode,
         min_iou=float(min_iou) if mode == "partial" else None,
-        documents=len(truth_docs),
+        documents=documents,
         labels=tuple(names),
         true_positives=int(counts[0].sum()),
         support=int(counts[1].sum()),
