@@ -271,3 +271,17 @@ def test_multilabel_by_hand():
     assert result.hamming_loss == 3 / 12  # b missed in 1, c and a spurious in 2 and 3
     assert result.micro.precision == 0.5 and result.micro.recall == pytest.approx(2 / 3)
     json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_multilabel_edge_cases():
+    assert c.multilabel_metrics([[1, "1"]], [[1]]).classes == (1, "1")
+    nothing = c.multilabel_metrics([[], None], [[], []])
+    assert nothing.subset_accuracy == 1.0 and nothing.hamming_loss is None
+    assert nothing.macro is None and nothing.classes == ()
+    json.dumps(c.multilabel_metrics([], []).to_dict(), allow_nan=False)
+    with pytest.raises(ValueError, match="not strings"):
+        c.multilabel_metrics(["ab"], [["a"]])
+    with pytest.raises(ValueError, match="both"):
+        c.multilabel_metrics([["a"]], np.ones((1, 1)), classes=["a"])
+    with pytest.raises(ValueError, match="same length"):
+        c.multilabel_metrics([["a"]], [])

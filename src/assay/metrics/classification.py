@@ -396,12 +396,12 @@ def classification_from_confusion(
 
 def _label_sets(sets: Any, name: str) -> tuple[np.ndarray, np.ndarray, int]:
     """Flattened labels of a sequence of label collections (None is empty), their items."""
-    sets = list(sets)
-    lengths = np.fromiter((0 if s is None else len(s) for s in sets), np.intp, len(sets))
-    flat = [label for s in sets if s is not None for label in s]
-    values = np.asarray(flat) if flat else np.empty(0, object)
-    if values.ndim != 1:
-        raise ValueError(f"{name} must hold collections of scalar labels")
+    sets = [() if s is None else s for s in sets]
+    if any(isinstance(s, str | bytes) for s in sets):
+        raise ValueError(f"{name} must hold collections of labels, not strings")
+    lengths = np.fromiter(map(len, sets), np.intp, len(sets))
+    values = np.empty(int(lengths.sum()), object)  # object: 1 and "1" stay apart
+    values[:] = [label for s in sets for label in s]
     return _native(values), np.repeat(np.arange(len(sets)), lengths), len(sets)
 
 
@@ -411,13 +411,17 @@ def multilabel_metrics(
     """Multi-label (multi-category) scores: each item has a set of true and predicted labels.
 
     Inputs are sequences of label collections (lists, sets; None counts as empty, repeats
-    count once), or (n, K) 0/1 indicator arrays whose columns follow `classes`. Per-class,
+    count once), or (n, K) 0/1 indicator arrays whose columns follow `classes`. An item
+    without a prediction is an empty predicted set: each of its true labels is missed (a
+    false negative); an item without ground truth makes each predicted label spurious. Per-class,
     micro, macro, weighted and per-item ("samples") precision/recall/F1 as scikit-learn's
     multilabel averages; an item with an empty predicted (true) set has precision (recall)
     `zero_division` in the samples average, as there.
     """
-    indicator = isinstance(y_true, np.ndarray) and y_true.ndim == 2
-    if indicator:
+    indicator = [isinstance(y, np.ndarray) and y.ndim == 2 for y in (y_true, y_pred)]
+    if indicator[0] != indicator[1]:
+        raise ValueError("give both as indicator arrays or both as label collections")
+    if indicator[0]:
         true_matrix, pred_matrix = np.asarray(y_true) != 0, np.asarray(y_pred) != 0
         if classes is None or true_matrix.shape != pred_matrix.shape:
             raise ValueError("indicator arrays need classes and the same (n, K) shape")
