@@ -141,6 +141,7 @@ def _api_modules() -> list:
         blobs,
         datasets,
         embeddings,
+        evaluations,
         exports,
         jobs,
         ml_models,
@@ -169,4 +170,5 @@ def _api_modules() -> list:
     modules.append(slices)
     modules.append(embeddings)
     modules.append(ml_models)
+    modules.append(evaluations)
     return modules

@@ -127,7 +127,7 @@ def start_evaluation(
         params=checked,
         scope=scope,
         status="queued",
-        created_by=actor.user.id if actor.user else None,
+        created_by=None if actor.via == "system" else actor.user_id,
     )
     session.add(evaluation)
     session.flush()

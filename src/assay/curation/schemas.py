@@ -419,3 +419,72 @@ class DatasetImportCreate(Schema):
     format: Literal["jsonl", "csv", "coco", "yolo", "images"] = Field(
         description="jsonl, csv, coco: a text file; images, yolo: a zip or tar(.gz) archive."
     )
+
+
+class EvaluationCreate(Schema):
+    model_id: str = Field(min_length=1, max_length=64, description="The model to evaluate.")
+    slice_id: str | None = Field(None, max_length=64, description="Only the slice's items.")
+    query: str | dict[str, Any] | None = Field(None, description="Only the items it matches.")
+    name: str | None = Field(None, max_length=200)
+    params: dict[str, Any] | None = Field(
+        None,
+        description="iou_type (bbox), iou_thresholds (COCO's 0.5:0.95), iou_threshold "
+        "(the one matches are written back at, 0.5), max_detections ([1, 10, 100]).",
+    )
+
+
+class Evaluation(Schema):
+    id: str
+    dataset_id: str
+    model_id: str
+    name: str | None
+    task: str
+    params: dict[str, Any]
+    scope: dict[str, Any]
+    status: str = Field(description="queued, running, done or failed.")
+    job_id: str | None
+    error: str | None = None
+    metrics: dict[str, Any] | None = Field(
+        None,
+        description="summary (COCO's twelve numbers), per_class, pr_curves, confusion, "
+        "confidence histograms, totals (TP/FP/FN at iou_threshold).",
+    )
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+
+
+class EvaluationSummary(Schema):
+    """An evaluation without its curves and matrices (for lists)."""
+
+    id: str
+    dataset_id: str
+    model_id: str
+    name: str | None
+    status: str
+    summary: dict[str, Any] | None = None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+
+
+class EvaluationPage(Page[EvaluationSummary]):
+    pass
+
+
+class EvaluationSliceMetrics(Schema):
+    items: int
+    summary: dict[str, Any]
+    per_class: list[dict[str, Any]]
+
+
+class EvaluationMatch(Schema):
+    object_id: str
+    item_id: str
+    prediction: bool
+    match: str | None = Field(description="tp, fp, fn or ignored; null: not evaluated.")
+    iou: float | None
+    matched_id: str | None
+    iou_threshold: float
+
+
+class EvaluationMatchPage(Page[EvaluationMatch]):
+    pass

@@ -1,0 +1,310 @@
+"""Model evaluations through /api/v1: a dataset with ground truth and a model's predictions
+evaluated as a job gives pycocotools' numbers; every prediction's and object's outcome is
+written back (the per-item counts add up to the totals, `prediction.match = fp` is exactly
+the false positives); a slice is re-evaluated from the stored matches; bad requests are
+4xx naming the field."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.metrics.test_detection import coco_boxes
+from tests.support.polling import finished_job
+
+pycocotools = pytest.importorskip("pycocotools")
+from pycocotools.coco import COCO  # noqa: E402
+from pycocotools.cocoeval import COCOeval  # noqa: E402
+
+API = "/api/v1"
+
+
+def ok(response) -> Any:
+    assert response.status_code < 300, response.text
+    return response.json()
+
+
+def refused(response, status: int, field: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["field"] == field, response.text
+
+
+@pytest.fixture
+def manager(accounts):
+    return accounts.make("manager")
+
+
+@pytest.fixture
+def world(client, manager) -> dict[str, Any]:
+    """COCO-shaped data (crowd regions, empty images, images without predictions) loaded as
+    a dataset and a model's predictions."""
+    coco, results = coco_boxes(21, images=40, crowd=0.08)
+    for ann in coco["annotations"]:
+        ann["area"] = ann["bbox"][2] * ann["bbox"][3]  # Assay's area of a box
+    by_image: dict[int, list] = {}
+    for ann in coco["annotations"]:
+        x, y, w, h = ann["bbox"]
+        shape = {"type": "box", "label": f"c{ann['category_id']}", "x": x, "y": y}
+        shape.update({"width": w, "height": h})
+        if ann["iscrowd"]:
+            shape["attributes"] = {"iscrowd": True}
+        by_image.setdefault(ann["image_id"], []).append(shape)
+    items = [
+        {
+            "reference_id": f"img-{img['id']:03d}",
+            "media": f"https://media.example.test/{img['id']}.jpg",
+            "annotations": by_image.get(img["id"], []),
+        }
+        for img in coco["images"]
+    ]
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "eval"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models",
+            json={"name": "detector", "reference_id": "detector-v1"},
+            headers=manager.headers,
+        )
+    )
+    predictions: dict[str, list] = {}
+    for r in results:
+        x, y, w, h = r["bbox"]
+        predictions.setdefault(f"img-{r['image_id']:03d}", []).append(
+            {
+                "type": "box",
+                "label": f"c{r['category_id']}",
+                "x": x,
+                "y": y,
+                "width": w,
+                "height": h,
+                "confidence": r["score"],
+            }
+        )
+    ok(
+        client.post(
+            f"{url}/predictions",
+            json={"model_id": model["id"], "items": predictions},
+            headers=manager.headers,
+        )
+    )
+    return {"url": url, "dataset": dataset, "model": model, "coco": coco, "results": results}
+
+
+def reference(coco: dict, results: list, image_ids: list[int] | None = None) -> COCOeval:
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = coco
+        gt.createIndex()
+        ev = COCOeval(gt, gt.loadRes([dict(r) for r in results]), "bbox")
+        if image_ids is not None:
+            ev.params.imgIds = image_ids
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev
+
+
+def evaluated(client, manager, world, **body) -> dict[str, Any]:
+    started = ok(
+        client.post(
+            f"{world['url']}/evaluations",
+            json={"model_id": world["model"]["id"], **body},
+            headers=manager.headers,
+        )
+    )
+    assert started["status"] == "queued" and started["job_id"]
+    job = finished_job(client, manager, started["job_id"])
+    assert job["status"] == "succeeded", job
+    return ok(client.get(f"{world['url']}/evaluations/{started['id']}", headers=manager.headers))
+
+
+def all_matches(client, manager, world, evaluation_id: str, **params) -> list[dict]:
+    rows, cursor = [], None
+    while True:
+        page = ok(
+            client.get(
+                f"{world['url']}/evaluations/{evaluation_id}/matches",
+                params={"limit": 1000, **params, **({"cursor": cursor} if cursor else {})},
+                headers=manager.headers,
+            )
+        )
+        rows += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return rows
+
+
+def test_an_evaluation_gives_pycocotools_numbers_and_writes_every_outcome_back(
+    client, manager, world, pool
+):
+    evaluation = evaluated(client, manager, world)
+    assert evaluation["status"] == "done"
+    metrics = evaluation["metrics"]
+    ev = reference(world["coco"], world["results"])
+    names = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+    for name, theirs in zip(names, ev.stats, strict=True):
+        ours = metrics["summary"][name]
+        assert (ours if ours is not None else -1) == pytest.approx(theirs, abs=1e-12), name
+
+    matches = all_matches(client, manager, world, evaluation["id"])
+    predictions = [m for m in matches if m["prediction"]]
+    objects = [m for m in matches if not m["prediction"]]
+    assert len(predictions) == len(world["results"])
+    assert len(objects) == len(world["coco"]["annotations"])
+    # Per-item counts add up to the evaluation's totals at the same IoU.
+    totals = metrics["totals"]
+    per_item: dict[str, dict[str, int]] = {}
+    for m in matches:
+        counts = per_item.setdefault(m["item_id"], {"tp": 0, "fp": 0, "fn": 0})
+        if m["match"] in counts and (m["prediction"] or m["match"] == "fn"):
+            counts[m["match"]] += 1
+    for outcome in ("tp", "fp", "fn"):
+        assert sum(c[outcome] for c in per_item.values()) == totals[outcome] > 0
+    # pycocotools agrees at 0.5, all areas: its matched and ignored detections.
+    t = 0
+    theirs_tp = sum(
+        int(np.sum((e["dtMatches"][t] > 0) & (e["dtIgnore"][t] == 0)))
+        for e in ev.evalImgs
+        if e is not None and e["aRng"] == [0, 1e10]
+    )
+    assert totals["tp"] == theirs_tp
+    # A matched pair points both ways with the same IoU.
+    by_id = {m["object_id"]: m for m in matches}
+    for m in predictions:
+        if m["match"] == "tp":
+            other = by_id[m["matched_id"]]
+            assert other["matched_id"] == m["object_id"] and other["iou"] == m["iou"] >= 0.5
+
+    # The query bar: exactly the false positives, and with a confidence on top.
+    fps = {m["object_id"] for m in predictions if m["match"] == "fp"}
+    answer = ok(
+        client.post(
+            f"{world['url']}/query",
+            json={"query": "prediction.match = fp", "view": "objects", "limit": 1000},
+            headers=manager.headers,
+        )
+    )
+    assert answer["count"] == len(fps) == totals["fp"]
+    assert {o["object_id"] for o in answer["items"]} == fps
+    confident = ok(
+        client.post(
+            f"{world['url']}/query",
+            json={
+                "query": "prediction.match = fp AND prediction.confidence > 0.8",
+                "view": "objects",
+                "limit": 1000,
+            },
+            headers=manager.headers,
+        )
+    )
+    score = {f"img-{r['image_id']:03d}": r for r in world["results"]}
+    assert 0 < confident["count"] < len(fps)
+    assert all(o["confidence"] > 0.8 for o in confident["items"]) and score
+    missed = ok(
+        client.post(
+            f"{world['url']}/query",
+            json={"query": "annotation.match = fn", "view": "objects", "limit": 1000},
+            headers=manager.headers,
+        )
+    )
+    assert missed["count"] == totals["fn"]
+
+
+def test_a_slice_is_reevaluated_from_the_stored_matches(client, manager, world, pool):
+    evaluation = evaluated(client, manager, world)
+    chosen = [f"img-{i:03d}" for i in range(1, 41, 3)]
+    made = ok(
+        client.post(
+            f"{world['url']}/slices",
+            json={"name": "every third", "reference_ids": chosen},
+            headers=manager.headers,
+        )
+    )
+    part = ok(
+        client.get(
+            f"{world['url']}/evaluations/{evaluation['id']}/slices/{made['id']}",
+            headers=manager.headers,
+        )
+    )
+    ev = reference(world["coco"], world["results"], image_ids=list(range(1, 41, 3)))
+    assert part["items"] == len(chosen)
+    assert part["summary"]["AP"] == pytest.approx(ev.stats[0], abs=1e-12)
+    assert part["summary"]["AP"] != evaluation["metrics"]["summary"]["AP"]
+
+
+def test_the_models_page_data(client, manager, world, pool):
+    metrics = evaluated(client, manager, world)["metrics"]
+    labels = metrics["labels"]
+    confusion = metrics["confusion"]
+    matrix = np.array(confusion["matrix"])
+    assert confusion["labels"] == [*labels, "(none)"]
+    assert matrix.shape == (len(labels) + 1, len(labels) + 1) and matrix[-1, -1] == 0
+    # Every prediction not matched to a crowd region is somewhere in a column; every
+    # counted object in a row.
+    assert matrix.sum() > 0 and matrix[:-1, :-1].trace() > 0
+    curves = metrics["pr_curves"]
+    assert len(curves["recall"]) == 101 and len(curves["all"]) == 101
+    for curve in curves["classes"].values():
+        assert all(a >= b for a, b in zip(curve["precision"], curve["precision"][1:], strict=False))
+    hist = metrics["confidence"]
+    assert sum(hist["tp"]) == metrics["totals"]["tp"] and sum(hist["fp"]) == metrics["totals"]["fp"]
+    per_class = {c["label"]: c for c in metrics["per_class"]}
+    assert sum(c["tp"] for c in per_class.values()) == metrics["totals"]["tp"]
+
+
+def test_queries_before_an_evaluation_and_bad_requests_name_the_field(client, manager, world):
+    url = world["url"]
+    response = client.post(
+        f"{url}/query", json={"query": "prediction.match = fp"}, headers=manager.headers
+    )
+    assert response.status_code == 422
+    assert "needs an evaluation" in response.json()["error"]["message"]
+    model_id = world["model"]["id"]
+    refused(
+        client.post(f"{url}/evaluations", json={"model_id": "nope"}, headers=manager.headers),
+        404,
+        "model_id",
+    )
+    refused(
+        client.post(
+            f"{url}/evaluations",
+            json={"model_id": model_id, "params": {"iou_type": "cuboid"}},
+            headers=manager.headers,
+        ),
+        422,
+        "params.iou_type",
+    )
+    refused(
+        client.post(
+            f"{url}/evaluations",
+            json={"model_id": model_id, "params": {"iou_threshold": 0.42}},
+            headers=manager.headers,
+        ),
+        422,
+        "params.iou_threshold",
+    )
+    refused(
+        client.post(
+            f"{url}/evaluations",
+            json={"model_id": model_id, "query": "metadata.nope >"},
+            headers=manager.headers,
+        ),
+        422,
+        "query",
+    )
+    refused(
+        client.get(f"{url}/evaluations/ev_missing", headers=manager.headers), 404, "evaluation_id"
+    )
+    # Nothing was recorded by the refused requests.
+    assert ok(client.get(f"{url}/evaluations", headers=manager.headers))["items"] == []
+
+
+def test_labelers_cannot_see_evaluations(client, accounts, world):
+    labeler = accounts.make("labeler")
+    response = client.get(f"{world['url']}/evaluations", headers=labeler.headers)
+    assert response.status_code == 404
