@@ -39,6 +39,7 @@ def test_exported_members_are_exactly_all():
         "query",
         "slices",
         "ml_models",
+        "evaluations",
     }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:

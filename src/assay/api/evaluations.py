@@ -7,10 +7,13 @@ import io
 from typing import Annotated
 
 import polars as pl
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from assay.api.datasets import load_dataset
 from assay.api.deps import CurrentActor, Db
+from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.core.errors import Invalid
 from assay.curation import evaluations, ml_models, schemas, slices
@@ -31,12 +34,18 @@ def _view(found) -> schemas.Evaluation:
     operation_id="start_evaluation",
 )
 def start_evaluation(
-    dataset_id: str, evaluation_in: schemas.EvaluationCreate, actor: CurrentActor, db: Db
-) -> schemas.Evaluation:
+    dataset_id: str,
+    evaluation_in: schemas.EvaluationCreate,
+    request: Request,
+    actor: CurrentActor,
+    db: Db,
+) -> JSONResponse:
     """Evaluate a model's predictions against the dataset's ground truth (the COCO
     protocol, pycocotools' numbers) as a job; follow it at /jobs/{job_id}, read the result
-    here when its status is done."""
-    with db.write() as session:
+    here when its status is done. With an Idempotency-Key, a retry returns the same
+    evaluation instead of queuing another."""
+
+    def create(session: Session) -> schemas.Evaluation:
         dataset = load_dataset(session, dataset_id, actor)
         policy.can_write(actor, dataset)
         model = ml_models.get_model(
@@ -53,6 +62,10 @@ def start_evaluation(
             params=evaluation_in.params,
         )
         return _view(found)
+
+    return create_once(
+        request, actor=actor, db=db, body=evaluation_in, create=create, status_code=202
+    )
 
 
 @router.get(
@@ -73,7 +86,7 @@ def list_evaluations(
         found = evaluations.list_evaluations(session=session, dataset=dataset, model_id=model_id)
         return schemas.EvaluationPage(
             items=[
-                schemas.EvaluationSummary(
+                schemas.EvaluationBrief(
                     id=e.id,
                     dataset_id=e.dataset_id,
                     model_id=e.model_id,

@@ -453,7 +453,7 @@ class Evaluation(Schema):
     finished_at: dt.datetime | None = None
 
 
-class EvaluationSummary(Schema):
+class EvaluationBrief(Schema):
     """An evaluation without its curves and matrices (for lists)."""
 
     id: str
@@ -466,7 +466,7 @@ class EvaluationSummary(Schema):
     finished_at: dt.datetime | None = None
 
 
-class EvaluationPage(Page[EvaluationSummary]):
+class EvaluationPage(Page[EvaluationBrief]):
     pass
 
 

@@ -10,6 +10,7 @@ from assay.sdk._http import HTTP, AuthScheme
 from assay.sdk.batches import Batches
 from assay.sdk.blobs import Blobs
 from assay.sdk.datasets import Datasets
+from assay.sdk.evaluations import Evaluations
 from assay.sdk.jobs import Jobs
 from assay.sdk.keys import Keys
 from assay.sdk.ml_models import Models
@@ -68,6 +69,7 @@ class Client:
         self.datasets = Datasets(self._http)
         self.slices = Slices(self._http)
         self.models = Models(self._http)
+        self.evaluations = Evaluations(self._http)
 
     def me(self) -> Me:
         """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""

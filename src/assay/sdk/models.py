@@ -478,3 +478,19 @@ __all__ = [
     "WebhookTargetCreated",
     "WorkStats",
 ]
+
+
+class Evaluation(curation.Evaluation):
+    model_config = _LENIENT
+
+
+class EvaluationBrief(curation.EvaluationBrief):
+    model_config = _LENIENT
+
+
+class EvaluationSliceMetrics(curation.EvaluationSliceMetrics):
+    model_config = _LENIENT
+
+
+class EvaluationMatch(curation.EvaluationMatch):
+    model_config = _LENIENT
