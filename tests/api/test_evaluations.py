@@ -308,3 +308,80 @@ def test_labelers_cannot_see_evaluations(client, accounts, world):
     labeler = accounts.make("labeler")
     response = client.get(f"{world['url']}/evaluations", headers=labeler.headers)
     assert response.status_code == 404
+
+
+def test_the_report_is_one_self_contained_page_with_escaped_labels(client, manager, pool):
+    sneaky = "<script>alert(1)</script>"
+    dataset = ok(
+        client.post(f"{API}/datasets", json={"name": "R&D <cams>"}, headers=manager.headers)
+    )
+    url = f"{API}/datasets/{dataset['id']}"
+    items = [
+        {
+            "reference_id": f"r{n}",
+            "media": f"https://media.example.test/{n}.jpg",
+            "annotations": [
+                {"type": "box", "label": sneaky, "x": 10, "y": 10, "width": 50, "height": 40},
+                {"type": "box", "label": "car", "x": 100, "y": 80, "width": 60, "height": 30},
+            ],
+        }
+        for n in range(6)
+    ]
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models", json={"name": "det", "reference_id": "det"}, headers=manager.headers
+        )
+    )
+    # The script label found on every item; the car on half of them, once as the script.
+    predictions = {
+        f"r{n}": [
+            {"type": "box", "label": sneaky, "x": 12, "y": 11, "width": 50, "height": 40,
+             "confidence": 0.9},
+            *([{"type": "box", "label": "car" if n % 3 else sneaky, "x": 101, "y": 80,
+                "width": 60, "height": 30, "confidence": 0.6}] if n % 2 == 0 else []),
+        ]
+        for n in range(6)
+    }  # fmt: skip
+    body = {"model_id": model["id"], "items": predictions}
+    ok(client.post(f"{url}/predictions", json=body, headers=manager.headers))
+    world = {"url": url, "model": model}
+    evaluation = evaluated(client, manager, world, name="nightly <b>run</b>")
+
+    response = client.get(f"{url}/evaluations/{evaluation['id']}/report", headers=manager.headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    page = response.text
+    # Self-contained: nothing to fetch, nothing to run.
+    assert "<script" not in page.lower() and "<link" not in page and " src=" not in page
+    assert "http:" not in page and "https:" not in page
+    # Every label, name and dataset escaped.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "nightly &lt;b&gt;run&lt;/b&gt;" in page and "R&amp;D &lt;cams&gt;" in page
+    # The numbers: the summary, the totals and each class's row.
+    metrics = evaluation["metrics"]
+    summary = metrics["summary"]
+    for name in ("AP", "AP50", "AR100"):
+        tile = f'data-metric="{name}" title="'
+        assert tile in page
+        assert page.split(tile, 1)[1].split("</div>", 1)[0].endswith(f"<b>{summary[name]:.3f}</b>")
+    for outcome in ("tp", "fp", "fn"):
+        assert f'<b data-total="{outcome}">{metrics["totals"][outcome]}</b>' in page
+    for row in metrics["per_class"]:
+        label = row["label"].replace("<", "&lt;").replace(">", "&gt;")
+        assert f'<tr data-label="{label}">' in page
+        assert f'<td class="num">{row["ap"]:.3f}</td>' in page
+    # The charts: a PR curve per class and the mean, the matrix's cells, 20 bins of each kind.
+    assert page.count("<polyline ") == len(metrics["pr_curves"]["classes"]) + 1
+    cells = sum(len(row) for row in metrics["confusion"]["matrix"])
+    assert page.count("<rect data-truth=") == cells
+    assert page.count('<rect data-kind="tp"') == page.count('<rect data-kind="fp"') == 20
+    download = client.get(
+        f"{url}/evaluations/{evaluation['id']}/report",
+        params={"download": "true"},
+        headers=manager.headers,
+    )
+    assert download.headers["content-disposition"] == (
+        f'attachment; filename="evaluation-{evaluation["id"]}.html"'
+    )

@@ -1,5 +1,6 @@
 """Model evaluations under /api/v1/datasets/{id}/evaluations: start one (a job), list, read
-its metrics, re-evaluate a slice from its stored matches, page through its matches."""
+its metrics, re-evaluate a slice from its stored matches, page through its matches, and a
+standalone HTML report of one to share."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from typing import Annotated
 
 import polars as pl
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from assay.api.datasets import load_dataset
 from assay.api.deps import CurrentActor, Db
+from assay.api.evaluation_report import REPORT_CSP, render_report
 from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
-from assay.core.errors import Invalid
+from assay.core.errors import Invalid, NotFound
 from assay.curation import evaluations, ml_models, schemas, slices
 from assay.curation.policies import datasets as policy
 
@@ -188,3 +190,59 @@ def list_matches(
         items=[schemas.EvaluationMatch(**row) for row in rows],
         next_cursor=rows[-1]["object_id"] if frame.height > limit else None,
     )
+
+
+def _report_names(session: Session, dataset, found) -> tuple[str, str]:
+    """The evaluated model's name and the scope in words (ids when they were deleted since)."""
+    try:
+        model = ml_models.get_model(session=session, model_id=found.model_id, mode=dataset.mode)
+        model_name = model.name
+    except NotFound:
+        model_name = found.model_id
+    scope = found.scope or {}
+    if scope.get("slice_id"):
+        try:
+            chosen = slices.get_slice(session=session, dataset=dataset, slice_id=scope["slice_id"])
+            return model_name, f"slice {chosen.name}"
+        except NotFound:
+            return model_name, f"slice {scope['slice_id']} (deleted)"
+    if "query" in scope:
+        query = scope["query"]
+        return model_name, f"items matching {query if isinstance(query, str) else 'a query plan'}"
+    return model_name, "the whole dataset"
+
+
+@router.get(
+    "/datasets/{dataset_id}/evaluations/{evaluation_id}/report",
+    response_class=HTMLResponse,
+    operation_id="evaluation_report",
+    responses={200: {"content": {"text/html": {}}, "description": "The report page."}},
+)
+def evaluation_report(
+    dataset_id: str,
+    evaluation_id: str,
+    actor: CurrentActor,
+    db: Db,
+    download: Annotated[bool, Query(description="As an attachment (a file to send).")] = False,
+) -> HTMLResponse:
+    """A finished evaluation as one self-contained HTML page to share: the summary, per-class
+    table, PR curves, confusion matrix and confidence histogram as inline SVG; no script, no
+    external asset."""
+    with db.read() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_read(actor, dataset)
+        found = evaluations.get_evaluation(
+            session=session, dataset=dataset, evaluation_id=evaluation_id
+        )
+        if found.status != "done" or found.metrics is None:
+            raise Invalid(
+                f"evaluation {found.id} is {found.status}, not done", field="evaluation_id"
+            )
+        model_name, scope = _report_names(session, dataset, found)
+        page = render_report(
+            evaluation=found, dataset_name=dataset.name, model_name=model_name, scope=scope
+        )
+    headers = {"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"}
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="evaluation-{found.id}.html"'
+    return HTMLResponse(page, headers=headers)
