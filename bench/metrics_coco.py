@@ -36,14 +36,16 @@ sys.path.insert(0, str(ROOT / "src"))
 from assay.metrics.detection import Params, evaluate, objects_from_coco  # noqa: E402
 
 
-def generate(images: int, predictions: int, seed: int = 0) -> tuple[dict, list[dict]]:
+def generate(
+    images: int, predictions: int, seed: int = 0, per_image: float = 7.3
+) -> tuple[dict, list[dict]]:
     rng = np.random.default_rng(seed)
     imgs = [{"id": i + 1, "width": 640, "height": 480} for i in range(images)]
     cats = [{"id": c + 1, "name": f"class {c}"} for c in range(80)]
     anns: list[dict] = []
     results: list[dict] = []
-    per_image = rng.poisson(7.3, images)
-    for img, n in zip(imgs, per_image, strict=True):
+    counts = rng.poisson(per_image, images)
+    for img, n in zip(imgs, counts, strict=True):
         for _ in range(n):
             w, h = np.exp(rng.uniform(np.log(6), np.log(400), 2))
             w, h = min(w, 639), min(h, 479)

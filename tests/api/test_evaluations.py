@@ -310,6 +310,74 @@ def test_labelers_cannot_see_evaluations(client, accounts, world):
     assert response.status_code == 404
 
 
+def test_two_models_compared_item_by_item(client, manager, world, pool):
+    base = evaluated(client, manager, world)
+    # A worse model: the same predictions, every third box pushed off its object.
+    worse = client.post(
+        f"{API}/models", json={"name": "worse", "reference_id": "worse-v1"}, headers=manager.headers
+    ).json()
+    shifted: dict[str, list] = {}
+    for n, r in enumerate(world["results"]):
+        x, y, w, h = r["bbox"]
+        if n % 3 == 0:
+            x += 2 * w
+        shifted.setdefault(f"img-{r['image_id']:03d}", []).append(
+            {"type": "box", "label": f"c{r['category_id']}", "x": x, "y": y, "width": w,
+             "height": h, "confidence": r["score"]}
+        )  # fmt: skip
+    ok(
+        client.post(
+            f"{world['url']}/predictions",
+            json={"model_id": worse["id"], "items": shifted},
+            headers=manager.headers,
+        )
+    )
+    started = ok(
+        client.post(
+            f"{world['url']}/evaluations", json={"model_id": worse["id"]}, headers=manager.headers
+        )
+    )
+    assert finished_job(client, manager, started["job_id"])["status"] == "succeeded"
+    new = ok(client.get(f"{world['url']}/evaluations/{started['id']}", headers=manager.headers))
+    compared = ok(
+        client.get(
+            f"{world['url']}/evaluations/compare",
+            params={"base": base["id"], "new": new["id"], "limit": 1000},
+            headers=manager.headers,
+        )
+    )
+    assert compared["same_scope"] and compared["items_compared"] == 40
+    assert compared["summary_delta"]["AP"] == pytest.approx(
+        new["metrics"]["summary"]["AP"] - base["metrics"]["summary"]["AP"]
+    )
+    assert compared["summary_delta"]["AP"] < 0
+    rows = compared["items"]
+    assert len(rows) == compared["items_worse"] > 0
+    assert [r["worse_by"] for r in rows] == sorted((r["worse_by"] for r in rows), reverse=True)
+    # Each item's counts are its matches'.
+    top = rows[0]
+    for which, evaluation in (("base", base), ("new", new)):
+        matches = all_matches(client, manager, world, evaluation["id"], item_id=top["item_id"])
+        fp = sum(m["prediction"] and m["match"] == "fp" for m in matches)
+        fn = sum(not m["prediction"] and m["match"] == "fn" for m in matches)
+        assert (top[which]["fp"], top[which]["fn"]) == (fp, fn)
+    assert top["worse_by"] == (
+        top["new"]["fp"] + top["new"]["fn"] - top["base"]["fp"] - top["base"]["fn"]
+    )
+    assert top["reference_id"].startswith("img-")
+    per_class = {c["label"]: c for c in compared["per_class"]}
+    assert any(c["delta"] is not None and c["delta"] < 0 for c in per_class.values())
+    refused(
+        client.get(
+            f"{world['url']}/evaluations/compare",
+            params={"base": base["id"], "new": "ev_missing"},
+            headers=manager.headers,
+        ),
+        404,
+        "new",
+    )
+
+
 def test_the_report_is_one_self_contained_page_with_escaped_labels(client, manager, pool):
     sneaky = "<script>alert(1)</script>"
     dataset = ok(

@@ -105,6 +105,37 @@ def list_evaluations(
 
 
 @router.get(
+    "/datasets/{dataset_id}/evaluations/compare",
+    response_model=schemas.EvaluationComparison,
+    operation_id="compare_evaluations",
+)
+def compare_evaluations(
+    dataset_id: str,
+    actor: CurrentActor,
+    db: Db,
+    base: Annotated[str, Query(max_length=64, description="The baseline evaluation.")],
+    new: Annotated[str, Query(max_length=64, description="The evaluation compared to it.")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> schemas.EvaluationComparison:
+    """Two evaluations side by side on the items both evaluated: deltas of the summary and
+    per class (new - base), and the items where the new model does worse, worst first."""
+    with db.read() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_read(actor, dataset)
+        found = {
+            which: evaluations.get_evaluation(
+                session=session, dataset=dataset, evaluation_id=evaluation_id, field=which
+            )
+            for which, evaluation_id in (("base", base), ("new", new))
+        }
+        return schemas.EvaluationComparison(
+            **evaluations.compare(
+                session=session, dataset=dataset, base=found["base"], new=found["new"], limit=limit
+            )
+        )
+
+
+@router.get(
     "/datasets/{dataset_id}/evaluations/{evaluation_id}",
     response_model=schemas.Evaluation,
     operation_id="get_evaluation",

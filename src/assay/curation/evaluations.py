@@ -142,11 +142,11 @@ def start_evaluation(
 
 
 def get_evaluation(
-    *, session: Session, dataset: models.Dataset, evaluation_id: str
+    *, session: Session, dataset: models.Dataset, evaluation_id: str, field: str = "evaluation_id"
 ) -> models.Evaluation:
     found = session.get(models.Evaluation, evaluation_id)
     if found is None or found.dataset_id != dataset.id:
-        raise NotFound(f"no evaluation {evaluation_id} in this dataset", field="evaluation_id")
+        raise NotFound(f"no evaluation {evaluation_id} in this dataset", field=field)
     return found
 
 
@@ -599,4 +599,136 @@ def metrics_for_items(
         "items": len(ev.image_ids),
         "summary": {k: _number(v) for k, v in ev.summary().items()},
         "per_class": [{"label": label, "ap": _number(ap[k])} for k, label in enumerate(labels)],
+    }
+
+
+# --- comparing two evaluations ---
+
+
+def _item_counts(matches: bytes) -> pl.DataFrame:
+    frame = pl.read_parquet(io.BytesIO(matches))
+    return frame.group_by("item_id").agg(
+        (pl.col("prediction") & (pl.col("match") == "tp")).sum().alias("tp"),
+        (pl.col("prediction") & (pl.col("match") == "fp")).sum().alias("fp"),
+        (~pl.col("prediction") & (pl.col("match") == "fn")).sum().alias("fn"),
+    )
+
+
+def compare(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    base: models.Evaluation,
+    new: models.Evaluation,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Two evaluations side by side on the items both evaluated: summary and per-class
+    deltas (new - base), and the items where the new model does worse (more false
+    positives plus misses), worst first."""
+    for which, found in (("base", base), ("new", new)):
+        if found.status != "done" or found.state is None or found.matches is None:
+            raise Invalid(f"evaluation {found.id} is {found.status}, not done", field=which)
+    base_state, new_state = load_state(base.state), load_state(new.state)
+    common = np.intersect1d(base_state.image_ids, new_state.image_ids)
+    same_scope = len(common) == len(base_state.image_ids) == len(new_state.image_ids)
+    seq_to_item = dict(
+        session.execute(
+            select(ITEMS.c.seq, ITEMS.c.id).where(ITEMS.c.dataset_id == dataset.id)
+        ).all()
+    )
+    common_items = [seq_to_item[int(s)] for s in common if int(s) in seq_to_item]
+
+    def side(found: models.Evaluation, state: Evaluation) -> dict[str, Any]:
+        if same_scope:
+            metrics = found.metrics or {}
+            return {
+                "summary": metrics.get("summary", {}),
+                "per_class": {c["label"]: c for c in metrics.get("per_class", [])},
+            }
+        part = state.restricted_to(common)
+        labels = (found.metrics or {}).get("labels", [])
+        ap = part.per_class_ap()
+        return {
+            "summary": {k: _number(v) for k, v in part.summary().items()},
+            "per_class": {
+                label: {"label": label, "ap": _number(ap[k])} for k, label in enumerate(labels)
+            },
+        }
+
+    a, b = side(base, base_state), side(new, new_state)
+
+    def delta(x: Any, y: Any) -> float | None:
+        return None if x is None or y is None else float(y) - float(x)
+
+    per_class = []
+    for label in sorted(set(a["per_class"]) | set(b["per_class"])):
+        left, right = a["per_class"].get(label, {}), b["per_class"].get(label, {})
+        row: dict[str, Any] = {
+            "label": label,
+            "base_ap": left.get("ap"),
+            "new_ap": right.get("ap"),
+            "delta": delta(left.get("ap"), right.get("ap")),
+        }
+        for key in ("tp", "fp", "fn"):
+            if key in left or key in right:
+                row[f"base_{key}"] = left.get(key)
+                row[f"new_{key}"] = right.get(key)
+        per_class.append(row)
+
+    counts = (
+        pl.DataFrame({"item_id": common_items}, schema={"item_id": pl.Utf8})
+        .join(_item_counts(base.matches), on="item_id", how="left")
+        .join(_item_counts(new.matches), on="item_id", how="left", suffix="_new")
+        .fill_null(0)
+        .with_columns(
+            ((pl.col("fp_new") + pl.col("fn_new")) - (pl.col("fp") + pl.col("fn"))).alias(
+                "worse_by"
+            )
+        )
+    )
+    disagree = counts.filter(
+        (pl.col("tp") != pl.col("tp_new"))
+        | (pl.col("fp") != pl.col("fp_new"))
+        | (pl.col("fn") != pl.col("fn_new"))
+    ).height
+    worst = counts.filter(pl.col("worse_by") > 0).sort(
+        ["worse_by", "item_id"], descending=[True, False]
+    )
+    top = worst.head(limit).to_dicts()
+    references = (
+        dict(
+            session.execute(
+                select(ITEMS.c.id, ITEMS.c.reference_id).where(
+                    ITEMS.c.id.in_([r["item_id"] for r in top])
+                )
+            ).all()
+        )
+        if top
+        else {}
+    )
+
+    def brief(found: models.Evaluation, summary: dict[str, Any]) -> dict[str, Any]:
+        return {"id": found.id, "model_id": found.model_id, "name": found.name, "summary": summary}
+
+    return {
+        "base": brief(base, a["summary"]),
+        "new": brief(new, b["summary"]),
+        "items_compared": len(common_items),
+        "same_scope": same_scope,
+        "summary_delta": {
+            name: delta(a["summary"].get(name), b["summary"].get(name)) for name in b["summary"]
+        },
+        "per_class": per_class,
+        "items_worse": worst.height,
+        "items_disagreeing": disagree,
+        "items": [
+            {
+                "item_id": r["item_id"],
+                "reference_id": references.get(r["item_id"]),
+                "base": {"tp": r["tp"], "fp": r["fp"], "fn": r["fn"]},
+                "new": {"tp": r["tp_new"], "fp": r["fp_new"], "fn": r["fn_new"]},
+                "worse_by": r["worse_by"],
+            }
+            for r in top
+        ],
     }

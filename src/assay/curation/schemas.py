@@ -488,3 +488,17 @@ class EvaluationMatch(Schema):
 
 class EvaluationMatchPage(Page[EvaluationMatch]):
     pass
+
+
+class EvaluationComparison(Schema):
+    base: dict[str, Any] = Field(description="id, model_id, name, summary.")
+    new: dict[str, Any]
+    items_compared: int = Field(description="Items both evaluations evaluated.")
+    same_scope: bool
+    summary_delta: dict[str, float | None] = Field(description="new - base.")
+    per_class: list[dict[str, Any]]
+    items_worse: int
+    items_disagreeing: int = Field(description="Items whose TP/FP/FN counts differ.")
+    items: list[dict[str, Any]] = Field(
+        description="Items where the new model does worse (more FP + FN), worst first."
+    )

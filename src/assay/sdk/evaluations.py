@@ -14,6 +14,7 @@ from assay.sdk.jobs import Jobs
 from assay.sdk.models import (
     Evaluation,
     EvaluationBrief,
+    EvaluationComparison,
     EvaluationMatch,
     EvaluationSliceMetrics,
 )
@@ -74,6 +75,15 @@ class Evaluations:
         """The evaluation restricted to a slice, from the stored matches (nothing re-matched)."""
         return self._api.of_slice(
             dataset_id=dataset_id, evaluation_id=evaluation_id, slice_id=slice_id
+        )
+
+    def compare(
+        self, dataset_id: str, base_id: str, new_id: str, *, limit: int = 50
+    ) -> EvaluationComparison:
+        """Two evaluations side by side: summary and per-class deltas (new - base) and the
+        items where the new model does worse, worst first."""
+        return self._api.compare(
+            dataset_id=dataset_id, params={"base": base_id, "new": new_id, "limit": limit}
         )
 
     def matches(

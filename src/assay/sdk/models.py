@@ -494,3 +494,7 @@ class EvaluationSliceMetrics(curation.EvaluationSliceMetrics):
 
 class EvaluationMatch(curation.EvaluationMatch):
     model_config = _LENIENT
+
+
+class EvaluationComparison(curation.EvaluationComparison):
+    model_config = _LENIENT

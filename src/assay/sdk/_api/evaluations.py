@@ -4,6 +4,7 @@ from assay.sdk._api._endpoint import API, endpoint
 from assay.sdk.models import (
     Evaluation,
     EvaluationBrief,
+    EvaluationComparison,
     EvaluationMatch,
     EvaluationSliceMetrics,
     Page,
@@ -23,4 +24,7 @@ class EvaluationsAPI(API):
         "GET",
         "/datasets/{dataset_id}/evaluations/{evaluation_id}/matches",
         returns=Page[EvaluationMatch],
+    )
+    compare = endpoint(
+        "GET", "/datasets/{dataset_id}/evaluations/compare", returns=EvaluationComparison
     )
