@@ -141,6 +141,8 @@ def install(app: FastAPI) -> None:
     @app.get("/people", include_in_schema=False)
     @app.get("/datasets", include_in_schema=False)
     @app.get("/datasets/{dataset_id}", include_in_schema=False)
+    @app.get("/datasets/{dataset_id}/models", include_in_schema=False)
+    @app.get("/datasets/{dataset_id}/models/{evaluation_id}", include_in_schema=False)
     def shell(request: Request) -> Response:
         if not request.cookies.get(SESSION_COOKIE):
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -23,6 +23,12 @@ const ROUTES = [
   [/^\/datasets\/?$/, "datasets", () => page("/static/js/curate/datasets.js", "renderDatasets")],
   [/^\/datasets\/([^/]+)\/?$/, "datasets", (m) =>
     page("/static/js/curate/explorer.js", "renderExplorer", decodeURIComponent(m[1]))],
+  [/^\/datasets\/([^/]+)\/models\/?$/, "datasets", (m) =>
+    page("/static/js/curate/models.js", "renderModels", decodeURIComponent(m[1]))],
+  [/^\/datasets\/([^/]+)\/models\/compare\/?$/, "datasets", (m) =>
+    page("/static/js/curate/compare.js", "renderCompare", decodeURIComponent(m[1]))],
+  [/^\/datasets\/([^/]+)\/models\/([^/]+)\/?$/, "datasets", (m) =>
+    page("/static/js/curate/evaluation.js", "renderEvaluation", decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
 ];
 
 // Each navigation renders into a mount of its own (display: contents), taken before the first
@@ -33,7 +39,7 @@ async function page(module, exportName, ...args) {
   const into = mount;
   view.className = "page";
   const mod = await import(module);
-  return mod[exportName](into, { me, ...(args.length ? { id: args[0] } : {}) });
+  return mod[exportName](into, { me, ...(args.length ? { id: args[0] } : {}), ...(args.length > 1 ? { sub: args[1] } : {}) });
 }
 
 // The labeling and review workspaces belong to js/label/runner.js; the shell only mounts it.

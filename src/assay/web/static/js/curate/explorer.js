@@ -22,6 +22,7 @@ import { andQuery, queryBar } from "/static/js/curate/querybar.js";
 import { colorOf } from "/static/js/curate/shapes.js";
 import { slicesPanel } from "/static/js/curate/slices.js";
 import { MEASURE_FIELDS, measureTools, textSearch } from "/static/js/curate/measures.js";
+import { datasetTabs } from "/static/js/curate/tabs.js";
 
 const MIN_PAGE = 100;
 const MAX_PAGE = 1000;
@@ -154,6 +155,7 @@ export async function renderExplorer(view, { id }) {
       el("div", {}, el("h1", {}, dataset.name),
         el("p", { class: "muted" }, `${plural(dataset.item_count, "item")} · ${plural(dataset.annotation_count, "annotation")} · ${plural(dataset.prediction_count, "prediction")}`)),
       el("div", { class: "segmented", role: "group", "aria-label": "View" }, viewButtons)),
+    datasetTabs(id, "explore"),
     bar.element,
     texts.element,
     el("div", { class: "explorer" },

@@ -1,0 +1,291 @@
+"""The Models page in a real browser against a real `assay serve`: a model evaluated from the
+page, its result in the list; the evaluation's PR curves and confusion matrix drawn from its
+metrics (the SVG's own marks checked against the API's numbers); a confusion cell and a
+histogram bar opening the explorer's object view on their query with the count the API gives
+for it; two evaluations compared, per-class deltas as the API computes them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from tests.metrics.test_detection import coco_boxes
+from tests.web.test_curation import api, manager, ok, scene_png, screenshot
+from tests.web.test_manager import log_in
+
+__all__ = ["api", "manager"]  # fixtures used by the tests below
+
+NAMES = {1: "car", 4: "truck", 7: "person", 10: "bus"}
+
+
+def detection_dataset(api: httpx.Client) -> dict[str, Any]:
+    """20 images of COCO-shaped boxes (cars, trucks, people, buses) and a detector's
+    predictions (jittered, duplicated, missed, 10 % labelled car whatever they are)."""
+    coco, results = coco_boxes(7, images=20, categories=4, crowd=0.0, empty_images=2)
+    sha = ok(api.post("/blobs", files={"file": ("s.png", scene_png(60), "image/png")}))["sha256"]
+    boxes: dict[int, list] = {}
+    for ann in coco["annotations"]:
+        x, y, w, h = ann["bbox"]
+        boxes.setdefault(ann["image_id"], []).append(
+            {
+                "type": "box",
+                "label": NAMES[ann["category_id"]],
+                "x": x,
+                "y": y,
+                "width": w,
+                "height": h,
+            }
+        )
+    dataset = ok(api.post("/datasets", json={"name": "Detections"}))
+    items = [
+        {
+            "reference_id": f"img-{img['id']:02d}",
+            "media": f"blob:{sha}",
+            "width": 640,
+            "height": 480,
+            "annotations": boxes.get(img["id"], []),
+        }
+        for img in coco["images"]
+    ]
+    ok(api.post(f"/datasets/{dataset['id']}/items", json={"items": items}))
+    dataset["results"] = results
+    return dataset
+
+
+def add_model(api: httpx.Client, dataset_id: str, name: str, results: list[dict]) -> dict:
+    model = ok(api.post("/models", json={"name": name, "reference_id": name}))
+    predictions: dict[str, list] = {}
+    for r in results:
+        x, y, w, h = r["bbox"]
+        predictions.setdefault(f"img-{r['image_id']:02d}", []).append(
+            {
+                "type": "box",
+                "label": NAMES[r["category_id"]],
+                "x": x,
+                "y": y,
+                "width": w,
+                "height": h,
+                "confidence": r["score"],
+            }
+        )
+    body = {"model_id": model["id"], "items": predictions}
+    ok(api.post(f"/datasets/{dataset_id}/predictions", json=body))
+    return model
+
+
+def evaluate(api: httpx.Client, dataset_id: str, model_id: str) -> dict:
+    started = ok(api.post(f"/datasets/{dataset_id}/evaluations", json={"model_id": model_id}))
+    job = ok(api.get(f"/jobs/{started['job_id']}"))
+    while job["status"] not in ("succeeded", "failed"):
+        job = ok(api.get(f"/jobs/{started['job_id']}"))
+    assert job["status"] == "succeeded", job
+    return ok(api.get(f"/datasets/{dataset_id}/evaluations/{started['id']}"))
+
+
+def objects_matching(api: httpx.Client, dataset_id: str, query: str) -> int:
+    body = {"query": query, "view": "objects", "limit": 1}
+    return ok(api.post(f"/datasets/{dataset_id}/query", json=body))["count"]
+
+
+def opened_query(page) -> str:
+    """The query of the explorer page the browser is on (its URL's q, in object view)."""
+    params = parse_qs(urlparse(page.url).query)
+    assert params.get("view") == ["objects"], page.url
+    return params["q"][0]
+
+
+def test_evaluate_from_the_page_then_its_curves_matrix_and_explorer_links(
+    page, live_server, manager, api
+):
+    dataset = detection_dataset(api)
+    add_model(api, dataset["id"], "detector", dataset["results"])
+    dialogs = log_in(page, live_server.url, manager, f"/datasets/{dataset['id']}")
+    sections = page.get_by_role("navigation", name="Dataset sections")
+    expect(sections.get_by_role("link", name="Explore")).to_have_attribute("aria-current", "page")
+    sections.get_by_role("link", name="Models").click()
+    expect(page.get_by_role("heading", name="No evaluations yet")).to_be_visible()
+
+    # Evaluate from the page: the row follows the job, then shows the numbers.
+    page.get_by_role("button", name="Evaluate a model").first.click()
+    dialog = page.get_by_role("dialog", name="Evaluate a model")
+    dialog.get_by_role("button", name="Evaluate").click()
+    expect(dialog.locator(".field-error")).to_contain_text("required")
+    dialog.get_by_label("Model").select_option(label="detector")
+    dialog.get_by_role("button", name="Evaluate").click()
+    row = page.get_by_role("row").filter(has_text="detector")
+    expect(row.locator(".evaluation-status")).to_have_attribute(
+        "data-status", "done", timeout=60_000
+    )
+    [listed] = ok(api.get(f"/datasets/{dataset['id']}/evaluations"))["items"]
+    expect(row.locator('[data-metric="AP"]')).to_have_text(f"{listed['summary']['AP']:.3f}")
+    expect(row.locator('[data-metric="AR100"]')).to_have_text(f"{listed['summary']['AR100']:.3f}")
+
+    row.get_by_role("link", name="detector").click()
+    evaluation = ok(api.get(f"/datasets/{dataset['id']}/evaluations/{listed['id']}"))
+    metrics = evaluation["metrics"]
+    expect(page.locator('.metric[data-metric="AP50"] .metric-value')).to_have_text(
+        f"{metrics['summary']['AP50']:.3f}"
+    )
+    expect(page.locator('[data-total="fp"]')).to_have_text(str(metrics["totals"]["fp"]))
+
+    # PR curves: one polyline per class and the mean, their points the API's precision.
+    classes = metrics["pr_curves"]["classes"]
+    lines = page.locator(".pr-chart polyline")
+    expect(lines).to_have_count(len(classes) + 1)
+    area = page.locator(".pr-chart .plot-area")
+    top, height = (float(area.get_attribute(k)) for k in ("y", "height"))
+    for label, curve in classes.items():
+        points = page.locator(f'.pr-chart polyline[data-label="{label}"]').get_attribute("points")
+        ys = [float(p.split(",")[1]) for p in points.split()]
+        assert len(ys) == 101
+        drawn = [1 - (y - top) / height for y in ys]
+        assert drawn == pytest.approx([max(p, 0) for p in curve["precision"]], abs=1e-3)
+    screenshot(page, "models-page")
+    # Only trucks: hovering reads a point's recall, precision and confidence.
+    for box in page.locator(".pr-classes input").all():
+        if box.get_attribute("data-label") != "truck":
+            box.uncheck()
+    expect(lines).to_have_count(1)
+    truck = classes["truck"]
+    bounds = area.bounding_box()
+    page.mouse.move(bounds["x"] + bounds["width"] * 0.3, bounds["y"] + bounds["height"] / 2)
+    tip = page.locator(".evaluation-pr .chart-tip")
+    expect(tip).to_contain_text(f"recall 0.30 · precision {truck['precision'][30]:.3f}")
+    expect(tip).to_contain_text(f"confidence ≥ {truck['score'][30]:.3f}")
+
+    # The confusion matrix: every cell's count the API's, a missed column, a spurious row.
+    confusion = metrics["confusion"]
+    n = len(confusion["labels"])
+    cells = page.locator(".confusion-chart .cm-cell")
+    expect(cells).to_have_count(n * n)
+    drawn = [int(c) for c in cells.evaluate_all("cs => cs.map(c => c.dataset.count)")]
+    assert drawn == [count for row in confusion["matrix"] for count in row]
+    expect(page.locator(f'.cm-cell[data-row="0"][data-column="{n - 1}"]')).to_have_attribute(
+        "data-predicted", "missed"
+    )
+    expect(page.locator(f'.cm-cell[data-row="{n - 1}"][data-column="0"]')).to_have_attribute(
+        "data-truth", "spurious"
+    )
+    section = page.locator(".evaluation-confusion")
+    labels = confusion["labels"][:-1]
+    truth, predicted = labels.index("truck"), labels.index("car")
+    assert confusion["matrix"][truth][predicted] > 0  # trucks the detector called cars
+    cell = page.locator(f'.cm-cell[data-row="{truth}"][data-column="{predicted}"]')
+    cell.hover()
+    expect(section.locator(".chart-tip")).to_contain_text("ground truth truck, predicted car")
+    section.screenshot(path=str(screenshot_path("models-confusion")))
+
+    # A click opens the explorer's object view on the cell's query, with the API's count.
+    cell.click()
+    expect(page.locator(".explore-count")).to_have_text(re.compile(r"objects? match"))
+    query = opened_query(page)
+    assert query == (
+        'prediction.detector.label = "car" AND prediction.detector.match = fp'
+        " AND annotations.truck > 0"
+    )
+    expect(page.get_by_role("combobox", name="Query")).to_have_value(query)
+    count = objects_matching(api, dataset["id"], query)
+    assert count >= confusion["matrix"][truth][predicted]
+    expect(page.locator(".explore-count")).to_have_text(f"{count} objects match")
+
+    # Back on the evaluation, the missed column of trucks, then a histogram bar: exactly its
+    # objects.
+    page.go_back()
+    page.locator(f'.cm-cell[data-row="{truth}"][data-column="{n - 1}"]').click()
+    expect(page.locator(".explore-count")).to_have_text(re.compile(r"objects? match"))
+    missed = 'annotation.label = "truck" AND annotation.match = fn'
+    assert opened_query(page) == missed
+    expect(page.locator(".explore-count")).to_have_text(
+        f"{objects_matching(api, dataset['id'], missed)} objects match"
+    )
+    page.go_back()
+    fp = metrics["confidence"]["fp"]
+    busiest = max(range(len(fp)), key=fp.__getitem__)
+    page.locator(f'.hist-bar[data-outcome="fp"][data-bin="{busiest}"]').click()
+    expect(page.locator(".explore-count")).to_have_text(f"{fp[busiest]} objects match")
+    assert opened_query(page).startswith("prediction.detector.match = fp AND ")
+    assert dialogs == []
+
+
+def screenshot_path(name: str):
+    from tests.web.conftest import ARTIFACTS
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / f"{name}.png"
+
+
+def test_two_evaluations_compared_per_class_and_by_item(page, live_server, manager, api):
+    dataset = detection_dataset(api)
+    results = dataset["results"]
+    first = add_model(api, dataset["id"], "detector-v1", results)
+    # v2 misses every third detection and is surer of the rest.
+    second = add_model(
+        api,
+        dataset["id"],
+        "detector-v2",
+        [{**r, "score": r["score"] ** 0.5} for k, r in enumerate(results) if k % 3],
+    )
+    base = evaluate(api, dataset["id"], first["id"])
+    new = evaluate(api, dataset["id"], second["id"])
+    compared = ok(
+        api.get(
+            f"/datasets/{dataset['id']}/evaluations/compare",
+            params={"base": base["id"], "new": new["id"]},
+        )
+    )
+    dialogs = log_in(page, live_server.url, manager, f"/datasets/{dataset['id']}/models")
+    rows = page.get_by_role("table", name="Evaluations").locator("tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first.locator('[data-metric="AP"]')).to_have_text(
+        f"{new['metrics']['summary']['AP']:.3f}"
+    )
+    screenshot(page, "models-list")
+
+    form = page.get_by_role("form", name="Compare two evaluations")
+    expect(form.get_by_label("Baseline evaluation")).to_have_value(base["id"])
+    expect(form.get_by_label("Evaluation to compare")).to_have_value(new["id"])
+    form.get_by_role("button", name="Compare").click()
+    expect(page.get_by_role("heading", name="Compare evaluations")).to_be_visible()
+
+    def signed(x: float) -> str:
+        return ("+" if x > 0 else "\u2212" if x < 0 else "±") + f"{abs(x):.3f}"
+
+    summary = page.get_by_role("table", name="Summary compared")
+    for name in ("AP", "AP50", "AR100"):
+        row = summary.locator(f'tr[data-metric="{name}"]')
+        expect(row.locator('[data-side="base"]')).to_have_text(
+            f"{base['metrics']['summary'][name]:.3f}"
+        )
+        expect(row.locator('[data-side="new"]')).to_have_text(
+            f"{new['metrics']['summary'][name]:.3f}"
+        )
+        expect(row.locator('[data-side="delta"]')).to_have_text(
+            signed(compared["summary_delta"][name])
+        )
+    per_class = page.get_by_role("table", name="Per-class AP compared").locator("tbody tr")
+    expect(per_class).to_have_count(len(compared["per_class"]))
+    # Worst first, each delta the API's.
+    worst_first = sorted(compared["per_class"], key=lambda c: c["delta"])
+    assert per_class.evaluate_all("rs => rs.map(r => r.dataset.label)") == [
+        c["label"] for c in worst_first
+    ]
+    for row in compared["per_class"]:
+        cells = page.locator(f'.compare-classes tr[data-label="{row["label"]}"]')
+        expect(cells.locator('[data-key="base_ap"]')).to_have_text(f"{row['base_ap']:.3f}")
+        expect(cells.locator('[data-key="new_ap"]')).to_have_text(f"{row['new_ap']:.3f}")
+        expect(cells.locator('[data-key="delta"]')).to_have_text(signed(row["delta"]))
+    # The items where v2 does worse, worst first, each a link to the item.
+    items = page.get_by_role("table", name="Items where the new model is worse").locator("tbody tr")
+    expect(items).to_have_count(min(50, len(compared["items"])))
+    top = compared["items"][0]
+    expect(items.first.locator('[data-key="worse_by"]')).to_have_text(f"+{top['worse_by']}")
+    screenshot(page, "models-compare")
+    items.first.get_by_role("link").click()
+    expect(page.locator(".explore-count")).to_have_text("1 item matches")
+    expect(page.locator(f'.item-cell[data-reference="{top["reference_id"]}"]')).to_be_visible()
+    assert dialogs == []
