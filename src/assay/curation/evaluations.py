@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,18 +44,13 @@ from assay.curation.datasets import next_revision
 from assay.curation.items import ITEMS
 from assay.curation.query import run_query
 from assay.curation.snapshots import SNAPSHOTS
-from assay.metrics.detection import Evaluation, Objects, Params, evaluate
+from assay.metrics.detection import Evaluation, MatchState, Objects, Params, evaluate
 
 EVALUATE_JOB = "curation.evaluate_model"
 EVALUATIONS = models.Evaluation.__table__
 IOU_TYPES = ("bbox",)
 HISTOGRAM_BINS = 20
 NONE_LABEL = "(none)"
-# The arrays `state` keeps (Evaluation's fields), to re-evaluate a slice.
-_STATE_FIELDS = (
-    "image_ids", "category_ids", "d_match", "d_iou", "g_match", "g_ignore", "d_out_of_range",
-    "d_image", "d_score", "d_rank", "d_cat", "g_image", "g_cat", "dt_rows", "gt_rows",
-)  # fmt: skip
 
 
 def _checked_params(params: dict[str, Any] | None) -> dict[str, Any]:
@@ -351,7 +345,7 @@ def evaluate_frame(
     matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
     buffer = io.BytesIO()
     matches.write_parquet(buffer, compression="zstd")
-    return Result(metrics, buffer.getvalue(), save_state(ev), ev)
+    return Result(metrics, buffer.getvalue(), ev.state.to_bytes(), ev)
 
 
 def _outcomes(
@@ -512,42 +506,8 @@ def _confusion(
 # --- stored state: a slice re-evaluated ---
 
 
-def save_state(ev: Evaluation) -> bytes:
-    buffer = io.BytesIO()
-    arrays = {name: getattr(ev, name) for name in _STATE_FIELDS}
-    meta = {
-        "iou_type": ev.params.iou_type,
-        "iou_thresholds": ev.params.iou_thresholds.tolist(),
-        "recall_thresholds": ev.params.recall_thresholds.tolist(),
-        "max_detections": list(ev.params.max_detections),
-        "area_ranges": [list(r) for r in ev.params.area_ranges],
-        "area_labels": list(ev.params.area_labels),
-        "use_categories": ev.params.use_categories,
-        "n_dt": ev.n_dt,
-        "n_gt": ev.n_gt,
-    }
-    np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
-    return buffer.getvalue()
-
-
-def load_state(data: bytes) -> Evaluation:
-    with np.load(io.BytesIO(data)) as stored:
-        meta = json.loads(stored["meta"].tobytes())
-        arrays = {name: stored[name] for name in _STATE_FIELDS}
-    p = Params(
-        iou_type=meta["iou_type"],
-        iou_thresholds=np.asarray(meta["iou_thresholds"]),
-        recall_thresholds=np.asarray(meta["recall_thresholds"]),
-        max_detections=tuple(meta["max_detections"]),
-        area_ranges=tuple(tuple(r) for r in meta["area_ranges"]),
-        area_labels=tuple(meta["area_labels"]),
-        use_categories=meta["use_categories"],
-    )
-    empty = np.zeros(0)
-    return Evaluation(
-        params=p, precision=empty, recall=empty, scores=empty, stats=empty,
-        n_dt=meta["n_dt"], n_gt=meta["n_gt"], **arrays,
-    )  # fmt: skip
+def load_state(data: bytes) -> MatchState:
+    return MatchState.from_bytes(data)
 
 
 def metrics_for_items(
@@ -613,7 +573,7 @@ def compare(
     )
     common_items = [seq_to_item[int(s)] for s in common if int(s) in seq_to_item]
 
-    def side(found: models.Evaluation, state: Evaluation) -> dict[str, Any]:
+    def side(found: models.Evaluation, state: MatchState) -> dict[str, Any]:
         if same_scope:
             metrics = found.metrics or {}
             return {

@@ -29,7 +29,6 @@ Ids play no part (pycocotools' test `dtm > 0` assumes ids are not 0; COCO's star
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -183,16 +182,10 @@ class ObjectMatches:
 
 
 @dataclass
-class Evaluation:
-    """COCOeval's results, and every object's match.
-
-    precision[t, r, k, a, m], recall[t, k, a, m], scores[t, r, k, a, m] as COCOeval.eval
-    (-1 where a category has no ground truth to find); stats: the summary numbers in
-    COCOeval.stats' order (`summary()` names them). Matches per world w = a * T + t (area
-    range a, IoU threshold t; `world()` finds it): `detections(w)` and `objects(w)` in the
-    callers' rows. Internally the evaluated detections are in accumulation order
-    (`dt_rows` maps them to callers' rows) and the objects in group order (`gt_rows`).
-    """
+class Results:
+    """COCOeval's numbers over some images: precision[t, r, k, a, m], recall[t, k, a, m],
+    scores[t, r, k, a, m] as COCOeval.eval (-1 where a category has nothing to find), stats
+    in COCOeval.stats' order (`summary()` names them)."""
 
     params: Params
     image_ids: np.ndarray
@@ -201,77 +194,9 @@ class Evaluation:
     recall: np.ndarray
     scores: np.ndarray
     stats: np.ndarray
-    n_dt: int
-    n_gt: int
-    dt_rows: np.ndarray
-    gt_rows: np.ndarray
-    d_match: np.ndarray  # W x evaluated detections: object index, -1
-    d_iou: np.ndarray  # W x evaluated detections
-    g_match: np.ndarray  # W x objects: detection index, -1
-    g_ignore: np.ndarray  # A x objects
-    d_out_of_range: np.ndarray  # A x evaluated detections
-    d_image: np.ndarray  # per evaluated detection: image id, score, rank in its group,
-    d_score: np.ndarray  # category index (0 without categories)
-    d_rank: np.ndarray
-    d_cat: np.ndarray
-    g_image: np.ndarray  # per object: image id, category index
-    g_cat: np.ndarray
-
-    def restricted_to(self, image_ids: Sequence[int] | np.ndarray) -> Evaluation:
-        """The evaluation of a subset of the images (a slice) from the stored matches: no IoU
-        and no matching again — matching is per image, so each image's matches stand. The
-        same numbers as COCOeval with params.imgIds set to those images."""
-        images = np.intersect1d(self.image_ids, np.asarray(image_ids, np.int64))
-        d_sel = np.flatnonzero(np.isin(self.d_image, images))
-        g_sel = np.isin(self.g_image, images)
-        precision, recall, scores = _accumulate(
-            self.params, len(self.category_ids), self.d_score[d_sel], self.d_rank[d_sel],
-            self.d_cat[d_sel], self.g_cat, self.d_match[:, d_sel], self.g_ignore,
-            self.d_out_of_range[:, d_sel], g_keep=g_sel,
-        )  # fmt: skip
-        return dataclasses.replace(
-            self,
-            image_ids=images,
-            precision=precision,
-            recall=recall,
-            scores=scores,
-            stats=_summarize(self.params, precision, recall),
-        )
-
-    def detections(self, world: int) -> DetectionMatches:
-        """Each detection's match in a world, in the callers' rows."""
-        a = world // len(self.params.iou_thresholds)
-        m = self.d_match[world]
-        hit = m >= 0
-        ignored = self.d_out_of_range[a].copy()
-        if len(self.gt_rows):
-            ignored[hit] = self.g_ignore[a, m[hit]]
-        match = np.full(self.n_dt, -1, np.int64)
-        iou = np.zeros(self.n_dt)
-        ign = np.zeros(self.n_dt, bool)
-        evaluated = np.zeros(self.n_dt, bool)
-        match[self.dt_rows] = (
-            np.where(hit, self.gt_rows[np.maximum(m, 0)], -1) if len(self.gt_rows) else -1
-        )
-        iou[self.dt_rows] = self.d_iou[world]
-        ign[self.dt_rows] = ignored
-        evaluated[self.dt_rows] = True
-        return DetectionMatches(evaluated, match, iou, ign)
-
-    def objects(self, world: int) -> ObjectMatches:
-        """Each ground-truth object's match in a world, in the callers' rows."""
-        a = world // len(self.params.iou_thresholds)
-        m = self.g_match[world]
-        match = np.full(self.n_gt, -1, np.int64)
-        ign = np.zeros(self.n_gt, bool)
-        evaluated = np.zeros(self.n_gt, bool)
-        if len(self.dt_rows):
-            match[self.gt_rows] = np.where(m >= 0, self.dt_rows[np.maximum(m, 0)], -1)
-        ign[self.gt_rows] = self.g_ignore[a]
-        evaluated[self.gt_rows] = True
-        return ObjectMatches(evaluated, match, ign)
 
     def world(self, iou_threshold: float, area: str = "all") -> int:
+        """The index w = a * T + t of an (IoU threshold, area range) pair."""
         t = np.flatnonzero(np.isclose(self.params.iou_thresholds, iou_threshold, atol=1e-9))
         if not len(t):
             raise ValueError(f"iou_threshold: {iou_threshold} is not among the thresholds")
@@ -295,6 +220,151 @@ class Evaluation:
             if len(v):
                 out[k] = np.mean(v)
         return out
+
+
+@dataclass
+class MatchState:
+    """What accumulation needs of an evaluation, kept to evaluate subsets of its images
+    again without matching (`restricted_to`), small enough to store (`to_bytes`: the
+    per-world flags bit-packed — about 2.5 bytes per detection and threshold pair)."""
+
+    params: Params
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    d_image: np.ndarray  # per evaluated detection, in accumulation order
+    d_score: np.ndarray
+    d_rank: np.ndarray  # in its image/category group, by score
+    d_cat: np.ndarray  # category index (0 without categories)
+    d_matched: np.ndarray  # W x detections: matched in that world
+    d_good: np.ndarray  # W x detections: matched to an object not ignored
+    d_out_of_range: np.ndarray  # A x detections
+    g_image: np.ndarray  # per object
+    g_cat: np.ndarray
+    g_ignore: np.ndarray  # A x objects
+
+    def restricted_to(self, image_ids: Sequence[int] | np.ndarray) -> Results:
+        """The evaluation of a subset of the images (a slice) from the stored matches: no
+        IoU and no matching again — matching is per image, so each image's matches stand.
+        The same numbers as COCOeval with params.imgIds set to those images."""
+        images = np.intersect1d(self.image_ids, np.asarray(image_ids, np.int64))
+        d_sel = np.flatnonzero(np.isin(self.d_image, images))
+        g_sel = np.isin(self.g_image, images)
+        precision, recall, scores = _accumulate(
+            self.params, len(self.category_ids), self.d_score[d_sel], self.d_rank[d_sel],
+            self.d_cat[d_sel], self.g_cat, self.d_matched[:, d_sel], self.d_good[:, d_sel],
+            self.g_ignore, self.d_out_of_range[:, d_sel], g_keep=g_sel,
+        )  # fmt: skip
+        stats = _summarize(self.params, precision, recall)
+        return Results(self.params, images, self.category_ids, precision, recall, scores, stats)
+
+    _ARRAYS = (
+        "image_ids", "category_ids", "d_image", "d_score", "d_rank", "d_cat", "g_image", "g_cat",
+    )  # fmt: skip
+    _BITS = ("d_matched", "d_good", "d_out_of_range", "g_ignore")
+
+    def to_bytes(self) -> bytes:
+        import io
+        import json
+
+        p = self.params
+        meta = {
+            "iou_type": p.iou_type,
+            "iou_thresholds": p.iou_thresholds.tolist(),
+            "recall_thresholds": p.recall_thresholds.tolist(),
+            "max_detections": list(p.max_detections),
+            "area_ranges": [list(r) for r in p.area_ranges],
+            "area_labels": list(p.area_labels),
+            "use_categories": p.use_categories,
+            "shapes": {name: list(getattr(self, name).shape) for name in self._BITS},
+        }
+        arrays = {name: getattr(self, name) for name in self._ARRAYS}
+        arrays.update({name: np.packbits(getattr(self, name), axis=-1) for name in self._BITS})
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MatchState:
+        import io
+        import json
+
+        with np.load(io.BytesIO(data)) as stored:
+            meta = json.loads(stored["meta"].tobytes())
+            arrays = {name: stored[name] for name in cls._ARRAYS}
+            for name in cls._BITS:
+                shape = meta["shapes"][name]
+                arrays[name] = np.unpackbits(stored[name], axis=-1, count=shape[-1]).astype(bool)
+        params = Params(
+            iou_type=meta["iou_type"],
+            iou_thresholds=np.asarray(meta["iou_thresholds"]),
+            recall_thresholds=np.asarray(meta["recall_thresholds"]),
+            max_detections=tuple(meta["max_detections"]),
+            area_ranges=tuple(tuple(r) for r in meta["area_ranges"]),
+            area_labels=tuple(meta["area_labels"]),
+            use_categories=meta["use_categories"],
+        )
+        return cls(params=params, **arrays)
+
+
+@dataclass
+class Evaluation(Results):
+    """COCOeval's results, and every object's match per world w = a * T + t (area range a,
+    IoU threshold t; `world()` finds it): `detections(w)` and `objects(w)` in the callers'
+    rows. Internally the evaluated detections are in accumulation order (`dt_rows` maps
+    them to callers' rows) and the objects in group order (`gt_rows`); `state` is what a
+    subset is evaluated again from."""
+
+    n_dt: int = 0
+    n_gt: int = 0
+    dt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    gt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    d_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
+    d_iou: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    g_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
+    state: MatchState | None = None
+
+    @property
+    def g_ignore(self) -> np.ndarray:
+        return self.state.g_ignore
+
+    @property
+    def d_out_of_range(self) -> np.ndarray:
+        return self.state.d_out_of_range
+
+    def restricted_to(self, image_ids: Sequence[int] | np.ndarray) -> Results:
+        return self.state.restricted_to(image_ids)
+
+    def detections(self, world: int) -> DetectionMatches:
+        """Each detection's match in a world, in the callers' rows."""
+        a = world // len(self.params.iou_thresholds)
+        m = self.d_match[world]
+        hit = m >= 0
+        ignored = self.d_out_of_range[a].copy()
+        if len(self.gt_rows):
+            ignored[hit] = self.g_ignore[a, m[hit]]
+        match = np.full(self.n_dt, -1, np.int64)
+        iou = np.zeros(self.n_dt)
+        ign = np.zeros(self.n_dt, bool)
+        evaluated = np.zeros(self.n_dt, bool)
+        if len(self.gt_rows):
+            match[self.dt_rows] = np.where(hit, self.gt_rows[np.maximum(m, 0)], -1)
+        iou[self.dt_rows] = self.d_iou[world]
+        ign[self.dt_rows] = ignored
+        evaluated[self.dt_rows] = True
+        return DetectionMatches(evaluated, match, iou, ign)
+
+    def objects(self, world: int) -> ObjectMatches:
+        """Each ground-truth object's match in a world, in the callers' rows."""
+        a = world // len(self.params.iou_thresholds)
+        m = self.g_match[world]
+        match = np.full(self.n_gt, -1, np.int64)
+        ign = np.zeros(self.n_gt, bool)
+        evaluated = np.zeros(self.n_gt, bool)
+        if len(self.dt_rows):
+            match[self.gt_rows] = np.where(m >= 0, self.dt_rows[np.maximum(m, 0)], -1)
+        ign[self.gt_rows] = self.g_ignore[a]
+        evaluated[self.gt_rows] = True
+        return ObjectMatches(evaluated, match, ign)
 
 
 # (name, ap, iou threshold, area label, max-detections index)
@@ -465,8 +535,18 @@ def evaluate(
         progress(0.8)
     d_cat_eval = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
     g_cat_eval = g_cat[g_rows] if p.use_categories else np.zeros(len(g_rows), np.int64)
+    d_matched = d_match >= 0
+    d_good = np.zeros_like(d_matched)
+    if len(g_rows):
+        world_a = np.repeat(np.arange(len(p.area_ranges)), len(p.iou_thresholds))
+        mw, mpos = np.nonzero(d_matched)
+        d_good[mw, mpos] = ~g_ignore[world_a[mw], d_match[mw, mpos]]
+    state = MatchState(
+        p, images, categories, dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval,
+        d_matched, d_good, d_out_of_range, gt.image[g_rows], g_cat_eval, g_ignore,
+    )  # fmt: skip
     precision, recall, scores = _accumulate(
-        p, K, dt.score[d_rows], d_rank, d_cat_eval, g_cat_eval, d_match, g_ignore,
+        p, K, state.d_score, d_rank, d_cat_eval, g_cat_eval, d_matched, d_good, g_ignore,
         d_out_of_range,
     )  # fmt: skip
     stats = _summarize(p, precision, recall)
@@ -474,8 +554,7 @@ def evaluate(
         progress(1.0)
     return Evaluation(
         p, images, categories, precision, recall, scores, stats, len(dt), len(gt),
-        d_rows, g_rows, d_match, d_iou, g_match, g_ignore, d_out_of_range,
-        dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval, gt.image[g_rows], g_cat_eval,
+        d_rows, g_rows, d_match, d_iou, g_match, state,
     )  # fmt: skip
 
 
@@ -648,13 +727,15 @@ def _accumulate(
     rank: np.ndarray,
     d_cat: np.ndarray,
     g_cat: np.ndarray,
-    d_match: np.ndarray,
+    d_matched: np.ndarray,
+    d_good: np.ndarray,
     g_ignore: np.ndarray,
     d_out_of_range: np.ndarray,
     g_keep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """COCOeval.accumulate from the matches; detections come in accumulation order.
-    g_keep: the objects of the images evaluated (all by default); matches index all."""
+    d_matched / d_good (W x detections): matched, and matched to an object not ignored.
+    g_keep: the objects of the images evaluated (all by default)."""
     T, R = len(p.iou_thresholds), len(p.recall_thresholds)
     A, M = len(p.area_ranges), len(p.max_detections)
     W = A * T
@@ -684,9 +765,9 @@ def _accumulate(
     # The matches, by world then position. A detection counts (as TP or FP) unless it is
     # ignored: when unmatched, outside the area range; when matched, if its object is. So
     # the count is the in-range detections', corrected at the matches.
-    mw, mpos = np.nonzero(d_match >= 0)
+    mw, mpos = np.nonzero(d_matched)
     ma = world_a[mw]
-    m_good = ~g_ignore[ma, d_match[mw, mpos]] if g_ignore.shape[1] else np.zeros(0, bool)
+    m_good = d_good[mw, mpos]
     m_delta = m_good.astype(np.int64) - in_range[ma, mpos]
     for m, max_det in enumerate(p.max_detections):
         within = rank < max_det
