@@ -319,7 +319,7 @@ class Evaluation(Results):
     dt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     gt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     d_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
-    d_iou: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    d_iou: _Hits | None = None
     g_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
     state: MatchState | None = None
 
@@ -348,7 +348,7 @@ class Evaluation(Results):
         evaluated = np.zeros(self.n_dt, bool)
         if len(self.gt_rows):
             match[self.dt_rows] = np.where(hit, self.gt_rows[np.maximum(m, 0)], -1)
-        iou[self.dt_rows] = self.d_iou[world]
+        iou[self.dt_rows] = self.d_iou.of_world(world, len(self.dt_rows))
         ign[self.dt_rows] = ignored
         evaluated[self.dt_rows] = True
         return DetectionMatches(evaluated, match, iou, ign)
@@ -671,53 +671,115 @@ def _match(
     g_crowd: np.ndarray,
     g_ignore: np.ndarray,
     n_d: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """pycocotools' greedy matching in every world at once, one detection rank at a time."""
+) -> tuple[np.ndarray, _Hits, np.ndarray]:
+    """pycocotools' greedy matching in every world at once.
+
+    A detection whose candidate objects no other detection reaches decides alone: all of
+    those are settled in one pass. The others (duplicates competing for an object) follow
+    pycocotools' order, one detection rank at a time, each step settling one detection of
+    every image/category group, for every world."""
     T, A = len(p.iou_thresholds), len(p.area_ranges)
     W = A * T
     n_g = g_ignore.shape[1]
     d_match = np.full((W, n_d), -1, np.int32)
-    d_iou = np.zeros((W, n_d))
     g_match = np.full((W, n_g), -1, np.int32)
     if not len(pairs.d):
-        return d_match, d_iou, g_match
+        return d_match, _Hits.empty(), g_match
     # Per detection, its pairs best first: higher IoU, then the later object (pycocotools
     # keeps the last of equal IoUs). Objects an area range ignores come after the others
     # in that range; that is added per world below.
     rank = d_rank[pairs.d]
-    order = np.lexsort((-pairs.g, -pairs.iou, pairs.d, rank))
-    d, g, iou, rank = pairs.d[order], pairs.g[order], pairs.iou[order], rank[order]
+    contested_g = np.bincount(pairs.g, minlength=n_g) > 1
+    contested_d = np.zeros(n_d, bool)
+    contested_d[pairs.d[contested_g[pairs.g]]] = True
+    # Free detections first (as rank 0: they do not interact), then the contested by rank.
+    step_key = np.where(contested_d[pairs.d], rank + 1, 0)
+    order = np.lexsort((-pairs.g, -pairs.iou, pairs.d, step_key))
+    d, g, iou, step_key = pairs.d[order], pairs.g[order], pairs.iou[order], step_key[order]
     crowd = g_crowd[g]
     d_start = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
-    position = np.arange(len(d)) - np.repeat(d_start, np.diff(np.r_[d_start, len(d)]))
-    worst = len(d) + 1
+    position = (np.arange(len(d)) - np.repeat(d_start, np.diff(np.r_[d_start, len(d)]))).astype(
+        np.int32
+    )
+    worst = np.int32(len(d) + 1)
+    never = np.int32(2 * worst)
     thresholds = np.minimum(p.iou_thresholds, _IOU_CAP)
     world_t = np.tile(np.arange(T), A)
     world_a = np.repeat(np.arange(A), T)
-    # Preference of a pair in a world: its position, after all unignored ones if ignored.
-    ignored = g_ignore[:, g][world_a]  # W x pairs
-    reach = iou[None, :] >= thresholds[world_t][:, None]
-    base = np.where(reach, position[None, :] + ignored * worst, 2 * worst)
     taken = np.zeros((W, n_g), bool)
-    steps = np.searchsorted(rank, np.arange(rank[-1] + 2))
+    hits = []
+    steps = np.searchsorted(step_key, np.arange(step_key[-1] + 2))
+    # A free detection with a single candidate takes it wherever its IoU reaches the
+    # threshold: no preference to work out.
+    a, b = steps[0], steps[1]
+    single = np.zeros(b - a, bool)
+    if b > a:
+        starts = d_start[: np.searchsorted(d_start, b)]
+        lengths = np.diff(np.r_[starts, b])
+        single[starts[lengths == 1] - a] = True
+        k1 = np.flatnonzero(single) + a
+        w, j = np.nonzero(iou[k1][None, :] >= thresholds[world_t][:, None])
+        k = k1[j]
+        d_match[w, d[k]] = g[k]
+        g_match[w, g[k]] = d[k]
+        hits.append((w.astype(np.int32), d[k].astype(np.int32), iou[k]))
     for r in range(len(steps) - 1):
         a, b = steps[r], steps[r + 1]
-        if a == b:
+        if r == 0:
+            # The free detections with several candidates (the single ones are done).
+            idx = np.flatnonzero(~single) + a
+            check_taken = False
+        else:
+            idx = np.arange(a, b)
+            check_taken = True
+        if not len(idx):
             continue
-        pg = g[a:b]
-        prio = np.where(taken[:, pg] & ~crowd[a:b][None, :], 2 * worst, base[:, a:b])
-        starts = d_start[(d_start >= a) & (d_start < b)] - a
+        pd, pg, piou, pcrowd = d[idx], g[idx], iou[idx], crowd[idx]
+        # Preference of a pair in a world: its position, after all unignored ones if
+        # ignored; out of reach below the threshold or when its object is taken.
+        prio = g_ignore[:, pg][world_a].astype(np.int32)
+        prio *= worst
+        prio += position[idx]
+        prio[piou[None, :] < thresholds[world_t][:, None]] = never
+        if check_taken:
+            prio[taken[:, pg] & ~pcrowd[None, :]] = never
+        starts = np.flatnonzero(np.r_[True, pd[1:] != pd[:-1]])
         best = np.minimum.reduceat(prio, starts, axis=1)
-        seg = np.cumsum(np.r_[False, np.diff(d[a:b]) != 0])
-        chosen = (prio == best[:, seg]) & (prio < 2 * worst)
+        seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(idx)]))
+        chosen = (prio == best[:, seg]) & (prio < never)
         w, k = np.nonzero(chosen)
-        dd, gg = d[a + k], pg[k]
+        dd, gg = pd[k], pg[k]
         d_match[w, dd] = gg
-        d_iou[w, dd] = iou[a + k]
         g_match[w, gg] = dd
-        keep = ~crowd[a + k]
+        hits.append((w.astype(np.int32), dd.astype(np.int32), piou[k]))
+        keep = ~pcrowd[k]
         taken[w[keep], gg[keep]] = True
-    return d_match, d_iou, g_match
+    return d_match, _Hits.of(hits), g_match
+
+
+@dataclass
+class _Hits:
+    """The matched pairs' IoUs, sparse: world, detection, IoU."""
+
+    w: np.ndarray
+    d: np.ndarray
+    iou: np.ndarray
+
+    @classmethod
+    def empty(cls) -> _Hits:
+        return cls(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+
+    @classmethod
+    def of(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Hits:
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
+
+    def of_world(self, world: int, n: int) -> np.ndarray:
+        out = np.zeros(n)
+        mine = self.w == world
+        out[self.d[mine]] = self.iou[mine]
+        return out
 
 
 def _accumulate(
@@ -762,77 +824,83 @@ def _accumulate(
     npig_f = npig[world_a].ravel()
     cat_start = np.searchsorted(d_cat, np.arange(K + 1))
     in_range = ~d_out_of_range  # A x n
-    # The matches, by world then position. A detection counts (as TP or FP) unless it is
-    # ignored: when unmatched, outside the area range; when matched, if its object is. So
-    # the count is the in-range detections', corrected at the matches.
-    mw, mpos = np.nonzero(d_matched)
-    ma = world_a[mw]
-    m_good = d_good[mw, mpos]
-    m_delta = m_good.astype(np.int64) - in_range[ma, mpos]
-    for m, max_det in enumerate(p.max_detections):
+    # Per max-detections setting: which detections count, how many per category, and the
+    # running count of in-range ones per area range (ignored detections are not counted).
+    cut = []
+    for max_det in p.max_detections:
         within = rank < max_det
         kept = np.flatnonzero(within)
         k_lo = np.searchsorted(kept, cat_start[:K])
-        n_k = np.searchsorted(kept, cat_start[1:]) - k_lo  # detections per category
+        n_k = np.searchsorted(kept, cat_start[1:]) - k_lo
         base = np.cumsum(in_range & within[None, :], axis=1, dtype=np.int64)  # A x n
-        base_before = np.zeros((A, K), np.int64)
+        before = np.zeros((A, K), np.int64)
         if len(within):
-            base_before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
-        sel = within[mpos]
-        ew, epos, egood = mw[sel], mpos[sel], m_good[sel]
-        ek = d_cat[epos]
-        eseg = ew * K + ek
-        seg_first = np.searchsorted(eseg, np.arange(W * K + 1))
-        corr = np.r_[0, np.cumsum(m_delta[sel])]
-        counted = (
-            base[world_a[ew], epos]
-            - base_before[world_a[ew], ek]
-            + corr[1:]
-            - corr[seg_first[eseg]]
-        )
-        # Precision only rises at a true positive, so only those are visited: the c-th
-        # of a category has precision c / (detections counted so far + eps).
-        tw, tpos, tk, counted = ew[egood], epos[egood], ek[egood], counted[egood]
-        tseg = tw * K + tk
-        t_first = np.searchsorted(tseg, np.arange(W * K + 1))
-        n_tp = np.diff(t_first).reshape(W, K)
-        c = np.arange(len(tseg)) - t_first[tseg] + 1
-        pr = c / (counted.astype(float) + _EPS)
-        # The interpolated precision at threshold r: the largest from the need[r]-th true
-        # positive to the category's end — block maxima between consecutive thresholds
-        # (reduceat, exact), then a running maximum over the thresholds from the right.
-        n_tp_f = n_tp.ravel()
-        n_k_f = np.tile(n_k, W)
-        Pm, Sm = P[m], S[m]
-        Pm[:] = np.where(keep_f, 0.0, -1.0)[:, None]
-        Sm[:] = Pm
-        # At a recall threshold of 0 (need 0) the score is the category's first detection's.
-        if len(kept):
-            top = np.tile(score[kept[np.minimum(k_lo, len(kept) - 1)]], W)
-            z = keep_f & (n_k_f > 0)
+            before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
+        top = score[kept[np.minimum(k_lo, len(kept) - 1)]] if len(kept) else np.zeros(K)
+        cut.append((within, bool(within.all()), n_k, base, before, top))
+    # World by world (each world's arrays stay in cache): its matches, by position. A
+    # detection counts (as TP or FP) unless ignored — when unmatched, outside the area
+    # range; when matched, if its object is — so the count is the in-range detections',
+    # corrected at the matches.
+    for w in range(W):
+        a = world_a[w]
+        rows = slice(w * K, (w + 1) * K)
+        m_pos = np.flatnonzero(d_matched[w])
+        m_good = d_good[w, m_pos]
+        m_delta = m_good.astype(np.int32) - in_range[a, m_pos]
+        for m, (within, all_within, n_k, base, before, top) in enumerate(cut):
+            if all_within:
+                e_pos, e_good, e_delta = m_pos, m_good, m_delta
+            else:
+                sel = within[m_pos]
+                e_pos, e_good, e_delta = m_pos[sel], m_good[sel], m_delta[sel]
+            e_cat = d_cat[e_pos]
+            seg_first = np.searchsorted(e_cat, np.arange(K + 1))
+            corr = np.cumsum(e_delta)
+            # Only true positives are visited (precision only rises there): the c-th of a
+            # category has precision c / (detections counted so far + eps).
+            at = np.flatnonzero(e_good)
+            t_pos, t_cat = e_pos[at], e_cat[at]
+            start = seg_first[t_cat]
+            counted = (
+                base[a, t_pos]
+                - before[a, t_cat]
+                + corr[at]
+                - np.where(start > 0, corr[np.maximum(start - 1, 0)], 0)
+            )
+            t_first = np.searchsorted(t_cat, np.arange(K + 1))
+            n_tp = np.diff(t_first)
+            c = np.arange(len(t_cat)) - t_first[t_cat] + 1
+            pr = c / (counted.astype(float) + _EPS)
+            keep_w = keep_f[rows]
+            Pm, Sm = P[m, rows], S[m, rows]
+            Pm[:] = np.where(keep_w, 0.0, -1.0)[:, None]
+            Sm[:] = Pm
+            # At a recall threshold of 0 (need 0) the score is the category's first
+            # detection's.
+            z = keep_w & (n_k > 0)
             for col in zero_cols:
                 Sm[:, col] = np.where(z, top, Sm[:, col])
-        # Rows (world, category) with a true positive: the interpolated precision at
-        # threshold r is the largest from the need[r]-th true positive to the category's
-        # end — block maxima between consecutive thresholds (reduceat, exact), then a
-        # running maximum over the thresholds from the right.
-        act = np.flatnonzero(keep_f & (n_tp_f > 0))
-        if len(act):
-            nd = need_f[act]
-            reach = nd <= n_tp_f[act][:, None]
-            first = t_first[act][:, None] + np.maximum(nd - 1, 0)
-            starts = np.concatenate([first, t_first[act + 1][:, None]], axis=1)
-            use = np.concatenate([reach, np.ones((len(act), 1), bool)], axis=1)
-            block = np.full(use.shape, -np.inf)
-            block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
-            q = np.maximum.accumulate(block[:, :-1][:, ::-1], axis=1)[:, ::-1]
-            Pm[act] = np.where(reach, q, 0.0)
-            at = np.minimum(first, len(tpos) - 1)
-            values = np.where(reach, score[tpos[at]], 0.0)
-            values[:, zero_cols] = Sm[act][:, zero_cols]
-            Sm[act] = values
-        with np.errstate(divide="ignore", invalid="ignore"):
-            Rc[m] = np.where(keep_f, np.where(n_k_f > 0, n_tp_f / npig_f, 0.0), -1.0)
+            # Categories with a true positive: the interpolated precision at threshold r is
+            # the largest from the need[r]-th true positive to the category's end — block
+            # maxima between consecutive thresholds (reduceat, exact), then a running
+            # maximum over the thresholds from the right.
+            act = np.flatnonzero(keep_w & (n_tp > 0))
+            if len(act):
+                nd = need_f[rows][act]
+                reach = nd <= n_tp[act][:, None]
+                first = t_first[act][:, None] + np.maximum(nd - 1, 0)
+                starts = np.concatenate([first, t_first[act + 1][:, None]], axis=1)
+                use = np.concatenate([reach, np.ones((len(act), 1), bool)], axis=1)
+                block = np.full(use.shape, -np.inf)
+                block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
+                q = np.maximum.accumulate(block[:, :-1][:, ::-1], axis=1)[:, ::-1]
+                Pm[act] = np.where(reach, q, 0.0)
+                values = np.where(reach, score[t_pos[np.minimum(first, len(t_pos) - 1)]], 0.0)
+                values[:, zero_cols] = Sm[act][:, zero_cols]
+                Sm[act] = values
+            with np.errstate(divide="ignore", invalid="ignore"):
+                Rc[m, rows] = np.where(keep_w, np.where(n_k > 0, n_tp / npig_f[rows], 0.0), -1.0)
     precision = P.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
     scores = S.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
     recall = Rc.reshape(M, A, T, K).transpose(2, 3, 1, 0)
