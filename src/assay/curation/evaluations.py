@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from assay.core.auth import Actor
@@ -42,22 +41,16 @@ from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
 from assay.curation import models, slices
 from assay.curation.datasets import next_revision
-from assay.curation.items import ANNOTATIONS, ITEMS
+from assay.curation.items import ITEMS
 from assay.curation.query import run_query
-from assay.curation.snapshot_frames import _json_lines, _quoted, _read_ndjson
 from assay.curation.snapshots import SNAPSHOTS
-from assay.metrics.detection import Evaluation, Objects, Params, evaluate
+from assay.metrics.detection import Evaluation, MatchState, Objects, Params, evaluate
 
 EVALUATE_JOB = "curation.evaluate_model"
 EVALUATIONS = models.Evaluation.__table__
 IOU_TYPES = ("bbox",)
 HISTOGRAM_BINS = 20
 NONE_LABEL = "(none)"
-# The arrays `state` keeps (Evaluation's fields), to re-evaluate a slice.
-_STATE_FIELDS = (
-    "image_ids", "category_ids", "d_match", "d_iou", "g_match", "g_ignore", "d_out_of_range",
-    "d_image", "d_score", "d_rank", "d_cat", "g_image", "g_cat", "dt_rows", "gt_rows",
-)  # fmt: skip
 
 
 def _checked_params(params: dict[str, Any] | None) -> dict[str, Any]:
@@ -180,82 +173,53 @@ def _scope_items(
 
 
 def read_shapes(
-    session: Session, dataset_id: str, model_id: str, item_ids: Sequence[str] | None
-) -> tuple[pl.DataFrame, np.ndarray]:
-    """One row per shape of the ground truth and of the model's predictions (item_id, seq,
-    source, object_id, type, label, confidence, x, y, width, height, crowd), and the seqs
-    of the items in scope."""
-    items = select(ITEMS.c.id, ITEMS.c.seq).where(ITEMS.c.dataset_id == dataset_id)
-    seq_of = dict(session.execute(items).all())
+    session: Session, dataset: models.Dataset, model_id: str, item_ids: Sequence[str] | None
+) -> tuple[pl.DataFrame, np.ndarray, int]:
+    """One row per box or polygon of the ground truth and of the model's predictions
+    (item_id, seq, source, object_id, type, label, confidence, x, y, width, height, area,
+    crowd), the seqs of the items in scope, and the revision read — from the dataset's
+    snapshot (parsed once per process and caught up, `snapshots.py`), not the rows."""
+    snapshot = SNAPSHOTS.get(session, dataset)
+    items = snapshot.items.select(
+        pl.col("row").cast(pl.UInt32).alias("item_row"), "item_id", pl.col("seq").cast(pl.Int64)
+    )
     if item_ids is not None:
-        wanted = set(item_ids)
-        seq_of = {i: s for i, s in seq_of.items() if i in wanted}
-    rows = session.execute(
-        select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.source_id, cast(ANNOTATIONS.c.shapes, Text))
-        .join(ITEMS, ITEMS.c.id == ANNOTATIONS.c.item_id)
-        .where(
-            ITEMS.c.dataset_id == dataset_id,
-            ANNOTATIONS.c.source_id.in_([models.GROUND_TRUTH, model_id]),
+        items = items.filter(pl.col("item_id").is_in(list(item_ids)))
+    seqs = np.sort(items["seq"].to_numpy())
+    objects = snapshot.objects
+    if objects.height == 0 or "x" not in objects.columns:
+        return _no_shapes(), seqs, snapshot.revision
+    crowd = (
+        pl.col("attributes.iscrowd").cast(pl.Boolean, strict=False).fill_null(False)
+        if "attributes.iscrowd" in objects.columns
+        else pl.lit(False)
+    )
+    # The source's id is the object id's middle part: "<item>:<source id>:<place>".
+    source = pl.col("object_id").str.split(":").list.get(1)
+    frame = (
+        objects.lazy()
+        .filter(pl.col("type").is_in(["box", "polygon"]))
+        .with_columns(source.alias("source"))
+        .filter(pl.col("source").is_in([models.GROUND_TRUTH, model_id]))
+        .join(items.lazy(), on="item_row", how="inner")
+        .select(
+            "item_id",
+            "seq",
+            "source",
+            "object_id",
+            "type",
+            "label",
+            "confidence",
+            "x",
+            "y",
+            "width",
+            "height",
+            "area",
+            crowd.alias("crowd"),
         )
-    ).all()
-    rows = [r for r in rows if r[0] in seq_of]
-    lines = (
-        f'{{"item_id":"{item_id}","seq":{seq_of[item_id]},"source":{_quoted(source)},'
-        f'"shapes":{text}}}'
-        for item_id, source, text in rows
+        .collect()
     )
-    raw = _read_ndjson(_json_lines(lines, "{}"), len(rows))
-    seqs = np.sort(np.fromiter(seq_of.values(), np.int64, len(seq_of)))
-    if raw.height == 0 or "shapes" not in raw.columns:
-        return _no_shapes(), seqs
-    exploded = (
-        raw.with_columns(pl.col("shapes").list.len().alias("_n"))
-        .filter(pl.col("_n") > 0)
-        .with_columns(pl.int_ranges(0, pl.col("_n")).alias("_k"))
-        .explode("shapes", "_k")
-        .unnest("shapes")
-    )
-    if exploded.height == 0:
-        return _no_shapes(), seqs
-
-    def num(name: str) -> pl.Expr:
-        return (pl.col(name) if name in exploded.columns else pl.lit(None)).cast(pl.Float64)
-
-    vertices_x = vertices_y = None
-    if "vertices" in exploded.columns:
-        vertices_x = pl.col("vertices").list.eval(pl.element().struct.field("x").cast(pl.Float64))
-        vertices_y = pl.col("vertices").list.eval(pl.element().struct.field("y").cast(pl.Float64))
-    kind = pl.col("type")
-    x, y, w, h = num("x"), num("y"), num("width"), num("height")
-    if vertices_x is not None:
-        # A polygon is evaluated by its bounding box.
-        poly = kind == "polygon"
-        x0, y0 = vertices_x.list.min(), vertices_y.list.min()
-        w = pl.when(poly).then(vertices_x.list.max() - x0).otherwise(w)
-        h = pl.when(poly).then(vertices_y.list.max() - y0).otherwise(h)
-        x = pl.when(poly).then(x0).otherwise(x)
-        y = pl.when(poly).then(y0).otherwise(y)
-    crowd = pl.lit(False)
-    attributes = exploded.schema.get("attributes")
-    if isinstance(attributes, pl.Struct) and "iscrowd" in exploded["attributes"].struct.fields:
-        crowd = pl.col("attributes").struct.field("iscrowd").cast(pl.Boolean).fill_null(False)
-    frame = exploded.select(
-        pl.col("item_id"),
-        pl.col("seq").cast(pl.Int64),
-        pl.col("source"),
-        pl.format("{}:{}:{}", pl.col("item_id"), pl.col("source"), pl.col("_k")).alias("object_id"),
-        kind.cast(pl.Utf8).alias("type"),
-        (pl.col("label") if "label" in exploded.columns else pl.lit(""))
-        .cast(pl.Utf8)
-        .fill_null(""),
-        num("confidence").alias("confidence"),
-        x.alias("x"),
-        y.alias("y"),
-        w.alias("width"),
-        h.alias("height"),
-        crowd.alias("crowd"),
-    )
-    return frame.filter(pl.col("type").is_in(["box", "polygon"])), seqs
+    return frame, seqs, snapshot.revision
 
 
 def _no_shapes() -> pl.DataFrame:
@@ -263,19 +227,25 @@ def _no_shapes() -> pl.DataFrame:
         schema={
             "item_id": pl.Utf8, "seq": pl.Int64, "source": pl.Utf8, "object_id": pl.Utf8,
             "type": pl.Utf8, "label": pl.Utf8, "confidence": pl.Float64, "x": pl.Float64,
-            "y": pl.Float64, "width": pl.Float64, "height": pl.Float64, "crowd": pl.Boolean,
+            "y": pl.Float64, "width": pl.Float64, "height": pl.Float64, "area": pl.Float64,
+            "crowd": pl.Boolean,
         }
     )  # fmt: skip
 
 
 def _objects(frame: pl.DataFrame, labels: list[str], predictions: bool) -> Objects:
-    code = {label: k for k, label in enumerate(labels)}
     boxes = frame.select("x", "y", "width", "height").to_numpy().astype(np.float64)
-    category = np.array([code[v] for v in frame["label"].to_list()], np.int64)
+    codes = pl.DataFrame({"label": labels, "code": np.arange(len(labels), dtype=np.int64)})
+    category = frame.select("label").join(codes, on="label", how="left")["code"].to_numpy()
+    # Detections' area is their box's (pycocotools' loadRes); ground truth's its own.
+    area = boxes[:, 2] * boxes[:, 3]
+    if not predictions:
+        area = frame["area"].fill_null(float("nan")).to_numpy()
+        area = np.where(np.isnan(area), boxes[:, 2] * boxes[:, 3], area)
     return Objects(
         image=frame["seq"].to_numpy(),
         category=category,
-        area=boxes[:, 2] * boxes[:, 3],
+        area=area,
         score=frame["confidence"].fill_null(1.0).to_numpy() if predictions else None,
         crowd=None if predictions else frame["crowd"].to_numpy(),
         boxes=boxes,
@@ -308,10 +278,9 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             raise PermanentError("the dataset was deleted")
         params = dict(evaluation.params)
         model_id = evaluation.model_id
-        read_at = dataset.revision
         item_ids = _scope_items(session, dataset, evaluation.scope)
         ctx.progress(0.05, 1, "reading ground truth and predictions", force=True)
-        frame, seqs = read_shapes(session, dataset.id, model_id, item_ids)
+        frame, seqs, read_at = read_shapes(session, dataset, model_id, item_ids)
     with ctx.db.write() as session:
         session.execute(
             update(EVALUATIONS)
@@ -376,7 +345,7 @@ def evaluate_frame(
     matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
     buffer = io.BytesIO()
     matches.write_parquet(buffer, compression="zstd")
-    return Result(metrics, buffer.getvalue(), save_state(ev), ev)
+    return Result(metrics, buffer.getvalue(), ev.state.to_bytes(), ev)
 
 
 def _outcomes(
@@ -537,42 +506,8 @@ def _confusion(
 # --- stored state: a slice re-evaluated ---
 
 
-def save_state(ev: Evaluation) -> bytes:
-    buffer = io.BytesIO()
-    arrays = {name: getattr(ev, name) for name in _STATE_FIELDS}
-    meta = {
-        "iou_type": ev.params.iou_type,
-        "iou_thresholds": ev.params.iou_thresholds.tolist(),
-        "recall_thresholds": ev.params.recall_thresholds.tolist(),
-        "max_detections": list(ev.params.max_detections),
-        "area_ranges": [list(r) for r in ev.params.area_ranges],
-        "area_labels": list(ev.params.area_labels),
-        "use_categories": ev.params.use_categories,
-        "n_dt": ev.n_dt,
-        "n_gt": ev.n_gt,
-    }
-    np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
-    return buffer.getvalue()
-
-
-def load_state(data: bytes) -> Evaluation:
-    with np.load(io.BytesIO(data)) as stored:
-        meta = json.loads(stored["meta"].tobytes())
-        arrays = {name: stored[name] for name in _STATE_FIELDS}
-    p = Params(
-        iou_type=meta["iou_type"],
-        iou_thresholds=np.asarray(meta["iou_thresholds"]),
-        recall_thresholds=np.asarray(meta["recall_thresholds"]),
-        max_detections=tuple(meta["max_detections"]),
-        area_ranges=tuple(tuple(r) for r in meta["area_ranges"]),
-        area_labels=tuple(meta["area_labels"]),
-        use_categories=meta["use_categories"],
-    )
-    empty = np.zeros(0)
-    return Evaluation(
-        params=p, precision=empty, recall=empty, scores=empty, stats=empty,
-        n_dt=meta["n_dt"], n_gt=meta["n_gt"], **arrays,
-    )  # fmt: skip
+def load_state(data: bytes) -> MatchState:
+    return MatchState.from_bytes(data)
 
 
 def metrics_for_items(
@@ -638,7 +573,7 @@ def compare(
     )
     common_items = [seq_to_item[int(s)] for s in common if int(s) in seq_to_item]
 
-    def side(found: models.Evaluation, state: Evaluation) -> dict[str, Any]:
+    def side(found: models.Evaluation, state: MatchState) -> dict[str, Any]:
         if same_scope:
             metrics = found.metrics or {}
             return {

@@ -218,6 +218,33 @@ def _objects_columns(frame: pl.DataFrame) -> pl.DataFrame:
         .then(_rle(frame, 0))
         .otherwise(None)
     )
+    # The left and top of the shape's extent (boxes and polygons evaluate by their box).
+    left = (
+        pl.when(kind == "box")
+        .then(_field(frame, "x"))
+        .when(kind == "ellipse")
+        .then(_field(frame, "cx") - rx)
+        .when(kind == "cuboid")
+        .then(_face(frame, "x"))
+        .when(kind.is_in(["polygon", "line"]))
+        .then(_least(frame, "vertices", "x"))
+        .when(kind == "keypoints")
+        .then(_least(frame, "points", "x"))
+        .otherwise(None)
+    )
+    top = (
+        pl.when(kind == "box")
+        .then(_field(frame, "y"))
+        .when(kind == "ellipse")
+        .then(_field(frame, "cy") - ry)
+        .when(kind == "cuboid")
+        .then(_face(frame, "y"))
+        .when(kind.is_in(["polygon", "line"]))
+        .then(_least(frame, "vertices", "y"))
+        .when(kind == "keypoints")
+        .then(_least(frame, "points", "y"))
+        .otherwise(None)
+    )
     area = (
         pl.when(kind == "ellipse")
         .then(np.pi * rx * ry)
@@ -245,6 +272,8 @@ def _objects_columns(frame: pl.DataFrame) -> pl.DataFrame:
         _field(frame, "confidence"),
         extent_w.alias("_w"),
         extent_h.alias("_h"),
+        left.alias("_x"),
+        top.alias("_y"),
         *([pl.col("rle")] if "rle" in frame.columns else []),
         *([pl.col("vertices")] if "vertices" in frame.columns else []),
         *([rx.alias("rx"), ry.alias("ry")] if "rx" in frame.columns else []),
@@ -261,6 +290,8 @@ def _objects_columns(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("_h").alias("height"),
         (pl.col("_w") / pl.col("_h")).alias("aspect"),
         pl.lit(None, dtype=pl.Float64).alias("iou"),
+        pl.col("_x").alias("x"),
+        pl.col("_y").alias("y"),
     )
     if attributes:
         out = pl.concat([out, pl.DataFrame(attributes)], how="horizontal")
@@ -271,6 +302,12 @@ def _face(frame: pl.DataFrame, side: str) -> pl.Expr:
     if "front" not in frame.columns:
         return pl.lit(None, dtype=pl.Float64)
     return pl.col("front").struct.field(side).cast(pl.Float64)
+
+
+def _least(frame: pl.DataFrame, column: str, axis: str) -> pl.Expr:
+    if column not in frame.columns:
+        return pl.lit(None, dtype=pl.Float64)
+    return pl.col(column).list.eval(pl.element().struct.field(axis).cast(pl.Float64)).list.min()
 
 
 def _span(frame: pl.DataFrame, column: str, axis: str) -> pl.Expr:
@@ -328,5 +365,7 @@ def _empty_objects() -> pl.DataFrame:
             "height": pl.Float64,
             "aspect": pl.Float64,
             "iou": pl.Float64,
+            "x": pl.Float64,
+            "y": pl.Float64,
         }
     )

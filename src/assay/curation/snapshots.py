@@ -189,6 +189,8 @@ def _measures(session: Session, dataset_id: str, after: int | None) -> dict[str,
 
 
 MATCH_COLUMNS = ("match", "matched_id")
+# The saved files' layout: a file of another format is not loaded (the snapshot is built).
+FORMAT = 2
 
 
 def with_matches(session: Session, dataset_id: str, objects: pl.DataFrame) -> pl.DataFrame:
@@ -416,6 +418,8 @@ class Snapshots:
         try:
             about = json.loads((folder / "snapshot.json").read_text())
             revision = int(about["revision"])
+            if about.get("format") != FORMAT:
+                return None  # written by an older version: its columns differ
             if revision > dataset.revision or dataset.tombstone_floor > revision:
                 return None  # from another database, or too old to catch up
             items = pl.read_parquet(folder / about["items"])
@@ -439,7 +443,14 @@ class Snapshots:
             snapshot.objects.write_parquet(folder / objects)
             pointer = folder / "snapshot.json.tmp"
             pointer.write_text(
-                json.dumps({"revision": snapshot.revision, "items": items, "objects": objects})
+                json.dumps(
+                    {
+                        "format": FORMAT,
+                        "revision": snapshot.revision,
+                        "items": items,
+                        "objects": objects,
+                    }
+                )
             )
             os.replace(pointer, folder / "snapshot.json")
             for old in folder.glob("*.parquet"):

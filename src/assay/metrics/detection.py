@@ -29,7 +29,6 @@ Ids play no part (pycocotools' test `dtm > 0` assumes ids are not 0; COCO's star
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -183,16 +182,10 @@ class ObjectMatches:
 
 
 @dataclass
-class Evaluation:
-    """COCOeval's results, and every object's match.
-
-    precision[t, r, k, a, m], recall[t, k, a, m], scores[t, r, k, a, m] as COCOeval.eval
-    (-1 where a category has no ground truth to find); stats: the summary numbers in
-    COCOeval.stats' order (`summary()` names them). Matches per world w = a * T + t (area
-    range a, IoU threshold t; `world()` finds it): `detections(w)` and `objects(w)` in the
-    callers' rows. Internally the evaluated detections are in accumulation order
-    (`dt_rows` maps them to callers' rows) and the objects in group order (`gt_rows`).
-    """
+class Results:
+    """COCOeval's numbers over some images: precision[t, r, k, a, m], recall[t, k, a, m],
+    scores[t, r, k, a, m] as COCOeval.eval (-1 where a category has nothing to find), stats
+    in COCOeval.stats' order (`summary()` names them)."""
 
     params: Params
     image_ids: np.ndarray
@@ -201,77 +194,9 @@ class Evaluation:
     recall: np.ndarray
     scores: np.ndarray
     stats: np.ndarray
-    n_dt: int
-    n_gt: int
-    dt_rows: np.ndarray
-    gt_rows: np.ndarray
-    d_match: np.ndarray  # W x evaluated detections: object index, -1
-    d_iou: np.ndarray  # W x evaluated detections
-    g_match: np.ndarray  # W x objects: detection index, -1
-    g_ignore: np.ndarray  # A x objects
-    d_out_of_range: np.ndarray  # A x evaluated detections
-    d_image: np.ndarray  # per evaluated detection: image id, score, rank in its group,
-    d_score: np.ndarray  # category index (0 without categories)
-    d_rank: np.ndarray
-    d_cat: np.ndarray
-    g_image: np.ndarray  # per object: image id, category index
-    g_cat: np.ndarray
-
-    def restricted_to(self, image_ids: Sequence[int] | np.ndarray) -> Evaluation:
-        """The evaluation of a subset of the images (a slice) from the stored matches: no IoU
-        and no matching again — matching is per image, so each image's matches stand. The
-        same numbers as COCOeval with params.imgIds set to those images."""
-        images = np.intersect1d(self.image_ids, np.asarray(image_ids, np.int64))
-        d_sel = np.flatnonzero(np.isin(self.d_image, images))
-        g_sel = np.isin(self.g_image, images)
-        precision, recall, scores = _accumulate(
-            self.params, len(self.category_ids), self.d_score[d_sel], self.d_rank[d_sel],
-            self.d_cat[d_sel], self.g_cat, self.d_match[:, d_sel], self.g_ignore,
-            self.d_out_of_range[:, d_sel], g_keep=g_sel,
-        )  # fmt: skip
-        return dataclasses.replace(
-            self,
-            image_ids=images,
-            precision=precision,
-            recall=recall,
-            scores=scores,
-            stats=_summarize(self.params, precision, recall),
-        )
-
-    def detections(self, world: int) -> DetectionMatches:
-        """Each detection's match in a world, in the callers' rows."""
-        a = world // len(self.params.iou_thresholds)
-        m = self.d_match[world]
-        hit = m >= 0
-        ignored = self.d_out_of_range[a].copy()
-        if len(self.gt_rows):
-            ignored[hit] = self.g_ignore[a, m[hit]]
-        match = np.full(self.n_dt, -1, np.int64)
-        iou = np.zeros(self.n_dt)
-        ign = np.zeros(self.n_dt, bool)
-        evaluated = np.zeros(self.n_dt, bool)
-        match[self.dt_rows] = (
-            np.where(hit, self.gt_rows[np.maximum(m, 0)], -1) if len(self.gt_rows) else -1
-        )
-        iou[self.dt_rows] = self.d_iou[world]
-        ign[self.dt_rows] = ignored
-        evaluated[self.dt_rows] = True
-        return DetectionMatches(evaluated, match, iou, ign)
-
-    def objects(self, world: int) -> ObjectMatches:
-        """Each ground-truth object's match in a world, in the callers' rows."""
-        a = world // len(self.params.iou_thresholds)
-        m = self.g_match[world]
-        match = np.full(self.n_gt, -1, np.int64)
-        ign = np.zeros(self.n_gt, bool)
-        evaluated = np.zeros(self.n_gt, bool)
-        if len(self.dt_rows):
-            match[self.gt_rows] = np.where(m >= 0, self.dt_rows[np.maximum(m, 0)], -1)
-        ign[self.gt_rows] = self.g_ignore[a]
-        evaluated[self.gt_rows] = True
-        return ObjectMatches(evaluated, match, ign)
 
     def world(self, iou_threshold: float, area: str = "all") -> int:
+        """The index w = a * T + t of an (IoU threshold, area range) pair."""
         t = np.flatnonzero(np.isclose(self.params.iou_thresholds, iou_threshold, atol=1e-9))
         if not len(t):
             raise ValueError(f"iou_threshold: {iou_threshold} is not among the thresholds")
@@ -295,6 +220,151 @@ class Evaluation:
             if len(v):
                 out[k] = np.mean(v)
         return out
+
+
+@dataclass
+class MatchState:
+    """What accumulation needs of an evaluation, kept to evaluate subsets of its images
+    again without matching (`restricted_to`), small enough to store (`to_bytes`: the
+    per-world flags bit-packed — about 2.5 bytes per detection and threshold pair)."""
+
+    params: Params
+    image_ids: np.ndarray
+    category_ids: np.ndarray
+    d_image: np.ndarray  # per evaluated detection, in accumulation order
+    d_score: np.ndarray
+    d_rank: np.ndarray  # in its image/category group, by score
+    d_cat: np.ndarray  # category index (0 without categories)
+    d_matched: np.ndarray  # W x detections: matched in that world
+    d_good: np.ndarray  # W x detections: matched to an object not ignored
+    d_out_of_range: np.ndarray  # A x detections
+    g_image: np.ndarray  # per object
+    g_cat: np.ndarray
+    g_ignore: np.ndarray  # A x objects
+
+    def restricted_to(self, image_ids: Sequence[int] | np.ndarray) -> Results:
+        """The evaluation of a subset of the images (a slice) from the stored matches: no
+        IoU and no matching again — matching is per image, so each image's matches stand.
+        The same numbers as COCOeval with params.imgIds set to those images."""
+        images = np.intersect1d(self.image_ids, np.asarray(image_ids, np.int64))
+        d_sel = np.flatnonzero(np.isin(self.d_image, images))
+        g_sel = np.isin(self.g_image, images)
+        precision, recall, scores = _accumulate(
+            self.params, len(self.category_ids), self.d_score[d_sel], self.d_rank[d_sel],
+            self.d_cat[d_sel], self.g_cat, self.d_matched[:, d_sel], self.d_good[:, d_sel],
+            self.g_ignore, self.d_out_of_range[:, d_sel], g_keep=g_sel,
+        )  # fmt: skip
+        stats = _summarize(self.params, precision, recall)
+        return Results(self.params, images, self.category_ids, precision, recall, scores, stats)
+
+    _ARRAYS = (
+        "image_ids", "category_ids", "d_image", "d_score", "d_rank", "d_cat", "g_image", "g_cat",
+    )  # fmt: skip
+    _BITS = ("d_matched", "d_good", "d_out_of_range", "g_ignore")
+
+    def to_bytes(self) -> bytes:
+        import io
+        import json
+
+        p = self.params
+        meta = {
+            "iou_type": p.iou_type,
+            "iou_thresholds": p.iou_thresholds.tolist(),
+            "recall_thresholds": p.recall_thresholds.tolist(),
+            "max_detections": list(p.max_detections),
+            "area_ranges": [list(r) for r in p.area_ranges],
+            "area_labels": list(p.area_labels),
+            "use_categories": p.use_categories,
+            "shapes": {name: list(getattr(self, name).shape) for name in self._BITS},
+        }
+        arrays = {name: getattr(self, name) for name in self._ARRAYS}
+        arrays.update({name: np.packbits(getattr(self, name), axis=-1) for name in self._BITS})
+        buffer = io.BytesIO()
+        np.savez(buffer, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> MatchState:
+        import io
+        import json
+
+        with np.load(io.BytesIO(data)) as stored:
+            meta = json.loads(stored["meta"].tobytes())
+            arrays = {name: stored[name] for name in cls._ARRAYS}
+            for name in cls._BITS:
+                shape = meta["shapes"][name]
+                arrays[name] = np.unpackbits(stored[name], axis=-1, count=shape[-1]).astype(bool)
+        params = Params(
+            iou_type=meta["iou_type"],
+            iou_thresholds=np.asarray(meta["iou_thresholds"]),
+            recall_thresholds=np.asarray(meta["recall_thresholds"]),
+            max_detections=tuple(meta["max_detections"]),
+            area_ranges=tuple(tuple(r) for r in meta["area_ranges"]),
+            area_labels=tuple(meta["area_labels"]),
+            use_categories=meta["use_categories"],
+        )
+        return cls(params=params, **arrays)
+
+
+@dataclass
+class Evaluation(Results):
+    """COCOeval's results, and every object's match per world w = a * T + t (area range a,
+    IoU threshold t; `world()` finds it): `detections(w)` and `objects(w)` in the callers'
+    rows. Internally the evaluated detections are in accumulation order (`dt_rows` maps
+    them to callers' rows) and the objects in group order (`gt_rows`); `state` is what a
+    subset is evaluated again from."""
+
+    n_dt: int = 0
+    n_gt: int = 0
+    dt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    gt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    d_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
+    d_iou: _Hits | None = None
+    g_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
+    state: MatchState | None = None
+
+    @property
+    def g_ignore(self) -> np.ndarray:
+        return self.state.g_ignore
+
+    @property
+    def d_out_of_range(self) -> np.ndarray:
+        return self.state.d_out_of_range
+
+    def restricted_to(self, image_ids: Sequence[int] | np.ndarray) -> Results:
+        return self.state.restricted_to(image_ids)
+
+    def detections(self, world: int) -> DetectionMatches:
+        """Each detection's match in a world, in the callers' rows."""
+        a = world // len(self.params.iou_thresholds)
+        m = self.d_match[world]
+        hit = m >= 0
+        ignored = self.d_out_of_range[a].copy()
+        if len(self.gt_rows):
+            ignored[hit] = self.g_ignore[a, m[hit]]
+        match = np.full(self.n_dt, -1, np.int64)
+        iou = np.zeros(self.n_dt)
+        ign = np.zeros(self.n_dt, bool)
+        evaluated = np.zeros(self.n_dt, bool)
+        if len(self.gt_rows):
+            match[self.dt_rows] = np.where(hit, self.gt_rows[np.maximum(m, 0)], -1)
+        iou[self.dt_rows] = self.d_iou.of_world(world, len(self.dt_rows))
+        ign[self.dt_rows] = ignored
+        evaluated[self.dt_rows] = True
+        return DetectionMatches(evaluated, match, iou, ign)
+
+    def objects(self, world: int) -> ObjectMatches:
+        """Each ground-truth object's match in a world, in the callers' rows."""
+        a = world // len(self.params.iou_thresholds)
+        m = self.g_match[world]
+        match = np.full(self.n_gt, -1, np.int64)
+        ign = np.zeros(self.n_gt, bool)
+        evaluated = np.zeros(self.n_gt, bool)
+        if len(self.dt_rows):
+            match[self.gt_rows] = np.where(m >= 0, self.dt_rows[np.maximum(m, 0)], -1)
+        ign[self.gt_rows] = self.g_ignore[a]
+        evaluated[self.gt_rows] = True
+        return ObjectMatches(evaluated, match, ign)
 
 
 # (name, ap, iou threshold, area label, max-detections index)
@@ -465,8 +535,18 @@ def evaluate(
         progress(0.8)
     d_cat_eval = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
     g_cat_eval = g_cat[g_rows] if p.use_categories else np.zeros(len(g_rows), np.int64)
+    d_matched = d_match >= 0
+    d_good = np.zeros_like(d_matched)
+    if len(g_rows):
+        world_a = np.repeat(np.arange(len(p.area_ranges)), len(p.iou_thresholds))
+        mw, mpos = np.nonzero(d_matched)
+        d_good[mw, mpos] = ~g_ignore[world_a[mw], d_match[mw, mpos]]
+    state = MatchState(
+        p, images, categories, dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval,
+        d_matched, d_good, d_out_of_range, gt.image[g_rows], g_cat_eval, g_ignore,
+    )  # fmt: skip
     precision, recall, scores = _accumulate(
-        p, K, dt.score[d_rows], d_rank, d_cat_eval, g_cat_eval, d_match, g_ignore,
+        p, K, state.d_score, d_rank, d_cat_eval, g_cat_eval, d_matched, d_good, g_ignore,
         d_out_of_range,
     )  # fmt: skip
     stats = _summarize(p, precision, recall)
@@ -474,8 +554,7 @@ def evaluate(
         progress(1.0)
     return Evaluation(
         p, images, categories, precision, recall, scores, stats, len(dt), len(gt),
-        d_rows, g_rows, d_match, d_iou, g_match, g_ignore, d_out_of_range,
-        dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval, gt.image[g_rows], g_cat_eval,
+        d_rows, g_rows, d_match, d_iou, g_match, state,
     )  # fmt: skip
 
 
@@ -592,53 +671,115 @@ def _match(
     g_crowd: np.ndarray,
     g_ignore: np.ndarray,
     n_d: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """pycocotools' greedy matching in every world at once, one detection rank at a time."""
+) -> tuple[np.ndarray, _Hits, np.ndarray]:
+    """pycocotools' greedy matching in every world at once.
+
+    A detection whose candidate objects no other detection reaches decides alone: all of
+    those are settled in one pass. The others (duplicates competing for an object) follow
+    pycocotools' order, one detection rank at a time, each step settling one detection of
+    every image/category group, for every world."""
     T, A = len(p.iou_thresholds), len(p.area_ranges)
     W = A * T
     n_g = g_ignore.shape[1]
     d_match = np.full((W, n_d), -1, np.int32)
-    d_iou = np.zeros((W, n_d))
     g_match = np.full((W, n_g), -1, np.int32)
     if not len(pairs.d):
-        return d_match, d_iou, g_match
+        return d_match, _Hits.empty(), g_match
     # Per detection, its pairs best first: higher IoU, then the later object (pycocotools
     # keeps the last of equal IoUs). Objects an area range ignores come after the others
     # in that range; that is added per world below.
     rank = d_rank[pairs.d]
-    order = np.lexsort((-pairs.g, -pairs.iou, pairs.d, rank))
-    d, g, iou, rank = pairs.d[order], pairs.g[order], pairs.iou[order], rank[order]
+    contested_g = np.bincount(pairs.g, minlength=n_g) > 1
+    contested_d = np.zeros(n_d, bool)
+    contested_d[pairs.d[contested_g[pairs.g]]] = True
+    # Free detections first (as rank 0: they do not interact), then the contested by rank.
+    step_key = np.where(contested_d[pairs.d], rank + 1, 0)
+    order = np.lexsort((-pairs.g, -pairs.iou, pairs.d, step_key))
+    d, g, iou, step_key = pairs.d[order], pairs.g[order], pairs.iou[order], step_key[order]
     crowd = g_crowd[g]
     d_start = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
-    position = np.arange(len(d)) - np.repeat(d_start, np.diff(np.r_[d_start, len(d)]))
-    worst = len(d) + 1
+    position = (np.arange(len(d)) - np.repeat(d_start, np.diff(np.r_[d_start, len(d)]))).astype(
+        np.int32
+    )
+    worst = np.int32(len(d) + 1)
+    never = np.int32(2 * worst)
     thresholds = np.minimum(p.iou_thresholds, _IOU_CAP)
     world_t = np.tile(np.arange(T), A)
     world_a = np.repeat(np.arange(A), T)
-    # Preference of a pair in a world: its position, after all unignored ones if ignored.
-    ignored = g_ignore[:, g][world_a]  # W x pairs
-    reach = iou[None, :] >= thresholds[world_t][:, None]
-    base = np.where(reach, position[None, :] + ignored * worst, 2 * worst)
     taken = np.zeros((W, n_g), bool)
-    steps = np.searchsorted(rank, np.arange(rank[-1] + 2))
+    hits = []
+    steps = np.searchsorted(step_key, np.arange(step_key[-1] + 2))
+    # A free detection with a single candidate takes it wherever its IoU reaches the
+    # threshold: no preference to work out.
+    a, b = steps[0], steps[1]
+    single = np.zeros(b - a, bool)
+    if b > a:
+        starts = d_start[: np.searchsorted(d_start, b)]
+        lengths = np.diff(np.r_[starts, b])
+        single[starts[lengths == 1] - a] = True
+        k1 = np.flatnonzero(single) + a
+        w, j = np.nonzero(iou[k1][None, :] >= thresholds[world_t][:, None])
+        k = k1[j]
+        d_match[w, d[k]] = g[k]
+        g_match[w, g[k]] = d[k]
+        hits.append((w.astype(np.int32), d[k].astype(np.int32), iou[k]))
     for r in range(len(steps) - 1):
         a, b = steps[r], steps[r + 1]
-        if a == b:
+        if r == 0:
+            # The free detections with several candidates (the single ones are done).
+            idx = np.flatnonzero(~single) + a
+            check_taken = False
+        else:
+            idx = np.arange(a, b)
+            check_taken = True
+        if not len(idx):
             continue
-        pg = g[a:b]
-        prio = np.where(taken[:, pg] & ~crowd[a:b][None, :], 2 * worst, base[:, a:b])
-        starts = d_start[(d_start >= a) & (d_start < b)] - a
+        pd, pg, piou, pcrowd = d[idx], g[idx], iou[idx], crowd[idx]
+        # Preference of a pair in a world: its position, after all unignored ones if
+        # ignored; out of reach below the threshold or when its object is taken.
+        prio = g_ignore[:, pg][world_a].astype(np.int32)
+        prio *= worst
+        prio += position[idx]
+        prio[piou[None, :] < thresholds[world_t][:, None]] = never
+        if check_taken:
+            prio[taken[:, pg] & ~pcrowd[None, :]] = never
+        starts = np.flatnonzero(np.r_[True, pd[1:] != pd[:-1]])
         best = np.minimum.reduceat(prio, starts, axis=1)
-        seg = np.cumsum(np.r_[False, np.diff(d[a:b]) != 0])
-        chosen = (prio == best[:, seg]) & (prio < 2 * worst)
+        seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(idx)]))
+        chosen = (prio == best[:, seg]) & (prio < never)
         w, k = np.nonzero(chosen)
-        dd, gg = d[a + k], pg[k]
+        dd, gg = pd[k], pg[k]
         d_match[w, dd] = gg
-        d_iou[w, dd] = iou[a + k]
         g_match[w, gg] = dd
-        keep = ~crowd[a + k]
+        hits.append((w.astype(np.int32), dd.astype(np.int32), piou[k]))
+        keep = ~pcrowd[k]
         taken[w[keep], gg[keep]] = True
-    return d_match, d_iou, g_match
+    return d_match, _Hits.of(hits), g_match
+
+
+@dataclass
+class _Hits:
+    """The matched pairs' IoUs, sparse: world, detection, IoU."""
+
+    w: np.ndarray
+    d: np.ndarray
+    iou: np.ndarray
+
+    @classmethod
+    def empty(cls) -> _Hits:
+        return cls(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+
+    @classmethod
+    def of(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Hits:
+        if not parts:
+            return cls.empty()
+        return cls(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
+
+    def of_world(self, world: int, n: int) -> np.ndarray:
+        out = np.zeros(n)
+        mine = self.w == world
+        out[self.d[mine]] = self.iou[mine]
+        return out
 
 
 def _accumulate(
@@ -648,13 +789,15 @@ def _accumulate(
     rank: np.ndarray,
     d_cat: np.ndarray,
     g_cat: np.ndarray,
-    d_match: np.ndarray,
+    d_matched: np.ndarray,
+    d_good: np.ndarray,
     g_ignore: np.ndarray,
     d_out_of_range: np.ndarray,
     g_keep: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """COCOeval.accumulate from the matches; detections come in accumulation order.
-    g_keep: the objects of the images evaluated (all by default); matches index all."""
+    d_matched / d_good (W x detections): matched, and matched to an object not ignored.
+    g_keep: the objects of the images evaluated (all by default)."""
     T, R = len(p.iou_thresholds), len(p.recall_thresholds)
     A, M = len(p.area_ranges), len(p.max_detections)
     W = A * T
@@ -681,77 +824,83 @@ def _accumulate(
     npig_f = npig[world_a].ravel()
     cat_start = np.searchsorted(d_cat, np.arange(K + 1))
     in_range = ~d_out_of_range  # A x n
-    # The matches, by world then position. A detection counts (as TP or FP) unless it is
-    # ignored: when unmatched, outside the area range; when matched, if its object is. So
-    # the count is the in-range detections', corrected at the matches.
-    mw, mpos = np.nonzero(d_match >= 0)
-    ma = world_a[mw]
-    m_good = ~g_ignore[ma, d_match[mw, mpos]] if g_ignore.shape[1] else np.zeros(0, bool)
-    m_delta = m_good.astype(np.int64) - in_range[ma, mpos]
-    for m, max_det in enumerate(p.max_detections):
+    # Per max-detections setting: which detections count, how many per category, and the
+    # running count of in-range ones per area range (ignored detections are not counted).
+    cut = []
+    for max_det in p.max_detections:
         within = rank < max_det
         kept = np.flatnonzero(within)
         k_lo = np.searchsorted(kept, cat_start[:K])
-        n_k = np.searchsorted(kept, cat_start[1:]) - k_lo  # detections per category
+        n_k = np.searchsorted(kept, cat_start[1:]) - k_lo
         base = np.cumsum(in_range & within[None, :], axis=1, dtype=np.int64)  # A x n
-        base_before = np.zeros((A, K), np.int64)
+        before = np.zeros((A, K), np.int64)
         if len(within):
-            base_before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
-        sel = within[mpos]
-        ew, epos, egood = mw[sel], mpos[sel], m_good[sel]
-        ek = d_cat[epos]
-        eseg = ew * K + ek
-        seg_first = np.searchsorted(eseg, np.arange(W * K + 1))
-        corr = np.r_[0, np.cumsum(m_delta[sel])]
-        counted = (
-            base[world_a[ew], epos]
-            - base_before[world_a[ew], ek]
-            + corr[1:]
-            - corr[seg_first[eseg]]
-        )
-        # Precision only rises at a true positive, so only those are visited: the c-th
-        # of a category has precision c / (detections counted so far + eps).
-        tw, tpos, tk, counted = ew[egood], epos[egood], ek[egood], counted[egood]
-        tseg = tw * K + tk
-        t_first = np.searchsorted(tseg, np.arange(W * K + 1))
-        n_tp = np.diff(t_first).reshape(W, K)
-        c = np.arange(len(tseg)) - t_first[tseg] + 1
-        pr = c / (counted.astype(float) + _EPS)
-        # The interpolated precision at threshold r: the largest from the need[r]-th true
-        # positive to the category's end — block maxima between consecutive thresholds
-        # (reduceat, exact), then a running maximum over the thresholds from the right.
-        n_tp_f = n_tp.ravel()
-        n_k_f = np.tile(n_k, W)
-        Pm, Sm = P[m], S[m]
-        Pm[:] = np.where(keep_f, 0.0, -1.0)[:, None]
-        Sm[:] = Pm
-        # At a recall threshold of 0 (need 0) the score is the category's first detection's.
-        if len(kept):
-            top = np.tile(score[kept[np.minimum(k_lo, len(kept) - 1)]], W)
-            z = keep_f & (n_k_f > 0)
+            before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
+        top = score[kept[np.minimum(k_lo, len(kept) - 1)]] if len(kept) else np.zeros(K)
+        cut.append((within, bool(within.all()), n_k, base, before, top))
+    # World by world (each world's arrays stay in cache): its matches, by position. A
+    # detection counts (as TP or FP) unless ignored — when unmatched, outside the area
+    # range; when matched, if its object is — so the count is the in-range detections',
+    # corrected at the matches.
+    for w in range(W):
+        a = world_a[w]
+        rows = slice(w * K, (w + 1) * K)
+        m_pos = np.flatnonzero(d_matched[w])
+        m_good = d_good[w, m_pos]
+        m_delta = m_good.astype(np.int32) - in_range[a, m_pos]
+        for m, (within, all_within, n_k, base, before, top) in enumerate(cut):
+            if all_within:
+                e_pos, e_good, e_delta = m_pos, m_good, m_delta
+            else:
+                sel = within[m_pos]
+                e_pos, e_good, e_delta = m_pos[sel], m_good[sel], m_delta[sel]
+            e_cat = d_cat[e_pos]
+            seg_first = np.searchsorted(e_cat, np.arange(K + 1))
+            corr = np.cumsum(e_delta)
+            # Only true positives are visited (precision only rises there): the c-th of a
+            # category has precision c / (detections counted so far + eps).
+            at = np.flatnonzero(e_good)
+            t_pos, t_cat = e_pos[at], e_cat[at]
+            start = seg_first[t_cat]
+            counted = (
+                base[a, t_pos]
+                - before[a, t_cat]
+                + corr[at]
+                - np.where(start > 0, corr[np.maximum(start - 1, 0)], 0)
+            )
+            t_first = np.searchsorted(t_cat, np.arange(K + 1))
+            n_tp = np.diff(t_first)
+            c = np.arange(len(t_cat)) - t_first[t_cat] + 1
+            pr = c / (counted.astype(float) + _EPS)
+            keep_w = keep_f[rows]
+            Pm, Sm = P[m, rows], S[m, rows]
+            Pm[:] = np.where(keep_w, 0.0, -1.0)[:, None]
+            Sm[:] = Pm
+            # At a recall threshold of 0 (need 0) the score is the category's first
+            # detection's.
+            z = keep_w & (n_k > 0)
             for col in zero_cols:
                 Sm[:, col] = np.where(z, top, Sm[:, col])
-        # Rows (world, category) with a true positive: the interpolated precision at
-        # threshold r is the largest from the need[r]-th true positive to the category's
-        # end — block maxima between consecutive thresholds (reduceat, exact), then a
-        # running maximum over the thresholds from the right.
-        act = np.flatnonzero(keep_f & (n_tp_f > 0))
-        if len(act):
-            nd = need_f[act]
-            reach = nd <= n_tp_f[act][:, None]
-            first = t_first[act][:, None] + np.maximum(nd - 1, 0)
-            starts = np.concatenate([first, t_first[act + 1][:, None]], axis=1)
-            use = np.concatenate([reach, np.ones((len(act), 1), bool)], axis=1)
-            block = np.full(use.shape, -np.inf)
-            block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
-            q = np.maximum.accumulate(block[:, :-1][:, ::-1], axis=1)[:, ::-1]
-            Pm[act] = np.where(reach, q, 0.0)
-            at = np.minimum(first, len(tpos) - 1)
-            values = np.where(reach, score[tpos[at]], 0.0)
-            values[:, zero_cols] = Sm[act][:, zero_cols]
-            Sm[act] = values
-        with np.errstate(divide="ignore", invalid="ignore"):
-            Rc[m] = np.where(keep_f, np.where(n_k_f > 0, n_tp_f / npig_f, 0.0), -1.0)
+            # Categories with a true positive: the interpolated precision at threshold r is
+            # the largest from the need[r]-th true positive to the category's end — block
+            # maxima between consecutive thresholds (reduceat, exact), then a running
+            # maximum over the thresholds from the right.
+            act = np.flatnonzero(keep_w & (n_tp > 0))
+            if len(act):
+                nd = need_f[rows][act]
+                reach = nd <= n_tp[act][:, None]
+                first = t_first[act][:, None] + np.maximum(nd - 1, 0)
+                starts = np.concatenate([first, t_first[act + 1][:, None]], axis=1)
+                use = np.concatenate([reach, np.ones((len(act), 1), bool)], axis=1)
+                block = np.full(use.shape, -np.inf)
+                block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
+                q = np.maximum.accumulate(block[:, :-1][:, ::-1], axis=1)[:, ::-1]
+                Pm[act] = np.where(reach, q, 0.0)
+                values = np.where(reach, score[t_pos[np.minimum(first, len(t_pos) - 1)]], 0.0)
+                values[:, zero_cols] = Sm[act][:, zero_cols]
+                Sm[act] = values
+            with np.errstate(divide="ignore", invalid="ignore"):
+                Rc[m, rows] = np.where(keep_w, np.where(n_k > 0, n_tp / npig_f[rows], 0.0), -1.0)
     precision = P.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
     scores = S.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
     recall = Rc.reshape(M, A, T, K).transpose(2, 3, 1, 0)
