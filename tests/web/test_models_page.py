@@ -132,6 +132,10 @@ def test_evaluate_from_the_page_then_its_curves_matrix_and_explorer_links(
         f"{metrics['summary']['AP50']:.3f}"
     )
     expect(page.locator('[data-total="fp"]')).to_have_text(str(metrics["totals"]["fp"]))
+    # The shareable report opens with the browser's session.
+    href = page.get_by_role("link", name="Report", exact=True).get_attribute("href")
+    report = page.request.get(live_server.url + href)
+    assert report.status == 200 and report.headers["content-type"].startswith("text/html")
 
     # PR curves: one polyline per class and the mean, their points the API's precision.
     classes = metrics["pr_curves"]["classes"]

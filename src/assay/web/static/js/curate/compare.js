@@ -6,10 +6,10 @@
 
 import { api, css, el, navigate } from "/static/js/api.js";
 import { humanMessage } from "/static/js/errors.js";
-import { formatDate, plural, select } from "/static/js/manager/ui.js";
+import { plural, select } from "/static/js/manager/ui.js";
 import { explorerUrl, quote } from "/static/js/curate/evalqueries.js";
 import {
-  comparePath, evaluationPath, fixed, loadModelsContext, modelName, modelsHeader,
+  comparePath, evaluationLabel, evaluationPath, fixed, loadModelsContext, modelsHeader,
 } from "/static/js/curate/models.js";
 
 const SUMMARY = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"];
@@ -30,7 +30,7 @@ export async function renderCompare(view, { id }) {
   const baseId = params.get("base") || done[1]?.id || "";
   const newId = params.get("new") || done[0]?.id || "";
   document.title = `Compare · Models · ${dataset.name} · Assay`;
-  const options = done.map((e) => [e.id, `${modelName(context, e.model_id)} · ${e.name || e.id} · ${formatDate(e.created_at)}`]);
+  const options = done.map((e) => [e.id, evaluationLabel(context, e, { when: true })]);
   const baseline = select("base", options, baseId, { "aria-label": "Baseline evaluation" });
   const candidate = select("new", options, newId, { "aria-label": "Evaluation to compare" });
   const chooser = el("form", { class: "toolbar compare-form card", "aria-label": "Evaluations compared" },
@@ -55,7 +55,7 @@ export async function renderCompare(view, { id }) {
     body.replaceChildren(el("p", { class: "error card", role: "alert" }, `Could not compare: ${humanMessage(error)}`));
     return {};
   }
-  const name = (side) => el("a", { href: evaluationPath(id, side.id) }, `${modelName(context, side.model_id)} · ${side.name || side.id}`);
+  const name = (side) => el("a", { href: evaluationPath(id, side.id) }, evaluationLabel(context, side));
   body.replaceChildren(
     el("p", { class: "muted compare-scope" },
       compared.same_scope ? `Both evaluated the same ${plural(compared.items_compared, "item")}.`
@@ -69,7 +69,7 @@ export async function renderCompare(view, { id }) {
     const rows = SUMMARY.filter((key) => key in (answer.new.summary || {}) || key in (answer.base.summary || {})).map((key) => {
       const delta = answer.summary_delta[key];
       return el("tr", { "data-metric": key },
-        el("th", { scope: "row" }, key),
+        el("td", { class: "metric-key" }, key),
         el("td", { class: "right num", "data-side": "base" }, fixed(answer.base.summary?.[key])),
         el("td", { class: "right num", "data-side": "new" }, fixed(answer.new.summary?.[key])),
         el("td", { class: `right num delta ${trend(delta)}`, "data-side": "delta" }, signed(delta)));

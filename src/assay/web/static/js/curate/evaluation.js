@@ -14,7 +14,7 @@ import {
 } from "/static/js/curate/evalqueries.js";
 import { followJob } from "/static/js/curate/measures.js";
 import {
-  comparePath, fixed, loadModelsContext, modelName, modelsHeader, scopeText,
+  comparePath, evaluationLabel, fixed, loadModelsContext, modelName, modelsHeader, scopeText,
 } from "/static/js/curate/models.js";
 
 const AP_NAMES = [["AP", "IoU .50:.05:.95"], ["AP50", "IoU .50"], ["AP75", "IoU .75"], ["APs", "small"], ["APm", "medium"], ["APl", "large"]];
@@ -231,7 +231,7 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
   function compareSection() {
     const others = context.evaluations.filter((e) => e.status === "done" && e.id !== evaluation.id);
     if (!others.length) return null;
-    const other = select("base", others.map((e) => [e.id, `${modelName(context, e.model_id)} · ${e.name || e.id} · ${formatDate(e.created_at)}`]),
+    const other = select("base", others.map((e) => [e.id, evaluationLabel(context, e, { when: true })]),
       others[0].id, { "aria-label": "Evaluation to compare with" });
     const form = el("form", { class: "toolbar compare-form card", "aria-label": "Compare with another evaluation" },
       el("strong", {}, "Compare with"), other, el("button", { type: "submit", class: "secondary" }, "Compare"));

@@ -29,6 +29,13 @@ export async function loadModelsContext(datasetId) {
 
 export const modelName = (context, modelId) => context.models.get(modelId)?.name || modelId;
 
+// An evaluation in words: its model, its name when it has one of its own, and (in choices) when.
+export function evaluationLabel(context, evaluation, { when = false } = {}) {
+  const model = modelName(context, evaluation.model_id);
+  const words = evaluation.name && evaluation.name !== model ? `${model} · ${evaluation.name}` : model;
+  return when ? `${words} · ${formatDate(evaluation.created_at)}` : words;
+}
+
 // The page's top: breadcrumb, the dataset's name and sections, and the page's own title.
 export function modelsHeader(dataset, { crumbs = [], title = null, actions = [] } = {}) {
   const here = [el("a", { href: `/datasets/${encodeURIComponent(dataset.id)}` }, dataset.name), " / ",
@@ -144,7 +151,7 @@ export async function renderModels(view, { id }) {
 
   function compareForm(done) {
     if (done.length < 2) return null;
-    const options = done.map((e) => [e.id, `${modelName(context, e.model_id)} · ${e.name || e.id} · ${formatDate(e.created_at)}`]);
+    const options = done.map((e) => [e.id, evaluationLabel(context, e, { when: true })]);
     const baseline = select("base", options, done[1].id, { "aria-label": "Baseline evaluation" });
     const candidate = select("new", options, done[0].id, { "aria-label": "Evaluation to compare" });
     const form = el("form", { class: "toolbar compare-form card", "aria-label": "Compare two evaluations" },
