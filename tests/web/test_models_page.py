@@ -92,6 +92,11 @@ def objects_matching(api: httpx.Client, dataset_id: str, query: str) -> int:
     return ok(api.post(f"/datasets/{dataset_id}/query", json=body))["count"]
 
 
+def matched(count: int) -> str:
+    """The explorer's count line in the object view."""
+    return "1 object matches" if count == 1 else f"{count} objects match"
+
+
 def opened_query(page) -> str:
     """The query of the explorer page the browser is on (its URL's q, in object view)."""
     params = parse_qs(urlparse(page.url).query)
@@ -137,6 +142,15 @@ def test_evaluate_from_the_page_then_its_curves_matrix_and_explorer_links(
     report = page.request.get(live_server.url + href)
     assert report.status == 200 and report.headers["content-type"].startswith("text/html")
 
+    # The per-class table sorts by a column (numbers: highest first).
+    table = page.get_by_role("table", name="Per class")
+    table.get_by_role("button", name="AP", exact=True).click()
+    expect(table.locator('th[data-key="ap"]')).to_have_attribute("aria-sort", "descending")
+    by_ap = sorted(metrics["per_class"], key=lambda c: -c["ap"])
+    assert table.locator("tbody tr").evaluate_all("rs => rs.map(r => r.dataset.label)") == [
+        c["label"] for c in by_ap
+    ]
+
     # PR curves: one polyline per class and the mean, their points the API's precision.
     classes = metrics["pr_curves"]["classes"]
     lines = page.locator(".pr-chart polyline")
@@ -161,6 +175,18 @@ def test_evaluate_from_the_page_then_its_curves_matrix_and_explorer_links(
     tip = page.locator(".evaluation-pr .chart-tip")
     expect(tip).to_contain_text(f"recall 0.30 · precision {truck['precision'][30]:.3f}")
     expect(tip).to_contain_text(f"confidence ≥ {truck['score'][30]:.3f}")
+    # A click there: the trucks' false positives from that confidence up.
+    page.mouse.click(bounds["x"] + bounds["width"] * 0.3, bounds["y"] + bounds["height"] / 2)
+    expect(page.locator(".explore-count")).to_have_text(re.compile(r"objects? match"))
+    query = opened_query(page)
+    assert query == (
+        'prediction.detector.label = "truck" AND prediction.detector.match = fp'
+        f" AND prediction.detector.confidence >= {truck['score'][30]!r}"
+    )
+    expect(page.locator(".explore-count")).to_have_text(
+        matched(objects_matching(api, dataset["id"], query))
+    )
+    page.go_back()
 
     # The confusion matrix: every cell's count the API's, a missed column, a spurious row.
     confusion = metrics["confusion"]
@@ -195,7 +221,7 @@ def test_evaluate_from_the_page_then_its_curves_matrix_and_explorer_links(
     expect(page.get_by_role("combobox", name="Query")).to_have_value(query)
     count = objects_matching(api, dataset["id"], query)
     assert count >= confusion["matrix"][truth][predicted]
-    expect(page.locator(".explore-count")).to_have_text(f"{count} objects match")
+    expect(page.locator(".explore-count")).to_have_text(matched(count))
 
     # Back on the evaluation, the missed column of trucks, then a histogram bar: exactly its
     # objects.
@@ -205,13 +231,13 @@ def test_evaluate_from_the_page_then_its_curves_matrix_and_explorer_links(
     missed = 'annotation.label = "truck" AND annotation.match = fn'
     assert opened_query(page) == missed
     expect(page.locator(".explore-count")).to_have_text(
-        f"{objects_matching(api, dataset['id'], missed)} objects match"
+        matched(objects_matching(api, dataset["id"], missed))
     )
     page.go_back()
     fp = metrics["confidence"]["fp"]
     busiest = max(range(len(fp)), key=fp.__getitem__)
     page.locator(f'.hist-bar[data-outcome="fp"][data-bin="{busiest}"]').click()
-    expect(page.locator(".explore-count")).to_have_text(f"{fp[busiest]} objects match")
+    expect(page.locator(".explore-count")).to_have_text(matched(fp[busiest]))
     assert opened_query(page).startswith("prediction.detector.match = fp AND ")
     assert dialogs == []
 
