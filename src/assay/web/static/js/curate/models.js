@@ -40,7 +40,7 @@ export function evaluationLabel(context, evaluation, { when = false } = {}) {
 export function modelsHeader(dataset, { crumbs = [], title = null, actions = [] } = {}) {
   const here = [el("a", { href: `/datasets/${encodeURIComponent(dataset.id)}` }, dataset.name), " / ",
     crumbs.length ? el("a", { href: modelsPath(dataset.id) }, "Models") : "Models"];
-  for (const [i, crumb] of crumbs.entries()) here.push(" / ", i === crumbs.length - 1 ? crumb : crumb);
+  for (const crumb of crumbs) here.push(" / ", crumb);
   return [
     el("nav", { class: "breadcrumb", "aria-label": "Breadcrumb" }, el("a", { href: "/datasets" }, "Datasets"), " / ", ...here),
     el("div", { class: "page-header models-header" },
