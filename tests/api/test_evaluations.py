@@ -244,16 +244,22 @@ def test_the_models_page_data(client, manager, world, pool):
     matrix = np.array(confusion["matrix"])
     assert confusion["labels"] == [*labels, "(none)"]
     assert matrix.shape == (len(labels) + 1, len(labels) + 1) and matrix[-1, -1] == 0
-    # Every prediction not matched to a crowd region is somewhere in a column; every
-    # counted object in a row.
-    assert matrix.sum() > 0 and matrix[:-1, :-1].trace() > 0
+    # The diagonal is each label's true positives; a row adds up to the label's objects
+    # (crowd regions aside), a column to its counted predictions; confusions exist.
+    per_class = {c["label"]: c for c in metrics["per_class"]}
+    for k, label in enumerate(labels):
+        row = per_class[label]
+        assert matrix[k, k] == row["tp"]
+        assert matrix[k, :].sum() == row["ground_truth"] == row["tp"] + row["fn"]
+        assert matrix[:, k].sum() == row["tp"] + row["fp"]
+    off = matrix[:-1, :-1] - np.diag(np.diag(matrix[:-1, :-1]))
+    assert off.sum() > 0 and matrix[-1, :].sum() > 0 and matrix[:, -1].sum() > 0
     curves = metrics["pr_curves"]
     assert len(curves["recall"]) == 101 and len(curves["all"]) == 101
     for curve in curves["classes"].values():
         assert all(a >= b for a, b in zip(curve["precision"], curve["precision"][1:], strict=False))
     hist = metrics["confidence"]
     assert sum(hist["tp"]) == metrics["totals"]["tp"] and sum(hist["fp"]) == metrics["totals"]["fp"]
-    per_class = {c["label"]: c for c in metrics["per_class"]}
     assert sum(c["tp"] for c in per_class.values()) == metrics["totals"]["tp"]
 
 

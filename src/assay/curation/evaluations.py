@@ -339,9 +339,7 @@ def evaluate_frame(
     world = ev.world(threshold, "all")
     det, obj = ev.detections(world), ev.objects(world)
     metrics = _metrics(ev, gt, dets, labels, threshold, det, obj)
-    metrics["confusion"] = _confusion(
-        gt, dets, labels, seqs, threshold, max(params["max_detections"])
-    )
+    metrics["confusion"] = _confusion(gt, dets, labels, seqs, threshold, det, obj)
     matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
     buffer = io.BytesIO()
     matches.write_parquet(buffer, compression="zstd")
@@ -476,30 +474,51 @@ def _metrics(
     }
 
 
+def _subset(objects: Objects, rows: np.ndarray) -> Objects:
+    return Objects(
+        image=objects.image[rows],
+        category=objects.category[rows],
+        area=objects.area[rows],
+        score=None if objects.score is None else objects.score[rows],
+        crowd=None if objects.crowd is None else np.asarray(objects.crowd)[rows],
+        boxes=objects.boxes[rows],
+    )
+
+
 def _confusion(
-    gt: Objects, dets: Objects, labels: list[str], seqs: np.ndarray, threshold: float, max_det: int
+    gt: Objects,
+    dets: Objects,
+    labels: list[str],
+    seqs: np.ndarray,
+    threshold: float,
+    det: Any,
+    obj: Any,
 ) -> dict[str, Any]:
-    """Predictions matched to ground truth whatever their labels (greedy by score, COCO's
-    rule, at the threshold); rows are the ground truth's labels, columns the predictions',
-    each with a last entry for "nothing": missed objects and spurious predictions."""
+    """Rows are the ground truth's labels, columns the predictions', each with a last entry
+    for "nothing". The diagonal is each label's true positives (the evaluation's matches);
+    then the false positives are matched to the missed objects of other labels (greedy by
+    score, COCO's rule, at the threshold): a hit is a confusion, a false positive left over
+    is spurious (last row), a missed object left over is missed (last column). So a row
+    adds up to the label's objects and a column to its counted predictions."""
+    n = len(labels)
+    matrix = np.zeros((n + 1, n + 1), np.int64)
+    np.add.at(matrix, (dets.category[det.tp], dets.category[det.tp]), 1)
+    fp_rows, fn_rows = np.flatnonzero(det.fp), np.flatnonzero(obj.fn)
+    left_dt, left_gt = _subset(dets, fp_rows), _subset(gt, fn_rows)
     p = Params(
         iou_type="bbox",
         iou_thresholds=np.array([threshold]),
-        max_detections=(max_det,),
+        max_detections=(max(len(fp_rows), 1),),
         area_ranges=((0.0, 1e5**2),),
         area_labels=("all",),
         use_categories=False,
     )
-    ev = evaluate(gt, dets, p, image_ids=seqs, category_ids=np.arange(len(labels)))
-    det, obj = ev.detections(0), ev.objects(0)
-    n = len(labels)
-    matrix = np.zeros((n + 1, n + 1), np.int64)
-    hit = det.evaluated & ~det.ignored & (det.match >= 0)
-    np.add.at(matrix, (gt.category[det.match[hit]], dets.category[hit]), 1)
-    spurious = det.evaluated & ~det.ignored & (det.match < 0)
-    np.add.at(matrix, (n, dets.category[spurious]), 1)
-    missed = obj.fn
-    np.add.at(matrix, (gt.category[missed], n), 1)
+    ev = evaluate(left_gt, left_dt, p, image_ids=seqs, category_ids=np.arange(n))
+    hits, objects = ev.detections(0), ev.objects(0)
+    hit = hits.match >= 0
+    np.add.at(matrix, (left_gt.category[hits.match[hit]], left_dt.category[hit]), 1)
+    np.add.at(matrix, (n, left_dt.category[~hit]), 1)
+    np.add.at(matrix, (left_gt.category[objects.match < 0], n), 1)
     return {"labels": [*labels, NONE_LABEL], "matrix": matrix.tolist(), "iou_threshold": threshold}
 
 

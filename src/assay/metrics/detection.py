@@ -319,8 +319,7 @@ class Evaluation(Results):
     dt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     gt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     d_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
-    d_iou: _Hits | None = None
-    g_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
+    d_iou: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     state: MatchState | None = None
 
     @property
@@ -348,7 +347,7 @@ class Evaluation(Results):
         evaluated = np.zeros(self.n_dt, bool)
         if len(self.gt_rows):
             match[self.dt_rows] = np.where(hit, self.gt_rows[np.maximum(m, 0)], -1)
-        iou[self.dt_rows] = self.d_iou.of_world(world, len(self.dt_rows))
+        iou[self.dt_rows] = self.d_iou[world]
         ign[self.dt_rows] = ignored
         evaluated[self.dt_rows] = True
         return DetectionMatches(evaluated, match, iou, ign)
@@ -356,7 +355,11 @@ class Evaluation(Results):
     def objects(self, world: int) -> ObjectMatches:
         """Each ground-truth object's match in a world, in the callers' rows."""
         a = world // len(self.params.iou_thresholds)
-        m = self.g_match[world]
+        # Each object's detection, from the detections' matches (a crowd region matched by
+        # several keeps one of them).
+        m = np.full(len(self.gt_rows), -1, np.int64)
+        matched = np.flatnonzero(self.d_match[world] >= 0)
+        m[self.d_match[world, matched]] = matched
         match = np.full(self.n_gt, -1, np.int64)
         ign = np.zeros(self.n_gt, bool)
         evaluated = np.zeros(self.n_gt, bool)
@@ -530,7 +533,7 @@ def evaluate(
     pairs = _candidate_pairs(p, gt, dt, g_rows, g_group, d_rows, d_group, by_group, g_crowd)
     if progress:
         progress(0.5)
-    d_match, d_iou, g_match = _match(p, pairs, d_rank, g_crowd, g_ignore, len(d_rows))
+    d_match, d_iou = _match(p, pairs, d_rank, g_crowd, g_ignore, len(d_rows))
     if progress:
         progress(0.8)
     d_cat_eval = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
@@ -554,7 +557,7 @@ def evaluate(
         progress(1.0)
     return Evaluation(
         p, images, categories, precision, recall, scores, stats, len(dt), len(gt),
-        d_rows, g_rows, d_match, d_iou, g_match, state,
+        d_rows, g_rows, d_match, d_iou, state,
     )  # fmt: skip
 
 
@@ -671,7 +674,7 @@ def _match(
     g_crowd: np.ndarray,
     g_ignore: np.ndarray,
     n_d: int,
-) -> tuple[np.ndarray, _Hits, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """pycocotools' greedy matching in every world at once.
 
     A detection whose candidate objects no other detection reaches decides alone: all of
@@ -682,9 +685,9 @@ def _match(
     W = A * T
     n_g = g_ignore.shape[1]
     d_match = np.full((W, n_d), -1, np.int32)
-    g_match = np.full((W, n_g), -1, np.int32)
+    d_iou = np.zeros((W, n_d), np.float32)
     if not len(pairs.d):
-        return d_match, _Hits.empty(), g_match
+        return d_match, d_iou
     # Per detection, its pairs best first: higher IoU, then the later object (pycocotools
     # keeps the last of equal IoUs). Objects an area range ignores come after the others
     # in that range; that is added per world below.
@@ -707,7 +710,6 @@ def _match(
     world_t = np.tile(np.arange(T), A)
     world_a = np.repeat(np.arange(A), T)
     taken = np.zeros((W, n_g), bool)
-    hits = []
     steps = np.searchsorted(step_key, np.arange(step_key[-1] + 2))
     # A free detection with a single candidate takes it wherever its IoU reaches the
     # threshold: no preference to work out.
@@ -721,8 +723,7 @@ def _match(
         w, j = np.nonzero(iou[k1][None, :] >= thresholds[world_t][:, None])
         k = k1[j]
         d_match[w, d[k]] = g[k]
-        g_match[w, g[k]] = d[k]
-        hits.append((w.astype(np.int32), d[k].astype(np.int32), iou[k]))
+        d_iou[w, d[k]] = iou[k]
     for r in range(len(steps) - 1):
         a, b = steps[r], steps[r + 1]
         if r == 0:
@@ -750,36 +751,10 @@ def _match(
         w, k = np.nonzero(chosen)
         dd, gg = pd[k], pg[k]
         d_match[w, dd] = gg
-        g_match[w, gg] = dd
-        hits.append((w.astype(np.int32), dd.astype(np.int32), piou[k]))
+        d_iou[w, dd] = piou[k]
         keep = ~pcrowd[k]
         taken[w[keep], gg[keep]] = True
-    return d_match, _Hits.of(hits), g_match
-
-
-@dataclass
-class _Hits:
-    """The matched pairs' IoUs, sparse: world, detection, IoU."""
-
-    w: np.ndarray
-    d: np.ndarray
-    iou: np.ndarray
-
-    @classmethod
-    def empty(cls) -> _Hits:
-        return cls(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
-
-    @classmethod
-    def of(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Hits:
-        if not parts:
-            return cls.empty()
-        return cls(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
-
-    def of_world(self, world: int, n: int) -> np.ndarray:
-        out = np.zeros(n)
-        mine = self.w == world
-        out[self.d[mine]] = self.iou[mine]
-        return out
+    return d_match, d_iou
 
 
 def _accumulate(
