@@ -162,7 +162,7 @@ def test_make_demo_passes_port_and_data_dir(tmp_path):
     assert f'--data-dir "{tmp_path}/demo data"' in line and '--port "8123"' in line, line
 
 
-def wait_ready(http: httpx.Client, process: Process, timeout: float = 60) -> bool:
+def wait_ready(http: httpx.Client, process: Process, timeout: float = 150) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.proc.poll() is None:
         try:

@@ -342,7 +342,7 @@ def evaluate_frame(
     metrics["confusion"] = _confusion(gt, dets, labels, seqs, threshold, det, obj)
     matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
     buffer = io.BytesIO()
-    matches.write_parquet(buffer, compression="zstd")
+    matches.write_parquet(buffer, compression="lz4")
     return Result(metrics, buffer.getvalue(), ev.state.to_bytes(), ev)
 
 
