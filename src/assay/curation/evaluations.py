@@ -55,7 +55,8 @@ NONE_LABEL = "(none)"
 
 def _checked_params(params: dict[str, Any] | None) -> dict[str, Any]:
     params = dict(params or {})
-    unknown = set(params) - {"iou_type", "iou_threshold", "iou_thresholds", "max_detections"}
+    known = {"iou_type", "iou_threshold", "iou_thresholds", "max_detections", "class_agnostic"}
+    unknown = set(params) - known
     if unknown:
         raise Invalid(
             f"unknown parameter {sorted(unknown)[0]!r}", field=f"params.{sorted(unknown)[0]}"
@@ -80,6 +81,8 @@ def _checked_params(params: dict[str, Any] | None) -> dict[str, Any]:
             "iou_threshold (the one matches are written back at) must be one of iou_thresholds",
             field="params.iou_threshold",
         )
+    if not isinstance(params.setdefault("class_agnostic", False), bool):
+        raise Invalid("class_agnostic must be true or false", field="params.class_agnostic")
     max_det = params.setdefault("max_detections", [1, 10, 100])
     if (
         not isinstance(max_det, list)
@@ -332,6 +335,7 @@ def evaluate_frame(
         iou_type="bbox",
         iou_thresholds=np.asarray(params["iou_thresholds"], float),
         max_detections=tuple(params["max_detections"]),
+        use_categories=not params.get("class_agnostic", False),
     )
     categories = np.arange(len(labels))
     ev = evaluate(gt, dets, p, image_ids=seqs, category_ids=categories)
@@ -396,6 +400,11 @@ def _matches_frame(
     ).with_columns(pl.col("iou").fill_nan(None), pl.lit(threshold).alias("iou_threshold"))
 
 
+def _per_label(values: np.ndarray, n: int) -> np.ndarray:
+    """Per-label numbers; none (-1) when the evaluation was class-agnostic (one class)."""
+    return values if len(values) == n else np.full(n, -1.0)
+
+
 def _number(v: float) -> float | None:
     return None if v is None or v < 0 or not np.isfinite(v) else float(v)
 
@@ -413,8 +422,8 @@ def _metrics(
     t = int(np.flatnonzero(np.isclose(p.iou_thresholds, threshold))[0])
     tp_d, fp_d, fn_g = det.tp, det.fp, obj.fn
     per_class = []
-    ap = ev.per_class_ap()
-    ap_t = ev.per_class_ap(iou_threshold=float(p.iou_thresholds[t]))
+    ap = _per_label(ev.per_class_ap(), len(labels))
+    ap_t = _per_label(ev.per_class_ap(iou_threshold=float(p.iou_thresholds[t])), len(labels))
     for k, label in enumerate(labels):
         tp = int(np.sum(tp_d & (dets.category == k)))
         fp = int(np.sum(fp_d & (dets.category == k)))
@@ -434,7 +443,7 @@ def _metrics(
             }
         )
     # PR curves at the writeback threshold, all areas, the most detections.
-    precision = ev.precision[t, :, :, 0, -1]  # R x K
+    precision = ev.precision[t, :, :, 0, -1]  # R x K (K = 1 when class-agnostic)
     score_at = ev.scores[t, :, :, 0, -1]
     curves = {
         label: {
@@ -442,7 +451,7 @@ def _metrics(
             "score": [float(v) for v in score_at[:, k]],
         }
         for k, label in enumerate(labels)
-        if precision[0, k] > -1
+        if p.use_categories and precision[0, k] > -1
     }
     valid = precision > -1
     mean = np.where(
@@ -495,14 +504,16 @@ def _confusion(
     obj: Any,
 ) -> dict[str, Any]:
     """Rows are the ground truth's labels, columns the predictions', each with a last entry
-    for "nothing". The diagonal is each label's true positives (the evaluation's matches);
+    for "nothing". The evaluation's matches first — with labels, each label's true
+    positives, on the diagonal;
     then the false positives are matched to the missed objects of other labels (greedy by
     score, COCO's rule, at the threshold): a hit is a confusion, a false positive left over
     is spurious (last row), a missed object left over is missed (last column). So a row
     adds up to the label's objects and a column to its counted predictions."""
     n = len(labels)
     matrix = np.zeros((n + 1, n + 1), np.int64)
-    np.add.at(matrix, (dets.category[det.tp], dets.category[det.tp]), 1)
+    # True positives: on the diagonal (class-agnostic matching may cross labels).
+    np.add.at(matrix, (gt.category[det.match[det.tp]], dets.category[det.tp]), 1)
     fp_rows, fn_rows = np.flatnonzero(det.fp), np.flatnonzero(obj.fn)
     left_dt, left_gt = _subset(dets, fp_rows), _subset(gt, fn_rows)
     p = Params(
@@ -548,7 +559,7 @@ def metrics_for_items(
     ]
     ev = load_state(evaluation.state).restricted_to(np.asarray(seqs, np.int64))
     labels = (evaluation.metrics or {}).get("labels", [])
-    ap = ev.per_class_ap()
+    ap = _per_label(ev.per_class_ap(), len(labels))
     return {
         "items": len(ev.image_ids),
         "summary": {k: _number(v) for k, v in ev.summary().items()},
@@ -601,7 +612,7 @@ def compare(
             }
         part = state.restricted_to(common)
         labels = (found.metrics or {}).get("labels", [])
-        ap = part.per_class_ap()
+        ap = _per_label(part.per_class_ap(), len(labels))
         return {
             "summary": {k: _number(v) for k, v in part.summary().items()},
             "per_class": {
