@@ -382,3 +382,82 @@ def test_two_models_compared_item_by_item(client, manager, world, pool):
         404,
         "new",
     )
+
+
+def test_a_classification_evaluation_is_scikit_learn_s(client, manager, pool):
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(4)
+    labels = ["cat", "dog", "fox"]
+    truth = [labels[i] for i in rng.integers(0, 3, 60)]
+    pdfs = rng.dirichlet([1, 1, 1], 60)
+    guess = [labels[int(np.argmax(p))] for p in pdfs]
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "cls"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    items = [
+        {
+            "reference_id": f"img-{n}",
+            "media": f"https://media.example.test/{n}.jpg",
+            # The last five items have no ground truth: their predictions are spurious.
+            "annotations": [] if n >= 55 else [{"type": "category", "label": truth[n]}],
+        }
+        for n in range(60)
+    ]
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models", json={"name": "cls", "reference_id": "cls-1"}, headers=manager.headers
+        )
+    )
+    predictions = {
+        # The first three items get no prediction: missed.
+        f"img-{n}": [
+            {
+                "type": "category",
+                "label": guess[n],
+                "confidence": float(pdfs[n].max()),
+                "class_pdf": dict(zip(labels, pdfs[n].tolist(), strict=True)),
+            }
+        ]
+        for n in range(3, 60)
+    }
+    ok(
+        client.post(
+            f"{url}/predictions",
+            json={"model_id": model["id"], "items": predictions},
+            headers=manager.headers,
+        )
+    )
+    started = ok(
+        client.post(
+            f"{url}/evaluations",
+            json={"model_id": model["id"], "task": "classification", "params": {"top_k": [1, 2]}},
+            headers=manager.headers,
+        )
+    )
+    assert finished_job(client, manager, started["job_id"])["status"] == "succeeded"
+    metrics = ok(client.get(f"{url}/evaluations/{started['id']}", headers=manager.headers))[
+        "metrics"
+    ]
+    # scikit-learn with "absent" as a label of its own, left out of the averages.
+    y_true = ["<none>" if n >= 55 else truth[n] for n in range(60)]
+    y_pred = ["<none>" if n < 3 else guess[n] for n in range(60)]
+    assert metrics["summary"]["accuracy"] == pytest.approx(
+        sklearn_metrics.accuracy_score(y_true, y_pred), abs=1e-12
+    )
+    assert metrics["summary"]["macro_f1"] == pytest.approx(
+        sklearn_metrics.f1_score(y_true, y_pred, labels=labels, average="macro"), abs=1e-12
+    )
+    scored = [n for n in range(3, 55)]
+    top2 = np.mean([truth[n] in [labels[i] for i in np.argsort(-pdfs[n])[:2]] for n in scored])
+    # Top-k over the items with ground truth; a missed item counts as wrong at every k.
+    assert metrics["summary"]["top_2_accuracy"] == pytest.approx(top2 * 52 / 55, abs=1e-12)
+    assert metrics["missed"] == 3 and metrics["spurious"] == 5
+    wrong = ok(
+        client.post(
+            f"{url}/query",
+            json={"query": "prediction.match = fp", "view": "objects", "limit": 100},
+            headers=manager.headers,
+        )
+    )
+    expected_fp = sum(1 for n in range(3, 60) if n >= 55 or guess[n] != truth[n])
+    assert wrong["count"] == expected_fp == metrics["totals"]["fp"]
