@@ -112,6 +112,7 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "reference_id": "r1",
         "slice_id": "missing",
         "model_id": "missing",
+        "evaluation_id": "missing",
     }
 
 
