@@ -461,3 +461,44 @@ def test_a_classification_evaluation_is_scikit_learn_s(client, manager, pool):
     )
     expected_fp = sum(1 for n in range(3, 60) if n >= 55 or guess[n] != truth[n])
     assert wrong["count"] == expected_fp == metrics["totals"]["fp"]
+
+
+def test_a_comparison_lists_only_items_that_got_worse(client, manager, world, pool):
+    """Both ways round, every listed item is worse by its own counts' difference: an item the
+    new model does better on is not listed (its negative difference must not wrap around)."""
+    first = evaluated(client, manager, world)
+    fewer = ok(
+        client.post(
+            f"{API}/models",
+            json={"name": "fewer", "reference_id": "fewer"},
+            headers=manager.headers,
+        )
+    )
+    kept: dict[str, list] = {}
+    for n, r in enumerate(world["results"]):
+        if n % 4 == 0:
+            continue  # drops a quarter of the detections: better on some items, worse on others
+        x, y, w, h = r["bbox"]
+        kept.setdefault(f"img-{r['image_id']:03d}", []).append(
+            {"type": "box", "label": f"c{r['category_id']}", "x": x, "y": y, "width": w,
+             "height": h, "confidence": r["score"]}
+        )  # fmt: skip
+    body = {"model_id": fewer["id"], "items": kept}
+    ok(client.post(f"{world['url']}/predictions", json=body, headers=manager.headers))
+    second = evaluated(client, manager, {**world, "model": fewer})
+    directions = [(first, second), (second, first)]
+    listed = 0
+    for base, new in directions:
+        compared = ok(
+            client.get(
+                f"{world['url']}/evaluations/compare",
+                params={"base": base["id"], "new": new["id"], "limit": 1000},
+                headers=manager.headers,
+            )
+        )
+        for item in compared["items"]:
+            after, before = item["new"], item["base"]
+            assert item["worse_by"] == after["fp"] + after["fn"] - before["fp"] - before["fn"] > 0
+        assert compared["items_worse"] == len(compared["items"])
+        listed += len(compared["items"])
+    assert listed > 0

@@ -601,10 +601,12 @@ def metrics_for_items(
 
 def _item_counts(matches: bytes) -> pl.DataFrame:
     frame = pl.read_parquet(io.BytesIO(matches))
+    # Signed counts: a boolean sum is unsigned, and `worse_by` subtracts them (an item the
+    # new model does better on would wrap around to 4294967295 and rank first).
     return frame.group_by("item_id").agg(
-        (pl.col("prediction") & (pl.col("match") == "tp")).sum().alias("tp"),
-        (pl.col("prediction") & (pl.col("match") == "fp")).sum().alias("fp"),
-        (~pl.col("prediction") & (pl.col("match") == "fn")).sum().alias("fn"),
+        (pl.col("prediction") & (pl.col("match") == "tp")).sum().cast(pl.Int64).alias("tp"),
+        (pl.col("prediction") & (pl.col("match") == "fp")).sum().cast(pl.Int64).alias("fp"),
+        (~pl.col("prediction") & (pl.col("match") == "fn")).sum().cast(pl.Int64).alias("fn"),
     )
 
 
