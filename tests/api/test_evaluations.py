@@ -213,6 +213,22 @@ def test_an_evaluation_gives_pycocotools_numbers_and_writes_every_outcome_back(
         )
     )
     assert missed["count"] == totals["fn"]
+    # The object view sorts the true positives by their IoU, worst first.
+    weakest = ok(
+        client.post(
+            f"{world['url']}/query",
+            json={
+                "query": "prediction.match = tp",
+                "view": "objects",
+                "order_by": "iou",
+                "limit": 20,
+            },
+            headers=manager.headers,
+        )
+    )
+    ious = [o["object_id"] for o in weakest["items"]]
+    assert [by_id[i]["iou"] for i in ious] == sorted(by_id[i]["iou"] for i in ious)
+    assert by_id[ious[0]]["iou"] == min(m["iou"] for m in predictions if m["match"] == "tp")
 
 
 def test_a_slice_is_reevaluated_from_the_stored_matches(client, manager, world, pool):
