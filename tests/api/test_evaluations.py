@@ -213,6 +213,22 @@ def test_an_evaluation_gives_pycocotools_numbers_and_writes_every_outcome_back(
         )
     )
     assert missed["count"] == totals["fn"]
+    # The object view sorts the true positives by their IoU, worst first.
+    weakest = ok(
+        client.post(
+            f"{world['url']}/query",
+            json={
+                "query": "prediction.match = tp",
+                "view": "objects",
+                "order_by": "iou",
+                "limit": 20,
+            },
+            headers=manager.headers,
+        )
+    )
+    ious = [o["object_id"] for o in weakest["items"]]
+    assert [by_id[i]["iou"] for i in ious] == sorted(by_id[i]["iou"] for i in ious)
+    assert by_id[ious[0]]["iou"] == min(m["iou"] for m in predictions if m["match"] == "tp")
 
 
 def test_a_slice_is_reevaluated_from_the_stored_matches(client, manager, world, pool):
@@ -244,16 +260,22 @@ def test_the_models_page_data(client, manager, world, pool):
     matrix = np.array(confusion["matrix"])
     assert confusion["labels"] == [*labels, "(none)"]
     assert matrix.shape == (len(labels) + 1, len(labels) + 1) and matrix[-1, -1] == 0
-    # Every prediction not matched to a crowd region is somewhere in a column; every
-    # counted object in a row.
-    assert matrix.sum() > 0 and matrix[:-1, :-1].trace() > 0
+    # The diagonal is each label's true positives; a row adds up to the label's objects
+    # (crowd regions aside), a column to its counted predictions; confusions exist.
+    per_class = {c["label"]: c for c in metrics["per_class"]}
+    for k, label in enumerate(labels):
+        row = per_class[label]
+        assert matrix[k, k] == row["tp"]
+        assert matrix[k, :].sum() == row["ground_truth"] == row["tp"] + row["fn"]
+        assert matrix[:, k].sum() == row["tp"] + row["fp"]
+    off = matrix[:-1, :-1] - np.diag(np.diag(matrix[:-1, :-1]))
+    assert off.sum() > 0 and matrix[-1, :].sum() > 0 and matrix[:, -1].sum() > 0
     curves = metrics["pr_curves"]
     assert len(curves["recall"]) == 101 and len(curves["all"]) == 101
     for curve in curves["classes"].values():
         assert all(a >= b for a, b in zip(curve["precision"], curve["precision"][1:], strict=False))
     hist = metrics["confidence"]
     assert sum(hist["tp"]) == metrics["totals"]["tp"] and sum(hist["fp"]) == metrics["totals"]["fp"]
-    per_class = {c["label"]: c for c in metrics["per_class"]}
     assert sum(c["tp"] for c in per_class.values()) == metrics["totals"]["tp"]
 
 
@@ -378,6 +400,126 @@ def test_two_models_compared_item_by_item(client, manager, world, pool):
     )
 
 
+def test_a_classification_evaluation_is_scikit_learn_s(client, manager, pool):
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(4)
+    labels = ["cat", "dog", "fox"]
+    truth = [labels[i] for i in rng.integers(0, 3, 60)]
+    pdfs = rng.dirichlet([1, 1, 1], 60)
+    guess = [labels[int(np.argmax(p))] for p in pdfs]
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "cls"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    items = [
+        {
+            "reference_id": f"img-{n}",
+            "media": f"https://media.example.test/{n}.jpg",
+            # The last five items have no ground truth: their predictions are spurious.
+            "annotations": [] if n >= 55 else [{"type": "category", "label": truth[n]}],
+        }
+        for n in range(60)
+    ]
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models", json={"name": "cls", "reference_id": "cls-1"}, headers=manager.headers
+        )
+    )
+    predictions = {
+        # The first three items get no prediction: missed.
+        f"img-{n}": [
+            {
+                "type": "category",
+                "label": guess[n],
+                "confidence": float(pdfs[n].max()),
+                "class_pdf": dict(zip(labels, pdfs[n].tolist(), strict=True)),
+            }
+        ]
+        for n in range(3, 60)
+    }
+    ok(
+        client.post(
+            f"{url}/predictions",
+            json={"model_id": model["id"], "items": predictions},
+            headers=manager.headers,
+        )
+    )
+    started = ok(
+        client.post(
+            f"{url}/evaluations",
+            json={"model_id": model["id"], "task": "classification", "params": {"top_k": [1, 2]}},
+            headers=manager.headers,
+        )
+    )
+    assert finished_job(client, manager, started["job_id"])["status"] == "succeeded"
+    metrics = ok(client.get(f"{url}/evaluations/{started['id']}", headers=manager.headers))[
+        "metrics"
+    ]
+    # scikit-learn with "absent" as a label of its own, left out of the averages.
+    y_true = ["<none>" if n >= 55 else truth[n] for n in range(60)]
+    y_pred = ["<none>" if n < 3 else guess[n] for n in range(60)]
+    assert metrics["summary"]["accuracy"] == pytest.approx(
+        sklearn_metrics.accuracy_score(y_true, y_pred), abs=1e-12
+    )
+    assert metrics["summary"]["macro_f1"] == pytest.approx(
+        sklearn_metrics.f1_score(y_true, y_pred, labels=labels, average="macro"), abs=1e-12
+    )
+    scored = [n for n in range(3, 55)]
+    top2 = np.mean([truth[n] in [labels[i] for i in np.argsort(-pdfs[n])[:2]] for n in scored])
+    # Top-k over the items with ground truth; a missed item counts as wrong at every k.
+    assert metrics["summary"]["top_2_accuracy"] == pytest.approx(top2 * 52 / 55, abs=1e-12)
+    assert metrics["missed"] == 3 and metrics["spurious"] == 5
+    wrong = ok(
+        client.post(
+            f"{url}/query",
+            json={"query": "prediction.match = fp", "view": "objects", "limit": 100},
+            headers=manager.headers,
+        )
+    )
+    expected_fp = sum(1 for n in range(3, 60) if n >= 55 or guess[n] != truth[n])
+    assert wrong["count"] == expected_fp == metrics["totals"]["fp"]
+
+
+def test_a_comparison_lists_only_items_that_got_worse(client, manager, world, pool):
+    """Both ways round, every listed item is worse by its own counts' difference: an item the
+    new model does better on is not listed (its negative difference must not wrap around)."""
+    first = evaluated(client, manager, world)
+    fewer = ok(
+        client.post(
+            f"{API}/models",
+            json={"name": "fewer", "reference_id": "fewer"},
+            headers=manager.headers,
+        )
+    )
+    kept: dict[str, list] = {}
+    for n, r in enumerate(world["results"]):
+        if n % 4 == 0:
+            continue  # drops a quarter of the detections: better on some items, worse on others
+        x, y, w, h = r["bbox"]
+        kept.setdefault(f"img-{r['image_id']:03d}", []).append(
+            {"type": "box", "label": f"c{r['category_id']}", "x": x, "y": y, "width": w,
+             "height": h, "confidence": r["score"]}
+        )  # fmt: skip
+    body = {"model_id": fewer["id"], "items": kept}
+    ok(client.post(f"{world['url']}/predictions", json=body, headers=manager.headers))
+    second = evaluated(client, manager, {**world, "model": fewer})
+    directions = [(first, second), (second, first)]
+    listed = 0
+    for base, new in directions:
+        compared = ok(
+            client.get(
+                f"{world['url']}/evaluations/compare",
+                params={"base": base["id"], "new": new["id"], "limit": 1000},
+                headers=manager.headers,
+            )
+        )
+        for item in compared["items"]:
+            after, before = item["new"], item["base"]
+            assert item["worse_by"] == after["fp"] + after["fn"] - before["fp"] - before["fn"] > 0
+        assert compared["items_worse"] == len(compared["items"])
+        listed += len(compared["items"])
+    assert listed > 0
+
+
 def test_the_report_is_one_self_contained_page_with_escaped_labels(client, manager, pool):
     sneaky = "<script>alert(1)</script>"
     dataset = ok(
@@ -453,44 +595,3 @@ def test_the_report_is_one_self_contained_page_with_escaped_labels(client, manag
     assert download.headers["content-disposition"] == (
         f'attachment; filename="evaluation-{evaluation["id"]}.html"'
     )
-
-
-def test_a_comparison_lists_only_items_that_got_worse(client, manager, world, pool):
-    """Both ways round, every listed item is worse by its own counts' difference: an item the
-    new model does better on is not listed (its negative difference must not wrap around)."""
-    first = evaluated(client, manager, world)
-    fewer = ok(
-        client.post(
-            f"{API}/models",
-            json={"name": "fewer", "reference_id": "fewer"},
-            headers=manager.headers,
-        )
-    )
-    kept: dict[str, list] = {}
-    for n, r in enumerate(world["results"]):
-        if n % 4 == 0:
-            continue  # drops a quarter of the detections: better on some items, worse on others
-        x, y, w, h = r["bbox"]
-        kept.setdefault(f"img-{r['image_id']:03d}", []).append(
-            {"type": "box", "label": f"c{r['category_id']}", "x": x, "y": y, "width": w,
-             "height": h, "confidence": r["score"]}
-        )  # fmt: skip
-    body = {"model_id": fewer["id"], "items": kept}
-    ok(client.post(f"{world['url']}/predictions", json=body, headers=manager.headers))
-    second = evaluated(client, manager, {**world, "model": fewer})
-    directions = [(first, second), (second, first)]
-    listed = 0
-    for base, new in directions:
-        compared = ok(
-            client.get(
-                f"{world['url']}/evaluations/compare",
-                params={"base": base["id"], "new": new["id"], "limit": 1000},
-                headers=manager.headers,
-            )
-        )
-        for item in compared["items"]:
-            after, before = item["new"], item["base"]
-            assert item["worse_by"] == after["fp"] + after["fn"] - before["fp"] - before["fn"] > 0
-        assert compared["items_worse"] == len(compared["items"])
-        listed += len(compared["items"])
-    assert listed > 0

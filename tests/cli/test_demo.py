@@ -162,7 +162,7 @@ def test_make_demo_passes_port_and_data_dir(tmp_path):
     assert f'--data-dir "{tmp_path}/demo data"' in line and '--port "8123"' in line, line
 
 
-def wait_ready(http: httpx.Client, process: Process, timeout: float = 60) -> bool:
+def wait_ready(http: httpx.Client, process: Process, timeout: float = 150) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.proc.poll() is None:
         try:
@@ -284,8 +284,21 @@ def test_demo_quality_lab_has_a_course_gold_and_labelers_with_history(settings, 
         )  # work left for whoever opens the demo
 
 
+@pytest.fixture
+def curation_pool(ctx):
+    """A worker knowing the curation pillar's jobs (registered before it starts, as
+    `assay serve` loads the pillars before its workers)."""
+    import assay.curation.jobs  # noqa: F401
+    from assay.core.worker import WorkerPool
+
+    workers = WorkerPool(ctx, threads=1, name="demo")
+    workers.start()
+    yield workers
+    workers.stop()
+
+
 def test_demo_curation_dataset_is_queryable_with_predictions_slices_and_an_autotag(
-    settings, db, dialect
+    settings, db, dialect, curation_pool
 ):
     from sqlalchemy import select
 
@@ -324,3 +337,24 @@ def test_demo_curation_dataset_is_queryable_with_predictions_slices_and_an_autot
         assert kinds == {"dark": "dynamic", "the cat": "static"}
         cat = session.scalar(select(models.Slice).where(models.Slice.name == "the cat"))
         assert len(slices.slice_item_ids(session=session, dataset=dataset, found=cat)) == 10
+        evaluation_id = session.scalar(
+            select(models.Evaluation.id).where(models.Evaluation.dataset_id == dataset.id)
+        )
+    # The k-NN classifier's evaluation, queued by the seed, runs as a job.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with db.read() as session:
+            evaluation = session.get(models.Evaluation, evaluation_id)
+            if evaluation.status in ("done", "failed"):
+                break
+        time.sleep(0.2)
+    assert evaluation.status == "done", evaluation.error
+    assert evaluation.task == "classification"
+    summary = evaluation.metrics["summary"]
+    assert 0 < summary["accuracy"] <= 1 and evaluation.metrics["items"] == dataset.item_count
+    with db.read() as session:
+        dataset = datasets.get_dataset(session=session, dataset_id=first.dataset_id, mode="live")
+        wrong = explore.explore(
+            session=session, dataset=dataset, query="prediction.match = fp", limit=1
+        ).count
+    assert wrong == evaluation.metrics["totals"]["fp"]

@@ -62,6 +62,7 @@ def start_evaluation(
             query=evaluation_in.query,
             name=evaluation_in.name,
             params=evaluation_in.params,
+            task=evaluation_in.task,
         )
         return _view(found)
 

@@ -41,7 +41,8 @@ from assay.compat.nucleus_slices import SLICE
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
-from assay.curation import annotations, hosted_runs, items, ml_models, models
+from assay.core.models import Job
+from assay.curation import annotations, evaluations, hosted_runs, items, ml_models, models
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(route_class=ScaleRoute)
@@ -490,3 +491,38 @@ def run_prediction_loc(run_id: str, rest: str, actor: CurrentActor, ctx: Ctx):
     with ctx.db.read() as session:
         model, dataset = load_run(session, run_id, actor)
         return _one_prediction(session, dataset, model, rest)
+
+
+@router.post("/dataset/{dataset_id}/model/{model_id}/calculateEvaluationMetrics")
+def calculate_evaluation_metrics(
+    dataset_id: str,
+    model_id: str,
+    actor: CurrentActor,
+    ctx: Ctx,
+    body: OptionalJsonObject = None,
+) -> dict[str, Any]:
+    """`Dataset.calculate_evaluation_metrics(model, options)`: an evaluation of the model's
+    predictions on the dataset (`curation/evaluations.py`), class-agnostic by default as
+    Nucleus's matching is; the kickoff's job JSON with the evaluation's id. Nucleus's
+    `allowed_label_matches` is not supported: a 400 naming it."""
+    options = body or {}
+    if options.get("allowed_label_matches"):
+        raise Invalid(
+            "allowed_label_matches is not supported; match with class_agnostic true or false",
+            field="allowed_label_matches",
+        )
+    agnostic = options.get("class_agnostic", True)
+    if not isinstance(agnostic, bool):
+        raise Invalid("class_agnostic must be true or false", field="class_agnostic")
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        model = load_model(session, model_id, actor)
+        found = evaluations.start_evaluation(
+            session=session,
+            dataset=dataset,
+            model=model,
+            actor=actor,
+            params={"class_agnostic": agnostic},
+        )
+        job = session.get(Job, found.job_id)
+        return {**job_json(job), "evaluation_id": found.id}

@@ -6,7 +6,9 @@ embeddings, slices and an autotag.
   `.brightness`, `.contrast`, `.colour`, `.edges`);
 - ground truth: the photograph's subject as a category (`cat`, `person`, `food`, …);
 - predictions of two models from scikit-image's own detectors: `lbp_faces` (its trained
-  frontal-face cascade) and `log_blobs` (Laplacian-of-Gaussian blob detection);
+  frontal-face cascade) and `log_blobs` (Laplacian-of-Gaussian blob detection), and of a
+  classifier, `knn_tiles` (the subject voted by each item's 5 nearest other items in the
+  embedding space), with its classification evaluation queued;
 - embeddings from the offline `tiny-image` embedder; a dynamic slice of dark items, a static
   slice of the cat, and the autotag `cat` seeded with the cat's tiles and committed.
 
@@ -27,7 +29,16 @@ from sqlalchemy.orm import Session
 from assay.core import blobs
 from assay.core.auth import Actor
 from assay.core.settings import Settings
-from assay.curation import datasets, embeddings, items, models, similarity, slices, wire
+from assay.curation import (
+    datasets,
+    embeddings,
+    evaluations,
+    items,
+    models,
+    similarity,
+    slices,
+    wire,
+)
 
 DATASET_NAME = "Sample photographs"
 # scikit-image's sample images and what each shows.
@@ -247,9 +258,16 @@ def seed(
         append=wire.decode(msgspec.json.encode({"items": records}), wire.AppendIn),
         max_items=settings.max_append_items,
     )
+    subjects = [r["annotations"][0]["label"] for r in records]
+    demo_models = {}
     for name, about, predictions in (
         ("lbp_faces", "scikit-image's LBP frontal-face cascade", faces),
         ("log_blobs", "scikit-image's Laplacian-of-Gaussian blob detector", found_blobs),
+        (
+            "knn_tiles",
+            "the subject voted by the 5 nearest other items in the tiny-image space",
+            _knn_subjects([r["reference_id"] for r in records], subjects, vectors),
+        ),
     ):
         model = models.Model(
             mode=actor.mode,
@@ -261,6 +279,7 @@ def seed(
         session.add(model)
         session.flush()
         _predictions(session, dataset, model.id, predictions)
+        demo_models[name] = model
     session.refresh(dataset)
     embeddings.upload(
         session=session,
@@ -303,7 +322,45 @@ def seed(
     )
     session.refresh(dataset)
     similarity.commit(session=session, dataset=dataset, tag=tag)
+    # The k-NN model evaluated against the subjects (a job the server runs on start), so the
+    # Models page and `prediction.match = fp` have something to show.
+    evaluations.start_evaluation(
+        session=session,
+        dataset=dataset,
+        model=demo_models["knn_tiles"],
+        actor=actor,
+        task="classification",
+        name="knn_tiles on every item",
+    )
     return DemoDataset(dataset.id, created=True)
+
+
+def _knn_subjects(
+    references: list[str], subjects: list[str], vectors: dict[str, np.ndarray], k: int = 5
+) -> dict[str, list[dict[str, Any]]]:
+    """Each item's subject by a vote of its k nearest other items (cosine): a real, if
+    simple, classifier whose mistakes the Models page shows."""
+    matrix = np.stack([vectors[r] for r in references]).astype(np.float64)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    similar = matrix @ matrix.T
+    np.fill_diagonal(similar, -np.inf)
+    nearest = np.argsort(-similar, axis=1, kind="stable")[:, :k]
+    labels = sorted(set(subjects))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row, reference in enumerate(references):
+        votes = {label: 0 for label in labels}
+        for other in nearest[row]:
+            votes[subjects[other]] += 1
+        best = max(labels, key=lambda label: (votes[label], -labels.index(label)))
+        out[reference] = [
+            {
+                "type": "category",
+                "label": best,
+                "confidence": votes[best] / k,
+                "class_pdf": {label: votes[label] / k for label in labels},
+            }
+        ]
+    return out
 
 
 def _predictions(

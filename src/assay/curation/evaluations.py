@@ -26,8 +26,10 @@ without a confidence scores 1.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,9 +55,27 @@ HISTOGRAM_BINS = 20
 NONE_LABEL = "(none)"
 
 
-def _checked_params(params: dict[str, Any] | None) -> dict[str, Any]:
+def _checked_classification(params: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(params) - {"top_k"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise Invalid(f"unknown parameter {name!r} for classification", field=f"params.{name}")
+    top_k = params.setdefault("top_k", [1, 5])
+    if not isinstance(top_k, list) or not all(
+        isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in top_k
+    ):
+        raise Invalid("top_k: a list of positive integers", field="params.top_k")
+    return params
+
+
+def _checked_params(params: dict[str, Any] | None, task: str = "detection") -> dict[str, Any]:
     params = dict(params or {})
-    unknown = set(params) - {"iou_type", "iou_threshold", "iou_thresholds", "max_detections"}
+    if task == "classification":
+        return _checked_classification(params)
+    if task != "detection":
+        raise Invalid("task must be detection or classification", field="task")
+    known = {"iou_type", "iou_threshold", "iou_thresholds", "max_detections", "class_agnostic"}
+    unknown = set(params) - known
     if unknown:
         raise Invalid(
             f"unknown parameter {sorted(unknown)[0]!r}", field=f"params.{sorted(unknown)[0]}"
@@ -80,6 +100,8 @@ def _checked_params(params: dict[str, Any] | None) -> dict[str, Any]:
             "iou_threshold (the one matches are written back at) must be one of iou_thresholds",
             field="params.iou_threshold",
         )
+    if not isinstance(params.setdefault("class_agnostic", False), bool):
+        raise Invalid("class_agnostic must be true or false", field="params.class_agnostic")
     max_det = params.setdefault("max_detections", [1, 10, 100])
     if (
         not isinstance(max_det, list)
@@ -100,9 +122,10 @@ def start_evaluation(
     query: str | dict[str, Any] | None = None,
     name: str | None = None,
     params: dict[str, Any] | None = None,
+    task: str = "detection",
 ) -> models.Evaluation:
     """Record the evaluation and queue its job (the scope and parameters checked first)."""
-    checked = _checked_params(params)
+    checked = _checked_params(params, task)
     if slice_id is not None and query is not None:
         raise Invalid("give slice_id or query, not both", field="query")
     scope: dict[str, Any] = {}
@@ -116,7 +139,7 @@ def start_evaluation(
         dataset_id=dataset.id,
         model_id=model.id,
         name=name or model.name,
-        task="detection",
+        task=task,
         params=checked,
         scope=scope,
         status="queued",
@@ -278,9 +301,13 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             raise PermanentError("the dataset was deleted")
         params = dict(evaluation.params)
         model_id = evaluation.model_id
+        task = evaluation.task
         item_ids = _scope_items(session, dataset, evaluation.scope)
         ctx.progress(0.05, 1, "reading ground truth and predictions", force=True)
-        frame, seqs, read_at = read_shapes(session, dataset, model_id, item_ids)
+        if task == "classification":
+            frame, seqs, read_at = read_categories(session, dataset, model_id, item_ids)
+        else:
+            frame, seqs, read_at = read_shapes(session, dataset, model_id, item_ids)
     with ctx.db.write() as session:
         session.execute(
             update(EVALUATIONS)
@@ -288,7 +315,10 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             .values(status="running")
         )
     ctx.progress(0.3, 1, f"evaluating {frame.height} objects on {len(seqs)} items", force=True)
-    result = evaluate_frame(frame, seqs, model_id, params)
+    if task == "classification":
+        result = evaluate_categories(frame, seqs, model_id, params)
+    else:
+        result = evaluate_frame(frame, seqs, model_id, params)
     ctx.progress(0.8, 1, "storing the results", force=True)
     with ctx.db.write() as session:
         evaluation = session.get(models.Evaluation, payload["evaluation_id"])
@@ -332,6 +362,7 @@ def evaluate_frame(
         iou_type="bbox",
         iou_thresholds=np.asarray(params["iou_thresholds"], float),
         max_detections=tuple(params["max_detections"]),
+        use_categories=not params.get("class_agnostic", False),
     )
     categories = np.arange(len(labels))
     ev = evaluate(gt, dets, p, image_ids=seqs, category_ids=categories)
@@ -339,12 +370,10 @@ def evaluate_frame(
     world = ev.world(threshold, "all")
     det, obj = ev.detections(world), ev.objects(world)
     metrics = _metrics(ev, gt, dets, labels, threshold, det, obj)
-    metrics["confusion"] = _confusion(
-        gt, dets, labels, seqs, threshold, max(params["max_detections"])
-    )
+    metrics["confusion"] = _confusion(gt, dets, labels, seqs, threshold, det, obj)
     matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
     buffer = io.BytesIO()
-    matches.write_parquet(buffer, compression="zstd")
+    matches.write_parquet(buffer, compression="lz4")
     return Result(metrics, buffer.getvalue(), ev.state.to_bytes(), ev)
 
 
@@ -398,6 +427,11 @@ def _matches_frame(
     ).with_columns(pl.col("iou").fill_nan(None), pl.lit(threshold).alias("iou_threshold"))
 
 
+def _per_label(values: np.ndarray, n: int) -> np.ndarray:
+    """Per-label numbers; none (-1) when the evaluation was class-agnostic (one class)."""
+    return values if len(values) == n else np.full(n, -1.0)
+
+
 def _number(v: float) -> float | None:
     return None if v is None or v < 0 or not np.isfinite(v) else float(v)
 
@@ -415,8 +449,8 @@ def _metrics(
     t = int(np.flatnonzero(np.isclose(p.iou_thresholds, threshold))[0])
     tp_d, fp_d, fn_g = det.tp, det.fp, obj.fn
     per_class = []
-    ap = ev.per_class_ap()
-    ap_t = ev.per_class_ap(iou_threshold=float(p.iou_thresholds[t]))
+    ap = _per_label(ev.per_class_ap(), len(labels))
+    ap_t = _per_label(ev.per_class_ap(iou_threshold=float(p.iou_thresholds[t])), len(labels))
     for k, label in enumerate(labels):
         tp = int(np.sum(tp_d & (dets.category == k)))
         fp = int(np.sum(fp_d & (dets.category == k)))
@@ -436,7 +470,7 @@ def _metrics(
             }
         )
     # PR curves at the writeback threshold, all areas, the most detections.
-    precision = ev.precision[t, :, :, 0, -1]  # R x K
+    precision = ev.precision[t, :, :, 0, -1]  # R x K (K = 1 when class-agnostic)
     score_at = ev.scores[t, :, :, 0, -1]
     curves = {
         label: {
@@ -444,7 +478,7 @@ def _metrics(
             "score": [float(v) for v in score_at[:, k]],
         }
         for k, label in enumerate(labels)
-        if precision[0, k] > -1
+        if p.use_categories and precision[0, k] > -1
     }
     valid = precision > -1
     mean = np.where(
@@ -476,30 +510,53 @@ def _metrics(
     }
 
 
+def _subset(objects: Objects, rows: np.ndarray) -> Objects:
+    return Objects(
+        image=objects.image[rows],
+        category=objects.category[rows],
+        area=objects.area[rows],
+        score=None if objects.score is None else objects.score[rows],
+        crowd=None if objects.crowd is None else np.asarray(objects.crowd)[rows],
+        boxes=objects.boxes[rows],
+    )
+
+
 def _confusion(
-    gt: Objects, dets: Objects, labels: list[str], seqs: np.ndarray, threshold: float, max_det: int
+    gt: Objects,
+    dets: Objects,
+    labels: list[str],
+    seqs: np.ndarray,
+    threshold: float,
+    det: Any,
+    obj: Any,
 ) -> dict[str, Any]:
-    """Predictions matched to ground truth whatever their labels (greedy by score, COCO's
-    rule, at the threshold); rows are the ground truth's labels, columns the predictions',
-    each with a last entry for "nothing": missed objects and spurious predictions."""
+    """Rows are the ground truth's labels, columns the predictions', each with a last entry
+    for "nothing". The evaluation's matches first — with labels, each label's true
+    positives, on the diagonal;
+    then the false positives are matched to the missed objects of other labels (greedy by
+    score, COCO's rule, at the threshold): a hit is a confusion, a false positive left over
+    is spurious (last row), a missed object left over is missed (last column). So a row
+    adds up to the label's objects and a column to its counted predictions."""
+    n = len(labels)
+    matrix = np.zeros((n + 1, n + 1), np.int64)
+    # True positives: on the diagonal (class-agnostic matching may cross labels).
+    np.add.at(matrix, (gt.category[det.match[det.tp]], dets.category[det.tp]), 1)
+    fp_rows, fn_rows = np.flatnonzero(det.fp), np.flatnonzero(obj.fn)
+    left_dt, left_gt = _subset(dets, fp_rows), _subset(gt, fn_rows)
     p = Params(
         iou_type="bbox",
         iou_thresholds=np.array([threshold]),
-        max_detections=(max_det,),
+        max_detections=(max(len(fp_rows), 1),),
         area_ranges=((0.0, 1e5**2),),
         area_labels=("all",),
         use_categories=False,
     )
-    ev = evaluate(gt, dets, p, image_ids=seqs, category_ids=np.arange(len(labels)))
-    det, obj = ev.detections(0), ev.objects(0)
-    n = len(labels)
-    matrix = np.zeros((n + 1, n + 1), np.int64)
-    hit = det.evaluated & ~det.ignored & (det.match >= 0)
-    np.add.at(matrix, (gt.category[det.match[hit]], dets.category[hit]), 1)
-    spurious = det.evaluated & ~det.ignored & (det.match < 0)
-    np.add.at(matrix, (n, dets.category[spurious]), 1)
-    missed = obj.fn
-    np.add.at(matrix, (gt.category[missed], n), 1)
+    ev = evaluate(left_gt, left_dt, p, image_ids=seqs, category_ids=np.arange(n))
+    hits, objects = ev.detections(0), ev.objects(0)
+    hit = hits.match >= 0
+    np.add.at(matrix, (left_gt.category[hits.match[hit]], left_dt.category[hit]), 1)
+    np.add.at(matrix, (n, left_dt.category[~hit]), 1)
+    np.add.at(matrix, (left_gt.category[objects.match < 0], n), 1)
     return {"labels": [*labels, NONE_LABEL], "matrix": matrix.tolist(), "iou_threshold": threshold}
 
 
@@ -527,9 +584,11 @@ def metrics_for_items(
         )
         if item_id in wanted
     ]
+    if evaluation.task == "classification":
+        return _categories_for(evaluation, np.asarray(seqs, np.int64))
     ev = load_state(evaluation.state).restricted_to(np.asarray(seqs, np.int64))
     labels = (evaluation.metrics or {}).get("labels", [])
-    ap = ev.per_class_ap()
+    ap = _per_label(ev.per_class_ap(), len(labels))
     return {
         "items": len(ev.image_ids),
         "summary": {k: _number(v) for k, v in ev.summary().items()},
@@ -565,6 +624,12 @@ def compare(
     for which, found in (("base", base), ("new", new)):
         if found.status != "done" or found.state is None or found.matches is None:
             raise Invalid(f"evaluation {found.id} is {found.status}, not done", field=which)
+        if found.task != "detection":
+            raise Invalid(
+                f"evaluation {found.id} is a {found.task} evaluation; comparisons are of "
+                "detection evaluations for now",
+                field=which,
+            )
     base_state, new_state = load_state(base.state), load_state(new.state)
     common = np.intersect1d(base_state.image_ids, new_state.image_ids)
     same_scope = len(common) == len(base_state.image_ids) == len(new_state.image_ids)
@@ -584,7 +649,7 @@ def compare(
             }
         part = state.restricted_to(common)
         labels = (found.metrics or {}).get("labels", [])
-        ap = part.per_class_ap()
+        ap = _per_label(part.per_class_ap(), len(labels))
         return {
             "summary": {k: _number(v) for k, v in part.summary().items()},
             "per_class": {
@@ -667,5 +732,222 @@ def compare(
                 "worse_by": r["worse_by"],
             }
             for r in top
+        ],
+    }
+
+
+# --- classification ---
+
+
+def read_categories(
+    session: Session, dataset: models.Dataset, model_id: str, item_ids: Sequence[str] | None
+) -> tuple[pl.DataFrame, np.ndarray, int]:
+    """The category shapes of the ground truth and of the model (item_id, seq, source,
+    object_id, label, confidence, class_pdf as JSON text), the seqs in scope, the revision."""
+    snapshot = SNAPSHOTS.get(session, dataset)
+    items = snapshot.items.select(
+        pl.col("row").cast(pl.UInt32).alias("item_row"), "item_id", pl.col("seq").cast(pl.Int64)
+    )
+    if item_ids is not None:
+        items = items.filter(pl.col("item_id").is_in(list(item_ids)))
+    seqs = np.sort(items["seq"].to_numpy())
+    source = pl.col("object_id").str.split(":").list.get(1)
+    frame = (
+        snapshot.objects.lazy()
+        .filter(pl.col("type") == "category")
+        .with_columns(source.alias("source"))
+        .filter(pl.col("source").is_in([models.GROUND_TRUTH, model_id]))
+        .join(items.lazy(), on="item_row", how="inner")
+        .select("item_id", "seq", "source", "object_id", "label", "confidence")
+        .collect()
+    )
+    # Class distributions are not in the snapshot: read from the model's rows.
+    pdfs: dict[str, dict[str, float]] = {}
+    predicted_items = frame.filter(pl.col("source") == model_id)["item_id"].unique().to_list()
+    for start in range(0, len(predicted_items), 500):
+        chunk = predicted_items[start : start + 500]
+        for item_id, shapes in session.execute(
+            select(models.Annotation.item_id, models.Annotation.shapes).where(
+                models.Annotation.item_id.in_(chunk), models.Annotation.source_id == model_id
+            )
+        ):
+            for k, shape in enumerate(shapes or []):
+                if shape.get("type") == "category" and shape.get("class_pdf"):
+                    pdfs[f"{item_id}:{model_id}:{k}"] = shape["class_pdf"]
+    frame = frame.with_columns(
+        pl.col("object_id")
+        .map_elements(lambda o: json.dumps(pdfs[o]) if o in pdfs else None, return_dtype=pl.Utf8)
+        .alias("class_pdf")
+    )
+    return frame, seqs, snapshot.revision
+
+
+def evaluate_categories(
+    frame: pl.DataFrame, seqs: np.ndarray, model_id: str, params: dict[str, Any]
+) -> Result:
+    """Each item's ground-truth category against the model's (its most confident category
+    shape): accuracy, per-class and averaged P/R/F1, confusion with missed and spurious,
+    top-k from the class distributions (else the confidence of the predicted label)."""
+    from assay.metrics.classification import classification_metrics
+
+    gt = (
+        frame.filter(pl.col("source") == models.GROUND_TRUTH)
+        .sort("object_id")
+        .unique("item_id", keep="first", maintain_order=True)
+    )
+    pred = (
+        frame.filter(pl.col("source") == model_id)
+        .sort(["item_id", "confidence"], descending=[False, True], nulls_last=True)
+        .unique("item_id", keep="first", maintain_order=True)
+    )
+    joined = (
+        pl.DataFrame({"seq": seqs})
+        .join(frame.select("item_id", "seq").unique("item_id"), on="seq", how="inner")
+        .join(
+            gt.select(
+                "item_id", pl.col("label").alias("truth"), pl.col("object_id").alias("gt_id")
+            ),
+            on="item_id",
+            how="left",
+        )
+        .join(
+            pred.select(
+                "item_id", pl.col("label").alias("guess"), pl.col("object_id").alias("pred_id"),
+                "confidence", "class_pdf",
+            ),
+            on="item_id",
+            how="left",
+        )
+        .filter(pl.col("truth").is_not_null() | pl.col("guess").is_not_null())
+        .sort("seq")
+    )  # fmt: skip
+    labels = sorted(
+        set(joined["truth"].drop_nulls().to_list()) | set(joined["guess"].drop_nulls().to_list())
+    )
+    truth = np.array(joined["truth"].to_list(), dtype=object)
+    guess = np.array(joined["guess"].to_list(), dtype=object)
+    scores = np.zeros((len(joined), len(labels)))
+    column = {label: k for k, label in enumerate(labels)}
+    for row, (label, confidence, pdf) in enumerate(
+        zip(guess, joined["confidence"].to_list(), joined["class_pdf"].to_list(), strict=True)
+    ):
+        if pdf:
+            for name, value in json.loads(pdf).items():
+                if name in column:
+                    scores[row, column[name]] = value
+        elif label is not None:
+            scores[row, column[label]] = 1.0 if confidence is None else confidence
+    found = classification_metrics(
+        truth, guess, classes=labels, scores=scores, top_k=tuple(params.get("top_k", [1, 5]))
+    )
+    right = (truth == guess) & np.array([t is not None for t in truth])
+    has_pred = np.array([g is not None for g in guess])
+    has_truth = np.array([t is not None for t in truth])
+    tp = int(np.sum(right))
+    fp = int(np.sum(has_pred & ~right))
+    fn = int(np.sum(has_truth & ~right))
+    per_class = [
+        {
+            "label": c.label,
+            "precision": c.precision,
+            "recall": c.recall,
+            "f1": c.f1,
+            "support": c.support,
+            "predicted": c.predicted,
+            "tp": int(np.sum(right & (truth == c.label))),
+            "fp": int(np.sum(has_pred & ~right & (guess == c.label))),
+            "fn": int(np.sum(has_truth & ~right & (truth == c.label))),
+        }
+        for c in found.per_class
+    ]
+    summary = {
+        "accuracy": found.accuracy,
+        "micro_f1": found.micro.f1,
+        "macro_f1": found.macro.f1 if found.macro else None,
+        "weighted_f1": found.weighted.f1,
+        "cohen_kappa": found.cohen_kappa,
+        **{f"top_{k}_accuracy": v for k, v in found.top_k_accuracy.items()},
+    }
+    metrics = {
+        "task": "classification",
+        "summary": summary,
+        "labels": labels,
+        "totals": {"tp": tp, "fp": fp, "fn": fn},
+        "per_class": per_class,
+        "averages": {
+            name: dataclasses.asdict(getattr(found, name)) if getattr(found, name) else None
+            for name in ("micro", "macro", "weighted")
+        },
+        "confusion": {
+            "labels": [*labels, NONE_LABEL],
+            "matrix": [list(row) for row in found.confusion],
+        },
+        "items": len(joined),
+        "missed": found.missed,
+        "spurious": found.spurious,
+    }
+    gt_ids = joined["gt_id"].to_list()
+    pred_ids = joined["pred_id"].to_list()
+    item_ids = joined["item_id"].to_list()
+    rows = []
+    for n in range(len(joined)):
+        if pred_ids[n] is not None:
+            rows.append((pred_ids[n], item_ids[n], True, "tp" if right[n] else "fp", gt_ids[n]))
+        if gt_ids[n] is not None:
+            rows.append((gt_ids[n], item_ids[n], False, "tp" if right[n] else "fn", pred_ids[n]))
+    matches = pl.DataFrame(
+        rows,
+        schema={
+            "object_id": pl.Utf8,
+            "item_id": pl.Utf8,
+            "prediction": pl.Boolean,
+            "match": pl.Utf8,
+            "matched_id": pl.Utf8,
+        },
+        orient="row",
+    )
+    matches = matches.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("iou"),
+        pl.lit(None, dtype=pl.Float64).alias("iou_threshold"),
+    )
+    buffer = io.BytesIO()
+    matches.write_parquet(buffer, compression="lz4")
+    state = io.BytesIO()
+    np.savez(
+        state,
+        seq=joined["seq"].to_numpy(),
+        truth=np.array([-1 if t is None else column[t] for t in truth], np.int32),
+        guess=np.array([-1 if g is None else column[g] for g in guess], np.int32),
+        scores=scores,
+        top_k=np.asarray(params.get("top_k", [1, 5]), np.int64),
+    )
+    return Result(metrics, buffer.getvalue(), state.getvalue(), None)
+
+
+def _categories_for(evaluation: models.Evaluation, seqs: np.ndarray) -> dict[str, Any]:
+    """A classification evaluation restricted to some items, from its stored pairs."""
+    from assay.metrics.classification import classification_metrics
+
+    labels = (evaluation.metrics or {}).get("labels", [])
+    with np.load(io.BytesIO(evaluation.state)) as stored:
+        keep = np.isin(stored["seq"], seqs)
+        truth, guess = stored["truth"][keep], stored["guess"][keep]
+        scores, top_k = stored["scores"][keep], tuple(int(k) for k in stored["top_k"])
+    names = np.array([*labels, None], dtype=object)
+    found = classification_metrics(
+        names[truth], names[guess], classes=labels, scores=scores, top_k=top_k
+    )
+    return {
+        "items": int(keep.sum()),
+        "summary": {
+            "accuracy": found.accuracy,
+            "micro_f1": found.micro.f1,
+            "macro_f1": found.macro.f1 if found.macro else None,
+            "weighted_f1": found.weighted.f1,
+            **{f"top_{k}_accuracy": v for k, v in found.top_k_accuracy.items()},
+        },
+        "per_class": [
+            {"label": c.label, "precision": c.precision, "recall": c.recall, "f1": c.f1}
+            for c in found.per_class
         ],
     }

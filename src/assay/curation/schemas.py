@@ -423,13 +423,18 @@ class DatasetImportCreate(Schema):
 
 class EvaluationCreate(Schema):
     model_id: str = Field(min_length=1, max_length=64, description="The model to evaluate.")
+    task: Literal["detection", "classification"] = Field(
+        "detection",
+        description="detection: boxes, COCO protocol; classification: each item's category.",
+    )
     slice_id: str | None = Field(None, max_length=64, description="Only the slice's items.")
     query: str | dict[str, Any] | None = Field(None, description="Only the items it matches.")
     name: str | None = Field(None, max_length=200)
     params: dict[str, Any] | None = Field(
         None,
-        description="iou_type (bbox), iou_thresholds (COCO's 0.5:0.95), iou_threshold "
-        "(the one matches are written back at, 0.5), max_detections ([1, 10, 100]).",
+        description="Detection: iou_type (bbox), iou_thresholds (COCO's 0.5:0.95), "
+        "iou_threshold (the one matches are written back at, 0.5), max_detections "
+        "([1, 10, 100]), class_agnostic (false). Classification: top_k ([1, 5]).",
     )
 
 

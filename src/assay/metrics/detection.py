@@ -29,6 +29,7 @@ Ids play no part (pycocotools' test `dtm > 0` assumes ids are not 0; COCO's star
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ _IOU_CAP = 1 - 1e-10
 _EPS = np.spacing(1)
 # The size of one block of (detection, object) pairs whose IoUs are computed together.
 PAIR_BLOCK = 1 << 22
+# Match events accumulated together (worlds are taken a chunk at a time).
+CHUNK_EVENTS = 1 << 20
 
 COCO_KEYPOINT_SIGMAS = (
     np.array(
@@ -319,8 +322,7 @@ class Evaluation(Results):
     dt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     gt_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     d_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
-    d_iou: _Hits | None = None
-    g_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
+    d_iou: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     state: MatchState | None = None
 
     @property
@@ -348,7 +350,7 @@ class Evaluation(Results):
         evaluated = np.zeros(self.n_dt, bool)
         if len(self.gt_rows):
             match[self.dt_rows] = np.where(hit, self.gt_rows[np.maximum(m, 0)], -1)
-        iou[self.dt_rows] = self.d_iou.of_world(world, len(self.dt_rows))
+        iou[self.dt_rows] = self.d_iou[world]
         ign[self.dt_rows] = ignored
         evaluated[self.dt_rows] = True
         return DetectionMatches(evaluated, match, iou, ign)
@@ -356,7 +358,11 @@ class Evaluation(Results):
     def objects(self, world: int) -> ObjectMatches:
         """Each ground-truth object's match in a world, in the callers' rows."""
         a = world // len(self.params.iou_thresholds)
-        m = self.g_match[world]
+        # Each object's detection, from the detections' matches (a crowd region matched by
+        # several keeps one of them).
+        m = np.full(len(self.gt_rows), -1, np.int64)
+        matched = np.flatnonzero(self.d_match[world] >= 0)
+        m[self.d_match[world, matched]] = matched
         match = np.full(self.n_gt, -1, np.int64)
         ign = np.zeros(self.n_gt, bool)
         evaluated = np.zeros(self.n_gt, bool)
@@ -530,7 +536,7 @@ def evaluate(
     pairs = _candidate_pairs(p, gt, dt, g_rows, g_group, d_rows, d_group, by_group, g_crowd)
     if progress:
         progress(0.5)
-    d_match, d_iou, g_match = _match(p, pairs, d_rank, g_crowd, g_ignore, len(d_rows))
+    d_match, d_iou = _match(p, pairs, d_rank, g_crowd, g_ignore, len(d_rows))
     if progress:
         progress(0.8)
     d_cat_eval = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
@@ -554,7 +560,7 @@ def evaluate(
         progress(1.0)
     return Evaluation(
         p, images, categories, precision, recall, scores, stats, len(dt), len(gt),
-        d_rows, g_rows, d_match, d_iou, g_match, state,
+        d_rows, g_rows, d_match, d_iou, state,
     )  # fmt: skip
 
 
@@ -671,7 +677,7 @@ def _match(
     g_crowd: np.ndarray,
     g_ignore: np.ndarray,
     n_d: int,
-) -> tuple[np.ndarray, _Hits, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """pycocotools' greedy matching in every world at once.
 
     A detection whose candidate objects no other detection reaches decides alone: all of
@@ -682,9 +688,9 @@ def _match(
     W = A * T
     n_g = g_ignore.shape[1]
     d_match = np.full((W, n_d), -1, np.int32)
-    g_match = np.full((W, n_g), -1, np.int32)
+    d_iou = np.zeros((W, n_d), np.float32)
     if not len(pairs.d):
-        return d_match, _Hits.empty(), g_match
+        return d_match, d_iou
     # Per detection, its pairs best first: higher IoU, then the later object (pycocotools
     # keeps the last of equal IoUs). Objects an area range ignores come after the others
     # in that range; that is added per world below.
@@ -707,7 +713,6 @@ def _match(
     world_t = np.tile(np.arange(T), A)
     world_a = np.repeat(np.arange(A), T)
     taken = np.zeros((W, n_g), bool)
-    hits = []
     steps = np.searchsorted(step_key, np.arange(step_key[-1] + 2))
     # A free detection with a single candidate takes it wherever its IoU reaches the
     # threshold: no preference to work out.
@@ -721,8 +726,7 @@ def _match(
         w, j = np.nonzero(iou[k1][None, :] >= thresholds[world_t][:, None])
         k = k1[j]
         d_match[w, d[k]] = g[k]
-        g_match[w, g[k]] = d[k]
-        hits.append((w.astype(np.int32), d[k].astype(np.int32), iou[k]))
+        d_iou[w, d[k]] = iou[k]
     for r in range(len(steps) - 1):
         a, b = steps[r], steps[r + 1]
         if r == 0:
@@ -750,36 +754,10 @@ def _match(
         w, k = np.nonzero(chosen)
         dd, gg = pd[k], pg[k]
         d_match[w, dd] = gg
-        g_match[w, gg] = dd
-        hits.append((w.astype(np.int32), dd.astype(np.int32), piou[k]))
+        d_iou[w, dd] = piou[k]
         keep = ~pcrowd[k]
         taken[w[keep], gg[keep]] = True
-    return d_match, _Hits.of(hits), g_match
-
-
-@dataclass
-class _Hits:
-    """The matched pairs' IoUs, sparse: world, detection, IoU."""
-
-    w: np.ndarray
-    d: np.ndarray
-    iou: np.ndarray
-
-    @classmethod
-    def empty(cls) -> _Hits:
-        return cls(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
-
-    @classmethod
-    def of(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Hits:
-        if not parts:
-            return cls.empty()
-        return cls(*(np.concatenate([part[i] for part in parts]) for i in range(3)))
-
-    def of_world(self, world: int, n: int) -> np.ndarray:
-        out = np.zeros(n)
-        mine = self.w == world
-        out[self.d[mine]] = self.iou[mine]
-        return out
+    return d_match, d_iou
 
 
 def _accumulate(
@@ -838,53 +816,67 @@ def _accumulate(
             before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
         top = score[kept[np.minimum(k_lo, len(kept) - 1)]] if len(kept) else np.zeros(K)
         cut.append((within, bool(within.all()), n_k, base, before, top))
-    # World by world (each world's arrays stay in cache): its matches, by position. A
-    # detection counts (as TP or FP) unless ignored — when unmatched, outside the area
-    # range; when matched, if its object is — so the count is the in-range detections',
-    # corrected at the matches.
+    # Worlds a chunk at a time: one chunk when there are few matches (few calls), else
+    # about a million match events per chunk (arrays that stay in cache). Within a chunk,
+    # the matches by world, then position. A detection counts (as TP or FP) unless
+    # ignored — when unmatched, outside the area range; when matched, if its object is — so
+    # the count is the in-range detections', corrected at the matches.
+    per_world = d_matched.sum(axis=1) if W else np.zeros(0, np.int64)
+    bounds = [0]
+    events = 0
     for w in range(W):
-        a = world_a[w]
-        rows = slice(w * K, (w + 1) * K)
-        m_pos = np.flatnonzero(d_matched[w])
-        m_good = d_good[w, m_pos]
-        m_delta = m_good.astype(np.int32) - in_range[a, m_pos]
+        if events and events + per_world[w] > CHUNK_EVENTS:
+            bounds.append(w)
+            events = 0
+        events += int(per_world[w])
+    bounds.append(W)
+    for w0, w1 in itertools.pairwise(bounds):
+        n_w = w1 - w0
+        rows = slice(w0 * K, w1 * K)
+        m_w, m_pos = np.nonzero(d_matched[w0:w1])
+        m_a = world_a[w0 + m_w]
+        m_good = d_good[w0 + m_w, m_pos]
+        m_delta = m_good.astype(np.int32) - in_range[m_a, m_pos]
         for m, (within, all_within, n_k, base, before, top) in enumerate(cut):
             if all_within:
-                e_pos, e_good, e_delta = m_pos, m_good, m_delta
+                e_w, e_pos, e_good, e_delta = m_w, m_pos, m_good, m_delta
             else:
                 sel = within[m_pos]
-                e_pos, e_good, e_delta = m_pos[sel], m_good[sel], m_delta[sel]
-            e_cat = d_cat[e_pos]
-            seg_first = np.searchsorted(e_cat, np.arange(K + 1))
+                e_w, e_pos, e_good, e_delta = m_w[sel], m_pos[sel], m_good[sel], m_delta[sel]
+            e_seg = e_w * K + d_cat[e_pos]
+            seg_first = np.searchsorted(e_seg, np.arange(n_w * K + 1))
             corr = np.cumsum(e_delta)
             # Only true positives are visited (precision only rises there): the c-th of a
             # category has precision c / (detections counted so far + eps).
             at = np.flatnonzero(e_good)
-            t_pos, t_cat = e_pos[at], e_cat[at]
-            start = seg_first[t_cat]
+            t_pos, t_seg = e_pos[at], e_seg[at]
+            t_a, t_cat = world_a[w0 + e_w[at]], t_seg % K
+            start = seg_first[t_seg]
             counted = (
-                base[a, t_pos]
-                - before[a, t_cat]
+                base[t_a, t_pos]
+                - before[t_a, t_cat]
                 + corr[at]
                 - np.where(start > 0, corr[np.maximum(start - 1, 0)], 0)
             )
-            t_first = np.searchsorted(t_cat, np.arange(K + 1))
+            t_first = np.searchsorted(t_seg, np.arange(n_w * K + 1))
             n_tp = np.diff(t_first)
-            c = np.arange(len(t_cat)) - t_first[t_cat] + 1
+            c = np.arange(len(t_seg)) - t_first[t_seg] + 1
             pr = c / (counted.astype(float) + _EPS)
             keep_w = keep_f[rows]
+            n_k_w = np.tile(n_k, n_w)
             Pm, Sm = P[m, rows], S[m, rows]
             Pm[:] = np.where(keep_w, 0.0, -1.0)[:, None]
             Sm[:] = Pm
             # At a recall threshold of 0 (need 0) the score is the category's first
             # detection's.
-            z = keep_w & (n_k > 0)
+            z = keep_w & (n_k_w > 0)
+            top_w = np.tile(top, n_w)
             for col in zero_cols:
-                Sm[:, col] = np.where(z, top, Sm[:, col])
-            # Categories with a true positive: the interpolated precision at threshold r is
-            # the largest from the need[r]-th true positive to the category's end — block
-            # maxima between consecutive thresholds (reduceat, exact), then a running
-            # maximum over the thresholds from the right.
+                Sm[:, col] = np.where(z, top_w, Sm[:, col])
+            # (World, category) rows with a true positive: the interpolated precision at
+            # threshold r is the largest from the need[r]-th true positive to the
+            # category's end — block maxima between consecutive thresholds (reduceat,
+            # exact), then a running maximum over the thresholds from the right.
             act = np.flatnonzero(keep_w & (n_tp > 0))
             if len(act):
                 nd = need_f[rows][act]
@@ -900,7 +892,7 @@ def _accumulate(
                 values[:, zero_cols] = Sm[act][:, zero_cols]
                 Sm[act] = values
             with np.errstate(divide="ignore", invalid="ignore"):
-                Rc[m, rows] = np.where(keep_w, np.where(n_k > 0, n_tp / npig_f[rows], 0.0), -1.0)
+                Rc[m, rows] = np.where(keep_w, np.where(n_k_w > 0, n_tp / npig_f[rows], 0.0), -1.0)
     precision = P.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
     scores = S.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
     recall = Rc.reshape(M, A, T, K).transpose(2, 3, 1, 0)

@@ -37,9 +37,14 @@ class Evaluations:
         iou_threshold: float | None = None,
         iou_thresholds: list[float] | None = None,
         max_detections: list[int] | None = None,
+        task: str = "detection",
+        top_k: list[int] | None = None,
     ) -> Evaluation:
-        """Queue the evaluation (of the slice's or the query's items, or all); `wait` for it."""
+        """Queue the evaluation (of the slice's or the query's items, or all); `wait` for it.
+        `task="classification"` compares each item's category with the model's."""
         params: dict[str, Any] = {}
+        if top_k is not None:
+            params["top_k"] = top_k
         if iou_threshold is not None:
             params["iou_threshold"] = iou_threshold
         if iou_thresholds is not None:
@@ -47,6 +52,7 @@ class Evaluations:
         if max_detections is not None:
             params["max_detections"] = max_detections
         body: dict[str, Any] = {"model_id": model_id, "slice_id": slice_id, "name": name}
+        body["task"] = task
         body["query"] = query.to_json() if isinstance(query, Expr) else query
         if params:
             body["params"] = params
