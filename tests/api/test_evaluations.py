@@ -595,3 +595,40 @@ def test_the_report_is_one_self_contained_page_with_escaped_labels(client, manag
     assert download.headers["content-disposition"] == (
         f'attachment; filename="evaluation-{evaluation["id"]}.html"'
     )
+
+
+def test_a_classification_report_shows_its_own_numbers(client, manager, pool):
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "pets"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    truth = ["cat", "dog", "cat", "fox", "dog", "cat"]
+    items = [
+        {
+            "reference_id": f"p{n}",
+            "media": f"https://media.example.test/{n}.jpg",
+            "annotations": [{"type": "category", "label": label}],
+        }
+        for n, label in enumerate(truth)
+    ]
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models", json={"name": "pet", "reference_id": "pet"}, headers=manager.headers
+        )
+    )
+    guesses = {f"p{n}": [{"type": "category", "label": "cat" if n < 4 else label}]
+               for n, label in enumerate(truth)}  # fmt: skip
+    body = {"model_id": model["id"], "items": guesses}
+    ok(client.post(f"{url}/predictions", json=body, headers=manager.headers))
+    evaluation = evaluated(client, manager, {"url": url, "model": model}, task="classification")
+    metrics = evaluation["metrics"]
+    page = client.get(f"{url}/evaluations/{evaluation['id']}/report", headers=manager.headers).text
+    tile = 'data-metric="accuracy" title="'
+    assert (
+        page.split(tile, 1)[1]
+        .split("</div>", 1)[0]
+        .endswith(f"<b>{metrics['summary']['accuracy']:.3f}</b>")
+    )
+    assert '<th class="num">F1</th>' in page and "each item's ground-truth category" in page
+    assert "<polyline" not in page and 'data-kind="tp"' not in page  # no curves, no histogram
+    cells = sum(len(row) for row in metrics["confusion"]["matrix"])
+    assert page.count("<rect data-truth=") == cells == 16

@@ -18,13 +18,42 @@ PALETTE = (
     "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00",
     "#f0e442", "#882255", "#44aa99", "#999933", "#aa4499", "#332288",
 )  # fmt: skip
-SUMMARY_NAMES = (
-    ("AP", "AP at IoU .50:.05:.95"), ("AP50", "AP at IoU .50"), ("AP75", "AP at IoU .75"),
-    ("APs", "AP, small objects"), ("APm", "AP, medium objects"), ("APl", "AP, large objects"),
-    ("AR1", "AR, 1 detection per image"), ("AR10", "AR, 10 detections"),
-    ("AR100", "AR, 100 detections"), ("ARs", "AR, small objects"),
-    ("ARm", "AR, medium objects"), ("ARl", "AR, large objects"),
-)  # fmt: skip
+# Per task: the summary's numbers (key, name, words) and the per-class columns (key, heading).
+SUMMARY_NAMES = {
+    "detection": (
+        ("AP", "AP", "AP at IoU .50:.05:.95"),
+        ("AP50", "AP50", "AP at IoU .50"),
+        ("AP75", "AP75", "AP at IoU .75"),
+        ("APs", "APs", "AP, small objects"),
+        ("APm", "APm", "AP, medium objects"),
+        ("APl", "APl", "AP, large objects"),
+        ("AR1", "AR1", "AR, 1 detection per image"),
+        ("AR10", "AR10", "AR, 10 detections"),
+        ("AR100", "AR100", "AR, 100 detections"),
+        ("ARs", "ARs", "AR, small objects"),
+        ("ARm", "ARm", "AR, medium objects"),
+        ("ARl", "ARl", "AR, large objects"),
+    ),
+    "classification": (
+        ("accuracy", "Accuracy", "items predicted right"),
+        ("micro_f1", "Micro F1", "F1 over all items"),
+        ("macro_f1", "Macro F1", "mean F1 of the classes"),
+        ("weighted_f1", "Weighted F1", "F1 of the classes weighted by support"),
+        ("cohen_kappa", "Cohen's kappa", "agreement beyond chance"),
+    ),
+}
+CLASS_COLUMNS = {
+    "detection": (
+        ("ground_truth", "Ground truth"), ("predictions", "Predictions"), ("ap", "AP"),
+        ("ap_at_threshold", "AP@IoU"), ("tp", "TP"), ("fp", "FP"), ("fn", "FN"),
+        ("precision", "Precision"), ("recall", "Recall"),
+    ),
+    "classification": (
+        ("support", "Ground truth"), ("predicted", "Predicted"), ("precision", "Precision"),
+        ("recall", "Recall"), ("f1", "F1"), ("tp", "Right"), ("fp", "Wrong predictions"),
+        ("fn", "Missed or mistaken"),
+    ),
+}  # fmt: skip
 # A report security policy of its own: styles inline, nothing else loads or runs.
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
 
@@ -61,8 +90,11 @@ class Chart:
         return round(self.top + (1 - fraction) * self.inner_height, 2)
 
 
-def number(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+def number(value: float | int | None, digits: int = 3) -> str:
+    """A rate to `digits` places, a count as it is, a missing value as a dash."""
+    if value is None:
+        return "—"
+    return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
 
 
 def _colour(index: int) -> str:
@@ -196,18 +228,32 @@ def render_report(
     """The report page of a finished evaluation (`evaluation.metrics` set)."""
     metrics = evaluation.metrics or {}
     summary = metrics.get("summary") or {}
+    task = "classification" if evaluation.task == "classification" else "detection"
+    names = list(SUMMARY_NAMES[task])
+    if task == "classification":
+        names += [
+            (key, f"Top-{key.split('_')[1]}", "the truth among the k likeliest classes")
+            for key in summary
+            if key.startswith("top_") and key.endswith("_accuracy")
+        ]
+    columns = [
+        (key, f"AP@{metrics.get('iou_threshold')}" if key == "ap_at_threshold" else heading)
+        for key, heading in CLASS_COLUMNS[task]
+    ]
     return _templates.get_template("evaluation_report.html").render(
+        task=task,
+        columns=columns,
         evaluation=evaluation,
         dataset_name=dataset_name,
         model_name=model_name,
         scope=scope,
         metrics=metrics,
-        summary=[(name, words, number(summary.get(name))) for name, words in SUMMARY_NAMES],
+        summary=[(key, name, words, number(summary.get(key))) for key, name, words in names],
         per_class=metrics.get("per_class") or [],
         totals=metrics.get("totals") or {},
-        pr=pr_chart(metrics),
+        pr=pr_chart(metrics) if metrics.get("pr_curves") else None,
         confusion=confusion_chart(metrics),
-        histogram=histogram_chart(metrics),
+        histogram=histogram_chart(metrics) if metrics.get("confidence") else None,
         number=number,
         colour=_colour,
         generated=(now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC"),
