@@ -1,8 +1,9 @@
 """The Models page in a real browser against a real `assay serve`: a model evaluated from the
 page, its result in the list; the evaluation's PR curves and confusion matrix drawn from its
-metrics (the SVG's own marks checked against the API's numbers); a confusion cell and a
-histogram bar opening the explorer's object view on their query with the count the API gives
-for it; two evaluations compared, per-class deltas as the API computes them."""
+metrics (the SVG's own marks checked against the API's numbers); confusion cells, a PR-curve
+point and a histogram bar opening the explorer's object view on their query with the count
+the API gives for it; two evaluations compared, per-class deltas as the API computes them;
+a classifier's confusion matrix, whose cells open exactly their items' objects."""
 
 from __future__ import annotations
 
@@ -21,11 +22,18 @@ from tests.web.test_manager import log_in
 __all__ = ["api", "manager"]  # fixtures used by the tests below
 
 NAMES = {1: "car", 4: "truck", 7: "person", 10: "bus"}
+TIMES = ["day", "night", "dusk"]
 
 
-def detection_dataset(api: httpx.Client) -> dict[str, Any]:
+def time_of(n: int) -> str | None:
+    """Image n's ground-truth category: none on the first two."""
+    return None if n <= 2 else TIMES[n % 3]
+
+
+def detection_dataset(api: httpx.Client, categories: bool = False) -> dict[str, Any]:
     """20 images of COCO-shaped boxes (cars, trucks, people, buses) and a detector's
-    predictions (jittered, duplicated, missed, 10 % labelled car whatever they are)."""
+    predictions (jittered, duplicated, missed, 10 % labelled car whatever they are); with
+    `categories`, each image's time of day too (`time_of`)."""
     coco, results = coco_boxes(7, images=20, categories=4, crowd=0.0, empty_images=2)
     sha = ok(api.post("/blobs", files={"file": ("s.png", scene_png(60), "image/png")}))["sha256"]
     boxes: dict[int, list] = {}
@@ -48,7 +56,12 @@ def detection_dataset(api: httpx.Client) -> dict[str, Any]:
             "media": f"blob:{sha}",
             "width": 640,
             "height": 480,
-            "annotations": boxes.get(img["id"], []),
+            "annotations": boxes.get(img["id"], [])
+            + (
+                [{"type": "category", "label": time_of(img["id"])}]
+                if categories and time_of(img["id"])
+                else []
+            ),
         }
         for img in coco["images"]
     ]
@@ -78,8 +91,9 @@ def add_model(api: httpx.Client, dataset_id: str, name: str, results: list[dict]
     return model
 
 
-def evaluate(api: httpx.Client, dataset_id: str, model_id: str) -> dict:
-    started = ok(api.post(f"/datasets/{dataset_id}/evaluations", json={"model_id": model_id}))
+def evaluate(api: httpx.Client, dataset_id: str, model_id: str, task: str = "detection") -> dict:
+    body = {"model_id": model_id, "task": task}
+    started = ok(api.post(f"/datasets/{dataset_id}/evaluations", json=body))
     job = ok(api.get(f"/jobs/{started['job_id']}"))
     while job["status"] not in ("succeeded", "failed"):
         job = ok(api.get(f"/jobs/{started['job_id']}"))
@@ -249,8 +263,8 @@ def screenshot_path(name: str):
     return ARTIFACTS / f"{name}.png"
 
 
-def test_two_evaluations_compared_per_class_and_by_item(page, live_server, manager, api):
-    dataset = detection_dataset(api)
+def test_evaluations_compared_and_a_classifier_s_exact_confusion(page, live_server, manager, api):
+    dataset = detection_dataset(api, categories=True)
     results = dataset["results"]
     first = add_model(api, dataset["id"], "detector-v1", results)
     # v2 misses every third detection and is surer of the rest.
@@ -260,8 +274,29 @@ def test_two_evaluations_compared_per_class_and_by_item(page, live_server, manag
         "detector-v2",
         [{**r, "score": r["score"] ** 0.5} for k, r in enumerate(results) if k % 3],
     )
+    # A classifier of the time of day: wrong on every fourth image, silent on the last two,
+    # and guessing on the two without a ground-truth category.
+    guesses = {
+        f"img-{n:02d}": [
+            {
+                "type": "category",
+                "label": TIMES[(TIMES.index(time_of(n) or "day") + (n % 4 == 0)) % 3],
+                "confidence": 0.9,
+            }
+        ]
+        for n in range(1, 19)
+    }
+    classifier = ok(api.post("/models", json={"name": "daylight", "reference_id": "daylight"}))
+    ok(
+        api.post(
+            f"/datasets/{dataset['id']}/predictions",
+            json={"model_id": classifier["id"], "items": guesses},
+        )
+    )
     base = evaluate(api, dataset["id"], first["id"])
     new = evaluate(api, dataset["id"], second["id"])
+    # The newest evaluation: the explorer's ground truth carries its outcomes.
+    classified = evaluate(api, dataset["id"], classifier["id"], task="classification")
     compared = ok(
         api.get(
             f"/datasets/{dataset['id']}/evaluations/compare",
@@ -270,10 +305,13 @@ def test_two_evaluations_compared_per_class_and_by_item(page, live_server, manag
     )
     dialogs = log_in(page, live_server.url, manager, f"/datasets/{dataset['id']}/models")
     rows = page.get_by_role("table", name="Evaluations").locator("tbody tr")
-    expect(rows).to_have_count(2)
-    expect(rows.first.locator('[data-metric="AP"]')).to_have_text(
-        f"{new['metrics']['summary']['AP']:.3f}"
-    )
+    expect(rows).to_have_count(3)
+    # Each task's numbers in its own columns.
+    v2 = rows.filter(has_text="detector-v2")
+    expect(v2.locator('[data-metric="AP"]')).to_have_text(f"{new['metrics']['summary']['AP']:.3f}")
+    expect(v2.locator('[data-metric="accuracy"]')).to_have_text("—")
+    accuracy = classified["metrics"]["summary"]["accuracy"]
+    expect(rows.first.locator('[data-metric="accuracy"]')).to_have_text(f"{accuracy:.3f}")
     screenshot(page, "models-list")
 
     form = page.get_by_role("form", name="Compare two evaluations")
@@ -318,4 +356,32 @@ def test_two_evaluations_compared_per_class_and_by_item(page, live_server, manag
     items.first.get_by_role("link").click()
     expect(page.locator(".explore-count")).to_have_text("1 item matches")
     expect(page.locator(f'.item-cell[data-reference="{top["reference_id"]}"]')).to_be_visible()
+
+    # The classifier: its own numbers, no PR curves, and a confusion matrix of items whose
+    # every cell opens exactly its items' objects.
+    page.get_by_role("navigation", name="Dataset sections").get_by_role(
+        "link", name="Models"
+    ).click()
+    rows.first.get_by_role("link", name="daylight").click()
+    expect(page.locator('.metric[data-metric="accuracy"] .metric-value')).to_have_text(
+        f"{accuracy:.3f}"
+    )
+    expect(page.locator(".pr-chart")).to_have_count(0)
+    screenshot(page, "models-classification")
+    confusion = classified["metrics"]["confusion"]
+    labels = confusion["labels"][:-1]
+    matrix = confusion["matrix"]
+    n = len(labels)
+    cells = page.locator(".confusion-chart .cm-cell")
+    expect(cells).to_have_count((n + 1) ** 2)
+    confused = next((r, c) for r in range(n) for c in range(n) if r != c and matrix[r][c])
+    missed = next((r, n) for r in range(n) if matrix[r][n])
+    spurious = next((n, c) for c in range(n) if matrix[n][c])
+    for r, c in [confused, missed, spurious]:
+        assert matrix[r][c] > 0
+        page.locator(f'.cm-cell[data-row="{r}"][data-column="{c}"]').click()
+        expect(page.locator(".explore-count")).to_have_text(matched(matrix[r][c]))
+        query = opened_query(page)
+        assert objects_matching(api, dataset["id"], query) == matrix[r][c]
+        page.go_back()
     assert dialogs == []

@@ -14,16 +14,39 @@ import {
 } from "/static/js/curate/evalqueries.js";
 import { followJob } from "/static/js/curate/measures.js";
 import {
-  comparePath, evaluationLabel, fixed, loadModelsContext, modelName, modelsHeader, scopeText,
+  comparePath, evaluationLabel, fixed, loadModelsContext, modelName, modelsHeader, scopeText, taskOf,
 } from "/static/js/curate/models.js";
 
-const AP_NAMES = [["AP", "IoU .50:.05:.95"], ["AP50", "IoU .50"], ["AP75", "IoU .75"], ["APs", "small"], ["APm", "medium"], ["APl", "large"]];
-const AR_NAMES = [["AR1", "1 detection"], ["AR10", "10 detections"], ["AR100", "100 detections"], ["ARs", "small"], ["ARm", "medium"], ["ARl", "large"]];
-const CLASS_COLUMNS = [
-  ["label", "Label", "text"], ["ground_truth", "Ground truth", "gt"], ["predictions", "Predictions", "predictions"],
-  ["ap", "AP"], ["ap_at_threshold", "AP@IoU"], ["tp", "TP", "tp"], ["fp", "FP", "fp"], ["fn", "FN", "fn"],
-  ["precision", "Precision"], ["recall", "Recall"],
-];
+// What each task shows: its summary tiles [key, name, words] by row, its per-class columns
+// [key, heading, the outcome a count opens], the words of its totals.
+const TASKS = {
+  detection: {
+    summary: (summary) => [
+      [["AP", "AP", "IoU .50:.05:.95"], ["AP50", "AP50", "IoU .50"], ["AP75", "AP75", "IoU .75"], ["APs", "APs", "small"], ["APm", "APm", "medium"], ["APl", "APl", "large"]],
+      [["AR1", "AR1", "1 detection"], ["AR10", "AR10", "10 detections"], ["AR100", "AR100", "100 detections"], ["ARs", "ARs", "small"], ["ARm", "ARm", "medium"], ["ARl", "ARl", "large"]],
+    ].map((row) => row.filter(([key]) => key in summary)),
+    columns: [
+      ["label", "Label"], ["ground_truth", "Ground truth", "gt"], ["predictions", "Predictions", "predictions"],
+      ["ap", "AP"], ["ap_at_threshold", "AP@IoU"], ["tp", "TP", "tp"], ["fp", "FP", "fp"], ["fn", "FN", "fn"],
+      ["precision", "Precision"], ["recall", "Recall"],
+    ],
+    totals: (metrics) => [`At IoU ${metrics.iou_threshold}: `, "tp", " true positives, ", "fp", " false positives, ", "fn", " missed objects."],
+  },
+  classification: {
+    summary: (summary) => [
+      [["accuracy", "Accuracy", "items right"], ["micro_f1", "Micro F1", "over all items"], ["macro_f1", "Macro F1", "mean of the classes"],
+        ["weighted_f1", "Weighted F1", "by support"], ["cohen_kappa", "Cohen's κ", "agreement beyond chance"]],
+      Object.keys(summary).filter((key) => /^top_\d+_accuracy$/.test(key))
+        .map((key) => [key, `Top-${key.split("_")[1]}`, "truth among the k likeliest"]),
+    ].map((row) => row.filter(([key]) => key in summary)),
+    columns: [
+      ["label", "Label"], ["support", "Ground truth", "gt"], ["predicted", "Predicted", "predictions"],
+      ["precision", "Precision"], ["recall", "Recall"], ["f1", "F1"], ["tp", "Right", "tp"], ["fp", "Wrong predictions", "fp"],
+      ["fn", "Missed or mistaken", "fn"],
+    ],
+    totals: () => ["", "tp", " items predicted right, ", "fp", " wrong predictions, ", "fn", " items whose category was missed or mistaken."],
+  },
+};
 const MANY_CLASSES = 10;
 
 export async function renderEvaluation(view, { id, sub: evaluationId }) {
@@ -35,6 +58,9 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
   const { base, dataset } = context;
   let evaluation = await api(`${base}/evaluations/${encodeURIComponent(evaluationId)}`);
   const model = modelName(context, evaluation.model_id);
+  const task = TASKS[evaluation.task] ? evaluation.task : "detection";
+  const shape = TASKS[task];
+  const matching = { task, classAgnostic: Boolean(evaluation.params?.class_agnostic) };
   let alive = true;
   document.title = `${evaluation.name || model} · Models · ${dataset.name} · Assay`;
   let slices = new Map();
@@ -58,7 +84,11 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
     const parts = [`Model ${model}`, scopeText(evaluation, slices)];
     if (metrics.items !== undefined) parts.push(plural(metrics.items, "item"));
     if (metrics.objects) parts.push(`${plural(metrics.objects.ground_truth, "object")} · ${plural(metrics.objects.predictions, "prediction")}`);
-    parts.push(`matched at IoU ${evaluation.params?.iou_threshold ?? 0.5}`);
+    if (task === "detection") {
+      parts.push(`matched at IoU ${evaluation.params?.iou_threshold ?? 0.5}${matching.classAgnostic ? " whatever the labels" : ""}`);
+    } else {
+      parts.push("each item's category");
+    }
     parts.push(evaluation.finished_at ? `evaluated ${formatDate(evaluation.finished_at)}` : `started ${formatDate(evaluation.created_at)}`);
     facts.replaceChildren(parts.join(" · "));
   }
@@ -102,7 +132,9 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
       summarySection(metrics),
       caveats.length ? el("p", { class: "note warn-note", role: "note" }, caveats.join(" ")) : null,
       classesSection(metrics),
-      el("div", { class: "evaluation-charts" }, prSection(metrics), histogramSection(metrics)),
+      metrics.pr_curves || metrics.confidence
+        ? el("div", { class: "evaluation-charts" }, metrics.pr_curves ? prSection(metrics) : null, metrics.confidence ? histogramSection(metrics) : null)
+        : null,
       confusionSection(metrics),
       compareSection(),
     ].filter(Boolean));
@@ -111,17 +143,14 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
   function summarySection(metrics) {
     const summary = metrics.summary || {};
     const totals = metrics.totals || {};
-    const tile = ([name, words]) => el("div", { class: "metric", "data-metric": name, title: words },
-      el("span", { class: "metric-name" }, name), el("span", { class: "metric-value" }, fixed(summary[name])),
+    const tile = ([key, name, words]) => el("div", { class: "metric", "data-metric": key, title: words },
+      el("span", { class: "metric-name" }, name), el("span", { class: "metric-value" }, fixed(summary[key])),
       el("span", { class: "metric-words muted" }, words));
-    const threshold = metrics.iou_threshold;
+    const sentence = shape.totals(metrics).map((part) => (["tp", "fp", "fn"].includes(part)
+      ? el("span", { "data-total": part }, countLink(totals[part], outcomeQuery(model, part))) : part));
     return el("section", { class: "card evaluation-summary", "aria-label": "Summary" },
-      el("div", { class: "metric-row" }, AP_NAMES.map(tile)),
-      el("div", { class: "metric-row" }, AR_NAMES.map(tile)),
-      el("p", { class: "totals" }, `At IoU ${threshold}: `,
-        el("span", { "data-total": "tp" }, countLink(totals.tp, outcomeQuery(model, "tp"))), " true positives, ",
-        el("span", { "data-total": "fp" }, countLink(totals.fp, outcomeQuery(model, "fp"))), " false positives, ",
-        el("span", { "data-total": "fn" }, countLink(totals.fn, outcomeQuery(model, "fn"))), " missed objects."));
+      ...shape.summary(summary).filter((row) => row.length).map((row) => el("div", { class: "metric-row" }, row.map(tile))),
+      el("p", { class: "totals" }, sentence));
   }
 
   function classesSection(metrics) {
@@ -130,7 +159,7 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
     let sortKey = "label";
     let descending = false;
     const tbody = el("tbody", {});
-    const heads = CLASS_COLUMNS.map(([key, text]) => {
+    const heads = shape.columns.map(([key, text]) => {
       const button = el("button", { type: "button", class: "sort", onclick: () => sortBy(key) },
         key === "ap_at_threshold" ? `AP@${metrics.iou_threshold}` : text);
       return el("th", { class: key === "label" ? "" : "right", "data-key": key, "aria-sort": "none" }, button);
@@ -154,7 +183,7 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
       });
       heads.forEach((th) => th.setAttribute("aria-sort", th.dataset.key === sortKey ? (descending ? "descending" : "ascending") : "none"));
       tbody.replaceChildren(...rows.map((row) => el("tr", { "data-label": row.label },
-        ...CLASS_COLUMNS.map(([key, , outcome]) => {
+        ...shape.columns.map(([key, , outcome]) => {
           if (key === "label") return el("td", { class: "label-cell" }, el("span", { class: "swatch", "data-color": colourOf(row.label) }), row.label);
           const value = row[key];
           const content = outcome ? countLink(value, outcomeQuery(model, outcome, row.label)) : fixed(value);
@@ -212,24 +241,29 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
     const confusion = metrics.confusion || { labels: [], matrix: [] };
     const labels = confusion.labels.slice(0, -1);
     const chart = confusionChart(confusion, {
-      describe: (row, column) => cellQuery(model, labels, row, column),
-      onCell: (row, column) => open(cellQuery(model, labels, row, column).query),
+      describe: (row, column) => cellQuery(model, labels, row, column, matching),
+      onCell: (row, column) => open(cellQuery(model, labels, row, column, matching).query),
     });
+    const intro = task === "classification"
+      ? "Rows: each item's ground-truth category; columns: the model's (its most confident category on the item). The last column counts the items the model made no prediction on (missed), the last row its predictions on items without a category (spurious). Shade: the cell's share of its row."
+      : `Rows: ground truth; columns: predictions, matched to the ground truth whatever their labels (greedily by confidence, at IoU ${confusion.iou_threshold ?? metrics.iou_threshold}). The last column counts the objects no prediction matched (missed), the last row the predictions that matched nothing (spurious). Shade: the cell's share of its row.`;
+    // What each kind of cell opens, in the words of its query (labels A and B standing in).
+    const example = (row, column) => cellQuery(model, ["A", "B"], row, column, matching);
+    const kinds = [["Diagonal: ", example(0, 0)], ["Ground truth A predicted as B: ", example(0, 1)],
+      ["Missed: ", example(0, 2)], ["Spurious: ", example(2, 1)]];
     return el("section", { class: "card evaluation-confusion", "aria-labelledby": "confusion-title" },
       el("h2", { class: "card-title", id: "confusion-title" }, "Confusion matrix"),
-      el("p", { class: "muted small" },
-        `Rows: ground truth; columns: predictions, matched to the ground truth whatever their labels (greedily by confidence, at IoU ${confusion.iou_threshold ?? metrics.iou_threshold}). The last column counts the objects no prediction matched (missed), the last row the predictions that matched nothing (spurious). Shade: the cell's share of its row.`),
+      el("p", { class: "muted small" }, intro),
       chart.element,
       el("details", { class: "cell-queries" }, el("summary", {}, "What a click on a cell opens"),
-        el("ul", { class: "small" },
-          el("li", {}, el("strong", {}, "Diagonal: "), "the label's true positives (the explorer's outcomes compare labels, so its count can differ slightly from the cell's)."),
-          el("li", {}, el("strong", {}, "Ground truth A predicted as B: "), "B's false positives on items with ground-truth A — the cell's predictions and any other B false positives on those items: the query language cannot say which object a false positive overlaps."),
-          el("li", {}, el("strong", {}, "Missed: "), "ground-truth A that no A prediction matched — those missed outright and those predicted as another label."),
-          el("li", {}, el("strong", {}, "Spurious: "), "B's false positives — those on nothing and those on another label's object."))));
+        el("ul", { class: "small" }, kinds.map(([name, cell]) => el("li", { "data-kind": cell.kind },
+          el("strong", {}, name), cell.note, cell.exact ? "" : " (not exactly the cell)")))));
   }
 
   function compareSection() {
-    const others = context.evaluations.filter((e) => e.status === "done" && e.id !== evaluation.id);
+    // Comparisons are of box evaluations (GET …/evaluations/compare).
+    if (task !== "detection") return null;
+    const others = context.evaluations.filter((e) => e.status === "done" && e.id !== evaluation.id && taskOf(e) === "detection");
     if (!others.length) return null;
     const other = select("base", others.map((e) => [e.id, evaluationLabel(context, e, { when: true })]),
       others[0].id, { "aria-label": "Evaluation to compare with" });

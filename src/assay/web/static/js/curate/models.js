@@ -16,6 +16,11 @@ export const modelsPath = (datasetId) => `/datasets/${encodeURIComponent(dataset
 export const evaluationPath = (datasetId, evaluationId) => `${modelsPath(datasetId)}/${encodeURIComponent(evaluationId)}`;
 export const comparePath = (datasetId, base, next) =>
   `${modelsPath(datasetId)}/compare?${new URLSearchParams({ base, new: next })}`;
+// The list's number columns per task: [summary key, heading].
+const LIST_METRICS = {
+  detection: [["AP", "AP"], ["AP50", "AP50"], ["AR100", "AR100"]],
+  classification: [["accuracy", "Accuracy"], ["macro_f1", "Macro F1"], ["top_5_accuracy", "Top-5"]],
+};
 const STATUS = { queued: ["queued", "info"], running: ["running", "info"], done: ["done", "ok"], failed: ["failed", "danger"] };
 
 // The dataset, its evaluations and every model's name, which the Models pages all need.
@@ -49,6 +54,10 @@ export function modelsHeader(dataset, { crumbs = [], title = null, actions = [] 
     datasetTabs(dataset.id, "models"),
   ];
 }
+
+// An evaluation's task; the list's briefs leave it out, their summary tells.
+export const taskOf = (evaluation) => evaluation.task
+  || ("accuracy" in (evaluation.summary || {}) ? "classification" : "detection");
 
 export function scopeText(evaluation, slices = new Map()) {
   const scope = evaluation.scope || {};
@@ -89,24 +98,27 @@ export async function renderModels(view, { id }) {
     const evaluations = context.evaluations;
     if (!evaluations.length) {
       body.replaceChildren(emptyState("No evaluations yet",
-        "Evaluate a model's predictions against the dataset's ground truth: COCO's AP and AR, per-class numbers, PR curves, the confusion matrix, and every prediction marked true or false positive in the explorer.",
+        "Evaluate a model's predictions against the dataset's ground truth — boxes by COCO's AP and AR with PR curves, or each item's category by accuracy and F1 — per class, with the confusion matrix, and every prediction marked true or false positive in the explorer.",
         el("button", { type: "button", class: "primary", onclick: () => evaluate() }, "Evaluate a model")));
       return;
     }
-    const rows = evaluations.map((evaluation) => row(evaluation));
+    // The number columns of the tasks listed (a task's evaluations show "—" in the other's).
+    const tasks = Object.keys(LIST_METRICS).filter((task) => evaluations.some((e) => taskOf(e) === task));
+    const metrics = (tasks.length ? tasks : ["detection"]).flatMap((task) => LIST_METRICS[task]);
+    const rows = evaluations.map((evaluation) => row(evaluation, metrics));
     body.replaceChildren(...[
-      compareForm(evaluations.filter((e) => e.status === "done")),
+      compareForm(evaluations.filter((e) => e.status === "done" && taskOf(e) === "detection")),
       el("div", { class: "card flush table-wrap" },
         el("table", { class: "table evaluations-table", "aria-label": "Evaluations" },
           el("thead", {}, el("tr", {},
             el("th", {}, "Model"), el("th", {}, "Name"), el("th", {}, "Scope"), el("th", {}, "Status"),
-            el("th", { class: "right" }, "AP"), el("th", { class: "right" }, "AP50"), el("th", { class: "right" }, "AR100"),
+            metrics.map(([key, heading]) => el("th", { class: "right", "data-metric": key }, heading)),
             el("th", {}, "Started"))),
           el("tbody", {}, rows))),
     ].filter(Boolean));
   }
 
-  function row(evaluation) {
+  function row(evaluation, metrics) {
     const open = evaluationPath(id, evaluation.id);
     const summary = evaluation.summary || {};
     const [word, kind] = STATUS[evaluation.status] || [evaluation.status, ""];
@@ -118,7 +130,7 @@ export async function renderModels(view, { id }) {
       el("td", {}, evaluation.name || "—"),
       el("td", { class: "muted" }, scopeText(evaluation, slices)),
       status,
-      ...["AP", "AP50", "AR100"].map((name) => el("td", { class: "right num", "data-metric": name }, fixed(summary[name]))),
+      ...metrics.map(([key]) => el("td", { class: "right num", "data-metric": key }, fixed(summary[key]))),
       el("td", { class: "muted nowrap", title: evaluation.finished_at ? `finished ${formatDate(evaluation.finished_at)}` : "" },
         formatDate(evaluation.created_at)));
   }
@@ -172,16 +184,19 @@ export async function renderModels(view, { id }) {
           el("p", {}, "No models yet: create one and upload its predictions with the API or the Python SDK (client.models.create, then dataset.upload_predictions)."),
           el("div", { class: "dialog-actions" }, el("button", { type: "button", class: "secondary", onclick: () => close(null) }, "Close")));
       }
+      const iou = field("Match at IoU", select("iou_threshold", [["0.5", "0.50 (COCO's AP50)"], ["0.75", "0.75 (AP75)"]], "0.5"),
+        "Where predictions count as true or false positives: the per-class counts, the confusion matrix and the explorer's prediction.match. AP averages 0.50–0.95 either way.");
       const form = el("form", { class: "form", novalidate: true },
         field("Model", select("model_id", [["", "Choose a model…"], ...models.map((m) => [m.id, m.name])], "", { required: true })),
+        field("Task", select("task", [["detection", "Detection: boxes (COCO's AP)"], ["classification", "Classification: each item's category"]], "detection")),
         field("Items", select("slice_id", [["", "The whole dataset"], ...[...slices.values()].map((s) => [s.id, `Slice ${s.name}`])], ""),
           "A static slice is its items; a dynamic slice, the items its query matches now."),
         field("Name", el("input", { name: "name", maxlength: 200, autocomplete: "off", placeholder: "The model's name" })),
-        field("Match at IoU", select("iou_threshold", [["0.5", "0.50 (COCO's AP50)"], ["0.75", "0.75 (AP75)"]], "0.5"),
-          "Where predictions count as true or false positives: the per-class counts, the confusion matrix and the explorer's prediction.match. AP averages 0.50–0.95 either way."),
+        iou,
         el("div", { class: "dialog-actions" },
           el("button", { type: "button", class: "secondary", onclick: () => close(null) }, "Cancel"),
           el("button", { type: "submit", class: "primary" }, "Evaluate")));
+      form.elements.task.addEventListener("change", () => { iou.hidden = form.elements.task.value !== "detection"; });
       // One key per dialog: a double submit or a retry starts one evaluation, not two.
       const key = crypto.randomUUID();
       form.addEventListener("submit", async (event) => {
@@ -192,7 +207,9 @@ export async function renderModels(view, { id }) {
           showFieldError(form, requiredError("model_id"));
           return;
         }
-        const request = { model_id: chosen, params: { iou_threshold: Number(data.get("iou_threshold")) } };
+        const task = String(data.get("task") || "detection");
+        const request = { model_id: chosen, task };
+        if (task === "detection") request.params = { iou_threshold: Number(data.get("iou_threshold")) };
         if (data.get("slice_id")) request.slice_id = String(data.get("slice_id"));
         if (String(data.get("name") || "").trim()) request.name = String(data.get("name")).trim();
         const button = form.querySelector("button[type=submit]");
