@@ -632,3 +632,24 @@ def test_a_classification_report_shows_its_own_numbers(client, manager, pool):
     assert "<polyline" not in page and 'data-kind="tp"' not in page  # no curves, no histogram
     cells = sum(len(row) for row in metrics["confusion"]["matrix"])
     assert page.count("<rect data-truth=") == cells == 16
+
+
+def test_class_agnostic_missed_and_spurious_cells_are_the_written_back_outcomes(
+    client, manager, world, pool
+):
+    """What the Models page relies on to open a class-agnostic evaluation's missed column and
+    spurious row exactly: `annotation.match = fn` and `prediction.match = fp` per label count
+    the matrix's cells."""
+    metrics = evaluated(client, manager, world, params={"class_agnostic": True})["metrics"]
+    labels, matrix = metrics["confusion"]["labels"][:-1], metrics["confusion"]["matrix"]
+    n = len(labels)
+
+    def count(query: str) -> int:
+        body = {"query": query, "view": "objects", "limit": 1}
+        return ok(client.post(f"{world['url']}/query", json=body, headers=manager.headers))["count"]
+
+    for k, label in enumerate(labels):
+        assert count(f'annotation.label = "{label}" AND annotation.match = fn') == matrix[k][n]
+        p = "prediction.detector"
+        assert count(f'{p}.label = "{label}" AND {p}.match = fp') == matrix[n][k]
+    assert sum(matrix[n]) > 0 and sum(row[n] for row in matrix) > 0
