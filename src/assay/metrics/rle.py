@@ -1,31 +1,37 @@
-"""COCO run-length masks in numpy, bit for bit as pycocotools.mask computes them.
+"""COCO run-length masks in numpy, bit for bit as pycocotools.mask (2.0.x) computes them.
 
 A mask is its uncompressed `counts`: a 1-D int64 array of run lengths over the pixels in
 column-major order, zeros first (a mask whose first pixel is set starts with a 0 count).
-Every count and every sum of counts is below 2**32, as in pycocotools' `uint` arithmetic.
+Counts lie in [0, 2**32), as in pycocotools' `uint` arithmetic.
 
-- `decode_counts` / `encode_counts`: COCO's compressed string (`rleFrString` / `rleToString`).
-- `from_polygons` / `from_polygons_many`: `merge(frPyObjects(polygons, h, w))`, the union of
-  one object's polygons rasterised exactly as `rleFrPoly` does; `from_bboxes`: `frBbox`.
+- `decode_counts(_many)` / `encode_counts`: the compressed string (`rleFrString` /
+  `rleToString`).
+- `from_polygons(_many)`: `merge(frPyObjects(polygons, h, w))`, the union of one object's
+  polygons rasterised exactly as `rleFrPoly` does; `from_bboxes`: `frBbox`.
 - `from_uncompressed`, `from_segmentation`: any COCO segmentation to counts, as `annToRLE`.
-- `area`, `to_bbox`, `merge`, `iou_matrix`: `area`, `toBbox`, `merge`, `iou`.
+- `area`, `to_bbox`, `merge`, `iou_matrix(_many)`: `area`, `toBbox`, `merge`, `iou`.
 
-Where pycocotools' C reads memory it does not own or divides by zero (an empty polygon list,
-masks of different sizes, an RLE whose counts do not add up to the image), these raise
-ValueError instead; each function says where it departs from pycocotools' Python surface.
+The `_many` forms do many objects (or image-category groups) in one vectorised pass: use
+them in loops. Results are pycocotools' even where its C is quirky (its unsigned wraps,
+its loops stopping early on runs of length 0); where it would read memory it does not
+own, write past a buffer or loop forever, these raise ValueError instead, and each
+function says where its Python surface differs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, pairwise
 
 import numpy as np
 
-SCALE = 5  # rleFrPoly rasterises the outline on a grid 5x finer than the pixels
-MAX_COORDINATE = 2e8  # beyond this pycocotools' int arithmetic overflows (undefined in C)
+_SCALE = 5  # rleFrPoly rasterises the outline on a grid 5x finer than the pixels
+_MAX_COORDINATE = 2e8  # beyond this pycocotools' int arithmetic overflows (undefined in C)
+_BITS = 5  # bits a character of a compressed RLE carries
 _UINT32 = 0xFFFFFFFF
 _IOU_CHUNK = 1 << 22  # (dt x gt run) queries per searchsorted call in iou_matrix
+_DECODE_CHUNK = 1 << 20  # characters decoded together
+_POLYGON_CHUNK = 256  # objects rasterised together: arrays that stay in cache
 
 
 def _int32(values: np.ndarray) -> np.ndarray:
@@ -48,30 +54,61 @@ def decode_counts(s: str | bytes) -> np.ndarray:
 
     Each count (after the third, as a delta from the count two before it) is a signed
     little-endian number in 5-bit groups, one character (48 + group, +32 if more follow) per
-    group. Values of 2**29 and more need a 7th group, which pycocotools shifts as a 32-bit
-    int (undefined in C); x86-64's wrapping of that shift is reproduced.
+    group. A number of 7 groups or more (from deltas of 2**29) is shifted by pycocotools as
+    a 32-bit int, which C leaves undefined; x86-64's wrapping of that shift is reproduced,
+    so deltas below -2**29 decode as garbled as pycocotools decodes them.
     """
-    data = np.frombuffer(s.encode("ascii") if isinstance(s, str) else bytes(s), dtype=np.uint8)
-    if not len(data):
-        return np.zeros(0, dtype=np.int64)
-    if data.min() < 48 or data.max() > 111:
+    return decode_counts_many([s])[0]
+
+
+def decode_counts_many(strings: Sequence[str | bytes]) -> list[np.ndarray]:
+    """`decode_counts` of many strings at once."""
+    raw = [x.encode("ascii") if isinstance(x, str) else bytes(x) for x in strings]
+    ends = np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)))
+    out: list[np.ndarray] = []
+    first = 0
+    while first < len(raw):  # about _DECODE_CHUNK characters at a time
+        done = ends[first - 1] if first else 0
+        last = max(first + 1, int(np.searchsorted(ends, done + _DECODE_CHUNK, side="right")))
+        out += _decode(raw[first:last])
+        first = last
+    return out
+
+
+def _decode(raw: list[bytes]) -> list[np.ndarray]:
+    lengths = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
+    data = np.frombuffer(b"".join(raw), dtype=np.uint8)
+    if len(data) and (data.min() < 48 or data.max() > 111):
         raise ValueError("a compressed RLE uses only the characters '0' to 'o'")
     chars = data.astype(np.int64) - 48
     last = (chars & 0x20) == 0
-    if not last[-1]:
-        raise ValueError("the compressed RLE ends inside a number")
+    string_ends = np.cumsum(lengths)[lengths > 0] - 1
+    if not last[string_ends].all():
+        raise ValueError("a compressed RLE ends inside a number")
     ends = np.flatnonzero(last)
     starts = np.concatenate(([0], ends[:-1] + 1))
     group = np.repeat(np.arange(len(ends)), ends - starts + 1)
-    shift = (SCALE * (np.arange(len(chars)) - starts[group])) & 31
-    values = np.bitwise_or.reduceat(_int32((chars & 0x1F) << shift), starts)
+    shift = (_BITS * (np.arange(len(chars)) - starts[group])) & 31
+    values = (
+        np.bitwise_or.reduceat(_int32((chars & 0x1F) << shift), starts)
+        if len(ends)
+        else np.zeros(0, np.int64)
+    )
     negative = (chars[ends] & 0x10) != 0
-    sign = _int32(np.int64(-1) << ((SCALE * (ends - starts + 1)) & 31))
+    sign = _int32(np.int64(-1) << ((_BITS * (ends - starts + 1)) & 31))
     values = np.where(negative, values | sign, values)
-    # counts[i] = delta[i] + counts[i - 2] for i > 2: running sums of each parity from 1 and 2.
-    values[1::2] = np.cumsum(values[1::2])
-    values[2::2] = np.cumsum(values[2::2])
-    return values & _UINT32
+    # counts[i] = delta[i] + counts[i - 2] for i > 2: running sums of each parity from 1
+    # and from 2, restarted for every string.
+    per_string = np.searchsorted(ends, np.cumsum(lengths) - 1, side="right")
+    per_string = np.diff(per_string, prepend=0)
+    string_first = np.cumsum(per_string) - per_string
+    rank = np.arange(len(values)) - np.repeat(string_first, per_string)
+    for parity in (1, 2):
+        member = (rank >= parity) & (rank % 2 == parity % 2)
+        running = np.cumsum(np.where(member, values, 0))
+        before = np.concatenate(([0], running))[string_first]  # at each string's start
+        values = np.where(member, running - np.repeat(before, per_string), values)
+    return _split(values & _UINT32, np.cumsum(per_string))
 
 
 def encode_counts(counts) -> str:
@@ -82,10 +119,10 @@ def encode_counts(counts) -> str:
     # Groups: the fewest 5-bit groups holding the value in two's complement (deltas < 2**33).
     groups = np.ones(len(deltas), dtype=np.int64)
     for width in range(1, 7):
-        limit = 1 << (SCALE * width - 1)
+        limit = 1 << (_BITS * width - 1)
         groups += (deltas < -limit) | (deltas >= limit)
     k = np.arange(7)
-    digits = (deltas[:, None] >> (SCALE * k)) & 0x1F
+    digits = (deltas[:, None] >> (_BITS * k)) & 0x1F
     digits |= np.where(k < groups[:, None] - 1, 0x20, 0)
     chars = (digits + 48)[k < groups[:, None]]
     return chars.astype(np.uint8).tobytes().decode("ascii")
@@ -96,7 +133,7 @@ def encode_counts(counts) -> str:
 
 def _vertices(polygons: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
     """x and y on the 5x grid of every vertex, and each polygon's vertex count."""
-    lengths = np.fromiter((len(p) for p in polygons), dtype=np.int64, count=len(polygons))
+    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
     flat = np.fromiter(chain.from_iterable(polygons), dtype=float, count=int(lengths.sum()))
     sizes = lengths // 2  # an odd trailing coordinate is ignored, as pycocotools does
     if np.any(lengths % 2):
@@ -106,21 +143,21 @@ def _vertices(polygons: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarr
         xy = np.column_stack((flat[at], flat[at + 1]))
     else:
         xy = flat.reshape(-1, 2)
-    if not np.all(np.abs(xy) <= MAX_COORDINATE):
-        raise ValueError(f"polygon coordinates must be finite and within ±{MAX_COORDINATE:g}")
-    grid = np.trunc(SCALE * xy + 0.5).astype(np.int64)  # C's (int)(5x + .5): toward zero
+    if not np.all(np.abs(xy) <= _MAX_COORDINATE):
+        raise ValueError(f"polygon coordinates must be finite and within ±{_MAX_COORDINATE:g}")
+    grid = np.trunc(_SCALE * xy + 0.5).astype(np.int64)  # C's (int)(5x + .5): toward zero
     return grid, sizes
 
 
 def _columns(low: np.ndarray, high: np.ndarray, width: np.ndarray):
     """Per edge, the fine-grid x = 5X + 2 (pixel column X < width) within [low, high]."""
     low = np.maximum(low, 2)
-    high = np.minimum(high, SCALE * (width - 1) + 2)
-    first = low + (2 - low) % SCALE
-    count = np.where(high >= first, (high - first) // SCALE + 1, 0)
+    high = np.minimum(high, _SCALE * (width - 1) + 2)
+    first = low + (2 - low) % _SCALE
+    count = np.maximum((high - first) // _SCALE + 1, 0)
     edge = np.repeat(np.arange(len(low)), count)
-    rank = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    return edge, first[edge] + SCALE * rank
+    rank = np.arange(len(edge)) - np.repeat(np.cumsum(count) - count, count)
+    return edge, first[edge] + _SCALE * rank
 
 
 def _boundary(grid, sizes, polygon_h, polygon_w):
@@ -131,51 +168,47 @@ def _boundary(grid, sizes, polygon_h, polygon_w):
     column centre x = 5X + 2. Only those crossings are computed here, not the walk.
     """
     owner = np.repeat(np.arange(len(sizes)), sizes)
-    following = np.arange(len(grid)) + 1
-    ends = np.cumsum(sizes) - 1
-    following[ends[sizes > 0]] = ends[sizes > 0] - sizes[sizes > 0] + 1
+    following = np.arange(1, len(grid) + 1)
+    last = np.cumsum(sizes)[sizes > 0] - 1
+    following[last] = last - sizes[sizes > 0] + 1
     xs, ys = grid[:, 0], grid[:, 1]
     xe, ye = xs[following], ys[following]
     dx, dy = np.abs(xe - xs), np.abs(ye - ys)
     along_x = dx >= dy
     # The walk starts from the lower end of its axis (the walked points do not depend on
     # the edge's direction), and the pixel boundary is symmetric in the two walked points.
-    flip = (along_x & (xs > xe)) | (~along_x & (ys > ye))
+    flip = np.where(along_x, xs > xe, ys > ye)
     xs, xe = np.where(flip, xe, xs), np.where(flip, xs, xe)
     ys, ye = np.where(flip, ye, ys), np.where(flip, ys, ye)
-    width, height = polygon_w[owner], polygon_h[owner]
+    width = polygon_w[owner]
 
-    # Walks along x (dx >= dy > 0 or dy = 0): the column x0 + t is crossed between steps
-    # t and t + 1; the boundary's y is the lower of the two rounded ys.
+    # Walks along x (dx >= dy, dx > 0): column x0 + t is crossed between steps t and t + 1;
+    # the boundary's y is the lower of the two rounded ys (y is monotone along the walk).
     walk_x = np.flatnonzero(along_x & (dx > 0))
-    edge, column = _columns(xs[walk_x], xs[walk_x] + dx[walk_x] - 1, width[walk_x])
-    edge = walk_x[edge]
-    slope = (ye[edge] - ys[edge]) / dx[edge]
-    t = column - xs[edge]
-    y0 = ys[edge].astype(float)
-    fine_y = np.minimum(np.trunc(y0 + slope * t + 0.5), np.trunc(y0 + slope * (t + 1) + 0.5))
-    fine_y = fine_y.astype(np.int64)
-    edges, columns, fine_ys = [edge], [column], [fine_y]
+    x0, y0, run = xs[walk_x], ys[walk_x], dx[walk_x]
+    slope = (ye[walk_x] - y0) / run
+    local, column_x = _columns(x0, x0 + run - 1, width[walk_x])
+    t = column_x - x0[local] + (slope[local] < 0)
+    fine_y_x = np.trunc(y0[local] + slope[local] * t + 0.5).astype(np.int64)
+    edge_x = walk_x[local]
 
-    # Walks along y (dy > dx > 0): x = (int)(x0 + s*t + .5) moves by at most one per step;
+    # Walks along y (dy > dx > 0): x = (int)(x0 + s*t + .5) moves by at most one a step;
     # find the step where it passes from column c to c + 1 (or back).
     walk_y = np.flatnonzero(~along_x & (dx > 0))
-    slope_all = (xe[walk_y] - xs[walk_y]) / dy[walk_y]
-    x_first = np.trunc(xs[walk_y] + 0.5).astype(np.int64)
-    x_last = np.trunc(xs[walk_y] + slope_all * dy[walk_y] + 0.5).astype(np.int64)
-    rising = x_last > x_first
-    low = np.where(rising, x_first, x_last)
-    high = np.where(rising, x_last, x_first) - 1
-    edge, column = _columns(low, high, width[walk_y])
-    slope, rising = slope_all[edge], rising[edge]
-    edge = walk_y[edge]
-    x0, steps = xs[edge].astype(float), dy[edge]
+    x0, y0, run = xs[walk_y].astype(float), ys[walk_y], dy[walk_y]
+    slope = (xe[walk_y] - xs[walk_y]) / run
+    x_first = np.trunc(x0 + 0.5).astype(np.int64)
+    x_last = np.trunc(x0 + slope * run + 0.5).astype(np.int64)
+    rising = slope > 0
+    low, high = np.where(rising, x_first, x_last), np.where(rising, x_last, x_first) - 1
+    local, column_y = _columns(low, high, width[walk_y])
+    x0, slope, rising, run = x0[local], slope[local], rising[local], run[local]
 
     def past(t):  # has the walk left column c by step t? (monotone in t)
         x = np.trunc(x0 + slope * t + 0.5)
-        return np.where(rising, x >= column + 1, x <= column)
+        return np.where(rising, x >= column_y + 1, x <= column_y)
 
-    step = np.clip(np.ceil((column + 0.5 - x0) / slope), 1, steps).astype(np.int64)
+    step = np.clip(np.ceil((column_y + 0.5 - x0) / slope), 1, run).astype(np.int64)
     while True:  # the estimate is off by float rounding at most: settle on the exact step
         back = (step > 1) & past(step - 1)
         if not back.any():
@@ -186,15 +219,16 @@ def _boundary(grid, sizes, polygon_h, polygon_w):
         if not ahead.any():
             break
         step += ahead
-    edges.append(edge)
-    columns.append(column)
-    fine_ys.append(ys[edge] + step - 1)
+    fine_y_y = y0[local] + step - 1
+    edge_y = walk_y[local]
 
-    edge = np.concatenate(edges)
-    column, fine_y = np.concatenate(columns), np.concatenate(fine_ys)
-    h = height[edge]
-    y = np.ceil(np.clip((fine_y + 0.5) / SCALE - 0.5, 0, h)).astype(np.int64)
-    return owner[edge], (column - 2) // SCALE * h + y
+    edge = np.concatenate((edge_x, edge_y))
+    column = np.concatenate((column_x, column_y))
+    fine_y = np.concatenate((fine_y_x, fine_y_y))
+    h = polygon_h[owner[edge]]
+    # ceil(clip((y + .5) / 5 - .5, 0, h)) in integers: (y + 2) // 5, clipped.
+    y = np.minimum(np.maximum((fine_y + 2) // _SCALE, 0), h)
+    return owner[edge], (column - 2) // _SCALE * h + y
 
 
 def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
@@ -202,30 +236,83 @@ def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.diff(sorted_keys, prepend=-1) != 0)
 
 
-def _parity(group: np.ndarray, position: np.ndarray, total: np.ndarray):
-    """Positions toggled an odd number of times per group, sorted, below the group's total."""
-    keys = np.sort((group << 32) | position)
+def _odd_toggles(polygon: np.ndarray, position: np.ndarray, total: np.ndarray):
+    """Positions toggled an odd number of times per polygon, sorted, below its total.
+
+    rleFrPoly sorts its boundary points and cancels them in pairs where they coincide.
+    """
+    keys = np.sort((polygon << 32) | position)
     starts = _group_starts(keys)
-    odd = np.diff(np.append(starts, len(keys))) % 2 == 1
+    odd = np.diff(starts, append=len(keys)) % 2 == 1
     keys = keys[starts[odd]]
-    group, position = keys >> 32, keys & _UINT32
-    keep = position < total[group]
-    return group[keep], position[keep]
+    polygon, position = keys >> 32, keys & _UINT32
+    keep = position < total[polygon]
+    return polygon[keep], position[keep]
 
 
 def _to_counts(group: np.ndarray, toggles: np.ndarray, total: np.ndarray) -> list[np.ndarray]:
     """Counts of each group's sorted toggle positions (each group's are contiguous)."""
-    n = len(total)
-    per_group = np.bincount(group, minlength=n) + 1
+    if not len(total):
+        return []
+    per_group = np.bincount(group, minlength=len(total)) + 1
     last = np.cumsum(per_group) - 1
     positions = np.empty(int(per_group.sum()), dtype=np.int64)
     slots = np.ones(len(positions), dtype=bool)
     slots[last] = False
     positions[slots] = toggles
     positions[last] = total
-    previous = np.concatenate(([0], positions[:-1]))
-    previous[last[:-1] + 1] = 0
-    return np.split(positions - previous, last[:-1] + 1)
+    counts = np.diff(positions, prepend=0)
+    counts[last[:-1] + 1] = positions[last[:-1] + 1]
+    return _split(counts, last + 1)
+
+
+def _split(values: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """values cut at the given ends (np.split is several times slower for many pieces)."""
+    bounds = [0, *ends.tolist()]
+    return [values[a:b] for a, b in pairwise(bounds)]
+
+
+def _union(polygon, toggles, polygon_object, totals):
+    """Toggles of the union of each object's polygons (sorted by object, then position).
+
+    +1 where a polygon's run of 1s starts, -1 where it ends (at the image's end when its
+    toggles are odd in number); the union's 1s are where the sum is positive.
+    """
+    per_polygon = np.bincount(polygon, minlength=len(polygon_object))
+    rank = np.arange(len(toggles)) - np.repeat(np.cumsum(per_polygon) - per_polygon, per_polygon)
+    unclosed = np.flatnonzero(per_polygon % 2 == 1)
+    group = np.concatenate((polygon_object[polygon], polygon_object[unclosed]))
+    position = np.concatenate((toggles, totals[polygon_object[unclosed]]))
+    delta = np.concatenate((1 - 2 * (rank % 2), -np.ones(len(unclosed), np.int64)))
+    keys = (group << 32) | position
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    starts = _group_starts(keys)
+    covered = np.cumsum(np.add.reduceat(delta[order], starts)) > 0 if len(keys) else keys > 0
+    change = covered != np.concatenate(([False], covered[:-1]))
+    keys = keys[starts][change]
+    group, position = keys >> 32, keys & _UINT32
+    keep = position < totals[group]
+    return group[keep], position[keep]
+
+
+def _rasterise(objects, heights: np.ndarray, widths: np.ndarray) -> list[np.ndarray]:
+    per_object = np.fromiter(map(len, objects), dtype=np.int64, count=len(objects))
+    polygon_object = np.repeat(np.arange(len(objects)), per_object)
+    grid, sizes = _vertices(list(chain.from_iterable(objects)))
+    polygon_h, polygon_w = heights[polygon_object], widths[polygon_object]
+    totals = heights * widths
+    polygon, position = _boundary(grid, sizes, polygon_h, polygon_w)
+    polygon, toggles = _odd_toggles(polygon, position, polygon_h * polygon_w)
+    if np.all(per_object <= 1):  # one polygon an object: merge leaves it as it is
+        return _to_counts(polygon_object[polygon], toggles, totals)
+    # Only objects of several polygons need the union; the others keep their toggles.
+    several = (per_object > 1)[polygon_object[polygon]]
+    group, position = _union(polygon[several], toggles[several], polygon_object, totals)
+    group = np.concatenate((polygon_object[polygon[~several]], group))
+    position = np.concatenate((toggles[~several], position))
+    order = np.argsort(group, kind="stable")  # two sorted stretches: a merge
+    return _to_counts(group[order], position[order], totals)
 
 
 def from_polygons_many(objects: Sequence[Sequence[Sequence[float]]], h, w) -> list[np.ndarray]:
@@ -233,30 +320,13 @@ def from_polygons_many(objects: Sequence[Sequence[Sequence[float]]], h, w) -> li
     n = len(objects)
     heights = np.broadcast_to(np.asarray(h, dtype=np.int64), (n,))
     widths = np.broadcast_to(np.asarray(w, dtype=np.int64), (n,))
-    per_object = np.fromiter((len(o) for o in objects), dtype=np.int64, count=n)
-    polygon_object = np.repeat(np.arange(n), per_object)
-    grid, sizes = _vertices(list(chain.from_iterable(objects)))
-    polygon_h, polygon_w = heights[polygon_object], widths[polygon_object]
-    totals = heights * widths
-    polygon, position = _boundary(grid, sizes, polygon_h, polygon_w)
-    polygon, toggles = _parity(polygon, position, polygon_h * polygon_w)
-    # Union of each object's polygons: +1 where a polygon's run of 1s starts, -1 where it
-    # ends (at the image's end when its toggles are odd in number), 1s where the sum > 0.
-    per_polygon = np.bincount(polygon, minlength=len(sizes))
-    rank = np.arange(len(toggles)) - np.repeat(np.cumsum(per_polygon) - per_polygon, per_polygon)
-    unclosed = np.flatnonzero(per_polygon % 2 == 1)
-    group = np.concatenate((polygon_object[polygon], polygon_object[unclosed]))
-    position = np.concatenate((toggles, totals[polygon_object[unclosed]]))
-    delta = np.concatenate((np.where(rank % 2 == 0, 1, -1), -np.ones(len(unclosed), np.int64)))
-    order = np.argsort((group << 32) | position, kind="stable")
-    keys = ((group << 32) | position)[order]
-    starts = _group_starts(keys)
-    covered = np.cumsum(np.add.reduceat(delta[order], starts)) > 0 if len(keys) else keys > 0
-    change = covered != np.concatenate(([False], covered[:-1]))
-    keys = keys[starts][change]
-    group, position = keys >> 32, keys & _UINT32
-    keep = position < totals[group]
-    return _to_counts(group[keep], position[keep], totals)
+    if n and (heights.min() < 0 or widths.min() < 0):
+        raise ValueError("image sizes must not be negative")
+    out: list[np.ndarray] = []
+    for first in range(0, n, _POLYGON_CHUNK):
+        chunk = slice(first, first + _POLYGON_CHUNK)
+        out += _rasterise(objects[chunk], heights[chunk], widths[chunk])
+    return out
 
 
 def from_polygons(polygons: Sequence[Sequence[float]], h: int, w: int) -> np.ndarray:
@@ -312,8 +382,8 @@ def from_segmentation(segmentation, h: int, w: int) -> tuple[np.ndarray, int, in
 
 
 def area(counts) -> int:
-    """Pixels set (pycocotools' `area`)."""
-    return int(np.sum(_counts(counts)[1::2]))
+    """Pixels set (pycocotools' `area`, modulo 2**32 as its unsigned sum)."""
+    return int(np.sum(_counts(counts)[1::2])) & _UINT32
 
 
 def to_bbox(counts, h: int, w: int) -> np.ndarray:
@@ -343,63 +413,99 @@ def to_bbox(counts, h: int, w: int) -> np.ndarray:
     return np.array([x0, y0, (x1 - x0 + 1) & _UINT32, (y1 - y0 + 1) & _UINT32], dtype=float)
 
 
+def _steps(counts: np.ndarray, stride: int) -> np.ndarray:
+    """Keys (position * stride + how many runs already ended there) of the ends of all runs
+    but the last: where pycocotools' merge and iou loops move a mask on to its next run."""
+    ends = np.cumsum(counts)[:-1]
+    starts = _group_starts(ends)
+    return (
+        ends * stride + np.arange(len(ends)) - np.repeat(starts, np.diff(starts, append=len(ends)))
+    )
+
+
 def _merge_two(a: np.ndarray, b: np.ndarray, intersect: bool) -> np.ndarray:
     """pycocotools' rleMerge of two RLEs, step for step.
 
-    Its loop advances to the nearer run end of either mask and moves each mask on by at
-    most one run per step, so a run of length 0 costs a step of its own and can leave a
-    0 count in the output. Steps are keyed (position, how many runs of that mask already
-    ended there); a count ends at every step where the merged value changes, and at the end.
+    Its loop advances to the nearer run end of either mask and moves each mask on by one
+    run a step, so a run of length 0 takes a step of its own and can leave a 0 count in the
+    output. The loop stops at the first step where neither mask has pixels left in its
+    current run: at the end, or earlier where both masks have a run of length 0 at the
+    same place (then pycocotools' output covers fewer pixels than the image). A count ends
+    at every step where the merged value changes, and at the last step.
     """
-    total = int(a.sum())
-    keys = []
-    for counts in (a, b):
-        ends = np.cumsum(counts)[:-1]  # the last run's end is the image's end: no switch
-        first = np.concatenate(([True], ends[1:] != ends[:-1]))
-        starts = np.flatnonzero(first)
-        repeat = np.arange(len(ends)) - np.repeat(starts, np.diff(np.append(starts, len(ends))))
-        # At the image's end the loop switches each mask once and stops.
-        keep = (ends < total) | (repeat == 0)
-        keys.append((ends[keep], repeat[keep]))
-    stride = max([int(r.max()) + 1 for _, r in keys if len(r)] + [1])
-    key_a, key_b = ((e * stride + r) for e, r in keys)
-    steps = np.union1d(np.union1d(key_a, key_b), [total * stride])
-    value_a = np.searchsorted(key_a, steps, side="right") % 2 == 1
-    value_b = np.searchsorted(key_b, steps, side="right") % 2 == 1
+    ends_a, ends_b = np.cumsum(a), np.cumsum(b)
+    stride = int(max(len(a), len(b)))
+    key_a, key_b = _steps(a, stride), _steps(b, stride)
+    steps = np.union1d(np.concatenate((key_a, key_b)), [ends_a[-1] * stride, ends_b[-1] * stride])
+    position = steps // stride
+    run_a = np.searchsorted(key_a, steps, side="right")  # each mask's current run
+    run_b = np.searchsorted(key_b, steps, side="right")
+    empty_a, empty_b = ends_a[run_a] == position, ends_b[run_b] == position
+    stop = np.flatnonzero(empty_a & empty_b)
+    # A mask at its end while the other is not: pycocotools' loop steps by 0 forever.
+    stuck = (empty_a & (run_a == len(a) - 1)) | (empty_b & (run_b == len(b) - 1))
+    if not len(stop) or np.flatnonzero(stuck)[0] < stop[0]:
+        raise ValueError("pycocotools' merge never ends on these masks")
+    end = stop[0] + 1
+    value_a, value_b = run_a[:end] % 2 == 1, run_b[:end] % 2 == 1
     value = (value_a & value_b) if intersect else (value_a | value_b)
     emit = value != np.concatenate(([False], value[:-1]))
     emit[-1] = True
-    return np.diff(steps[emit] // stride, prepend=0)
+    return np.diff(position[:end][emit], prepend=0)
 
 
 def merge(masks: Sequence, intersect: bool = False) -> np.ndarray:
     """Union (or intersection) of masks of one size, as pycocotools' `merge`, counts and all.
 
-    Masks whose counts add up to different totals raise ValueError (pycocotools returns an
-    empty RLE of size 0 x 0); so does an empty list (pycocotools reads unowned memory).
+    Counts are pycocotools' even for masks with runs of length 0 (see `_merge_two`). Masks
+    whose counts add up to different totals raise ValueError (pycocotools returns an empty
+    RLE of size 0 x 0, or loops forever), as does an empty list (pycocotools reads unowned
+    memory).
     """
     if not len(masks):
         raise ValueError("merge needs at least one mask")
     counts = [_counts(m) for m in masks]
     if len({int(c.sum()) for c in counts}) > 1:
         raise ValueError("merge needs masks of one size")
+    if any(not len(c) for c in counts):
+        raise ValueError("merge needs masks of at least one count")
     out = counts[0].copy()
     for other in counts[1:]:
         out = _merge_two(out, other, intersect)
     return out
 
 
-def _runs(counts: Sequence[np.ndarray]):
-    """Runs of 1s of masks of one size T laid end to end (mask i at i*T): starts, lengths,
-    owning mask, and each mask's area."""
-    sizes = np.fromiter((len(c) for c in counts), dtype=np.int64, count=len(counts))
-    flat = np.concatenate(counts)
-    owner = np.repeat(np.arange(len(counts)), sizes)
-    rank = np.arange(len(flat)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+def _stop(a: np.ndarray, b: np.ndarray) -> int:
+    """Where pycocotools' iou loop stops on two masks: the first place where both have a
+    run of length 0 after the first run, or the end."""
+    zero_a = np.cumsum(a)[1:][a[1:] == 0]
+    zero_b = np.cumsum(b)[1:][b[1:] == 0]
+    both = np.intersect1d(zero_a, zero_b)
+    return int(both[0]) if len(both) else int(a.sum())
+
+
+def _truncated(counts: np.ndarray, stop: int) -> np.ndarray:
+    """The mask's pixels before `stop`, the rest 0 (same total)."""
+    out = np.diff(np.minimum(np.cumsum(counts), stop), prepend=0)
+    rest = int(counts.sum()) - stop
+    if len(out) % 2:  # ends on a run of 0s
+        out[-1] += rest
+        return out
+    return np.append(out, rest)
+
+
+def _runs(flat: np.ndarray, lengths: np.ndarray):
+    """Runs of 1s of masks laid end to end (their counts concatenated): start (in the laid
+    out line), length, index of the mask; each mask's area, and whether it has a run of
+    length 0 other than its first and last."""
+    owner = np.repeat(np.arange(len(lengths)), lengths)
+    rank = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     starts = np.cumsum(flat) - flat
     ones = (rank % 2 == 1) & (flat > 0)
-    areas = np.bincount(owner[ones], weights=flat[ones], minlength=len(counts))
-    return starts[ones], flat[ones], owner[ones], areas.astype(np.int64)
+    areas = np.bincount(owner[ones], weights=flat[ones], minlength=len(lengths))
+    inner = (flat == 0) & (rank >= 1) & (rank <= lengths[owner] - 2)
+    inner_zero = np.bincount(owner[inner], minlength=len(lengths)) > 0
+    return starts[ones], flat[ones], owner[ones], areas.astype(np.int64), inner_zero
 
 
 def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
@@ -410,43 +516,109 @@ def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
     for two empty masks). Computed from the runs, never the pixels. Unlike pycocotools, an
     empty dt or gt gives an empty (len(dt), len(gt)) array rather than [], and masks of
     different sizes raise ValueError rather than scoring -1 where their boxes overlap.
+    Like pycocotools, a pair whose masks both have a run of length 0 at one place is
+    measured only up to there.
     """
-    crowd = np.asarray(iscrowd, dtype=bool).reshape(-1)
-    if len(crowd) != len(gt):
-        raise ValueError("iou_matrix needs one iscrowd flag per ground truth")
-    out = np.zeros((len(dt), len(gt)))
-    if not len(dt) or not len(gt):
-        return out
-    dt_counts, gt_counts = [_counts(c) for c in dt], [_counts(c) for c in gt]
-    totals = {int(c.sum()) for c in chain(dt_counts, gt_counts)}
-    if len(totals) > 1:
-        raise ValueError("iou_matrix needs masks of one size")
-    total = totals.pop()
-    dt_starts, dt_lengths, _, dt_areas = _runs(dt_counts)
-    gt_starts, gt_lengths, gt_owner, gt_areas = _runs(gt_counts)
-    if not len(dt_starts) or not len(gt_starts):
-        return out
-    gt_starts -= gt_owner * total  # each gt's runs in its own [0, T)
-    before = np.concatenate(([0], np.cumsum(dt_lengths)))
+    return iou_matrix_many([(dt, gt, iscrowd)])[0]
 
-    def covered(x):  # pixels of the laid-out dt masks before each position x
-        run = np.searchsorted(dt_starts, x, side="right") - 1
-        last = np.maximum(run, 0)
-        partial = np.minimum(x - dt_starts[last], dt_lengths[last])
-        return np.where(run >= 0, before[last] + partial, 0)
 
-    # Every gt run against every dt mask d: the run shifted into d's stretch d*T.
-    # gt g's runs are the columns [bounds[g], bounds[g + 1]) of a row of queries.
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(gt_owner, minlength=len(gt)))))
-    inter = np.zeros((len(dt), len(gt)), dtype=np.int64)
-    rows = max(1, _IOU_CHUNK // len(gt_starts))
-    for first in range(0, len(dt), rows):
-        shift = np.arange(first, min(first + rows, len(dt)), dtype=np.int64)[:, None] * total
-        low = gt_starts[None, :] + shift
-        overlap = covered(low + gt_lengths[None, :]) - covered(low)
-        running = np.concatenate((np.zeros((len(shift), 1), np.int64), overlap.cumsum(axis=1)), 1)
-        inter[first : first + len(shift)] = running[:, bounds[1:]] - running[:, bounds[:-1]]
-    union = dt_areas[:, None] + gt_areas[None, :] - inter
-    over = np.where(crowd[None, :], dt_areas[:, None], union)
-    np.divide(inter, over, out=out, where=inter > 0)
+def iou_matrix_many(groups: Sequence[tuple[Sequence, Sequence, Sequence]]) -> list[np.ndarray]:
+    """`iou_matrix` of many (dt, gt, iscrowd) groups at once (an image and category each)."""
+    out: list[np.ndarray] = []
+    first = 0
+    while first < len(groups):  # about _IOU_CHUNK (dt x gt run) queries at a time
+        last, queries = first, 0
+        while last < len(groups) and (last == first or queries <= _IOU_CHUNK):
+            dt, gt, _ = groups[last]
+            queries += len(dt) * sum(len(c) for c in gt) // 2
+            last += 1
+        out += _iou_groups(groups[first:last])
+        first = last
     return out
+
+
+def _iou_groups(groups) -> list[np.ndarray]:
+    n_dt = np.array([len(d) for d, _, _ in groups], dtype=np.int64)
+    n_gt = np.array([len(g) for _, g, _ in groups], dtype=np.int64)
+    crowd = [np.asarray(c, dtype=bool).reshape(-1) for _, _, c in groups]
+    if any(len(c) != n for c, n in zip(crowd, n_gt, strict=True)):
+        raise ValueError("iou_matrix needs one iscrowd flag per ground truth")
+    dt = [np.asarray(c, dtype=np.int64).reshape(-1) for d, _, _ in groups for c in d]
+    gt = [np.asarray(c, dtype=np.int64).reshape(-1) for _, g, _ in groups for c in g]
+    dt_len = np.fromiter(map(len, dt), dtype=np.int64, count=len(dt))
+    gt_len = np.fromiter(map(len, gt), dtype=np.int64, count=len(gt))
+    if (dt and dt_len.min() == 0) or (gt and gt_len.min() == 0):
+        raise ValueError("iou_matrix needs masks of at least one count")
+    dt_flat = _counts(np.concatenate(dt)) if dt else np.zeros(0, np.int64)
+    gt_flat = _counts(np.concatenate(gt)) if gt else np.zeros(0, np.int64)
+    dt_total = np.add.reduceat(dt_flat, np.cumsum(dt_len) - dt_len) if dt else dt_len
+    gt_total = np.add.reduceat(gt_flat, np.cumsum(gt_len) - gt_len) if gt else gt_len
+    dt_group = np.repeat(np.arange(len(groups)), n_dt)
+    gt_group = np.repeat(np.arange(len(groups)), n_gt)
+    size = np.full(len(groups), -1, dtype=np.int64)
+    size[gt_group] = gt_total
+    size[dt_group] = dt_total
+    if np.any(dt_total != size[dt_group]) or np.any(gt_total != size[gt_group]):
+        raise ValueError("iou_matrix needs the masks of a group to be of one size")
+
+    # dt masks laid end to end: dt i spans [offset_i, offset_i + size); every run of a gt
+    # shifted into the stretch of every dt of its group is a query.
+    dt_start, dt_length, _, dt_area, dt_zero = _runs(dt_flat, dt_len)
+    gt_start, gt_length, gt_owner, gt_area, gt_zero = _runs(gt_flat, gt_len)
+    offset = np.cumsum(dt_total) - dt_total
+    gt_start -= (np.cumsum(gt_total) - gt_total)[gt_owner]
+    gt_runs = np.bincount(gt_owner, minlength=len(gt))
+    gt_first_run = np.cumsum(gt_runs) - gt_runs
+    group_runs = np.bincount(gt_group, weights=gt_runs, minlength=len(groups)).astype(np.int64)
+    group_first_run = np.cumsum(group_runs) - group_runs
+    per_dt = group_runs[dt_group]
+    query_dt = np.repeat(np.arange(len(dt)), per_dt)
+    first_query = np.cumsum(per_dt) - per_dt
+    query_run = (
+        np.arange(len(query_dt)) - first_query[query_dt] + group_first_run[dt_group][query_dt]
+    )
+    low = offset[query_dt] + gt_start[query_run]
+    overlap = _covered(dt_start, dt_length, low + gt_length[query_run]) - _covered(
+        dt_start, dt_length, low
+    )
+    running = np.concatenate(([0], np.cumsum(overlap)))
+    # Pairs: every dt with every gt of its group, dt-major.
+    pair_dt = np.repeat(np.arange(len(dt)), n_gt[dt_group])
+    first_pair = np.cumsum(n_gt[dt_group]) - n_gt[dt_group]
+    group_first_gt = np.cumsum(n_gt) - n_gt
+    pair_gt = np.arange(len(pair_dt)) - first_pair[pair_dt] + group_first_gt[dt_group][pair_dt]
+    start = first_query[pair_dt] + gt_first_run[pair_gt] - group_first_run[dt_group][pair_dt]
+    inter = running[start + gt_runs[pair_gt]] - running[start]
+    union = dt_area[pair_dt] + gt_area[pair_gt] - inter
+    is_crowd = np.concatenate(crowd)[pair_gt] if len(pair_gt) else np.zeros(0, bool)
+    for k in np.flatnonzero(dt_zero[pair_dt] & gt_zero[pair_gt]):  # rare: see _stop_early
+        inter[k], union[k] = _stop_early(dt[pair_dt[k]], gt[pair_gt[k]], inter[k], union[k])
+    over = np.where(is_crowd, dt_area[pair_dt], union)
+    iou = np.zeros(len(pair_dt))
+    np.divide(inter, over, out=iou, where=inter > 0)
+    cuts = np.cumsum(n_dt * n_gt)
+    return [block.reshape(d, g) for block, d, g in zip(_split(iou, cuts), n_dt, n_gt, strict=True)]
+
+
+def _covered(starts: np.ndarray, lengths: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Pixels of the sorted runs [starts, starts + lengths) before each position x."""
+    if not len(starts):
+        return np.zeros(np.shape(x), dtype=np.int64)
+    before = np.concatenate(([0], np.cumsum(lengths)))
+    run = np.searchsorted(starts, x, side="right") - 1
+    last = np.maximum(run, 0)
+    return np.where(run >= 0, before[last] + np.minimum(x - starts[last], lengths[last]), 0)
+
+
+def _stop_early(a: np.ndarray, b: np.ndarray, inter: int, union: int) -> tuple[int, int]:
+    """Intersection and union of two masks up to where pycocotools' iou loop stops: short
+    of the end where both have a run of length 0 at one place (after their first runs)."""
+    stop = _stop(a, b)
+    if stop == a.sum():
+        return inter, union
+    a, b = _truncated(a, stop), _truncated(b, stop)
+    start_a, length_a, _, (area_a,), _ = _runs(a, np.array([len(a)]))
+    start_b, length_b, _, (area_b,), _ = _runs(b, np.array([len(b)]))
+    ends_b = start_b + length_b
+    inter = int(np.sum(_covered(start_a, length_a, ends_b) - _covered(start_a, length_a, start_b)))
+    return inter, int(area_a + area_b - inter)
