@@ -29,8 +29,9 @@ _SCALE = 5  # rleFrPoly rasterises the outline on a grid 5x finer than the pixel
 _MAX_COORDINATE = 2e8  # beyond this pycocotools' int arithmetic overflows (undefined in C)
 _BITS = 5  # bits a character of a compressed RLE carries
 _UINT32 = 0xFFFFFFFF
-_IOU_CHUNK = 1 << 22  # (dt x gt run) queries per searchsorted call in iou_matrix
-_DECODE_CHUNK = 1 << 20  # characters decoded together
+_IOU_CHUNK = 1 << 16  # (dt, gt run) queries per searchsorted call in iou_matrix_many
+_IOU_GROUP_MASKS = 256  # masks of the groups iou_matrix_many takes together (small: cache)
+_DECODE_CHUNK = 1 << 16  # characters decoded together
 _POLYGON_CHUNK = 256  # objects rasterised together: arrays that stay in cache
 
 
@@ -498,14 +499,18 @@ def _runs(flat: np.ndarray, lengths: np.ndarray):
     """Runs of 1s of masks laid end to end (their counts concatenated): start (in the laid
     out line), length, index of the mask; each mask's area, and whether it has a run of
     length 0 other than its first and last."""
-    owner = np.repeat(np.arange(len(lengths)), lengths)
-    rank = np.arange(len(flat)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    starts = np.cumsum(flat) - flat
-    ones = (rank % 2 == 1) & (flat > 0)
-    areas = np.bincount(owner[ones], weights=flat[ones], minlength=len(lengths))
-    inner = (flat == 0) & (rank >= 1) & (rank <= lengths[owner] - 2)
-    inner_zero = np.bincount(owner[inner], minlength=len(lengths)) > 0
-    return starts[ones], flat[ones], owner[ones], areas.astype(np.int64), inner_zero
+    first = np.cumsum(lengths) - lengths
+    odd = ((np.arange(len(flat)) + np.repeat(first, lengths)) & 1).astype(bool)
+    ones = np.flatnonzero(odd & (flat > 0))
+    length = flat[ones]
+    start = np.cumsum(flat)[ones] - length
+    owner = np.searchsorted(first, ones, side="right") - 1
+    areas = np.bincount(owner, weights=length, minlength=len(lengths)).astype(np.int64)
+    zeros = np.flatnonzero(flat == 0)
+    zero_owner = np.searchsorted(first, zeros, side="right") - 1
+    rank = zeros - first[zero_owner]
+    inner = zero_owner[(rank >= 1) & (rank <= lengths[zero_owner] - 2)]
+    return start, length, owner, areas, np.bincount(inner, minlength=len(lengths)) > 0
 
 
 def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
@@ -526,15 +531,30 @@ def iou_matrix_many(groups: Sequence[tuple[Sequence, Sequence, Sequence]]) -> li
     """`iou_matrix` of many (dt, gt, iscrowd) groups at once (an image and category each)."""
     out: list[np.ndarray] = []
     first = 0
-    while first < len(groups):  # about _IOU_CHUNK (dt x gt run) queries at a time
-        last, queries = first, 0
-        while last < len(groups) and (last == first or queries <= _IOU_CHUNK):
-            dt, gt, _ = groups[last]
-            queries += len(dt) * sum(len(c) for c in gt) // 2
+    while first < len(groups):  # about _IOU_GROUP_MASKS masks at a time
+        last, masks = first, 0
+        while last < len(groups) and (last == first or masks <= _IOU_GROUP_MASKS):
+            masks += len(groups[last][0]) + len(groups[last][1])
             last += 1
         out += _iou_groups(groups[first:last])
         first = last
     return out
+
+
+def _laid_out(masks: list[np.ndarray], lengths: np.ndarray):
+    """The masks end to end: their runs of 1s (see `_runs`), each mask's offset in the
+    line, and the span [first, last) of its 1s within the mask (empty: first = last = 0)."""
+    flat = _counts(np.concatenate(masks)) if masks else np.zeros(0, np.int64)
+    total = np.add.reduceat(flat, np.cumsum(lengths) - lengths) if masks else lengths
+    start, length, owner, areas, zero = _runs(flat, lengths)
+    offset = np.cumsum(total) - total
+    runs = np.bincount(owner, minlength=len(masks))
+    first_run = np.cumsum(runs) - runs
+    has = runs > 0
+    span = np.zeros((len(masks), 2), dtype=np.int64)
+    span[has, 0] = start[first_run[has]] - offset[has]
+    span[has, 1] = (start + length)[first_run[has] + runs[has] - 1] - offset[has]
+    return start, length, areas, zero, total, offset, span
 
 
 def _iou_groups(groups) -> list[np.ndarray]:
@@ -549,10 +569,8 @@ def _iou_groups(groups) -> list[np.ndarray]:
     gt_len = np.fromiter(map(len, gt), dtype=np.int64, count=len(gt))
     if (dt and dt_len.min() == 0) or (gt and gt_len.min() == 0):
         raise ValueError("iou_matrix needs masks of at least one count")
-    dt_flat = _counts(np.concatenate(dt)) if dt else np.zeros(0, np.int64)
-    gt_flat = _counts(np.concatenate(gt)) if gt else np.zeros(0, np.int64)
-    dt_total = np.add.reduceat(dt_flat, np.cumsum(dt_len) - dt_len) if dt else dt_len
-    gt_total = np.add.reduceat(gt_flat, np.cumsum(gt_len) - gt_len) if gt else gt_len
+    dt_start, dt_length, dt_area, dt_zero, dt_total, dt_offset, dt_span = _laid_out(dt, dt_len)
+    gt_start, gt_length, gt_area, gt_zero, gt_total, gt_offset, gt_span = _laid_out(gt, gt_len)
     dt_group = np.repeat(np.arange(len(groups)), n_dt)
     gt_group = np.repeat(np.arange(len(groups)), n_gt)
     size = np.full(len(groups), -1, dtype=np.int64)
@@ -561,38 +579,35 @@ def _iou_groups(groups) -> list[np.ndarray]:
     if np.any(dt_total != size[dt_group]) or np.any(gt_total != size[gt_group]):
         raise ValueError("iou_matrix needs the masks of a group to be of one size")
 
-    # dt masks laid end to end: dt i spans [offset_i, offset_i + size); every run of a gt
-    # shifted into the stretch of every dt of its group is a query.
-    dt_start, dt_length, _, dt_area, dt_zero = _runs(dt_flat, dt_len)
-    gt_start, gt_length, gt_owner, gt_area, gt_zero = _runs(gt_flat, gt_len)
-    offset = np.cumsum(dt_total) - dt_total
-    gt_start -= (np.cumsum(gt_total) - gt_total)[gt_owner]
-    gt_runs = np.bincount(gt_owner, minlength=len(gt))
-    gt_first_run = np.cumsum(gt_runs) - gt_runs
-    group_runs = np.bincount(gt_group, weights=gt_runs, minlength=len(groups)).astype(np.int64)
-    group_first_run = np.cumsum(group_runs) - group_runs
-    per_dt = group_runs[dt_group]
-    query_dt = np.repeat(np.arange(len(dt)), per_dt)
-    first_query = np.cumsum(per_dt) - per_dt
-    query_run = (
-        np.arange(len(query_dt)) - first_query[query_dt] + group_first_run[dt_group][query_dt]
-    )
-    low = offset[query_dt] + gt_start[query_run]
-    overlap = _covered(dt_start, dt_length, low + gt_length[query_run]) - _covered(
-        dt_start, dt_length, low
-    )
-    running = np.concatenate(([0], np.cumsum(overlap)))
     # Pairs: every dt with every gt of its group, dt-major.
     pair_dt = np.repeat(np.arange(len(dt)), n_gt[dt_group])
     first_pair = np.cumsum(n_gt[dt_group]) - n_gt[dt_group]
     group_first_gt = np.cumsum(n_gt) - n_gt
     pair_gt = np.arange(len(pair_dt)) - first_pair[pair_dt] + group_first_gt[dt_group][pair_dt]
-    start = first_query[pair_dt] + gt_first_run[pair_gt] - group_first_run[dt_group][pair_dt]
-    inter = running[start + gt_runs[pair_gt]] - running[start]
+    # Only the gt's runs within the span of the dt's 1s can meet it: [low, high) of them.
+    span_d, span_g = dt_span[pair_dt], gt_span[pair_gt]
+    meet = (span_d[:, 0] < span_g[:, 1]) & (span_g[:, 0] < span_d[:, 1])
+    candidate = np.flatnonzero(meet)
+    d, g = pair_dt[candidate], pair_gt[candidate]
+    low = np.searchsorted(gt_start + gt_length, gt_offset[g] + dt_span[d, 0], side="right")
+    high = np.searchsorted(gt_start, gt_offset[g] + dt_span[d, 1], side="left")
+    some = high > low
+    candidate, low, per_pair = candidate[some], low[some], (high - low)[some]
+    # Moves a gt run from the gt's stretch of the laid-out gts into the dt's.
+    shift = (dt_offset[d] - gt_offset[g])[some]
+    inter = np.zeros(len(pair_dt), dtype=np.int64)
+    coverage = _Coverage(dt_start, dt_length)
+    bounds = np.searchsorted(np.cumsum(per_pair), np.arange(1, per_pair.sum() // _IOU_CHUNK + 1))
+    for part in np.split(np.arange(len(candidate)), bounds):  # ~_IOU_CHUNK queries a part
+        counts = per_pair[part]
+        first = np.cumsum(counts) - counts
+        run = np.repeat(low[part] - first, counts) + np.arange(int(counts.sum()))
+        x = gt_start[run] + np.repeat(shift[part], counts)
+        inter[candidate[part]] = np.add.reduceat(coverage.within(x, x + gt_length[run]), first)
     union = dt_area[pair_dt] + gt_area[pair_gt] - inter
-    is_crowd = np.concatenate(crowd)[pair_gt] if len(pair_gt) else np.zeros(0, bool)
     for k in np.flatnonzero(dt_zero[pair_dt] & gt_zero[pair_gt]):  # rare: see _stop_early
         inter[k], union[k] = _stop_early(dt[pair_dt[k]], gt[pair_gt[k]], inter[k], union[k])
+    is_crowd = np.concatenate(crowd)[pair_gt] if len(pair_gt) else np.zeros(0, bool)
     over = np.where(is_crowd, dt_area[pair_dt], union)
     iou = np.zeros(len(pair_dt))
     np.divide(inter, over, out=iou, where=inter > 0)
@@ -600,14 +615,25 @@ def _iou_groups(groups) -> list[np.ndarray]:
     return [block.reshape(d, g) for block, d, g in zip(_split(iou, cuts), n_dt, n_gt, strict=True)]
 
 
-def _covered(starts: np.ndarray, lengths: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Pixels of the sorted runs [starts, starts + lengths) before each position x."""
-    if not len(starts):
-        return np.zeros(np.shape(x), dtype=np.int64)
-    before = np.concatenate(([0], np.cumsum(lengths)))
-    run = np.searchsorted(starts, x, side="right") - 1
-    last = np.maximum(run, 0)
-    return np.where(run >= 0, before[last] + np.minimum(x - starts[last], lengths[last]), 0)
+class _Coverage:
+    """Pixels of sorted runs [starts, starts + lengths) within any intervals."""
+
+    def __init__(self, starts: np.ndarray, lengths: np.ndarray) -> None:
+        self.starts = starts
+        self.through = np.cumsum(lengths)  # pixels of the runs up to the end of each
+        self.shift = self.through - lengths - starts  # pixels before x within a run: x + shift
+
+    def within(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        if not len(self.starts):
+            return np.zeros(len(low), dtype=np.int64)
+        # One search for both ends, interleaved so that the keys mostly ascend (numpy's
+        # binary search starts from the previous key's answer when they do).
+        x = np.empty(2 * len(low), dtype=np.int64)
+        x[::2], x[1::2] = low, high
+        run = np.searchsorted(self.starts, x, side="right") - 1
+        last = np.maximum(run, 0)
+        before = np.where(run >= 0, np.minimum(x + self.shift[last], self.through[last]), 0)
+        return before[1::2] - before[::2]
 
 
 def _stop_early(a: np.ndarray, b: np.ndarray, inter: int, union: int) -> tuple[int, int]:
@@ -619,6 +645,5 @@ def _stop_early(a: np.ndarray, b: np.ndarray, inter: int, union: int) -> tuple[i
     a, b = _truncated(a, stop), _truncated(b, stop)
     start_a, length_a, _, (area_a,), _ = _runs(a, np.array([len(a)]))
     start_b, length_b, _, (area_b,), _ = _runs(b, np.array([len(b)]))
-    ends_b = start_b + length_b
-    inter = int(np.sum(_covered(start_a, length_a, ends_b) - _covered(start_a, length_a, start_b)))
+    inter = int(np.sum(_Coverage(start_a, length_a).within(start_b, start_b + length_b)))
     return inter, int(area_a + area_b - inter)
