@@ -81,35 +81,43 @@ def _decode(raw: list[bytes]) -> list[np.ndarray]:
     data = np.frombuffer(b"".join(raw), dtype=np.uint8)
     if len(data) and (data.min() < 48 or data.max() > 111):
         raise ValueError("a compressed RLE uses only the characters '0' to 'o'")
-    chars = data.astype(np.int64) - 48
-    last = (chars & 0x20) == 0
-    string_ends = np.cumsum(lengths)[lengths > 0] - 1
-    if not last[string_ends].all():
+    digits = data - np.uint8(48)
+    ends = np.flatnonzero(digits < 0x20)  # a number's last character: no 0x20 flag
+    string_ends = np.cumsum(lengths) - 1
+    if np.any(digits[string_ends[lengths > 0]] >= 0x20):
         raise ValueError("a compressed RLE ends inside a number")
-    ends = np.flatnonzero(last)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    group = np.repeat(np.arange(len(ends)), ends - starts + 1)
-    shift = (_BITS * (np.arange(len(chars)) - starts[group])) & 31
-    values = (
-        np.bitwise_or.reduceat(_int32((chars & 0x1F) << shift), starts)
-        if len(ends)
-        else np.zeros(0, np.int64)
+    starts = np.concatenate(([0], ends[:-1] + 1))[: len(ends)]
+    size = ends - starts + 1
+    low = digits & 0x1F
+    values = low[starts].astype(np.int64)
+    for k in range(1, int(size.max()) if len(size) else 0):  # the k-th group of 5 bits
+        longer = np.flatnonzero(size > k)
+        shift = (_BITS * k) & 31  # pycocotools shifts a 32-bit int: x86-64 masks the count
+        part = low[starts[longer] + k].astype(np.int64) << shift
+        values[longer] |= _int32(part) if shift > 26 else part
+    negative = np.flatnonzero(digits[ends] & 0x10)  # the last group's top bit: the sign
+    values[negative] |= _int32(np.int64(-1) << ((_BITS * size[negative]) & 31))
+    # counts[i] = value[i] + counts[i - 2] for i > 2: a running sum over every other number,
+    # restarted at each string (its first number stays out of it).
+    per_string = np.diff(np.searchsorted(ends, string_ends, side="right"), prepend=0)
+    first = (np.cumsum(per_string) - per_string)[per_string > 0]
+    running = values.copy()
+    running[first] = 0
+    np.cumsum(running[0::2], out=running[0::2])
+    np.cumsum(running[1::2], out=running[1::2])
+    # Take away what the two running sums held before each string.
+    padded = np.concatenate(([0, 0], running))
+    before_odd, before_even = padded[first + 1], padded[first]  # at first - 1, first - 2
+    same = (first & 1)[:, None] == np.arange(2)  # parity of first vs each global parity
+    base = np.where(same, before_even[:, None], before_odd[:, None])
+    held = np.where(
+        np.arange(len(values)) & 1,
+        np.repeat(base[:, 1], per_string[per_string > 0]),
+        np.repeat(base[:, 0], per_string[per_string > 0]),
     )
-    negative = (chars[ends] & 0x10) != 0
-    sign = _int32(np.int64(-1) << ((_BITS * (ends - starts + 1)) & 31))
-    values = np.where(negative, values | sign, values)
-    # counts[i] = delta[i] + counts[i - 2] for i > 2: running sums of each parity from 1
-    # and from 2, restarted for every string.
-    per_string = np.searchsorted(ends, np.cumsum(lengths) - 1, side="right")
-    per_string = np.diff(per_string, prepend=0)
-    string_first = np.cumsum(per_string) - per_string
-    rank = np.arange(len(values)) - np.repeat(string_first, per_string)
-    for parity in (1, 2):
-        member = (rank >= parity) & (rank % 2 == parity % 2)
-        running = np.cumsum(np.where(member, values, 0))
-        before = np.concatenate(([0], running))[string_first]  # at each string's start
-        values = np.where(member, running - np.repeat(before, per_string), values)
-    return _split(values & _UINT32, np.cumsum(per_string))
+    counts = running - held
+    counts[first] = values[first]
+    return _split(counts & _UINT32, np.cumsum(per_string))
 
 
 def encode_counts(counts) -> str:
