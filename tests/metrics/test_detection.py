@@ -319,3 +319,76 @@ def test_worlds_accumulated_in_chunks_give_the_same_numbers(monkeypatch) -> None
     assert_same(
         reference(dataset, results, "bbox", imgIds=[i["id"] for i in dataset["images"][::2]]), part
     )
+
+
+def coco_masks(seed: int, images: int = 25) -> tuple[dict, list[dict]]:
+    """Polygons and crowd RLEs as ground truth, compressed RLEs as results (COCO's forms)."""
+    from pycocotools import mask as mask_utils
+
+    rng = np.random.default_rng(seed)
+    h, w = 90, 120
+    imgs = [{"id": i + 1, "width": w, "height": h} for i in range(images)]
+    cats = [{"id": c + 1, "name": f"c{c}"} for c in range(3)]
+    anns, results = [], []
+
+    def polygon(cx: float, cy: float, r: float) -> list[float]:
+        angles = np.sort(rng.uniform(0, 2 * np.pi, rng.integers(3, 9)))
+        radii = r * rng.uniform(0.6, 1.0, len(angles))
+        return (
+            np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], 1).ravel().tolist()
+        )
+
+    for img in imgs[:-2]:
+        for _ in range(rng.integers(0, 5)):
+            cx, cy, r = rng.uniform(10, w - 10), rng.uniform(10, h - 10), rng.uniform(3, 30)
+            cat = int(rng.integers(1, 4))
+            crowd = rng.random() < 0.1
+            poly = polygon(cx, cy, r)
+            if crowd:
+                from assay.metrics import rle
+
+                counts = mask_utils.merge(mask_utils.frPyObjects([poly], h, w))
+                # Crowd regions come as uncompressed RLE in COCO's files.
+                runs = rle.decode_counts(counts["counts"]).tolist()
+                segmentation = {"size": [h, w], "counts": runs}
+                area = float(mask_utils.area(counts))
+            else:
+                segmentation = [poly]
+                area = float(
+                    mask_utils.area(mask_utils.merge(mask_utils.frPyObjects([poly], h, w)))
+                )
+            anns.append(
+                {"id": len(anns) + 1, "image_id": img["id"], "category_id": cat,
+                 "segmentation": segmentation, "area": area, "iscrowd": int(crowd),
+                 "bbox": [cx - r, cy - r, 2 * r, 2 * r]}
+            )  # fmt: skip
+            if rng.random() < 0.8:
+                guess = polygon(
+                    cx + rng.normal(0, 2), cy + rng.normal(0, 2), r * rng.uniform(0.8, 1.2)
+                )
+                rle = mask_utils.merge(mask_utils.frPyObjects([guess], h, w))
+                rle["counts"] = rle["counts"].decode()
+                results.append(
+                    {"image_id": img["id"], "category_id": cat, "segmentation": rle,
+                     "score": float(rng.random())}
+                )  # fmt: skip
+        for _ in range(rng.integers(0, 2)):
+            rle = mask_utils.merge(
+                mask_utils.frPyObjects([polygon(rng.uniform(0, w), rng.uniform(0, h), 12)], h, w)
+            )
+            rle["counts"] = rle["counts"].decode()
+            results.append(
+                {"image_id": img["id"], "category_id": int(rng.integers(1, 4)),
+                 "segmentation": rle, "score": float(rng.random())}
+            )  # fmt: skip
+    return {"images": imgs, "categories": cats, "annotations": anns}, results
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_mask_evaluation_is_pycocotools_for_polygons_rles_and_crowds(seed: int) -> None:
+    dataset, results = coco_masks(seed)
+    assert any(a["iscrowd"] for a in dataset["annotations"])
+    ev = reference(dataset, results, "segm")
+    got = ours(dataset, results, "segm")
+    assert_same(ev, got)
+    assert got.stats[0] > 0

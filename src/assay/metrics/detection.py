@@ -448,16 +448,29 @@ def keypoint_pair_oks(
     return total / counted.sum(axis=1)
 
 
-def _mask_pair_iou(
-    dt: Sequence[tuple[np.ndarray, int, int]],
-    gt: Sequence[tuple[np.ndarray, int, int]],
-    di: np.ndarray,
-    gi: np.ndarray,
-    crowd: np.ndarray,
+def _mask_group_iou(
+    dt_masks: Sequence[tuple[np.ndarray, int, int]],
+    gt_masks: Sequence[tuple[np.ndarray, int, int]],
+    d_rows: np.ndarray,
+    g_rows: np.ndarray,
+    by_group: np.ndarray,
+    g_crowd: np.ndarray,
+    d_start: np.ndarray,
+    d_count: np.ndarray,
+    g_start: np.ndarray,
+    g_count: np.ndarray,
 ) -> np.ndarray:
+    """Mask IoUs of every (detection, object) pair of some groups, detection-major as the
+    pairs are laid out (`assay.metrics.rle`: from the runs, pycocotools' numbers)."""
     from assay.metrics import rle
 
-    return rle.pair_iou([dt[i] for i in di], [gt[j] for j in gi], crowd)
+    groups = []
+    for ds, dn, gs, gn in zip(d_start, d_count, g_start, g_count, strict=True):
+        dets = [dt_masks[r][0] for r in d_rows[by_group[ds : ds + dn]]]
+        objs = [gt_masks[r][0] for r in g_rows[gs : gs + gn]]
+        groups.append((dets, objs, g_crowd[gs : gs + gn]))
+    matrices = rle.iou_matrix_many(groups)
+    return np.concatenate([m.ravel() for m in matrices]) if matrices else np.zeros(0)
 
 
 # --- the evaluation ---
@@ -648,7 +661,10 @@ def _candidate_pairs(
         if p.iou_type == "bbox":
             iou = box_pair_iou(dt.boxes[d_rows[d]], gt.boxes[g_rows[g]], crowd)
         elif p.iou_type == "segm":
-            iou = _mask_pair_iou(dt.masks, gt.masks, d_rows[d], g_rows[g], crowd)
+            iou = _mask_group_iou(
+                dt.masks, gt.masks, d_rows, g_rows, by_group, g_crowd,
+                d_start[di][sl], d_count[di][sl], g_start[gi][sl], g_count[gi][sl],
+            )  # fmt: skip
         else:
             iou = keypoint_pair_oks(
                 dt.keypoints[d_rows[d]],

@@ -1,0 +1,657 @@
+"""COCO run-length masks in numpy, bit for bit as pycocotools.mask (2.0.x) computes them.
+
+A mask is its uncompressed `counts`: a 1-D int64 array of run lengths over the pixels in
+column-major order, zeros first (a mask whose first pixel is set starts with a 0 count).
+Counts lie in [0, 2**32), as in pycocotools' `uint` arithmetic.
+
+- `decode_counts(_many)` / `encode_counts`: the compressed string (`rleFrString` /
+  `rleToString`).
+- `from_polygons(_many)`: `merge(frPyObjects(polygons, h, w))`, the union of one object's
+  polygons rasterised exactly as `rleFrPoly` does; `from_bboxes`: `frBbox`.
+- `from_uncompressed`, `from_segmentation`: any COCO segmentation to counts, as `annToRLE`.
+- `area`, `to_bbox`, `merge`, `iou_matrix(_many)`: `area`, `toBbox`, `merge`, `iou`.
+
+The `_many` forms do many objects (or image-category groups) in one vectorised pass: use
+them in loops. Results are pycocotools' even where its C is quirky (its unsigned wraps,
+its loops stopping early on runs of length 0); where it would read memory it does not
+own, write past a buffer or loop forever, these raise ValueError instead, and each
+function says where its Python surface differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain, pairwise
+
+import numpy as np
+
+_SCALE = 5  # rleFrPoly rasterises the outline on a grid 5x finer than the pixels
+_MAX_COORDINATE = 2e8  # beyond this pycocotools' int arithmetic overflows (undefined in C)
+_BITS = 5  # bits a character of a compressed RLE carries
+_UINT32 = 0xFFFFFFFF
+_IOU_CHUNK = 1 << 16  # (dt, gt run) queries per searchsorted call in iou_matrix_many
+_IOU_GROUP_MASKS = 256  # masks of the groups iou_matrix_many takes together (small: cache)
+_DECODE_CHUNK = 1 << 16  # characters decoded together
+_POLYGON_CHUNK = 256  # objects rasterised together: arrays that stay in cache
+
+
+def _int32(values: np.ndarray) -> np.ndarray:
+    """Wrap int64 values to C's 32-bit int, sign included."""
+    return ((values + (1 << 31)) & _UINT32) - (1 << 31)
+
+
+def _counts(counts) -> np.ndarray:
+    out = np.asarray(counts, dtype=np.int64).reshape(-1)
+    if len(out) and (out.min() < 0 or out.max() > _UINT32):
+        raise ValueError("RLE counts must lie in [0, 2**32)")
+    return out
+
+
+# --- compressed strings ---
+
+
+def decode_counts(s: str | bytes) -> np.ndarray:
+    """Counts of a COCO compressed RLE string (pycocotools' `rleFrString`).
+
+    Each count (after the third, as a delta from the count two before it) is a signed
+    little-endian number in 5-bit groups, one character (48 + group, +32 if more follow) per
+    group. A number of 7 groups or more (from deltas of 2**29) is shifted by pycocotools as
+    a 32-bit int, which C leaves undefined; x86-64's wrapping of that shift is reproduced,
+    so deltas below -2**29 decode as garbled as pycocotools decodes them.
+    """
+    return decode_counts_many([s])[0]
+
+
+def decode_counts_many(strings: Sequence[str | bytes]) -> list[np.ndarray]:
+    """`decode_counts` of many strings at once."""
+    raw = [x.encode("ascii") if isinstance(x, str) else bytes(x) for x in strings]
+    ends = np.cumsum(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)))
+    out: list[np.ndarray] = []
+    first = 0
+    while first < len(raw):  # about _DECODE_CHUNK characters at a time
+        done = ends[first - 1] if first else 0
+        last = max(first + 1, int(np.searchsorted(ends, done + _DECODE_CHUNK, side="right")))
+        out += _decode(raw[first:last])
+        first = last
+    return out
+
+
+def _decode(raw: list[bytes]) -> list[np.ndarray]:
+    lengths = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
+    data = np.frombuffer(b"".join(raw), dtype=np.uint8)
+    if len(data) and (data.min() < 48 or data.max() > 111):
+        raise ValueError("a compressed RLE uses only the characters '0' to 'o'")
+    digits = data - np.uint8(48)
+    ends = np.flatnonzero(digits < 0x20)  # a number's last character: no 0x20 flag
+    string_ends = np.cumsum(lengths) - 1
+    if np.any(digits[string_ends[lengths > 0]] >= 0x20):
+        raise ValueError("a compressed RLE ends inside a number")
+    starts = np.concatenate(([0], ends[:-1] + 1))[: len(ends)]
+    size = ends - starts + 1
+    low = digits & 0x1F
+    values = low[starts].astype(np.int64)
+    for k in range(1, int(size.max()) if len(size) else 0):  # the k-th group of 5 bits
+        longer = np.flatnonzero(size > k)
+        shift = (_BITS * k) & 31  # pycocotools shifts a 32-bit int: x86-64 masks the count
+        part = low[starts[longer] + k].astype(np.int64) << shift
+        values[longer] |= _int32(part) if shift > 26 else part
+    negative = np.flatnonzero(digits[ends] & 0x10)  # the last group's top bit: the sign
+    values[negative] |= _int32(np.int64(-1) << ((_BITS * size[negative]) & 31))
+    # counts[i] = value[i] + counts[i - 2] for i > 2: a running sum over every other number,
+    # restarted at each string (its first number stays out of it).
+    per_string = np.diff(np.searchsorted(ends, string_ends, side="right"), prepend=0)
+    first = (np.cumsum(per_string) - per_string)[per_string > 0]
+    running = values.copy()
+    running[first] = 0
+    np.cumsum(running[0::2], out=running[0::2])
+    np.cumsum(running[1::2], out=running[1::2])
+    # Take away what the two running sums held before each string.
+    padded = np.concatenate(([0, 0], running))
+    before_odd, before_even = padded[first + 1], padded[first]  # at first - 1, first - 2
+    same = (first & 1)[:, None] == np.arange(2)  # parity of first vs each global parity
+    base = np.where(same, before_even[:, None], before_odd[:, None])
+    held = np.where(
+        np.arange(len(values)) & 1,
+        np.repeat(base[:, 1], per_string[per_string > 0]),
+        np.repeat(base[:, 0], per_string[per_string > 0]),
+    )
+    counts = running - held
+    counts[first] = values[first]
+    return _split(counts & _UINT32, np.cumsum(per_string))
+
+
+def encode_counts(counts) -> str:
+    """COCO compressed RLE string of counts (pycocotools' `rleToString`)."""
+    values = _counts(counts)
+    deltas = values.copy()
+    deltas[3:] -= values[1:-2]
+    # Groups: the fewest 5-bit groups holding the value in two's complement (deltas < 2**33).
+    groups = np.ones(len(deltas), dtype=np.int64)
+    for width in range(1, 7):
+        limit = 1 << (_BITS * width - 1)
+        groups += (deltas < -limit) | (deltas >= limit)
+    k = np.arange(7)
+    digits = (deltas[:, None] >> (_BITS * k)) & 0x1F
+    digits |= np.where(k < groups[:, None] - 1, 0x20, 0)
+    chars = (digits + 48)[k < groups[:, None]]
+    return chars.astype(np.uint8).tobytes().decode("ascii")
+
+
+# --- polygons ---
+
+
+def _vertices(polygons: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """x and y on the 5x grid of every vertex, and each polygon's vertex count."""
+    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
+    flat = np.fromiter(chain.from_iterable(polygons), dtype=float, count=int(lengths.sum()))
+    sizes = lengths // 2  # an odd trailing coordinate is ignored, as pycocotools does
+    if np.any(lengths % 2):
+        first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        local = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        at = np.repeat(first, sizes) + 2 * local
+        xy = np.column_stack((flat[at], flat[at + 1]))
+    else:
+        xy = flat.reshape(-1, 2)
+    if not np.all(np.abs(xy) <= _MAX_COORDINATE):
+        raise ValueError(f"polygon coordinates must be finite and within ±{_MAX_COORDINATE:g}")
+    grid = np.trunc(_SCALE * xy + 0.5).astype(np.int64)  # C's (int)(5x + .5): toward zero
+    return grid, sizes
+
+
+def _columns(low: np.ndarray, high: np.ndarray, width: np.ndarray):
+    """Per edge, the fine-grid x = 5X + 2 (pixel column X < width) within [low, high]."""
+    low = np.maximum(low, 2)
+    high = np.minimum(high, _SCALE * (width - 1) + 2)
+    first = low + (2 - low) % _SCALE
+    count = np.maximum((high - first) // _SCALE + 1, 0)
+    edge = np.repeat(np.arange(len(low)), count)
+    rank = np.arange(len(edge)) - np.repeat(np.cumsum(count) - count, count)
+    return edge, first[edge] + _SCALE * rank
+
+
+def _boundary(grid, sizes, polygon_h, polygon_w):
+    """(polygon, pixel index X*h + Y) of every y-boundary point rleFrPoly keeps.
+
+    rleFrPoly walks each edge on the 5x grid one step at a time along its longer axis,
+    rounding the other coordinate, and keeps a boundary point wherever the walk crosses a
+    column centre x = 5X + 2. Only those crossings are computed here, not the walk.
+    """
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    following = np.arange(1, len(grid) + 1)
+    last = np.cumsum(sizes)[sizes > 0] - 1
+    following[last] = last - sizes[sizes > 0] + 1
+    xs, ys = grid[:, 0], grid[:, 1]
+    xe, ye = xs[following], ys[following]
+    dx, dy = np.abs(xe - xs), np.abs(ye - ys)
+    along_x = dx >= dy
+    # The walk starts from the lower end of its axis (the walked points do not depend on
+    # the edge's direction), and the pixel boundary is symmetric in the two walked points.
+    flip = np.where(along_x, xs > xe, ys > ye)
+    xs, xe = np.where(flip, xe, xs), np.where(flip, xs, xe)
+    ys, ye = np.where(flip, ye, ys), np.where(flip, ys, ye)
+    width = polygon_w[owner]
+
+    # Walks along x (dx >= dy, dx > 0): column x0 + t is crossed between steps t and t + 1;
+    # the boundary's y is the lower of the two rounded ys (y is monotone along the walk).
+    walk_x = np.flatnonzero(along_x & (dx > 0))
+    x0, y0, run = xs[walk_x], ys[walk_x], dx[walk_x]
+    slope = (ye[walk_x] - y0) / run
+    local, column_x = _columns(x0, x0 + run - 1, width[walk_x])
+    t = column_x - x0[local] + (slope[local] < 0)
+    fine_y_x = np.trunc(y0[local] + slope[local] * t + 0.5).astype(np.int64)
+    edge_x = walk_x[local]
+
+    # Walks along y (dy > dx > 0): x = (int)(x0 + s*t + .5) moves by at most one a step;
+    # find the step where it passes from column c to c + 1 (or back).
+    walk_y = np.flatnonzero(~along_x & (dx > 0))
+    x0, y0, run = xs[walk_y].astype(float), ys[walk_y], dy[walk_y]
+    slope = (xe[walk_y] - xs[walk_y]) / run
+    x_first = np.trunc(x0 + 0.5).astype(np.int64)
+    x_last = np.trunc(x0 + slope * run + 0.5).astype(np.int64)
+    rising = slope > 0
+    low, high = np.where(rising, x_first, x_last), np.where(rising, x_last, x_first) - 1
+    local, column_y = _columns(low, high, width[walk_y])
+    x0, slope, rising, run = x0[local], slope[local], rising[local], run[local]
+
+    def past(t):  # has the walk left column c by step t? (monotone in t)
+        x = np.trunc(x0 + slope * t + 0.5)
+        return np.where(rising, x >= column_y + 1, x <= column_y)
+
+    step = np.clip(np.ceil((column_y + 0.5 - x0) / slope), 1, run).astype(np.int64)
+    while True:  # the estimate is off by float rounding at most: settle on the exact step
+        back = (step > 1) & past(step - 1)
+        if not back.any():
+            break
+        step -= back
+    while True:
+        ahead = ~past(step)
+        if not ahead.any():
+            break
+        step += ahead
+    fine_y_y = y0[local] + step - 1
+    edge_y = walk_y[local]
+
+    edge = np.concatenate((edge_x, edge_y))
+    column = np.concatenate((column_x, column_y))
+    fine_y = np.concatenate((fine_y_x, fine_y_y))
+    h = polygon_h[owner[edge]]
+    # ceil(clip((y + .5) / 5 - .5, 0, h)) in integers: (y + 2) // 5, clipped.
+    y = np.minimum(np.maximum((fine_y + 2) // _SCALE, 0), h)
+    return owner[edge], (column - 2) // _SCALE * h + y
+
+
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Index of the first of each run of equal keys."""
+    return np.flatnonzero(np.diff(sorted_keys, prepend=-1) != 0)
+
+
+def _odd_toggles(polygon: np.ndarray, position: np.ndarray, total: np.ndarray):
+    """Positions toggled an odd number of times per polygon, sorted, below its total.
+
+    rleFrPoly sorts its boundary points and cancels them in pairs where they coincide.
+    """
+    keys = np.sort((polygon << 32) | position)
+    starts = _group_starts(keys)
+    odd = np.diff(starts, append=len(keys)) % 2 == 1
+    keys = keys[starts[odd]]
+    polygon, position = keys >> 32, keys & _UINT32
+    keep = position < total[polygon]
+    return polygon[keep], position[keep]
+
+
+def _to_counts(group: np.ndarray, toggles: np.ndarray, total: np.ndarray) -> list[np.ndarray]:
+    """Counts of each group's sorted toggle positions (each group's are contiguous)."""
+    if not len(total):
+        return []
+    per_group = np.bincount(group, minlength=len(total)) + 1
+    last = np.cumsum(per_group) - 1
+    positions = np.empty(int(per_group.sum()), dtype=np.int64)
+    slots = np.ones(len(positions), dtype=bool)
+    slots[last] = False
+    positions[slots] = toggles
+    positions[last] = total
+    counts = np.diff(positions, prepend=0)
+    counts[last[:-1] + 1] = positions[last[:-1] + 1]
+    return _split(counts, last + 1)
+
+
+def _split(values: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """values cut at the given ends (np.split is several times slower for many pieces)."""
+    bounds = [0, *ends.tolist()]
+    return [values[a:b] for a, b in pairwise(bounds)]
+
+
+def _union(polygon, toggles, polygon_object, totals):
+    """Toggles of the union of each object's polygons (sorted by object, then position).
+
+    +1 where a polygon's run of 1s starts, -1 where it ends (at the image's end when its
+    toggles are odd in number); the union's 1s are where the sum is positive.
+    """
+    per_polygon = np.bincount(polygon, minlength=len(polygon_object))
+    rank = np.arange(len(toggles)) - np.repeat(np.cumsum(per_polygon) - per_polygon, per_polygon)
+    unclosed = np.flatnonzero(per_polygon % 2 == 1)
+    group = np.concatenate((polygon_object[polygon], polygon_object[unclosed]))
+    position = np.concatenate((toggles, totals[polygon_object[unclosed]]))
+    delta = np.concatenate((1 - 2 * (rank % 2), -np.ones(len(unclosed), np.int64)))
+    keys = (group << 32) | position
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    starts = _group_starts(keys)
+    covered = np.cumsum(np.add.reduceat(delta[order], starts)) > 0 if len(keys) else keys > 0
+    change = covered != np.concatenate(([False], covered[:-1]))
+    keys = keys[starts][change]
+    group, position = keys >> 32, keys & _UINT32
+    keep = position < totals[group]
+    return group[keep], position[keep]
+
+
+def _rasterise(objects, heights: np.ndarray, widths: np.ndarray) -> list[np.ndarray]:
+    per_object = np.fromiter(map(len, objects), dtype=np.int64, count=len(objects))
+    polygon_object = np.repeat(np.arange(len(objects)), per_object)
+    grid, sizes = _vertices(list(chain.from_iterable(objects)))
+    polygon_h, polygon_w = heights[polygon_object], widths[polygon_object]
+    totals = heights * widths
+    polygon, position = _boundary(grid, sizes, polygon_h, polygon_w)
+    polygon, toggles = _odd_toggles(polygon, position, polygon_h * polygon_w)
+    if np.all(per_object <= 1):  # one polygon an object: merge leaves it as it is
+        return _to_counts(polygon_object[polygon], toggles, totals)
+    # Only objects of several polygons need the union; the others keep their toggles.
+    several = (per_object > 1)[polygon_object[polygon]]
+    group, position = _union(polygon[several], toggles[several], polygon_object, totals)
+    group = np.concatenate((polygon_object[polygon[~several]], group))
+    position = np.concatenate((toggles[~several], position))
+    order = np.argsort(group, kind="stable")  # two sorted stretches: a merge
+    return _to_counts(group[order], position[order], totals)
+
+
+def from_polygons_many(objects: Sequence[Sequence[Sequence[float]]], h, w) -> list[np.ndarray]:
+    """`from_polygons` of many objects at once; h and w are ints or one per object."""
+    n = len(objects)
+    heights = np.broadcast_to(np.asarray(h, dtype=np.int64), (n,))
+    widths = np.broadcast_to(np.asarray(w, dtype=np.int64), (n,))
+    if n and (heights.min() < 0 or widths.min() < 0):
+        raise ValueError("image sizes must not be negative")
+    out: list[np.ndarray] = []
+    for first in range(0, n, _POLYGON_CHUNK):
+        chunk = slice(first, first + _POLYGON_CHUNK)
+        out += _rasterise(objects[chunk], heights[chunk], widths[chunk])
+    return out
+
+
+def from_polygons(polygons: Sequence[Sequence[float]], h: int, w: int) -> np.ndarray:
+    """Counts of the union of one object's polygons [x0, y0, x1, y1, ...] in an h x w image.
+
+    Bit for bit `merge(frPyObjects(polygons, h, w))`, where pycocotools accepts the list.
+    Unlike pycocotools, every list is taken as polygons: an empty list is an empty mask, and
+    a first polygon of 4 numbers is a 2-vertex polygon (pycocotools takes such a list for
+    boxes and fails; `from_segmentation` keeps that refusal).
+    """
+    return from_polygons_many([polygons], h, w)[0]
+
+
+def from_bboxes(boxes, h: int, w: int) -> list[np.ndarray]:
+    """Counts of boxes [x, y, width, height] (n, 4), as pycocotools' `frBbox`."""
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    xs, ys = boxes[:, 0], boxes[:, 1]
+    xe, ye = xs + boxes[:, 2], ys + boxes[:, 3]
+    corners = np.column_stack((xs, ys, xs, ye, xe, ye, xe, ys))
+    return from_polygons_many([[c] for c in corners], h, w)
+
+
+# --- other segmentations ---
+
+
+def from_uncompressed(rle: dict) -> np.ndarray:
+    """Counts of an uncompressed RLE {size, counts: [int, ...]} (pycocotools keeps them as is)."""
+    return _counts(rle["counts"]).copy()
+
+
+def from_segmentation(segmentation, h: int, w: int) -> tuple[np.ndarray, int, int]:
+    """(counts, height, width) of any COCO segmentation, as pycocotools' `COCO.annToRLE`.
+
+    Polygons are rasterised in h x w; an RLE keeps its own size. Polygon lists that
+    pycocotools' `frPyObjects` rejects (empty, or a first polygon of 4 numbers or fewer)
+    raise ValueError.
+    """
+    if isinstance(segmentation, list):
+        if not segmentation or len(segmentation[0]) <= 4:
+            raise ValueError(
+                "pycocotools rejects a polygon list that is empty or whose first polygon "
+                "has 4 numbers or fewer"
+            )
+        return from_polygons(segmentation, h, w), int(h), int(w)
+    size_h, size_w = (int(v) for v in segmentation["size"])
+    counts = segmentation["counts"]
+    if isinstance(counts, str | bytes):
+        return decode_counts(counts), size_h, size_w
+    return from_uncompressed(segmentation), size_h, size_w
+
+
+# --- measures ---
+
+
+def area(counts) -> int:
+    """Pixels set (pycocotools' `area`, modulo 2**32 as its unsigned sum)."""
+    return int(np.sum(_counts(counts)[1::2])) & _UINT32
+
+
+def to_bbox(counts, h: int, w: int) -> np.ndarray:
+    """[x, y, width, height] (float) of the set pixels, as pycocotools' `toBbox`.
+
+    An empty mask is all zeros. pycocotools' unsigned arithmetic is kept: when the only runs
+    of 1s are empty ones ([5, 0, 15]) the box is [w, h, 2**32 + 1 - w, 2**32 + 1 - h].
+    """
+    values = _counts(counts)
+    m = len(values) // 2 * 2
+    if m == 0:
+        return np.zeros(4)
+    if h <= 0:
+        raise ValueError("to_bbox needs h > 0 (pycocotools divides by h)")
+    values = values[:m]
+    after = np.cumsum(values) & _UINT32
+    start, length = (after - values)[1::2], values[1::2]
+    start, end = start[length > 0], (after[1::2][length > 0] - 1) & _UINT32
+    x_start, x_end = start // h, end // h
+    x0 = min(int(w), int(x_start.min())) if len(start) else int(w)
+    x1 = max(0, int(x_end.max())) if len(start) else 0
+    if np.any(x_start < x_end):  # a run spanning columns covers the full height
+        y0, y1 = 0, int(h) - 1
+    else:
+        y0 = min(int(h), int((start % h).min())) if len(start) else int(h)
+        y1 = max(0, int((end % h).max())) if len(start) else 0
+    return np.array([x0, y0, (x1 - x0 + 1) & _UINT32, (y1 - y0 + 1) & _UINT32], dtype=float)
+
+
+def _steps(counts: np.ndarray, stride: int) -> np.ndarray:
+    """Keys (position * stride + how many runs already ended there) of the ends of all runs
+    but the last: where pycocotools' merge and iou loops move a mask on to its next run."""
+    ends = np.cumsum(counts)[:-1]
+    starts = _group_starts(ends)
+    return (
+        ends * stride + np.arange(len(ends)) - np.repeat(starts, np.diff(starts, append=len(ends)))
+    )
+
+
+def _merge_two(a: np.ndarray, b: np.ndarray, intersect: bool) -> np.ndarray:
+    """pycocotools' rleMerge of two RLEs, step for step.
+
+    Its loop advances to the nearer run end of either mask and moves each mask on by one
+    run a step, so a run of length 0 takes a step of its own and can leave a 0 count in the
+    output. The loop stops at the first step where neither mask has pixels left in its
+    current run: at the end, or earlier where both masks have a run of length 0 at the
+    same place (then pycocotools' output covers fewer pixels than the image). A count ends
+    at every step where the merged value changes, and at the last step.
+    """
+    ends_a, ends_b = np.cumsum(a), np.cumsum(b)
+    stride = int(max(len(a), len(b)))
+    key_a, key_b = _steps(a, stride), _steps(b, stride)
+    steps = np.union1d(np.concatenate((key_a, key_b)), [ends_a[-1] * stride, ends_b[-1] * stride])
+    position = steps // stride
+    run_a = np.searchsorted(key_a, steps, side="right")  # each mask's current run
+    run_b = np.searchsorted(key_b, steps, side="right")
+    empty_a, empty_b = ends_a[run_a] == position, ends_b[run_b] == position
+    stop = np.flatnonzero(empty_a & empty_b)
+    # A mask at its end while the other is not: pycocotools' loop steps by 0 forever.
+    stuck = (empty_a & (run_a == len(a) - 1)) | (empty_b & (run_b == len(b) - 1))
+    if not len(stop) or np.flatnonzero(stuck)[0] < stop[0]:
+        raise ValueError("pycocotools' merge never ends on these masks")
+    end = stop[0] + 1
+    value_a, value_b = run_a[:end] % 2 == 1, run_b[:end] % 2 == 1
+    value = (value_a & value_b) if intersect else (value_a | value_b)
+    emit = value != np.concatenate(([False], value[:-1]))
+    emit[-1] = True
+    return np.diff(position[:end][emit], prepend=0)
+
+
+def merge(masks: Sequence, intersect: bool = False) -> np.ndarray:
+    """Union (or intersection) of masks of one size, as pycocotools' `merge`, counts and all.
+
+    Counts are pycocotools' even for masks with runs of length 0 (see `_merge_two`). Masks
+    whose counts add up to different totals raise ValueError (pycocotools returns an empty
+    RLE of size 0 x 0, or loops forever), as does an empty list (pycocotools reads unowned
+    memory).
+    """
+    if not len(masks):
+        raise ValueError("merge needs at least one mask")
+    counts = [_counts(m) for m in masks]
+    if len({int(c.sum()) for c in counts}) > 1:
+        raise ValueError("merge needs masks of one size")
+    if any(not len(c) for c in counts):
+        raise ValueError("merge needs masks of at least one count")
+    out = counts[0].copy()
+    for other in counts[1:]:
+        out = _merge_two(out, other, intersect)
+    return out
+
+
+def _stop(a: np.ndarray, b: np.ndarray) -> int:
+    """Where pycocotools' iou loop stops on two masks: the first place where both have a
+    run of length 0 after the first run, or the end."""
+    zero_a = np.cumsum(a)[1:][a[1:] == 0]
+    zero_b = np.cumsum(b)[1:][b[1:] == 0]
+    both = np.intersect1d(zero_a, zero_b)
+    return int(both[0]) if len(both) else int(a.sum())
+
+
+def _truncated(counts: np.ndarray, stop: int) -> np.ndarray:
+    """The mask's pixels before `stop`, the rest 0 (same total)."""
+    out = np.diff(np.minimum(np.cumsum(counts), stop), prepend=0)
+    rest = int(counts.sum()) - stop
+    if len(out) % 2:  # ends on a run of 0s
+        out[-1] += rest
+        return out
+    return np.append(out, rest)
+
+
+def _runs(flat: np.ndarray, lengths: np.ndarray):
+    """Runs of 1s of masks laid end to end (their counts concatenated): start (in the laid
+    out line), length, index of the mask; each mask's area, and whether it has a run of
+    length 0 other than its first and last."""
+    first = np.cumsum(lengths) - lengths
+    odd = ((np.arange(len(flat)) + np.repeat(first, lengths)) & 1).astype(bool)
+    ones = np.flatnonzero(odd & (flat > 0))
+    length = flat[ones]
+    start = np.cumsum(flat)[ones] - length
+    owner = np.searchsorted(first, ones, side="right") - 1
+    areas = np.bincount(owner, weights=length, minlength=len(lengths)).astype(np.int64)
+    zeros = np.flatnonzero(flat == 0)
+    zero_owner = np.searchsorted(first, zeros, side="right") - 1
+    rank = zeros - first[zero_owner]
+    inner = zero_owner[(rank >= 1) & (rank <= lengths[zero_owner] - 2)]
+    return start, length, owner, areas, np.bincount(inner, minlength=len(lengths)) > 0
+
+
+def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
+    """IoU of every (detection, ground truth) pair of masks → (len(dt), len(gt)) float64.
+
+    As pycocotools' `iou(dt, gt, iscrowd)`: the intersection over the union, or over the
+    detection's area where the ground truth is a crowd; 0 when the masks do not meet (also
+    for two empty masks). Computed from the runs, never the pixels. Unlike pycocotools, an
+    empty dt or gt gives an empty (len(dt), len(gt)) array rather than [], and masks of
+    different sizes raise ValueError rather than scoring -1 where their boxes overlap.
+    Like pycocotools, a pair whose masks both have a run of length 0 at one place is
+    measured only up to there.
+    """
+    return iou_matrix_many([(dt, gt, iscrowd)])[0]
+
+
+def iou_matrix_many(groups: Sequence[tuple[Sequence, Sequence, Sequence]]) -> list[np.ndarray]:
+    """`iou_matrix` of many (dt, gt, iscrowd) groups at once (an image and category each)."""
+    out: list[np.ndarray] = []
+    first = 0
+    while first < len(groups):  # about _IOU_GROUP_MASKS masks at a time
+        last, masks = first, 0
+        while last < len(groups) and (last == first or masks <= _IOU_GROUP_MASKS):
+            masks += len(groups[last][0]) + len(groups[last][1])
+            last += 1
+        out += _iou_groups(groups[first:last])
+        first = last
+    return out
+
+
+def _laid_out(masks: list[np.ndarray], lengths: np.ndarray):
+    """The masks end to end: their runs of 1s (see `_runs`), each mask's offset in the
+    line, and the span [first, last) of its 1s within the mask (empty: first = last = 0)."""
+    flat = _counts(np.concatenate(masks)) if masks else np.zeros(0, np.int64)
+    total = np.add.reduceat(flat, np.cumsum(lengths) - lengths) if masks else lengths
+    start, length, owner, areas, zero = _runs(flat, lengths)
+    offset = np.cumsum(total) - total
+    runs = np.bincount(owner, minlength=len(masks))
+    first_run = np.cumsum(runs) - runs
+    has = runs > 0
+    span = np.zeros((len(masks), 2), dtype=np.int64)
+    span[has, 0] = start[first_run[has]] - offset[has]
+    span[has, 1] = (start + length)[first_run[has] + runs[has] - 1] - offset[has]
+    return start, length, areas, zero, total, offset, span
+
+
+def _iou_groups(groups) -> list[np.ndarray]:
+    n_dt = np.array([len(d) for d, _, _ in groups], dtype=np.int64)
+    n_gt = np.array([len(g) for _, g, _ in groups], dtype=np.int64)
+    crowd = [np.asarray(c, dtype=bool).reshape(-1) for _, _, c in groups]
+    if any(len(c) != n for c, n in zip(crowd, n_gt, strict=True)):
+        raise ValueError("iou_matrix needs one iscrowd flag per ground truth")
+    dt = [np.asarray(c, dtype=np.int64).reshape(-1) for d, _, _ in groups for c in d]
+    gt = [np.asarray(c, dtype=np.int64).reshape(-1) for _, g, _ in groups for c in g]
+    dt_len = np.fromiter(map(len, dt), dtype=np.int64, count=len(dt))
+    gt_len = np.fromiter(map(len, gt), dtype=np.int64, count=len(gt))
+    if (dt and dt_len.min() == 0) or (gt and gt_len.min() == 0):
+        raise ValueError("iou_matrix needs masks of at least one count")
+    dt_start, dt_length, dt_area, dt_zero, dt_total, dt_offset, dt_span = _laid_out(dt, dt_len)
+    gt_start, gt_length, gt_area, gt_zero, gt_total, gt_offset, gt_span = _laid_out(gt, gt_len)
+    dt_group = np.repeat(np.arange(len(groups)), n_dt)
+    gt_group = np.repeat(np.arange(len(groups)), n_gt)
+    size = np.full(len(groups), -1, dtype=np.int64)
+    size[gt_group] = gt_total
+    size[dt_group] = dt_total
+    if np.any(dt_total != size[dt_group]) or np.any(gt_total != size[gt_group]):
+        raise ValueError("iou_matrix needs the masks of a group to be of one size")
+
+    # Pairs: every dt with every gt of its group, dt-major.
+    pair_dt = np.repeat(np.arange(len(dt)), n_gt[dt_group])
+    first_pair = np.cumsum(n_gt[dt_group]) - n_gt[dt_group]
+    group_first_gt = np.cumsum(n_gt) - n_gt
+    pair_gt = np.arange(len(pair_dt)) - first_pair[pair_dt] + group_first_gt[dt_group][pair_dt]
+    # Only the gt's runs within the span of the dt's 1s can meet it: [low, high) of them.
+    span_d, span_g = dt_span[pair_dt], gt_span[pair_gt]
+    meet = (span_d[:, 0] < span_g[:, 1]) & (span_g[:, 0] < span_d[:, 1])
+    candidate = np.flatnonzero(meet)
+    d, g = pair_dt[candidate], pair_gt[candidate]
+    low = np.searchsorted(gt_start + gt_length, gt_offset[g] + dt_span[d, 0], side="right")
+    high = np.searchsorted(gt_start, gt_offset[g] + dt_span[d, 1], side="left")
+    some = high > low
+    candidate, low, per_pair = candidate[some], low[some], (high - low)[some]
+    # Moves a gt run from the gt's stretch of the laid-out gts into the dt's.
+    shift = (dt_offset[d] - gt_offset[g])[some]
+    inter = np.zeros(len(pair_dt), dtype=np.int64)
+    coverage = _Coverage(dt_start, dt_length)
+    bounds = np.searchsorted(np.cumsum(per_pair), np.arange(1, per_pair.sum() // _IOU_CHUNK + 1))
+    for part in np.split(np.arange(len(candidate)), bounds):  # ~_IOU_CHUNK queries a part
+        counts = per_pair[part]
+        first = np.cumsum(counts) - counts
+        run = np.repeat(low[part] - first, counts) + np.arange(int(counts.sum()))
+        x = gt_start[run] + np.repeat(shift[part], counts)
+        inter[candidate[part]] = np.add.reduceat(coverage.within(x, x + gt_length[run]), first)
+    union = dt_area[pair_dt] + gt_area[pair_gt] - inter
+    for k in np.flatnonzero(dt_zero[pair_dt] & gt_zero[pair_gt]):  # rare: see _stop_early
+        inter[k], union[k] = _stop_early(dt[pair_dt[k]], gt[pair_gt[k]], inter[k], union[k])
+    is_crowd = np.concatenate(crowd)[pair_gt] if len(pair_gt) else np.zeros(0, bool)
+    over = np.where(is_crowd, dt_area[pair_dt], union)
+    iou = np.zeros(len(pair_dt))
+    np.divide(inter, over, out=iou, where=inter > 0)
+    cuts = np.cumsum(n_dt * n_gt)
+    return [block.reshape(d, g) for block, d, g in zip(_split(iou, cuts), n_dt, n_gt, strict=True)]
+
+
+class _Coverage:
+    """Pixels of sorted runs [starts, starts + lengths) within any intervals."""
+
+    def __init__(self, starts: np.ndarray, lengths: np.ndarray) -> None:
+        self.starts = starts
+        self.through = np.cumsum(lengths)  # pixels of the runs up to the end of each
+        self.shift = self.through - lengths - starts  # pixels before x within a run: x + shift
+
+    def within(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        if not len(self.starts):
+            return np.zeros(len(low), dtype=np.int64)
+        # One search for both ends, interleaved so that the keys mostly ascend (numpy's
+        # binary search starts from the previous key's answer when they do).
+        x = np.empty(2 * len(low), dtype=np.int64)
+        x[::2], x[1::2] = low, high
+        run = np.searchsorted(self.starts, x, side="right") - 1
+        last = np.maximum(run, 0)
+        before = np.where(run >= 0, np.minimum(x + self.shift[last], self.through[last]), 0)
+        return before[1::2] - before[::2]
+
+
+def _stop_early(a: np.ndarray, b: np.ndarray, inter: int, union: int) -> tuple[int, int]:
+    """Intersection and union of two masks up to where pycocotools' iou loop stops: short
+    of the end where both have a run of length 0 at one place (after their first runs)."""
+    stop = _stop(a, b)
+    if stop == a.sum():
+        return inter, union
+    a, b = _truncated(a, stop), _truncated(b, stop)
+    start_a, length_a, _, (area_a,), _ = _runs(a, np.array([len(a)]))
+    start_b, length_b, _, (area_b,), _ = _runs(b, np.array([len(b)]))
+    inter = int(np.sum(_Coverage(start_a, length_a).within(start_b, start_b + length_b)))
+    return inter, int(area_a + area_b - inter)
