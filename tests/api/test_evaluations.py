@@ -477,6 +477,10 @@ def test_a_classification_evaluation_is_scikit_learn_s(client, manager, pool):
     )
     expected_fp = sum(1 for n in range(3, 60) if n >= 55 or guess[n] != truth[n])
     assert wrong["count"] == expected_fp == metrics["totals"]["fp"]
+    listed = ok(client.get(f"{url}/evaluations", headers=manager.headers))["items"]
+    assert [(e["task"], e["summary"]["accuracy"]) for e in listed] == [
+        ("classification", metrics["summary"]["accuracy"])
+    ]
 
 
 def test_a_comparison_lists_only_items_that_got_worse(client, manager, world, pool):

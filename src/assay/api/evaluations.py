@@ -94,6 +94,7 @@ def list_evaluations(
                     dataset_id=e.dataset_id,
                     model_id=e.model_id,
                     name=e.name,
+                    task=e.task,
                     status=e.status,
                     summary=(e.metrics or {}).get("summary"),
                     created_at=e.created_at,

@@ -465,6 +465,7 @@ class EvaluationBrief(Schema):
     dataset_id: str
     model_id: str
     name: str | None
+    task: str = "detection"
     status: str
     summary: dict[str, Any] | None = None
     created_at: dt.datetime
