@@ -503,24 +503,6 @@ def _truncated(counts: np.ndarray, stop: int) -> np.ndarray:
     return np.append(out, rest)
 
 
-def _runs(flat: np.ndarray, lengths: np.ndarray):
-    """Runs of 1s of masks laid end to end (their counts concatenated): start (in the laid
-    out line), length, index of the mask; each mask's area, and whether it has a run of
-    length 0 other than its first and last."""
-    first = np.cumsum(lengths) - lengths
-    odd = ((np.arange(len(flat)) + np.repeat(first, lengths)) & 1).astype(bool)
-    ones = np.flatnonzero(odd & (flat > 0))
-    length = flat[ones]
-    start = np.cumsum(flat)[ones] - length
-    owner = np.searchsorted(first, ones, side="right") - 1
-    areas = np.bincount(owner, weights=length, minlength=len(lengths)).astype(np.int64)
-    zeros = np.flatnonzero(flat == 0)
-    zero_owner = np.searchsorted(first, zeros, side="right") - 1
-    rank = zeros - first[zero_owner]
-    inner = zero_owner[(rank >= 1) & (rank <= lengths[zero_owner] - 2)]
-    return start, length, owner, areas, np.bincount(inner, minlength=len(lengths)) > 0
-
-
 def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
     """IoU of every (detection, ground truth) pair of masks → (len(dt), len(gt)) float64.
 
@@ -549,19 +531,45 @@ def iou_matrix_many(groups: Sequence[tuple[Sequence, Sequence, Sequence]]) -> li
     return out
 
 
+_PAD = np.zeros(1, dtype=np.int64)
+
+
 def _laid_out(masks: list[np.ndarray], lengths: np.ndarray):
-    """The masks end to end: their runs of 1s (see `_runs`), each mask's offset in the
-    line, and the span [first, last) of its 1s within the mask (empty: first = last = 0)."""
-    flat = _counts(np.concatenate(masks)) if masks else np.zeros(0, np.int64)
-    total = np.add.reduceat(flat, np.cumsum(lengths) - lengths) if masks else lengths
-    start, length, owner, areas, zero = _runs(flat, lengths)
-    offset = np.cumsum(total) - total
-    runs = np.bincount(owner, minlength=len(masks))
+    """The masks end to end in one line: their runs of 1s (start in the line, length;
+    runs of length 0 left out), each mask's area, whether it has a run of length 0 other
+    than its first and last, its total and offset in the line, and the span [first, last)
+    of its 1s within the mask (empty: first = last = 0)."""
+    if not len(masks):
+        nothing = np.zeros(0, dtype=np.int64)
+        return nothing, nothing, nothing, nothing > 0, nothing, nothing, nothing.reshape(0, 2)
+    # Each mask padded to an even number of counts (with a last run of 1s of length 0), so
+    # that the runs of 1s are the odd places of the whole line.
+    parts = []
+    for counts in masks:
+        parts.append(counts)
+        if len(counts) % 2:
+            parts.append(_PAD)
+    flat = _counts(np.concatenate(parts))
+    padded = lengths + lengths % 2
+    first = np.cumsum(padded) - padded
+    ends = np.cumsum(flat)
+    offset = ends[first] - flat[first]
+    total = ends[first + padded - 1] - offset
+    ones, ones_end = flat[1::2], ends[1::2]
+    areas = np.add.reduceat(ones, first // 2)
+    some = ones > 0
+    runs = np.add.reduceat(some.astype(np.int64), first // 2)
+    start, length = (ones_end - ones)[some], ones[some]
     first_run = np.cumsum(runs) - runs
     has = runs > 0
     span = np.zeros((len(masks), 2), dtype=np.int64)
     span[has, 0] = start[first_run[has]] - offset[has]
     span[has, 1] = (start + length)[first_run[has] + runs[has] - 1] - offset[has]
+    zeros = np.flatnonzero(flat == 0)
+    owner = np.searchsorted(first, zeros, side="right") - 1
+    rank = zeros - first[owner]
+    inner = owner[(rank >= 1) & (rank <= lengths[owner] - 2)]
+    zero = np.bincount(inner, minlength=len(masks)) > 0
     return start, length, areas, zero, total, offset, span
 
 
@@ -627,20 +635,18 @@ class _Coverage:
     """Pixels of sorted runs [starts, starts + lengths) within any intervals."""
 
     def __init__(self, starts: np.ndarray, lengths: np.ndarray) -> None:
-        self.starts = starts
-        self.through = np.cumsum(lengths)  # pixels of the runs up to the end of each
-        self.shift = self.through - lengths - starts  # pixels before x within a run: x + shift
+        # A first run of length 0 far before every position: every search lands on a run.
+        self.starts = np.concatenate(([-(1 << 62)], starts))
+        self.through = np.concatenate(([0], np.cumsum(lengths)))  # pixels to each run's end
+        self.shift = self.through - np.concatenate(([0], lengths)) - self.starts
 
     def within(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        if not len(self.starts):
-            return np.zeros(len(low), dtype=np.int64)
         # One search for both ends, interleaved so that the keys mostly ascend (numpy's
         # binary search starts from the previous key's answer when they do).
         x = np.empty(2 * len(low), dtype=np.int64)
         x[::2], x[1::2] = low, high
         run = np.searchsorted(self.starts, x, side="right") - 1
-        last = np.maximum(run, 0)
-        before = np.where(run >= 0, np.minimum(x + self.shift[last], self.through[last]), 0)
+        before = np.minimum(x + self.shift[run], self.through[run])  # x within or past run
         return before[1::2] - before[::2]
 
 
@@ -651,7 +657,7 @@ def _stop_early(a: np.ndarray, b: np.ndarray, inter: int, union: int) -> tuple[i
     if stop == a.sum():
         return inter, union
     a, b = _truncated(a, stop), _truncated(b, stop)
-    start_a, length_a, _, (area_a,), _ = _runs(a, np.array([len(a)]))
-    start_b, length_b, _, (area_b,), _ = _runs(b, np.array([len(b)]))
+    start_a, length_a, (area_a,), *_ = _laid_out([a], np.array([len(a)]))
+    start_b, length_b, (area_b,), *_ = _laid_out([b], np.array([len(b)]))
     inter = int(np.sum(_Coverage(start_a, length_a).within(start_b, start_b + length_b)))
     return inter, int(area_a + area_b - inter)
