@@ -215,6 +215,8 @@ def test_polygon_edge_cases():
         rle.from_polygons([[0, 0, 1e9, 0, 0, 1]], 4, 4)
     with pytest.raises(ValueError):
         rle.from_polygons([[0, 0, float("nan"), 0, 0, 1]], 4, 4)
+    with pytest.raises(ValueError):  # pixel indices past a C int
+        rle.from_polygons([[0, 0, 9, 0, 0, 9]], 1 << 16, 1 << 15)
 
 
 def test_from_bboxes_matches_pycocotools():

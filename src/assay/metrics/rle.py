@@ -7,7 +7,8 @@ Counts lie in [0, 2**32), as in pycocotools' `uint` arithmetic.
 - `decode_counts(_many)` / `encode_counts`: the compressed string (`rleFrString` /
   `rleToString`).
 - `from_polygons(_many)`: `merge(frPyObjects(polygons, h, w))`, the union of one object's
-  polygons rasterised exactly as `rleFrPoly` does; `from_bboxes`: `frBbox`.
+  polygons rasterised exactly as `rleFrPoly` does (its geometry: `rle_polygons`);
+  `from_bboxes`: `frBbox`.
 - `from_uncompressed`, `from_segmentation`: any COCO segmentation to counts, as `annToRLE`.
 - `area`, `to_bbox`, `merge`, `iou_matrix(_many)`: `area`, `toBbox`, `merge`, `iou`.
 
@@ -25,8 +26,8 @@ from itertools import chain, pairwise
 
 import numpy as np
 
-_SCALE = 5  # rleFrPoly rasterises the outline on a grid 5x finer than the pixels
-_MAX_COORDINATE = 2e8  # beyond this pycocotools' int arithmetic overflows (undefined in C)
+from assay.metrics.rle_polygons import boundary_points
+
 _BITS = 5  # bits a character of a compressed RLE carries
 _UINT32 = 0xFFFFFFFF
 _IOU_CHUNK = 1 << 16  # (dt, gt run) queries per searchsorted call in iou_matrix_many
@@ -45,6 +46,17 @@ def _counts(counts) -> np.ndarray:
     if len(out) and (out.min() < 0 or out.max() > _UINT32):
         raise ValueError("RLE counts must lie in [0, 2**32)")
     return out
+
+
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Index of the first of each run of equal keys."""
+    return np.flatnonzero(np.diff(sorted_keys, prepend=-1) != 0)
+
+
+def _split(values: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """values cut at the given ends (np.split is several times slower for many pieces)."""
+    bounds = [0, *ends.tolist()]
+    return [values[a:b] for a, b in pairwise(bounds)]
 
 
 # --- compressed strings ---
@@ -140,111 +152,6 @@ def encode_counts(counts) -> str:
 # --- polygons ---
 
 
-def _vertices(polygons: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
-    """x and y on the 5x grid of every vertex, and each polygon's vertex count."""
-    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
-    flat = np.fromiter(chain.from_iterable(polygons), dtype=float, count=int(lengths.sum()))
-    sizes = lengths // 2  # an odd trailing coordinate is ignored, as pycocotools does
-    if np.any(lengths % 2):
-        first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        local = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        at = np.repeat(first, sizes) + 2 * local
-        xy = np.column_stack((flat[at], flat[at + 1]))
-    else:
-        xy = flat.reshape(-1, 2)
-    if not np.all(np.abs(xy) <= _MAX_COORDINATE):
-        raise ValueError(f"polygon coordinates must be finite and within ±{_MAX_COORDINATE:g}")
-    grid = np.trunc(_SCALE * xy + 0.5).astype(np.int64)  # C's (int)(5x + .5): toward zero
-    return grid, sizes
-
-
-def _columns(low: np.ndarray, high: np.ndarray, width: np.ndarray):
-    """Per edge, the fine-grid x = 5X + 2 (pixel column X < width) within [low, high]."""
-    low = np.maximum(low, 2)
-    high = np.minimum(high, _SCALE * (width - 1) + 2)
-    first = low + (2 - low) % _SCALE
-    count = np.maximum((high - first) // _SCALE + 1, 0)
-    edge = np.repeat(np.arange(len(low)), count)
-    rank = np.arange(len(edge)) - np.repeat(np.cumsum(count) - count, count)
-    return edge, first[edge] + _SCALE * rank
-
-
-def _boundary(grid, sizes, polygon_h, polygon_w):
-    """(polygon, pixel index X*h + Y) of every y-boundary point rleFrPoly keeps.
-
-    rleFrPoly walks each edge on the 5x grid one step at a time along its longer axis,
-    rounding the other coordinate, and keeps a boundary point wherever the walk crosses a
-    column centre x = 5X + 2. Only those crossings are computed here, not the walk.
-    """
-    owner = np.repeat(np.arange(len(sizes)), sizes)
-    following = np.arange(1, len(grid) + 1)
-    last = np.cumsum(sizes)[sizes > 0] - 1
-    following[last] = last - sizes[sizes > 0] + 1
-    xs, ys = grid[:, 0], grid[:, 1]
-    xe, ye = xs[following], ys[following]
-    dx, dy = np.abs(xe - xs), np.abs(ye - ys)
-    along_x = dx >= dy
-    # The walk starts from the lower end of its axis (the walked points do not depend on
-    # the edge's direction), and the pixel boundary is symmetric in the two walked points.
-    flip = np.where(along_x, xs > xe, ys > ye)
-    xs, xe = np.where(flip, xe, xs), np.where(flip, xs, xe)
-    ys, ye = np.where(flip, ye, ys), np.where(flip, ys, ye)
-    width = polygon_w[owner]
-
-    # Walks along x (dx >= dy, dx > 0): column x0 + t is crossed between steps t and t + 1;
-    # the boundary's y is the lower of the two rounded ys (y is monotone along the walk).
-    walk_x = np.flatnonzero(along_x & (dx > 0))
-    x0, y0, run = xs[walk_x], ys[walk_x], dx[walk_x]
-    slope = (ye[walk_x] - y0) / run
-    local, column_x = _columns(x0, x0 + run - 1, width[walk_x])
-    t = column_x - x0[local] + (slope[local] < 0)
-    fine_y_x = np.trunc(y0[local] + slope[local] * t + 0.5).astype(np.int64)
-    edge_x = walk_x[local]
-
-    # Walks along y (dy > dx > 0): x = (int)(x0 + s*t + .5) moves by at most one a step;
-    # find the step where it passes from column c to c + 1 (or back).
-    walk_y = np.flatnonzero(~along_x & (dx > 0))
-    x0, y0, run = xs[walk_y].astype(float), ys[walk_y], dy[walk_y]
-    slope = (xe[walk_y] - xs[walk_y]) / run
-    x_first = np.trunc(x0 + 0.5).astype(np.int64)
-    x_last = np.trunc(x0 + slope * run + 0.5).astype(np.int64)
-    rising = slope > 0
-    low, high = np.where(rising, x_first, x_last), np.where(rising, x_last, x_first) - 1
-    local, column_y = _columns(low, high, width[walk_y])
-    x0, slope, rising, run = x0[local], slope[local], rising[local], run[local]
-
-    def past(t):  # has the walk left column c by step t? (monotone in t)
-        x = np.trunc(x0 + slope * t + 0.5)
-        return np.where(rising, x >= column_y + 1, x <= column_y)
-
-    step = np.clip(np.ceil((column_y + 0.5 - x0) / slope), 1, run).astype(np.int64)
-    while True:  # the estimate is off by float rounding at most: settle on the exact step
-        back = (step > 1) & past(step - 1)
-        if not back.any():
-            break
-        step -= back
-    while True:
-        ahead = ~past(step)
-        if not ahead.any():
-            break
-        step += ahead
-    fine_y_y = y0[local] + step - 1
-    edge_y = walk_y[local]
-
-    edge = np.concatenate((edge_x, edge_y))
-    column = np.concatenate((column_x, column_y))
-    fine_y = np.concatenate((fine_y_x, fine_y_y))
-    h = polygon_h[owner[edge]]
-    # ceil(clip((y + .5) / 5 - .5, 0, h)) in integers: (y + 2) // 5, clipped.
-    y = np.minimum(np.maximum((fine_y + 2) // _SCALE, 0), h)
-    return owner[edge], (column - 2) // _SCALE * h + y
-
-
-def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
-    """Index of the first of each run of equal keys."""
-    return np.flatnonzero(np.diff(sorted_keys, prepend=-1) != 0)
-
-
 def _odd_toggles(polygon: np.ndarray, position: np.ndarray, total: np.ndarray):
     """Positions toggled an odd number of times per polygon, sorted, below its total.
 
@@ -275,12 +182,6 @@ def _to_counts(group: np.ndarray, toggles: np.ndarray, total: np.ndarray) -> lis
     return _split(counts, last + 1)
 
 
-def _split(values: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
-    """values cut at the given ends (np.split is several times slower for many pieces)."""
-    bounds = [0, *ends.tolist()]
-    return [values[a:b] for a, b in pairwise(bounds)]
-
-
 def _union(polygon, toggles, polygon_object, totals):
     """Toggles of the union of each object's polygons (sorted by object, then position).
 
@@ -308,10 +209,10 @@ def _union(polygon, toggles, polygon_object, totals):
 def _rasterise(objects, heights: np.ndarray, widths: np.ndarray) -> list[np.ndarray]:
     per_object = np.fromiter(map(len, objects), dtype=np.int64, count=len(objects))
     polygon_object = np.repeat(np.arange(len(objects)), per_object)
-    grid, sizes = _vertices(list(chain.from_iterable(objects)))
     polygon_h, polygon_w = heights[polygon_object], widths[polygon_object]
     totals = heights * widths
-    polygon, position = _boundary(grid, sizes, polygon_h, polygon_w)
+    polygons = list(chain.from_iterable(objects))
+    polygon, position = boundary_points(polygons, polygon_h, polygon_w)
     polygon, toggles = _odd_toggles(polygon, position, polygon_h * polygon_w)
     if np.all(per_object <= 1):  # one polygon an object: merge leaves it as it is
         return _to_counts(polygon_object[polygon], toggles, totals)
@@ -329,8 +230,9 @@ def from_polygons_many(objects: Sequence[Sequence[Sequence[float]]], h, w) -> li
     n = len(objects)
     heights = np.broadcast_to(np.asarray(h, dtype=np.int64), (n,))
     widths = np.broadcast_to(np.asarray(w, dtype=np.int64), (n,))
-    if n and (heights.min() < 0 or widths.min() < 0):
-        raise ValueError("image sizes must not be negative")
+    if n and (heights.min() < 0 or widths.min() < 0 or (heights * widths).max() >= 1 << 31):
+        # pycocotools computes pixel indices in a C int
+        raise ValueError("image sizes must be >= 0, with fewer than 2**31 pixels")
     out: list[np.ndarray] = []
     for first in range(0, n, _POLYGON_CHUNK):
         chunk = slice(first, first + _POLYGON_CHUNK)
