@@ -9,7 +9,8 @@ Counts lie in [0, 2**32), as in pycocotools' `uint` arithmetic.
 - `from_polygons(_many)`: `merge(frPyObjects(polygons, h, w))`, the union of one object's
   polygons rasterised exactly as `rleFrPoly` does (its geometry: `rle_polygons`);
   `from_bboxes`: `frBbox`.
-- `from_uncompressed`, `from_segmentation`: any COCO segmentation to counts, as `annToRLE`.
+- `from_uncompressed`, `from_segmentation(_many)`: any COCO segmentation to counts, as
+  `annToRLE`.
 - `area`, `to_bbox`, `merge`, `iou_matrix(_many)`: `area`, `toBbox`, `merge`, `iou`.
 
 The `_many` forms do many objects (or image-category groups) in one vectorised pass: use
@@ -275,18 +276,41 @@ def from_segmentation(segmentation, h: int, w: int) -> tuple[np.ndarray, int, in
     pycocotools' `frPyObjects` rejects (empty, or a first polygon of 4 numbers or fewer)
     raise ValueError.
     """
-    if isinstance(segmentation, list):
-        if not segmentation or len(segmentation[0]) <= 4:
-            raise ValueError(
-                "pycocotools rejects a polygon list that is empty or whose first polygon "
-                "has 4 numbers or fewer"
-            )
-        return from_polygons(segmentation, h, w), int(h), int(w)
-    size_h, size_w = (int(v) for v in segmentation["size"])
-    counts = segmentation["counts"]
-    if isinstance(counts, str | bytes):
-        return decode_counts(counts), size_h, size_w
-    return from_uncompressed(segmentation), size_h, size_w
+    return from_segmentation_many([segmentation], h, w)[0]
+
+
+def from_segmentation_many(segmentations: Sequence, h, w) -> list[tuple[np.ndarray, int, int]]:
+    """`from_segmentation` of many at once (h and w: ints or one per segmentation)."""
+    n = len(segmentations)
+    heights = np.broadcast_to(np.asarray(h, dtype=np.int64), (n,)).tolist()
+    widths = np.broadcast_to(np.asarray(w, dtype=np.int64), (n,)).tolist()
+    out: list = [None] * n
+    polygons, strings = [], []
+    for i, segmentation in enumerate(segmentations):
+        if isinstance(segmentation, list):
+            if not segmentation or len(segmentation[0]) <= 4:
+                raise ValueError(
+                    "pycocotools rejects a polygon list that is empty or whose first polygon "
+                    "has 4 numbers or fewer"
+                )
+            polygons.append(i)
+            continue
+        size = tuple(int(v) for v in segmentation["size"])
+        if isinstance(segmentation["counts"], str | bytes):
+            strings.append((i, size))
+        else:
+            out[i] = (from_uncompressed(segmentation), *size)
+    rasterised = from_polygons_many(
+        [segmentations[i] for i in polygons],
+        [heights[i] for i in polygons],
+        [widths[i] for i in polygons],
+    )
+    for i, counts in zip(polygons, rasterised, strict=True):
+        out[i] = (counts, heights[i], widths[i])
+    decoded = decode_counts_many([segmentations[i]["counts"] for i, _ in strings])
+    for (i, size), counts in zip(strings, decoded, strict=True):
+        out[i] = (counts, *size)
+    return out
 
 
 # --- measures ---
