@@ -436,9 +436,10 @@ def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
     detection's area where the ground truth is a crowd; 0 when the masks do not meet (also
     for two empty masks). Computed from the runs, never the pixels. Unlike pycocotools, an
     empty dt or gt gives an empty (len(dt), len(gt)) array rather than [], and masks of
-    different sizes raise ValueError rather than scoring -1 where their boxes overlap.
-    Like pycocotools, a pair whose masks both have a run of length 0 at one place is
-    measured only up to there.
+    different sizes raise ValueError rather than scoring -1 where their boxes overlap
+    (sizes are told apart by their pixel totals: counts carry no height). Like
+    pycocotools, a pair whose masks both have a run of length 0 at one place is measured
+    only up to there.
     """
     return iou_matrix_many([(dt, gt, iscrowd)])[0]
 
