@@ -215,6 +215,8 @@ def test_polygon_edge_cases():
         rle.from_polygons([[0, 0, 1e9, 0, 0, 1]], 4, 4)
     with pytest.raises(ValueError):
         rle.from_polygons([[0, 0, float("nan"), 0, 0, 1]], 4, 4)
+    with pytest.raises(ValueError):  # pixel indices past a C int
+        rle.from_polygons([[0, 0, 9, 0, 0, 9]], 1 << 16, 1 << 15)
 
 
 def test_from_bboxes_matches_pycocotools():
@@ -255,12 +257,18 @@ def test_from_segmentation_matches_ann_to_rle():
     dataset = coco.COCO()
     dataset.dataset = {"images": images, "annotations": annotations, "categories": [{"id": 1}]}
     dataset.createIndex()
-    for image, annotation in zip(images, annotations, strict=True):
+    batched = rle.from_segmentation_many(
+        [a["segmentation"] for a in annotations],
+        [i["height"] for i in images],
+        [i["width"] for i in images],
+    )
+    for image, annotation, many in zip(images, annotations, batched, strict=True):
         reference = dataset.annToRLE(annotation)
         h, w = image["height"], image["width"]
         counts, size_h, size_w = rle.from_segmentation(annotation["segmentation"], h, w)
         assert [size_h, size_w] == list(reference["size"])
         assert rle.encode_counts(counts) == coco_mask.merge([reference])["counts"].decode()
+        assert np.array_equal(many[0], counts) and many[1:] == (size_h, size_w)
 
 
 def test_from_segmentation_refuses_what_pycocotools_refuses():

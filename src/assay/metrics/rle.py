@@ -7,8 +7,10 @@ Counts lie in [0, 2**32), as in pycocotools' `uint` arithmetic.
 - `decode_counts(_many)` / `encode_counts`: the compressed string (`rleFrString` /
   `rleToString`).
 - `from_polygons(_many)`: `merge(frPyObjects(polygons, h, w))`, the union of one object's
-  polygons rasterised exactly as `rleFrPoly` does; `from_bboxes`: `frBbox`.
-- `from_uncompressed`, `from_segmentation`: any COCO segmentation to counts, as `annToRLE`.
+  polygons rasterised exactly as `rleFrPoly` does (its geometry: `rle_polygons`);
+  `from_bboxes`: `frBbox`.
+- `from_uncompressed`, `from_segmentation(_many)`: any COCO segmentation to counts, as
+  `annToRLE`.
 - `area`, `to_bbox`, `merge`, `iou_matrix(_many)`: `area`, `toBbox`, `merge`, `iou`.
 
 The `_many` forms do many objects (or image-category groups) in one vectorised pass: use
@@ -25,8 +27,8 @@ from itertools import chain, pairwise
 
 import numpy as np
 
-_SCALE = 5  # rleFrPoly rasterises the outline on a grid 5x finer than the pixels
-_MAX_COORDINATE = 2e8  # beyond this pycocotools' int arithmetic overflows (undefined in C)
+from assay.metrics.rle_polygons import boundary_points
+
 _BITS = 5  # bits a character of a compressed RLE carries
 _UINT32 = 0xFFFFFFFF
 _IOU_CHUNK = 1 << 16  # (dt, gt run) queries per searchsorted call in iou_matrix_many
@@ -45,6 +47,17 @@ def _counts(counts) -> np.ndarray:
     if len(out) and (out.min() < 0 or out.max() > _UINT32):
         raise ValueError("RLE counts must lie in [0, 2**32)")
     return out
+
+
+def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
+    """Index of the first of each run of equal keys."""
+    return np.flatnonzero(np.diff(sorted_keys, prepend=-1) != 0)
+
+
+def _split(values: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
+    """values cut at the given ends (np.split is several times slower for many pieces)."""
+    bounds = [0, *ends.tolist()]
+    return [values[a:b] for a, b in pairwise(bounds)]
 
 
 # --- compressed strings ---
@@ -140,111 +153,6 @@ def encode_counts(counts) -> str:
 # --- polygons ---
 
 
-def _vertices(polygons: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
-    """x and y on the 5x grid of every vertex, and each polygon's vertex count."""
-    lengths = np.fromiter(map(len, polygons), dtype=np.int64, count=len(polygons))
-    flat = np.fromiter(chain.from_iterable(polygons), dtype=float, count=int(lengths.sum()))
-    sizes = lengths // 2  # an odd trailing coordinate is ignored, as pycocotools does
-    if np.any(lengths % 2):
-        first = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        local = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        at = np.repeat(first, sizes) + 2 * local
-        xy = np.column_stack((flat[at], flat[at + 1]))
-    else:
-        xy = flat.reshape(-1, 2)
-    if not np.all(np.abs(xy) <= _MAX_COORDINATE):
-        raise ValueError(f"polygon coordinates must be finite and within ±{_MAX_COORDINATE:g}")
-    grid = np.trunc(_SCALE * xy + 0.5).astype(np.int64)  # C's (int)(5x + .5): toward zero
-    return grid, sizes
-
-
-def _columns(low: np.ndarray, high: np.ndarray, width: np.ndarray):
-    """Per edge, the fine-grid x = 5X + 2 (pixel column X < width) within [low, high]."""
-    low = np.maximum(low, 2)
-    high = np.minimum(high, _SCALE * (width - 1) + 2)
-    first = low + (2 - low) % _SCALE
-    count = np.maximum((high - first) // _SCALE + 1, 0)
-    edge = np.repeat(np.arange(len(low)), count)
-    rank = np.arange(len(edge)) - np.repeat(np.cumsum(count) - count, count)
-    return edge, first[edge] + _SCALE * rank
-
-
-def _boundary(grid, sizes, polygon_h, polygon_w):
-    """(polygon, pixel index X*h + Y) of every y-boundary point rleFrPoly keeps.
-
-    rleFrPoly walks each edge on the 5x grid one step at a time along its longer axis,
-    rounding the other coordinate, and keeps a boundary point wherever the walk crosses a
-    column centre x = 5X + 2. Only those crossings are computed here, not the walk.
-    """
-    owner = np.repeat(np.arange(len(sizes)), sizes)
-    following = np.arange(1, len(grid) + 1)
-    last = np.cumsum(sizes)[sizes > 0] - 1
-    following[last] = last - sizes[sizes > 0] + 1
-    xs, ys = grid[:, 0], grid[:, 1]
-    xe, ye = xs[following], ys[following]
-    dx, dy = np.abs(xe - xs), np.abs(ye - ys)
-    along_x = dx >= dy
-    # The walk starts from the lower end of its axis (the walked points do not depend on
-    # the edge's direction), and the pixel boundary is symmetric in the two walked points.
-    flip = np.where(along_x, xs > xe, ys > ye)
-    xs, xe = np.where(flip, xe, xs), np.where(flip, xs, xe)
-    ys, ye = np.where(flip, ye, ys), np.where(flip, ys, ye)
-    width = polygon_w[owner]
-
-    # Walks along x (dx >= dy, dx > 0): column x0 + t is crossed between steps t and t + 1;
-    # the boundary's y is the lower of the two rounded ys (y is monotone along the walk).
-    walk_x = np.flatnonzero(along_x & (dx > 0))
-    x0, y0, run = xs[walk_x], ys[walk_x], dx[walk_x]
-    slope = (ye[walk_x] - y0) / run
-    local, column_x = _columns(x0, x0 + run - 1, width[walk_x])
-    t = column_x - x0[local] + (slope[local] < 0)
-    fine_y_x = np.trunc(y0[local] + slope[local] * t + 0.5).astype(np.int64)
-    edge_x = walk_x[local]
-
-    # Walks along y (dy > dx > 0): x = (int)(x0 + s*t + .5) moves by at most one a step;
-    # find the step where it passes from column c to c + 1 (or back).
-    walk_y = np.flatnonzero(~along_x & (dx > 0))
-    x0, y0, run = xs[walk_y].astype(float), ys[walk_y], dy[walk_y]
-    slope = (xe[walk_y] - xs[walk_y]) / run
-    x_first = np.trunc(x0 + 0.5).astype(np.int64)
-    x_last = np.trunc(x0 + slope * run + 0.5).astype(np.int64)
-    rising = slope > 0
-    low, high = np.where(rising, x_first, x_last), np.where(rising, x_last, x_first) - 1
-    local, column_y = _columns(low, high, width[walk_y])
-    x0, slope, rising, run = x0[local], slope[local], rising[local], run[local]
-
-    def past(t):  # has the walk left column c by step t? (monotone in t)
-        x = np.trunc(x0 + slope * t + 0.5)
-        return np.where(rising, x >= column_y + 1, x <= column_y)
-
-    step = np.clip(np.ceil((column_y + 0.5 - x0) / slope), 1, run).astype(np.int64)
-    while True:  # the estimate is off by float rounding at most: settle on the exact step
-        back = (step > 1) & past(step - 1)
-        if not back.any():
-            break
-        step -= back
-    while True:
-        ahead = ~past(step)
-        if not ahead.any():
-            break
-        step += ahead
-    fine_y_y = y0[local] + step - 1
-    edge_y = walk_y[local]
-
-    edge = np.concatenate((edge_x, edge_y))
-    column = np.concatenate((column_x, column_y))
-    fine_y = np.concatenate((fine_y_x, fine_y_y))
-    h = polygon_h[owner[edge]]
-    # ceil(clip((y + .5) / 5 - .5, 0, h)) in integers: (y + 2) // 5, clipped.
-    y = np.minimum(np.maximum((fine_y + 2) // _SCALE, 0), h)
-    return owner[edge], (column - 2) // _SCALE * h + y
-
-
-def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
-    """Index of the first of each run of equal keys."""
-    return np.flatnonzero(np.diff(sorted_keys, prepend=-1) != 0)
-
-
 def _odd_toggles(polygon: np.ndarray, position: np.ndarray, total: np.ndarray):
     """Positions toggled an odd number of times per polygon, sorted, below its total.
 
@@ -275,12 +183,6 @@ def _to_counts(group: np.ndarray, toggles: np.ndarray, total: np.ndarray) -> lis
     return _split(counts, last + 1)
 
 
-def _split(values: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
-    """values cut at the given ends (np.split is several times slower for many pieces)."""
-    bounds = [0, *ends.tolist()]
-    return [values[a:b] for a, b in pairwise(bounds)]
-
-
 def _union(polygon, toggles, polygon_object, totals):
     """Toggles of the union of each object's polygons (sorted by object, then position).
 
@@ -308,10 +210,10 @@ def _union(polygon, toggles, polygon_object, totals):
 def _rasterise(objects, heights: np.ndarray, widths: np.ndarray) -> list[np.ndarray]:
     per_object = np.fromiter(map(len, objects), dtype=np.int64, count=len(objects))
     polygon_object = np.repeat(np.arange(len(objects)), per_object)
-    grid, sizes = _vertices(list(chain.from_iterable(objects)))
     polygon_h, polygon_w = heights[polygon_object], widths[polygon_object]
     totals = heights * widths
-    polygon, position = _boundary(grid, sizes, polygon_h, polygon_w)
+    polygons = list(chain.from_iterable(objects))
+    polygon, position = boundary_points(polygons, polygon_h, polygon_w)
     polygon, toggles = _odd_toggles(polygon, position, polygon_h * polygon_w)
     if np.all(per_object <= 1):  # one polygon an object: merge leaves it as it is
         return _to_counts(polygon_object[polygon], toggles, totals)
@@ -329,8 +231,9 @@ def from_polygons_many(objects: Sequence[Sequence[Sequence[float]]], h, w) -> li
     n = len(objects)
     heights = np.broadcast_to(np.asarray(h, dtype=np.int64), (n,))
     widths = np.broadcast_to(np.asarray(w, dtype=np.int64), (n,))
-    if n and (heights.min() < 0 or widths.min() < 0):
-        raise ValueError("image sizes must not be negative")
+    if n and (heights.min() < 0 or widths.min() < 0 or (heights * widths).max() >= 1 << 31):
+        # pycocotools computes pixel indices in a C int
+        raise ValueError("image sizes must be >= 0, with fewer than 2**31 pixels")
     out: list[np.ndarray] = []
     for first in range(0, n, _POLYGON_CHUNK):
         chunk = slice(first, first + _POLYGON_CHUNK)
@@ -373,18 +276,41 @@ def from_segmentation(segmentation, h: int, w: int) -> tuple[np.ndarray, int, in
     pycocotools' `frPyObjects` rejects (empty, or a first polygon of 4 numbers or fewer)
     raise ValueError.
     """
-    if isinstance(segmentation, list):
-        if not segmentation or len(segmentation[0]) <= 4:
-            raise ValueError(
-                "pycocotools rejects a polygon list that is empty or whose first polygon "
-                "has 4 numbers or fewer"
-            )
-        return from_polygons(segmentation, h, w), int(h), int(w)
-    size_h, size_w = (int(v) for v in segmentation["size"])
-    counts = segmentation["counts"]
-    if isinstance(counts, str | bytes):
-        return decode_counts(counts), size_h, size_w
-    return from_uncompressed(segmentation), size_h, size_w
+    return from_segmentation_many([segmentation], h, w)[0]
+
+
+def from_segmentation_many(segmentations: Sequence, h, w) -> list[tuple[np.ndarray, int, int]]:
+    """`from_segmentation` of many at once (h and w: ints or one per segmentation)."""
+    n = len(segmentations)
+    heights = np.broadcast_to(np.asarray(h, dtype=np.int64), (n,)).tolist()
+    widths = np.broadcast_to(np.asarray(w, dtype=np.int64), (n,)).tolist()
+    out: list = [None] * n
+    polygons, strings = [], []
+    for i, segmentation in enumerate(segmentations):
+        if isinstance(segmentation, list):
+            if not segmentation or len(segmentation[0]) <= 4:
+                raise ValueError(
+                    "pycocotools rejects a polygon list that is empty or whose first polygon "
+                    "has 4 numbers or fewer"
+                )
+            polygons.append(i)
+            continue
+        size = tuple(int(v) for v in segmentation["size"])
+        if isinstance(segmentation["counts"], str | bytes):
+            strings.append((i, size))
+        else:
+            out[i] = (from_uncompressed(segmentation), *size)
+    rasterised = from_polygons_many(
+        [segmentations[i] for i in polygons],
+        [heights[i] for i in polygons],
+        [widths[i] for i in polygons],
+    )
+    for i, counts in zip(polygons, rasterised, strict=True):
+        out[i] = (counts, heights[i], widths[i])
+    decoded = decode_counts_many([segmentations[i]["counts"] for i, _ in strings])
+    for (i, size), counts in zip(strings, decoded, strict=True):
+        out[i] = (counts, *size)
+    return out
 
 
 # --- measures ---
@@ -503,24 +429,6 @@ def _truncated(counts: np.ndarray, stop: int) -> np.ndarray:
     return np.append(out, rest)
 
 
-def _runs(flat: np.ndarray, lengths: np.ndarray):
-    """Runs of 1s of masks laid end to end (their counts concatenated): start (in the laid
-    out line), length, index of the mask; each mask's area, and whether it has a run of
-    length 0 other than its first and last."""
-    first = np.cumsum(lengths) - lengths
-    odd = ((np.arange(len(flat)) + np.repeat(first, lengths)) & 1).astype(bool)
-    ones = np.flatnonzero(odd & (flat > 0))
-    length = flat[ones]
-    start = np.cumsum(flat)[ones] - length
-    owner = np.searchsorted(first, ones, side="right") - 1
-    areas = np.bincount(owner, weights=length, minlength=len(lengths)).astype(np.int64)
-    zeros = np.flatnonzero(flat == 0)
-    zero_owner = np.searchsorted(first, zeros, side="right") - 1
-    rank = zeros - first[zero_owner]
-    inner = zero_owner[(rank >= 1) & (rank <= lengths[zero_owner] - 2)]
-    return start, length, owner, areas, np.bincount(inner, minlength=len(lengths)) > 0
-
-
 def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
     """IoU of every (detection, ground truth) pair of masks → (len(dt), len(gt)) float64.
 
@@ -528,9 +436,10 @@ def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
     detection's area where the ground truth is a crowd; 0 when the masks do not meet (also
     for two empty masks). Computed from the runs, never the pixels. Unlike pycocotools, an
     empty dt or gt gives an empty (len(dt), len(gt)) array rather than [], and masks of
-    different sizes raise ValueError rather than scoring -1 where their boxes overlap.
-    Like pycocotools, a pair whose masks both have a run of length 0 at one place is
-    measured only up to there.
+    different sizes raise ValueError rather than scoring -1 where their boxes overlap
+    (sizes are told apart by their pixel totals: counts carry no height). Like
+    pycocotools, a pair whose masks both have a run of length 0 at one place is measured
+    only up to there.
     """
     return iou_matrix_many([(dt, gt, iscrowd)])[0]
 
@@ -549,19 +458,45 @@ def iou_matrix_many(groups: Sequence[tuple[Sequence, Sequence, Sequence]]) -> li
     return out
 
 
+_PAD = np.zeros(1, dtype=np.int64)
+
+
 def _laid_out(masks: list[np.ndarray], lengths: np.ndarray):
-    """The masks end to end: their runs of 1s (see `_runs`), each mask's offset in the
-    line, and the span [first, last) of its 1s within the mask (empty: first = last = 0)."""
-    flat = _counts(np.concatenate(masks)) if masks else np.zeros(0, np.int64)
-    total = np.add.reduceat(flat, np.cumsum(lengths) - lengths) if masks else lengths
-    start, length, owner, areas, zero = _runs(flat, lengths)
-    offset = np.cumsum(total) - total
-    runs = np.bincount(owner, minlength=len(masks))
+    """The masks end to end in one line: their runs of 1s (start in the line, length;
+    runs of length 0 left out), each mask's area, whether it has a run of length 0 other
+    than its first and last, its total and offset in the line, and the span [first, last)
+    of its 1s within the mask (empty: first = last = 0)."""
+    if not len(masks):
+        nothing = np.zeros(0, dtype=np.int64)
+        return nothing, nothing, nothing, nothing > 0, nothing, nothing, nothing.reshape(0, 2)
+    # Each mask padded to an even number of counts (with a last run of 1s of length 0), so
+    # that the runs of 1s are the odd places of the whole line.
+    parts = []
+    for counts in masks:
+        parts.append(counts)
+        if len(counts) % 2:
+            parts.append(_PAD)
+    flat = _counts(np.concatenate(parts))
+    padded = lengths + lengths % 2
+    first = np.cumsum(padded) - padded
+    ends = np.cumsum(flat)
+    offset = ends[first] - flat[first]
+    total = ends[first + padded - 1] - offset
+    ones, ones_end = flat[1::2], ends[1::2]
+    areas = np.add.reduceat(ones, first // 2)
+    some = ones > 0
+    runs = np.add.reduceat(some.astype(np.int64), first // 2)
+    start, length = (ones_end - ones)[some], ones[some]
     first_run = np.cumsum(runs) - runs
     has = runs > 0
     span = np.zeros((len(masks), 2), dtype=np.int64)
     span[has, 0] = start[first_run[has]] - offset[has]
     span[has, 1] = (start + length)[first_run[has] + runs[has] - 1] - offset[has]
+    zeros = np.flatnonzero(flat == 0)
+    owner = np.searchsorted(first, zeros, side="right") - 1
+    rank = zeros - first[owner]
+    inner = owner[(rank >= 1) & (rank <= lengths[owner] - 2)]
+    zero = np.bincount(inner, minlength=len(masks)) > 0
     return start, length, areas, zero, total, offset, span
 
 
@@ -627,20 +562,18 @@ class _Coverage:
     """Pixels of sorted runs [starts, starts + lengths) within any intervals."""
 
     def __init__(self, starts: np.ndarray, lengths: np.ndarray) -> None:
-        self.starts = starts
-        self.through = np.cumsum(lengths)  # pixels of the runs up to the end of each
-        self.shift = self.through - lengths - starts  # pixels before x within a run: x + shift
+        # A first run of length 0 far before every position: every search lands on a run.
+        self.starts = np.concatenate(([-(1 << 62)], starts))
+        self.through = np.concatenate(([0], np.cumsum(lengths)))  # pixels to each run's end
+        self.shift = self.through - np.concatenate(([0], lengths)) - self.starts
 
     def within(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        if not len(self.starts):
-            return np.zeros(len(low), dtype=np.int64)
         # One search for both ends, interleaved so that the keys mostly ascend (numpy's
         # binary search starts from the previous key's answer when they do).
         x = np.empty(2 * len(low), dtype=np.int64)
         x[::2], x[1::2] = low, high
         run = np.searchsorted(self.starts, x, side="right") - 1
-        last = np.maximum(run, 0)
-        before = np.where(run >= 0, np.minimum(x + self.shift[last], self.through[last]), 0)
+        before = np.minimum(x + self.shift[run], self.through[run])  # x within or past run
         return before[1::2] - before[::2]
 
 
@@ -651,7 +584,7 @@ def _stop_early(a: np.ndarray, b: np.ndarray, inter: int, union: int) -> tuple[i
     if stop == a.sum():
         return inter, union
     a, b = _truncated(a, stop), _truncated(b, stop)
-    start_a, length_a, _, (area_a,), _ = _runs(a, np.array([len(a)]))
-    start_b, length_b, _, (area_b,), _ = _runs(b, np.array([len(b)]))
+    start_a, length_a, (area_a,), *_ = _laid_out([a], np.array([len(a)]))
+    start_b, length_b, (area_b,), *_ = _laid_out([b], np.array([len(b)]))
     inter = int(np.sum(_Coverage(start_a, length_a).within(start_b, start_b + length_b)))
     return inter, int(area_a + area_b - inter)
