@@ -1017,8 +1017,7 @@ def objects_from_coco(
 def _coco_masks(anns: Sequence[dict], sizes: dict) -> list[tuple[np.ndarray, int, int]]:
     from assay.metrics import rle
 
-    out = []
-    for a in anns:
-        h, w = sizes[a["image_id"]]
-        out.append(rle.from_segmentation(a["segmentation"], h, w))
-    return out
+    if not anns:
+        return []
+    shape = np.array([sizes[a["image_id"]] for a in anns], dtype=np.int64)
+    return rle.from_segmentation_many([a["segmentation"] for a in anns], shape[:, 0], shape[:, 1])
