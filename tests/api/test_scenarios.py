@@ -148,11 +148,9 @@ def test_a_worse_model_fails_its_baseline_and_the_regression_fires(client, manag
                 f"{url}/evaluations/{baseline_eval}/matches", params={"limit": 1000}, headers=h
             )
         )["items"]
-        slice_items = {
-            i["id"]
-            for i in ok(client.get(f"{url}/items", params={"limit": 1000}, headers=h))["items"]
-            if i["reference_id"] in data["slice"]
-        }
+        slice_items = set(
+            ok(client.get(f"{url}/slices/{world['slice']}/items", headers=h))["item_ids"]
+        )
         mine = [m for m in matches if m["item_id"] in slice_items]
         tp = sum(m["prediction"] and m["match"] == "tp" for m in mine)
         fn = sum(not m["prediction"] and m["match"] == "fn" for m in mine)
@@ -266,12 +264,45 @@ def test_metrics_thresholds_and_baselines_change_and_bad_input_names_the_field(
         422,
         "model_id",
     )
+    per_class = ok(
+        client.post(
+            tests,
+            json={
+                "name": "per class",
+                "slice_id": world["slice"],
+                "metrics": [
+                    {"function": "map", "arguments": {"iou_threshold": 0.5}},
+                    {"function": "map", "arguments": {"label": "c1"}},
+                    {"function": "iou"},
+                ],
+            },
+            headers=h,
+        )
+    )
     evaluation = evaluated(client, manager, world, world["baseline"])
     # Recorded at the end of the evaluation's job: no threshold on f1, fp_per_item's met.
     table = ok(client.get(f"{tests}/runs/{evaluation}", headers=h))
-    (row,) = table["tests"]
+    row, details = table["tests"]
     assert [m["status"] for m in row["metrics"]] == ["no_criterion", "passed"]
     assert 0 < row["metrics"][1]["value"] <= 5 and table["passed"] is True
+    # The slice's numbers are the evaluation's restricted to the slice.
+    part = ok(client.get(f"{url}/evaluations/{evaluation}/slices/{world['slice']}", headers=h))
+    ap50, ap_c1, iou = (m["value"] for m in details["metrics"])
+    assert details["scenario_test_id"] == per_class["id"]
+    assert ap50 == pytest.approx(part["summary"]["AP50"], abs=1e-12)
+    assert ap_c1 == pytest.approx(
+        next(c["ap"] for c in part["per_class"] if c["label"] == "c1"), abs=1e-12
+    )
+    matches = ok(
+        client.get(f"{url}/evaluations/{evaluation}/matches", params={"limit": 1000}, headers=h)
+    )["items"]
+    slice_items = set(ok(client.get(f"{url}/slices/{world['slice']}/items", headers=h))["item_ids"])
+    objects = [
+        m["iou"] or 0.0
+        for m in matches
+        if m["item_id"] in slice_items and not m["prediction"] and m["match"] in ("tp", "fn")
+    ]
+    assert iou == pytest.approx(sum(objects) / len(objects), abs=1e-12) and 0 < iou < 1
     with_baseline = ok(
         client.put(
             f"{tests}/{test['id']}/baseline", json={"model_id": world["baseline"]}, headers=h
