@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from assay.curation.scenario_metrics import register_metric
+import tests.support.scenario_metrics  # noqa: F401  (registers missed_share, as a plugin)
 from tests.support.polling import finished_job
 from tests.support.receiver import Receiver
 from tests.support.scenario_data import pycocotools_ap, scenario_data
@@ -29,15 +29,6 @@ def ok(response) -> Any:
 def refused(response, status: int, field: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["error"]["field"] == field, response.text
-
-
-def missed_share(s, label=None) -> float | None:
-    """A custom metric, as a plugin registers one: the share of the slice's objects missed."""
-    objects = s.matches.filter(~s.matches["prediction"])
-    return (objects["match"] == "fn").mean() if objects.height else None
-
-
-register_metric("missed_share", missed_share, arguments={"label": None}, higher_is_better=False)
 
 
 @pytest.fixture
