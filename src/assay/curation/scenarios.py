@@ -145,6 +145,33 @@ def list_tests(
     return paginate(session, statement, key=models.ScenarioTest.id, cursor=cursor, limit=limit)
 
 
+def locate_test(
+    *, session: Session, test_id: str, mode: str
+) -> tuple[models.ScenarioTest, models.Dataset]:
+    """A test by its id alone, with its dataset (of this sandbox, not being deleted)."""
+    found = session.get(models.ScenarioTest, test_id)
+    dataset = session.get(models.Dataset, found.dataset_id) if found else None
+    if found is None or dataset is None or dataset.mode != mode or dataset.deleting:
+        raise NotFound(f"no scenario test with id {test_id}", field="scenario_test_id")
+    return found, dataset
+
+
+def locate_result(
+    *, session: Session, result_id: str, mode: str
+) -> tuple[models.ScenarioResult, models.Dataset]:
+    """A history row by its id alone, with its test's dataset."""
+    found = session.get(models.ScenarioResult, result_id)
+    if found is None:
+        raise NotFound(f"no scenario test evaluation with id {result_id}", field="evaluation_id")
+    try:
+        _, dataset = locate_test(session=session, test_id=found.scenario_test_id, mode=mode)
+    except NotFound:
+        raise NotFound(
+            f"no scenario test evaluation with id {result_id}", field="evaluation_id"
+        ) from None
+    return found, dataset
+
+
 def tests_of(*, session: Session, dataset: models.Dataset) -> list[models.ScenarioTest]:
     """Every test of the dataset, oldest first."""
     return list(
