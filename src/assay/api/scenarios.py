@@ -17,7 +17,7 @@ from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.core.auth import Actor
 from assay.core.errors import NotFound
-from assay.curation import ml_models, models, scenario_metrics, scenarios
+from assay.curation import ml_models, models, scenario_metrics, scenario_results, scenarios
 from assay.curation import scenario_schemas as schemas
 from assay.curation.policies import scenarios as policy
 
@@ -129,7 +129,7 @@ def run_tests(
         policy.can_write(actor, dataset)
         model = _model(session, run_in.model_id, actor, "model_id")
         evaluation = scenarios.start_run(session=session, dataset=dataset, model=model, actor=actor)
-        return scenarios.run_table(session=session, dataset=dataset, evaluation=evaluation)
+        return scenario_results.run_table(session=session, dataset=dataset, evaluation=evaluation)
 
     return create_once(request, actor=actor, db=db, body=run_in, create=create, status_code=202)
 
@@ -150,7 +150,7 @@ def get_run(
         evaluation = scenarios.get_run(
             session=session, dataset=dataset, evaluation_id=evaluation_id
         )
-        return scenarios.run_table(session=session, dataset=dataset, evaluation=evaluation)
+        return scenario_results.run_table(session=session, dataset=dataset, evaluation=evaluation)
 
 
 @router.post(
@@ -167,7 +167,9 @@ def rerun_tests(
         dataset = load_dataset(session, dataset_id, actor)
         policy.can_write(actor, dataset)
         scenarios.get_run(session=session, dataset=dataset, evaluation_id=evaluation_id)
-    scenarios.record_evaluation(db=ctx.db, evaluation_id=evaluation_id, settings=ctx.settings)
+    scenario_results.record_evaluation(
+        db=ctx.db, evaluation_id=evaluation_id, settings=ctx.settings
+    )
     return get_run(dataset_id, evaluation_id, actor, ctx.db)
 
 

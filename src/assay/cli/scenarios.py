@@ -152,7 +152,7 @@ def run(
 ) -> None:
     """Evaluate the model on the dataset, then print every scenario test's metrics with
     their values, thresholds and baselines and PASS / FAIL; exits 1 when any test fails."""
-    from assay.curation import scenarios
+    from assay.curation import scenario_results, scenarios
 
     with (
         explained({NotFound: f"{NO_SUCH_DATASET}; {NO_SUCH_MODEL}"}),
@@ -170,7 +170,7 @@ def run(
     follow(job_id, interval=interval)
     with database() as db, db.read() as session:
         found = _find(session, dataset_id)
-        table = scenarios.run_table(
+        table = scenario_results.run_table(
             session=session,
             dataset=found,
             evaluation=scenarios.get_run(

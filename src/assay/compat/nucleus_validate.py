@@ -31,7 +31,7 @@ from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core import jobs
 from assay.core.auth import Actor
 from assay.core.errors import Conflict, Invalid
-from assay.curation import models, scenario_metrics, scenarios
+from assay.curation import models, scenario_metrics, scenario_results, scenarios
 from assay.curation import scenario_schemas as schemas
 from assay.curation.policies import scenarios as policy
 
@@ -374,6 +374,8 @@ def item_evaluations(evaluation_id: str, actor: CurrentActor, ctx: Ctx) -> dict[
                     "result": value,
                     "pass": passed is not False,
                 }
-                for item_id, value, passed in scenarios.item_results(session=session, result=result)
+                for item_id, value, passed in scenario_results.item_results(
+                    session=session, result=result
+                )
             ]
         }

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
-from assay.curation import models, scenarios, slices
+from assay.curation import models, scenario_results, slices
 from assay.curation.datasets import next_revision
 from assay.curation.items import ITEMS
 from assay.curation.query import run_query
@@ -302,7 +302,7 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         evaluation.evaluated_revision = read_at
         evaluation.status = "done"
         evaluation.finished_at = dt.datetime.now(dt.UTC)
-    scenarios.record_evaluation(
+    scenario_results.record_evaluation(
         db=ctx.db, evaluation_id=payload["evaluation_id"], settings=ctx.settings
     )
     summary = result.metrics["summary"]
