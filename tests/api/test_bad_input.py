@@ -104,6 +104,8 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "group_id": group.get("id", "missing"),
         "audit_id": "missing",
         "job_id": "missing",
+        "scenario_test_id": "missing",
+        "metric_id": "missing",
         "key_id": "missing",
         "delivery_id": "missing",
         "sha256": "0" * 64,

@@ -40,6 +40,7 @@ def test_exported_members_are_exactly_all():
         "slices",
         "ml_models",
         "evaluations",
+        "scenarios",
     }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:

@@ -147,6 +147,7 @@ def _api_modules() -> list:
         ml_models,
         projects,
         queue,
+        scenarios,
         slices,
         task_bulk,
         task_detail,
@@ -171,4 +172,5 @@ def _api_modules() -> list:
     modules.append(embeddings)
     modules.append(ml_models)
     modules.append(evaluations)
+    modules.append(scenarios)
     return modules

@@ -183,9 +183,9 @@ def db_upgrade(
 
 def _register_subcommands() -> None:
     """Noun modules add their own command groups."""
-    from assay.cli import datasets, demo, jobs, keys, users
+    from assay.cli import datasets, demo, jobs, keys, scenarios, users
 
-    for module in (users, keys, jobs, datasets, demo):
+    for module in (users, keys, jobs, datasets, scenarios, demo):
         module.register(app)
 
 

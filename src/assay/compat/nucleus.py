@@ -7,7 +7,7 @@ marks the calls served. Every route is thin: translate the Nucleus body
 (`nucleus_format`), load by Nucleus id, authorize with the native policies, call the
 curation services, translate back. Auth is HTTP Basic with the key as username (the native
 keys); errors use Scale's `{"error", "status_code"}` shape (compat/errors.py). One module
-per noun: datasets, items, annotations, models (and predictions), jobs.
+per noun: datasets, items, annotations, models (and predictions), jobs, validate.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from assay.compat import (
     nucleus_slice_exports,
     nucleus_slices,
     nucleus_task_info,
+    nucleus_validate,
 )
 from assay.compat.errors import ScaleRoute
 from assay.core.errors import NotFound
@@ -56,6 +57,7 @@ for module in (
     nucleus_autotags,
     nucleus_labels,
     nucleus_task_info,
+    nucleus_validate,
     nucleus_jobs,
 ):
     router.include_router(module.router)

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
-from assay.curation import models, slices
+from assay.curation import models, scenario_results, slices
 from assay.curation.datasets import next_revision
 from assay.curation.items import ITEMS
 from assay.curation.query import run_query
@@ -332,6 +332,9 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         evaluation.evaluated_revision = read_at
         evaluation.status = "done"
         evaluation.finished_at = dt.datetime.now(dt.UTC)
+    scenario_results.record_evaluation(
+        db=ctx.db, evaluation_id=payload["evaluation_id"], settings=ctx.settings
+    )
     summary = result.metrics["summary"]
     return {
         "evaluation_id": payload["evaluation_id"],

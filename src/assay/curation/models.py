@@ -382,3 +382,86 @@ class Evaluation(Base):
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class ScenarioTest(Base):
+    """A scenario test (Scale's Validate): a slice of a dataset and the metrics a model must
+    reach on it (`scenario_test_metrics`), each against a threshold and, when the test has a
+    baseline model, against that model's value on the same slice (`curation/scenarios.py`)."""
+
+    __tablename__ = "scenario_tests"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "name"),
+        Index("ix_scenario_tests_slice", "slice_id"),
+    )
+
+    id: Mapped[str] = _id()
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
+    )
+    slice_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_slices.id", ondelete="CASCADE"), nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    baseline_model_id: Mapped[str | None] = mapped_column(
+        ForeignKey("curation_models.id", ondelete="SET NULL")
+    )
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ScenarioMetric(Base):
+    """One metric of a scenario test: a registered metric function (`scenario_metrics.py`)
+    with its arguments, a threshold and how the value compares to it (`>=`, `>`, `<=`,
+    `<`), and how far below a baseline model's value it may fall (`tolerance`)."""
+
+    __tablename__ = "scenario_test_metrics"
+    __table_args__ = (Index("ix_scenario_test_metrics_test", "scenario_test_id"),)
+
+    id: Mapped[str] = _id()
+    scenario_test_id: Mapped[str] = mapped_column(
+        ForeignKey("scenario_tests.id", ondelete="CASCADE"), nullable=False
+    )
+    function: Mapped[str] = mapped_column(String(100), nullable=False)
+    arguments: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    comparison: Mapped[str] = mapped_column(String(2), nullable=False, default=">=")
+    tolerance: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ScenarioResult(Base):
+    """A metric's value for one model evaluation, and whether it passed: a scenario test's
+    history. The threshold and the baseline's value are copied as they were then; `passed`
+    is NULL when nothing was to be met (no threshold, no baseline) or the value is undefined
+    on the slice (no ground truth, no predictions)."""
+
+    __tablename__ = "scenario_test_results"
+    __table_args__ = (
+        UniqueConstraint("metric_id", "evaluation_id"),
+        Index("ix_scenario_test_results_test", "scenario_test_id", "created_at"),
+        Index("ix_scenario_test_results_evaluation", "evaluation_id"),
+    )
+
+    id: Mapped[str] = _id()
+    scenario_test_id: Mapped[str] = mapped_column(
+        ForeignKey("scenario_tests.id", ondelete="CASCADE"), nullable=False
+    )
+    metric_id: Mapped[str] = mapped_column(
+        ForeignKey("scenario_test_metrics.id", ondelete="CASCADE"), nullable=False
+    )
+    evaluation_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_evaluations.id", ondelete="CASCADE"), nullable=False
+    )
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("curation_models.id", ondelete="CASCADE"), nullable=False
+    )
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    comparison: Mapped[str] = mapped_column(String(2), nullable=False)
+    # Kept as it was when evaluated, even if that model goes later.
+    baseline_model_id: Mapped[str | None] = mapped_column(String(24))
+    baseline_value: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _created()

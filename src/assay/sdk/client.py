@@ -18,6 +18,7 @@ from assay.sdk.models import Me
 from assay.sdk.projects import Projects
 from assay.sdk.quality import Quality
 from assay.sdk.queue import Queue
+from assay.sdk.scenarios import Scenarios
 from assay.sdk.slices import Slices
 from assay.sdk.tasks import Tasks
 from assay.sdk.users import Users
@@ -70,6 +71,7 @@ class Client:
         self.slices = Slices(self._http)
         self.models = Models(self._http)
         self.evaluations = Evaluations(self._http)
+        self.scenarios = Scenarios(self._http)
 
     def me(self) -> Me:
         """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from assay.core import blob_schemas, schemas, webhook_schemas
+from assay.curation import scenario_schemas as scenario
 from assay.curation import schemas as curation
 from assay.labeling import quality_stats_schemas as quality_stats
 from assay.labeling import schemas as labeling
@@ -497,4 +498,56 @@ class EvaluationMatch(curation.EvaluationMatch):
 
 
 class EvaluationComparison(curation.EvaluationComparison):
+    model_config = _LENIENT
+
+
+class ScenarioMetric(scenario.ScenarioMetric):
+    model_config = _LENIENT
+
+
+class ScenarioTest(scenario.ScenarioTest):
+    model_config = _LENIENT
+
+    metrics: list[ScenarioMetric] = []
+
+
+class ScenarioResult(scenario.ScenarioResult):
+    model_config = _LENIENT
+
+
+class ScenarioTestDetail(scenario.ScenarioTestDetail):
+    model_config = _LENIENT
+
+    metrics: list[ScenarioMetric] = []
+    history: list[ScenarioResult]
+
+
+class ScenarioMetricOutcome(scenario.ScenarioMetricOutcome):
+    model_config = _LENIENT
+
+    status: str
+
+
+class ScenarioTestOutcome(scenario.ScenarioTestOutcome):
+    model_config = _LENIENT
+
+    status: str
+    metrics: list[ScenarioMetricOutcome]
+
+
+class ScenarioRun(scenario.ScenarioRun):
+    """One evaluation of a model against every scenario test of a dataset; `passed` is None
+    until the evaluation is done."""
+
+    model_config = _LENIENT
+
+    tests: list[ScenarioTestOutcome]
+
+    @property
+    def failed(self) -> list[ScenarioTestOutcome]:
+        """The tests that did not pass (failed, or not evaluated)."""
+        return [t for t in self.tests if t.status != "passed"]
+
+
+class ScenarioMetricFunction(scenario.ScenarioMetricFunction):
     model_config = _LENIENT

@@ -24,6 +24,7 @@ OLDER_LINE_MODULES = {
     "test_annotations",
     "test_models",
     "test_hosted_models",
+    "test_validate",
 }
 
 
