@@ -83,7 +83,11 @@ class LiveServer(Process):
             env_for(settings, **env),
             log_path,
         )
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()  # no server left behind when it never became ready
+            raise
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
