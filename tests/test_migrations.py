@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 
@@ -111,3 +112,64 @@ def test_sqlite_connections_are_tuned(tmp_path):
         "synchronous": 1,
         "busy_timeout": 30000,
     }
+
+
+def _insert(conn, table: sa.Table, **values) -> None:
+    """A row with the given values; every other required column gets a plain value."""
+    for column in table.columns:
+        if column.name in values or column.nullable or column.server_default is not None:
+            continue
+        python = column.type.python_type if not isinstance(column.type, sa.JSON) else dict
+        values[column.name] = {
+            str: "x", int: 0, float: 0.0, bool: False, dict: {}, bytes: b"",
+        }.get(python, dt.datetime(2026, 12, 7, tzinfo=dt.UTC))  # fmt: skip
+    conn.execute(table.insert().values(**values))
+
+
+def test_evaluation_results_move_out_of_their_rows_and_keep_scenario_history(empty_db):
+    """0022 moves a stored evaluation's matches and state to their own table; the scenario
+    test results that refer to the evaluation survive (a copy of the table, dropping the
+    old one, would delete them by cascade on SQLite)."""
+    migrate.upgrade(empty_db, "0021")
+    meta = sa.MetaData()
+    meta.reflect(empty_db.engine)
+    t = meta.tables
+    with empty_db.engine.begin() as conn:
+        _insert(conn, t["users"], id="u1", email="a@example.test")
+        _insert(conn, t["datasets"], id="d1", created_by="u1")
+        _insert(conn, t["curation_models"], id="m1", created_by="u1")
+        _insert(conn, t["dataset_slices"], id="s1", dataset_id="d1")
+        _insert(
+            conn, t["dataset_evaluations"], id="e1", dataset_id="d1", model_id="m1",
+            status="done", matches=b"parquet bytes", state=b"state bytes", revision=4,
+        )  # fmt: skip
+        _insert(conn, t["dataset_evaluations"], id="e2", dataset_id="d1", model_id="m1")
+        _insert(conn, t["scenario_tests"], id="t1", dataset_id="d1", slice_id="s1")
+        _insert(conn, t["scenario_test_metrics"], id="tm1", scenario_test_id="t1")
+        _insert(
+            conn, t["scenario_test_results"], id="r1", scenario_test_id="t1",
+            metric_id="tm1", evaluation_id="e1", model_id="m1",
+        )  # fmt: skip
+    migrate.upgrade(empty_db)
+    with empty_db.engine.connect() as conn:
+        run = conn.exec_driver_sql
+        results = run("SELECT evaluation_id, matches, state FROM dataset_evaluation_results")
+        assert [tuple(r) for r in results] == [("e1", b"parquet bytes", b"state bytes")]
+        assert run("SELECT id, revision FROM dataset_evaluations ORDER BY id").all() == [
+            ("e1", 4),
+            ("e2", None),
+        ]
+        assert run("SELECT evaluation_id FROM scenario_test_results").all() == [("e1",)]
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("dataset_evaluations")}
+        assert not columns & {"matches", "state"}
+    from alembic import command
+
+    command.downgrade(migrate.alembic_config(empty_db), "0021")
+    with empty_db.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT id, matches, state FROM dataset_evaluations ORDER BY id"
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("e1", b"parquet bytes", b"state bytes"),
+        ("e2", None, None),
+    ]

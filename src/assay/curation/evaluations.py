@@ -326,8 +326,10 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             raise PermanentError("the evaluation was deleted")
         revision = next_revision(session, evaluation.dataset_id)
         evaluation.metrics = result.metrics
-        evaluation.matches = result.matches
-        evaluation.state = result.state
+        if evaluation.result is None:  # a job run again after a crash may find its own
+            evaluation.result = models.EvaluationResult(matches=result.matches, state=result.state)
+        else:
+            evaluation.result.matches, evaluation.result.state = result.matches, result.state
         evaluation.revision = revision
         evaluation.evaluated_revision = read_at
         evaluation.status = "done"
@@ -376,57 +378,58 @@ def evaluate_frame(
     metrics["confusion"] = _confusion(gt, dets, labels, seqs, threshold, det, obj)
     matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
     buffer = io.BytesIO()
-    matches.write_parquet(buffer, compression="lz4")
+    matches.write_parquet(buffer, compression="lz4", statistics=False)
     return Result(metrics, buffer.getvalue(), ev.state.to_bytes(), ev)
 
 
+OUTCOMES = {1: "tp", 2: "fp", 3: "fn", 4: "ignored"}
+
+
 def _outcomes(
-    evaluated: np.ndarray, match: np.ndarray, ignored: np.ndarray, miss: str
+    evaluated: np.ndarray, match: np.ndarray, ignored: np.ndarray, miss: int
 ) -> np.ndarray:
-    out = np.full(len(match), None, dtype=object)
-    out[evaluated & ignored] = "ignored"
-    out[evaluated & ~ignored & (match >= 0)] = "tp"
+    """Outcome codes (`OUTCOMES`; 0 for an object not evaluated)."""
+    out = np.zeros(len(match), np.int8)
+    out[evaluated & ignored] = 4
+    out[evaluated & ~ignored & (match >= 0)] = 1
     out[evaluated & ~ignored & (match < 0)] = miss
     return out
+
+
+def _gathered(ids: pl.Series, rows: np.ndarray) -> pl.Series:
+    """ids[rows], null where a row is negative (no match)."""
+    if not len(ids):
+        return pl.Series(ids.name, [None] * len(rows), pl.Utf8)
+    found = ids.gather(np.maximum(rows, 0))
+    return pl.select(pl.when(pl.Series(rows) >= 0).then(found)).to_series()
 
 
 def _matches_frame(
     gt_frame: pl.DataFrame, dt_frame: pl.DataFrame, det: Any, obj: Any, threshold: float
 ) -> pl.DataFrame:
-    gt_ids = gt_frame["object_id"].to_numpy()
-    dt_ids = dt_frame["object_id"].to_numpy()
-    dt_matched = np.where(
-        det.match >= 0, gt_ids[np.maximum(det.match, 0)] if len(gt_ids) else None, None
-    )
-    gt_matched = np.where(
-        obj.match >= 0, dt_ids[np.maximum(obj.match, 0)] if len(dt_ids) else None, None
-    )
+    """One row per evaluated object: built column by column (no Python object per row)."""
+    gt_ids, dt_ids = gt_frame["object_id"], dt_frame["object_id"]
     # A ground-truth object's IoU: its matching detection's.
     gt_iou = np.full(len(gt_ids), np.nan)
     hit = obj.match >= 0
     gt_iou[hit] = det.iou[obj.match[hit]]
+    codes = np.concatenate(
+        [
+            _outcomes(det.evaluated, det.match, det.ignored, 2),
+            _outcomes(obj.evaluated, obj.match, obj.ignored, 3),
+        ]
+    )
     return pl.DataFrame(
-        {
-            "object_id": np.concatenate([dt_ids, gt_ids]).tolist(),
-            "item_id": pl.concat([dt_frame["item_id"], gt_frame["item_id"]]),
-            "prediction": [True] * len(dt_ids) + [False] * len(gt_ids),
-            "match": np.concatenate(
-                [
-                    _outcomes(det.evaluated, det.match, det.ignored, "fp"),
-                    _outcomes(obj.evaluated, obj.match, obj.ignored, "fn"),
-                ]
-            ).tolist(),
-            "iou": np.concatenate([np.where(det.match >= 0, det.iou, np.nan), gt_iou]),
-            "matched_id": np.concatenate([dt_matched, gt_matched]).tolist(),
-        },
-        schema={
-            "object_id": pl.Utf8,
-            "item_id": pl.Utf8,
-            "prediction": pl.Boolean,
-            "match": pl.Utf8,
-            "iou": pl.Float64,
-            "matched_id": pl.Utf8,
-        },
+        [
+            pl.concat([dt_ids, gt_ids]).alias("object_id"),
+            pl.concat([dt_frame["item_id"], gt_frame["item_id"]]).alias("item_id"),
+            pl.Series("prediction", np.arange(len(codes)) < len(dt_ids)),
+            pl.Series("match", codes).replace_strict(OUTCOMES, default=None, return_dtype=pl.Utf8),
+            pl.Series("iou", np.concatenate([np.where(det.match >= 0, det.iou, np.nan), gt_iou])),
+            pl.concat([_gathered(gt_ids, det.match), _gathered(dt_ids, obj.match)]).alias(
+                "matched_id"
+            ),
+        ]
     ).with_columns(pl.col("iou").fill_nan(None), pl.lit(threshold).alias("iou_threshold"))
 
 
@@ -914,7 +917,7 @@ def evaluate_categories(
         pl.lit(None, dtype=pl.Float64).alias("iou_threshold"),
     )
     buffer = io.BytesIO()
-    matches.write_parquet(buffer, compression="lz4")
+    matches.write_parquet(buffer, compression="lz4", statistics=False)
     state = io.BytesIO()
     np.savez(
         state,

@@ -29,7 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from assay.core.db import Base, JSONType, UTCDateTime, utcnow
 from assay.core.db import created_column as _created
@@ -348,11 +348,9 @@ class Evaluation(Base):
     a slice's or a query's), run as a job (`curation/evaluations.py`).
 
     `metrics` holds what the Models page draws (summary numbers, per class, PR curves,
-    confusion matrix, confidence histograms); `matches` every evaluated object's outcome at
-    the writeback IoU threshold (Parquet: object_id, item_id, source, match, iou,
-    matched_id), which snapshots join into the objects frame (`prediction.match = fp`);
-    `state` the evaluation's arrays (npz) a slice is re-evaluated from without matching
-    again. `revision` is the dataset's revision the results were stored with (snapshots
+    confusion matrix, confidence histograms); the large results live in their own row
+    (`EvaluationResult`, read as `matches` and `state`), so listing and scanning evaluations
+    never reads them. `revision` is the dataset's revision the results were stored with (snapshots
     catch up on it); `evaluated_revision` the one the data was read at — an item stamped
     later has changed since, and its stored matches are not shown."""
 
@@ -375,13 +373,39 @@ class Evaluation(Base):
     job_id: Mapped[str | None] = mapped_column(String(24))
     error: Mapped[str | None] = mapped_column(Text)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    matches: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    state: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     revision: Mapped[int | None] = mapped_column(BIG_ID)
     evaluated_revision: Mapped[int | None] = mapped_column(BIG_ID)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[EvaluationResult | None] = relationship(
+        lazy="select", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def matches(self) -> bytes | None:
+        return None if self.result is None else self.result.matches
+
+    @property
+    def state(self) -> bytes | None:
+        return None if self.result is None else self.result.state
+
+
+class EvaluationResult(Base):
+    """A finished evaluation's large results, apart from its row (SQLite walks a row's
+    overflow pages to reach the columns after a blob; PostgreSQL would TOAST them anyway):
+    `matches`, every evaluated object's outcome at the writeback IoU threshold (Parquet:
+    object_id, item_id, prediction, match, iou, matched_id, iou_threshold), which snapshots
+    join into the objects frame (`prediction.match = fp`); `state`, the evaluation's arrays
+    a slice is re-evaluated from without matching again."""
+
+    __tablename__ = "dataset_evaluation_results"
+
+    evaluation_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_evaluations.id", ondelete="CASCADE"), primary_key=True
+    )
+    matches: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    state: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
 class ScenarioTest(Base):

@@ -188,6 +188,7 @@ def _measures(session: Session, dataset_id: str, after: int | None) -> dict[str,
     }
 
 
+RESULTS = models.EvaluationResult.__table__
 MATCH_COLUMNS = ("match", "matched_id")
 # The saved files' layout: a file of another format is not loaded (the snapshot is built).
 FORMAT = 2
@@ -214,7 +215,9 @@ def with_matches(session: Session, dataset_id: str, objects: pl.DataFrame) -> pl
     newest = found[0][0]
     parts = []
     for evaluation_id, read_at in latest.values():
-        data = session.scalar(select(table.c.matches).where(table.c.id == evaluation_id))
+        data = session.scalar(
+            select(RESULTS.c.matches).where(RESULTS.c.evaluation_id == evaluation_id)
+        )
         frame = pl.read_parquet(io.BytesIO(data))
         if evaluation_id != newest:
             frame = frame.filter(pl.col("prediction"))

@@ -558,8 +558,11 @@ def evaluate(
     d_good = np.zeros_like(d_matched)
     if len(g_rows):
         world_a = np.repeat(np.arange(len(p.area_ranges)), len(p.iou_thresholds))
-        mw, mpos = np.nonzero(d_matched)
-        d_good[mw, mpos] = ~g_ignore[world_a[mw], d_match[mw, mpos]]
+        g_good = ~g_ignore
+        for w in range(len(world_a)):  # a world's row at a time: no index arrays of matches
+            np.logical_and(
+                d_matched[w], g_good[world_a[w]][np.maximum(d_match[w], 0)], out=d_good[w]
+            )
     state = MatchState(
         p, images, categories, dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval,
         d_matched, d_good, d_out_of_range, gt.image[g_rows], g_cat_eval, g_ignore,
@@ -739,10 +742,14 @@ def _match(
         lengths = np.diff(np.r_[starts, b])
         single[starts[lengths == 1] - a] = True
         k1 = np.flatnonzero(single) + a
-        w, j = np.nonzero(iou[k1][None, :] >= thresholds[world_t][:, None])
-        k = k1[j]
-        d_match[w, d[k]] = g[k]
-        d_iou[w, d[k]] = iou[k]
+        d1, g1, iou1 = d[k1], g[k1], iou[k1]
+        # Row by row (a world's row is contiguous): no index arrays of every world's hits.
+        for t in range(T):
+            hit = iou1 >= thresholds[t]
+            dk, gk, ik = d1[hit], g1[hit], iou1[hit]
+            for area in range(A):
+                d_match[area * T + t, dk] = gk
+                d_iou[area * T + t, dk] = ik
     for r in range(len(steps) - 1):
         a, b = steps[r], steps[r + 1]
         if r == 0:
