@@ -657,3 +657,152 @@ def test_class_agnostic_missed_and_spurious_cells_are_the_written_back_outcomes(
         p = "prediction.detector"
         assert count(f'{p}.label = "{label}" AND {p}.match = fp') == matrix[n][k]
     assert sum(matrix[n]) > 0 and sum(row[n] for row in matrix) > 0
+
+
+def _shoelace(flat: list[float]) -> float:
+    x, y = np.asarray(flat[0::2]), np.asarray(flat[1::2])
+    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+def test_a_segm_evaluation_is_pycocotools_for_polygons_masks_boxes_and_crowds(
+    client, manager, pool
+):
+    """iou_type segm: ground-truth polygons and crowd masks, predicted masks, polygons and
+    boxes (a box is the rectangle pycocotools' loadRes makes of it) — pycocotools' twelve
+    numbers. Items with their image size, and two without (their canvas holds their
+    shapes, which lie inside the image, so the pixels are the same)."""
+    from pycocotools import mask as mask_utils
+
+    from assay.metrics import rle
+    from tests.metrics.test_detection import coco_masks
+
+    coco, results = coco_masks(5, images=30)
+    h, w = 90, 120
+    # Two more images, no size given: a square object, found by a box and by a polygon.
+    square = [20.0, 20.0, 20.0, 50.0, 60.0, 50.0, 60.0, 20.0]
+    for image_id in (31, 32):
+        coco["images"].append({"id": image_id, "width": w, "height": h})
+        coco["annotations"].append(
+            {"id": len(coco["annotations"]) + 1, "image_id": image_id, "category_id": 1,
+             "segmentation": [square], "iscrowd": 0, "bbox": [20, 20, 40, 30]}
+        )  # fmt: skip
+    results.append({"image_id": 31, "category_id": 1, "bbox": [24.0, 22.0, 40.0, 30.0],
+                    "score": 0.9})  # fmt: skip
+    inside = [22.0, 18.0, 22.0, 48.0, 58.0, 48.0, 58.0, 18.0]
+    results.append({"image_id": 32, "category_id": 1, "score": 0.7, "segmentation": [inside]})
+    # Assay's ground-truth area: a polygon's shoelace area, a mask's pixels.
+    for ann in coco["annotations"]:
+        seg = ann["segmentation"]
+        ann["area"] = (
+            _shoelace(seg[0]) if isinstance(seg, list) else float(sum(seg["counts"][1::2]))
+        )
+
+    def shape(segmentation, category: int, **extra) -> dict:
+        label = f"c{category}"
+        if isinstance(segmentation, list):
+            flat = segmentation[0]
+            vertices = [{"x": x, "y": y} for x, y in zip(flat[0::2], flat[1::2], strict=True)]
+            return {"type": "polygon", "label": label, "vertices": vertices, **extra}
+        counts = segmentation["counts"]
+        if isinstance(counts, str):
+            counts = rle.decode_counts(counts).tolist()
+        return {"type": "mask", "label": label, "rle": {"size": [h, w], "counts": counts}, **extra}
+
+    by_image: dict[int, list] = {}
+    for ann in coco["annotations"]:
+        extra = {"attributes": {"iscrowd": True}} if ann["iscrowd"] else {}
+        by_image.setdefault(ann["image_id"], []).append(
+            shape(ann["segmentation"], ann["category_id"], **extra)
+        )
+    items = [
+        {
+            "reference_id": f"img-{img['id']:03d}",
+            "media": f"https://media.example.test/{img['id']}.jpg",
+            **({"width": w, "height": h} if img["id"] <= 30 else {}),
+            "annotations": by_image.get(img["id"], []),
+        }
+        for img in coco["images"]
+    ]
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "segm"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models",
+            json={"name": "segmenter", "reference_id": "seg-1"},
+            headers=manager.headers,
+        )
+    )
+    predictions: dict[str, list] = {}
+    for r in results:
+        ref = f"img-{r['image_id']:03d}"
+        if "bbox" in r:
+            x, y, bw, bh = r["bbox"]
+            made = {"type": "box", "label": f"c{r['category_id']}", "x": x, "y": y,
+                    "width": bw, "height": bh, "confidence": r["score"]}  # fmt: skip
+        else:
+            made = shape(r["segmentation"], r["category_id"], confidence=r["score"])
+        predictions.setdefault(ref, []).append(made)
+    ok(
+        client.post(
+            f"{url}/predictions",
+            json={"model_id": model["id"], "items": predictions},
+            headers=manager.headers,
+        )
+    )
+    world = {"url": url, "model": model}
+    evaluation = evaluated(client, manager, world, params={"iou_type": "segm"})
+    assert evaluation["params"]["iou_type"] == "segm"
+
+    # pycocotools, with the results laid out as loadRes would (it takes one kind at a time).
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO()
+        gt.dataset = coco
+        gt.createIndex()
+        laid_out = []
+        for k, r in enumerate(results):
+            r = dict(r, id=k + 1)
+            if "bbox" in r:
+                x, y, bw, bh = r["bbox"]
+                r["segmentation"] = [[x, y, x, y + bh, x + bw, y + bh, x + bw, y]]
+                r["area"] = bw * bh
+            else:
+                made = gt.annToRLE(dict(r, image_id=r["image_id"]))
+                r["area"] = float(mask_utils.area(made))
+                r["bbox"] = mask_utils.toBbox(made).tolist()
+            r["iscrowd"] = 0
+            laid_out.append(r)
+        res = COCO()
+        res.dataset = {"images": coco["images"], "categories": coco["categories"],
+                       "annotations": laid_out}  # fmt: skip
+        res.createIndex()
+        ev = COCOeval(gt, res, "segm")
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    names = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+    for name, theirs in zip(names, ev.stats, strict=True):
+        ours = evaluation["metrics"]["summary"][name]
+        assert (ours if ours is not None else -1) == pytest.approx(theirs, abs=1e-12), name
+    assert evaluation["metrics"]["summary"]["AP"] > 0
+    # The two unsized items: each prediction matched at pycocotools' IoU.
+    matches = all_matches(client, manager, world, evaluation["id"])
+    unsized = {m["item_id"]: m for m in matches if m["prediction"]}
+    sized_ids = {
+        i["id"]: i["reference_id"]
+        for i in ok(client.get(f"{url}/items", params={"limit": 100}, headers=manager.headers))[
+            "items"
+        ]
+    }
+    for image_id in (31, 32):
+        [found] = [m for k, m in unsized.items() if sized_ids[k] == f"img-{image_id:03d}"]
+        [e] = [
+            e for e in ev.evalImgs
+            if e and e["image_id"] == image_id and e["aRng"] == [0, 1e10]
+        ]  # fmt: skip
+        assert found["match"] == "tp"
+        assert found["iou"] == pytest.approx(float(ev.ious[(image_id, 1)][0][0]), abs=1e-6)
+        assert e["dtMatches"][0][0] > 0
+    # A box evaluated as a box is another IoU than as pixels: segm is not bbox.
+    boxes = evaluated(client, manager, world)
+    assert boxes["metrics"]["summary"]["AP"] != evaluation["metrics"]["summary"]["AP"]

@@ -19,9 +19,8 @@ stored JSON parsed by Polars, no Python object per shape), runs the COCO protoco
 - `state`: the evaluation's arrays, so a slice of the evaluated items is re-evaluated from
   the stored matches (`metrics_for`), without matching again.
 
-Shapes evaluated: boxes (and polygons by their bounding box) for `bbox`. Categories are the
-labels; a ground-truth shape whose attributes say `iscrowd` is a crowd region. A prediction
-without a confidence scores 1.
+What is compared (`evaluation_shapes.py`): boxes, and polygons by their bounding box, for
+`iou_type` bbox; polygons and masks as pixels, and boxes as rectangles, for segm.
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from sqlalchemy.orm import Session
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
-from assay.curation import models, scenario_results, slices
+from assay.curation import evaluation_shapes, models, scenario_results, slices
 from assay.curation.datasets import next_revision
 from assay.curation.items import ITEMS
 from assay.curation.query import run_query
@@ -50,7 +49,7 @@ from assay.metrics.detection import Evaluation, MatchState, Objects, Params, eva
 
 EVALUATE_JOB = "curation.evaluate_model"
 EVALUATIONS = models.Evaluation.__table__
-IOU_TYPES = ("bbox",)
+IOU_TYPES = ("bbox", "segm")
 HISTOGRAM_BINS = 20
 NONE_LABEL = "(none)"
 
@@ -195,86 +194,6 @@ def _scope_items(
     return None
 
 
-def read_shapes(
-    session: Session, dataset: models.Dataset, model_id: str, item_ids: Sequence[str] | None
-) -> tuple[pl.DataFrame, np.ndarray, int]:
-    """One row per box or polygon of the ground truth and of the model's predictions
-    (item_id, seq, source, object_id, type, label, confidence, x, y, width, height, area,
-    crowd), the seqs of the items in scope, and the revision read — from the dataset's
-    snapshot (parsed once per process and caught up, `snapshots.py`), not the rows."""
-    snapshot = SNAPSHOTS.get(session, dataset)
-    items = snapshot.items.select(
-        pl.col("row").cast(pl.UInt32).alias("item_row"), "item_id", pl.col("seq").cast(pl.Int64)
-    )
-    if item_ids is not None:
-        items = items.filter(pl.col("item_id").is_in(list(item_ids)))
-    seqs = np.sort(items["seq"].to_numpy())
-    objects = snapshot.objects
-    if objects.height == 0 or "x" not in objects.columns:
-        return _no_shapes(), seqs, snapshot.revision
-    crowd = (
-        pl.col("attributes.iscrowd").cast(pl.Boolean, strict=False).fill_null(False)
-        if "attributes.iscrowd" in objects.columns
-        else pl.lit(False)
-    )
-    # The source's id is the object id's middle part: "<item>:<source id>:<place>".
-    source = pl.col("object_id").str.split(":").list.get(1)
-    frame = (
-        objects.lazy()
-        .filter(pl.col("type").is_in(["box", "polygon"]))
-        .with_columns(source.alias("source"))
-        .filter(pl.col("source").is_in([models.GROUND_TRUTH, model_id]))
-        .join(items.lazy(), on="item_row", how="inner")
-        .select(
-            "item_id",
-            "seq",
-            "source",
-            "object_id",
-            "type",
-            "label",
-            "confidence",
-            "x",
-            "y",
-            "width",
-            "height",
-            "area",
-            crowd.alias("crowd"),
-        )
-        .collect()
-    )
-    return frame, seqs, snapshot.revision
-
-
-def _no_shapes() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "item_id": pl.Utf8, "seq": pl.Int64, "source": pl.Utf8, "object_id": pl.Utf8,
-            "type": pl.Utf8, "label": pl.Utf8, "confidence": pl.Float64, "x": pl.Float64,
-            "y": pl.Float64, "width": pl.Float64, "height": pl.Float64, "area": pl.Float64,
-            "crowd": pl.Boolean,
-        }
-    )  # fmt: skip
-
-
-def _objects(frame: pl.DataFrame, labels: list[str], predictions: bool) -> Objects:
-    boxes = frame.select("x", "y", "width", "height").to_numpy().astype(np.float64)
-    codes = pl.DataFrame({"label": labels, "code": np.arange(len(labels), dtype=np.int64)})
-    category = frame.select("label").join(codes, on="label", how="left")["code"].to_numpy()
-    # Detections' area is their box's (pycocotools' loadRes); ground truth's its own.
-    area = boxes[:, 2] * boxes[:, 3]
-    if not predictions:
-        area = frame["area"].fill_null(float("nan")).to_numpy()
-        area = np.where(np.isnan(area), boxes[:, 2] * boxes[:, 3], area)
-    return Objects(
-        image=frame["seq"].to_numpy(),
-        category=category,
-        area=area,
-        score=frame["confidence"].fill_null(1.0).to_numpy() if predictions else None,
-        crowd=None if predictions else frame["crowd"].to_numpy(),
-        boxes=boxes,
-    )
-
-
 # --- the job ---
 
 
@@ -303,11 +222,19 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         model_id = evaluation.model_id
         task = evaluation.task
         item_ids = _scope_items(session, dataset, evaluation.scope)
+        geometry: dict[str, dict] = {}
         ctx.progress(0.05, 1, "reading ground truth and predictions", force=True)
         if task == "classification":
             frame, seqs, read_at = read_categories(session, dataset, model_id, item_ids)
         else:
-            frame, seqs, read_at = read_shapes(session, dataset, model_id, item_ids)
+            iou_type = params.get("iou_type", "bbox")
+            frame, seqs, read_at = evaluation_shapes.read_shapes(
+                session, dataset, model_id, item_ids, iou_type
+            )
+            if iou_type == "segm":
+                geometry = evaluation_shapes.read_geometry(
+                    session, frame, (models.GROUND_TRUTH, model_id)
+                )
     with ctx.db.write() as session:
         session.execute(
             update(EVALUATIONS)
@@ -318,7 +245,7 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     if task == "classification":
         result = evaluate_categories(frame, seqs, model_id, params)
     else:
-        result = evaluate_frame(frame, seqs, model_id, params)
+        result = evaluate_frame(frame, seqs, model_id, params, geometry)
     ctx.progress(0.8, 1, "storing the results", force=True)
     with ctx.db.write() as session:
         evaluation = session.get(models.Evaluation, payload["evaluation_id"])
@@ -356,15 +283,24 @@ class Result:
 
 
 def evaluate_frame(
-    frame: pl.DataFrame, seqs: np.ndarray, model_id: str, params: dict[str, Any]
+    frame: pl.DataFrame,
+    seqs: np.ndarray,
+    model_id: str,
+    params: dict[str, Any],
+    geometry: dict[str, dict] | None = None,
 ) -> Result:
-    """The evaluation of read_shapes' frame: metrics, the matches (Parquet) and the state."""
+    """The evaluation of read_shapes' frame (and, for segm, read_geometry's shapes): the
+    metrics, the matches (Parquet) and the state."""
+    iou_type = params.get("iou_type", "bbox")
+    if iou_type == "segm":
+        frame = evaluation_shapes.with_canvas(frame)
     gt_frame = frame.filter(pl.col("source") == models.GROUND_TRUTH)
     dt_frame = frame.filter(pl.col("source") == model_id)
     labels = sorted(set(gt_frame["label"].to_list()) | set(dt_frame["label"].to_list()))
-    gt, dets = _objects(gt_frame, labels, False), _objects(dt_frame, labels, True)
+    gt = evaluation_shapes.objects(gt_frame, labels, False, iou_type, geometry)
+    dets = evaluation_shapes.objects(dt_frame, labels, True, iou_type, geometry)
     p = Params(
-        iou_type="bbox",
+        iou_type=iou_type,
         iou_thresholds=np.asarray(params["iou_thresholds"], float),
         max_detections=tuple(params["max_detections"]),
         use_categories=not params.get("class_agnostic", False),
@@ -375,7 +311,7 @@ def evaluate_frame(
     world = ev.world(threshold, "all")
     det, obj = ev.detections(world), ev.objects(world)
     metrics = _metrics(ev, gt, dets, labels, threshold, det, obj)
-    metrics["confusion"] = _confusion(gt, dets, labels, seqs, threshold, det, obj)
+    metrics["confusion"] = _confusion(gt, dets, labels, seqs, p, threshold, det, obj)
     matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
     buffer = io.BytesIO()
     matches.write_parquet(buffer, compression="lz4", statistics=False)
@@ -516,22 +452,12 @@ def _metrics(
     }
 
 
-def _subset(objects: Objects, rows: np.ndarray) -> Objects:
-    return Objects(
-        image=objects.image[rows],
-        category=objects.category[rows],
-        area=objects.area[rows],
-        score=None if objects.score is None else objects.score[rows],
-        crowd=None if objects.crowd is None else np.asarray(objects.crowd)[rows],
-        boxes=objects.boxes[rows],
-    )
-
-
 def _confusion(
     gt: Objects,
     dets: Objects,
     labels: list[str],
     seqs: np.ndarray,
+    params: Params,
     threshold: float,
     det: Any,
     obj: Any,
@@ -548,9 +474,12 @@ def _confusion(
     # True positives: on the diagonal (class-agnostic matching may cross labels).
     np.add.at(matrix, (gt.category[det.match[det.tp]], dets.category[det.tp]), 1)
     fp_rows, fn_rows = np.flatnonzero(det.fp), np.flatnonzero(obj.fn)
-    left_dt, left_gt = _subset(dets, fp_rows), _subset(gt, fn_rows)
+    left_dt, left_gt = (
+        evaluation_shapes.subset(dets, fp_rows),
+        evaluation_shapes.subset(gt, fn_rows),
+    )
     p = Params(
-        iou_type="bbox",
+        iou_type=params.iou_type,
         iou_thresholds=np.array([threshold]),
         max_detections=(max(len(fp_rows), 1),),
         area_ranges=((0.0, 1e5**2),),

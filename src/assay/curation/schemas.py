@@ -432,7 +432,8 @@ class EvaluationCreate(Schema):
     name: str | None = Field(None, max_length=200)
     params: dict[str, Any] | None = Field(
         None,
-        description="Detection: iou_type (bbox), iou_thresholds (COCO's 0.5:0.95), "
+        description="Detection: iou_type (bbox: boxes, polygons by their box; segm: polygons, "
+        "masks and boxes as pixels), iou_thresholds (COCO's 0.5:0.95), "
         "iou_threshold (the one matches are written back at, 0.5), max_detections "
         "([1, 10, 100]), class_agnostic (false). Classification: top_k ([1, 5]).",
     )
