@@ -806,3 +806,145 @@ def test_a_segm_evaluation_is_pycocotools_for_polygons_masks_boxes_and_crowds(
     # A box evaluated as a box is another IoU than as pixels: segm is not bbox.
     boxes = evaluated(client, manager, world)
     assert boxes["metrics"]["summary"]["AP"] != evaluation["metrics"]["summary"]["AP"]
+
+
+def test_a_keypoints_evaluation_is_pycocotools_oks(client, manager, pool):
+    """iou_type keypoints: people with COCO's person keypoints (some hidden, some not given)
+    and dogs with keypoints of their own, whose sigmas the request gives — pycocotools'
+    ten numbers with the same sigmas, areas and boxes (the points' extent)."""
+    from assay.curation.evaluation_shapes import COCO_KEYPOINTS
+    from assay.metrics.detection import COCO_KEYPOINT_SIGMAS
+
+    rng = np.random.default_rng(11)
+    dog_names = ["snout", "tail"]
+    names = list(COCO_KEYPOINTS) + dog_names
+    sigmas = np.r_[COCO_KEYPOINT_SIGMAS, [0.05, 0.09]]
+    own = {"person": list(COCO_KEYPOINTS), "dog": ["left_eye", "right_eye", *dog_names]}
+    cats = {"person": 1, "dog": 2}
+    gt_anns, dt_anns, items, predictions = [], [], [], {}
+
+    def points(label: str, cx: float, cy: float, scale: float, drop: bool) -> list[dict]:
+        out = []
+        for name in own[label]:
+            if drop and rng.random() < 0.2:
+                continue
+            x, y = cx + rng.normal(0, scale), cy + rng.normal(0, scale)
+            out.append({"name": name, "x": float(x), "y": float(y),
+                        "visible": bool(rng.random() > 0.15)})  # fmt: skip
+        return out
+
+    def laid_out(pts: list[dict], hidden_zero: bool) -> tuple[list[float], list[float], float]:
+        flat = [0.0] * (3 * len(names))
+        for p in pts:
+            k = 3 * names.index(p["name"])
+            flat[k : k + 3] = [p["x"], p["y"], 2.0 if p["visible"] or hidden_zero else 1.0]
+        xs, ys = [p["x"] for p in pts], [p["y"] for p in pts]
+        box = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+        return flat, box, box[2] * box[3]
+
+    for image_id in range(1, 26):
+        ref = f"img-{image_id:03d}"
+        shapes = []
+        for _ in range(rng.integers(0, 4)):
+            label = "person" if rng.random() < 0.7 else "dog"
+            cx, cy, scale = rng.uniform(50, 350), rng.uniform(50, 250), rng.uniform(5, 40)
+            truth = points(label, cx, cy, scale, drop=True)
+            if len(truth) < 2:
+                continue
+            shapes.append({"type": "keypoints", "label": label, "points": truth})
+            flat, box, area = laid_out(truth, False)
+            gt_anns.append({"id": len(gt_anns) + 1, "image_id": image_id,
+                            "category_id": cats[label], "keypoints": flat, "bbox": box,
+                            "area": area, "iscrowd": 0,
+                            "num_keypoints": len(truth)})  # fmt: skip
+            if rng.random() < 0.85:
+                given = {p["name"]: p for p in truth}
+                guess = []
+                for name in own[label]:
+                    x, y = cx + rng.normal(0, scale), cy + rng.normal(0, scale)
+                    if name in given:
+                        x, y = given[name]["x"], given[name]["y"]
+                    x, y = x + rng.normal(0, scale * 0.1), y + rng.normal(0, scale * 0.1)
+                    guess.append({"name": name, "x": float(x), "y": float(y), "visible": True})
+                score = float(rng.random())
+                predictions.setdefault(ref, []).append(
+                    {"type": "keypoints", "label": label, "points": guess, "confidence": score}
+                )
+                flat, box, area = laid_out(guess, True)
+                dt_anns.append({"id": len(dt_anns) + 1, "image_id": image_id,
+                                "category_id": cats[label], "keypoints": flat, "bbox": box,
+                                "area": area, "score": score, "iscrowd": 0})  # fmt: skip
+        items.append({"reference_id": ref, "media": f"https://m.example.test/{image_id}.jpg",
+                      "annotations": shapes})  # fmt: skip
+    assert len(gt_anns) > 20 and len(dt_anns) > 15
+
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "pose"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models",
+            json={"name": "pose", "reference_id": "pose-1"},
+            headers=manager.headers,
+        )
+    )
+    ok(
+        client.post(
+            f"{url}/predictions",
+            json={"model_id": model["id"], "items": predictions},
+            headers=manager.headers,
+        )
+    )
+    world = {"url": url, "model": model}
+    # Without the dogs' sigmas, the job fails saying which keypoint needs one.
+    started = ok(
+        client.post(
+            f"{url}/evaluations",
+            json={"model_id": model["id"], "params": {"iou_type": "keypoints"}},
+            headers=manager.headers,
+        )
+    )
+    failed = finished_job(client, manager, started["job_id"])
+    assert failed["status"] == "failed" and "'snout'" in failed["error"], failed
+    evaluation = evaluated(
+        client, manager, world,
+        params={"iou_type": "keypoints", "keypoint_sigmas": {"snout": 0.05, "tail": 0.09}},
+    )  # fmt: skip
+    assert evaluation["params"]["max_detections"] == [20]
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        categories = [{"id": i, "name": n} for n, i in cats.items()]
+        images = [{"id": i} for i in range(1, 26)]
+        gt, res = COCO(), COCO()
+        gt.dataset = {"images": images, "categories": categories, "annotations": gt_anns}
+        res.dataset = {"images": images, "categories": categories, "annotations": dt_anns}
+        gt.createIndex()
+        res.createIndex()
+        ev = COCOeval(gt, res, "keypoints")
+        ev.params.kpt_oks_sigmas = sigmas
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    names10 = ["AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl"]
+    summary = evaluation["metrics"]["summary"]
+    assert set(summary) == set(names10)  # (PostgreSQL's JSONB keeps no key order)
+    for name, theirs in zip(names10, ev.stats, strict=True):
+        assert (summary[name] if summary[name] is not None else -1) == pytest.approx(
+            theirs, abs=1e-12
+        ), name
+    assert summary["AP"] > 0.1
+    # Bad sigmas and sigmas for another iou type are 422s naming the parameter.
+    for params in (
+        {"iou_type": "keypoints", "keypoint_sigmas": {"tail": -1}},
+        {"iou_type": "keypoints", "keypoint_sigmas": [0.1]},
+        {"iou_type": "bbox", "keypoint_sigmas": {"tail": 0.1}},
+    ):
+        refused(
+            client.post(
+                f"{url}/evaluations",
+                json={"model_id": model["id"], "params": params},
+                headers=manager.headers,
+            ),
+            422,
+            "params.keypoint_sigmas",
+        )

@@ -10,7 +10,12 @@ The COCO protocol's `iou_type` chooses the geometry compared:
   image size; an item without one gets the size of its masks, else a canvas that holds
   every shape of the item (the IoU of two polygons does not depend on the canvas once it
   holds them). Their vertices and masks are read from the stored shapes of the items in
-  scope, one query per source.
+  scope, one query per source;
+- `keypoints`: keypoints shapes by OKS, with COCO's sigmas for its 17 person keypoints
+  and `keypoint_sigmas` ({name: sigma}) for any other name. A point given is labelled
+  (visible or not, COCO's v 2 or 1), a name not given is not (v 0); an object's area and
+  box are its points' extent (COCO's would be the person's segmentation and box, which a
+  keypoints shape does not carry).
 
 Categories are the labels; a ground-truth shape whose attributes say `iscrowd` is a crowd
 region; a prediction without a confidence scores 1. A prediction's area is its box's (bbox,
@@ -31,10 +36,21 @@ from sqlalchemy.orm import Session
 from assay.curation import models
 from assay.curation.snapshots import SNAPSHOTS
 from assay.metrics import rle
-from assay.metrics.detection import Objects
+from assay.metrics.detection import COCO_KEYPOINT_SIGMAS, Objects
 
 ANNOTATIONS = models.Annotation.__table__
-SHAPE_TYPES = {"bbox": ("box", "polygon"), "segm": ("box", "polygon", "mask")}
+SHAPE_TYPES = {
+    "bbox": ("box", "polygon"),
+    "segm": ("box", "polygon", "mask"),
+    "keypoints": ("keypoints",),
+}
+# COCO's person keypoints, in the order of `assay.metrics.detection.COCO_KEYPOINT_SIGMAS`:
+# their sigmas are the default for points of these names.
+COCO_KEYPOINTS = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
 COLUMNS = {
     "item_id": pl.Utf8, "seq": pl.Int64, "source": pl.Utf8, "object_id": pl.Utf8,
     "type": pl.Utf8, "label": pl.Utf8, "confidence": pl.Float64, "x": pl.Float64,
@@ -107,8 +123,8 @@ def read_shapes(
 
 
 def read_geometry(session: Session, frame: pl.DataFrame, sources: Sequence[str]) -> dict[str, dict]:
-    """The stored polygon and mask shapes of the frame's objects, by object id."""
-    wanted = frame.filter(pl.col("type").is_in(["polygon", "mask"]))
+    """The stored polygon, mask and keypoints shapes of the frame's objects, by object id."""
+    wanted = frame.filter(pl.col("type").is_in(["polygon", "mask", "keypoints"]))
     if not wanted.height:
         return {}
     object_ids = set(wanted["object_id"].to_list())
@@ -176,12 +192,50 @@ def with_canvas(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.join(canvas, on="item_id", how="left", maintain_order="left")
 
 
+def keypoint_names(geometry: dict[str, dict]) -> list[str]:
+    """Every keypoint name of the shapes: COCO's in their order, then the others sorted."""
+    names = {p["name"] for shape in geometry.values() for p in shape.get("points", ())}
+    return [n for n in COCO_KEYPOINTS if n in names] + sorted(names - set(COCO_KEYPOINTS))
+
+
+def keypoint_sigmas(names: list[str], given: dict[str, float]) -> np.ndarray:
+    """Each name's OKS sigma: the one given, else COCO's for its person keypoints."""
+    sigmas = []
+    for name in names:
+        if name in given:
+            sigmas.append(float(given[name]))
+        elif name in COCO_KEYPOINTS:
+            sigmas.append(float(COCO_KEYPOINT_SIGMAS[COCO_KEYPOINTS.index(name)]))
+        else:
+            raise ValueError(
+                f"params.keypoint_sigmas: no sigma for keypoint {name!r} (COCO's 17 person "
+                "keypoints have defaults; give {name: sigma} for the others)"
+            )
+    return np.asarray(sigmas, np.float64)
+
+
+def _keypoints(frame: pl.DataFrame, geometry: dict[str, dict], names: list[str]) -> np.ndarray:
+    """COCO's (x, y, v) per name and object: v 2 visible, 1 hidden, 0 not given."""
+    column = {name: k for k, name in enumerate(names)}
+    out = np.zeros((frame.height, 3 * len(names)), np.float64)
+    for row, object_id in enumerate(frame["object_id"].to_list()):
+        for point in geometry[object_id]["points"]:
+            k = 3 * column[point["name"]]
+            out[row, k : k + 3] = (
+                point["x"],
+                point["y"],
+                2.0 if point.get("visible", True) else 1.0,
+            )
+    return out
+
+
 def objects(
     frame: pl.DataFrame,
     labels: list[str],
     predictions: bool,
     iou_type: str = "bbox",
     geometry: dict[str, dict] | None = None,
+    names: list[str] | None = None,
 ) -> Objects:
     """The frame's shapes as the metrics' columns (labels give the category codes; segm
     needs `with_canvas`'s columns and `read_geometry`'s shapes)."""
@@ -208,8 +262,11 @@ def objects(
         area=area,
         score=frame["confidence"].fill_null(1.0).to_numpy() if predictions else None,
         crowd=None if predictions else frame["crowd"].to_numpy(),
-        boxes=boxes if iou_type == "bbox" else None,
+        boxes=None if iou_type == "segm" else boxes,
         masks=masks,
+        keypoints=(
+            _keypoints(frame, geometry or {}, names or []) if iou_type == "keypoints" else None
+        ),
     )
 
 
@@ -223,4 +280,5 @@ def subset(found: Objects, rows: np.ndarray) -> Objects:
         crowd=None if found.crowd is None else np.asarray(found.crowd)[rows],
         boxes=None if found.boxes is None else found.boxes[rows],
         masks=None if found.masks is None else [found.masks[i] for i in rows],
+        keypoints=None if found.keypoints is None else found.keypoints[rows],
     )

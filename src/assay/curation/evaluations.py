@@ -49,7 +49,7 @@ from assay.metrics.detection import Evaluation, MatchState, Objects, Params, eva
 
 EVALUATE_JOB = "curation.evaluate_model"
 EVALUATIONS = models.Evaluation.__table__
-IOU_TYPES = ("bbox", "segm")
+IOU_TYPES = ("bbox", "segm", "keypoints")
 HISTOGRAM_BINS = 20
 NONE_LABEL = "(none)"
 
@@ -73,7 +73,10 @@ def _checked_params(params: dict[str, Any] | None, task: str = "detection") -> d
         return _checked_classification(params)
     if task != "detection":
         raise Invalid("task must be detection or classification", field="task")
-    known = {"iou_type", "iou_threshold", "iou_thresholds", "max_detections", "class_agnostic"}
+    known = {
+        "iou_type", "iou_threshold", "iou_thresholds", "max_detections", "class_agnostic",
+        "keypoint_sigmas",
+    }  # fmt: skip
     unknown = set(params) - known
     if unknown:
         raise Invalid(
@@ -101,7 +104,19 @@ def _checked_params(params: dict[str, Any] | None, task: str = "detection") -> d
         )
     if not isinstance(params.setdefault("class_agnostic", False), bool):
         raise Invalid("class_agnostic must be true or false", field="params.class_agnostic")
-    max_det = params.setdefault("max_detections", [1, 10, 100])
+    if "keypoint_sigmas" in params and iou_type != "keypoints":
+        raise Invalid("keypoint_sigmas is for iou_type keypoints", field="params.keypoint_sigmas")
+    sigmas = params.setdefault("keypoint_sigmas", {}) if iou_type == "keypoints" else None
+    if sigmas is not None and (
+        not isinstance(sigmas, dict)
+        or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+            for v in sigmas.values()
+        )
+    ):
+        raise Invalid("keypoint_sigmas: {keypoint name: sigma > 0}", field="params.keypoint_sigmas")
+    default_max = [20] if iou_type == "keypoints" else [1, 10, 100]
+    max_det = params.setdefault("max_detections", default_max)
     if (
         not isinstance(max_det, list)
         or not max_det
@@ -231,7 +246,7 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             frame, seqs, read_at = evaluation_shapes.read_shapes(
                 session, dataset, model_id, item_ids, iou_type
             )
-            if iou_type == "segm":
+            if iou_type in ("segm", "keypoints"):
                 geometry = evaluation_shapes.read_geometry(
                     session, frame, (models.GROUND_TRUTH, model_id)
                 )
@@ -297,13 +312,21 @@ def evaluate_frame(
     gt_frame = frame.filter(pl.col("source") == models.GROUND_TRUTH)
     dt_frame = frame.filter(pl.col("source") == model_id)
     labels = sorted(set(gt_frame["label"].to_list()) | set(dt_frame["label"].to_list()))
-    gt = evaluation_shapes.objects(gt_frame, labels, False, iou_type, geometry)
-    dets = evaluation_shapes.objects(dt_frame, labels, True, iou_type, geometry)
-    p = Params(
-        iou_type=iou_type,
+    names, sigmas = None, None
+    if iou_type == "keypoints":
+        names = evaluation_shapes.keypoint_names(geometry or {})
+        try:
+            sigmas = evaluation_shapes.keypoint_sigmas(names, params.get("keypoint_sigmas", {}))
+        except ValueError as e:
+            raise PermanentError(str(e)) from None
+    gt = evaluation_shapes.objects(gt_frame, labels, False, iou_type, geometry, names)
+    dets = evaluation_shapes.objects(dt_frame, labels, True, iou_type, geometry, names)
+    p = dataclasses.replace(
+        Params.coco(iou_type),
         iou_thresholds=np.asarray(params["iou_thresholds"], float),
         max_detections=tuple(params["max_detections"]),
         use_categories=not params.get("class_agnostic", False),
+        **({"keypoint_sigmas": sigmas} if sigmas is not None else {}),
     )
     categories = np.arange(len(labels))
     ev = evaluate(gt, dets, p, image_ids=seqs, category_ids=categories)
@@ -478,8 +501,8 @@ def _confusion(
         evaluation_shapes.subset(dets, fp_rows),
         evaluation_shapes.subset(gt, fn_rows),
     )
-    p = Params(
-        iou_type=params.iou_type,
+    p = dataclasses.replace(
+        params,
         iou_thresholds=np.array([threshold]),
         max_detections=(max(len(fp_rows), 1),),
         area_ranges=((0.0, 1e5**2),),

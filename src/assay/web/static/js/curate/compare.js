@@ -12,7 +12,7 @@ import {
   comparePath, evaluationLabel, evaluationPath, fixed, loadModelsContext, modelsHeader,
 } from "/static/js/curate/models.js";
 
-const SUMMARY = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"];
+const SUMMARY = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "AR", "AR50", "AR75", "ARs", "ARm", "ARl"];
 const ITEMS_SHOWN = 50;
 
 const signed = (x) => (x === null || x === undefined ? "—" : `${x > 0 ? "+" : x < 0 ? "−" : "±"}${Math.abs(x).toFixed(3)}`);

@@ -23,7 +23,10 @@ const TASKS = {
   detection: {
     summary: (summary) => [
       [["AP", "AP", "IoU .50:.05:.95"], ["AP50", "AP50", "IoU .50"], ["AP75", "AP75", "IoU .75"], ["APs", "APs", "small"], ["APm", "APm", "medium"], ["APl", "APl", "large"]],
-      [["AR1", "AR1", "1 detection"], ["AR10", "AR10", "10 detections"], ["AR100", "AR100", "100 detections"], ["ARs", "ARs", "small"], ["ARm", "ARm", "medium"], ["ARl", "ARl", "large"]],
+      [["AR1", "AR1", "1 detection"], ["AR10", "AR10", "10 detections"], ["AR100", "AR100", "100 detections"],
+        // Keypoints (OKS): recall at 20 detections, by IoU.
+        ["AR", "AR", "IoU .50:.05:.95"], ["AR50", "AR50", "IoU .50"], ["AR75", "AR75", "IoU .75"],
+        ["ARs", "ARs", "small"], ["ARm", "ARm", "medium"], ["ARl", "ARl", "large"]],
     ].map((row) => row.filter(([key]) => key in summary)),
     columns: [
       ["label", "Label"], ["ground_truth", "Ground truth", "gt"], ["predictions", "Predictions", "predictions"],
