@@ -948,3 +948,103 @@ def test_a_keypoints_evaluation_is_pycocotools_oks(client, manager, pool):
             422,
             "params.keypoint_sigmas",
         )
+
+
+def test_a_span_evaluation_counts_entities_and_writes_outcomes_back(client, manager, pool):
+    """task spans: strict and partial matching give assay.metrics.spans' numbers over the
+    items' spans; every span's outcome is written back (`prediction.match = fp` is exactly
+    the unmatched predictions); a slice is counted from the stored outcomes."""
+    import random
+
+    from assay.metrics.spans import span_metrics
+    from tests.metrics.test_spans import random_documents
+
+    truth_docs, pred_docs = random_documents(random.Random(4), documents=30)
+    items, predictions = [], {}
+    for k, (truth, predicted) in enumerate(zip(truth_docs, pred_docs, strict=True)):
+        ref = f"doc-{k:02d}"
+        items.append(
+            {
+                "reference_id": ref,
+                "kind": "text",
+                "text": "x" * 100,
+                "annotations": [
+                    {"type": "span", "label": label, "start": start, "end": end}
+                    for start, end, label in truth
+                ],
+            }
+        )
+        predictions[ref] = [
+            {"type": "span", "label": label, "start": start, "end": end, "confidence": score}
+            for start, end, label, score in predicted
+        ]
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "ner"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models",
+            json={"name": "tagger", "reference_id": "tagger-1"},
+            headers=manager.headers,
+        )
+    )
+    ok(
+        client.post(
+            f"{url}/predictions",
+            json={"model_id": model["id"], "items": predictions},
+            headers=manager.headers,
+        )
+    )
+    world = {"url": url, "model": model}
+    for params in ({}, {"mode": "partial", "min_iou": 0.3}):
+        evaluation = evaluated(client, manager, world, task="spans", params=params)
+        mode, min_iou = evaluation["params"]["mode"], evaluation["params"]["min_iou"]
+        expected = span_metrics(truth_docs, pred_docs, mode=mode, min_iou=min_iou)
+        metrics = evaluation["metrics"]
+        assert metrics["summary"]["f1"] == pytest.approx(expected.micro.f1, abs=1e-12)
+        assert metrics["summary"]["macro_f1"] == pytest.approx(expected.macro.f1, abs=1e-12)
+        assert metrics["totals"]["tp"] == expected.true_positives > 0
+        by_label = {row["label"]: row for row in metrics["per_class"]}
+        for row in expected.per_label:
+            assert by_label[row.label]["recall"] == pytest.approx(row.recall, abs=1e-12)
+            assert by_label[row.label]["precision"] == pytest.approx(row.precision, abs=1e-12)
+        matches = all_matches(client, manager, world, evaluation["id"])
+        fps = {m["object_id"] for m in matches if m["prediction"] and m["match"] == "fp"}
+        assert len(fps) == metrics["totals"]["fp"] == expected.predicted - expected.true_positives
+        answer = ok(
+            client.post(
+                f"{url}/query",
+                json={"query": "prediction.match = fp", "view": "objects", "limit": 1000},
+                headers=manager.headers,
+            )
+        )
+        assert {o["object_id"] for o in answer["items"]} == fps
+    # The last (partial) evaluation of a slice: the first ten documents' spans.
+    made = ok(
+        client.post(
+            f"{url}/slices",
+            json={"name": "first ten", "reference_ids": [f"doc-{k:02d}" for k in range(10)]},
+            headers=manager.headers,
+        )
+    )
+    part = ok(
+        client.get(
+            f"{url}/evaluations/{evaluation['id']}/slices/{made['id']}", headers=manager.headers
+        )
+    )
+    report = client.get(f"{url}/evaluations/{evaluation['id']}/report", headers=manager.headers)
+    assert report.status_code == 200
+    assert "overlap IoU at least 0.3" in report.text and "spans missed" in report.text
+    assert f'data-total="fp">{metrics["totals"]["fp"]}<' in report.text
+    expected = span_metrics(truth_docs[:10], pred_docs[:10], mode="partial", min_iou=0.3)
+    assert part["summary"]["f1"] == pytest.approx(expected.micro.f1, abs=1e-12)
+    assert part["summary"]["f1"] != evaluation["metrics"]["summary"]["f1"]
+    refused(
+        client.post(
+            f"{url}/evaluations",
+            json={"model_id": model["id"], "task": "spans", "params": {"mode": "fuzzy"}},
+            headers=manager.headers,
+        ),
+        422,
+        "params.mode",
+    )

@@ -4,6 +4,7 @@ import json
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from assay.metrics import spans as m
@@ -152,3 +153,27 @@ def test_no_spans_and_invalid_input():
         m.span_metrics([[]], [[]], mode="lenient")
     with pytest.raises(ValueError, match="a span is"):
         m.span_metrics([[(1, 2)]], [[]])
+
+
+@pytest.mark.parametrize(("mode", "min_iou"), [("strict", 0.5), ("partial", 0.3)])
+def test_span_matches_are_the_pairs_the_metrics_count(mode, min_iou):
+    rng = random.Random(f"pairs{mode}")
+    truth_docs, pred_docs = random_documents(rng, documents=40)
+    result = m.span_metrics(truth_docs, pred_docs, mode=mode, min_iou=min_iou)
+    pairs = m.match_spans(truth_docs, pred_docs, mode=mode, min_iou=min_iou)
+    truth = [(d, *s[:3]) for d, doc in enumerate(truth_docs) for s in doc]
+    found = [(d, *s[:3]) for d, doc in enumerate(pred_docs) for s in doc]
+    assert len(pairs.predicted) == len(found) and len(pairs.truth) == len(truth)
+    matched = [(i, j) for i, j in enumerate(pairs.predicted.tolist()) if j >= 0]
+    assert len(matched) == result.true_positives > 0
+    for i, j in matched:
+        assert pairs.truth[j] == i  # both ways
+        (d, start, end, label), (d2, start2, end2, label2) = found[i], truth[j]
+        assert d == d2 and label == label2
+        overlap = min(end, end2) - max(start, start2)
+        iou = overlap / ((end - start) + (end2 - start2) - overlap)
+        assert pairs.iou[i] == pytest.approx(iou) and iou >= (1.0 if mode == "strict" else min_iou)
+    tp = Counter(found[i][3] for i, _ in matched)
+    for row in result.per_label:
+        assert row.recall == pytest.approx(tp[row.label] / row.support if row.support else 0)
+    assert np.isnan(pairs.iou[pairs.predicted < 0]).all()

@@ -34,6 +34,13 @@ SUMMARY_NAMES = {
         ("ARm", "ARm", "AR, medium objects"),
         ("ARl", "ARl", "AR, large objects"),
     ),
+    "spans": (
+        ("precision", "Precision", "predicted spans that are right"),
+        ("recall", "Recall", "ground-truth spans found"),
+        ("f1", "F1", "micro F1 over all spans"),
+        ("macro_f1", "Macro F1", "mean F1 of the labels"),
+        ("weighted_f1", "Weighted F1", "F1 of the labels weighted by support"),
+    ),
     "classification": (
         ("accuracy", "Accuracy", "items predicted right"),
         ("micro_f1", "Micro F1", "F1 over all items"),
@@ -47,6 +54,11 @@ CLASS_COLUMNS = {
         ("ground_truth", "Ground truth"), ("predictions", "Predictions"), ("ap", "AP"),
         ("ap_at_threshold", "AP@IoU"), ("tp", "TP"), ("fp", "FP"), ("fn", "FN"),
         ("precision", "Precision"), ("recall", "Recall"),
+    ),
+    "spans": (
+        ("support", "Ground truth"), ("predicted", "Predicted"), ("tp", "Found"),
+        ("fp", "Spurious"), ("fn", "Missed"), ("precision", "Precision"), ("recall", "Recall"),
+        ("f1", "F1"),
     ),
     "classification": (
         ("support", "Ground truth"), ("predicted", "Predicted"), ("precision", "Precision"),
@@ -228,8 +240,16 @@ def render_report(
     """The report page of a finished evaluation (`evaluation.metrics` set)."""
     metrics = evaluation.metrics or {}
     summary = metrics.get("summary") or {}
-    task = "classification" if evaluation.task == "classification" else "detection"
+    task = evaluation.task if evaluation.task in SUMMARY_NAMES else "detection"
     names = list(SUMMARY_NAMES[task])
+    if task == "detection" and evaluation.params.get("iou_type") == "keypoints":
+        names = [
+            ("AP", "AP", "AP at OKS .50:.05:.95"), ("AP50", "AP50", "AP at OKS .50"),
+            ("AP75", "AP75", "AP at OKS .75"), ("APm", "APm", "AP, medium objects"),
+            ("APl", "APl", "AP, large objects"), ("AR", "AR", "AR at OKS .50:.05:.95"),
+            ("AR50", "AR50", "AR at OKS .50"), ("AR75", "AR75", "AR at OKS .75"),
+            ("ARm", "ARm", "AR, medium objects"), ("ARl", "ARl", "AR, large objects"),
+        ]  # fmt: skip
     if task == "classification":
         names += [
             (key, f"Top-{key.split('_')[1]}", "the truth among the k likeliest classes")
@@ -252,7 +272,7 @@ def render_report(
         per_class=metrics.get("per_class") or [],
         totals=metrics.get("totals") or {},
         pr=pr_chart(metrics) if metrics.get("pr_curves") else None,
-        confusion=confusion_chart(metrics),
+        confusion=confusion_chart(metrics) if metrics.get("confusion") else None,
         histogram=histogram_chart(metrics) if metrics.get("confidence") else None,
         number=number,
         colour=_colour,

@@ -122,9 +122,15 @@ def read_shapes(
     return frame, seqs, snapshot.revision
 
 
-def read_geometry(session: Session, frame: pl.DataFrame, sources: Sequence[str]) -> dict[str, dict]:
-    """The stored polygon, mask and keypoints shapes of the frame's objects, by object id."""
-    wanted = frame.filter(pl.col("type").is_in(["polygon", "mask", "keypoints"]))
+def read_geometry(
+    session: Session,
+    frame: pl.DataFrame,
+    sources: Sequence[str],
+    types: Sequence[str] = ("polygon", "mask", "keypoints"),
+) -> dict[str, dict]:
+    """The stored shapes of the frame's objects of these types (what the snapshot does not
+    keep: vertices, masks, points, offsets), by object id."""
+    wanted = frame.filter(pl.col("type").is_in(list(types)))
     if not wanted.height:
         return {}
     object_ids = set(wanted["object_id"].to_list())
@@ -282,3 +288,11 @@ def subset(found: Objects, rows: np.ndarray) -> Objects:
         masks=None if found.masks is None else [found.masks[i] for i in rows],
         keypoints=None if found.keypoints is None else found.keypoints[rows],
     )
+
+
+def gathered(ids: pl.Series, rows: np.ndarray) -> pl.Series:
+    """ids[rows], null where a row is negative (no match)."""
+    if not len(ids):
+        return pl.Series(ids.name, [None] * len(rows), pl.Utf8)
+    found = ids.gather(np.maximum(rows, 0))
+    return pl.select(pl.when(pl.Series(rows) >= 0).then(found)).to_series()

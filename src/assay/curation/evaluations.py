@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
-from assay.curation import evaluation_shapes, models, scenario_results, slices
+from assay.curation import evaluation_shapes, evaluation_spans, models, scenario_results, slices
 from assay.curation.datasets import next_revision
 from assay.curation.items import ITEMS
 from assay.curation.query import run_query
@@ -71,8 +71,10 @@ def _checked_params(params: dict[str, Any] | None, task: str = "detection") -> d
     params = dict(params or {})
     if task == "classification":
         return _checked_classification(params)
+    if task == "spans":
+        return evaluation_spans.checked_params(params, lambda m, f: Invalid(m, field=f))
     if task != "detection":
-        raise Invalid("task must be detection or classification", field="task")
+        raise Invalid("task must be detection, classification or spans", field="task")
     known = {
         "iou_type", "iou_threshold", "iou_thresholds", "max_detections", "class_agnostic",
         "keypoint_sigmas",
@@ -241,6 +243,8 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         ctx.progress(0.05, 1, "reading ground truth and predictions", force=True)
         if task == "classification":
             frame, seqs, read_at = read_categories(session, dataset, model_id, item_ids)
+        elif task == "spans":
+            frame, seqs, read_at = evaluation_spans.read_spans(session, dataset, model_id, item_ids)
         else:
             iou_type = params.get("iou_type", "bbox")
             frame, seqs, read_at = evaluation_shapes.read_shapes(
@@ -259,6 +263,8 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     ctx.progress(0.3, 1, f"evaluating {frame.height} objects on {len(seqs)} items", force=True)
     if task == "classification":
         result = evaluate_categories(frame, seqs, model_id, params)
+    elif task == "spans":
+        result = Result(*evaluation_spans.evaluate_spans(frame, seqs, model_id, params), None)
     else:
         result = evaluate_frame(frame, seqs, model_id, params, geometry)
     ctx.progress(0.8, 1, "storing the results", force=True)
@@ -355,14 +361,6 @@ def _outcomes(
     return out
 
 
-def _gathered(ids: pl.Series, rows: np.ndarray) -> pl.Series:
-    """ids[rows], null where a row is negative (no match)."""
-    if not len(ids):
-        return pl.Series(ids.name, [None] * len(rows), pl.Utf8)
-    found = ids.gather(np.maximum(rows, 0))
-    return pl.select(pl.when(pl.Series(rows) >= 0).then(found)).to_series()
-
-
 def _matches_frame(
     gt_frame: pl.DataFrame, dt_frame: pl.DataFrame, det: Any, obj: Any, threshold: float
 ) -> pl.DataFrame:
@@ -385,9 +383,12 @@ def _matches_frame(
             pl.Series("prediction", np.arange(len(codes)) < len(dt_ids)),
             pl.Series("match", codes).replace_strict(OUTCOMES, default=None, return_dtype=pl.Utf8),
             pl.Series("iou", np.concatenate([np.where(det.match >= 0, det.iou, np.nan), gt_iou])),
-            pl.concat([_gathered(gt_ids, det.match), _gathered(dt_ids, obj.match)]).alias(
-                "matched_id"
-            ),
+            pl.concat(
+                [
+                    evaluation_shapes.gathered(gt_ids, det.match),
+                    evaluation_shapes.gathered(dt_ids, obj.match),
+                ]
+            ).alias("matched_id"),
         ]
     ).with_columns(pl.col("iou").fill_nan(None), pl.lit(threshold).alias("iou_threshold"))
 
@@ -544,6 +545,8 @@ def metrics_for_items(
     ]
     if evaluation.task == "classification":
         return _categories_for(evaluation, np.asarray(seqs, np.int64))
+    if evaluation.task == "spans":
+        return evaluation_spans.spans_for(evaluation, np.asarray(seqs, np.int64))
     ev = load_state(evaluation.state).restricted_to(np.asarray(seqs, np.int64))
     labels = (evaluation.metrics or {}).get("labels", [])
     ap = _per_label(ev.per_class_ap(), len(labels))

@@ -423,9 +423,10 @@ class DatasetImportCreate(Schema):
 
 class EvaluationCreate(Schema):
     model_id: str = Field(min_length=1, max_length=64, description="The model to evaluate.")
-    task: Literal["detection", "classification"] = Field(
+    task: Literal["detection", "classification", "spans"] = Field(
         "detection",
-        description="detection: boxes, COCO protocol; classification: each item's category.",
+        description="detection: boxes, polygons, masks or keypoints, COCO protocol; "
+        "classification: each item's category; spans: text spans (named entities).",
     )
     slice_id: str | None = Field(None, max_length=64, description="Only the slice's items.")
     query: str | dict[str, Any] | None = Field(None, description="Only the items it matches.")
@@ -435,7 +436,8 @@ class EvaluationCreate(Schema):
         description="Detection: iou_type (bbox: boxes, polygons by their box; segm: polygons, "
         "masks and boxes as pixels), iou_thresholds (COCO's 0.5:0.95), "
         "iou_threshold (the one matches are written back at, 0.5), max_detections "
-        "([1, 10, 100]), class_agnostic (false). Classification: top_k ([1, 5]).",
+        "([1, 10, 100]), class_agnostic (false), keypoint_sigmas ({name: sigma}). "
+        "Classification: top_k ([1, 5]). Spans: mode (strict or partial), min_iou (0.5).",
     )
 
 
@@ -481,6 +483,7 @@ class EvaluationSliceMetrics(Schema):
     items: int
     summary: dict[str, Any]
     per_class: list[dict[str, Any]]
+    totals: dict[str, int] | None = Field(None, description="Spans: TP / FP / FN.")
 
 
 class EvaluationMatch(Schema):

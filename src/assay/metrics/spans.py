@@ -100,18 +100,31 @@ def _columns(documents: Sequence[Sequence[Any]]) -> tuple[_Columns, int]:
     return columns, count
 
 
-def _strict_matches(truth: _Columns, predicted: _Columns) -> Counter:
-    """True positives per label: the multiset intersection of (document, start, end, label)."""
-
-    def keys(c: _Columns) -> Counter:
-        return Counter(
-            zip(c.document.tolist(), c.start.tolist(), c.end.tolist(), c.label, strict=True)
-        )
-
-    out: Counter = Counter()
-    for (_, _, _, label), count in (keys(truth) & keys(predicted)).items():
-        out[label] += count
-    return out
+def _strict_pairs(truth: _Columns, predicted: _Columns) -> tuple[np.ndarray, np.ndarray]:
+    """(prediction, ground truth) pairs of the same (document, start, end, label): the k-th
+    prediction of a key with the key's k-th ground-truth span (a multiset intersection)."""
+    waiting: dict[tuple, list[int]] = {}
+    keys = zip(
+        truth.document.tolist(), truth.start.tolist(), truth.end.tolist(), truth.label, strict=True
+    )
+    for j, key in enumerate(keys):
+        waiting.setdefault(key, []).append(j)
+    for found in waiting.values():
+        found.reverse()  # popped first to last
+    p, t = [], []
+    keys = zip(
+        predicted.document.tolist(),
+        predicted.start.tolist(),
+        predicted.end.tolist(),
+        predicted.label,
+        strict=True,
+    )
+    for i, key in enumerate(keys):
+        found = waiting.get(key)
+        if found:
+            p.append(i)
+            t.append(found.pop())
+    return np.array(p, np.intp), np.array(t, np.intp)
 
 
 def _candidate_pairs(truth: _Columns, predicted: _Columns) -> tuple[np.ndarray, np.ndarray]:
@@ -129,8 +142,10 @@ def _candidate_pairs(truth: _Columns, predicted: _Columns) -> tuple[np.ndarray, 
     return pred_index, by_group[np.repeat(first, counts) + within]
 
 
-def _partial_matches(truth: _Columns, predicted: _Columns, min_iou: float) -> Counter:
-    """True positives per label of the greedy one-to-one matching by score, then IoU."""
+def _partial_pairs(
+    truth: _Columns, predicted: _Columns, min_iou: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The greedy one-to-one matching by score, then IoU: (prediction, ground truth, IoU)."""
     p, t = _candidate_pairs(truth, predicted)
     overlap = np.minimum(predicted.end[p], truth.end[t]) - np.maximum(
         predicted.start[p], truth.start[t]
@@ -142,13 +157,65 @@ def _partial_matches(truth: _Columns, predicted: _Columns, min_iou: float) -> Co
     # Documents never share an index, so one global order greedily matches each of them.
     order = np.lexsort((t, p, -iou, -predicted.score[p]))
     taken_p, taken_t = set(), set()
-    out: Counter = Counter()
-    for i, j in zip(p[order].tolist(), t[order].tolist(), strict=True):
+    out_p, out_t, out_iou = [], [], []
+    for i, j, v in zip(p[order].tolist(), t[order].tolist(), iou[order].tolist(), strict=True):
         if i not in taken_p and j not in taken_t:
             taken_p.add(i)
             taken_t.add(j)
-            out[truth.label[j]] += 1
-    return out
+            out_p.append(i)
+            out_t.append(j)
+            out_iou.append(v)
+    return np.array(out_p, np.intp), np.array(out_t, np.intp), np.array(out_iou, float)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanMatches:
+    """Which spans matched: for each predicted span (documents in order, spans as given)
+    the index of its ground-truth span or -1, for each ground-truth span its prediction's
+    or -1, and the IoU of each matched prediction (NaN when unmatched)."""
+
+    predicted: np.ndarray
+    truth: np.ndarray
+    iou: np.ndarray
+
+
+def match_spans(
+    ground_truth: Sequence[Sequence[Any]],
+    predictions: Sequence[Sequence[Any]],
+    *,
+    mode: str = "strict",
+    min_iou: float = 0.5,
+) -> SpanMatches:
+    """The pairs `span_metrics` counts, span by span (for writing outcomes back)."""
+    truth, found, pairs = _matched(ground_truth, predictions, mode, min_iou)
+    p, t, iou = pairs
+    predicted = np.full(len(found.label), -1, np.intp)
+    matched = np.full(len(truth.label), -1, np.intp)
+    predicted[p], matched[t] = t, p
+    ious = np.full(len(found.label), np.nan)
+    ious[p] = iou
+    return SpanMatches(predicted, matched, ious)
+
+
+def _matched(
+    ground_truth: Sequence[Sequence[Any]],
+    predictions: Sequence[Sequence[Any]],
+    mode: str,
+    min_iou: float,
+) -> tuple[_Columns, _Columns, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if mode == "partial" and not 0.0 <= min_iou <= 1.0:
+        raise ValueError("min_iou must lie in [0, 1]")
+    (truth, documents), (found, pred_documents) = _columns(ground_truth), _columns(predictions)
+    if documents != pred_documents:
+        raise ValueError("ground_truth and predictions must have the same number of documents")
+    if mode == "strict":
+        p, t = _strict_pairs(truth, found)
+        pairs = (p, t, np.ones(len(p)))
+    else:
+        pairs = _partial_pairs(truth, found, min_iou)
+    return truth, found, pairs
 
 
 def span_metrics(
@@ -160,18 +227,10 @@ def span_metrics(
     zero_division: float = 0.0,
 ) -> SpanMetrics:
     """Per-label and averaged precision/recall/F1 of predicted spans, document by document."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    if mode == "partial" and not 0.0 <= min_iou <= 1.0:
-        raise ValueError("min_iou must lie in [0, 1]")
-    (truth, documents), (found, pred_documents) = _columns(ground_truth), _columns(predictions)
-    if documents != pred_documents:
-        raise ValueError("ground_truth and predictions must have the same number of documents")
+    truth, found, (_, matched, _) = _matched(ground_truth, predictions, mode, min_iou)
+    documents = len(ground_truth)
     support, predicted = Counter(truth.label), Counter(found.label)
-    if mode == "strict":
-        tp = _strict_matches(truth, found)
-    else:
-        tp = _partial_matches(truth, found, min_iou)
+    tp = Counter(truth.label[j] for j in matched.tolist())
     seen = list(dict.fromkeys([*support, *predicted]))  # first seen: unsortable labels
     labels, _ = factorize(np.array(seen, dtype=object)) if seen else (np.empty(0), None)
     names = labels.tolist()

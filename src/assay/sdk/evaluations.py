@@ -39,10 +39,17 @@ class Evaluations:
         max_detections: list[int] | None = None,
         task: str = "detection",
         top_k: list[int] | None = None,
+        iou_type: str | None = None,
+        params: dict[str, Any] | None = None,
     ) -> Evaluation:
         """Queue the evaluation (of the slice's or the query's items, or all); `wait` for it.
-        `task="classification"` compares each item's category with the model's."""
-        params: dict[str, Any] = {}
+        `iou_type` "segm" compares polygons and masks as pixels, "keypoints" by OKS;
+        `task="classification"` compares each item's category with the model's,
+        `task="spans"` text spans (`params={"mode": "partial", "min_iou": 0.5}`). `params`
+        passes any other parameter of the API's."""
+        params = dict(params or {})
+        if iou_type is not None:
+            params["iou_type"] = iou_type
         if top_k is not None:
             params["top_k"] = top_k
         if iou_threshold is not None:

@@ -50,6 +50,17 @@ const TASKS = {
     totals: () => ["", "tp", " items predicted right, ", "fp", " wrong predictions, ", "fn", " items whose category was missed or mistaken."],
   },
 };
+TASKS.spans = {
+  summary: (summary) => [
+    [["precision", "Precision", "predicted spans right"], ["recall", "Recall", "ground-truth spans found"], ["f1", "F1", "micro, over all spans"],
+      ["macro_f1", "Macro F1", "mean of the labels"], ["weighted_f1", "Weighted F1", "by support"]],
+  ].map((row) => row.filter(([key]) => key in summary)),
+  columns: [
+    ["label", "Label"], ["support", "Ground truth", "gt"], ["predicted", "Predicted", "predictions"], ["tp", "Found", "tp"],
+    ["fp", "Spurious", "fp"], ["fn", "Missed", "fn"], ["precision", "Precision"], ["recall", "Recall"], ["f1", "F1"],
+  ],
+  totals: () => ["", "tp", " spans found, ", "fp", " spurious predictions, ", "fn", " spans missed."],
+};
 const MANY_CLASSES = 10;
 
 export async function renderEvaluation(view, { id, sub: evaluationId }) {
@@ -88,7 +99,10 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
     if (metrics.items !== undefined) parts.push(plural(metrics.items, "item"));
     if (metrics.objects) parts.push(`${plural(metrics.objects.ground_truth, "object")} · ${plural(metrics.objects.predictions, "prediction")}`);
     if (task === "detection") {
-      parts.push(`matched at IoU ${evaluation.params?.iou_threshold ?? 0.5}${matching.classAgnostic ? " whatever the labels" : ""}`);
+      const kind = { segm: "mask ", keypoints: "OKS " }[evaluation.params?.iou_type] || "";
+      parts.push(`matched at ${kind}IoU ${evaluation.params?.iou_threshold ?? 0.5}${matching.classAgnostic ? " whatever the labels" : ""}`);
+    } else if (task === "spans") {
+      parts.push(metrics.mode === "partial" ? `spans matched at overlap IoU ${metrics.min_iou}` : "spans matched exactly");
     } else {
       parts.push("each item's category");
     }
@@ -138,7 +152,7 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
       metrics.pr_curves || metrics.confidence
         ? el("div", { class: "evaluation-charts" }, metrics.pr_curves ? prSection(metrics) : null, metrics.confidence ? histogramSection(metrics) : null)
         : null,
-      confusionSection(metrics),
+      metrics.confusion ? confusionSection(metrics) : null,
       compareSection(),
     ].filter(Boolean));
   }
