@@ -1048,3 +1048,126 @@ def test_a_span_evaluation_counts_entities_and_writes_outcomes_back(client, mana
         422,
         "params.mode",
     )
+
+
+def test_a_segmentation_evaluation_is_pixel_by_pixel(client, manager, pool):
+    """task segmentation: masks and polygons painted in order as label maps (pycocotools'
+    rasteriser), unlabelled ground truth left out, unpainted predictions wrong — the
+    per-class IoU, mIoU and pixel accuracy of the pixels (scikit-learn's confusion matrix),
+    a slice summed from its items, and the report."""
+    from pycocotools import mask as mask_utils
+    from sklearn.metrics import confusion_matrix
+
+    from assay.metrics import rle
+
+    rng = np.random.default_rng(8)
+    labels = ["car", "road", "sky"]
+    h, w = 40, 60
+
+    def blob() -> list[float]:
+        cx, cy = rng.uniform(10, w - 10), rng.uniform(10, h - 10)
+        r = rng.uniform(4, min(cx, w - cx, cy, h - cy) - 1)  # inside the image
+        angles = np.sort(rng.uniform(0, 2 * np.pi, 7))
+        return np.stack([cx + r * np.cos(angles), cy + r * np.sin(angles)], 1).ravel().tolist()
+
+    def shape(label: str, **extra) -> tuple[dict, np.ndarray]:
+        """A random polygon or mask shape and its pixels (h x w, pycocotools')."""
+        poly = blob()
+        merged = mask_utils.merge(mask_utils.frPyObjects([poly], h, w))
+        counts = rle.decode_counts(merged["counts"])  # runs, column-major, 0s first
+        pixels = np.repeat(np.arange(len(counts)) % 2, counts).reshape(w, h).T
+        if rng.random() < 0.5:
+            vertices = [{"x": x, "y": y} for x, y in zip(poly[0::2], poly[1::2], strict=True)]
+            return {"type": "polygon", "label": label, "vertices": vertices, **extra}, pixels
+        made = {"type": "mask", "label": label, "rle": {"size": [h, w], "counts": counts.tolist()}}
+        return {**made, **extra}, pixels
+
+    items, predictions, truth_maps, guess_maps = [], {}, [], []
+    for k in range(8):
+        truth, guess = np.full((h, w), -1), np.full((h, w), len(labels))  # unlabelled, (none)
+        gt_shapes, dt_shapes = [], []
+        for _ in range(rng.integers(1, 4)):
+            made, pixels = shape(str(rng.choice(labels)))
+            gt_shapes.append(made)
+            truth[pixels > 0] = labels.index(made["label"])
+        for _ in range(rng.integers(0, 4)):
+            made, pixels = shape(str(rng.choice(labels)), confidence=0.9)
+            dt_shapes.append(made)
+            guess[pixels > 0] = labels.index(made["label"])
+        ref = f"frame-{k}"
+        items.append({"reference_id": ref, "media": f"https://m.example.test/{k}.png",
+                      **({"width": w, "height": h} if k % 2 else {}),
+                      "annotations": gt_shapes})  # fmt: skip
+        if dt_shapes:
+            predictions[ref] = dt_shapes
+        truth_maps.append(truth)
+        guess_maps.append(guess)
+    # An item of the unsized half whose shapes are all polygons gets a canvas holding them:
+    # every shape here lies inside the image, so its pixels are the same as on the image.
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "seg"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    model = ok(
+        client.post(
+            f"{API}/models",
+            json={"name": "segmenter", "reference_id": "semseg-1"},
+            headers=manager.headers,
+        )
+    )
+    ok(
+        client.post(
+            f"{url}/predictions",
+            json={"model_id": model["id"], "items": predictions},
+            headers=manager.headers,
+        )
+    )
+    world = {"url": url, "model": model}
+    evaluation = evaluated(client, manager, world, task="segmentation")
+    metrics = evaluation["metrics"]
+
+    def expected(maps: range) -> tuple[np.ndarray, np.ndarray, float]:
+        t = np.concatenate([truth_maps[i].ravel() for i in maps])
+        g = np.concatenate([guess_maps[i].ravel() for i in maps])
+        keep = t >= 0
+        matrix = confusion_matrix(t[keep], g[keep], labels=range(len(labels) + 1))
+        tp = np.diag(matrix)[: len(labels)].astype(float)
+        union = matrix.sum(1)[: len(labels)] + matrix.sum(0)[: len(labels)] - tp
+        iou = np.where(union > 0, tp / np.maximum(union, 1), np.nan)
+        return iou, matrix, float(np.trace(matrix) / matrix.sum())
+
+    iou, matrix, accuracy = expected(range(8))
+    assert metrics["labels"] == labels
+    assert metrics["summary"]["pixel_accuracy"] == pytest.approx(accuracy, abs=1e-12)
+    assert metrics["summary"]["miou"] == pytest.approx(np.nanmean(iou), abs=1e-12)
+    for row, value in zip(metrics["per_class"], iou, strict=True):
+        assert (row["iou"] if row["iou"] is not None else np.nan) == pytest.approx(
+            value, abs=1e-12, nan_ok=True
+        )
+    assert np.array_equal(np.array(metrics["confusion"]["matrix"]), matrix)
+    assert 0 < metrics["summary"]["miou"] < 1
+    made = ok(
+        client.post(
+            f"{url}/slices",
+            json={"name": "odd", "reference_ids": [f"frame-{k}" for k in range(1, 8, 2)]},
+            headers=manager.headers,
+        )
+    )
+    part = ok(
+        client.get(
+            f"{url}/evaluations/{evaluation['id']}/slices/{made['id']}", headers=manager.headers
+        )
+    )
+    iou, _, accuracy = expected(range(1, 8, 2))
+    assert part["summary"]["pixel_accuracy"] == pytest.approx(accuracy, abs=1e-12)
+    assert part["summary"]["miou"] == pytest.approx(np.nanmean(iou), abs=1e-12)
+    report = client.get(f"{url}/evaluations/{evaluation['id']}/report", headers=manager.headers)
+    assert report.status_code == 200 and "pixel by pixel" in report.text
+    refused(
+        client.post(
+            f"{url}/evaluations",
+            json={"model_id": model["id"], "task": "segmentation", "params": {"top_k": [1]}},
+            headers=manager.headers,
+        ),
+        422,
+        "params.top_k",
+    )

@@ -34,6 +34,13 @@ SUMMARY_NAMES = {
         ("ARm", "ARm", "AR, medium objects"),
         ("ARl", "ARl", "AR, large objects"),
     ),
+    "segmentation": (
+        ("miou", "mIoU", "mean IoU of the classes"),
+        ("pixel_accuracy", "Pixel accuracy", "labelled pixels predicted right"),
+        ("mean_class_accuracy", "Mean class accuracy", "mean recall of the classes"),
+        ("fw_iou", "FW IoU", "IoU weighted by the classes' pixels"),
+        ("mean_dice", "Mean Dice", "mean Dice of the classes"),
+    ),
     "spans": (
         ("precision", "Precision", "predicted spans that are right"),
         ("recall", "Recall", "ground-truth spans found"),
@@ -54,6 +61,10 @@ CLASS_COLUMNS = {
         ("ground_truth", "Ground truth"), ("predictions", "Predictions"), ("ap", "AP"),
         ("ap_at_threshold", "AP@IoU"), ("tp", "TP"), ("fp", "FP"), ("fn", "FN"),
         ("precision", "Precision"), ("recall", "Recall"),
+    ),
+    "segmentation": (
+        ("pixels", "Ground-truth pixels"), ("predicted", "Predicted pixels"), ("iou", "IoU"),
+        ("accuracy", "Accuracy"), ("dice", "Dice"),
     ),
     "spans": (
         ("support", "Ground truth"), ("predicted", "Predicted"), ("tp", "Found"),

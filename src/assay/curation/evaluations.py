@@ -40,7 +40,14 @@ from sqlalchemy.orm import Session
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
-from assay.curation import evaluation_shapes, evaluation_spans, models, scenario_results, slices
+from assay.curation import (
+    evaluation_segmentation,
+    evaluation_shapes,
+    evaluation_spans,
+    models,
+    scenario_results,
+    slices,
+)
 from assay.curation.datasets import next_revision
 from assay.curation.items import ITEMS
 from assay.curation.query import run_query
@@ -73,8 +80,10 @@ def _checked_params(params: dict[str, Any] | None, task: str = "detection") -> d
         return _checked_classification(params)
     if task == "spans":
         return evaluation_spans.checked_params(params, lambda m, f: Invalid(m, field=f))
+    if task == "segmentation":
+        return evaluation_segmentation.checked_params(params, lambda m, f: Invalid(m, field=f))
     if task != "detection":
-        raise Invalid("task must be detection, classification or spans", field="task")
+        raise Invalid("task must be detection, classification, segmentation or spans", field="task")
     known = {
         "iou_type", "iou_threshold", "iou_thresholds", "max_detections", "class_agnostic",
         "keypoint_sigmas",
@@ -245,6 +254,10 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             frame, seqs, read_at = read_categories(session, dataset, model_id, item_ids)
         elif task == "spans":
             frame, seqs, read_at = evaluation_spans.read_spans(session, dataset, model_id, item_ids)
+        elif task == "segmentation":
+            frame, seqs, read_at, geometry = evaluation_segmentation.read_segmentation(
+                session, dataset, model_id, item_ids
+            )
         else:
             iou_type = params.get("iou_type", "bbox")
             frame, seqs, read_at = evaluation_shapes.read_shapes(
@@ -265,6 +278,11 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         result = evaluate_categories(frame, seqs, model_id, params)
     elif task == "spans":
         result = Result(*evaluation_spans.evaluate_spans(frame, seqs, model_id, params), None)
+    elif task == "segmentation":
+        result = Result(
+            *evaluation_segmentation.evaluate_segmentation(frame, seqs, model_id, params, geometry),
+            None,
+        )
     else:
         result = evaluate_frame(frame, seqs, model_id, params, geometry)
     ctx.progress(0.8, 1, "storing the results", force=True)
@@ -289,7 +307,7 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "evaluation_id": payload["evaluation_id"],
         "AP": summary.get("AP"),
-        **result.metrics["totals"],
+        **result.metrics.get("totals", {}),
     }
 
 
@@ -547,6 +565,8 @@ def metrics_for_items(
         return _categories_for(evaluation, np.asarray(seqs, np.int64))
     if evaluation.task == "spans":
         return evaluation_spans.spans_for(evaluation, np.asarray(seqs, np.int64))
+    if evaluation.task == "segmentation":
+        return evaluation_segmentation.segmentation_for(evaluation, np.asarray(seqs, np.int64))
     ev = load_state(evaluation.state).restricted_to(np.asarray(seqs, np.int64))
     labels = (evaluation.metrics or {}).get("labels", [])
     ap = _per_label(ev.per_class_ap(), len(labels))

@@ -423,10 +423,11 @@ class DatasetImportCreate(Schema):
 
 class EvaluationCreate(Schema):
     model_id: str = Field(min_length=1, max_length=64, description="The model to evaluate.")
-    task: Literal["detection", "classification", "spans"] = Field(
+    task: Literal["detection", "classification", "segmentation", "spans"] = Field(
         "detection",
         description="detection: boxes, polygons, masks or keypoints, COCO protocol; "
-        "classification: each item's category; spans: text spans (named entities).",
+        "classification: each item's category; segmentation: masks and polygons as label "
+        "maps, pixel by pixel; spans: text spans (named entities).",
     )
     slice_id: str | None = Field(None, max_length=64, description="Only the slice's items.")
     query: str | dict[str, Any] | None = Field(None, description="Only the items it matches.")

@@ -50,6 +50,16 @@ const TASKS = {
     totals: () => ["", "tp", " items predicted right, ", "fp", " wrong predictions, ", "fn", " items whose category was missed or mistaken."],
   },
 };
+TASKS.segmentation = {
+  summary: (summary) => [
+    [["miou", "mIoU", "mean IoU of the classes"], ["pixel_accuracy", "Pixel accuracy", "labelled pixels right"],
+      ["mean_class_accuracy", "Mean class accuracy", "mean recall"], ["fw_iou", "FW IoU", "by the classes' pixels"], ["mean_dice", "Mean Dice", "of the classes"]],
+  ].map((row) => row.filter(([key]) => key in summary)),
+  columns: [
+    ["label", "Label"], ["pixels", "Ground-truth pixels"], ["predicted", "Predicted pixels"], ["iou", "IoU"], ["accuracy", "Accuracy"], ["dice", "Dice"],
+  ],
+  totals: () => [],
+};
 TASKS.spans = {
   summary: (summary) => [
     [["precision", "Precision", "predicted spans right"], ["recall", "Recall", "ground-truth spans found"], ["f1", "F1", "micro, over all spans"],
@@ -101,6 +111,8 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
     if (task === "detection") {
       const kind = { segm: "mask ", keypoints: "OKS " }[evaluation.params?.iou_type] || "";
       parts.push(`matched at ${kind}IoU ${evaluation.params?.iou_threshold ?? 0.5}${matching.classAgnostic ? " whatever the labels" : ""}`);
+    } else if (task === "segmentation") {
+      parts.push(`${plural(metrics.pixels || 0, "labelled pixel")}, pixel by pixel`);
     } else if (task === "spans") {
       parts.push(metrics.mode === "partial" ? `spans matched at overlap IoU ${metrics.min_iou}` : "spans matched exactly");
     } else {
@@ -152,7 +164,7 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
       metrics.pr_curves || metrics.confidence
         ? el("div", { class: "evaluation-charts" }, metrics.pr_curves ? prSection(metrics) : null, metrics.confidence ? histogramSection(metrics) : null)
         : null,
-      metrics.confusion ? confusionSection(metrics) : null,
+      metrics.confusion && task !== "segmentation" ? confusionSection(metrics) : null,
       compareSection(),
     ].filter(Boolean));
   }

@@ -20,6 +20,7 @@ export const comparePath = (datasetId, base, next) =>
 const LIST_METRICS = {
   detection: [["AP", "AP"], ["AP50", "AP50"], ["AR100", "AR100"]],
   classification: [["accuracy", "Accuracy"], ["macro_f1", "Macro F1"], ["top_5_accuracy", "Top-5"]],
+  segmentation: [["miou", "mIoU"], ["pixel_accuracy", "Pixel accuracy"], ["mean_dice", "Mean Dice"]],
   spans: [["precision", "Precision"], ["recall", "Recall"], ["f1", "F1"]],
 };
 const STATUS = { queued: ["queued", "info"], running: ["running", "info"], done: ["done", "ok"], failed: ["failed", "danger"] };
