@@ -1171,3 +1171,75 @@ def test_a_segmentation_evaluation_is_pixel_by_pixel(client, manager, pool):
         422,
         "params.top_k",
     )
+
+
+def test_span_evaluations_are_compared_item_by_item(client, manager, pool):
+    """Two span models on the same documents: summary and per-label F1 deltas, the items
+    where the new model does worse; a span evaluation is not compared with a detection one."""
+    truth = {f"doc-{k}": [(0, 4, "PER"), (10, 14, "LOC"), (20, 25, "ORG")] for k in range(6)}
+    good = {ref: list(spans) for ref, spans in truth.items()}
+    # The new model misses the ORG span on docs 0-2 and invents a PER on doc 5.
+    worse = {ref: [s for s in spans if not (s[2] == "ORG" and ref < "doc-3")]
+             for ref, spans in truth.items()}  # fmt: skip
+    worse["doc-5"] = [*worse["doc-5"], (30, 33, "PER")]
+    items = [
+        {"reference_id": ref, "kind": "text", "text": "y" * 40,
+         "annotations": [{"type": "span", "label": lab, "start": a, "end": b}
+                         for a, b, lab in spans]}
+        for ref, spans in truth.items()
+    ]  # fmt: skip
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "ner2"}, headers=manager.headers))
+    url = f"{API}/datasets/{dataset['id']}"
+    ok(client.post(f"{url}/items", json={"items": items}, headers=manager.headers))
+    evaluations = {}
+    for name, found in (("base", good), ("new", worse)):
+        model = ok(
+            client.post(
+                f"{API}/models",
+                json={"name": name, "reference_id": f"ner-{name}"},
+                headers=manager.headers,
+            )
+        )
+        body = {
+            ref: [{"type": "span", "label": lab, "start": a, "end": b} for a, b, lab in spans]
+            for ref, spans in found.items()
+        }
+        ok(
+            client.post(
+                f"{url}/predictions",
+                json={"model_id": model["id"], "items": body},
+                headers=manager.headers,
+            )
+        )
+        evaluations[name] = evaluated(client, manager, {"url": url, "model": model}, task="spans")
+    answer = ok(
+        client.get(
+            f"{url}/evaluations/compare",
+            params={"base": evaluations["base"]["id"], "new": evaluations["new"]["id"]},
+            headers=manager.headers,
+        )
+    )
+    assert answer["task"] == "spans" and answer["class_metric"] == "f1"
+    assert answer["same_scope"] and answer["items_compared"] == 6
+    rows = {row["label"]: row for row in answer["per_class"]}
+    assert rows["LOC"]["base_f1"] == rows["LOC"]["new_f1"] == 1.0 and rows["LOC"]["delta"] == 0
+    assert rows["ORG"]["new_f1"] == pytest.approx(2 * 0.5 / 1.5) and rows["ORG"]["delta"] < 0
+    assert answer["summary_delta"]["f1"] < 0
+    assert answer["items_worse"] == 4
+    assert {i["reference_id"] for i in answer["items"]} == {"doc-0", "doc-1", "doc-2", "doc-5"}
+    # Across tasks: a 422 naming the side.
+    boxes_model = ok(
+        client.post(
+            f"{API}/models", json={"name": "boxes", "reference_id": "b-1"}, headers=manager.headers
+        )
+    )
+    boxes = evaluated(client, manager, {"url": url, "model": boxes_model})
+    refused(
+        client.get(
+            f"{url}/evaluations/compare",
+            params={"base": evaluations["base"]["id"], "new": boxes["id"]},
+            headers=manager.headers,
+        ),
+        422,
+        "new",
+    )

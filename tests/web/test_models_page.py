@@ -385,3 +385,77 @@ def test_evaluations_compared_and_a_classifier_s_exact_confusion(page, live_serv
         assert objects_matching(api, dataset["id"], query) == matrix[r][c]
         page.go_back()
     assert dialogs == []
+
+
+def test_span_and_segmentation_evaluations_on_their_pages(page, live_server, manager, api):
+    """A span model compared with another on the compare page (per-label F1 from the API's
+    comparison), a span evaluation's own tiles, and a segmentation evaluation's mIoU."""
+    truth = {f"doc-{k}": [(0, 4, "PER"), (10, 14, "LOC"), (20, 25, "ORG")] for k in range(4)}
+    dataset = ok(api.post("/datasets", json={"name": "entities"}))
+    items = [
+        {"reference_id": ref, "kind": "text", "text": "z" * 30,
+         "annotations": [{"type": "span", "label": lab, "start": a, "end": b}
+                         for a, b, lab in spans]}
+        for ref, spans in truth.items()
+    ]  # fmt: skip
+    # One image with a labelled square for the segmentation evaluation.
+    square = [{"x": x, "y": y} for x, y in ((2, 2), (2, 12), (12, 12), (12, 2))]
+    items.append(
+        {"reference_id": "picture", "media": "https://m.example.test/p.png", "width": 20,
+         "height": 20, "annotations": [{"type": "polygon", "label": "sky", "vertices": square}]}
+    )  # fmt: skip
+    ok(api.post(f"/datasets/{dataset['id']}/items", json={"items": items}))
+    evaluations = []
+    for name, drop in (("tagger-v1", None), ("tagger-v2", "ORG")):
+        spans = {
+            ref: [{"type": "span", "label": lab, "start": a, "end": b}
+                  for a, b, lab in found if lab != drop]
+            for ref, found in truth.items()
+        }  # fmt: skip
+        spans["picture"] = [{"type": "polygon", "label": "sky", "vertices": square[:3]}]
+        model = add_model_shapes(api, dataset["id"], name, spans)
+        evaluations.append(evaluate(api, dataset["id"], model["id"], task="spans"))
+    segmented = evaluate(api, dataset["id"], model["id"], task="segmentation")
+    base, new = evaluations
+    compared = ok(
+        api.get(
+            f"/datasets/{dataset['id']}/evaluations/compare",
+            params={"base": base["id"], "new": new["id"]},
+        )
+    )
+    log_in(page, live_server.url, manager, f"/datasets/{dataset['id']}/models")
+    expect(page.get_by_role("table", name="Evaluations").locator("tbody tr")).to_have_count(3)
+    page.goto(
+        f"{live_server.url}/datasets/{dataset['id']}/models/compare?base={base['id']}&new={new['id']}"
+    )
+    table = page.get_by_role("table", name="Per-class F1 compared")
+    expect(table.locator("tbody tr")).to_have_count(3)
+    org = next(row for row in compared["per_class"] if row["label"] == "ORG")
+    assert org["base_f1"] == 1.0 and org["new_f1"] == 0.0
+    row = table.locator('tbody tr[data-label="ORG"]')
+    expect(row.locator('[data-key="base_f1"]')).to_have_text("1.000")
+    expect(row.locator('[data-key="new_f1"]')).to_have_text("0.000")
+    summary = page.get_by_role("table", name="Summary compared")
+    expect(summary.locator('tr[data-metric="f1"] [data-side="new"]')).to_have_text(
+        f"{new['metrics']['summary']['f1']:.3f}"
+    )
+    page.goto(f"{live_server.url}/datasets/{dataset['id']}/models/{new['id']}")
+    expect(page.locator('[data-metric="recall"] .metric-value')).to_have_text(
+        f"{new['metrics']['summary']['recall']:.3f}"
+    )
+    expect(page.locator(".evaluation-facts")).to_contain_text("spans matched exactly")
+    page.goto(f"{live_server.url}/datasets/{dataset['id']}/models/{segmented['id']}")
+    miou = segmented["metrics"]["summary"]["miou"]
+    assert 0 < miou < 1
+    expect(page.locator('[data-metric="miou"] .metric-value')).to_have_text(f"{miou:.3f}")
+    expect(page.locator(".evaluation-facts")).to_contain_text("pixel by pixel")
+
+
+def add_model_shapes(api: httpx.Client, dataset_id: str, name: str, items: dict) -> dict:
+    model = ok(api.post("/models", json={"name": name, "reference_id": name}))
+    ok(
+        api.post(
+            f"/datasets/{dataset_id}/predictions", json={"model_id": model["id"], "items": items}
+        )
+    )
+    return model

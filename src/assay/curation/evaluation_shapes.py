@@ -245,7 +245,10 @@ def objects(
 ) -> Objects:
     """The frame's shapes as the metrics' columns (labels give the category codes; segm
     needs `with_canvas`'s columns and `read_geometry`'s shapes)."""
-    codes = pl.DataFrame({"label": labels, "code": np.arange(len(labels), dtype=np.int64)})
+    codes = pl.DataFrame(
+        {"label": labels, "code": np.arange(len(labels), dtype=np.int64)},
+        schema={"label": pl.Utf8, "code": pl.Int64},
+    )
     category = frame.select("label").join(codes, on="label", how="left")["code"].to_numpy()
     boxes = frame.select("x", "y", "width", "height").to_numpy().astype(np.float64)
     masks = None

@@ -540,6 +540,18 @@ def _confusion(
 # --- stored state: a slice re-evaluated ---
 
 
+COMPARABLE = ("detection", "classification", "spans")
+
+
+def _evaluated_seqs(evaluation: models.Evaluation) -> np.ndarray:
+    """The items an evaluation evaluated (detection: every item in scope; classification
+    and spans: the items with a category or a span)."""
+    if evaluation.task == "detection":
+        return load_state(evaluation.state).image_ids
+    with np.load(io.BytesIO(evaluation.state)) as stored:
+        return np.unique(stored["seq"])
+
+
 def load_state(data: bytes) -> MatchState:
     return MatchState.from_bytes(data)
 
@@ -605,15 +617,20 @@ def compare(
     for which, found in (("base", base), ("new", new)):
         if found.status != "done" or found.state is None or found.matches is None:
             raise Invalid(f"evaluation {found.id} is {found.status}, not done", field=which)
-        if found.task != "detection":
+        if found.task not in COMPARABLE:
             raise Invalid(
                 f"evaluation {found.id} is a {found.task} evaluation; comparisons are of "
-                "detection evaluations for now",
+                f"{', '.join(COMPARABLE)} evaluations",
                 field=which,
             )
-    base_state, new_state = load_state(base.state), load_state(new.state)
-    common = np.intersect1d(base_state.image_ids, new_state.image_ids)
-    same_scope = len(common) == len(base_state.image_ids) == len(new_state.image_ids)
+    if base.task != new.task:
+        raise Invalid(
+            f"a {new.task} evaluation is not compared with a {base.task} one", field="new"
+        )
+    task = base.task
+    base_seqs, new_seqs = _evaluated_seqs(base), _evaluated_seqs(new)
+    common = np.intersect1d(base_seqs, new_seqs)
+    same_scope = len(common) == len(base_seqs) == len(new_seqs)
     seq_to_item = dict(
         session.execute(
             select(ITEMS.c.seq, ITEMS.c.id).where(ITEMS.c.dataset_id == dataset.id)
@@ -621,14 +638,24 @@ def compare(
     )
     common_items = [seq_to_item[int(s)] for s in common if int(s) in seq_to_item]
 
-    def side(found: models.Evaluation, state: MatchState) -> dict[str, Any]:
+    def side(found: models.Evaluation) -> dict[str, Any]:
         if same_scope:
             metrics = found.metrics or {}
             return {
                 "summary": metrics.get("summary", {}),
                 "per_class": {c["label"]: c for c in metrics.get("per_class", [])},
             }
-        part = state.restricted_to(common)
+        if task != "detection":
+            part_metrics = (
+                _categories_for(found, common)
+                if task == "classification"
+                else evaluation_spans.spans_for(found, common)
+            )
+            return {
+                "summary": part_metrics["summary"],
+                "per_class": {c["label"]: c for c in part_metrics["per_class"]},
+            }
+        part = load_state(found.state).restricted_to(common)
         labels = (found.metrics or {}).get("labels", [])
         ap = _per_label(part.per_class_ap(), len(labels))
         return {
@@ -638,7 +665,8 @@ def compare(
             },
         }
 
-    a, b = side(base, base_state), side(new, new_state)
+    a, b = side(base), side(new)
+    metric = "ap" if task == "detection" else "f1"
 
     def delta(x: Any, y: Any) -> float | None:
         return None if x is None or y is None else float(y) - float(x)
@@ -648,9 +676,9 @@ def compare(
         left, right = a["per_class"].get(label, {}), b["per_class"].get(label, {})
         row: dict[str, Any] = {
             "label": label,
-            "base_ap": left.get("ap"),
-            "new_ap": right.get("ap"),
-            "delta": delta(left.get("ap"), right.get("ap")),
+            f"base_{metric}": left.get(metric),
+            f"new_{metric}": right.get(metric),
+            "delta": delta(left.get(metric), right.get(metric)),
         }
         for key in ("tp", "fp", "fn"):
             if key in left or key in right:
@@ -694,6 +722,8 @@ def compare(
         return {"id": found.id, "model_id": found.model_id, "name": found.name, "summary": summary}
 
     return {
+        "task": task,
+        "class_metric": metric,
         "base": brief(base, a["summary"]),
         "new": brief(new, b["summary"]),
         "items_compared": len(common_items),

@@ -502,6 +502,10 @@ class EvaluationMatchPage(Page[EvaluationMatch]):
 
 
 class EvaluationComparison(Schema):
+    task: str = "detection"
+    class_metric: str = Field(
+        "ap", description="The per-class number compared: ap (detection) or f1."
+    )
     base: dict[str, Any] = Field(description="id, model_id, name, summary.")
     new: dict[str, Any]
     items_compared: int = Field(description="Items both evaluations evaluated.")

@@ -66,7 +66,10 @@ export async function renderCompare(view, { id }) {
   return {};
 
   function summaryTable(answer, nameOf) {
-    const rows = SUMMARY.filter((key) => key in (answer.new.summary || {}) || key in (answer.base.summary || {})).map((key) => {
+    const keys = answer.task && answer.task !== "detection"
+      ? [...new Set([...Object.keys(answer.base.summary || {}), ...Object.keys(answer.new.summary || {})])]
+      : SUMMARY.filter((key) => key in (answer.new.summary || {}) || key in (answer.base.summary || {}));
+    const rows = keys.map((key) => {
       const delta = answer.summary_delta[key];
       return el("tr", { "data-metric": key },
         el("td", { class: "metric-key" }, key),
@@ -88,7 +91,9 @@ export async function renderCompare(view, { id }) {
     let descending = false;
     const tbody = el("tbody", {});
     const peak = Math.max(0.001, ...rows.map((r) => Math.abs(r.delta ?? 0)));
-    const columns = [["label", "Label"], ["base_ap", "Baseline AP"], ["new_ap", "New AP"], ["delta", "Δ AP"]];
+    const metric = answer.class_metric || "ap";
+    const heading = metric.toUpperCase();
+    const columns = [["label", "Label"], [`base_${metric}`, `Baseline ${heading}`], [`new_${metric}`, `New ${heading}`], ["delta", `Δ ${heading}`]];
     const heads = columns.map(([k, text]) => el("th", { class: k === "label" ? "" : "right", "data-key": k, "aria-sort": "none" },
       el("button", { type: "button", class: "sort", onclick: () => { descending = k === key ? !descending : false; key = k; draw(); } }, text)));
     function draw() {
@@ -107,8 +112,8 @@ export async function renderCompare(view, { id }) {
         bar.style[row.delta < 0 ? "right" : "left"] = "50%";
         return el("tr", { "data-label": row.label },
           el("td", {}, row.label),
-          el("td", { class: "right num", "data-key": "base_ap" }, fixed(row.base_ap)),
-          el("td", { class: "right num", "data-key": "new_ap" }, fixed(row.new_ap)),
+          el("td", { class: "right num", "data-key": `base_${metric}` }, fixed(row[`base_${metric}`])),
+          el("td", { class: "right num", "data-key": `new_${metric}` }, fixed(row[`new_${metric}`])),
           el("td", { class: `right num delta ${trend(row.delta)}`, "data-key": "delta" },
             el("span", { class: "delta-track", "aria-hidden": "true" }, bar), signed(row.delta)));
       }));
@@ -116,7 +121,7 @@ export async function renderCompare(view, { id }) {
     draw();
     return el("section", { class: "card flush compare-classes" },
       el("h2", { class: "card-title section-pad" }, "Per class"),
-      el("div", { class: "table-wrap" }, el("table", { class: "table", "aria-label": "Per-class AP compared" },
+      el("div", { class: "table-wrap" }, el("table", { class: "table", "aria-label": `Per-class ${heading} compared` },
         el("thead", {}, el("tr", {}, heads)), tbody)));
   }
 

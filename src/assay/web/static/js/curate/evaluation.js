@@ -290,9 +290,9 @@ export async function renderEvaluation(view, { id, sub: evaluationId }) {
   }
 
   function compareSection() {
-    // Comparisons are of box evaluations (GET …/evaluations/compare).
-    if (task !== "detection") return null;
-    const others = context.evaluations.filter((e) => e.status === "done" && e.id !== evaluation.id && taskOf(e) === "detection");
+    // Comparisons are of two evaluations of one task (GET …/evaluations/compare).
+    if (task === "segmentation") return null;
+    const others = context.evaluations.filter((e) => e.status === "done" && e.id !== evaluation.id && taskOf(e) === task);
     if (!others.length) return null;
     const other = select("base", others.map((e) => [e.id, evaluationLabel(context, e, { when: true })]),
       others[0].id, { "aria-label": "Evaluation to compare with" });

@@ -23,6 +23,8 @@ const LIST_METRICS = {
   segmentation: [["miou", "mIoU"], ["pixel_accuracy", "Pixel accuracy"], ["mean_dice", "Mean Dice"]],
   spans: [["precision", "Precision"], ["recall", "Recall"], ["f1", "F1"]],
 };
+// Tasks whose evaluations compare item by item (two of the same task).
+const COMPARABLE = ["detection", "classification", "spans"];
 const STATUS = { queued: ["queued", "info"], running: ["running", "info"], done: ["done", "ok"], failed: ["failed", "danger"] };
 
 // The dataset, its evaluations and every model's name, which the Models pages all need.
@@ -109,7 +111,7 @@ export async function renderModels(view, { id }) {
     const metrics = (tasks.length ? tasks : ["detection"]).flatMap((task) => LIST_METRICS[task]);
     const rows = evaluations.map((evaluation) => row(evaluation, metrics));
     body.replaceChildren(...[
-      compareForm(evaluations.filter((e) => e.status === "done" && taskOf(e) === "detection")),
+      compareForm(evaluations.filter((e) => e.status === "done" && COMPARABLE.includes(taskOf(e)))),
       el("div", { class: "card flush table-wrap" },
         el("table", { class: "table evaluations-table", "aria-label": "Evaluations" },
           el("thead", {}, el("tr", {},
@@ -173,6 +175,11 @@ export async function renderModels(view, { id }) {
       el("button", { type: "submit", class: "secondary" }, "Compare"));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
+      const task = (which) => taskOf(done.find((e) => e.id === which.value));
+      if (task(baseline) !== task(candidate)) {
+        toast(`A ${task(candidate)} evaluation is not compared with a ${task(baseline)} one.`, "error");
+        return;
+      }
       navigate(comparePath(id, baseline.value, candidate.value));
     });
     return form;
