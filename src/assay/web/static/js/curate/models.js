@@ -166,10 +166,13 @@ export async function renderModels(view, { id }) {
   }
 
   function compareForm(done) {
-    if (done.length < 2) return null;
+    // The newest evaluation that has an older one of its task, and that one.
+    const next = done.find((e, k) => done.slice(k + 1).some((o) => taskOf(o) === taskOf(e)));
+    if (!next) return null;
+    const previous = done.slice(done.indexOf(next) + 1).find((o) => taskOf(o) === taskOf(next));
     const options = done.map((e) => [e.id, evaluationLabel(context, e, { when: true })]);
-    const baseline = select("base", options, done[1].id, { "aria-label": "Baseline evaluation" });
-    const candidate = select("new", options, done[0].id, { "aria-label": "Evaluation to compare" });
+    const baseline = select("base", options, previous.id, { "aria-label": "Baseline evaluation" });
+    const candidate = select("new", options, next.id, { "aria-label": "Evaluation to compare" });
     const form = el("form", { class: "toolbar compare-form card", "aria-label": "Compare two evaluations" },
       el("strong", {}, "Compare"), baseline, el("span", { class: "muted" }, "with"), candidate,
       el("button", { type: "submit", class: "secondary" }, "Compare"));
