@@ -45,7 +45,7 @@ demo: $(VENV)/.core
 	$(BIN)/assay demo --data-dir "$(DATA_DIR)" --host "$(HOST)" --port "$(PORT)"
 
 test: $(VENV)/.dev $(NUCLEUS_ENVS)
-	ASSAY_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	ASSAY_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/api.py

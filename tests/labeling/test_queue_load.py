@@ -46,11 +46,11 @@ def database_state(db, project_id: str):
     )
 
 
-@pytest.mark.parametrize(
-    ("servers", "processes"),
-    [(1, 1), (2, 2)],
-    ids=["one-server", "two-servers-two-processes-each"],
-)
+# Two servers of two processes each: four processes leasing from one database (on SQLite,
+# writing one file through the writer lock). One server of one process is the same code
+# with less contention; tests/labeling/test_queue.py::test_no_task_is_leased_twice_under_concurrency
+# covers leasing under concurrency in one process.
+@pytest.mark.parametrize(("servers", "processes"), [(2, 2)], ids=["two-servers-two-processes-each"])
 def test_64_labelers_no_double_leases_no_lost_work(
     db, settings, admin, tmp_path, servers, processes
 ):
