@@ -159,18 +159,23 @@ def test_crowd_regions_absorb_detections_without_counting_them() -> None:
     assert (hits.ignored & (hits.match >= 0)).any()
 
 
-def test_custom_thresholds_area_ranges_and_max_detections() -> None:
+@pytest.mark.parametrize("max_dets", [[1, 5, 100], [10, 1, 100]])
+def test_custom_thresholds_area_ranges_and_max_detections(max_dets: list[int]) -> None:
+    """Also max detections out of order: recall of the settings whose curves are not
+    accumulated up front is counted per rank bucket."""
     dataset, results = coco_boxes(5, images=40)
     params = {
         "iouThrs": np.array([0.3, 0.5, 0.75, 1.0]),
-        "maxDets": [1, 5, 100],
+        "maxDets": max_dets,
         "areaRng": [[0, 1e10], [0, 50**2], [50**2, 1e10]],
         "areaRngLbl": ["all", "small", "medium"],
     }
     ev = reference(dataset, results, "bbox", **params)
     got = ours(dataset, results, "bbox", **params)
-    np.testing.assert_allclose(got.precision, ev.eval["precision"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(got.recall, ev.eval["recall"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.stats, ev.stats, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.precision, ev.eval["precision"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.scores, ev.eval["scores"], rtol=0, atol=1e-12)
 
 
 def test_without_categories_every_detection_competes_for_every_object() -> None:

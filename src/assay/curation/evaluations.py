@@ -454,8 +454,9 @@ def _metrics(
             }
         )
     # PR curves at the writeback threshold, all areas, the most detections.
-    precision = ev.precision[t, :, :, 0, -1]  # R x K (K = 1 when class-agnostic)
-    score_at = ev.scores[t, :, :, 0, -1]
+    curves, curve_scores = ev.curves()
+    precision = curves[t, :, :, 0]  # R x K (K = 1 when class-agnostic)
+    score_at = curve_scores[t, :, :, 0]
     curves = {
         label: {
             "precision": [float(v) for v in precision[:, k]],

@@ -30,7 +30,7 @@ Ids play no part (pycocotools' test `dtm > 0` assumes ids are not 0; COCO's star
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,15 +188,43 @@ class ObjectMatches:
 class Results:
     """COCOeval's numbers over some images: precision[t, r, k, a, m], recall[t, k, a, m],
     scores[t, r, k, a, m] as COCOeval.eval (-1 where a category has nothing to find), stats
-    in COCOeval.stats' order (`summary()` names them)."""
+    in COCOeval.stats' order (`summary()` names them).
+
+    The summary's AP reads the precision of one max-detections setting (COCO's 100), and
+    its AR1 / AR10 only recall: the other settings' precision and scores are accumulated
+    when first read (`_complete`), so an evaluation whose curves at 1 and 10 detections
+    nobody asks for never pays for them."""
 
     params: Params
     image_ids: np.ndarray
     category_ids: np.ndarray
-    precision: np.ndarray
+    _precision: np.ndarray
     recall: np.ndarray
-    scores: np.ndarray
+    _scores: np.ndarray
     stats: np.ndarray
+    _complete: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = field(
+        default=None, repr=False
+    )
+
+    @property
+    def precision(self) -> np.ndarray:
+        self._fill()
+        return self._precision
+
+    @property
+    def scores(self) -> np.ndarray:
+        self._fill()
+        return self._scores
+
+    def _fill(self) -> None:
+        if self._complete is not None:
+            self._precision, _, self._scores = self._complete()
+            self._complete = None
+
+    def curves(self) -> tuple[np.ndarray, np.ndarray]:
+        """precision[t, r, k, a] and scores[t, r, k, a] at the largest max-detections (always
+        accumulated: what PR curves and per-class AP read)."""
+        return self._precision[..., -1], self._scores[..., -1]
 
     def world(self, iou_threshold: float, area: str = "all") -> int:
         """The index w = a * T + t of an (IoU threshold, area range) pair."""
@@ -212,10 +240,10 @@ class Results:
     def per_class_ap(self, iou_threshold: float | None = None, area: str = "all") -> np.ndarray:
         """AP per category (the category_ids' order) at the largest max-detections; -1 where
         a category has nothing to find."""
-        s = self.precision
+        s = self.curves()[0]
         if iou_threshold is not None:
             s = s[np.flatnonzero(self.params.iou_thresholds == iou_threshold)]
-        s = s[:, :, :, self.params.area_labels.index(area), -1]
+        s = s[:, :, :, self.params.area_labels.index(area)]
         out = np.full(s.shape[2], -1.0)
         for k in range(s.shape[2]):
             v = s[:, :, k]
@@ -252,13 +280,19 @@ class MatchState:
         images = np.intersect1d(self.image_ids, np.asarray(image_ids, np.int64))
         d_sel = np.flatnonzero(np.isin(self.d_image, images))
         g_sel = np.isin(self.g_image, images)
-        precision, recall, scores = _accumulate(
+        args = (
             self.params, len(self.category_ids), self.d_score[d_sel], self.d_rank[d_sel],
             self.d_cat[d_sel], self.g_cat, self.d_matched[:, d_sel], self.d_good[:, d_sel],
-            self.g_ignore, self.d_out_of_range[:, d_sel], g_keep=g_sel,
+            self.g_ignore, self.d_out_of_range[:, d_sel],
         )  # fmt: skip
+        precision, recall, scores = _accumulate(
+            *args, g_keep=g_sel, curves_for=_curves_needed(self.params)
+        )
         stats = _summarize(self.params, precision, recall)
-        return Results(self.params, images, self.category_ids, precision, recall, scores, stats)
+        return Results(
+            self.params, images, self.category_ids, precision, recall, scores, stats,
+            lambda: _accumulate(*args, g_keep=g_sel),
+        )  # fmt: skip
 
     _ARRAYS = (
         "image_ids", "category_ids", "d_image", "d_score", "d_rank", "d_cat", "g_image", "g_cat",
@@ -519,7 +553,13 @@ def evaluate(
     # are not used); detections by score, stable, cut at the largest max-detections.
     g_order = np.lexsort((g_rows, g_cat[g_rows], g_group))
     g_rows, g_group = g_rows[g_order], g_group[g_order]
-    d_order = np.lexsort((d_rows, d_cat[d_rows], -dt.score[d_rows], d_group))
+    if p.use_categories:
+        # A group is one image's one category: by group, then score, then input order — two
+        # stable sorts (d_rows is ascending) instead of a four-key lexsort.
+        by_score = np.argsort(-dt.score[d_rows], kind="stable")
+        d_order = by_score[np.argsort(d_group[by_score], kind="stable")]
+    else:
+        d_order = np.lexsort((d_rows, d_cat[d_rows], -dt.score[d_rows], d_group))
     d_rows, d_group = d_rows[d_order], d_group[d_order]
     d_rank = _rank_in_group(d_group)
     cut = d_rank < p.max_detections[-1]
@@ -527,10 +567,16 @@ def evaluate(
     # From here on detections are in the order accumulation reads them (pycocotools: by
     # category, then score with a stable sort over images in id order, each image's by
     # score): matches land where precision is counted, with no gathers.
-    acc_cat = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
-    acc = np.lexsort((d_rank, d_img[d_rows], -dt.score[d_rows], acc_cat))
+    # The detections are by image, then (with categories) category, then rank: a stable
+    # sort by score keeps image then rank among equal scores, and a stable sort by category
+    # after it gives (category, score, image, rank) — the lexsort of those four keys.
+    acc = np.argsort(-dt.score[d_rows], kind="stable")
+    if p.use_categories:
+        acc = acc[np.argsort(d_cat[d_rows][acc].astype(np.int32), kind="stable")]
     d_rows, d_group, d_rank = d_rows[acc], d_group[acc], d_rank[acc]
-    by_group = np.lexsort((d_rank, d_group))
+    # Back to group order: the inverse permutation ((group, rank) pairs are unique).
+    by_group = np.empty_like(acc)
+    by_group[acc] = np.arange(len(acc))
 
     # Which objects are ignored in each area range.
     g_area = gt.area[g_rows]
@@ -567,16 +613,17 @@ def evaluate(
         p, images, categories, dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval,
         d_matched, d_good, d_out_of_range, gt.image[g_rows], g_cat_eval, g_ignore,
     )  # fmt: skip
-    precision, recall, scores = _accumulate(
+    args = (
         p, K, state.d_score, d_rank, d_cat_eval, g_cat_eval, d_matched, d_good, g_ignore,
         d_out_of_range,
     )  # fmt: skip
+    precision, recall, scores = _accumulate(*args, curves_for=_curves_needed(p))
     stats = _summarize(p, precision, recall)
     if progress:
         progress(1.0)
     return Evaluation(
-        p, images, categories, precision, recall, scores, stats, len(dt), len(gt),
-        d_rows, g_rows, d_match, d_iou, state,
+        p, images, categories, precision, recall, scores, stats, lambda: _accumulate(*args),
+        len(dt), len(gt), d_rows, g_rows, d_match, d_iou, state,
     )  # fmt: skip
 
 
@@ -795,8 +842,11 @@ def _accumulate(
     g_ignore: np.ndarray,
     d_out_of_range: np.ndarray,
     g_keep: np.ndarray | None = None,
+    curves_for: Collection[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """COCOeval.accumulate from the matches; detections come in accumulation order.
+    curves_for: the max-detections settings (indices) whose precision and scores are
+    accumulated (all by default); the others get recall only, and NaN curves.
     d_matched / d_good (W x detections): matched, and matched to an object not ignored.
     g_keep: the objects of the images evaluated (all by default)."""
     T, R = len(p.iou_thresholds), len(p.recall_thresholds)
@@ -828,17 +878,23 @@ def _accumulate(
     # Per max-detections setting: which detections count, how many per category, and the
     # running count of in-range ones per area range (ignored detections are not counted).
     cut = []
-    for max_det in p.max_detections:
+    for m, max_det in enumerate(p.max_detections):
         within = rank < max_det
         kept = np.flatnonzero(within)
         k_lo = np.searchsorted(kept, cat_start[:K])
         n_k = np.searchsorted(kept, cat_start[1:]) - k_lo
-        base = np.cumsum(in_range & within[None, :], axis=1, dtype=np.int64)  # A x n
-        before = np.zeros((A, K), np.int64)
-        if len(within):
-            before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
+        base = before = None  # only curves need the running counts
+        if curves_for is None or m in curves_for:
+            base = np.cumsum(in_range & within[None, :], axis=1, dtype=np.int64)  # A x n
+            before = np.zeros((A, K), np.int64)
+            if len(within):
+                before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
         top = score[kept[np.minimum(k_lo, len(kept) - 1)]] if len(kept) else np.zeros(K)
         cut.append((within, bool(within.all()), n_k, base, before, top))
+    # Recall-only settings count a segment's true positives by rank bucket, all at once.
+    recall_only = [m for m in range(M) if curves_for is not None and m not in curves_for]
+    by_limit = np.argsort(p.max_detections, kind="stable")
+    limits, place = np.asarray(p.max_detections)[by_limit], np.argsort(by_limit)
     # Worlds a chunk at a time: one chunk when there are few matches (few calls), else
     # about a million match events per chunk (arrays that stay in cache). Within a chunk,
     # the matches by world, then position. A detection counts (as TP or FP) unless
@@ -860,7 +916,26 @@ def _accumulate(
         m_a = world_a[w0 + m_w]
         m_good = d_good[w0 + m_w, m_pos]
         m_delta = m_good.astype(np.int32) - in_range[m_a, m_pos]
+        if recall_only:
+            # A good match at rank r counts for every setting above r: per (world,
+            # category), the count per smallest setting it fits, summed upwards.
+            g_pos = m_pos[m_good]
+            bucket = np.searchsorted(limits, rank[g_pos], side="right")
+            seg = (m_w[m_good] * K + d_cat[g_pos]) * (M + 1) + bucket
+            by_bucket = np.bincount(seg, minlength=n_w * K * (M + 1)).reshape(n_w * K, M + 1)
+            tp_within = np.cumsum(by_bucket, axis=1)  # [:, j]: rank < limits[j]
         for m, (within, all_within, n_k, base, before, top) in enumerate(cut):
+            keep_w = keep_f[rows]
+            n_k_w = np.tile(n_k, n_w)
+            if m in recall_only:
+                n_tp = tp_within[:, place[m]]
+                P[m, rows] = np.nan
+                S[m, rows] = np.nan
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    Rc[m, rows] = np.where(
+                        keep_w, np.where(n_k_w > 0, n_tp / npig_f[rows], 0.0), -1.0
+                    )
+                continue
             if all_within:
                 e_w, e_pos, e_good, e_delta = m_w, m_pos, m_good, m_delta
             else:
@@ -885,8 +960,6 @@ def _accumulate(
             n_tp = np.diff(t_first)
             c = np.arange(len(t_seg)) - t_first[t_seg] + 1
             pr = c / (counted.astype(float) + _EPS)
-            keep_w = keep_f[rows]
-            n_k_w = np.tile(n_k, n_w)
             Pm, Sm = P[m, rows], S[m, rows]
             Pm[:] = np.where(keep_w, 0.0, -1.0)[:, None]
             Sm[:] = Pm
@@ -920,6 +993,25 @@ def _accumulate(
     scores = S.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
     recall = Rc.reshape(M, A, T, K).transpose(2, 3, 1, 0)
     return precision, recall, scores
+
+
+def _curves_needed(p: Params) -> set[int]:
+    """The max-detections settings whose precision the summary's AP reads, and the last
+    (per-class AP and PR curves)."""
+    table = _KEYPOINT_STATS if p.iou_type == "keypoints" else _DETECTION_STATS
+    needed = {len(p.max_detections) - 1}
+    for _name, ap, _thr, _area, max_det in table:
+        if not ap:
+            continue
+        if p.iou_type == "keypoints" or max_det == -1:
+            wanted = max_det if p.iou_type == "keypoints" else 100
+        elif max_det < len(p.max_detections):
+            wanted = p.max_detections[max_det]
+        else:
+            continue
+        if wanted in p.max_detections:
+            needed.add(p.max_detections.index(wanted))
+    return needed
 
 
 def _least_count(thresholds: np.ndarray, total: np.ndarray) -> np.ndarray:
