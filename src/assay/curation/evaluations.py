@@ -435,15 +435,25 @@ def _metrics(
     per_class = []
     ap = _per_label(ev.per_class_ap(), len(labels))
     ap_t = _per_label(ev.per_class_ap(iou_threshold=float(p.iou_thresholds[t])), len(labels))
+    n = len(labels)
+
+    def per_label(categories: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        chosen = categories if where is None else categories[where]
+        return np.bincount(chosen, minlength=n)[:n]
+
+    tps, fps, fns = (
+        per_label(dets.category, tp_d),
+        per_label(dets.category, fp_d),
+        per_label(gt.category, fn_g),
+    )
+    truths, predicted = per_label(gt.category, ~gt.flags("crowd")), per_label(dets.category)
     for k, label in enumerate(labels):
-        tp = int(np.sum(tp_d & (dets.category == k)))
-        fp = int(np.sum(fp_d & (dets.category == k)))
-        fn = int(np.sum(fn_g & (gt.category == k)))
+        tp, fp, fn = int(tps[k]), int(fps[k]), int(fns[k])
         per_class.append(
             {
                 "label": label,
-                "ground_truth": int(np.sum((gt.category == k) & ~gt.flags("crowd"))),
-                "predictions": int(np.sum(dets.category == k)),
+                "ground_truth": int(truths[k]),
+                "predictions": int(predicted[k]),
                 "ap": _number(ap[k]),
                 "ap_at_threshold": _number(ap_t[k]),
                 "tp": tp,
