@@ -1243,3 +1243,90 @@ def test_span_evaluations_are_compared_item_by_item(client, manager, pool):
         422,
         "new",
     )
+
+
+def test_reevaluating_reuses_the_untouched_items_and_gives_the_same_numbers(
+    client, manager, world, pool, db
+):
+    """After new predictions on three items and new ground truth on one, the next
+    evaluation (same parameters) matches only those four again: its numbers are
+    pycocotools' on the new data, and its metrics and every outcome equal evaluating
+    everything again."""
+    from assay.curation import evaluations as curation_evaluations
+    from assay.curation import models as curation_models
+
+    first = evaluated(client, manager, world)
+    assert "reused" not in first["metrics"]
+    coco, results = world["coco"], list(world["results"])
+    extra = {
+        3: [12.0, 14.0, 30.0, 22.0, 0.97],
+        7: [40.0, 41.0, 25.0, 25.0, 0.33],
+        11: [5.0, 60.0, 18.0, 30.0, 0.51],
+    }
+    body = {}
+    for image_id, (x, y, w, h, score) in extra.items():
+        label = coco["annotations"][image_id]["category_id"]
+        body[f"img-{image_id:03d}"] = [
+            {"type": "box", "label": f"c{label}", "x": x, "y": y, "width": w, "height": h,
+             "confidence": score}
+        ]  # fmt: skip
+        results.append(
+            {"image_id": image_id, "category_id": label, "bbox": [x, y, w, h], "score": score}
+        )
+    ok(
+        client.post(
+            f"{world['url']}/predictions",
+            json={"model_id": world["model"]["id"], "items": body},
+            headers=manager.headers,
+        )
+    )
+    # Item 20's ground truth replaced by one box.
+    coco = dict(coco, annotations=[a for a in coco["annotations"] if a["image_id"] != 20])
+    coco["annotations"].append(
+        {"id": 99_999, "image_id": 20, "category_id": 1, "bbox": [10.0, 10.0, 30.0, 30.0],
+         "area": 900.0, "iscrowd": 0}
+    )  # fmt: skip
+    ok(
+        client.post(
+            f"{world['url']}/items",
+            json={"items": [{"reference_id": "img-020", "media": "https://media.example.test/20.jpg",
+                             "annotations": [{"type": "box", "label": "c1", "x": 10.0, "y": 10.0,
+                                              "width": 30.0, "height": 30.0}]}]},
+            headers=manager.headers,
+        )
+    )  # fmt: skip
+    again = evaluated(client, manager, world)
+    assert again["metrics"]["reused"] == {"evaluation_id": first["id"], "items": 36}
+    ev = reference(coco, results)
+    names = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"]
+    for name, theirs in zip(names, ev.stats, strict=True):
+        ours = again["metrics"]["summary"][name]
+        assert (ours if ours is not None else -1) == pytest.approx(theirs, abs=1e-12), name
+    assert again["metrics"]["summary"]["AP"] != first["metrics"]["summary"]["AP"]
+
+    # Everything evaluated again, in process, from the same data: the same metrics and
+    # the same outcome for every object.
+    with db.read() as session:
+        dataset = session.get(curation_models.Dataset, world["dataset"]["id"])
+        frame, seqs, _ = curation_evaluations.evaluation_shapes.read_shapes(
+            session, dataset, world["model"]["id"], None
+        )
+    whole = curation_evaluations.evaluate_frame(frame, seqs, world["model"]["id"], again["params"])
+    expected = dict(whole.metrics)
+    got = {k: v for k, v in again["metrics"].items() if k != "reused"}
+    assert got["totals"] == expected["totals"] and got["per_class"] == expected["per_class"]
+    assert got["confusion"]["matrix"] == expected["confusion"]["matrix"]
+    assert got["pr_curves"] == expected["pr_curves"]
+    stored = sorted(
+        (m["object_id"], m["match"], m["matched_id"], m["iou"])
+        for m in all_matches(client, manager, world, again["id"])
+    )
+    fresh = pl_rows(whole.matches)
+    assert stored == fresh and len(stored) == len(results) + len(coco["annotations"])
+
+
+def pl_rows(data: bytes) -> list[tuple]:
+    import polars as pl
+
+    frame = pl.read_parquet(io.BytesIO(data))
+    return sorted(frame.select("object_id", "match", "matched_id", "iou").iter_rows())

@@ -41,6 +41,7 @@ from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
 from assay.curation import (
+    evaluation_reuse,
     evaluation_segmentation,
     evaluation_shapes,
     evaluation_spans,
@@ -249,6 +250,7 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         task = evaluation.task
         item_ids = _scope_items(session, dataset, evaluation.scope)
         geometry: dict[str, dict] = {}
+        previous = evaluation_reuse.find_previous(session, dataset, evaluation)
         ctx.progress(0.05, 1, "reading ground truth and predictions", force=True)
         if task == "classification":
             frame, seqs, read_at = read_categories(session, dataset, model_id, item_ids)
@@ -284,7 +286,7 @@ def run_evaluation(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             None,
         )
     else:
-        result = evaluate_frame(frame, seqs, model_id, params, geometry)
+        result = evaluate_frame(frame, seqs, model_id, params, geometry, previous)
     ctx.progress(0.8, 1, "storing the results", force=True)
     with ctx.db.write() as session:
         evaluation = session.get(models.Evaluation, payload["evaluation_id"])
@@ -327,9 +329,11 @@ def evaluate_frame(
     model_id: str,
     params: dict[str, Any],
     geometry: dict[str, dict] | None = None,
+    previous: evaluation_reuse.Previous | None = None,
 ) -> Result:
     """The evaluation of read_shapes' frame (and, for segm, read_geometry's shapes): the
-    metrics, the matches (Parquet) and the state."""
+    metrics, the matches (Parquet) and the state. With an earlier evaluation of the same
+    parameters, the items untouched since keep its matches (`evaluation_reuse.py`)."""
     iou_type = params.get("iou_type", "bbox")
     if iou_type == "segm":
         frame = evaluation_shapes.with_canvas(frame)
@@ -353,16 +357,48 @@ def evaluate_frame(
         **({"keypoint_sigmas": sigmas} if sigmas is not None else {}),
     )
     categories = np.arange(len(labels))
-    ev = evaluate(gt, dets, p, image_ids=seqs, category_ids=categories)
     threshold = float(params["iou_threshold"])
-    world = ev.world(threshold, "all")
-    det, obj = ev.detections(world), ev.objects(world)
+    reused = evaluation_reuse.reusable_seqs(previous, seqs)
+    if previous is not None and len(reused):
+        # Match only the items not reused, then merge with the earlier state.
+        fresh = np.setdiff1d(seqs, reused)
+        new_gt = gt_frame.filter(pl.col("seq").is_in(fresh))
+        new_dt = dt_frame.filter(pl.col("seq").is_in(fresh))
+        part = evaluate(
+            evaluation_shapes.objects(new_gt, labels, False),
+            evaluation_shapes.objects(new_dt, labels, True),
+            p, image_ids=fresh, category_ids=categories,
+        )  # fmt: skip
+        world = part.world(threshold, "all")
+        fresh_matches = _matches_frame(
+            new_gt, new_dt, part.detections(world), part.objects(world), threshold
+        )
+        kept_items = frame.filter(pl.col("seq").is_in(reused))["item_id"].unique()
+        matches = pl.concat(
+            [
+                previous.matches.filter(pl.col("item_id").is_in(kept_items.implode())),
+                fresh_matches,
+            ],
+            how="vertical_relaxed",
+        )
+        state = MatchState.merged(
+            [evaluation_reuse.carried_state(previous, reused, labels), part.state]
+        )
+        ev = state.restricted_to(state.image_ids)
+        det, obj = evaluation_reuse.outcomes(matches, gt_frame, dt_frame)
+    else:
+        evaluated = evaluate(gt, dets, p, image_ids=seqs, category_ids=categories)
+        world = evaluated.world(threshold, "all")
+        det, obj = evaluated.detections(world), evaluated.objects(world)
+        matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
+        ev, state = evaluated, evaluated.state
     metrics = _metrics(ev, gt, dets, labels, threshold, det, obj)
     metrics["confusion"] = _confusion(gt, dets, labels, seqs, p, threshold, det, obj)
-    matches = _matches_frame(gt_frame, dt_frame, det, obj, threshold)
+    if previous is not None and len(reused):
+        metrics["reused"] = evaluation_reuse.summary(previous, reused)
     buffer = io.BytesIO()
     matches.write_parquet(buffer, compression="lz4", statistics=False)
-    return Result(metrics, buffer.getvalue(), ev.state.to_bytes(), ev)
+    return Result(metrics, buffer.getvalue(), state.to_bytes(), ev)
 
 
 OUTCOMES = {1: "tp", 2: "fp", 3: "fn", 4: "ignored"}

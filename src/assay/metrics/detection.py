@@ -29,6 +29,7 @@ Ids play no part (pycocotools' test `dtm > 0` assumes ids are not 0; COCO's star
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -292,6 +293,57 @@ class MatchState:
         return Results(
             self.params, images, self.category_ids, precision, recall, scores, stats,
             lambda: _accumulate(*args, g_keep=g_sel),
+        )  # fmt: skip
+
+    def subset(self, image_ids: Sequence[int] | np.ndarray) -> MatchState:
+        """The state of some of its images (their detections keep accumulation order)."""
+        images = np.intersect1d(self.image_ids, np.asarray(image_ids, np.int64))
+        d_sel = np.flatnonzero(np.isin(self.d_image, images))
+        g_sel = np.flatnonzero(np.isin(self.g_image, images))
+        return dataclasses.replace(
+            self,
+            image_ids=images,
+            d_image=self.d_image[d_sel], d_score=self.d_score[d_sel],
+            d_rank=self.d_rank[d_sel], d_cat=self.d_cat[d_sel],
+            d_matched=self.d_matched[:, d_sel], d_good=self.d_good[:, d_sel],
+            d_out_of_range=self.d_out_of_range[:, d_sel],
+            g_image=self.g_image[g_sel], g_cat=self.g_cat[g_sel],
+            g_ignore=self.g_ignore[:, g_sel],
+        )  # fmt: skip
+
+    def recategorised(self, mapping: np.ndarray, category_ids: np.ndarray) -> MatchState:
+        """The state with category index c renamed mapping[c] among `category_ids` (an
+        evaluation whose label set changed); detections re-sorted into accumulation order."""
+        if not self.params.use_categories:
+            return dataclasses.replace(self, category_ids=self.category_ids)
+        moved = dataclasses.replace(
+            self,
+            category_ids=np.asarray(category_ids, np.int64),
+            d_cat=np.asarray(mapping, np.int64)[self.d_cat],
+            g_cat=np.asarray(mapping, np.int64)[self.g_cat],
+        )
+        return MatchState.merged([moved])
+
+    @staticmethod
+    def merged(states: Sequence[MatchState]) -> MatchState:
+        """One state of several over disjoint images (the same params and categories), as
+        if their images had been evaluated together: matching is per image, so only the
+        accumulation order (category, score, image, rank) has to be made again."""
+        first = states[0]
+
+        def joined(name: str, axis: int = 0) -> np.ndarray:
+            return np.concatenate([getattr(s, name) for s in states], axis=axis)
+
+        d_cat, d_score, d_image, d_rank = (
+            joined("d_cat"), joined("d_score"), joined("d_image"), joined("d_rank"),
+        )  # fmt: skip
+        order = np.lexsort((d_rank, d_image, -d_score, d_cat))
+        return MatchState(
+            first.params, np.unique(joined("image_ids")), first.category_ids,
+            d_image[order], d_score[order], d_rank[order], d_cat[order],
+            joined("d_matched", 1)[:, order], joined("d_good", 1)[:, order],
+            joined("d_out_of_range", 1)[:, order],
+            joined("g_image"), joined("g_cat"), joined("g_ignore", 1),
         )  # fmt: skip
 
     _ARRAYS = (
