@@ -316,12 +316,16 @@ class MatchState:
         evaluation whose label set changed); detections re-sorted into accumulation order."""
         if not self.params.use_categories:
             return dataclasses.replace(self, category_ids=self.category_ids)
+        mapping = np.asarray(mapping, np.int64)
         moved = dataclasses.replace(
             self,
             category_ids=np.asarray(category_ids, np.int64),
-            d_cat=np.asarray(mapping, np.int64)[self.d_cat],
-            g_cat=np.asarray(mapping, np.int64)[self.g_cat],
+            d_cat=mapping[self.d_cat],
+            g_cat=mapping[self.g_cat],
         )
+        used = mapping[np.unique(self.d_cat)]
+        if np.all(np.diff(used) > 0):
+            return moved  # the categories keep their order: so do the detections
         return MatchState.merged([moved])
 
     @staticmethod
@@ -337,7 +341,10 @@ class MatchState:
         d_cat, d_score, d_image, d_rank = (
             joined("d_cat"), joined("d_score"), joined("d_image"), joined("d_rank"),
         )  # fmt: skip
-        order = np.lexsort((d_rank, d_image, -d_score, d_cat))
+        if sum(len(s.d_cat) > 0 for s in states) == 1 and len(states) > 1:
+            order = slice(None)  # one state's detections, already in accumulation order
+        else:
+            order = np.lexsort((d_rank, d_image, -d_score, d_cat))
         return MatchState(
             first.params, np.unique(joined("image_ids")), first.category_ids,
             d_image[order], d_score[order], d_rank[order], d_cat[order],
