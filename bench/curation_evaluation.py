@@ -6,11 +6,13 @@
 A dataset of --images items with ~--per-image ground-truth boxes each and a model's
 --predictions boxes (bench/metrics_coco.py's generator: 80 classes, crowd regions, misses,
 duplicates, false alarms) is loaded through the API; then, --repeats times, an evaluation
-is started (`POST /datasets/{id}/evaluations`) and timed until it is done: reading every
-shape of the ground truth and the predictions, the COCO evaluation (pycocotools' numbers),
-the metrics, and the writeback of every object's outcome in one transaction. Then the first
-query on the outcomes (`prediction.match = fp`: the snapshot joins them), and a 10 % slice
-re-evaluated from the stored matches, over HTTP.
+is started (`POST /datasets/{id}/evaluations`, each run with its own writeback threshold, so
+none reuses another's matches) and timed until it is done: reading every shape of the ground
+truth and the predictions, the COCO evaluation (pycocotools' numbers), the metrics, and the
+writeback of every object's outcome in one transaction. Then 1 % of the items get a new
+prediction and the last evaluation runs again, matching only those (`evaluation_reuse.py`).
+Then the first query on the outcomes (`prediction.match = fp`: the snapshot joins them),
+and a 10 % slice re-evaluated from the stored matches, over HTTP.
 
 Then, unless --no-page, the Models page of the evaluation in headless Chromium (Debian's):
 the time from navigating to it until its summary, per-class table, PR curves, confidence
@@ -116,13 +118,31 @@ def main() -> None:
         print(f"loaded through the API in {time.perf_counter() - started:.0f} s", flush=True)
 
         times, evaluation = [], None
-        for _ in range(args.repeats):
+        # Each run its own writeback threshold: the same work, and no earlier evaluation of
+        # the same parameters to reuse — every run matches everything.
+        for k in range(args.repeats):
             started = time.perf_counter()
-            evaluation = api.post(f"{url}/evaluations", json={"model_id": model["id"]}).json()
+            params = {"iou_threshold": round(0.5 + 0.05 * k, 2)}
+            body = {"model_id": model["id"], "params": params}
+            evaluation = api.post(f"{url}/evaluations", json=body).json()
             job = wait_job(api, evaluation["job_id"])
             times.append(time.perf_counter() - started)
             print(f"  evaluation with writeback: {times[-1]:.2f} s ({job['result']})", flush=True)
+        # Then 1 % of the items get a new prediction and the last evaluation is run again:
+        # only those are matched, the rest reuse the stored matches.
+        changed = {
+            f"img-{i}": [box([10.0, 10.0, 20.0, 20.0], 1, confidence=0.5)] for i in ids[::100]
+        }
+        api.post(
+            f"{url}/predictions", json={"model_id": model["id"], "items": changed}
+        ).raise_for_status()
+        started = time.perf_counter()
+        evaluation = api.post(f"{url}/evaluations", json=body).json()
+        wait_job(api, evaluation["job_id"])
+        again = time.perf_counter() - started
         done = api.get(f"{url}/evaluations/{evaluation['id']}").json()
+        reused = done["metrics"].get("reused", {}).get("items", 0)
+        print(f"  re-evaluated after 1 % changed: {again:.2f} s ({reused:,} items reused)")
         totals = done["metrics"]["totals"]
 
         started = time.perf_counter()
@@ -157,7 +177,9 @@ def main() -> None:
             f"curation_evaluation: {args.images:,} images / {len(coco['annotations']):,} objects / "
             f"{len(results):,} predictions: evaluation with writeback p50 {median:.2f} s "
             f"(runs {', '.join(f'{t:.2f}' for t in times)}; FiftyOne evaluate_detections "
-            f"1,346 s here), AP {done['metrics']['summary']['AP']:.4f}, TP/FP/FN "
+            f"1,346 s here); again after 1 % of the items changed {again:.2f} s "
+            f"({reused:,} items' matches reused), "
+            f"AP {done['metrics']['summary']['AP']:.4f}, TP/FP/FN "
             f"{totals['tp']:,}/{totals['fp']:,}/{totals['fn']:,}; first query on the outcomes "
             f"{first_query * 1000:.0f} ms, next {query_again * 1000:.0f} ms; 10 % slice "
             f"re-evaluated over HTTP p50 {statistics.median(slice_times) * 1000:.0f} ms "
