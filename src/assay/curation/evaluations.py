@@ -29,6 +29,7 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -594,13 +595,40 @@ def _evaluated_seqs(evaluation: models.Evaluation) -> np.ndarray:
     """The items an evaluation evaluated (detection: every item in scope; classification
     and spans: the items with a category or a span)."""
     if evaluation.task == "detection":
-        return load_state(evaluation.state).image_ids
+        return load_state(evaluation).image_ids
     with np.load(io.BytesIO(evaluation.state)) as stored:
         return np.unique(stored["seq"])
 
 
-def load_state(data: bytes) -> MatchState:
-    return MatchState.from_bytes(data)
+class _States:
+    """The last few finished evaluations' states, parsed, by evaluation id: a done
+    evaluation's state never changes, and reading and unpacking it (megabytes at 100,000
+    items) is most of what a slice's numbers cost over HTTP."""
+
+    SIZE = 4
+
+    def __init__(self) -> None:
+        self._found: dict[str, MatchState] = {}
+        self._lock = threading.Lock()
+
+    def of(self, evaluation: models.Evaluation) -> MatchState:
+        with self._lock:
+            found = self._found.pop(evaluation.id, None)
+        if found is None:
+            found = MatchState.from_bytes(evaluation.state)
+        with self._lock:
+            self._found[evaluation.id] = found  # the newest last
+            while len(self._found) > self.SIZE:
+                self._found.pop(next(iter(self._found)))
+        return found
+
+
+STATES = _States()
+
+
+def load_state(evaluation: models.Evaluation) -> MatchState:
+    """A done detection evaluation's state (parsed once per process)."""
+    return STATES.of(evaluation)
 
 
 def metrics_for_items(
@@ -608,25 +636,21 @@ def metrics_for_items(
 ) -> dict[str, Any]:
     """Summary and per-class AP of the evaluation restricted to some of its items (a slice),
     from the stored matches."""
-    if evaluation.status != "done" or evaluation.state is None:
+    # Done means its results are stored (one transaction); not reading them here lets a
+    # parsed state be reused (`STATES`).
+    if evaluation.status != "done":
         raise Invalid(
             f"evaluation {evaluation.id} is {evaluation.status}, not done", field="evaluation_id"
         )
-    wanted = set(item_ids)
-    seqs = [
-        seq
-        for item_id, seq in session.execute(
-            select(ITEMS.c.id, ITEMS.c.seq).where(ITEMS.c.dataset_id == dataset.id)
-        )
-        if item_id in wanted
-    ]
+    items = SNAPSHOTS.get(session, dataset).items
+    seqs = items.filter(pl.col("item_id").is_in(list(item_ids)))["seq"].to_list()
     if evaluation.task == "classification":
         return _categories_for(evaluation, np.asarray(seqs, np.int64))
     if evaluation.task == "spans":
         return evaluation_spans.spans_for(evaluation, np.asarray(seqs, np.int64))
     if evaluation.task == "segmentation":
         return evaluation_segmentation.segmentation_for(evaluation, np.asarray(seqs, np.int64))
-    ev = load_state(evaluation.state).restricted_to(np.asarray(seqs, np.int64))
+    ev = load_state(evaluation).restricted_to(np.asarray(seqs, np.int64))
     labels = (evaluation.metrics or {}).get("labels", [])
     ap = _per_label(ev.per_class_ap(), len(labels))
     return {
@@ -662,7 +686,7 @@ def compare(
     deltas (new - base), and the items where the new model does worse (more false
     positives plus misses), worst first."""
     for which, found in (("base", base), ("new", new)):
-        if found.status != "done" or found.state is None or found.matches is None:
+        if found.status != "done":
             raise Invalid(f"evaluation {found.id} is {found.status}, not done", field=which)
         if found.task not in COMPARABLE:
             raise Invalid(
@@ -702,7 +726,7 @@ def compare(
                 "summary": part_metrics["summary"],
                 "per_class": {c["label"]: c for c in part_metrics["per_class"]},
             }
-        part = load_state(found.state).restricted_to(common)
+        part = load_state(found).restricted_to(common)
         labels = (found.metrics or {}).get("labels", [])
         ap = _per_label(part.per_class_ap(), len(labels))
         return {

@@ -741,9 +741,12 @@ def _candidate_pairs(
     """by_group orders the detections by group (their own order is accumulation's)."""
     floor = min(float(np.min(p.iou_thresholds)), _IOU_CAP) if len(p.iou_thresholds) else 1.0
     # Groups with both detections and objects, and where each group's rows start.
-    groups, g_start, g_count = np.unique(g_group, return_index=True, return_counts=True)
-    d_groups, d_start, d_count = np.unique(d_group[by_group], return_index=True, return_counts=True)
-    both, gi, di = np.intersect1d(groups, d_groups, assume_unique=True, return_indices=True)
+    groups, g_start, g_count = _runs(g_group)  # both already sorted: no sort again
+    d_groups, d_start, d_count = _runs(d_group[by_group])
+    at = np.minimum(np.searchsorted(d_groups, groups), max(len(d_groups) - 1, 0))
+    gi = np.flatnonzero(d_groups[at] == groups) if len(d_groups) else np.zeros(0, np.int64)
+    di = at[gi]
+    both = groups[gi]
     n_pairs = d_count[di] * g_count[gi]
     out_d, out_g, out_iou = [], [], []
     # Blocks of whole groups, so memory stays bounded however many pairs there are.
@@ -789,6 +792,15 @@ def _candidate_pairs(
     if not out_d:
         return _Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     return _Pairs(np.concatenate(out_d), np.concatenate(out_g), np.concatenate(out_iou))
+
+
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(..., return_index=True, return_counts=True) of keys already sorted."""
+    if not len(sorted_keys):
+        empty = np.zeros(0, np.int64)
+        return sorted_keys[:0], empty, empty
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    return sorted_keys[starts], starts, np.diff(np.r_[starts, len(sorted_keys)])
 
 
 def _keypoint_boxes(gt: Objects, rows: np.ndarray) -> np.ndarray:
