@@ -2,10 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Two test workers per core: most tests wait on a server, a client subprocess or Chromium
-# (with one per core the run used 100 % of a 2-core machine's 200 %; with two, a third less
-# wall time).
-PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
+PYTEST_WORKERS ?= auto
 # `make demo PORT=8001 DATA_DIR=/tmp/demo HOST=0.0.0.0`
 PORT ?= 8000
 HOST ?= 127.0.0.1

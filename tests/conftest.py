@@ -77,14 +77,22 @@ def db_template(
     cluster = request.getfixturevalue("pg_cluster")
     if cluster is None:
         pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
+    # A name of its own: a session fixture with parameters is set up again whenever the
+    # tests a worker runs switch dialect (xdist's worksteal hands tests over in any order),
+    # and the cluster outlives each set-up.
+    name = f"assay_template_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql("CREATE DATABASE assay_template")
-    admin.dispose()
-    db = Database(cluster.url("assay_template"))
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    db = Database(cluster.url(name))
     migrate.upgrade(db)
     db.dispose()
-    yield DatabaseTemplate("postgresql", "assay_template", cluster)
+    try:
+        yield DatabaseTemplate("postgresql", name, cluster)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
 
 
 @pytest.fixture
