@@ -23,7 +23,15 @@ from tests.support.servers import REPO, Process
 
 
 def test_seed_demo_creates_once_then_reuses(settings, db):
+    """One seeding (each costs seconds of the suite) checked three ways: the credentials and
+    people, the labeling project, the quality lab; a second run adds nothing."""
     first = seed_demo(settings)
+    check_credentials_and_people(first, settings, db)
+    check_labelable_project(first, settings, db)
+    check_quality_lab(first, settings, db)
+
+
+def check_credentials_and_people(first, settings, db) -> None:
     assert first.email == DEMO_EMAIL and first.path == settings.data_dir / CREDENTIALS_FILE
     assert stat.S_IMODE(os.stat(first.path).st_mode) == 0o600
     saved = json.loads(first.path.read_text())
@@ -174,13 +182,13 @@ def wait_ready(http: httpx.Client, process: Process, timeout: float = 150) -> bo
     return False
 
 
-def test_demo_workspace_has_a_labelable_project_of_real_images(settings, db):
+def check_labelable_project(first, settings, db) -> None:
+    """The demo workspace has a labelable project of real images."""
     from sqlalchemy import func, select
 
     from assay.core import models as core_models
     from assay.labeling import annotations, demo_data, models, taxonomy
 
-    first = seed_demo(settings)
     seed_demo(settings)  # a second run adds nothing
     with db.read() as session:
         projects = session.scalars(
@@ -217,13 +225,13 @@ def test_demo_workspace_has_a_labelable_project_of_real_images(settings, db):
         assert all(t.params["image_width"] > 0 for t in tasks)
 
 
-def test_demo_quality_lab_has_a_course_gold_and_labelers_with_history(settings, db):
+def check_quality_lab(credentials, settings, db) -> None:
+    """The quality lab has a course, gold, and labelers with history."""
     from sqlalchemy import func, select
 
     from assay.core import models as core_models
     from assay.labeling import demo_quality, models
 
-    credentials = seed_demo(settings)
     assert seed_demo(settings) == credentials  # nothing simulated twice
     pid = credentials.quality_project_id
     assert pid is not None
