@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.curation import models
+from assay.curation import evaluation_shapes, models
 from assay.curation.snapshots import SNAPSHOTS
 
 NONE_LABEL = "(none)"
@@ -29,12 +29,7 @@ def read_categories(
     """The category shapes of the ground truth and of the model (item_id, seq, source,
     object_id, label, confidence, class_pdf as JSON text), the seqs in scope, the revision."""
     snapshot = SNAPSHOTS.get(session, dataset)
-    items = snapshot.items.select(
-        pl.col("row").cast(pl.UInt32).alias("item_row"), "item_id", pl.col("seq").cast(pl.Int64)
-    )
-    if item_ids is not None:
-        items = items.filter(pl.col("item_id").is_in(list(item_ids)))
-    seqs = np.sort(items["seq"].to_numpy())
+    items, seqs = evaluation_shapes.scoped_items(snapshot.items, item_ids)
     source = pl.col("object_id").str.split(":").list.get(1)
     frame = (
         snapshot.objects.lazy()

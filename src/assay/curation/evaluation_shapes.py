@@ -59,6 +59,22 @@ COLUMNS = {
 }  # fmt: skip
 
 
+def scoped_items(
+    items: pl.DataFrame, item_ids: Sequence[str] | None, *extra: pl.Expr
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """The snapshot's items in scope (item_row, item_id, seq and `extra` columns) and their
+    seqs, sorted."""
+    found = items.select(
+        pl.col("row").cast(pl.UInt32).alias("item_row"),
+        "item_id",
+        pl.col("seq").cast(pl.Int64),
+        *extra,
+    )
+    if item_ids is not None:
+        found = found.filter(pl.col("item_id").is_in(list(item_ids)))
+    return found, np.sort(found["seq"].to_numpy())
+
+
 def read_shapes(
     session: Session,
     dataset: models.Dataset,
@@ -70,16 +86,12 @@ def read_shapes(
     type compares (`COLUMNS`), the seqs of the items in scope, and the revision read — from
     the dataset's snapshot (parsed once per process and caught up), not the rows."""
     snapshot = SNAPSHOTS.get(session, dataset)
-    items = snapshot.items.select(
-        pl.col("row").cast(pl.UInt32).alias("item_row"),
-        "item_id",
-        pl.col("seq").cast(pl.Int64),
+    items, seqs = scoped_items(
+        snapshot.items,
+        item_ids,
         pl.col("width").alias("image_width"),
         pl.col("height").alias("image_height"),
     )
-    if item_ids is not None:
-        items = items.filter(pl.col("item_id").is_in(list(item_ids)))
-    seqs = np.sort(items["seq"].to_numpy())
     objects = snapshot.objects
     if objects.height == 0 or "x" not in objects.columns:
         return pl.DataFrame(schema=COLUMNS), seqs, snapshot.revision

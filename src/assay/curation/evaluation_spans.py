@@ -49,12 +49,7 @@ def read_spans(
     """The span shapes of the ground truth and of the model in scope (item_id, seq, source,
     object_id, label, confidence, start, end), the seqs in scope, the revision read."""
     snapshot = SNAPSHOTS.get(session, dataset)
-    items = snapshot.items.select(
-        pl.col("row").cast(pl.UInt32).alias("item_row"), "item_id", pl.col("seq").cast(pl.Int64)
-    )
-    if item_ids is not None:
-        items = items.filter(pl.col("item_id").is_in(list(item_ids)))
-    seqs = np.sort(items["seq"].to_numpy())
+    items, seqs = evaluation_shapes.scoped_items(snapshot.items, item_ids)
     object_id = pl.col("object_id")
     ground_truth = object_id.str.contains(f":{models.GROUND_TRUTH}:", literal=True)
     predicted = object_id.str.contains(f":{model_id}:", literal=True)
