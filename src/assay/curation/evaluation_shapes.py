@@ -75,6 +75,22 @@ def scoped_items(
     return found, np.sort(found["seq"].to_numpy())
 
 
+def of_sources(model_id: str) -> tuple[pl.Expr, pl.Expr]:
+    """Whether an object is the ground truth's or the model's, and its `source` column. The
+    source's id is the object id's middle part: "<item>:<source id>:<place>" (item ids have
+    no colon)."""
+    object_id = pl.col("object_id")
+    ground_truth = object_id.str.contains(f":{models.GROUND_TRUTH}:", literal=True)
+    predicted = object_id.str.contains(f":{model_id}:", literal=True)
+    source = (
+        pl.when(ground_truth)
+        .then(pl.lit(models.GROUND_TRUTH))
+        .otherwise(pl.lit(model_id))
+        .alias("source")
+    )
+    return ground_truth | predicted, source
+
+
 def read_shapes(
     session: Session,
     dataset: models.Dataset,
@@ -100,22 +116,15 @@ def read_shapes(
         if "attributes.iscrowd" in objects.columns
         else pl.lit(False)
     )
-    # The source's id is the object id's middle part: "<item>:<source id>:<place>" (item
-    # ids have no colon).
-    object_id = pl.col("object_id")
-    ground_truth = object_id.str.contains(f":{models.GROUND_TRUTH}:", literal=True)
-    predicted = object_id.str.contains(f":{model_id}:", literal=True)
+    wanted, source = of_sources(model_id)
     frame = (
         objects.lazy()
-        .filter(pl.col("type").is_in(SHAPE_TYPES[iou_type]) & (ground_truth | predicted))
+        .filter(pl.col("type").is_in(SHAPE_TYPES[iou_type]) & wanted)
         .join(items.lazy(), on="item_row", how="inner")
         .select(
             "item_id",
             "seq",
-            pl.when(ground_truth)
-            .then(pl.lit(models.GROUND_TRUTH))
-            .otherwise(pl.lit(model_id))
-            .alias("source"),
+            source,
             "object_id",
             "type",
             "label",

@@ -50,20 +50,15 @@ def read_spans(
     object_id, label, confidence, start, end), the seqs in scope, the revision read."""
     snapshot = SNAPSHOTS.get(session, dataset)
     items, seqs = evaluation_shapes.scoped_items(snapshot.items, item_ids)
-    object_id = pl.col("object_id")
-    ground_truth = object_id.str.contains(f":{models.GROUND_TRUTH}:", literal=True)
-    predicted = object_id.str.contains(f":{model_id}:", literal=True)
+    wanted, source = evaluation_shapes.of_sources(model_id)
     frame = (
         snapshot.objects.lazy()
-        .filter((pl.col("type") == "span") & (ground_truth | predicted))
+        .filter((pl.col("type") == "span") & wanted)
         .join(items.lazy(), on="item_row", how="inner")
         .select(
             "item_id",
             "seq",
-            pl.when(ground_truth)
-            .then(pl.lit(models.GROUND_TRUTH))
-            .otherwise(pl.lit(model_id))
-            .alias("source"),
+            source,
             "object_id",
             "type",
             "label",
