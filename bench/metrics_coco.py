@@ -33,7 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from assay.metrics.detection import Params, evaluate, objects_from_coco  # noqa: E402
+from assay.metrics.coco_json import objects_from_coco  # noqa: E402
+from assay.metrics.detection import Params, evaluate  # noqa: E402
 
 
 def generate(

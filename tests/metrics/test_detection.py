@@ -9,7 +9,8 @@ import io
 import numpy as np
 import pytest
 
-from assay.metrics.detection import Params, evaluate, objects_from_coco
+from assay.metrics.coco_json import objects_from_coco
+from assay.metrics.detection import Params, evaluate
 
 pycocotools = pytest.importorskip("pycocotools")
 from pycocotools.coco import COCO  # noqa: E402
