@@ -612,26 +612,30 @@ def evaluate(
     # are not used); detections by score, stable, cut at the largest max-detections.
     g_order = np.lexsort((g_rows, g_cat[g_rows], g_group))
     g_rows, g_group = g_rows[g_order], g_group[g_order]
+    score = dt.score[d_rows]
+    ranked = _ScoreRanks(score)
     if p.use_categories:
-        # A group is one image's one category: by group, then score, then input order — two
-        # stable sorts (d_rows is ascending) instead of a four-key lexsort.
-        by_score = np.argsort(-dt.score[d_rows], kind="stable")
-        d_order = by_score[np.argsort(d_group[by_score], kind="stable")]
+        # A group is one image's one category: by group, then score, then input order (d_rows
+        # is ascending) — one sort of unique integer keys.
+        d_order = _unique_key_order(d_group, ranked.position)
     else:
-        d_order = np.lexsort((d_rows, d_cat[d_rows], -dt.score[d_rows], d_group))
+        d_order = np.lexsort((d_rows, d_cat[d_rows], -score, d_group))
     d_rows, d_group = d_rows[d_order], d_group[d_order]
     d_rank = _rank_in_group(d_group)
     cut = d_rank < p.max_detections[-1]
+    kept = d_order[cut]
     d_rows, d_group, d_rank = d_rows[cut], d_group[cut], d_rank[cut]
     # From here on detections are in the order accumulation reads them (pycocotools: by
     # category, then score with a stable sort over images in id order, each image's by
     # score): matches land where precision is counted, with no gathers.
-    # The detections are by image, then (with categories) category, then rank: a stable
-    # sort by score keeps image then rank among equal scores, and a stable sort by category
-    # after it gives (category, score, image, rank) — the lexsort of those four keys.
-    acc = np.argsort(-dt.score[d_rows], kind="stable")
-    if p.use_categories:
-        acc = acc[np.argsort(d_cat[d_rows][acc].astype(np.int32), kind="stable")]
+    # The detections are by image, then (with categories) category, then rank: ordered by
+    # (category, score, position), that is (category, score, image, rank) — the lexsort of
+    # those four keys. Equal scores need the position; distinct ones are the order alone.
+    cats = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
+    if ranked.ties:
+        acc = _unique_key_order(cats, ranked.dense[kept], np.arange(len(kept)))
+    else:
+        acc = _unique_key_order(cats, ranked.position[kept])
     d_rows, d_group, d_rank = d_rows[acc], d_group[acc], d_rank[acc]
     # Back to group order: the inverse permutation ((group, rank) pairs are unique).
     by_group = np.empty_like(acc)
@@ -663,11 +667,11 @@ def evaluate(
     d_good = np.zeros_like(d_matched)
     if len(g_rows):
         world_a = np.repeat(np.arange(len(p.area_ranges)), len(p.iou_thresholds))
-        g_good = ~g_ignore
-        for w in range(len(world_a)):  # a world's row at a time: no index arrays of matches
-            np.logical_and(
-                d_matched[w], g_good[world_a[w]][np.maximum(d_match[w], 0)], out=d_good[w]
-            )
+        # Matched to an object not ignored; an unmatched detection's -1 reads the False
+        # appended to each row. A world's row at a time: no index arrays of matches.
+        g_good = np.c_[~g_ignore, np.zeros(len(g_ignore), bool)]
+        for w in range(len(world_a)):
+            np.take(g_good[world_a[w]], d_match[w], out=d_good[w])
     state = MatchState(
         p, images, categories, dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval,
         d_matched, d_good, d_out_of_range, gt.image[g_rows], g_cat_eval, g_ignore,
@@ -711,6 +715,70 @@ def _rank_in_group(groups: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
     lengths = np.diff(np.r_[starts, n])
     return np.arange(n) - np.repeat(starts, lengths)
+
+
+class _ScoreRanks:
+    """Detections' scores ranked high to low: `position` is each one's place in the stable
+    order (ties by input order, so unique), `dense` equal for equal scores, `ties` whether
+    any two are equal. Sorting floats stably costs five times a sort of unique integers."""
+
+    def __init__(self, score: np.ndarray) -> None:
+        n = len(score)
+        if np.isnan(score).any():  # NaN last, in input order, as a stable sort puts them
+            order = np.argsort(-score, kind="stable")
+            ordered = score[order]
+            nan = np.isnan(ordered)
+            same = (ordered[1:] == ordered[:-1]) | (nan[1:] & nan[:-1])
+            new = np.r_[True, ~same]
+            self.ties = not new.all()
+        else:
+            order = np.argsort(-score)
+            ordered = score[order]
+            new = np.r_[True, ordered[1:] != ordered[:-1]]
+            self.ties = not new.all()
+            if self.ties:  # equal scores by input order
+                dense = np.empty(n, np.int64)
+                dense[order] = np.cumsum(new) - 1
+                order = _unique_key_order(dense, np.arange(n))
+                ordered = score[order]
+                new = np.r_[True, ordered[1:] != ordered[:-1]]
+        self.position = np.empty(n, np.int64)
+        self.position[order] = np.arange(n)
+        self.dense = self.position
+        if self.ties:
+            self.dense = np.empty(n, np.int64)
+            self.dense[order] = np.cumsum(new) - 1
+
+
+def _unique_key_order(*keys: np.ndarray) -> np.ndarray:
+    """np.lexsort's order of non-negative integer keys given most significant first, whose
+    combination is unique (the last key tells any two rows apart): one unstable sort of
+    the keys packed into an int64 (stability is moot when keys are unique), or lexsort
+    when they do not fit."""
+    n = len(keys[0])
+    if not n:
+        return np.zeros(0, np.int64)
+    packed = np.zeros(n, np.int64)
+    span = 1
+    for key in keys:
+        size = int(key.max()) + 1
+        span *= size
+        if span >= 1 << 62:
+            return np.lexsort(keys[::-1])
+        packed *= size
+        packed += key
+    return np.argsort(packed)
+
+
+def _nonzero_2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.nonzero of a C-contiguous 2-D mask, a third of its time: flat positions split by
+    the row length (in 32 bits when they fit)."""
+    n = mask.shape[1]
+    flat = np.flatnonzero(mask)
+    if mask.size < 1 << 31:
+        flat = flat.astype(np.int32)
+    row = flat // max(n, 1)
+    return row, flat - row * n
 
 
 def _no_keypoints(keypoints: np.ndarray) -> np.ndarray:
@@ -983,7 +1051,7 @@ def _accumulate(
     for w0, w1 in itertools.pairwise(bounds):
         n_w = w1 - w0
         rows = slice(w0 * K, w1 * K)
-        m_w, m_pos = np.nonzero(d_matched[w0:w1])
+        m_w, m_pos = _nonzero_2d(d_matched[w0:w1])
         m_a = world_a[w0 + m_w]
         m_good = d_good[w0 + m_w, m_pos]
         m_delta = m_good.astype(np.int32) - in_range[m_a, m_pos]
