@@ -613,7 +613,7 @@ def evaluate(
     g_order = np.lexsort((g_rows, g_cat[g_rows], g_group))
     g_rows, g_group = g_rows[g_order], g_group[g_order]
     score = dt.score[d_rows]
-    ranked = _ScoreRanks(score)
+    ranked = _Ranks(score)
     if p.use_categories:
         # A group is one image's one category: by group, then score, then input order (d_rows
         # is ascending) — one sort of unique integer keys.
@@ -717,31 +717,32 @@ def _rank_in_group(groups: np.ndarray) -> np.ndarray:
     return np.arange(n) - np.repeat(starts, lengths)
 
 
-class _ScoreRanks:
-    """Detections' scores ranked high to low: `position` is each one's place in the stable
-    order (ties by input order, so unique), `dense` equal for equal scores, `ties` whether
-    any two are equal. Sorting floats stably costs five times a sort of unique integers."""
+class _Ranks:
+    """Values ranked high to low, equal ones by `then` (non-negative integers, ascending)
+    and then input order: `position` is each one's place in that order (unique), `dense`
+    equal for equal values, `ties` whether any two values are equal. Sorting floats stably
+    costs five times a sort of unique integers, so ties are broken by a second sort only
+    when there are any."""
 
-    def __init__(self, score: np.ndarray) -> None:
-        n = len(score)
-        if np.isnan(score).any():  # NaN last, in input order, as a stable sort puts them
-            order = np.argsort(-score, kind="stable")
-            ordered = score[order]
-            nan = np.isnan(ordered)
-            same = (ordered[1:] == ordered[:-1]) | (nan[1:] & nan[:-1])
-            new = np.r_[True, ~same]
-            self.ties = not new.all()
+    def __init__(self, values: np.ndarray, then: np.ndarray | None = None) -> None:
+        n = len(values)
+        extra = () if then is None else (then,)
+        nan = np.isnan(values)
+        if nan.any():  # NaN last, as numpy's sorts put them
+            order = np.lexsort((np.arange(n), *extra, -values))
+            ordered, nan = values[order], nan[order]
+            new = np.r_[True, ~((ordered[1:] == ordered[:-1]) | (nan[1:] & nan[:-1]))]
         else:
-            order = np.argsort(-score)
-            ordered = score[order]
+            order = np.argsort(-values)
+            ordered = values[order]
             new = np.r_[True, ordered[1:] != ordered[:-1]]
-            self.ties = not new.all()
-            if self.ties:  # equal scores by input order
+            if not new.all():  # equal values by `then`, then input order
                 dense = np.empty(n, np.int64)
                 dense[order] = np.cumsum(new) - 1
-                order = _unique_key_order(dense, np.arange(n))
-                ordered = score[order]
+                order = _unique_key_order(dense, *extra, np.arange(n))
+                ordered = values[order]
                 new = np.r_[True, ordered[1:] != ordered[:-1]]
+        self.ties = not new.all()
         self.position = np.empty(n, np.int64)
         self.position[order] = np.arange(n)
         self.dense = self.position
@@ -905,7 +906,8 @@ def _match(
     contested_d[pairs.d[contested_g[pairs.g]]] = True
     # Free detections first (as rank 0: they do not interact), then the contested by rank.
     step_key = np.where(contested_d[pairs.d], rank + 1, 0)
-    order = np.lexsort((-pairs.g, -pairs.iou, pairs.d, step_key))
+    best_first = _Ranks(pairs.iou, then=n_g - 1 - pairs.g).position
+    order = _unique_key_order(step_key, pairs.d, best_first)
     d, g, iou, step_key = pairs.d[order], pairs.g[order], pairs.iou[order], step_key[order]
     crowd = g_crowd[g]
     d_start = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
