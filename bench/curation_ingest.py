@@ -69,16 +69,18 @@ def tree(pid: int) -> list[int]:
     return found
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process (all its threads)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time the process tree has used (all threads, all children)."""
-    total = 0.0
-    for member in tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return sum(own_cpu_seconds(member) for member in tree(pid))
 
 
 def rss_kib(pid: int) -> tuple[int, int]:
@@ -127,6 +129,7 @@ def main() -> None:
         objects = 0
         rss_start = rss_kib(server.proc.pid)[0]
         cpu_start = cpu_seconds(server.proc.pid)
+        cpu_at_start = {pid: own_cpu_seconds(pid) for pid in tree(server.proc.pid)}
 
         def post(path: Path) -> dict:
             data = path.read_bytes()
@@ -145,6 +148,15 @@ def main() -> None:
                     print(f"  {done:,} items, {done / (time.perf_counter() - started):,.0f}/s")
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds(server.proc.pid) - cpu_start
+        # Is the work spread over the serving processes? (One process taking both requests
+        # would serialise them on its GIL.)
+        shares = {
+            pid: own_cpu_seconds(pid) - cpu_at_start.get(pid, 0.0) for pid in tree(server.proc.pid)
+        }
+        print(
+            "  server CPU per process over the run: "
+            + ", ".join(f"{s:.1f} s" for s in sorted(shares.values(), reverse=True) if s >= 0.1)
+        )
         rss_end, rss_peak = rss_kib(server.proc.pid)
         count = api.get(f"/datasets/{dataset['id']}").json()
         assert count["item_count"] == args.items, count

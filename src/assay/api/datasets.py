@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -155,6 +155,10 @@ _APPEND_BODY: dict[str, Any] = {
 }
 
 
+# Appends at least this large close their connection once answered (see append_items).
+SPREAD_BODY_BYTES = 1 << 20
+
+
 @router.post(
     "/datasets/{dataset_id}/items",
     response_model=schemas.AppendResult,
@@ -162,12 +166,19 @@ _APPEND_BODY: dict[str, Any] = {
     openapi_extra=_APPEND_BODY,
 )
 async def append_items(
-    dataset_id: str, request: Request, actor: CurrentActor, db: Db, ctx: Ctx
+    dataset_id: str, request: Request, response: Response, actor: CurrentActor, db: Db, ctx: Ctx
 ) -> schemas.AppendResult:
     """Add items in bulk, or update them by reference id: all or nothing, and answered only
     once written. A retry of the same append updates what the first one wrote, so it is
     safe to repeat."""
     body = await request.body()
+    if len(body) >= SPREAD_BODY_BYTES:
+        # Decoding and checking a large append is a second of Python holding this process's
+        # GIL. A loader's kept-alive connections tend to land on one server process (the
+        # first to accept), which then runs their appends one at a time while the others
+        # idle; closing after a large append lets the next one be accepted by whichever
+        # process is free (bench/curation_ingest.py: one process did all the work before).
+        response.headers["Connection"] = "close"
 
     def work() -> schemas.AppendResult:
         append = wire.decode(body, wire.AppendIn)

@@ -211,8 +211,8 @@ class PreparedAppend:
     another holds SQLite's single writer (bench/curation_ingest.py)."""
 
     append: wire.AppendIn
-    rows: list[tuple[bytes, bytes]]  # per item: metadata and tags as JSON text
-    shapes: list[bytes | None]  # per item: its ground truth as JSON text, checked (None: none)
+    rows: list[tuple[str, str]]  # per item: metadata and tags as JSON text
+    shapes: list[str | None]  # per item: its ground truth as JSON text, checked (None: none)
 
 
 def prepare_append(*, append: wire.AppendIn, max_items: int) -> PreparedAppend:
@@ -225,8 +225,8 @@ def prepare_append(*, append: wire.AppendIn, max_items: int) -> PreparedAppend:
             field="items",
         )
     first: dict[str, int] = {}
-    rows: list[tuple[bytes, bytes]] = []
-    shapes: list[bytes | None] = []
+    rows: list[tuple[str, str]] = []
+    shapes: list[str | None] = []
     for i, item in enumerate(items):
         if item.reference_id in first:
             raise Invalid(
@@ -235,9 +235,9 @@ def prepare_append(*, append: wire.AppendIn, max_items: int) -> PreparedAppend:
             )
         first[item.reference_id] = i
         _check_media(i, item)
-        rows.append((_json(item.metadata), _json(item.tags)))
+        rows.append((_json(item.metadata).decode(), _json(item.tags).decode()))
         shapes.append(
-            checked_shapes(item.annotations, f"items[{i}].annotations")
+            checked_shapes(item.annotations, f"items[{i}].annotations").decode()
             if item.annotations
             else None
         )
@@ -274,7 +274,19 @@ def append_items(
     revision = next_revision(session, dataset.id)
     now = utcnow()
     known = existing_items(session, dataset.id, [item.reference_id for item in items])
-    fresh_ids = iter(new_ids(len(items) - len(known)))
+    # Reference ids are unique within an append: every one not known is inserted. Their
+    # dense numbers are taken first, so each row is built once, whole.
+    fresh = len(items) - len(known)
+    fresh_ids = iter(new_ids(fresh))
+    seq = iter(())
+    if fresh:
+        last = session.execute(
+            update(DATASETS)
+            .where(DATASETS.c.id == dataset.id)
+            .values(item_seq=DATASETS.c.item_seq + fresh)
+            .returning(DATASETS.c.item_seq)
+        ).scalar_one()
+        seq = iter(range(last - fresh + 1, last + 1))
     inserts: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
     shapes: list[tuple[Any, ...]] = []
@@ -297,6 +309,7 @@ def append_items(
                     metadata,
                     tags,
                     revision,
+                    next(seq),
                 )
             )
         elif not prepared.append.update:
@@ -324,20 +337,13 @@ def append_items(
     removed = _delete_annotations(session, replaced, models.GROUND_TRUTH)
     connection = session.connection()
     if inserts:
-        last = session.execute(
-            update(DATASETS)
-            .where(DATASETS.c.id == dataset.id)
-            .values(item_seq=DATASETS.c.item_seq + len(inserts))
-            .returning(DATASETS.c.item_seq)
-        ).scalar_one()
-        first_seq = last - len(inserts) + 1
-        inserts = [(*row, first_seq + k) for k, row in enumerate(inserts)]
         dialects.insert_rows(
             connection,
             ITEMS,
             _ITEM_COLUMNS,
             inserts,
             {"dataset_id": dataset.id, "created_at": now, "updated_at": now},
+            encoded=("metadata", "tags"),
         )
     if updates:
         session.execute(
@@ -351,7 +357,9 @@ def append_items(
         )
     written = sum(row[3] for row in shapes)
     if shapes:
-        dialects.insert_rows(connection, ANNOTATIONS, ANNOTATION_COLUMNS, shapes)
+        dialects.insert_rows(
+            connection, ANNOTATIONS, ANNOTATION_COLUMNS, shapes, encoded=("shapes",)
+        )
     session.execute(
         update(DATASETS)
         .where(DATASETS.c.id == dataset.id)
