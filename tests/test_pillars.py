@@ -56,6 +56,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
             "curation.evaluate_model",
             "curation.find_duplicates",
             "curation.import_items",
+            "curation.merge_predictions",
             "curation.run_model",
             "labeling.export",
             "labeling.import_prelabels",

@@ -20,7 +20,7 @@ from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import AssayError, Forbidden, Invalid, NotFound
 from assay.core.jobs import PermanentError
-from assay.curation import datasets, evaluations, hosted_runs, models
+from assay.curation import datasets, evaluations, hosted_runs, model_merges, models
 from assay.curation.policies import datasets as policy
 
 UPLOAD_TTL_SECONDS = 3600
@@ -40,6 +40,8 @@ JOB_TYPES = {
     AUTOTAG_INFERENCE_JOB: "autotagInference",
     # Validate's evaluate_model_on_scenario_tests starts evaluations.
     evaluations.EVALUATE_JOB: "testEvaluation",
+    # 0.22's merge_model_runs (no CustomerJobTypes member: the client reads it as a string).
+    model_merges.MERGE_JOB: "mergeModelRuns",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {

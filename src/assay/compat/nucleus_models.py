@@ -42,7 +42,15 @@ from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.models import Job
-from assay.curation import annotations, evaluations, hosted_runs, items, ml_models, models
+from assay.curation import (
+    annotations,
+    evaluations,
+    hosted_runs,
+    items,
+    ml_models,
+    model_merges,
+    models,
+)
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(route_class=ScaleRoute)
@@ -247,6 +255,67 @@ def delete_model_run(
             session=session, dataset=dataset, source_id=model.id, reference_ids=None
         )
         return {"model_run_id": run_id, "deleted_predictions": removed}
+
+
+def _merged_run(session: Session, run_id: Any, field: str, actor: Actor):
+    """(model, dataset ids) of a run to merge: one dataset, or every dataset a dataset-less
+    run's model has predictions on; the caller must be able to write to each."""
+    model_id = fmt.model_of_run(run_id) if isinstance(run_id, str) else None
+    if model_id is None:
+        raise Invalid("a model run id (run_…) is expected", field=field)
+    parts = fmt.parse_run_id(run_id)
+    try:
+        model = load_model(session, model_id, actor)
+        ids = [parts[1]] if parts else ml_models.datasets_of(session=session, model=model)
+        return model, [load_dataset(session, d, actor, write=True).id for d in ids]
+    except NotFound:
+        raise NotFound(f"no model run with id {run_id}", field=field) from None
+
+
+@router.post("/modelRun/merge", status_code=202)
+def merge_model_runs(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    """0.22's `client.merge_model_runs(ids, name, metadata)`: a new run (a new model, as
+    every Assay run is a model's predictions) holding the predictions of two or more runs of
+    one model, filled by a job (`curation/model_merges.py`); answered, as Nucleus does, with
+    the run's id, its datasets and the job's id."""
+    run_ids = string_list(body, "model_run_ids")
+    if len(set(run_ids)) < 2:
+        raise Invalid("model_run_ids names two or more distinct runs", field="model_run_ids")
+    name, metadata = body.get("name"), body.get("metadata") or {}
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise Invalid("name must be a non-empty string", field="name")
+    if not isinstance(metadata, dict):
+        raise Invalid("metadata must be an object", field="metadata")
+    with ctx.db.write() as session:
+        policy.can_create(actor)
+        found = [
+            _merged_run(session, run, f"model_run_ids[{i}]", actor) for i, run in enumerate(run_ids)
+        ]
+        source = found[0][0]
+        for i, (model, _) in enumerate(found):
+            if model.id != source.id:
+                raise Invalid(
+                    f"{run_ids[i]} is a run of another model; merged runs are of one model",
+                    field=f"model_run_ids[{i}]",
+                )
+        dataset_ids = list(dict.fromkeys(d for _, ids in found for d in ids))
+        target, job = model_merges.start_merge(
+            session=session,
+            source=source,
+            dataset_ids=dataset_ids,
+            actor=actor,
+            name=name,
+            metadata={**metadata, "merged_from_model_run_ids": list(dict.fromkeys(run_ids))},
+        )
+        return {
+            "model_run_id": (
+                fmt.run_id(target.id, dataset_ids[0])
+                if len(dataset_ids) == 1
+                else fmt.model_run_id(target.id)
+            ),
+            "dataset_ids": [fmt.nucleus_id(fmt.DATASET, d) for d in dataset_ids],
+            "job_id": fmt.nucleus_id(fmt.JOB, job.id),
+        }
 
 
 @router.post("/model/run/{model_id}/")

@@ -23,22 +23,21 @@ from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
 from assay.compat.nucleus_common import MediaUrls, load_dataset
 from assay.compat.nucleus_items import MAX_PAGE, _page_args, _secret, export_rows
-from assay.compat.nucleus_models import load_run
+from assay.compat.nucleus_models import load_model, load_run
 from assay.compat.nucleus_scenes import scene_json
 from assay.compat.scale_common import OptionalJsonObject
-from assay.core.errors import Invalid
-from assay.curation import items, models
+from assay.core.errors import Invalid, NotFound
+from assay.curation import evaluation_matches, items, models
 from assay.curation.explore import OBJECT_COLUMNS, object_rows
 from assay.curation.query import QueryResult, run_query
 from assay.curation.query.frames import GT
 from assay.curation.snapshots import SNAPSHOTS
 
 router = APIRouter(route_class=ScaleRoute)
-# Nucleus's object query types (the client's ObjectQueryType); the matching ones need a
-# prediction ↔ ground truth matching the objects frame does not carry yet (its `iou` is
-# empty until model metrics are built).
+# Nucleus's object query types (the client's ObjectQueryType); the matching ones list the
+# outcomes of the run's model's latest evaluation (`curation/evaluation_matches.py`).
 GROUND_TRUTH_ONLY, PREDICTIONS_ONLY = "ground_truth_only", "predictions_only"
-MATCHING = ("iou", "false_positive", "false_negative")
+MATCHING = {"iou": "all", "false_positive": "fp", "false_negative": "fn"}
 
 
 def _query(body: dict[str, Any]) -> str | None:
@@ -130,12 +129,6 @@ def _object_mask(
 ) -> tuple[np.ndarray, bool]:
     """The matched objects of the patch mode's kind; True when they are predictions."""
     mode = body.get("patch_mode") or GROUND_TRUTH_ONLY
-    if mode in MATCHING:
-        raise Invalid(
-            f"patch_mode {mode!r} needs predictions matched to ground truth, which this "
-            "server does not compute yet; use ground_truth_only or predictions_only",
-            field="patch_mode",
-        )
     if mode not in (GROUND_TRUTH_ONLY, PREDICTIONS_ONLY):
         raise Invalid(f"unknown patch_mode {mode!r}", field="patch_mode")
     frames = result.frames
@@ -159,6 +152,8 @@ def query_objects_page(
         dataset = load_dataset(session, dataset_id, actor)
         snapshot = SNAPSHOTS.get(session, dataset)
         result = run_query(snapshot.frames, _query(body), "objects")
+        if body.get("patch_mode") in MATCHING:
+            return _evaluation_matches(session, actor, dataset, snapshot, result, body)
         mask, prediction = _object_mask(session, actor, dataset, result, body)
         chosen, token = _page(np.flatnonzero(mask), body)
         page = snapshot.objects.select(
@@ -177,6 +172,76 @@ def query_objects_page(
             if shape is not None:  # shapes without a Nucleus type (native only) stay out
                 out.append(shape)
         return {"items": out, "nextPageToken": token}
+
+
+def _evaluated_model(session: Session, actor: Any, dataset: models.Dataset, run_id: Any):
+    """The model of the run the matching modes name (a run on this dataset, or a
+    dataset-less run of the model) and its latest finished detection evaluation here."""
+    if not isinstance(run_id, str) or not run_id:
+        raise Invalid("the matching patch modes need a model_run_id", field="model_run_id")
+    parts = fmt.parse_run_id(run_id)
+    if parts is not None:
+        model, run_dataset = load_run(session, run_id, actor)
+        if run_dataset.id != dataset.id:
+            raise Invalid(f"model run {run_id} is on another dataset", field="model_run_id")
+    else:
+        try:
+            model = load_model(session, fmt.model_of_run(run_id) or run_id, actor)
+        except NotFound:
+            raise NotFound(f"no model run with id {run_id}", field="model_run_id") from None
+    found = evaluation_matches.latest_evaluation(
+        session=session, dataset=dataset, model_id=model.id
+    )
+    if found is None:
+        raise Invalid(
+            f"model run {run_id} has no finished evaluation on this dataset: evaluate it first "
+            "(Dataset.calculate_evaluation_metrics(model), or POST /api/v1/datasets/{id}/"
+            "evaluations) and wait for its job",
+            field="model_run_id",
+        )
+    return found
+
+
+def _evaluation_matches(
+    session: Session, actor: Any, dataset: models.Dataset, snapshot: Any, result: Any, body: dict
+) -> dict[str, Any]:
+    """Nucleus's `EvaluationMatch` rows of the objects the query matched: a true positive
+    once (keyed by its prediction), false positives, misses; `iou` lists all three."""
+    run_id = body.get("model_run_id")
+    evaluation = _evaluated_model(session, actor, dataset, run_id)
+    found = evaluation_matches.model_matches(
+        session=session,
+        evaluation=evaluation,
+        objects=snapshot.objects,
+        mask=result.mask,
+        outcome=MATCHING[body["patch_mode"]],
+    )
+    chosen, token = _page(np.arange(found.height), body)
+    page = found[chosen.tolist()].to_dicts() if len(chosen) else []
+    own = [o for row in page for o in (row["object_id"], row["matched_id"]) if o]
+    ids = evaluation_matches.shape_ids(session, own)
+    out = []
+    for row in page:
+        prediction, ground_truth = (
+            (row["object_id"], row["matched_id"])
+            if row["prediction"]
+            else (row["matched_id"], row["object_id"])
+        )
+        labels = (row["label"], row["matched_label"])
+        out.append(
+            {
+                "model_run_id": run_id,
+                "dataset_item_id": fmt.nucleus_id(fmt.ITEM, row["item_id"]),
+                "model_prediction_id": ids.get(prediction) if prediction else None,
+                "ground_truth_annotation_id": ids.get(ground_truth) if ground_truth else None,
+                "model_prediction_label": labels[0] if row["prediction"] else labels[1],
+                "ground_truth_annotation_label": labels[1] if row["prediction"] else labels[0],
+                # Unmatched objects have no IoU; the client needs a number.
+                "iou": row["iou"] if row["iou"] is not None else 0.0,
+                "true_positive": row["match"] == "tp",
+            }
+        )
+    return {"items": out, "nextPageToken": token}
 
 
 @router.post("/dataset/{dataset_id}/queryScenesPage")

@@ -2,7 +2,8 @@
 (`assay.pillars` loads this module): curation.delete_dataset here, the duty
 curation.collect_labels in `to_labeling`, curation.compute_embeddings in `embedding_jobs`,
 curation.run_model in `hosted_runs`, curation.find_duplicates and
-curation.compute_uniqueness in `measures`, curation.evaluate_model in `evaluations`."""
+curation.compute_uniqueness in `measures`, curation.evaluate_model in `evaluations`,
+curation.merge_predictions in `model_merges`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from assay.curation import (  # noqa: F401  (their jobs)
     hosted_runs,
     imports,
     measures,
+    model_merges,
     models,
     to_labeling,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from assay.core.db import utcnow
@@ -161,3 +161,55 @@ def items_with_predictions(
     if reference_id is not None:
         statement = statement.where(models.Item.reference_id == reference_id)
     return list(session.scalars(statement))
+
+
+def copy_predictions(*, session: Session, source_id: str, target_id: str, dataset_id: str) -> int:
+    """The source model's predictions on the dataset's items become the target's (the
+    target's own there replaced), shapes and ids as they are; returns how many were copied.
+    One INSERT … SELECT, so copying is a statement, not a row per item; run again it copies
+    the same rows again."""
+    in_dataset = ANNOTATIONS.c.item_id.in_(
+        select(ITEMS.c.id).where(ITEMS.c.dataset_id == dataset_id)
+    )
+
+    def total(source: str) -> int:
+        return session.scalar(
+            select(func.coalesce(func.sum(ANNOTATIONS.c.count), 0)).where(
+                ANNOTATIONS.c.source_id == source, in_dataset
+            )
+        )
+
+    removed, copied = total(target_id), total(source_id)
+    if not removed and not copied:
+        return 0
+    revision = next_revision(session, dataset_id)
+    # Stamped before the target's rows go, so items losing them are stamped too.
+    session.execute(
+        update(ITEMS)
+        .where(
+            ITEMS.c.dataset_id == dataset_id,
+            ITEMS.c.id.in_(
+                select(ANNOTATIONS.c.item_id).where(
+                    ANNOTATIONS.c.source_id.in_([source_id, target_id])
+                )
+            ),
+        )
+        .values(revision=revision, updated_at=utcnow())
+    )
+    session.execute(delete(ANNOTATIONS).where(ANNOTATIONS.c.source_id == target_id, in_dataset))
+    session.execute(
+        ANNOTATIONS.insert().from_select(
+            ["item_id", "source_id", "shapes", "count"],
+            select(
+                ANNOTATIONS.c.item_id, literal(target_id), ANNOTATIONS.c.shapes, ANNOTATIONS.c.count
+            ).where(ANNOTATIONS.c.source_id == source_id, in_dataset),
+        )
+    )
+    session.execute(
+        update(DATASETS)
+        .where(DATASETS.c.id == dataset_id)
+        .values(
+            prediction_count=DATASETS.c.prediction_count + copied - removed, updated_at=utcnow()
+        )
+    )
+    return copied

@@ -19,7 +19,6 @@ past R is rebuilt whole.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import threading
@@ -35,6 +34,7 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from assay.curation import models
+from assay.curation.evaluation_matches import stored_matches
 from assay.curation.query.fields import MEASURES
 from assay.curation.query.frames import GT, QueryFrames
 from assay.curation.snapshot_frames import items_frame, measures_of, objects_frame, with_measures
@@ -188,7 +188,6 @@ def _measures(session: Session, dataset_id: str, after: int | None) -> dict[str,
     }
 
 
-RESULTS = models.EvaluationResult.__table__
 MATCH_COLUMNS = ("match", "matched_id")
 # The saved files' layout: a file of another format is not loaded (the snapshot is built).
 FORMAT = 2
@@ -215,21 +214,9 @@ def with_matches(session: Session, dataset_id: str, objects: pl.DataFrame) -> pl
     newest = found[0][0]
     parts = []
     for evaluation_id, read_at in latest.values():
-        data = session.scalar(
-            select(RESULTS.c.matches).where(RESULTS.c.evaluation_id == evaluation_id)
-        )
-        frame = pl.read_parquet(io.BytesIO(data))
+        frame = stored_matches(session, dataset_id, evaluation_id, read_at)
         if evaluation_id != newest:
             frame = frame.filter(pl.col("prediction"))
-        changed = list(
-            session.scalars(
-                select(ITEMS.c.id).where(
-                    ITEMS.c.dataset_id == dataset_id, ITEMS.c.revision > read_at
-                )
-            )
-        )
-        if changed:
-            frame = frame.filter(~pl.col("item_id").is_in(changed))
         parts.append(frame.select("object_id", "match", "iou", "matched_id"))
     matches = pl.concat(parts)
     return (

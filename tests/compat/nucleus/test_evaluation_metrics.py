@@ -43,12 +43,38 @@ try:
         model, options={"class_agnostic": False, "allowed_label_matches": pairs})
 except Exception as error:
     refused = str(error)
+run_id = [r for r in ds.info().model_run_ids if model.id[4:] in r][0]
+def matches(query, mode):
+    return sorted(
+        [m.confusion_category.value, m.model_prediction_id, m.ground_truth_annotation_id,
+         m.model_prediction_label, m.ground_truth_annotation_label, m.iou, m.dataset_item_id,
+         m.model_run_id == run_id]
+        for m in ds.query_objects(query, mode, run_id))
 result = {"evaluation_id": answer["evaluation_id"], "status": job.status(), "dataset": ds.id,
-          "refused": refused}
+          "refused": refused, "item_ids": {i.reference_id: i.dataset_item_id for i in ds.items},
+          "iou": matches("", "iou"), "fp": matches("", "false_positive"),
+          "fn": matches("", "false_negative"),
+          "confident": matches("prediction.confidence > 0.85", "iou")}
 """,
     )
     assert got["status"]["status"] == "Completed", got
     assert "allowed_label_matches" in got["refused"]
+    # Dataset.query_objects' matching modes: Nucleus's EvaluationMatch rows of the run's
+    # latest evaluation (the client infers each row's confusion category).
+    item = got["item_ids"]
+    p0_iou = _iou((11, 11, 20, 20), (10, 10, 20, 20))
+    tp = ["true_positive", "p0", "gt-0", "truck", "car", p0_iou, item["img-0"], True]
+    fp = ["false_positive", "p1", None, "car", None, 0.0, item["img-1"], True]
+    fns = [
+        ["false_negative", None, f"gt-{n}", None, "car", 0.0, item[f"img-{n}"], True]
+        for n in (1, 2)
+    ]
+    *misses, matched = got["iou"]
+    assert matched[:5] == tp[:5] and matched[5] == pytest.approx(p0_iou) and matched[6:] == tp[6:]
+    assert misses == [*fns, fp]
+    assert got["fp"] == [fp]
+    assert got["fn"] == fns
+    assert [m[1] for m in got["confident"]] == ["p0"]
     dataset_id = fmt.assay_id(fmt.DATASET, got["dataset"])
     with httpx.Client(
         base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {manager.key}"}
@@ -61,3 +87,10 @@ result = {"evaluation_id": answer["evaluation_id"], "status": job.status(), "dat
             json={"query": "prediction.match = fp", "view": "objects"},
         ).json()
         assert fps["count"] == 1 and fps["items"][0]["label"] == "car"
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Two boxes' (x, y, width, height) intersection over union."""
+    w = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return w * h / (a[2] * a[3] + b[2] * b[3] - w * h)

@@ -55,6 +55,36 @@ result = {
     "copy": sorted((p.reference_id, p.annotation_id, p.x) for p in
                    first.export_predictions(copy)["box"]),
 }
+# merge_model_runs: refusals first (nothing may be written), then the runs on both datasets.
+runs = [[r for r in d.info().model_run_ids if model.id[4:] in r][0] for d in (first, second)]
+def refusal(ids):
+    try:
+        client.merge_model_runs(ids)
+        return "accepted"
+    except nucleus.errors.NucleusAPIError as error:
+        return [error.status_code, error.message.split("The detailed error is:")[-1]]
+models_before = len(client.models)
+result["refused"] = {
+    "unknown": refusal([runs[0], "run_nope_" + second.id[3:]]),
+    "other_model": refusal([runs[0], first_run.replace(model.id[4:], copy.id[4:])]),
+    "not_a_run": refusal([runs[0], first.id]),
+}
+result["models_unchanged"] = len(client.models) == models_before
+merged = client.merge_model_runs(runs, name="merged", metadata={"team": "a"})
+import time
+while merged["job"].status()["status"] == "Running":  # sleep_until_complete sleeps 5 s
+    time.sleep(0.2)
+merged_model = client.get_model(model_run_id=merged["model_run_id"])
+boxes = lambda ds, m: sorted((p.reference_id, p.annotation_id, p.x)
+                             for p in ds.export_predictions(m)["box"])
+result["merge"] = {
+    "datasets": sorted(merged["dataset_ids"]) == sorted([first.id, second.id]),
+    "model": [merged_model.name, merged_model.metadata, merged_model.id != model.id],
+    "status": merged["job"].status(),
+    "merged": [boxes(first, merged_model), boxes(second, merged_model)],
+    "source": [boxes(first, model), boxes(second, model)],
+    "runs": runs,
+}
 """,
     )
     assert got["after_add"] == [["v1", "prod"], [got["after_add"][1][0]]]
@@ -66,3 +96,26 @@ result = {
     assert got["second"] == [["img-1", "p2"]]
     assert got["copied"] == 2
     assert got["copy"] == [["img-0", "p1", 1], ["img-1", "p3", 3]]
+    refused = got["refused"]
+    assert refused["unknown"][0] == 404 and "model_run_ids[1]" in refused["unknown"][1]
+    assert refused["other_model"][0] == 400 and "model_run_ids[1]" in refused["other_model"][1]
+    assert refused["not_a_run"][0] == 400 and "model_run_ids[1]" in refused["not_a_run"][1]
+    assert got["models_unchanged"]
+    merge = got["merge"]
+    assert merge["datasets"]
+    assert merge["model"] == [
+        "merged",
+        {"team": "a", "merged_from_model_run_ids": merge["runs"]},
+        True,
+    ]
+    assert merge["status"]["status"] == "Completed", merge
+    # The union of the source runs' predictions, which stay.
+    assert (
+        merge["merged"]
+        == merge["source"]
+        == [
+            [["img-0", "p1", 1], ["img-1", "p3", 3]],
+            [["img-1", "p2", 2]],
+        ]
+    )
+    assert merge["status"]["message"]["predictions_copied"] == 3
