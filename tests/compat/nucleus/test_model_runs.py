@@ -71,9 +71,7 @@ result["refused"] = {
 }
 result["models_unchanged"] = len(client.models) == models_before
 merged = client.merge_model_runs(runs, name="merged", metadata={"team": "a"})
-import time
-while merged["job"].status()["status"] == "Running":  # sleep_until_complete sleeps 5 s
-    time.sleep(0.2)
+merged["job"].sleep_until_complete(verbose_std_out=False)
 merged_model = client.get_model(model_run_id=merged["model_run_id"])
 boxes = lambda ds, m: sorted((p.reference_id, p.annotation_id, p.x)
                              for p in ds.export_predictions(m)["box"])
