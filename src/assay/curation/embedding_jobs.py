@@ -60,8 +60,32 @@ def start_compute(
             f"space {space!r} holds vectors of {known['dim']}; {embedder} makes {found.dim}",
             field="space",
         )
-    snapshot = SNAPSHOTS.get(session, dataset)
-    run_query(snapshot.frames, query, "items")  # a bad query is refused now, not in the job
+    if query is not None:
+        snapshot = SNAPSHOTS.get(session, dataset)
+        run_query(snapshot.frames, query, "items")  # a bad query is refused now, not in the job
+    return queue_compute(
+        session=session,
+        dataset=dataset,
+        actor=actor,
+        space=space,
+        embedder=embedder,
+        missing_only=missing_only,
+        query=query,
+    )
+
+
+def queue_compute(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    actor: Actor,
+    space: str,
+    embedder: str,
+    missing_only: bool,
+    query: str | dict[str, Any] | None = None,
+) -> Job:
+    """Queue the job unchecked: for a space and embedder checked before (continuous
+    indexing, from inside an append's transaction: no model loaded, no snapshot read)."""
     return enqueue(
         session=session,
         kind=COMPUTE_JOB,

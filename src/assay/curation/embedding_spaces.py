@@ -126,9 +126,18 @@ def start_indexing(
 def index_appended(*, session: Session, dataset: models.Dataset, actor: Actor) -> Job | None:
     """After an append that added items: with continuous indexing on, queue embedding the
     items still without a vector in its space (in the append's transaction)."""
+    from assay.curation import embedding_jobs
+
     for name, info in (dataset.embedding_spaces or {}).items():
         if info.get("continuous"):
-            return start_indexing(session=session, dataset=dataset, actor=actor, embedder=name)
+            return embedding_jobs.queue_compute(
+                session=session,
+                dataset=dataset,
+                actor=actor,
+                space=name,
+                embedder=name,
+                missing_only=True,
+            )
     return None
 
 
