@@ -270,11 +270,11 @@ def run_import(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
 def start_delete(*, session: Session, dataset: models.Dataset, actor: Actor, space: str) -> Job:
     """Queue deleting a space and its vectors (NotFound without it)."""
-    _known(dataset, space)
+    info = _known(dataset, space)
     return enqueue(
         session=session,
         kind=DELETE_JOB,
-        payload={"dataset_id": dataset.id, "space": space},
+        payload={"dataset_id": dataset.id, "space": space, "since": info.get("since")},
         actor=actor,
     )
 
@@ -282,13 +282,17 @@ def start_delete(*, session: Session, dataset: models.Dataset, actor: Actor, spa
 @job_kind(DELETE_JOB, max_attempts=3)
 def run_delete(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     """The space and its vectors go in one transaction (one bulk DELETE), so a space of
-    the same name made later never meets the old vectors."""
+    the same name made later never meets the old vectors; one made again after the delete
+    was asked for (a later import) stays."""
     with ctx.db.write() as session:
         dataset = session.get(models.Dataset, payload["dataset_id"])
         if dataset is None or dataset.deleting:
             return {"deleted": 0}
         spaces = dict(dataset.embedding_spaces or {})
-        spaces.pop(payload["space"], None)
+        info = spaces.get(payload["space"])
+        if info is None or info.get("since") != payload.get("since"):
+            return {"space": payload["space"], "deleted": 0}  # gone, or made again since
+        del spaces[payload["space"]]
         deleted = session.execute(
             delete(embeddings.EMBEDDINGS).where(
                 embeddings.EMBEDDINGS.c.dataset_id == dataset.id,
