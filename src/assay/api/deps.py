@@ -21,6 +21,11 @@ SESSION_COOKIE = "assay_session"
 CSRF_COOKIE = "assay_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Nucleus's client (0.22) sends `limited_access_key=` in this header instead of Basic auth.
+# Assay has no Nucleus-only keys: on the Nucleus routes the header carries an ordinary API
+# key, with its owner's role and nothing narrower (docs/nucleus-wire.md §1).
+LIMITED_ACCESS_HEADER = "x-limited-access-key"
+NUCLEUS_PATHS = "/v1/nucleus/"
 
 
 async def get_ctx(request: Request) -> AppContext:
@@ -53,6 +58,13 @@ async def authenticate(request: Request) -> Actor:
     and no query; lookups run in the thread pool."""
     ctx: AppContext = request.app.state.ctx
     header = request.headers.get("authorization")
+    limited = request.headers.get(LIMITED_ACCESS_HEADER)
+    if limited is not None and request.url.path.startswith(NUCLEUS_PATHS):
+        if header:
+            raise Unauthorized(
+                f"send the key once: Authorization or {LIMITED_ACCESS_HEADER}, not both"
+            )
+        header = f"Bearer {limited}"
     if header:
         raw = _key_from_header(header)
         if raw is None:

@@ -7,8 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
@@ -18,9 +16,17 @@ from assay.compat import nucleus_format as fmt
 from assay.core import blobs, users
 from assay.core import models as core_models
 from assay.core.auth import Actor
-from assay.core.errors import AssayError, Forbidden, Invalid, NotFound
-from assay.core.jobs import PermanentError
-from assay.curation import datasets, evaluations, hosted_runs, model_merges, models
+from assay.core.errors import Forbidden, Invalid, NotFound
+from assay.core.jobs import refusals_as_user_errors  # noqa: F401  (the routers' import)
+from assay.curation import (
+    datasets,
+    embedding_jobs,
+    embedding_spaces,
+    evaluations,
+    hosted_runs,
+    model_merges,
+    models,
+)
 from assay.curation.policies import datasets as policy
 
 UPLOAD_TTL_SECONDS = 3600
@@ -42,6 +48,9 @@ JOB_TYPES = {
     evaluations.EVALUATE_JOB: "testEvaluation",
     # 0.22's merge_model_runs (no CustomerJobTypes member: the client reads it as a string).
     model_merges.MERGE_JOB: "mergeModelRuns",
+    embedding_jobs.COMPUTE_JOB: "indexingImage",
+    embedding_spaces.IMPORT_JOB: "customIndexing",
+    embedding_spaces.DELETE_JOB: "embeddingDelete",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {
@@ -117,16 +126,6 @@ def job_actor(session: Session, payload: dict[str, Any]) -> Actor:
     """The actor a Nucleus job runs as: its creator, in the sandbox it was made in."""
     user = users.get_user(session=session, user_id=payload["user_id"])
     return Actor(user_id=user.id, email=user.email, role=user.role, mode=payload["mode"])
-
-
-@contextmanager
-def refusals_as_user_errors() -> Iterator[None]:
-    """A domain refusal inside a job fails it for good as the user's error (JSON: error and
-    field), which the job's status shows as `Errored_User`."""
-    try:
-        yield
-    except AssayError as error:
-        raise PermanentError(json.dumps({"error": error.message, "field": error.field})) from None
 
 
 def job_status(job: core_models.Job) -> str:

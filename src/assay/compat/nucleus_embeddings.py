@@ -31,12 +31,13 @@ from assay.compat.nucleus_common import (
     load_dataset,
     refusals_as_user_errors,
 )
+from assay.compat.nucleus_models import load_run
 from assay.compat.nucleus_slices import SLICE, _load
 from assay.compat.scale_common import OptionalJsonObject
 from assay.core import blobs, jobs
-from assay.core.errors import Invalid
+from assay.core.errors import NotFound
 from assay.core.jobs import job_kind
-from assay.curation import datasets, models, slices
+from assay.curation import annotations, datasets, embedding_spaces, models, slices
 
 router = APIRouter(route_class=ScaleRoute)
 EMBEDDINGS = models.Embedding.__table__
@@ -46,8 +47,8 @@ ROWS_PER_FILE = 1000
 
 
 def first_space(dataset: models.Dataset) -> str | None:
-    spaces = sorted(dataset.embedding_spaces or {})
-    return spaces[0] if spaces else None
+    """The space Nucleus's single image index reads: the primary one."""
+    return embedding_spaces.primary_space(dataset)
 
 
 def embedding_rows(
@@ -166,8 +167,8 @@ def run_export_embeddings(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
 def embedding_indexes(
     dataset_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
 ) -> dict[str, Any]:
-    """One image-level index per embedding space (Assay does not tell uploaded vectors
-    from computed ones: all are `Custom`)."""
+    """One image-level index per embedding space: `Internal` when a registered embedder
+    computed it, else `Custom` (uploaded or imported vectors)."""
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
         return {
@@ -175,7 +176,7 @@ def embedding_indexes(
                 {
                     "id": f"{fmt.nucleus_id(fmt.DATASET, dataset.id)}:{space}",
                     "status": "Completed",
-                    "index_type": "Custom",
+                    "index_type": "Internal" if info.get("embedder") else "Custom",
                     "index_level": "Image",
                     "embedding_type": space,
                     "embedding_dimension": info["dim"],
@@ -189,12 +190,11 @@ def embedding_indexes(
 def indexing_status(
     dataset_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
 ) -> dict[str, Any]:
-    if not flag(body or {}, "image", True):
-        raise Invalid(
-            "object indexes are not kept by this server; ask with image: true", field="image"
-        )
+    body = body or {}
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
+        if not flag(body, "image", True):
+            return _object_status(session, dataset, body.get("model_run_id"), actor)
         space = first_space(dataset)
         count = 0
         if space is not None:
@@ -213,3 +213,23 @@ def indexing_status(
             "percent_indexed": round(100 * count / total, 2) if total else 0.0,
             "additional_context": f"embedding space {space!r}" if space else "no embeddings",
         }
+
+
+def _object_status(
+    session: Session, dataset: models.Dataset, run_id: Any, actor: Any
+) -> dict[str, Any]:
+    """Nucleus's answer for a dataset without an object index: the objects (ground truth,
+    or a model run's predictions) counted, none of them embedded."""
+    source = models.GROUND_TRUTH
+    if run_id is not None:
+        model, run_dataset = load_run(session, str(run_id), actor)
+        if run_dataset.id != dataset.id:
+            raise NotFound(f"no model run with id {run_id} on this dataset", field="model_run_id")
+        source = model.id
+    count = annotations.object_count(session=session, dataset=dataset, source_id=source)
+    return {
+        "embedding_count": 0,
+        "object_count": count,
+        "percent_indexed": 0.0,
+        "additional_context": "this server keeps embeddings per item, not per object",
+    }

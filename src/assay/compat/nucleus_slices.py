@@ -1,7 +1,8 @@
 """Nucleus slices (docs/nucleus-wire.md §3.7) on curation's static slices: create (by
-reference ids, item ids or scene ids, or empty), build (a random sample, optionally of a
-slice or an autotag's score range), info, tags, append, items, the dataset's and the
-account's slice lists, delete. Exports: nucleus_slice_exports; embeddings: nucleus_embeddings."""
+reference ids, item ids or scene ids, or empty), build (a random or most-unique sample,
+optionally of a slice or an autotag's score range), info, tags, append, items, the
+dataset's and the account's slice lists, delete. Exports: nucleus_slice_exports;
+embeddings: nucleus_embeddings."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from assay.compat.nucleus_common import MediaUrls, body_list, load_dataset, stri
 from assay.compat.nucleus_items import _secret, export_rows
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
-from assay.curation import datasets, models, slices
+from assay.curation import datasets, embedding_spaces, measures, models, slices
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(route_class=ScaleRoute)
@@ -129,19 +130,18 @@ def _references_of_ids(session: Any, dataset: models.Dataset, body: dict[str, An
 
 @router.post("/dataset/{dataset_id}/build_slice")
 def build_slice(dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
-    """A slice of a random sample of the dataset's items (of a slice's, or of those whose
-    autotag score is in a range); answered without a job, as the client allows."""
+    """A slice of a sample of the dataset's items (of a slice's, or of those whose autotag
+    score is in a range): random, or the most unique by the primary embedding space's
+    uniqueness among them; answered without a job, as the client allows."""
     name, size = body.get("name"), body.get("sampleSize")
     if not isinstance(name, str) or not name.strip():
         raise Invalid("name is required", field="name")
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise Invalid("sampleSize must be a positive integer", field="sampleSize")
     method = body.get("sampleMethod")
-    if method != "Random":
+    if method not in ("Random", "Uniqueness"):
         raise Invalid(
-            f"sampleMethod {method!r} is not served (Random is; Uniqueness needs uniqueness "
-            "scores)",
-            field="sampleMethod",
+            f"sampleMethod {method!r} is not one of Random, Uniqueness", field="sampleMethod"
         )
     filters = body.get("filters") or {}
     if not isinstance(filters, dict):
@@ -149,8 +149,20 @@ def build_slice(dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx
     with ctx.db.write() as session:
         dataset = load_dataset(session, dataset_id, actor, write=True)
         pool = _sample_pool(session, dataset, actor, filters)
-        chosen = np.random.default_rng().choice(len(pool), min(size, len(pool)), replace=False)
-        refs = [pool[i] for i in sorted(chosen.tolist())]
+        if method == "Uniqueness":
+            space = embedding_spaces.primary_space(dataset)
+            if space is None:
+                raise Invalid(
+                    "Uniqueness samples by embeddings and this dataset has none "
+                    "(create_image_index or create_custom_index first)",
+                    field="sampleMethod",
+                )
+            refs = measures.most_unique(
+                session=session, dataset=dataset, space=space, reference_ids=pool, size=size
+            )
+        else:
+            chosen = np.random.default_rng().choice(len(pool), min(size, len(pool)), replace=False)
+            refs = [pool[i] for i in sorted(chosen.tolist())]
         found = slices.create_slice(
             session=session,
             dataset=dataset,

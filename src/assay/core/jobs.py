@@ -9,10 +9,12 @@ and is retried, up to `max_attempts`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from assay.core import dialects, models
 from assay.core.auth import Actor
 from assay.core.db import utcnow
-from assay.core.errors import Conflict, Invalid, NotFound
+from assay.core.errors import AssayError, Conflict, Invalid, NotFound
 from assay.core.pagination import PageResult, paginate
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -34,6 +36,16 @@ class JobCancelled(Exception):
 
 class PermanentError(Exception):
     """Raised by a handler for failures that a retry cannot fix."""
+
+
+@contextmanager
+def refusals_as_user_errors() -> Iterator[None]:
+    """A domain refusal inside a job fails it for good as the user's error (JSON: error and
+    field), which answers tell from a server failure."""
+    try:
+        yield
+    except AssayError as error:
+        raise PermanentError(json.dumps({"error": error.message, "field": error.field})) from None
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,13 @@ class Settings(BaseSettings):
         description="Longest a file import by URL may take in all (the request waits for it); "
         "its size is capped by max_upload_bytes.",
     )
+    default_image_embedder: str = Field(
+        "tiny-image",
+        min_length=1,
+        description="The registered embedder a dataset's image index is computed with when "
+        "none is named (Nucleus's create_image_index and continuous indexing); its space is "
+        "named after it.",
+    )
     import_root: Path | None = Field(
         None,
         description="A server directory whose folders a dataset import may read by path "

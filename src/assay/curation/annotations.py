@@ -289,3 +289,15 @@ def sources(*, session: Session, dataset: models.Dataset) -> list[str]:
             .where(ITEMS.c.dataset_id == dataset.id, ANNOTATIONS.c.source_id != models.GROUND_TRUTH)
         )
     )
+
+
+def object_count(*, session: Session, dataset: models.Dataset, source_id: str) -> int:
+    """How many shapes a source (ground truth `""`, or a model's id) has on the dataset."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(ANNOTATIONS.c.count), 0))
+            .join(ITEMS, ITEMS.c.id == ANNOTATIONS.c.item_id)
+            .where(ITEMS.c.dataset_id == dataset.id, ANNOTATIONS.c.source_id == source_id)
+        )
+        or 0
+    )

@@ -49,8 +49,10 @@ def start_compute(
     space: str,
     embedder: str,
     query: str | dict[str, Any] | None = None,
+    missing_only: bool = False,
 ) -> Job:
-    """Queue the job (the embedder and the query are checked first)."""
+    """Queue the job (the embedder and the query are checked first); `missing_only`: embed
+    only the items without a vector in the space yet."""
     found = get_embedder(embedder)
     known = (dataset.embedding_spaces or {}).get(space)
     if known is not None and known["dim"] != found.dim:
@@ -58,12 +60,42 @@ def start_compute(
             f"space {space!r} holds vectors of {known['dim']}; {embedder} makes {found.dim}",
             field="space",
         )
-    snapshot = SNAPSHOTS.get(session, dataset)
-    run_query(snapshot.frames, query, "items")  # a bad query is refused now, not in the job
+    if query is not None:
+        snapshot = SNAPSHOTS.get(session, dataset)
+        run_query(snapshot.frames, query, "items")  # a bad query is refused now, not in the job
+    return queue_compute(
+        session=session,
+        dataset=dataset,
+        actor=actor,
+        space=space,
+        embedder=embedder,
+        missing_only=missing_only,
+        query=query,
+    )
+
+
+def queue_compute(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    actor: Actor,
+    space: str,
+    embedder: str,
+    missing_only: bool,
+    query: str | dict[str, Any] | None = None,
+) -> Job:
+    """Queue the job unchecked: for a space and embedder checked before (continuous
+    indexing, from inside an append's transaction: no model loaded, no snapshot read)."""
     return enqueue(
         session=session,
         kind=COMPUTE_JOB,
-        payload={"dataset_id": dataset.id, "space": space, "embedder": embedder, "query": query},
+        payload={
+            "dataset_id": dataset.id,
+            "space": space,
+            "embedder": embedder,
+            "query": query,
+            "missing_only": missing_only,
+        },
         actor=actor,
     )
 
@@ -113,6 +145,9 @@ def run_compute(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             raise PermanentError("the dataset is gone")
         snapshot = SNAPSHOTS.get(session, dataset)
         rows = run_query(snapshot.frames, payload.get("query"), "items").positions
+        if payload.get("missing_only") and payload["space"] in (dataset.embedding_spaces or {}):
+            have = embeddings.INDEXES.get(session, dataset, payload["space"]).keys()
+            rows = rows[~np.isin(snapshot.items["seq"].to_numpy()[rows], have)]
         item_ids = snapshot.items["item_id"].to_numpy()[rows].tolist()
     failed = 0
     sent: deque[tuple[int, list[str]]] = deque()

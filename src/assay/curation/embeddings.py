@@ -95,7 +95,14 @@ def upload(
     )
     revision = next_revision(session, dataset.id)
     if known is None or (embedder is not None and known.get("embedder") != embedder):
-        spaces[upload_in.space] = {"dim": dim, "metric": upload_in.metric, **(known or {})}
+        # `since`: the revision the space was made at; an index kept from an earlier space
+        # of the same name (deleted since) is rebuilt rather than caught up.
+        spaces[upload_in.space] = {
+            "dim": dim,
+            "metric": upload_in.metric,
+            "since": revision,
+            **(known or {}),
+        }
         if embedder is not None:
             from assay.curation.embedders import has_text_tower
 
@@ -132,6 +139,7 @@ def decode(body: bytes) -> EmbeddingsIn:
 class _Kept:
     revision: int
     index: VectorIndex
+    since: int | None = None
 
 
 class Indexes:
@@ -147,8 +155,12 @@ class Indexes:
             raise NotFound(f"the dataset has no embeddings in space {space!r}", field="space")
         with self._lock:
             kept = self._kept.get((dataset.id, space))
-            if kept is None:
-                kept = _Kept(0, VectorIndex(info["dim"], metric=info.get("metric", "cosine")))
+            if kept is None or kept.since != info.get("since"):
+                kept = _Kept(
+                    0,
+                    VectorIndex(info["dim"], metric=info.get("metric", "cosine")),
+                    info.get("since"),
+                )
             if kept.revision < dataset.revision:
                 rows = session.execute(
                     select(EMBEDDINGS.c.seq, EMBEDDINGS.c.vector).where(

@@ -371,6 +371,10 @@ def append_items(
     )
     if shas:
         blob_refs.add_refs(session=session, sha256s=shas, scope=DATASET_SCOPE, scope_id=dataset.id)
+    if inserts and any(s.get("continuous") for s in (dataset.embedding_spaces or {}).values()):
+        from assay.curation.embedding_spaces import index_appended  # it reads items
+
+        index_appended(session=session, dataset=dataset, actor=actor)
     return AppendResult(
         new=len(inserts),
         updated=len(updates),

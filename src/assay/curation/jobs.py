@@ -1,6 +1,7 @@
 """The curation pillar's jobs and duties, registered through the same calls as plugins'
 (`assay.pillars` loads this module): curation.delete_dataset here, the duty
 curation.collect_labels in `to_labeling`, curation.compute_embeddings in `embedding_jobs`,
+curation.import_embeddings and curation.delete_embedding_space in `embedding_spaces`,
 curation.run_model in `hosted_runs`, curation.find_duplicates and
 curation.compute_uniqueness in `measures`, curation.evaluate_model in `evaluations`,
 curation.merge_predictions in `model_merges`."""
@@ -14,6 +15,7 @@ from sqlalchemy import delete, select
 from assay.core.jobs import job_kind
 from assay.curation import (  # noqa: F401  (their jobs)
     embedding_jobs,
+    embedding_spaces,
     evaluations,
     hosted_runs,
     imports,

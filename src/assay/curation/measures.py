@@ -270,3 +270,45 @@ def _group_after(cursor: str | None) -> int:
     if not after.isdigit() or len(after) > 12:
         raise Invalid("cursor is not one this server issued", field="cursor")
     return int(after)
+
+
+def most_unique(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    space: str,
+    reference_ids: list[str],
+    size: int,
+    k: int = 3,
+) -> list[str]:
+    """The `size` most unique of the given items (uniqueness among them alone, as the
+    uniqueness job scores a dataset), most unique first; items without a vector in the
+    space are left out."""
+    _space(dataset, space)
+    index = INDEXES.get(session, dataset, space)
+    items = SNAPSHOTS.get(session, dataset).items
+    pool = items.filter(pl.col("reference_id").is_in(reference_ids)).select("seq", "reference_id")
+    keys = index.keys()
+    inside = np.isin(keys, pool["seq"].to_numpy())
+    if not inside.any():
+        return []
+    vectors = index.vectors()[inside]
+    if index.metric != "cosine":
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    lists = centroids = None
+    partition = index.partition()
+    if partition is not None:
+        lists, centroids = partition
+        lists = restrict_lists(lists, len(keys), inside)
+    _, similar = nearest_neighbours(
+        np.asarray(vectors, dtype=np.float32),
+        _checked_k(k),
+        lists=lists,
+        centroids=centroids,
+    )
+    scores = np.nan_to_num(uniqueness(similar), nan=-1.0)
+    seqs = keys[inside]
+    # Most unique first; ties by the order the items were added.
+    order = np.lexsort((seqs, -scores))[:size]
+    by_seq = dict(zip(pool["seq"].to_list(), pool["reference_id"].to_list(), strict=True))
+    return [by_seq[int(seq)] for seq in seqs[order]]

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.conftest import Account
-from tests.support.nucleus_clients import ClientRaised, client_env, run_client
+from tests.support.nucleus_clients import LINES, ClientRaised, client_env, run_client
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.live
 
@@ -46,3 +48,36 @@ def test_bad_key_is_the_clients_api_error_with_401(nucleus) -> None:
         nucleus("not-a-key", "result = client.datasets")
     assert raised.value.type == "NucleusAPIError"
     assert raised.value.status == 401
+
+
+LIMITED = """
+import os
+import nucleus
+os.environ.pop("NUCLEUS_API_KEY")  # the client refuses a limited key beside a Basic one
+limited = nucleus.NucleusClient(limited_access_key=args["key"], endpoint=client.endpoint)
+made = limited.create_dataset("limited", is_scene=False)
+result = {"made": made.id, "listed": [d.id for d in limited.datasets]}
+try:
+    nucleus.NucleusClient(limited_access_key="not-a-key", endpoint=client.endpoint).datasets
+    result["bad"] = "accepted"
+except nucleus.errors.NucleusAPIError as error:
+    result["bad"] = error.status_code
+"""
+
+
+def test_a_limited_access_key_is_an_ordinary_key_on_the_nucleus_routes_only(
+    nucleus, nucleus_line: str, dialect: str, manager: Account, server: LiveServer
+) -> None:
+    if nucleus_line != LINES[0]:
+        pytest.skip(f"the {nucleus_line} client has no limited_access_key")
+    if dialect != "sqlite":
+        pytest.skip("reading a key from a header does not depend on the database")
+    got = nucleus(manager.key, LIMITED, args={"key": manager.key})
+    assert got["made"] in got["listed"] and got["bad"] == 401
+    header = {"x-limited-access-key": manager.key}
+    # The native API reads keys from Authorization only; both at once are refused.
+    assert httpx.get(f"{server.url}/api/v1/datasets", headers=header).status_code == 401
+    both = httpx.get(
+        f"{server.url}/v1/nucleus/dataset/details", headers={**header, **manager.headers}
+    )
+    assert both.status_code == 401 and "once" in both.text
