@@ -230,7 +230,9 @@ def add_metric(
         dataset = load_dataset(session, dataset_id, actor)
         policy.can_write(actor, dataset)
         found = scenarios.get_test(session=session, dataset=dataset, test_id=scenario_test_id)
-        metric = scenarios.add_metric(session=session, test=found, metric_in=metric_in)
+        metric = scenarios.add_metric(
+            session=session, dataset=dataset, test=found, metric_in=metric_in
+        )
         return schemas.ScenarioMetric.model_validate(metric)
 
     return create_once(request, actor=actor, db=db, body=metric_in, create=create)

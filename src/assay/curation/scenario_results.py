@@ -32,6 +32,7 @@ from assay.core.db import Database
 from assay.core.settings import Settings
 from assay.curation import models, scenarios
 from assay.curation import scenario_schemas as schemas
+from assay.curation.items import _chunks
 from assay.curation.query import run_query
 from assay.curation.scenario_metrics import MetricFunction, ScenarioSlice, get_metric, meets
 from assay.curation.snapshots import SNAPSHOTS
@@ -196,6 +197,8 @@ def _results_of(
         baseline = baseline_of(test.baseline_model_id, seqs) if test.baseline_model_id else None
         there = baseline.on(item_ids, seqs) if baseline else None
         for metric in metrics[test.id]:
+            if metric.external_function_id:
+                continue  # its values are uploaded (`scenario_uploads.py`)
             value, error = metric_value(metric, here)
             baseline_value = metric_value(metric, there)[0] if there else None
             if test.baseline_model_id and there is None and error is None:
@@ -383,7 +386,9 @@ def run_table(
     }
     outcomes = []
     for test in tests:
-        rows = [_outcome(m, results.get(m.id)) for m in metrics[test.id]]
+        rows = [
+            _outcome(m, results.get(m.id)) for m in metrics[test.id] if not m.external_function_id
+        ]
         statuses = {row.status for row in rows}
         if "not_evaluated" in statuses or not rows:
             status = "not_evaluated"
@@ -417,8 +422,11 @@ def item_results(
     *, session: Session, result: models.ScenarioResult
 ) -> list[tuple[str, float | None, bool | None]]:
     """A recorded result item by item — (item id, value, passed against the threshold) —
-    each item's own evaluation from the stored state (the first MAX_ITEM_RESULTS items)."""
+    each item's own evaluation from the stored state (the first MAX_ITEM_RESULTS items), or
+    an uploaded result's item scores."""
     metric = session.get(models.ScenarioMetric, result.metric_id)
+    if result.evaluation_id is None:
+        return _uploaded_items(session, metric, result)
     test = session.get(models.ScenarioTest, result.scenario_test_id)
     evaluation = session.get(models.Evaluation, result.evaluation_id)
     dataset = session.get(models.Dataset, test.dataset_id)
@@ -446,3 +454,28 @@ def item_results(
             passed = meets(value, metric.comparison, metric.threshold)
         answers.append((item_id, value, passed))
     return answers
+
+
+def _uploaded_items(
+    session: Session, metric: models.ScenarioMetric, result: models.ScenarioResult
+) -> list[tuple[str, float | None, bool | None]]:
+    """An uploaded item-level result's scores, of the items still there (other levels have
+    no items)."""
+    uploaded = result.uploaded or {}
+    if uploaded.get("level") != "item":
+        return []
+    ids, scores = uploaded["ids"][:MAX_ITEM_RESULTS], uploaded["scores"][:MAX_ITEM_RESULTS]
+    kept = set()
+    for chunk in _chunks(ids):
+        kept.update(session.scalars(select(ITEMS.c.id).where(ITEMS.c.id.in_(chunk))))
+    return [
+        (
+            item_id,
+            score,
+            meets(score, metric.comparison, metric.threshold)
+            if metric.threshold is not None
+            else None,
+        )
+        for item_id, score in zip(ids, scores, strict=True)
+        if item_id in kept
+    ]

@@ -33,6 +33,12 @@ class ScenarioMetricCreate(Schema):
     tolerance: float = Field(
         0.0, ge=0, le=1e9, description="How far worse than the baseline model's value may be."
     )
+    external_function_id: str | None = Field(
+        None,
+        max_length=24,
+        description="An external function (values uploaded, not computed); `function` is "
+        "then ignored.",
+    )
 
 
 class ScenarioMetricUpdate(Schema):
@@ -49,6 +55,7 @@ class ScenarioMetric(Schema):
     threshold: float | None
     comparison: str
     tolerance: float
+    external_function_id: str | None = None
     created_at: dt.datetime
 
 
@@ -85,7 +92,7 @@ class ScenarioResult(Schema):
     id: str
     scenario_test_id: str
     metric_id: str
-    evaluation_id: str
+    evaluation_id: str | None = Field(description="null for an uploaded result.")
     model_id: str
     value: float | None
     threshold: float | None
