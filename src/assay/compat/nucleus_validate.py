@@ -513,6 +513,7 @@ def upload_results(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str,
                 weights=weights,
                 overall=overall,
             ),
+            settings=ctx.settings,
         )
         return {
             "evaluation_id": result.id,

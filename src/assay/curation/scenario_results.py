@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.core import webhooks
@@ -280,33 +280,35 @@ def _store(
                 setattr(result, key, value)
         stored += 1
         if result.passed is False and not was_failing:
-            _announce_if_regressed(session, dataset, evaluation, metric, result, settings)
+            announce_if_regressed(session, dataset, metric, result, settings)
     session.flush()
     return stored
 
 
-def _announce_if_regressed(
+def announce_if_regressed(
     session: Session,
     dataset: models.Dataset,
-    evaluation: models.Evaluation,
     metric: models.ScenarioMetric,
     result: models.ScenarioResult,
     settings: Settings | None,
 ) -> None:
+    """`scenario_test.regressed` when the metric passed for the model's previous result (an
+    evaluation's or an upload's: their ids are time-ordered) and the new one failed."""
+    when = func.coalesce(models.ScenarioResult.evaluation_id, models.ScenarioResult.id)
     previous = session.scalar(
         select(models.ScenarioResult)
         .where(
             models.ScenarioResult.metric_id == metric.id,
-            models.ScenarioResult.model_id == evaluation.model_id,
-            models.ScenarioResult.evaluation_id < evaluation.id,
+            models.ScenarioResult.model_id == result.model_id,
+            when < (result.evaluation_id or result.id),
         )
-        .order_by(models.ScenarioResult.evaluation_id.desc())
+        .order_by(when.desc())
         .limit(1)
     )
     if previous is None or previous.passed is not True:
         return
     test = session.get(models.ScenarioTest, metric.scenario_test_id)
-    model = session.get(models.Model, evaluation.model_id)
+    model = session.get(models.Model, result.model_id)
     payload = {
         "scenario_test": {
             "id": test.id,
@@ -323,7 +325,7 @@ def _announce_if_regressed(
             "tolerance": metric.tolerance,
         },
         "model": {"id": model.id, "name": model.name, "reference_id": model.reference_id},
-        "evaluation_id": evaluation.id,
+        "evaluation_id": result.evaluation_id,
         "value": result.value,
         "baseline_model_id": result.baseline_model_id,
         "baseline_value": result.baseline_value,

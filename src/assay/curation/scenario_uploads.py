@@ -20,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.core.errors import Conflict, Invalid, NotFound
+from assay.core.settings import Settings
 from assay.curation import models, scenarios
 from assay.curation.items import existing_items
 from assay.curation.scenario_metrics import list_metrics
-from assay.curation.scenario_results import judged, slice_members
+from assay.curation.scenario_results import announce_if_regressed, judged, slice_members
 
 LEVELS = ("item", "scene", "track")
 # The relative difference allowed between the overall value sent and the weighted mean.
@@ -137,9 +138,11 @@ def upload_result(
     function: models.ExternalFunction,
     model: models.Model,
     upload: UploadIn,
+    settings: Settings | None = None,
 ) -> models.ScenarioResult:
     """Record an upload of the function's values for the model as one result of the test's
-    metric naming that function (judged against its threshold and baseline)."""
+    metric naming that function (judged against its threshold and baseline); a failure
+    after a pass fires `scenario_test.regressed`, as an evaluation's does."""
     metric = next(
         (
             m
@@ -194,6 +197,8 @@ def upload_result(
     )
     session.add(result)
     session.flush()
+    if result.passed is False:
+        announce_if_regressed(session, dataset, metric, result, settings)
     return result
 
 

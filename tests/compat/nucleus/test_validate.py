@@ -1,17 +1,23 @@
 """Validate through the official client (both lines: the calls are the same in 0.18 and
 0.22): evaluation functions, a scenario test of a slice made with bbox functions, metrics
 added and thresholded, a baseline model, models evaluated on the tests as a job, the history
-with pass / fail and item by item, the test's items, lists, reads and deletes, errors."""
+with pass / fail and item by item, the test's items, lists, reads and deletes, errors;
+external functions and their uploaded results (history, thresholds, regressions),
+`validate.metrics`."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
 import assay
 from tests.conftest import Account
 from tests.support.nucleus_clients import LINES
+from tests.support.receiver import Receiver
 from tests.support.scenario_data import scenario_data
 from tests.support.servers import LiveServer
 
@@ -132,8 +138,14 @@ result = {
     assert got["errors"] == {"unknown test": 404, "filters": 400, "no slice": 404}
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as found:
+        yield found
+
+
 def test_external_functions_their_uploaded_results_and_model_metrics(
-    nucleus, server: LiveServer, manager: Account, nucleus_line: str
+    nucleus, server: LiveServer, manager: Account, nucleus_line: str, receiver: Receiver
 ) -> None:
     """The calls are the same in both lines: the current one alone drives them."""
     if nucleus_line != LINES[0]:
@@ -149,6 +161,12 @@ def test_external_functions_their_uploaded_results_and_model_metrics(
             sdk.models.upload_predictions(dataset.id, models[name], data[name])
         chosen = sdk.slices.create(dataset.id, "every third", reference_ids=data["slice"])
     suffix = uuid.uuid4().hex[:6]
+    created = httpx.post(
+        f"{server.url}/api/v1/webhooks",
+        json={"url": receiver.url, "events": ["scenario_test.*"]},
+        headers={"Authorization": f"Bearer {manager.key}"},
+    )
+    assert created.status_code == 201, created.text
     got = nucleus(
         manager.key,
         """
@@ -168,6 +186,8 @@ uploads = [
 ]
 history = test.get_eval_history()
 worse_items = [h for h in history if h.model_id == args["worse"]][0].item_evals
+regressed = test.upload_external_evaluation_results(
+    ext, [EvaluationResult(item_ref_id=r, score=0.1) for r in refs], args["good"])
 def raw(**change):
     body = {"unit_test_id": test.id, "eval_function_id": ext.id,
             "result_per_ref_id": {refs[0]: 0.5}, "weight_per_ref_id": {refs[0]: 1.0},
@@ -198,7 +218,8 @@ result = {
     "metrics": [(m.eval_function_id, m.threshold) for m in test.get_eval_functions()],
     "uploads": [(u["result"], u["pass"]) for u in uploads],
     "history": sorted((h.model_id, h.eval_function_id, h.status.value, h.passed, h.result)
-                      for h in test.get_eval_history()),
+                      for h in history),
+    "regressed": [regressed["evaluation_id"], regressed["pass"], len(test.get_eval_history())],
     "worse_items": sorted((i.dataset_item_id[:3], i.result, i.passed) for i in worse_items),
     "errors": errors,
     "jobs": [(j.job_type, j.job_id[:4]) for j in jobs],
@@ -242,6 +263,15 @@ result = {
     assert errors["overall"][0] == 400 and "overall_metric" in errors["overall"][1]
     assert errors["level"][0] == 400 and "level" in errors["level"][1]
     assert errors["taken name"][0] == 409
-    # Nothing of the refused uploads was kept: two rows only (above). The model's metrics:
-    # an evaluation job on the one dataset it predicted on.
+    # A failing upload after a passing one of the same model is a regression, announced as
+    # an evaluation's is; nothing of the refused uploads was kept (three rows in all).
+    _, passed, rows_after = got["regressed"]
+    assert passed is False and rows_after == 3
+    (event,) = [json.loads(r.body) for r in receiver.wait_for(1)]
+    assert event["event"] == "scenario_test.regressed"
+    assert event["data"]["model"]["id"] == models["good"]
+    assert event["data"]["evaluation_id"] is None
+    assert event["data"]["value"] == pytest.approx(0.1)
+    assert event["data"]["previous_value"] == pytest.approx(0.9)
+    # The model's metrics: an evaluation job on the one dataset it predicted on.
     assert got["jobs"] == [["testEvaluation", "job_"]]
