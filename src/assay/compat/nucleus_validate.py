@@ -214,7 +214,7 @@ def eval_functions(actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
 @router.post("/validate/eval_fn")
 def create_eval_function(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
     """An external function (values uploaded); functions of serialized code are not served."""
-    policy.can_list_functions(actor)
+    policy.can_create_function(actor)
     if body.get("is_external_function") is not True or body.get("serialized_fn"):
         raise Invalid(
             "only external functions (is_external_function: true) are served",
@@ -505,13 +505,16 @@ def upload_results(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str,
             session=session,
             dataset=dataset,
             test=test,
-            function=function,
+            metric=scenario_uploads.metric_of(
+                session=session, test=test, function=function, field="eval_function_id"
+            ),
             model=model,
             upload=scenario_uploads.UploadIn(
-                level=str(body.get("level") or function.level),
+                level=str(body["level"]) if body.get("level") is not None else None,
                 scores=scores,
                 weights=weights,
                 overall=overall,
+                names=("result_per_ref_id", "weight_per_ref_id", "overall_metric"),
             ),
             settings=ctx.settings,
         )

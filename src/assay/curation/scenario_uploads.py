@@ -74,13 +74,16 @@ def get_function(
 
 @dataclass(frozen=True)
 class UploadIn:
-    """Scores and weights by the entities' reference ids, and the overall value the uploader
-    computed (checked against the weighted mean)."""
+    """Scores and weights by the entities' reference ids, the level they are of (None: the
+    function's) and the overall value the uploader computed (checked against the weighted
+    mean)."""
 
-    level: str
     scores: Mapping[str, float]
     weights: Mapping[str, float]
+    level: str | None = None
     overall: float | None = None
+    # What the request calls scores, weights and the overall value (errors name them).
+    names: tuple[str, str, str] = ("scores", "weights", "overall")
 
 
 def _number(value: object, low: float, high: float, field: str) -> float:
@@ -97,6 +100,7 @@ def _entities(
     test: models.ScenarioTest,
     level: str,
     references: list[str],
+    field: str,
 ) -> list[str]:
     """The ids the references name at that level (items of the test's slice, scenes of the
     dataset, tracks of the dataset's scenes); Invalid naming the first unknown one."""
@@ -125,9 +129,26 @@ def _entities(
         if reference not in known:
             raise Invalid(
                 f"no {what} with reference_id {reference!r}",
-                field=f"result_per_ref_id.{reference}",
+                field=f"{field}.{reference}",
             )
     return [known[r] for r in references]
+
+
+def metric_of(
+    *,
+    session: Session,
+    test: models.ScenarioTest,
+    function: models.ExternalFunction,
+    field: str = "function_id",
+) -> models.ScenarioMetric:
+    """The test's metric naming the external function (its first, should there be two)."""
+    for metric in scenarios.metrics_of(session=session, test_ids=[test.id])[test.id]:
+        if metric.external_function_id == function.id:
+            return metric
+    raise Invalid(
+        f"scenario test {test.name!r} has no metric of the function {function.name!r}",
+        field=field,
+    )
 
 
 def upload_result(
@@ -135,48 +156,41 @@ def upload_result(
     session: Session,
     dataset: models.Dataset,
     test: models.ScenarioTest,
-    function: models.ExternalFunction,
+    metric: models.ScenarioMetric,
     model: models.Model,
     upload: UploadIn,
     settings: Settings | None = None,
 ) -> models.ScenarioResult:
-    """Record an upload of the function's values for the model as one result of the test's
-    metric naming that function (judged against its threshold and baseline); a failure
-    after a pass fires `scenario_test.regressed`, as an evaluation's does."""
-    metric = next(
-        (
-            m
-            for m in scenarios.metrics_of(session=session, test_ids=[test.id])[test.id]
-            if m.external_function_id == function.id
-        ),
-        None,
-    )
-    if metric is None:
+    """Record an upload of an external metric's values for the model as one result of the
+    test (judged against its threshold and baseline); a failure after a pass fires
+    `scenario_test.regressed`, as an evaluation's does."""
+    function = session.get(models.ExternalFunction, metric.external_function_id or "")
+    if function is None or metric.scenario_test_id != test.id:
         raise Invalid(
-            f"scenario test {test.name!r} has no metric of the function {function.name!r}",
-            field="eval_function_id",
+            "only a metric of an external function takes uploaded results", field="metric_id"
         )
-    if upload.level != function.level:
+    if upload.level is not None and upload.level != function.level:
         raise Invalid(
             f"{function.name} takes {function.level} results, not {upload.level}", field="level"
         )
     references = list(upload.scores)
+    scores_at, weights_at, overall_at = upload.names
     if not references:
-        raise Invalid("at least one result is needed", field="result_per_ref_id")
+        raise Invalid("at least one result is needed", field=scores_at)
     if set(upload.weights) != set(references):
-        raise Invalid("a weight for each result and no other", field="weight_per_ref_id")
-    scores = [_number(upload.scores[r], -1e12, 1e12, f"result_per_ref_id.{r}") for r in references]
-    weights = [_number(upload.weights[r], 0.0, 1.0, f"weight_per_ref_id.{r}") for r in references]
+        raise Invalid("a weight for each result and no other", field=weights_at)
+    scores = [_number(upload.scores[r], -1e12, 1e12, f"{scores_at}.{r}") for r in references]
+    weights = [_number(upload.weights[r], 0.0, 1.0, f"{weights_at}.{r}") for r in references]
     total = sum(weights)
     value = sum(s * w for s, w in zip(scores, weights, strict=True)) / total if total else None
     if upload.overall is not None and (
         value is None or not math.isclose(upload.overall, value, rel_tol=_SLACK, abs_tol=_SLACK)
     ):
         raise Invalid(
-            f"overall_metric is not the weighted mean of the results ({value})",
-            field="overall_metric",
+            f"{overall_at} is not the weighted mean of the results ({value})",
+            field=overall_at,
         )
-    ids = _entities(session, dataset, test, upload.level, references)
+    ids = _entities(session, dataset, test, function.level, references, scores_at)
     baseline_value = None
     if test.baseline_model_id:
         baseline = latest_upload(session=session, metric=metric, model_id=test.baseline_model_id)
@@ -193,7 +207,7 @@ def upload_result(
         baseline_value=baseline_value,
         passed=judged(metric, value, baseline_value),
         error=None,
-        uploaded={"level": upload.level, "ids": ids, "scores": scores, "weights": weights},
+        uploaded={"level": function.level, "ids": ids, "scores": scores, "weights": weights},
     )
     session.add(result)
     session.flush()
