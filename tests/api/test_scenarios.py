@@ -310,3 +310,96 @@ def test_metrics_thresholds_and_baselines_change_and_bad_input_names_the_field(
     assert names >= {"map", "recall", "precision", "f1", "fp_per_item", "iou", "missed_share"}
     assert client.delete(f"{tests}/{test['id']}", headers=h).status_code == 204
     refused(client.get(f"{tests}/{test['id']}", headers=h), 404, "scenario_test_id")
+
+
+def test_external_metrics_take_uploaded_results_into_the_history(client, manager):
+    h = manager.headers
+    dataset = ok(client.post(f"{API}/datasets", json={"name": "rated"}, headers=h))
+    url = f"{API}/datasets/{dataset['id']}"
+    refs = [f"img-{k}" for k in range(6)]
+    items = [{"reference_id": r, "media": f"https://media.example.test/{r}.jpg"} for r in refs]
+    ok(
+        client.post(
+            f"{url}/items", json={"items": [*items, {**items[0], "reference_id": "out"}]}, headers=h
+        )
+    )
+    world = {
+        name: ok(
+            client.post(f"{API}/models", json={"name": name, "reference_id": name}, headers=h)
+        )["id"]
+        for name in ("baseline", "candidate")
+    }
+    world["slice"] = ok(
+        client.post(f"{url}/slices", json={"name": "rated", "reference_ids": refs}, headers=h)
+    )["id"]
+    functions = f"{API}/scenario-metrics/external"
+    made = client.post(functions, json={"name": "human_rating", "level": "item"}, headers=h)
+    assert made.status_code == 201, made.text
+    function = made.json()
+    refused(client.post(functions, json={"name": "human_rating"}, headers=h), 409, "name")
+    assert [f["id"] for f in ok(client.get(functions, headers=h))["items"]] == [function["id"]]
+    body = {
+        "name": "rated",
+        "slice_id": world["slice"],
+        "metrics": [
+            {"function": "human_rating", "external_function_id": function["id"], "threshold": 0.5},
+            {"function": "f1"},
+        ],
+    }
+    test = ok(client.post(f"{url}/scenario-tests", json=body, headers=h))
+    external, computed = test["metrics"]
+    assert external["external_function_id"] == function["id"] and external["arguments"] == {}
+    results = f"{url}/scenario-tests/{test['id']}/metrics/{external['id']}/results"
+    weights = {r: (1.0 if k % 2 else 0.5) for k, r in enumerate(refs)}
+    scores = {r: 0.2 * (k % 5) for k, r in enumerate(refs)}
+    mean = sum(scores[r] * weights[r] for r in refs) / sum(weights.values())
+    good = ok(
+        client.post(
+            results,
+            json={"model_id": world["baseline"], "scores": dict.fromkeys(refs, 0.9)},
+            headers=h,
+        )
+    )
+    assert (good["value"], good["passed"], good["evaluation_id"]) == (
+        pytest.approx(0.9),
+        True,
+        None,
+    )
+    worse = ok(
+        client.post(
+            results,
+            json={"model_id": world["candidate"], "scores": scores, "weights": weights},
+            headers=h,
+        )
+    )
+    assert worse["value"] == pytest.approx(mean) and worse["passed"] is (mean >= 0.5)
+    candidate = {"model_id": world["candidate"]}
+    for outside in ("nope", "out"):  # no such item; an item outside the slice
+        refused(
+            client.post(results, json={**candidate, "scores": {outside: 1.0}}, headers=h),
+            422,
+            f"scores.{outside}",
+        )
+    refused(
+        client.post(
+            results,
+            json={**candidate, "scores": {refs[0]: 1.0}, "weights": {refs[0]: 2.0}},
+            headers=h,
+        ),
+        422,
+        f"weights.{refs[0]}",
+    )
+    refused(
+        client.post(
+            results.replace(external["id"], computed["id"]),
+            json={**candidate, "scores": {refs[0]: 1.0}},
+            headers=h,
+        ),
+        422,
+        "metric_id",
+    )
+    history = ok(client.get(f"{url}/scenario-tests/{test['id']}", headers=h))["history"]
+    assert [(r["model_id"], r["evaluation_id"]) for r in history] == [
+        (world["candidate"], None),
+        (world["baseline"], None),
+    ]

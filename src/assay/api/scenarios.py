@@ -1,7 +1,8 @@
 """Scenario tests under /api/v1/datasets/{id}/scenario-tests: create (idempotent with an
 Idempotency-Key), list, read with history, add / change / remove metrics, set the baseline
 model, delete; run a model against every test (an evaluation, as a job) and read the table
-of an evaluation against them. /api/v1/scenario-metrics lists the metric functions."""
+of an evaluation against them; upload an external metric's results. /api/v1/scenario-metrics
+lists the metric functions, /api/v1/scenario-metrics/external the sandbox's external ones."""
 
 from __future__ import annotations
 
@@ -17,7 +18,14 @@ from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.core.auth import Actor
 from assay.core.errors import NotFound
-from assay.curation import ml_models, models, scenario_metrics, scenario_results, scenarios
+from assay.curation import (
+    ml_models,
+    models,
+    scenario_metrics,
+    scenario_results,
+    scenario_uploads,
+    scenarios,
+)
 from assay.curation import scenario_schemas as schemas
 from assay.curation.policies import scenarios as policy
 
@@ -230,7 +238,9 @@ def add_metric(
         dataset = load_dataset(session, dataset_id, actor)
         policy.can_write(actor, dataset)
         found = scenarios.get_test(session=session, dataset=dataset, test_id=scenario_test_id)
-        metric = scenarios.add_metric(session=session, test=found, metric_in=metric_in)
+        metric = scenarios.add_metric(
+            session=session, dataset=dataset, test=found, metric_in=metric_in
+        )
         return schemas.ScenarioMetric.model_validate(metric)
 
     return create_once(request, actor=actor, db=db, body=metric_in, create=create)
@@ -304,3 +314,78 @@ def set_baseline(
         )
         scenarios.set_baseline(session=session, dataset=dataset, test=found, model=model)
         return test_view(session, found)
+
+
+@router.get(
+    "/scenario-metrics/external",
+    response_model=schemas.ExternalFunctionList,
+    operation_id="list_external_scenario_metrics",
+)
+def list_external_functions(actor: CurrentActor, db: Db) -> schemas.ExternalFunctionList:
+    """The sandbox's external metric functions (values uploaded, not computed)."""
+    policy.can_list_functions(actor)
+    with db.read() as session:
+        found = scenario_uploads.list_functions(session=session, mode=actor.mode)
+        return schemas.ExternalFunctionList(
+            items=[schemas.ExternalFunction.model_validate(f) for f in found]
+        )
+
+
+@router.post(
+    "/scenario-metrics/external",
+    response_model=schemas.ExternalFunction,
+    status_code=201,
+    operation_id="create_external_scenario_metric",
+)
+def create_external_function(
+    function_in: schemas.ExternalFunctionCreate, actor: CurrentActor, db: Db
+) -> schemas.ExternalFunction:
+    """A metric function whose values are uploaded; a metric names it by
+    `external_function_id`."""
+    policy.can_create_function(actor)
+    with db.write() as session:
+        found = scenario_uploads.create_function(
+            session=session,
+            mode=actor.mode,
+            name=function_in.name,
+            level=function_in.level,
+            created_by=actor.user_id,
+        )
+        return schemas.ExternalFunction.model_validate(found)
+
+
+@router.post(
+    f"{TESTS}/{{scenario_test_id}}/metrics/{{metric_id}}/results",
+    response_model=schemas.ScenarioResult,
+    status_code=201,
+    operation_id="upload_scenario_result",
+)
+def upload_result(
+    dataset_id: str,
+    scenario_test_id: str,
+    metric_id: str,
+    upload_in: schemas.ScenarioResultUpload,
+    actor: CurrentActor,
+    ctx: Ctx,
+) -> schemas.ScenarioResult:
+    """An external metric's values for a model, recorded in the test's history (the
+    weighted mean, judged against the threshold and the baseline's latest upload)."""
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor)
+        policy.can_write(actor, dataset)
+        test = scenarios.get_test(session=session, dataset=dataset, test_id=scenario_test_id)
+        metric = scenarios.get_metric_of(session=session, test=test, metric_id=metric_id)
+        model = _model(session, upload_in.model_id, actor, "model_id")
+        result = scenario_uploads.upload_result(
+            session=session,
+            dataset=dataset,
+            test=test,
+            metric=metric,
+            model=model,
+            upload=scenario_uploads.UploadIn(
+                scores=upload_in.scores,
+                weights=upload_in.weights or dict.fromkeys(upload_in.scores, 1.0),
+            ),
+            settings=ctx.settings,
+        )
+        return schemas.ScenarioResult.model_validate(result)

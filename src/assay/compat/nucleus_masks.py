@@ -24,21 +24,11 @@ from assay.core.errors import Invalid
 from assay.core.settings import Settings
 from assay.curation import wire
 from assay.curation.annotations import Placed
+from assay.metrics.rle import from_binary as rle
 
 MASK_KEY = "nucleus_mask"
 MAX_MASK_BYTES = 64 * 1024 * 1024
 MAX_PIXELS = 50_000_000
-
-
-def rle(binary: np.ndarray) -> list[int]:
-    """COCO's uncompressed counts of a boolean (height, width) array: column-major, the first
-    run is of zeros (0 when the first pixel is set)."""
-    flat = binary.flatten(order="F").astype(np.int8)
-    if flat.size == 0:
-        return []
-    changes = np.flatnonzero(np.diff(flat)) + 1
-    runs = np.diff(np.concatenate(([0], changes, [flat.size]))).tolist()
-    return [0, *runs] if flat[0] else runs
 
 
 def decode_png(data: bytes, field: str) -> np.ndarray:
@@ -62,19 +52,10 @@ def decode_png(data: bytes, field: str) -> np.ndarray:
 def fetch_mask(url: str, settings: Settings, field: str) -> np.ndarray:
     if not isinstance(url, str) or not url:
         raise Invalid("a segmentation needs a mask_url", field=field)
-    fetched = outbound.fetch(
-        url,
-        policy=outbound.Policy.from_settings(settings),
-        timeout=settings.file_import_timeout_seconds,
-        max_bytes=MAX_MASK_BYTES,
-        field=field,
+    data = outbound.fetch_file(
+        url, settings, max_bytes=MAX_MASK_BYTES, field=field, what="the mask"
     )
-    if fetched.status_code != 200:
-        raise Invalid(
-            f"could not fetch the mask: it answered HTTP {fetched.status_code}, not 200",
-            field=field,
-        )
-    return decode_png(fetched.content, field)
+    return decode_png(data, field)
 
 
 def masks_in(

@@ -24,7 +24,7 @@ from assay.compat.nucleus_items import _secret, segmentations
 from assay.compat.nucleus_models import load_model
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
-from assay.curation import annotations, items, ml_models, models, wire
+from assay.curation import annotations, items, ml_models, models, point_labels, wire
 
 router = APIRouter(route_class=ScaleRoute)
 ITEMS = models.Item.__table__
@@ -229,3 +229,55 @@ def model_runs(model_id: str, actor: CurrentActor, ctx: Ctx) -> list[str]:
         return [
             fmt.run_id(model.id, d) for d in ml_models.datasets_of(session=session, model=model)
         ]
+
+
+@router.post(
+    "/dataset/{dataset_id}/model/{model_id}/pointcloud/{reference_id:path}/uploadLSSPrediction"
+)
+def upload_lidar_semseg(
+    dataset_id: str,
+    model_id: str,
+    reference_id: str,
+    body: JsonObject,
+    actor: CurrentActor,
+    ctx: Ctx,
+) -> dict[str, Any]:
+    """A model's label per point of a point cloud (`curation/point_labels.py`): the labels
+    file and the point cloud are fetched first, then stored in one short write."""
+    with ctx.db.read() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        load_model(session, model_id, actor)
+        cloud_url = point_labels.point_cloud_url(
+            items.get_item_by_reference(session=session, dataset=dataset, reference_id=reference_id)
+        )
+    source = body.get("pointsSegmentationUrl")
+    field = "pointsSegmentationUrl"
+    labels = point_labels.parse_labels(
+        point_labels.fetch_json(source, ctx.settings, field, "the labels file"), source, field
+    )
+    cloud = point_labels.fetch_json(
+        cloud_url, ctx.settings, "pointcloud_location", "the point cloud"
+    )
+    points = point_labels.count_points(cloud, "pointcloud_location")
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        model = load_model(session, model_id, actor)
+        item = items.get_item_by_reference(
+            session=session, dataset=dataset, reference_id=reference_id
+        )
+        masks = point_labels.upload_point_labels(
+            session=session,
+            dataset=dataset,
+            model=model,
+            item=item,
+            labels=labels,
+            points=points,
+            field=f"{field}.point_objects",
+        )
+        return {
+            "dataset_id": dataset_id,
+            "model_id": fmt.nucleus_id(fmt.MODEL, model.id),
+            "reference_id": reference_id,
+            "points": points,
+            "labels": sorted({m.label for m in masks}),
+        }

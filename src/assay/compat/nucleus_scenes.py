@@ -50,6 +50,7 @@ def scene_in(payload: Any, path: str, kind: str) -> scenes.SceneIn:
     if frame_rate is not None and not isinstance(frame_rate, int | float):
         raise Invalid("frame_rate must be a number", field=f"{path}.frame_rate")
     return scenes.SceneIn(
+        tracks=tracks_in(payload.get("tracks"), f"{path}.tracks"),
         reference_id=reference_id,
         kind=kind,
         frames=layout,
@@ -57,6 +58,27 @@ def scene_in(payload: Any, path: str, kind: str) -> scenes.SceneIn:
         frame_rate=frame_rate,
         video_url=payload.get("video_url"),
     )
+
+
+def tracks_in(payload: Any, path: str) -> list[dict[str, Any]]:
+    """A scene's `tracks`: [{reference_id, dataset_id (ignored), metadata?}]."""
+    if payload is None:
+        return []
+    if not isinstance(payload, list):
+        raise Invalid("tracks must be a list", field=path)
+    found: dict[str, dict[str, Any]] = {}
+    for k, track in enumerate(payload):
+        at = f"{path}[{k}]"
+        reference_id = track.get("reference_id") if isinstance(track, dict) else None
+        if not isinstance(reference_id, str) or not reference_id:
+            raise Invalid("every track needs a reference_id", field=f"{at}.reference_id")
+        if reference_id in found:
+            raise Invalid(f"track {reference_id!r} is listed twice", field=f"{at}.reference_id")
+        metadata = track.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise Invalid("metadata must be an object", field=f"{at}.metadata")
+        found[reference_id] = {"reference_id": reference_id, "metadata": metadata}
+    return list(found.values())
 
 
 def _append(
@@ -126,7 +148,14 @@ def scene_json(session, scene: models.Scene, urls: MediaUrls) -> dict[str, Any]:
         "id": fmt.nucleus_id(fmt.SCENE, scene.id),
         "reference_id": scene.reference_id,
         "metadata": scene.metadata_ or {},
-        "tracks": [],
+        "tracks": [
+            {
+                "reference_id": t["reference_id"],
+                "dataset_id": fmt.nucleus_id(fmt.DATASET, scene.dataset_id),
+                "metadata": t.get("metadata") or {},
+            }
+            for t in scene.tracks or []
+        ],
     }
     if scene.kind == "lidar":
         out["frames"] = [
@@ -208,16 +237,41 @@ def _tracks(session, dataset: models.Dataset) -> tuple[pl.DataFrame, pl.DataFram
 def tracks(
     dataset_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
 ) -> dict[str, Any]:
-    """The tracks the dataset's annotations and predictions name (`track_reference_id`)."""
+    """The tracks the dataset's scenes declare (with their metadata) and its annotations and
+    predictions name (`track_reference_id`)."""
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
         found, _ = _tracks(session, dataset)
+        declared = scenes.declared_tracks(session=session, dataset=dataset)
+        named = set(found["track"].unique().to_list()) | set(declared)
         return {
             "tracks": [
-                {"reference_id": t, "dataset_id": dataset_id, "metadata": {}}
-                for t in sorted(found["track"].unique().to_list())
+                {"reference_id": t, "dataset_id": dataset_id, "metadata": declared.get(t, {})}
+                for t in sorted(named)
             ]
         }
+
+
+@router.post("/dataset/{dataset_id}/tracks")
+def update_track(
+    dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: Ctx
+) -> dict[str, Any]:
+    """`Track.update`: a declared track's metadata merged (or replaced with `overwrite`)."""
+    reference_id, metadata = body.get("reference_id"), body.get("metadata")
+    if not isinstance(reference_id, str) or not reference_id:
+        raise Invalid("reference_id names the track", field="reference_id")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise Invalid("metadata must be an object", field="metadata")
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        new = scenes.update_track(
+            session=session,
+            dataset=dataset,
+            reference_id=reference_id,
+            metadata=metadata or {},
+            overwrite=flag(body, "overwrite"),
+        )
+        return {"reference_id": reference_id, "dataset_id": dataset_id, "metadata": new}
 
 
 @router.delete("/dataset/{dataset_id}/tracks")
@@ -232,4 +286,5 @@ def delete_tracks(dataset_id: str, body: JsonObject, actor: CurrentActor, ctx: C
         changed = annotations.drop_attribute(
             session=session, dataset=dataset, item_ids=item_ids, key=fmt.TRACK, values=wanted
         )
+        scenes.forget_tracks(session=session, dataset=dataset, reference_ids=wanted)
         return {"dataset_id": dataset_id, "deleted_tracks": wanted, "annotations_changed": changed}

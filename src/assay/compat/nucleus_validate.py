@@ -31,7 +31,15 @@ from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core import jobs
 from assay.core.auth import Actor
 from assay.core.errors import Conflict, Invalid
-from assay.curation import models, scenario_metrics, scenario_results, scenarios
+from assay.curation import evaluations as curation_evaluations
+from assay.curation import (
+    ml_models,
+    models,
+    scenario_metrics,
+    scenario_results,
+    scenario_uploads,
+    scenarios,
+)
 from assay.curation import scenario_schemas as schemas
 from assay.curation.policies import scenarios as policy
 
@@ -61,8 +69,10 @@ COMPARISONS = {
 }
 
 
-def _function_id(native: str) -> str:
-    return EVAL_FUNCTION + NUCLEUS_NAME.get(native, native)
+def _function_id(metric: models.ScenarioMetric) -> str:
+    if metric.external_function_id:
+        return EVAL_FUNCTION + metric.external_function_id
+    return EVAL_FUNCTION + NUCLEUS_NAME.get(metric.function, metric.function)
 
 
 def _entry(name: str) -> dict[str, Any]:
@@ -75,6 +85,32 @@ def _entry(name: str) -> dict[str, Any]:
         "serialized_fn": None,
         "raw_source": None,
     }
+
+
+def _external_entry(function: models.ExternalFunction) -> dict[str, Any]:
+    return {
+        **_entry(function.name),
+        "id": EVAL_FUNCTION + function.id,
+        "is_public": False,
+        "user_id": function.created_by or "assay",
+        "is_external_function": True,
+    }
+
+
+def _metric_of(
+    session: Any, actor: Actor, function_id: Any, arguments: Any, field: str
+) -> schemas.ScenarioMetricCreate:
+    """An evaluation function's metric: an external function of the sandbox, else
+    `_metric_in`'s."""
+    if isinstance(function_id, str) and function_id.startswith(EVAL_FUNCTION):
+        found = session.get(models.ExternalFunction, function_id[len(EVAL_FUNCTION) :])
+        if found is not None and found.mode == actor.mode:
+            if arguments:
+                raise Invalid(
+                    "an external function takes no arguments", field=f"{field}.eval_func_arguments"
+                )
+            return schemas.ScenarioMetricCreate(function=found.name, external_function_id=found.id)
+    return _metric_in(function_id, arguments, field)
 
 
 def _metric_in(function_id: Any, arguments: Any, field: str) -> schemas.ScenarioMetricCreate:
@@ -146,7 +182,7 @@ def _test_json(test: models.ScenarioTest) -> dict[str, Any]:
 def _metric_json(metric: models.ScenarioMetric) -> dict[str, Any]:
     return {
         "scenario_test_id": fmt.nucleus_id(SCENARIO_TEST, metric.scenario_test_id),
-        "eval_function_id": _function_id(metric.function),
+        "eval_function_id": _function_id(metric),
         "threshold": metric.threshold,
         "eval_func_arguments": metric.arguments or {},
         "threshold_comparison": COMPARISONS[metric.comparison],
@@ -162,10 +198,36 @@ def _passes(result: models.ScenarioResult) -> bool:
 
 
 @router.get("/validate/eval_fn")
-def eval_functions(actor: CurrentActor) -> dict[str, Any]:
+def eval_functions(actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
     policy.can_list_functions(actor)
     names = [*NUCLEUS_FUNCTIONS, *(f.name for f in scenario_metrics.list_metrics())]
-    return {"eval_functions": [_entry(name) for name in names]}
+    with ctx.db.read() as session:
+        external = scenario_uploads.list_functions(session=session, mode=actor.mode)
+        return {
+            "eval_functions": [
+                *(_entry(name) for name in names),
+                *(_external_entry(f) for f in external),
+            ]
+        }
+
+
+@router.post("/validate/eval_fn")
+def create_eval_function(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    """An external function (values uploaded); functions of serialized code are not served."""
+    policy.can_create_function(actor)
+    if body.get("is_external_function") is not True or body.get("serialized_fn"):
+        raise Invalid(
+            "only external functions (is_external_function: true) are served",
+            field="is_external_function",
+        )
+    name, level = body.get("name"), body.get("level") or "item"
+    if not isinstance(name, str) or not isinstance(level, str):
+        raise Invalid("name and level are strings", field="name")
+    with ctx.db.write() as session:
+        found = scenario_uploads.create_function(
+            session=session, mode=actor.mode, name=name, level=level, created_by=actor.user_id
+        )
+        return {"eval_fn": _external_entry(found)}
 
 
 # --- scenario tests ---------------------------------------------------------------------
@@ -179,13 +241,15 @@ def create_scenario_test(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dic
     functions = body_list(body, "evaluation_functions", required=True)
     if not functions:
         raise Invalid("a scenario test needs an evaluation function", field="evaluation_functions")
-    metrics = []
-    for i, entry in enumerate(functions):
-        where = f"evaluation_functions[{i}]"
-        if not isinstance(entry, dict):
-            raise Invalid("an evaluation function is an object", field=where)
-        metrics.append(_metric_in(entry.get("id"), entry.get("eval_func_arguments"), where))
     with ctx.db.write() as session:
+        metrics = []
+        for i, entry in enumerate(functions):
+            where = f"evaluation_functions[{i}]"
+            if not isinstance(entry, dict):
+                raise Invalid("an evaluation function is an object", field=where)
+            metrics.append(
+                _metric_of(session, actor, entry.get("id"), entry.get("eval_func_arguments"), where)
+            )
         found, dataset = _load(session, str(body.get("slice_id") or ""), actor, write=True)
         test = scenarios.create_test(
             session=session,
@@ -261,10 +325,13 @@ def set_baseline_model(
 
 @router.post("/validate/scenario_test_eval_function")
 def add_eval_function(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
-    metric_in = _metric_in(body.get("eval_function_id"), {}, "eval_function_id")
     with ctx.db.write() as session:
+        metric_in = _metric_of(session, actor, body.get("eval_function_id"), {}, "eval_function_id")
         test = _named(session, body.get("scenario_test_name"), actor, "scenario_test_name")
-        metric = scenarios.add_metric(session=session, test=test, metric_in=metric_in)
+        dataset = session.get(models.Dataset, test.dataset_id)
+        metric = scenarios.add_metric(
+            session=session, dataset=dataset, test=test, metric_in=metric_in
+        )
         return _metric_json(metric)
 
 
@@ -291,7 +358,7 @@ def set_threshold(
         chosen = [
             m
             for m in scenarios.metrics_of(session=session, test_ids=[test.id])[test.id]
-            if _function_id(m.function) == function_id
+            if _function_id(m) == function_id
         ]
         if not chosen:
             raise not_found("evaluation function of this scenario test", function_id, "function_id")
@@ -346,7 +413,7 @@ def eval_history(test_id: str, actor: CurrentActor, ctx: Ctx) -> list[dict[str, 
             {
                 "id": row.id,
                 "scenario_test_id": fmt.nucleus_id(SCENARIO_TEST, test.id),
-                "eval_function_id": _function_id(metrics[row.metric_id].function),
+                "eval_function_id": _function_id(metrics[row.metric_id]),
                 "model_id": fmt.nucleus_id(fmt.MODEL, row.model_id),
                 "status": "errored" if row.error and row.value is None else "completed",
                 "result": row.value,
@@ -369,7 +436,7 @@ def item_evaluations(evaluation_id: str, actor: CurrentActor, ctx: Ctx) -> dict[
                 {
                     "evaluation_id": result.id,
                     "scenario_test_id": fmt.nucleus_id(SCENARIO_TEST, result.scenario_test_id),
-                    "eval_function_id": _function_id(metric.function),
+                    "eval_function_id": _function_id(metric),
                     "dataset_item_id": fmt.nucleus_id(fmt.ITEM, item_id),
                     "result": value,
                     "pass": passed is not False,
@@ -378,4 +445,84 @@ def item_evaluations(evaluation_id: str, actor: CurrentActor, ctx: Ctx) -> dict[
                     session=session, result=result
                 )
             ]
+        }
+
+
+@router.post("/validate/{model_id}/metrics")
+def model_metrics(
+    model_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
+) -> list[dict[str, Any]]:
+    """The model's metrics computed anew: an evaluation of it on each dataset of the sandbox
+    it has predictions on (each records the dataset's scenario tests); their jobs."""
+    with ctx.db.write() as session:
+        model = load_model(session, model_id, actor)
+        datasets = [
+            d
+            for d in (
+                session.get(models.Dataset, i)
+                for i in ml_models.datasets_of(session=session, model=model)
+            )
+            if d is not None and d.mode == actor.mode and not d.deleting
+        ]
+        if not datasets:
+            raise Invalid("the model has no predictions on any dataset", field="model_id")
+        started = []
+        for dataset in datasets:
+            policy.can_write(actor, dataset)
+            started.append(
+                curation_evaluations.start_evaluation(
+                    session=session, dataset=dataset, model=model, actor=actor
+                )
+            )
+        session.flush()
+        return [job_json(jobs.get_job(session=session, job_id=e.job_id)) for e in started]
+
+
+@router.post("/validate/scenario_test/upload_results")
+def upload_results(body: JsonObject, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    """An external function's results for a model, recorded in the test's history."""
+    scores, weights = body.get("result_per_ref_id"), body.get("weight_per_ref_id")
+    if not isinstance(scores, dict):
+        raise Invalid("result_per_ref_id maps reference ids to scores", field="result_per_ref_id")
+    if not isinstance(weights, dict):
+        raise Invalid("weight_per_ref_id maps reference ids to weights", field="weight_per_ref_id")
+    overall = body.get("overall_metric")
+    if overall is not None and (isinstance(overall, bool) or not isinstance(overall, int | float)):
+        raise Invalid("overall_metric must be a number", field="overall_metric")
+    function_id = body.get("eval_function_id")
+    if not isinstance(function_id, str) or not function_id.startswith(EVAL_FUNCTION):
+        raise Invalid("an evaluation function's id starts with ef_", field="eval_function_id")
+    with ctx.db.write() as session:
+        test, dataset = _load_test(session, str(body.get("unit_test_id") or ""), actor, write=True)
+        model = load_model(session, str(body.get("model_id") or ""), actor)
+        function = scenario_uploads.get_function(
+            session=session,
+            mode=actor.mode,
+            function_id=function_id[len(EVAL_FUNCTION) :],
+            field="eval_function_id",
+        )
+        result = scenario_uploads.upload_result(
+            session=session,
+            dataset=dataset,
+            test=test,
+            metric=scenario_uploads.metric_of(
+                session=session, test=test, function=function, field="eval_function_id"
+            ),
+            model=model,
+            upload=scenario_uploads.UploadIn(
+                level=str(body["level"]) if body.get("level") is not None else None,
+                scores=scores,
+                weights=weights,
+                overall=overall,
+                names=("result_per_ref_id", "weight_per_ref_id", "overall_metric"),
+            ),
+            settings=ctx.settings,
+        )
+        return {
+            "evaluation_id": result.id,
+            "scenario_test_id": fmt.nucleus_id(SCENARIO_TEST, test.id),
+            "eval_function_id": function_id,
+            "model_id": fmt.nucleus_id(fmt.MODEL, model.id),
+            "result": result.value,
+            "pass": _passes(result),
         }

@@ -12,7 +12,7 @@ takes the dataset's next revision and stamps the items it touched, so snapshots 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -106,11 +106,14 @@ def upload(
     placed: Sequence[Placed],
     update_existing: bool,
     field: str = "annotations",
+    replacing: Callable[[dict[str, Any]], bool] | None = None,
 ) -> UploadResult:
     """Add the shapes to their items under `source_id`. A shape whose id the item already
     has from this source replaces it (`update_existing`) or is left out and counted as
-    ignored; shapes without an id are always added. An item's shapes from one source are
-    one row (`models.Annotation`): each affected row is read, merged and written back."""
+    ignored; shapes without an id are always added. The stored shapes of those items that
+    `replacing` picks go first (a whole set of shapes replaced by the new one). An item's
+    shapes from one source are one row (`models.Annotation`): each affected row is read,
+    merged and written back."""
     item_ids = _resolve_items(session, dataset, placed, field)
     seen: dict[tuple[str, str], int] = {}
     for i, (one, item_id) in enumerate(zip(placed, item_ids, strict=True)):
@@ -130,7 +133,8 @@ def upload(
     merged: dict[str, list[dict]] = {}
     written = ignored = 0
     for one, item_id in zip(placed, item_ids, strict=True):
-        shapes = merged.setdefault(item_id, list(stored.get(item_id, [])))
+        kept = [s for s in stored.get(item_id, []) if replacing is None or not replacing(s)]
+        shapes = merged.setdefault(item_id, kept)
         new = msgspec.to_builtins(one.shape)
         at = next(
             (

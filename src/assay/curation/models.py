@@ -337,6 +337,9 @@ class Scene(Base):
     frames: Mapped[list[Any]] = mapped_column(JSONType, nullable=False, default=list)
     frame_rate: Mapped[float | None] = mapped_column(Float)
     video_url: Mapped[str | None] = mapped_column(String(2000))
+    # The tracks the scene declares, with their metadata: [{"reference_id", "metadata"}]
+    # (the shapes on a track name it by their `track_reference_id` attribute).
+    tracks: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False, default=list)
     created_at: Mapped[dt.datetime] = _created()
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
@@ -451,6 +454,24 @@ class ScenarioMetric(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     comparison: Mapped[str] = mapped_column(String(2), nullable=False, default=">=")
     tolerance: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    # A metric whose values are computed outside Assay and uploaded (`ExternalFunction`),
+    # never from an evaluation; `function` then holds that function's name.
+    external_function_id: Mapped[str | None] = mapped_column(String(24))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ExternalFunction(Base):
+    """A metric function of a sandbox whose values are computed elsewhere and uploaded per
+    entity (item, scene or track) with a weight (Scale Validate's external functions)."""
+
+    __tablename__ = "scenario_external_functions"
+    __table_args__ = (UniqueConstraint("mode", "name"),)
+
+    id: Mapped[str] = _id()
+    mode: Mapped[str] = mapped_column(String(8), nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    level: Mapped[str] = mapped_column(String(8), nullable=False, default="item")
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -474,13 +495,17 @@ class ScenarioResult(Base):
     metric_id: Mapped[str] = mapped_column(
         ForeignKey("scenario_test_metrics.id", ondelete="CASCADE"), nullable=False
     )
-    evaluation_id: Mapped[str] = mapped_column(
-        ForeignKey("dataset_evaluations.id", ondelete="CASCADE"), nullable=False
+    # NULL for an uploaded result (an external function's), which has no evaluation.
+    evaluation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("dataset_evaluations.id", ondelete="CASCADE")
     )
     model_id: Mapped[str] = mapped_column(
         ForeignKey("curation_models.id", ondelete="CASCADE"), nullable=False
     )
     value: Mapped[float | None] = mapped_column(Float)
+    # An uploaded result's values per entity: {"level", "ids", "scores", "weights"} (ids are
+    # item or scene ids, or track reference ids); read only for its item evaluations.
+    uploaded: Mapped[dict[str, Any] | None] = mapped_column(JSONType, deferred=True)
     threshold: Mapped[float | None] = mapped_column(Float)
     comparison: Mapped[str] = mapped_column(String(2), nullable=False)
     # Kept as it was when evaluated, even if that model goes later.

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.core import webhooks
@@ -32,6 +32,7 @@ from assay.core.db import Database
 from assay.core.settings import Settings
 from assay.curation import models, scenarios
 from assay.curation import scenario_schemas as schemas
+from assay.curation.items import _chunks
 from assay.curation.query import run_query
 from assay.curation.scenario_metrics import MetricFunction, ScenarioSlice, get_metric, meets
 from assay.curation.snapshots import SNAPSHOTS
@@ -196,6 +197,8 @@ def _results_of(
         baseline = baseline_of(test.baseline_model_id, seqs) if test.baseline_model_id else None
         there = baseline.on(item_ids, seqs) if baseline else None
         for metric in metrics[test.id]:
+            if metric.external_function_id:
+                continue  # its values are uploaded (`scenario_uploads.py`)
             value, error = metric_value(metric, here)
             baseline_value = metric_value(metric, there)[0] if there else None
             if test.baseline_model_id and there is None and error is None:
@@ -277,33 +280,35 @@ def _store(
                 setattr(result, key, value)
         stored += 1
         if result.passed is False and not was_failing:
-            _announce_if_regressed(session, dataset, evaluation, metric, result, settings)
+            announce_if_regressed(session, dataset, metric, result, settings)
     session.flush()
     return stored
 
 
-def _announce_if_regressed(
+def announce_if_regressed(
     session: Session,
     dataset: models.Dataset,
-    evaluation: models.Evaluation,
     metric: models.ScenarioMetric,
     result: models.ScenarioResult,
     settings: Settings | None,
 ) -> None:
+    """`scenario_test.regressed` when the metric passed for the model's previous result (an
+    evaluation's or an upload's: their ids are time-ordered) and the new one failed."""
+    when = func.coalesce(models.ScenarioResult.evaluation_id, models.ScenarioResult.id)
     previous = session.scalar(
         select(models.ScenarioResult)
         .where(
             models.ScenarioResult.metric_id == metric.id,
-            models.ScenarioResult.model_id == evaluation.model_id,
-            models.ScenarioResult.evaluation_id < evaluation.id,
+            models.ScenarioResult.model_id == result.model_id,
+            when < (result.evaluation_id or result.id),
         )
-        .order_by(models.ScenarioResult.evaluation_id.desc())
+        .order_by(when.desc())
         .limit(1)
     )
     if previous is None or previous.passed is not True:
         return
     test = session.get(models.ScenarioTest, metric.scenario_test_id)
-    model = session.get(models.Model, evaluation.model_id)
+    model = session.get(models.Model, result.model_id)
     payload = {
         "scenario_test": {
             "id": test.id,
@@ -320,7 +325,7 @@ def _announce_if_regressed(
             "tolerance": metric.tolerance,
         },
         "model": {"id": model.id, "name": model.name, "reference_id": model.reference_id},
-        "evaluation_id": evaluation.id,
+        "evaluation_id": result.evaluation_id,
         "value": result.value,
         "baseline_model_id": result.baseline_model_id,
         "baseline_value": result.baseline_value,
@@ -383,7 +388,9 @@ def run_table(
     }
     outcomes = []
     for test in tests:
-        rows = [_outcome(m, results.get(m.id)) for m in metrics[test.id]]
+        rows = [
+            _outcome(m, results.get(m.id)) for m in metrics[test.id] if not m.external_function_id
+        ]
         statuses = {row.status for row in rows}
         if "not_evaluated" in statuses or not rows:
             status = "not_evaluated"
@@ -417,8 +424,11 @@ def item_results(
     *, session: Session, result: models.ScenarioResult
 ) -> list[tuple[str, float | None, bool | None]]:
     """A recorded result item by item — (item id, value, passed against the threshold) —
-    each item's own evaluation from the stored state (the first MAX_ITEM_RESULTS items)."""
+    each item's own evaluation from the stored state (the first MAX_ITEM_RESULTS items), or
+    an uploaded result's item scores."""
     metric = session.get(models.ScenarioMetric, result.metric_id)
+    if result.evaluation_id is None:
+        return _uploaded_items(session, metric, result)
     test = session.get(models.ScenarioTest, result.scenario_test_id)
     evaluation = session.get(models.Evaluation, result.evaluation_id)
     dataset = session.get(models.Dataset, test.dataset_id)
@@ -446,3 +456,28 @@ def item_results(
             passed = meets(value, metric.comparison, metric.threshold)
         answers.append((item_id, value, passed))
     return answers
+
+
+def _uploaded_items(
+    session: Session, metric: models.ScenarioMetric, result: models.ScenarioResult
+) -> list[tuple[str, float | None, bool | None]]:
+    """An uploaded item-level result's scores, of the items still there (other levels have
+    no items)."""
+    uploaded = result.uploaded or {}
+    if uploaded.get("level") != "item":
+        return []
+    ids, scores = uploaded["ids"][:MAX_ITEM_RESULTS], uploaded["scores"][:MAX_ITEM_RESULTS]
+    kept = set()
+    for chunk in _chunks(ids):
+        kept.update(session.scalars(select(ITEMS.c.id).where(ITEMS.c.id.in_(chunk))))
+    return [
+        (
+            item_id,
+            score,
+            meets(score, metric.comparison, metric.threshold)
+            if metric.threshold is not None
+            else None,
+        )
+        for item_id, score in zip(ids, scores, strict=True)
+        if item_id in kept
+    ]

@@ -33,6 +33,12 @@ class ScenarioMetricCreate(Schema):
     tolerance: float = Field(
         0.0, ge=0, le=1e9, description="How far worse than the baseline model's value may be."
     )
+    external_function_id: str | None = Field(
+        None,
+        max_length=24,
+        description="An external function (values uploaded, not computed); `function` is "
+        "then ignored.",
+    )
 
 
 class ScenarioMetricUpdate(Schema):
@@ -49,6 +55,7 @@ class ScenarioMetric(Schema):
     threshold: float | None
     comparison: str
     tolerance: float
+    external_function_id: str | None = None
     created_at: dt.datetime
 
 
@@ -85,7 +92,7 @@ class ScenarioResult(Schema):
     id: str
     scenario_test_id: str
     metric_id: str
-    evaluation_id: str
+    evaluation_id: str | None = Field(description="null for an uploaded result.")
     model_id: str
     value: float | None
     threshold: float | None
@@ -159,3 +166,33 @@ class ScenarioMetricFunction(Schema):
 
 class ScenarioMetricFunctionList(Schema):
     items: list[ScenarioMetricFunction]
+
+
+class ExternalFunctionCreate(Schema):
+    name: str = Field(min_length=1, max_length=255, pattern=r"^\S+$")
+    level: Literal["item", "scene", "track"] = Field(
+        "item", description="What its values are of: items, scenes or tracks."
+    )
+
+
+class ExternalFunction(Schema):
+    """A metric function of the sandbox whose values are computed elsewhere and uploaded."""
+
+    id: str
+    name: str
+    level: str
+    created_by: str | None
+    created_at: dt.datetime
+
+
+class ExternalFunctionList(Schema):
+    items: list[ExternalFunction]
+
+
+class ScenarioResultUpload(Schema):
+    """An external metric's values for a model: a score and a weight (0 to 1) per entity
+    (an item of the test's slice, a scene, or a track a scene declares) by reference id."""
+
+    model_id: str = Field(min_length=1, max_length=64)
+    scores: dict[str, float] = Field(min_length=1, max_length=1_000_000)
+    weights: dict[str, float] | None = Field(None, description="Default: 1 for each score.")

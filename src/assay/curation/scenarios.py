@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.core.auth import Actor
@@ -49,8 +49,20 @@ def _require_evaluated(
 
 
 def _new_metric(
-    test: models.ScenarioTest, metric_in: schemas.ScenarioMetricCreate, field: str
+    session: Session,
+    dataset: models.Dataset,
+    test: models.ScenarioTest,
+    metric_in: schemas.ScenarioMetricCreate,
+    field: str,
 ) -> models.ScenarioMetric:
+    if metric_in.external_function_id:
+        external = session.get(models.ExternalFunction, metric_in.external_function_id)
+        if external is None or external.mode != dataset.mode:
+            raise NotFound(
+                f"no external evaluation function {metric_in.external_function_id}",
+                field=f"{field}.external_function_id",
+            )
+        return _external_metric(external, test, metric_in, field)
     function = get_metric(metric_in.function, f"{field}.function")
     return models.ScenarioMetric(
         scenario_test_id=test.id,
@@ -61,6 +73,26 @@ def _new_metric(
             metric_in.comparison or function.default_comparison, f"{field}.comparison"
         ),
         tolerance=metric_in.tolerance,
+    )
+
+
+def _external_metric(
+    function: models.ExternalFunction,
+    test: models.ScenarioTest,
+    metric_in: schemas.ScenarioMetricCreate,
+    field: str,
+) -> models.ScenarioMetric:
+    """A metric whose values are uploaded (`scenario_uploads.py`): it takes no arguments."""
+    if metric_in.arguments:
+        raise Invalid("an external function takes no arguments", field=f"{field}.arguments")
+    return models.ScenarioMetric(
+        scenario_test_id=test.id,
+        function=function.name,
+        arguments={},
+        threshold=metric_in.threshold,
+        comparison=check_comparison(metric_in.comparison or ">=", f"{field}.comparison"),
+        tolerance=metric_in.tolerance,
+        external_function_id=function.id,
     )
 
 
@@ -94,7 +126,8 @@ def create_test(
     session.add(test)
     session.flush()
     session.add_all(
-        _new_metric(test, metric_in, f"metrics[{i}]") for i, metric_in in enumerate(test_in.metrics)
+        _new_metric(session, dataset, test, metric_in, f"metrics[{i}]")
+        for i, metric_in in enumerate(test_in.metrics)
     )
     session.flush()
     return test
@@ -192,9 +225,13 @@ def get_metric_of(
 
 
 def add_metric(
-    *, session: Session, test: models.ScenarioTest, metric_in: schemas.ScenarioMetricCreate
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    test: models.ScenarioTest,
+    metric_in: schemas.ScenarioMetricCreate,
 ) -> models.ScenarioMetric:
-    metric = _new_metric(test, metric_in, "")
+    metric = _new_metric(session, dataset, test, metric_in, "")
     session.add(metric)
     session.flush()
     return metric
@@ -249,12 +286,15 @@ def delete_test(*, session: Session, test: models.ScenarioTest) -> None:
 def history(
     *, session: Session, test: models.ScenarioTest, limit: int = 100
 ) -> list[models.ScenarioResult]:
-    """The test's results, newest evaluation first."""
+    """The test's results, newest evaluation (or upload) first."""
+    # Evaluation and result ids are both time-ordered: an upload (no evaluation) sorts by
+    # its own id among the evaluations.
+    when = func.coalesce(models.ScenarioResult.evaluation_id, models.ScenarioResult.id)
     return list(
         session.scalars(
             select(models.ScenarioResult)
             .where(models.ScenarioResult.scenario_test_id == test.id)
-            .order_by(models.ScenarioResult.evaluation_id.desc(), models.ScenarioResult.metric_id)
+            .order_by(when.desc(), models.ScenarioResult.metric_id)
             .limit(limit)
         )
     )

@@ -2,6 +2,10 @@
 scenes (frames, or a video URL alone). Appending scenes appends their items
 (`items.append_items`, all or nothing, one revision) and links them to their scene
 (`scene_id`, `frame_index`); deleting a scene deletes its items (tombstones kept).
+
+A scene may declare tracks with their metadata (`Scene.tracks`); shapes join a track by
+naming it (their `track_reference_id` attribute). Two scenes may declare one track: its
+metadata is the newest scene's, and an update reaches every scene declaring it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class SceneIn:
     metadata: dict[str, Any] = field(default_factory=dict)
     frame_rate: float | None = None
     video_url: str | None = None
+    # The tracks it declares: [{"reference_id", "metadata"}].
+    tracks: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -106,6 +112,7 @@ def append_scenes(
             "frames": layout,
             "frame_rate": scene.frame_rate,
             "video_url": scene.video_url,
+            "tracks": scene.tracks,
             "updated_at": now,
         }
         if scene.reference_id in known:
@@ -213,3 +220,62 @@ def merge_metadata(
         scene.metadata_ = {**scene.metadata_, **metadata}
     session.flush()
     return len(found)
+
+
+def _declaring(session: Session, dataset: models.Dataset) -> list[models.Scene]:
+    """The dataset's scenes declaring a track, oldest first."""
+    scenes = session.scalars(
+        select(models.Scene).where(models.Scene.dataset_id == dataset.id).order_by(models.Scene.id)
+    )
+    return [scene for scene in scenes if scene.tracks]
+
+
+def declared_tracks(*, session: Session, dataset: models.Dataset) -> dict[str, dict[str, Any]]:
+    """reference id → metadata of every track the dataset's scenes declare (the latest
+    declaration's, should two differ)."""
+    found: dict[str, dict[str, Any]] = {}
+    for scene in _declaring(session, dataset):
+        for track in scene.tracks:
+            found[track["reference_id"]] = track.get("metadata") or {}
+    return found
+
+
+def update_track(
+    *,
+    session: Session,
+    dataset: models.Dataset,
+    reference_id: str,
+    metadata: dict[str, Any],
+    overwrite: bool,
+) -> dict[str, Any]:
+    """Merge `metadata` into a declared track's (or replace it); returns the new metadata."""
+    declaring = [
+        s
+        for s in _declaring(session, dataset)
+        if any(t["reference_id"] == reference_id for t in s.tracks)
+    ]
+    if not declaring:
+        raise NotFound(
+            f"no scene of this dataset declares a track {reference_id!r}", field="reference_id"
+        )
+    current = declared_tracks(session=session, dataset=dataset)[reference_id]
+    new = dict(metadata) if overwrite else {**current, **metadata}
+    for scene in declaring:
+        scene.tracks = [
+            {**t, "metadata": new} if t["reference_id"] == reference_id else t for t in scene.tracks
+        ]
+    session.flush()
+    return new
+
+
+def forget_tracks(
+    *, session: Session, dataset: models.Dataset, reference_ids: Sequence[str]
+) -> int:
+    """The tracks are no longer declared by any scene; returns how many scenes changed."""
+    gone, changed = set(reference_ids), 0
+    for scene in _declaring(session, dataset):
+        kept = [t for t in scene.tracks if t["reference_id"] not in gone]
+        if len(kept) != len(scene.tracks):
+            scene.tracks, changed = kept, changed + 1
+    session.flush()
+    return changed

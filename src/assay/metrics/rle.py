@@ -9,6 +9,7 @@ Counts lie in [0, 2**32), as in pycocotools' `uint` arithmetic.
 - `from_polygons(_many)`: `merge(frPyObjects(polygons, h, w))`, the union of one object's
   polygons rasterised exactly as `rleFrPoly` does (its geometry: `rle_polygons`);
   `from_bboxes`: `frBbox`.
+- `from_binary`: a boolean array's counts (`encode` of an unpacked mask), as a list.
 - `from_uncompressed`, `from_segmentation(_many)`: any COCO segmentation to counts, as
   `annToRLE`.
 - `area`, `to_bbox`, `merge`, `iou_matrix(_many)`: `area`, `toBbox`, `merge`, `iou`.
@@ -262,6 +263,17 @@ def from_bboxes(boxes, h: int, w: int) -> list[np.ndarray]:
 
 
 # --- other segmentations ---
+
+
+def from_binary(binary: np.ndarray) -> list[int]:
+    """COCO's uncompressed counts of a boolean (height, width) array: column-major, the first
+    run is of zeros (0 when the first pixel is set)."""
+    flat = binary.flatten(order="F").astype(np.int8)
+    if flat.size == 0:
+        return []
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    runs = np.diff(np.concatenate(([0], changes, [flat.size]))).tolist()
+    return [0, *runs] if flat[0] else runs
 
 
 def from_uncompressed(rle: dict) -> np.ndarray:

@@ -4,6 +4,9 @@ annotations' `track_reference_id`, read back on the annotations, listed, deleted
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 
 from tests.conftest import Account
@@ -83,3 +86,114 @@ result = {
     frame = got["frame"]
     assert [frame[k] for k in ("left", "top", "width", "height", "key")] == [1, 1, 4, 4, "f-0"]
     assert frame["dataset_item_id"].startswith("di_")
+
+
+def test_lidar_semseg_predictions_and_track_metadata(
+    nucleus, manager: Account, file_server, server
+) -> None:
+    """A model's label per point of a point cloud (fetched, checked against the point
+    cloud's length, kept as one mask per label over its points, replaced by a new upload),
+    and the tracks a scene declares with their metadata (read on the scene and the dataset,
+    updated, deleted)."""
+    base, root = file_server
+    tag = uuid.uuid4().hex[:8]
+    points = [{"x": float(i), "y": 0.0, "z": 0.0} for i in range(5)]
+    files = {
+        f"pc-{tag}.json": {"points": points},
+        f"lss-{tag}.json": {
+            "objects": [{"label": "car", "index": 1}, {"label": "road", "index": 2}],
+            "point_objects": [2, 1, 1, 2, 2],
+            "point_confidence": [0.9, 0.5, 0.7, 0.8, 1.0],
+        },
+        f"again-{tag}.json": {
+            "objects": [{"label": "road", "index": 2}],
+            "point_objects": [2, 2, 2, 2, 0],
+        },
+        f"short-{tag}.json": {"objects": [{"label": "car", "index": 1}], "point_objects": [1, 1]},
+    }
+    for name, body in files.items():
+        (root / name).write_text(json.dumps(body))
+    url = {name.split("-")[0]: f"{base}/{name}" for name in files}
+    got = nucleus(
+        manager.key,
+        """
+import json, urllib.request
+from nucleus import DatasetItem, Frame, LidarScene
+from nucleus.track import Track
+ds = client.create_dataset("semseg", is_scene=True)
+def track(ref, metadata):
+    return Track(_connection=client.connection, dataset_id=ds.id, reference_id=ref,
+                 metadata=metadata)
+car, bike = track("car-1", {"kind": "car"}), track("bike-1", {"kind": "bike", "wheels": 2})
+scene = LidarScene(reference_id="drive", tracks=[car, bike], frames=[Frame(
+    lidar=DatasetItem(pointcloud_location=args["pc"], reference_id="pc-0"),
+    front=DatasetItem(image_location="https://x.example/0.jpg", reference_id="cam-0"))])
+# The scene's payload as the client writes it, through the sync scene route (the async
+# append's job imports the same lines, but waiting on it costs the client's 5 s poll).
+client.make_request({"scenes": [scene.to_payload()], "update": False}, f"{ds.id}/upload_scenes")
+model = client.create_model(name="segmenter", reference_id=args["model"])
+def native():
+    request = urllib.request.Request(
+        f"{args['server']}/api/v1/datasets/{ds.id[3:]}/query",
+        data=json.dumps({"predictions": True, "limit": 10}).encode(),
+        headers={"Authorization": f"Bearer {args['key']}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as answer:
+        rows = json.load(answer)["items"]
+    shapes = [s for r in rows if r["reference_id"] == "pc-0"
+              for s in r["predictions"].get("segmenter", [])]
+    return sorted((s["label"], s["rle"], s.get("confidence")) for s in shapes)
+first = ds.upload_lidar_semseg_predictions(model, "pc-0", args["lss"])
+after_first = native()
+ds.upload_lidar_semseg_predictions(model, "pc-0", args["again"])
+after_again = native()
+errors = {}
+for key, (ref, where) in {
+    "short": ("pc-0", args["short"]), "missing": ("pc-0", args["lss"] + ".gone"),
+    "no item": ("nope", args["lss"]), "camera": ("cam-0", args["lss"]),
+}.items():
+    try:
+        ds.upload_lidar_semseg_predictions(model, ref, where)
+        errors[key] = "accepted"
+    except nucleus.errors.NucleusAPIError as error:
+        errors[key] = [error.status_code, error.message.rsplit("\\n", 1)[-1]]
+on_scene = sorted((t.reference_id, t.metadata) for t in ds.get_scene("drive").tracks)
+car.update({"color": "red"})
+bike.update({"wheels": 3}, overwrite_metadata=True)
+try:
+    track("ghost", {}).update({"a": 1})
+    errors["ghost"] = "accepted"
+except nucleus.errors.NucleusAPIError as error:
+    errors["ghost"] = [error.status_code, error.message.rsplit("\\n", 1)[-1]]
+updated = sorted((t.reference_id, t.metadata) for t in ds.tracks)
+ds.delete_tracks(["bike-1"])
+result = {
+    "first": first, "after_first": after_first, "after_again": after_again, "errors": errors,
+    "on_scene": on_scene, "updated": updated,
+    "after_delete": [sorted(t.reference_id for t in ds.tracks),
+                     sorted(t.reference_id for t in ds.get_scene("drive").tracks)],
+}
+""",
+        args={**url, "model": f"segmenter-{tag}", "server": server.url, "key": manager.key},
+    )
+    assert got["first"]["points"] == 5 and got["first"]["labels"] == ["car", "road"]
+    # One mask per label over the points (size points x 1: column-major is point order),
+    # its confidence the mean of its points'.
+    assert got["after_first"] == [
+        ["car", {"size": [5, 1], "counts": [1, 2, 2]}, pytest.approx(0.6)],
+        ["road", {"size": [5, 1], "counts": [0, 1, 2, 2]}, pytest.approx(0.9)],
+    ]
+    # A new upload replaces the model's earlier labels of that point cloud.
+    assert got["after_again"] == [["road", {"size": [5, 1], "counts": [0, 4, 1]}, None]]
+    errors = got["errors"]
+    assert errors["short"][0] == 400 and "pointsSegmentationUrl.point_objects" in errors["short"][1]
+    assert "2 labels for a point cloud of 5 points" in errors["short"][1]
+    assert errors["missing"][0] == 400 and "pointsSegmentationUrl" in errors["missing"][1]
+    assert errors["no item"][0] == 404
+    assert errors["camera"][0] == 400 and "not a point cloud" in errors["camera"][1]
+    assert errors["ghost"][0] == 404 and "reference_id" in errors["ghost"][1]
+    assert got["on_scene"] == [
+        ["bike-1", {"kind": "bike", "wheels": 2}],
+        ["car-1", {"kind": "car"}],
+    ]
+    assert got["updated"] == [["bike-1", {"wheels": 3}], ["car-1", {"kind": "car", "color": "red"}]]
+    assert got["after_delete"] == [["car-1"], ["car-1"]]

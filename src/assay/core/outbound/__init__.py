@@ -26,7 +26,7 @@ Entries are CIDRs (`10.0.0.0/8`, a single address) or host names: `example.com` 
 host only, `*.example.com` or `.example.com` the domain and every subdomain.
 """
 
-from assay.core.outbound.fetching import Fetched, Response, fetch, stream
+from assay.core.outbound.fetching import Fetched, Response, fetch, fetch_file, stream
 from assay.core.outbound.policy import (
     DEFAULT_DENY,
     NEVER,
@@ -62,6 +62,7 @@ __all__ = [
     "Rules",
     "check_url",
     "fetch",
+    "fetch_file",
     "parse",
     "parse_rules",
     "stream",

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from assay.core.errors import Invalid
 from assay.core.outbound.policy import (
     Destination,
     FetchFailed,
@@ -297,6 +298,26 @@ class Fetched:
     headers: httpx.Headers
     url: str
     content: bytes
+
+
+def fetch_file(url: Any, settings: Any, *, max_bytes: int, field: str, what: str) -> bytes:
+    """The body of a file a request named by URL (`settings`' policy and import timeout),
+    or `Invalid` naming `field` when it is not a URL or does not answer 200."""
+    if not isinstance(url, str) or not url:
+        raise Invalid(f"{field} must be the URL of {what}", field=field)
+    fetched = fetch(
+        url,
+        policy=Policy.from_settings(settings),
+        timeout=settings.file_import_timeout_seconds,
+        max_bytes=max_bytes,
+        field=field,
+    )
+    if fetched.status_code != 200:
+        raise Invalid(
+            f"could not fetch {what}: it answered HTTP {fetched.status_code}, not 200",
+            field=field,
+        )
+    return fetched.content
 
 
 def fetch(url: str, *, max_bytes: int, max_redirects: int = 5, **options: Any) -> Fetched:

@@ -20,3 +20,7 @@ def can_read(actor: Actor, dataset: models.Dataset) -> None:
 
 def can_write(actor: Actor, dataset: models.Dataset) -> None:
     datasets.can_write(actor, dataset)
+
+
+def can_create_function(actor: Actor) -> None:
+    require_role(actor, "manager", "creating an external metric function")
