@@ -314,11 +314,11 @@ def test_a_slice_is_reevaluated_from_the_stored_matches() -> None:
 
 
 def test_worlds_accumulated_in_chunks_give_the_same_numbers(monkeypatch) -> None:
-    import assay.metrics.detection as detection
+    import assay.metrics.detection_accumulate as detection_accumulate
 
     dataset, results = coco_boxes(12, images=50)
     ev = reference(dataset, results, "bbox")
-    monkeypatch.setattr(detection, "CHUNK_EVENTS", 64)  # a few worlds per chunk
+    monkeypatch.setattr(detection_accumulate, "CHUNK_EVENTS", 64)  # a few worlds per chunk
     got = ours(dataset, results, "bbox")
     assert_same(ev, got)
     part = got.restricted_to([i["id"] for i in dataset["images"][::2]])

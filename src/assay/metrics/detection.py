@@ -8,18 +8,18 @@ masks (RLE, or polygons rasterised by `assay.metrics.rle` as pycocotools does), 
 object's match at every IoU threshold and area range (for writing TP / FP / FN back).
 
 What pycocotools does in Python loops per image, category, area range, threshold and
-detection, this does on whole arrays:
+detection, this does on whole arrays, in two halves:
 
-- IoUs only for the (detection, object) pairs of one image and category, computed
-  together for all pairs; only the pairs at or above the lowest threshold are kept.
-- The greedy matching is sequential within an image and category (a detection takes the
-  best object the higher-scoring ones left), so it steps through the detections' ranks;
-  each step settles one detection of every image/category group at once, for all
-  thresholds and area ranges together ("worlds", A x T of them).
-- Accumulation sorts every category's detections once per max-detections setting; the
-  cumulative TP/FP counts are segmented integer cumsums, the recall thresholds are found
-  on the integer TP counts (exact: no float offsets), and only the precision envelope is
-  taken per category.
+- `assay.metrics.detection_match`: IoUs only for the (detection, object) pairs of one
+  image and category; the greedy matching stepping through the detections' ranks, each
+  step settling one detection of every image/category group for all thresholds and area
+  ranges together ("worlds", A x T of them).
+- `assay.metrics.detection_accumulate`: precision, recall and scores from the matches as
+  segmented integer counts, and the summary numbers.
+
+This module holds the data (`Params`, `Objects`), the evaluation that orders the
+detections and runs both halves, and what it answers (`Results`, `Evaluation`, the
+`MatchState` kept to re-evaluate slices and merge evaluations without matching again).
 
 pycocotools' orders are kept where they decide ties: detections sorted by score with a
 stable sort (input order on ties), images in ascending id order, objects of a group in
@@ -30,19 +30,25 @@ Ids play no part (pycocotools' test `dtm > 0` assumes ids are not 0; COCO's star
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-# pycocotools: iou = min(t, 1 - 1e-10) — a threshold of 1 still matches a perfect overlap.
-_IOU_CAP = 1 - 1e-10
-_EPS = np.spacing(1)
-# The size of one block of (detection, object) pairs whose IoUs are computed together.
-PAIR_BLOCK = 1 << 22
-# Match events accumulated together (worlds are taken a chunk at a time).
-CHUNK_EVENTS = 1 << 20
+from assay.metrics.detection_accumulate import (
+    DETECTION_STATS,
+    KEYPOINT_STATS,
+    accumulate,
+    curves_needed,
+    summarize,
+)
+from assay.metrics.detection_match import (
+    Ranks,
+    candidate_pairs,
+    match_pairs,
+    rank_in_group,
+    unique_key_order,
+)
 
 COCO_KEYPOINT_SIGMAS = (
     np.array(
@@ -235,7 +241,7 @@ class Results:
         return self.params.area_labels.index(area) * len(self.params.iou_thresholds) + int(t[0])
 
     def summary(self) -> dict[str, float]:
-        names = _KEYPOINT_STATS if self.params.iou_type == "keypoints" else _DETECTION_STATS
+        names = KEYPOINT_STATS if self.params.iou_type == "keypoints" else DETECTION_STATS
         return {name: float(v) for (name, *_), v in zip(names, self.stats, strict=False)}
 
     def per_class_ap(self, iou_threshold: float | None = None, area: str = "all") -> np.ndarray:
@@ -286,13 +292,13 @@ class MatchState:
             self.d_cat[d_sel], self.g_cat, self.d_matched[:, d_sel], self.d_good[:, d_sel],
             self.g_ignore, self.d_out_of_range[:, d_sel],
         )  # fmt: skip
-        precision, recall, scores = _accumulate(
-            *args, g_keep=g_sel, curves_for=_curves_needed(self.params)
+        precision, recall, scores = accumulate(
+            *args, g_keep=g_sel, curves_for=curves_needed(self.params)
         )
-        stats = _summarize(self.params, precision, recall)
+        stats = summarize(self.params, precision, recall)
         return Results(
             self.params, images, self.category_ids, precision, recall, scores, stats,
-            lambda: _accumulate(*args, g_keep=g_sel),
+            lambda: accumulate(*args, g_keep=g_sel),
         )  # fmt: skip
 
     def subset(self, image_ids: Sequence[int] | np.ndarray) -> MatchState:
@@ -467,108 +473,6 @@ class Evaluation(Results):
 
 
 # (name, ap, iou threshold, area label, max-detections index)
-_DETECTION_STATS = (
-    ("AP", 1, None, "all", -1),
-    ("AP50", 1, 0.5, "all", 2),
-    ("AP75", 1, 0.75, "all", 2),
-    ("APs", 1, None, "small", 2),
-    ("APm", 1, None, "medium", 2),
-    ("APl", 1, None, "large", 2),
-    ("AR1", 0, None, "all", 0),
-    ("AR10", 0, None, "all", 1),
-    ("AR100", 0, None, "all", 2),
-    ("ARs", 0, None, "small", 2),
-    ("ARm", 0, None, "medium", 2),
-    ("ARl", 0, None, "large", 2),
-)
-_KEYPOINT_STATS = (
-    ("AP", 1, None, "all", 20),
-    ("AP50", 1, 0.5, "all", 20),
-    ("AP75", 1, 0.75, "all", 20),
-    ("APm", 1, None, "medium", 20),
-    ("APl", 1, None, "large", 20),
-    ("AR", 0, None, "all", 20),
-    ("AR50", 0, 0.5, "all", 20),
-    ("AR75", 0, 0.75, "all", 20),
-    ("ARm", 0, None, "medium", 20),
-    ("ARl", 0, None, "large", 20),
-)
-
-
-# --- IoU of pairs ---
-
-
-def box_pair_iou(dt: np.ndarray, gt: np.ndarray, crowd: np.ndarray) -> np.ndarray:
-    """IoU of box pairs (x y w h) in pycocotools' arithmetic (bbIou); a crowd region's
-    overlap is over the detection's area alone."""
-    dx, dy, dw, dh = dt.T
-    gx, gy, gw, gh = gt.T
-    w = np.minimum(dx + dw, gx + gw) - np.maximum(dx, gx)
-    h = np.minimum(dy + dh, gy + gh) - np.maximum(dy, gy)
-    inter = w * h
-    da = dw * dh
-    union = np.where(crowd, da, da + gw * gh - inter)
-    out = np.zeros(len(w))
-    ok = (w > 0) & (h > 0)
-    np.divide(inter, union, out=out, where=ok)
-    return out
-
-
-def keypoint_pair_oks(
-    dt: np.ndarray, gt: np.ndarray, gt_box: np.ndarray, gt_area: np.ndarray, sigmas: np.ndarray
-) -> np.ndarray:
-    """OKS of keypoint pairs as pycocotools' computeOks: over the ground truth's visible
-    keypoints, or — when it has none — by the distance outside its box doubled."""
-    xg, yg, vg = gt[:, 0::3], gt[:, 1::3], gt[:, 2::3]
-    xd, yd = dt[:, 0::3], dt[:, 1::3]
-    visible = vg > 0
-    any_visible = visible.any(axis=1)
-    x0 = (gt_box[:, 0] - gt_box[:, 2])[:, None]
-    x1 = (gt_box[:, 0] + gt_box[:, 2] * 2)[:, None]
-    y0 = (gt_box[:, 1] - gt_box[:, 3])[:, None]
-    y1 = (gt_box[:, 1] + gt_box[:, 3] * 2)[:, None]
-    zero = np.zeros_like(xd)
-    dx = np.where(
-        any_visible[:, None], xd - xg, np.maximum(zero, x0 - xd) + np.maximum(zero, xd - x1)
-    )
-    dy = np.where(
-        any_visible[:, None], yd - yg, np.maximum(zero, y0 - yd) + np.maximum(zero, yd - y1)
-    )
-    variances = (sigmas * 2) ** 2
-    e = (dx**2 + dy**2) / variances / (gt_area[:, None] + _EPS) / 2
-    counted = np.where(any_visible[:, None], visible, True)
-    total = np.where(counted, np.exp(-e), 0.0).sum(axis=1)
-    return total / counted.sum(axis=1)
-
-
-def _mask_group_iou(
-    dt_masks: Sequence[tuple[np.ndarray, int, int]],
-    gt_masks: Sequence[tuple[np.ndarray, int, int]],
-    d_rows: np.ndarray,
-    g_rows: np.ndarray,
-    by_group: np.ndarray,
-    g_crowd: np.ndarray,
-    d_start: np.ndarray,
-    d_count: np.ndarray,
-    g_start: np.ndarray,
-    g_count: np.ndarray,
-) -> np.ndarray:
-    """Mask IoUs of every (detection, object) pair of some groups, detection-major as the
-    pairs are laid out (`assay.metrics.rle`: from the runs, pycocotools' numbers)."""
-    from assay.metrics import rle
-
-    groups = []
-    for ds, dn, gs, gn in zip(d_start, d_count, g_start, g_count, strict=True):
-        dets = [dt_masks[r][0] for r in d_rows[by_group[ds : ds + dn]]]
-        objs = [gt_masks[r][0] for r in g_rows[gs : gs + gn]]
-        groups.append((dets, objs, g_crowd[gs : gs + gn]))
-    matrices = rle.iou_matrix_many(groups)
-    return np.concatenate([m.ravel() for m in matrices]) if matrices else np.zeros(0)
-
-
-# --- the evaluation ---
-
-
 def evaluate(
     gt: Objects,
     dt: Objects,
@@ -613,15 +517,15 @@ def evaluate(
     g_order = np.lexsort((g_rows, g_cat[g_rows], g_group))
     g_rows, g_group = g_rows[g_order], g_group[g_order]
     score = dt.score[d_rows]
-    ranked = _Ranks(score)
+    ranked = Ranks(score)
     if p.use_categories:
         # A group is one image's one category: by group, then score, then input order (d_rows
         # is ascending) — one sort of unique integer keys.
-        d_order = _unique_key_order(d_group, ranked.position)
+        d_order = unique_key_order(d_group, ranked.position)
     else:
         d_order = np.lexsort((d_rows, d_cat[d_rows], -score, d_group))
     d_rows, d_group = d_rows[d_order], d_group[d_order]
-    d_rank = _rank_in_group(d_group)
+    d_rank = rank_in_group(d_group)
     cut = d_rank < p.max_detections[-1]
     kept = d_order[cut]
     d_rows, d_group, d_rank = d_rows[cut], d_group[cut], d_rank[cut]
@@ -633,9 +537,9 @@ def evaluate(
     # those four keys. Equal scores need the position; distinct ones are the order alone.
     cats = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
     if ranked.ties:
-        acc = _unique_key_order(cats, ranked.dense[kept], np.arange(len(kept)))
+        acc = unique_key_order(cats, ranked.dense[kept], np.arange(len(kept)))
     else:
-        acc = _unique_key_order(cats, ranked.position[kept])
+        acc = unique_key_order(cats, ranked.position[kept])
     d_rows, d_group, d_rank = d_rows[acc], d_group[acc], d_rank[acc]
     # Back to group order: the inverse permutation ((group, rank) pairs are unique).
     by_group = np.empty_like(acc)
@@ -655,10 +559,10 @@ def evaluate(
 
     if progress:
         progress(0.05)
-    pairs = _candidate_pairs(p, gt, dt, g_rows, g_group, d_rows, d_group, by_group, g_crowd)
+    pairs = candidate_pairs(p, gt, dt, g_rows, g_group, d_rows, d_group, by_group, g_crowd)
     if progress:
         progress(0.5)
-    d_match, d_iou = _match(p, pairs, d_rank, g_crowd, g_ignore, len(d_rows))
+    d_match, d_iou = match_pairs(p, pairs, d_rank, g_crowd, g_ignore, len(d_rows))
     if progress:
         progress(0.8)
     d_cat_eval = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
@@ -680,12 +584,12 @@ def evaluate(
         p, K, state.d_score, d_rank, d_cat_eval, g_cat_eval, d_matched, d_good, g_ignore,
         d_out_of_range,
     )  # fmt: skip
-    precision, recall, scores = _accumulate(*args, curves_for=_curves_needed(p))
-    stats = _summarize(p, precision, recall)
+    precision, recall, scores = accumulate(*args, curves_for=curves_needed(p))
+    stats = summarize(p, precision, recall)
     if progress:
         progress(1.0)
     return Evaluation(
-        p, images, categories, precision, recall, scores, stats, lambda: _accumulate(*args),
+        p, images, categories, precision, recall, scores, stats, lambda: accumulate(*args),
         len(dt), len(gt), d_rows, g_rows, d_match, d_iou, state,
     )  # fmt: skip
 
@@ -707,487 +611,5 @@ def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(sorted_ids[pos] == ids, pos, -1).astype(np.int64)
 
 
-def _rank_in_group(groups: np.ndarray) -> np.ndarray:
-    """0, 1, 2 … within each run of equal (sorted) group keys."""
-    n = len(groups)
-    if not n:
-        return np.zeros(0, np.int64)
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    lengths = np.diff(np.r_[starts, n])
-    return np.arange(n) - np.repeat(starts, lengths)
-
-
-class _Ranks:
-    """Values ranked high to low, equal ones by `then` (non-negative integers, ascending)
-    and then input order: `position` is each one's place in that order (unique), `dense`
-    equal for equal values, `ties` whether any two values are equal. Sorting floats stably
-    costs five times a sort of unique integers, so ties are broken by a second sort only
-    when there are any."""
-
-    def __init__(self, values: np.ndarray, then: np.ndarray | None = None) -> None:
-        n = len(values)
-        extra = () if then is None else (then,)
-        nan = np.isnan(values)
-        if nan.any():  # NaN last, as numpy's sorts put them
-            order = np.lexsort((np.arange(n), *extra, -values))
-            ordered, nan = values[order], nan[order]
-            new = np.r_[True, ~((ordered[1:] == ordered[:-1]) | (nan[1:] & nan[:-1]))]
-        else:
-            order = np.argsort(-values)
-            ordered = values[order]
-            new = np.r_[True, ordered[1:] != ordered[:-1]]
-            if not new.all():  # equal values by `then`, then input order
-                dense = np.empty(n, np.int64)
-                dense[order] = np.cumsum(new) - 1
-                order = _unique_key_order(dense, *extra, np.arange(n))
-                ordered = values[order]
-                new = np.r_[True, ordered[1:] != ordered[:-1]]
-        self.ties = not new.all()
-        self.position = np.empty(n, np.int64)
-        self.position[order] = np.arange(n)
-        self.dense = self.position
-        if self.ties:
-            self.dense = np.empty(n, np.int64)
-            self.dense[order] = np.cumsum(new) - 1
-
-
-def _unique_key_order(*keys: np.ndarray) -> np.ndarray:
-    """np.lexsort's order of non-negative integer keys given most significant first, whose
-    combination is unique (the last key tells any two rows apart): one unstable sort of
-    the keys packed into an int64 (stability is moot when keys are unique), or lexsort
-    when they do not fit."""
-    n = len(keys[0])
-    if not n:
-        return np.zeros(0, np.int64)
-    packed = np.zeros(n, np.int64)
-    span = 1
-    for key in keys:
-        size = int(key.max()) + 1
-        span *= size
-        if span >= 1 << 62:
-            return np.lexsort(keys[::-1])
-        packed *= size
-        packed += key
-    return np.argsort(packed)
-
-
-def _nonzero_2d(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.nonzero of a C-contiguous 2-D mask, a third of its time: flat positions split by
-    the row length (in 32 bits when they fit)."""
-    n = mask.shape[1]
-    flat = np.flatnonzero(mask)
-    if mask.size < 1 << 31:
-        flat = flat.astype(np.int32)
-    row = flat // max(n, 1)
-    return row, flat - row * n
-
-
 def _no_keypoints(keypoints: np.ndarray) -> np.ndarray:
     return ~(keypoints[:, 2::3] > 0).any(axis=1)
-
-
-@dataclass
-class _Pairs:
-    """The (detection, object) pairs whose IoU reaches the lowest threshold; d and g index
-    the evaluated detections and objects."""
-
-    d: np.ndarray
-    g: np.ndarray
-    iou: np.ndarray
-
-
-def _candidate_pairs(
-    p: Params,
-    gt: Objects,
-    dt: Objects,
-    g_rows: np.ndarray,
-    g_group: np.ndarray,
-    d_rows: np.ndarray,
-    d_group: np.ndarray,
-    by_group: np.ndarray,
-    g_crowd: np.ndarray,
-) -> _Pairs:
-    """by_group orders the detections by group (their own order is accumulation's)."""
-    floor = min(float(np.min(p.iou_thresholds)), _IOU_CAP) if len(p.iou_thresholds) else 1.0
-    # Groups with both detections and objects, and where each group's rows start.
-    groups, g_start, g_count = _runs(g_group)  # both already sorted: no sort again
-    d_groups, d_start, d_count = _runs(d_group[by_group])
-    at = np.minimum(np.searchsorted(d_groups, groups), max(len(d_groups) - 1, 0))
-    gi = np.flatnonzero(d_groups[at] == groups) if len(d_groups) else np.zeros(0, np.int64)
-    di = at[gi]
-    both = groups[gi]
-    n_pairs = d_count[di] * g_count[gi]
-    out_d, out_g, out_iou = [], [], []
-    # Blocks of whole groups, so memory stays bounded however many pairs there are.
-    bounds = np.searchsorted(
-        np.cumsum(n_pairs), np.arange(PAIR_BLOCK, n_pairs.sum() + PAIR_BLOCK, PAIR_BLOCK)
-    )
-    start = 0
-    for stop in np.unique(np.r_[bounds + 1, len(both)]):
-        stop = min(int(stop), len(both))
-        if stop <= start:
-            continue
-        sl = slice(start, stop)
-        start = stop
-        counts = n_pairs[sl]
-        total = int(counts.sum())
-        if not total:
-            continue
-        owner = np.repeat(np.arange(len(counts)), counts)
-        offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        per_gt = g_count[gi][sl][owner]
-        d = by_group[d_start[di][sl][owner] + offset // per_gt]
-        g = g_start[gi][sl][owner] + offset % per_gt
-        crowd = g_crowd[g]
-        if p.iou_type == "bbox":
-            iou = box_pair_iou(dt.boxes[d_rows[d]], gt.boxes[g_rows[g]], crowd)
-        elif p.iou_type == "segm":
-            iou = _mask_group_iou(
-                dt.masks, gt.masks, d_rows, g_rows, by_group, g_crowd,
-                d_start[di][sl], d_count[di][sl], g_start[gi][sl], g_count[gi][sl],
-            )  # fmt: skip
-        else:
-            iou = keypoint_pair_oks(
-                dt.keypoints[d_rows[d]],
-                gt.keypoints[g_rows[g]],
-                gt.boxes[g_rows[g]] if gt.boxes is not None else _keypoint_boxes(gt, g_rows[g]),
-                gt.area[g_rows[g]],
-                np.asarray(p.keypoint_sigmas, float),
-            )
-        keep = iou >= floor
-        out_d.append(d[keep])
-        out_g.append(g[keep])
-        out_iou.append(iou[keep])
-    if not out_d:
-        return _Pairs(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    return _Pairs(np.concatenate(out_d), np.concatenate(out_g), np.concatenate(out_iou))
-
-
-def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """np.unique(..., return_index=True, return_counts=True) of keys already sorted."""
-    if not len(sorted_keys):
-        empty = np.zeros(0, np.int64)
-        return sorted_keys[:0], empty, empty
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    return sorted_keys[starts], starts, np.diff(np.r_[starts, len(sorted_keys)])
-
-
-def _keypoint_boxes(gt: Objects, rows: np.ndarray) -> np.ndarray:
-    raise ValueError("boxes: keypoint ground truth needs its boxes (COCO's bbox)")
-
-
-def _match(
-    p: Params,
-    pairs: _Pairs,
-    d_rank: np.ndarray,
-    g_crowd: np.ndarray,
-    g_ignore: np.ndarray,
-    n_d: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """pycocotools' greedy matching in every world at once.
-
-    A detection whose candidate objects no other detection reaches decides alone: all of
-    those are settled in one pass. The others (duplicates competing for an object) follow
-    pycocotools' order, one detection rank at a time, each step settling one detection of
-    every image/category group, for every world."""
-    T, A = len(p.iou_thresholds), len(p.area_ranges)
-    W = A * T
-    n_g = g_ignore.shape[1]
-    d_match = np.full((W, n_d), -1, np.int32)
-    d_iou = np.zeros((W, n_d), np.float32)
-    if not len(pairs.d):
-        return d_match, d_iou
-    # Per detection, its pairs best first: higher IoU, then the later object (pycocotools
-    # keeps the last of equal IoUs). Objects an area range ignores come after the others
-    # in that range; that is added per world below.
-    rank = d_rank[pairs.d]
-    contested_g = np.bincount(pairs.g, minlength=n_g) > 1
-    contested_d = np.zeros(n_d, bool)
-    contested_d[pairs.d[contested_g[pairs.g]]] = True
-    # Free detections first (as rank 0: they do not interact), then the contested by rank.
-    step_key = np.where(contested_d[pairs.d], rank + 1, 0)
-    best_first = _Ranks(pairs.iou, then=n_g - 1 - pairs.g).position
-    order = _unique_key_order(step_key, pairs.d, best_first)
-    d, g, iou, step_key = pairs.d[order], pairs.g[order], pairs.iou[order], step_key[order]
-    crowd = g_crowd[g]
-    d_start = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
-    position = (np.arange(len(d)) - np.repeat(d_start, np.diff(np.r_[d_start, len(d)]))).astype(
-        np.int32
-    )
-    worst = np.int32(len(d) + 1)
-    never = np.int32(2 * worst)
-    thresholds = np.minimum(p.iou_thresholds, _IOU_CAP)
-    world_t = np.tile(np.arange(T), A)
-    world_a = np.repeat(np.arange(A), T)
-    taken = np.zeros((W, n_g), bool)
-    steps = np.searchsorted(step_key, np.arange(step_key[-1] + 2))
-    # A free detection with a single candidate takes it wherever its IoU reaches the
-    # threshold: no preference to work out.
-    a, b = steps[0], steps[1]
-    single = np.zeros(b - a, bool)
-    if b > a:
-        starts = d_start[: np.searchsorted(d_start, b)]
-        lengths = np.diff(np.r_[starts, b])
-        single[starts[lengths == 1] - a] = True
-        k1 = np.flatnonzero(single) + a
-        d1, g1, iou1 = d[k1], g[k1], iou[k1]
-        # Row by row (a world's row is contiguous): no index arrays of every world's hits.
-        for t in range(T):
-            hit = iou1 >= thresholds[t]
-            dk, gk, ik = d1[hit], g1[hit], iou1[hit]
-            for area in range(A):
-                d_match[area * T + t, dk] = gk
-                d_iou[area * T + t, dk] = ik
-    for r in range(len(steps) - 1):
-        a, b = steps[r], steps[r + 1]
-        if r == 0:
-            # The free detections with several candidates (the single ones are done).
-            idx = np.flatnonzero(~single) + a
-            check_taken = False
-        else:
-            idx = np.arange(a, b)
-            check_taken = True
-        if not len(idx):
-            continue
-        pd, pg, piou, pcrowd = d[idx], g[idx], iou[idx], crowd[idx]
-        # Preference of a pair in a world: its position, after all unignored ones if
-        # ignored; out of reach below the threshold or when its object is taken.
-        prio = g_ignore[:, pg][world_a].astype(np.int32)
-        prio *= worst
-        prio += position[idx]
-        prio[piou[None, :] < thresholds[world_t][:, None]] = never
-        if check_taken:
-            prio[taken[:, pg] & ~pcrowd[None, :]] = never
-        starts = np.flatnonzero(np.r_[True, pd[1:] != pd[:-1]])
-        best = np.minimum.reduceat(prio, starts, axis=1)
-        seg = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(idx)]))
-        chosen = (prio == best[:, seg]) & (prio < never)
-        w, k = np.nonzero(chosen)
-        dd, gg = pd[k], pg[k]
-        d_match[w, dd] = gg
-        d_iou[w, dd] = piou[k]
-        keep = ~pcrowd[k]
-        taken[w[keep], gg[keep]] = True
-    return d_match, d_iou
-
-
-def _accumulate(
-    p: Params,
-    K: int,
-    score: np.ndarray,
-    rank: np.ndarray,
-    d_cat: np.ndarray,
-    g_cat: np.ndarray,
-    d_matched: np.ndarray,
-    d_good: np.ndarray,
-    g_ignore: np.ndarray,
-    d_out_of_range: np.ndarray,
-    g_keep: np.ndarray | None = None,
-    curves_for: Collection[int] | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """COCOeval.accumulate from the matches; detections come in accumulation order.
-    curves_for: the max-detections settings (indices) whose precision and scores are
-    accumulated (all by default); the others get recall only, and NaN curves.
-    d_matched / d_good (W x detections): matched, and matched to an object not ignored.
-    g_keep: the objects of the images evaluated (all by default)."""
-    T, R = len(p.iou_thresholds), len(p.recall_thresholds)
-    A, M = len(p.area_ranges), len(p.max_detections)
-    W = A * T
-    # Laid out (max-detections, world, category, recall threshold) while filled; returned
-    # as COCOeval's (T, R, K, A, M) views.
-    P = np.empty((M, W * K, R))
-    S = np.empty((M, W * K, R))
-    Rc = np.empty((M, W * K))
-    world_a = np.repeat(np.arange(A), T)
-    # Objects to find per area range and category. pycocotools skips a category no image
-    # has detections or objects of, and one with nothing to find in an area range.
-    g_keep = np.ones(len(g_cat), bool) if g_keep is None else g_keep
-    npig = np.stack([np.bincount(g_cat[g_keep & ~g_ignore[a]], minlength=K) for a in range(A)])
-    present = np.zeros(K, bool)
-    present[g_cat[g_keep]] = True
-    present[d_cat] = True
-    keep = (present[None, :] & (npig > 0))[world_a]  # W x K
-    # For each recall threshold x, the least TP count j with j / npig >= x: pycocotools'
-    # searchsorted(rc, x, 'left') lands on the j-th true positive.
-    need = _least_count(p.recall_thresholds[None, None, :], np.maximum(npig, 1)[:, :, None])
-    need_f = need[world_a].reshape(W * K, R)
-    zero_cols = np.flatnonzero(p.recall_thresholds <= 0)  # need 0 exactly there
-    keep_f = keep.ravel()
-    npig_f = npig[world_a].ravel()
-    cat_start = np.searchsorted(d_cat, np.arange(K + 1))
-    in_range = ~d_out_of_range  # A x n
-    # Per max-detections setting: which detections count, how many per category, and the
-    # running count of in-range ones per area range (ignored detections are not counted).
-    cut = []
-    for m, max_det in enumerate(p.max_detections):
-        within = rank < max_det
-        kept = np.flatnonzero(within)
-        k_lo = np.searchsorted(kept, cat_start[:K])
-        n_k = np.searchsorted(kept, cat_start[1:]) - k_lo
-        base = before = None  # only curves need the running counts
-        if curves_for is None or m in curves_for:
-            base = np.cumsum(in_range & within[None, :], axis=1, dtype=np.int64)  # A x n
-            before = np.zeros((A, K), np.int64)
-            if len(within):
-                before = np.where(cat_start[:K] > 0, base[:, np.maximum(cat_start[:K] - 1, 0)], 0)
-        top = score[kept[np.minimum(k_lo, len(kept) - 1)]] if len(kept) else np.zeros(K)
-        cut.append((within, bool(within.all()), n_k, base, before, top))
-    # Recall-only settings count a segment's true positives by rank bucket, all at once.
-    recall_only = [m for m in range(M) if curves_for is not None and m not in curves_for]
-    by_limit = np.argsort(p.max_detections, kind="stable")
-    limits, place = np.asarray(p.max_detections)[by_limit], np.argsort(by_limit)
-    # Worlds a chunk at a time: one chunk when there are few matches (few calls), else
-    # about a million match events per chunk (arrays that stay in cache). Within a chunk,
-    # the matches by world, then position. A detection counts (as TP or FP) unless
-    # ignored — when unmatched, outside the area range; when matched, if its object is — so
-    # the count is the in-range detections', corrected at the matches.
-    per_world = d_matched.sum(axis=1) if W else np.zeros(0, np.int64)
-    bounds = [0]
-    events = 0
-    for w in range(W):
-        if events and events + per_world[w] > CHUNK_EVENTS:
-            bounds.append(w)
-            events = 0
-        events += int(per_world[w])
-    bounds.append(W)
-    for w0, w1 in itertools.pairwise(bounds):
-        n_w = w1 - w0
-        rows = slice(w0 * K, w1 * K)
-        m_w, m_pos = _nonzero_2d(d_matched[w0:w1])
-        m_a = world_a[w0 + m_w]
-        m_good = d_good[w0 + m_w, m_pos]
-        m_delta = m_good.astype(np.int32) - in_range[m_a, m_pos]
-        if recall_only:
-            # A good match at rank r counts for every setting above r: per (world,
-            # category), the count per smallest setting it fits, summed upwards.
-            g_pos = m_pos[m_good]
-            bucket = np.searchsorted(limits, rank[g_pos], side="right")
-            seg = (m_w[m_good] * K + d_cat[g_pos]) * (M + 1) + bucket
-            by_bucket = np.bincount(seg, minlength=n_w * K * (M + 1)).reshape(n_w * K, M + 1)
-            tp_within = np.cumsum(by_bucket, axis=1)  # [:, j]: rank < limits[j]
-        for m, (within, all_within, n_k, base, before, top) in enumerate(cut):
-            keep_w = keep_f[rows]
-            n_k_w = np.tile(n_k, n_w)
-            if m in recall_only:
-                n_tp = tp_within[:, place[m]]
-                P[m, rows] = np.nan
-                S[m, rows] = np.nan
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    Rc[m, rows] = np.where(
-                        keep_w, np.where(n_k_w > 0, n_tp / npig_f[rows], 0.0), -1.0
-                    )
-                continue
-            if all_within:
-                e_w, e_pos, e_good, e_delta = m_w, m_pos, m_good, m_delta
-            else:
-                sel = within[m_pos]
-                e_w, e_pos, e_good, e_delta = m_w[sel], m_pos[sel], m_good[sel], m_delta[sel]
-            e_seg = e_w * K + d_cat[e_pos]
-            seg_first = np.searchsorted(e_seg, np.arange(n_w * K + 1))
-            corr = np.cumsum(e_delta)
-            # Only true positives are visited (precision only rises there): the c-th of a
-            # category has precision c / (detections counted so far + eps).
-            at = np.flatnonzero(e_good)
-            t_pos, t_seg = e_pos[at], e_seg[at]
-            t_a, t_cat = world_a[w0 + e_w[at]], t_seg % K
-            start = seg_first[t_seg]
-            counted = (
-                base[t_a, t_pos]
-                - before[t_a, t_cat]
-                + corr[at]
-                - np.where(start > 0, corr[np.maximum(start - 1, 0)], 0)
-            )
-            t_first = np.searchsorted(t_seg, np.arange(n_w * K + 1))
-            n_tp = np.diff(t_first)
-            c = np.arange(len(t_seg)) - t_first[t_seg] + 1
-            pr = c / (counted.astype(float) + _EPS)
-            Pm, Sm = P[m, rows], S[m, rows]
-            Pm[:] = np.where(keep_w, 0.0, -1.0)[:, None]
-            Sm[:] = Pm
-            # At a recall threshold of 0 (need 0) the score is the category's first
-            # detection's.
-            z = keep_w & (n_k_w > 0)
-            top_w = np.tile(top, n_w)
-            for col in zero_cols:
-                Sm[:, col] = np.where(z, top_w, Sm[:, col])
-            # (World, category) rows with a true positive: the interpolated precision at
-            # threshold r is the largest from the need[r]-th true positive to the
-            # category's end — block maxima between consecutive thresholds (reduceat,
-            # exact), then a running maximum over the thresholds from the right.
-            act = np.flatnonzero(keep_w & (n_tp > 0))
-            if len(act):
-                nd = need_f[rows][act]
-                reach = nd <= n_tp[act][:, None]
-                first = t_first[act][:, None] + np.maximum(nd - 1, 0)
-                starts = np.concatenate([first, t_first[act + 1][:, None]], axis=1)
-                use = np.concatenate([reach, np.ones((len(act), 1), bool)], axis=1)
-                block = np.full(use.shape, -np.inf)
-                block[use] = np.maximum.reduceat(np.r_[pr, 0.0], starts[use])
-                q = np.maximum.accumulate(block[:, :-1][:, ::-1], axis=1)[:, ::-1]
-                Pm[act] = np.where(reach, q, 0.0)
-                values = np.where(reach, score[t_pos[np.minimum(first, len(t_pos) - 1)]], 0.0)
-                values[:, zero_cols] = Sm[act][:, zero_cols]
-                Sm[act] = values
-            with np.errstate(divide="ignore", invalid="ignore"):
-                Rc[m, rows] = np.where(keep_w, np.where(n_k_w > 0, n_tp / npig_f[rows], 0.0), -1.0)
-    precision = P.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
-    scores = S.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
-    recall = Rc.reshape(M, A, T, K).transpose(2, 3, 1, 0)
-    return precision, recall, scores
-
-
-def _curves_needed(p: Params) -> set[int]:
-    """The max-detections settings whose precision the summary's AP reads, and the last
-    (per-class AP and PR curves)."""
-    table = _KEYPOINT_STATS if p.iou_type == "keypoints" else _DETECTION_STATS
-    needed = {len(p.max_detections) - 1}
-    for _name, ap, _thr, _area, max_det in table:
-        if not ap:
-            continue
-        if p.iou_type == "keypoints" or max_det == -1:
-            wanted = max_det if p.iou_type == "keypoints" else 100
-        elif max_det < len(p.max_detections):
-            wanted = p.max_detections[max_det]
-        else:
-            continue
-        if wanted in p.max_detections:
-            needed.add(p.max_detections.index(wanted))
-    return needed
-
-
-def _least_count(thresholds: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """For each threshold x, the least integer j with j / total >= x (float division)."""
-    j = np.ceil(thresholds * total).astype(np.int64)
-    j = np.where((j - 1) / total >= thresholds, j - 1, j)
-    j = np.where(j / total < thresholds, j + 1, j)
-    return np.maximum(j, 0)
-
-
-def _summarize(p: Params, precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
-    table = _KEYPOINT_STATS if p.iou_type == "keypoints" else _DETECTION_STATS
-    out = np.full(len(table), -1.0)
-    for i, (_name, ap, thr, area, max_det) in enumerate(table):
-        if area not in p.area_labels:
-            continue
-        a = p.area_labels.index(area)
-        if p.iou_type == "keypoints":
-            if max_det not in p.max_detections:
-                continue
-            m = p.max_detections.index(max_det)
-        else:
-            if max_det == -1:
-                wanted = 100
-            else:
-                if max_det >= len(p.max_detections):
-                    continue
-                wanted = p.max_detections[max_det]
-            if wanted not in p.max_detections:
-                continue
-            m = p.max_detections.index(wanted)
-        s = precision if ap else recall
-        if thr is not None:
-            s = s[np.flatnonzero(thr == p.iou_thresholds)]
-        s = s[:, :, :, a, m] if ap else s[:, :, a, m]
-        v = s[s > -1]
-        out[i] = np.mean(v) if len(v) else -1.0
-    return out
