@@ -18,7 +18,7 @@ from assay.api.evaluation_report import REPORT_CSP, render_report
 from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.core.errors import Invalid, NotFound
-from assay.curation import evaluations, ml_models, schemas, slices
+from assay.curation import evaluation_comparisons, evaluations, ml_models, schemas, slices
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(tags=["evaluations"], route_class=JsonRoute)
@@ -131,7 +131,7 @@ def compare_evaluations(
             for which, evaluation_id in (("base", base), ("new", new))
         }
         return schemas.EvaluationComparison(
-            **evaluations.compare(
+            **evaluation_comparisons.compare(
                 session=session, dataset=dataset, base=found["base"], new=found["new"], limit=limit
             )
         )
@@ -174,7 +174,7 @@ def evaluation_of_slice(
         chosen = slices.get_slice(session=session, dataset=dataset, slice_id=slice_id)
         item_ids = slices.slice_item_ids(session=session, dataset=dataset, found=chosen)
         return schemas.EvaluationSliceMetrics(
-            **evaluations.metrics_for_items(
+            **evaluation_comparisons.metrics_for_items(
                 session=session, dataset=dataset, evaluation=found, item_ids=item_ids
             )
         )
