@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.curation import models
+from assay.curation.slice_objects import ObjectRef, shape_key
 
 ITEMS = models.Item.__table__
 ANNOTATIONS = models.Annotation.__table__
@@ -98,9 +99,10 @@ def model_matches(
     )
 
 
-def shape_ids(session: Session, object_ids: list[str]) -> dict[str, str]:
-    """Each object's own id (the shape's `id`, the annotation id it was uploaded with; the
-    object id for a shape without one), reading the rows of their items once."""
+def shape_refs(session: Session, object_ids: list[str]) -> dict[str, ObjectRef]:
+    """Each object (a snapshot's "<item>:<source>:<place>") as the stable `ObjectRef` of its
+    shape (`slice_objects.shape_key`: its own id, or a digest), reading the rows of their
+    items once; objects whose shape is gone are left out."""
     wanted = {tuple(o.split(":")) for o in object_ids}
     item_ids = sorted({item for item, _, _ in wanted})
     stored: dict[tuple[str, str], list] = {}
@@ -116,5 +118,6 @@ def shape_ids(session: Session, object_ids: list[str]) -> dict[str, str]:
         item_id, source_id, place = object_id.split(":")
         shapes = stored.get((item_id, source_id), [])
         k = int(place)
-        found[object_id] = (shapes[k].get("id") if k < len(shapes) else None) or object_id
+        if k < len(shapes):
+            found[object_id] = ObjectRef(item_id, source_id, shape_key(shapes[k]))
     return found
