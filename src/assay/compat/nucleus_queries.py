@@ -27,7 +27,7 @@ from assay.compat.nucleus_models import load_model, load_run
 from assay.compat.nucleus_scenes import scene_json
 from assay.compat.scale_common import OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
-from assay.curation import evaluation_matches, items, models
+from assay.curation import evaluation_matches, items, models, slice_objects
 from assay.curation.explore import OBJECT_COLUMNS, object_rows
 from assay.curation.query import QueryResult, run_query
 from assay.curation.query.frames import GT
@@ -221,7 +221,9 @@ def _evaluation_matches(
     own = [o for row in page for o in (row["object_id"], row["matched_id"]) if o]
     ids = {
         place: fmt.object_id(*found)
-        for place, found in evaluation_matches.shape_refs(session, own).items()
+        for place, found in slice_objects.refs_of_places(
+            session=session, dataset=dataset, object_ids=own
+        ).items()
     }
     out = []
     for row in page:

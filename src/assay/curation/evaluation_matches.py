@@ -19,10 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.curation import models
-from assay.curation.slice_objects import ObjectRef, shape_key
 
 ITEMS = models.Item.__table__
-ANNOTATIONS = models.Annotation.__table__
 EVALUATIONS = models.Evaluation.__table__
 RESULTS = models.EvaluationResult.__table__
 # What the listing keeps: every outcome of the model's objects, or its misses of one kind.
@@ -97,27 +95,3 @@ def model_matches(
         .sort("_order")
         .drop("_order")
     )
-
-
-def shape_refs(session: Session, object_ids: list[str]) -> dict[str, ObjectRef]:
-    """Each object (a snapshot's "<item>:<source>:<place>") as the stable `ObjectRef` of its
-    shape (`slice_objects.shape_key`: its own id, or a digest), reading the rows of their
-    items once; objects whose shape is gone are left out."""
-    wanted = {tuple(o.split(":")) for o in object_ids}
-    item_ids = sorted({item for item, _, _ in wanted})
-    stored: dict[tuple[str, str], list] = {}
-    for start in range(0, len(item_ids), 500):
-        for item_id, source_id, shapes in session.execute(
-            select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.source_id, ANNOTATIONS.c.shapes).where(
-                ANNOTATIONS.c.item_id.in_(item_ids[start : start + 500])
-            )
-        ):
-            stored[(item_id, source_id)] = shapes
-    found = {}
-    for object_id in object_ids:
-        item_id, source_id, place = object_id.split(":")
-        shapes = stored.get((item_id, source_id), [])
-        k = int(place)
-        if k < len(shapes):
-            found[object_id] = ObjectRef(item_id, source_id, shape_key(shapes[k]))
-    return found

@@ -147,6 +147,18 @@ def _add(
     return len(new)
 
 
+def objects_of_places(
+    *, session: Session, dataset: models.Dataset, object_ids: Sequence[str]
+) -> list[slice_objects.ObjectRef]:
+    """The objects named by their places now (the query objects view's `object_id`), or
+    NotFound naming `object_ids[i]` for the first that is no object of this dataset."""
+    found = slice_objects.refs_of_places(session=session, dataset=dataset, object_ids=object_ids)
+    for i, one in enumerate(object_ids):
+        if one not in found:
+            raise NotFound(f"no object {one!r} in this dataset", field=f"object_ids[{i}]")
+    return [found[one] for one in object_ids]
+
+
 def _require_static(found: models.Slice) -> None:
     if found.kind == "dynamic":
         raise Invalid("a dynamic slice is its query: change the query instead", field="slice_id")
@@ -233,6 +245,7 @@ __all__ = [
     "delete_slice",
     "get_slice",
     "list_slices",
+    "objects_of_places",
     "remove_items",
     "slice_item_ids",
 ]
