@@ -366,6 +366,17 @@ def slice_export(slice_id: str, request: Request, actor: CurrentActor, ctx: Ctx)
         return {"exportedRows": rows}
 
 
+def _slice_type(value: str | None) -> str | None:
+    """`get_slices(slice_type=...)`'s type; a client on Python 3.12+ formats the enum as
+    `SliceType.OBJECT`, so its member name is read too."""
+    if not value:
+        return None
+    kind = value.rpartition(".")[2].lower()
+    if kind not in ("dataset_item", "object", "scene"):
+        raise Invalid(f"unknown slice type {value!r}", field="type")
+    return kind
+
+
 @router.get("/dataset/{dataset_id}/slices")
 def dataset_slices(dataset_id: str, request: Request, actor: CurrentActor, ctx: Ctx) -> list[Any]:
     name = request.query_params.get("name")
@@ -374,6 +385,13 @@ def dataset_slices(dataset_id: str, request: Request, actor: CurrentActor, ctx: 
         statement = select(models.Slice).where(models.Slice.dataset_id == dataset.id)
         if name:
             statement = statement.where(models.Slice.name == name)
+        kind = _slice_type(request.query_params.get("type"))
+        if kind == "object":
+            statement = statement.where(models.Slice.kind == "object")
+        elif kind == "dataset_item":
+            statement = statement.where(models.Slice.kind != "object")
+        elif kind is not None:  # scene slices: Assay makes none
+            return []
         return [_slice_json(s) for s in session.scalars(statement.order_by(models.Slice.id))]
 
 

@@ -215,7 +215,7 @@ def members():
                   for o in s.items)
 result = {
     "gt": gt, "preds": preds, "item": item, "model": model.id, "type": s.type,
-    "listed": [x.type for x in ds.slices],
+    "listed": [x.type for x in ds.slices], "slice": s.id,
     "members": members(),
     "items": sorted(i.reference_id for i in s.items_generator()),
     "rows": sorted((r["item"].reference_id, sorted(a.label for k in ("box", "polygon")
@@ -225,6 +225,9 @@ result = {
     "raw": sorted((r["item"]["reference_id"], k, r[k]["id"]) for r in s.export_raw_json()
                   for k in ("annotation", "prediction") if k in r),
 }
+items_slice = ds.create_slice("items", reference_ids=["img-0"])
+result["by_type"] = [[x.id for x in ds.get_slices(slice_type=t)]
+                     for t in ("object", "dataset_item")] + [items_slice.id]
 def refused(call):
     try:
         call()
@@ -264,6 +267,7 @@ result["after"] = {"members": members(), "type": s.info()["type"],
     polygon = got["gt"]["polygon"]
     assert polygon.startswith(f"ann_{item['img-1']}_#") and len(polygon.split("#")[1]) == 16
     assert got["type"] == "object" and sorted(got["listed"]) == ["object"]
+    assert got["by_type"] == [[got["slice"]], [got["by_type"][2]], got["by_type"][2]]
     assert got["members"] == [
         ["BoxAnnotation", "img-0", "b0", "car"],
         ["BoxPrediction", "img-1", "p1", "car"],
@@ -286,7 +290,7 @@ result["after"] = {"members": members(), "type": s.info()["type"],
     assert refused["malformed"][0] == 400 and "object_ids[0]" in refused["malformed"][1]
     assert refused["mixed"][0] == 400 and "object_ids" in refused["mixed"][1]
     assert refused["append"][0] == 400
-    assert got["slices_after_refusals"] == 1
+    assert got["slices_after_refusals"] == 2
     assert got["after"] == {
         "members": [["BoxPrediction", "img-1", "p1", "car"]],
         "type": "object",
