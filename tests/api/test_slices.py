@@ -231,3 +231,56 @@ def test_sending_needs_a_project_the_caller_manages(client, manager, accounts, d
     )
     assert response.status_code == 404
     assert response.json()["error"]["field"] == "project_id"
+
+
+def test_object_slices_keep_their_shapes_through_changes(client, manager, dataset):
+    base = f"{API}/datasets/{dataset}"
+
+    def annotate(reference_id: str, shapes: list[dict[str, Any]]) -> None:
+        item = {"reference_id": reference_id, "media": "https://media.example.test/x.jpg"}
+        ok(
+            client.post(
+                f"{base}/items",
+                json={"items": [{**item, "annotations": shapes}]},
+                headers=manager.headers,
+            )
+        )
+
+    car = {"type": "box", "label": "car", "x": 1, "y": 1, "width": 5, "height": 5}
+    annotate("img-1", [{**car, "id": "c1"}, {**car, "label": "bus", "x": 20}])
+    annotate("img-2", [{**car, "x": 40}])
+    objects = ok(
+        client.post(
+            f"{base}/query",
+            json={"query": 'object.label = "car"', "view": "objects"},
+            headers=manager.headers,
+        )
+    )["items"]
+    by_ref = {o["reference_id"]: o["object_id"] for o in objects}
+    made = client.post(
+        f"{base}/slices",
+        json={"name": "cars", "kind": "object", "object_ids": [by_ref["img-1"], by_ref["img-2"]]},
+        headers=manager.headers,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["kind"] == "object" and made.json()["item_count"] == 2
+    slice_id = made.json()["id"]
+    # img-1's shapes are written again in another order (c1 keeps its id, so its place moves
+    # but not its membership); img-2's id-less car changes, so its member is gone.
+    annotate("img-1", [{**car, "label": "bus", "x": 20}, {**car, "id": "c1", "width": 6}])
+    annotate("img-2", [{**car, "x": 41}])
+    members = ok(client.get(f"{base}/slices/{slice_id}/items", headers=manager.headers))
+    item_ids = {o["reference_id"]: o["item_id"] for o in objects}
+    assert members["item_ids"] == [item_ids["img-1"]]
+    missing = client.post(
+        f"{base}/slices",
+        json={"name": "x", "kind": "object", "object_ids": [by_ref["img-1"], "nope:x:0"]},
+        headers=manager.headers,
+    )
+    assert missing.status_code == 404 and "object_ids[1]" in missing.text
+    no_objects = client.post(
+        f"{base}/slices", json={"name": "x", "kind": "object"}, headers=manager.headers
+    )
+    assert no_objects.status_code == 422, no_objects.text
+    listed = ok(client.get(f"{base}/slices", headers=manager.headers))["items"]
+    assert [s["name"] for s in listed] == ["cars"]

@@ -1,6 +1,6 @@
-"""Slices of a dataset under /api/v1/datasets/{id}/slices: create (static or dynamic), list,
-read, add and remove items, page through their items, delete; send a slice to labeling and
-follow what came back."""
+"""Slices of a dataset under /api/v1/datasets/{id}/slices: create (static, dynamic or
+object), list, read, add and remove items, page through their items, delete; send a slice to
+labeling and follow what came back."""
 
 from __future__ import annotations
 
@@ -43,12 +43,17 @@ def create_slice(
     actor: CurrentActor,
     db: Db,
 ) -> JSONResponse:
-    """A static slice of chosen items (or of what a query matches now), or a dynamic slice
-    of a query, which follows the data."""
+    """A static slice of chosen items (or of what a query matches now), a dynamic slice of
+    a query, which follows the data, or an object slice of chosen objects."""
 
     def create(session: Session) -> schemas.Slice:
         dataset = load_dataset(session, dataset_id, actor)
         policy.can_write(actor, dataset)
+        objects = None
+        if slice_in.object_ids is not None:
+            objects = slices.objects_of_places(
+                session=session, dataset=dataset, object_ids=slice_in.object_ids
+            )
         found = slices.create_slice(
             session=session,
             dataset=dataset,
@@ -56,6 +61,7 @@ def create_slice(
             kind=slice_in.kind,
             reference_ids=slice_in.reference_ids,
             query=slice_in.query,
+            objects=objects,
             created_by=actor.user_id,
         )
         return slice_view(session, dataset, found)

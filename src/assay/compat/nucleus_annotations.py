@@ -188,7 +188,9 @@ def ground_truth_loc(dataset_id: str, rest: str, actor: CurrentActor, ctx: Ctx) 
         data = annotations.get_one(
             session=session, item=item, source_id=models.GROUND_TRUTH, annotation_id=annotation_id
         )
-        out = fmt.shape_out(data, reference_id=item.reference_id, item_id=item.id, prediction=False)
+        out = fmt.shape_out(
+            data, reference_id=item.reference_id, item_id=item.id, source_id=models.GROUND_TRUTH
+        )
         if out is None:
             raise NotFound(
                 f"annotation {annotation_id!r} has no Nucleus type", field="annotation_id"

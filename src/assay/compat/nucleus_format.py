@@ -24,12 +24,14 @@ from typing import Any
 import msgspec
 
 from assay.core.errors import Invalid
-from assay.curation import wire
+from assay.curation import models, wire
 from assay.curation.annotations import Placed
+from assay.curation.slice_objects import ObjectRef, shape_key
 
 # Nucleus-facing ids carry Nucleus's prefixes (the client reads some of them); Assay's own
 # ids are added to / stripped of them at this edge.
 DATASET, ITEM, MODEL, RUN, JOB, SCENE = "ds_", "di_", "prj_", "run_", "job_", "scn_"
+ANNOTATION, PREDICTION = "ann_", "pred_"
 TYPES = ("box", "line", "polygon", "keypoints", "cuboid", "category", "multicategory")
 MULTI_LABELS = "labels"
 # An annotation's track (a video or LiDAR object followed across frames) rides in this
@@ -69,6 +71,33 @@ def model_of_run(value: str) -> str | None:
     if not value.startswith(RUN):
         return None
     return value[len(RUN) :].partition("_")[0] or None
+
+
+def object_id(item_id: str, source_id: str, key: str) -> str:
+    """An annotation's or prediction's internal id (docs/nucleus-wire.md §1, "Object ids"):
+    `ann_<item>_<key>` for ground truth, `pred_<item>_<model>_<key>` for a model's
+    prediction; the key is the shape's annotation id, or `#` + a digest of a shape without
+    one (`slice_objects.shape_key`). Assay's ids are hex, so the first `_`s split it."""
+    if source_id == models.GROUND_TRUTH:
+        return f"{ANNOTATION}{item_id}_{key}"
+    return f"{PREDICTION}{item_id}_{source_id}_{key}"
+
+
+def parse_object_id(value: Any) -> ObjectRef | None:
+    """The object an internal annotation or prediction id names, or None when it is none."""
+    if not isinstance(value, str):
+        return None
+    if value.startswith(ANNOTATION):
+        item_id, _, key = value[len(ANNOTATION) :].partition("_")
+        source_id = models.GROUND_TRUTH
+    elif value.startswith(PREDICTION):
+        item_id, _, rest = value[len(PREDICTION) :].partition("_")
+        source_id, _, key = rest.partition("_")
+        if not source_id:
+            return None
+    else:
+        return None
+    return ObjectRef(item_id, source_id, key) if item_id and key else None
 
 
 def iso(value: dt.datetime) -> str:
@@ -296,14 +325,17 @@ def nucleus_type(data: dict[str, Any]) -> str:
 
 
 def shape_out(
-    data: dict[str, Any], *, reference_id: str, item_id: str, prediction: bool
+    data: dict[str, Any], *, reference_id: str, item_id: str, source_id: str
 ) -> dict[str, Any] | None:
-    """A stored shape as Nucleus annotation JSON; None for shapes Nucleus has no type for
-    (points, ellipses, spans, text, masks, 2D cuboids: written by the native API)."""
+    """A stored shape of a source (ground truth "" or a model's id) as Nucleus annotation or
+    prediction JSON with its internal `id` (`object_id`); None for shapes Nucleus has no
+    type for (points, ellipses, spans, text, masks, 2D cuboids: written by the native API)."""
+    prediction = source_id != models.GROUND_TRUTH
     kind = nucleus_type(data)
     attributes = dict(data.get("attributes", {}))
     track = attributes.pop(TRACK, None)
     out: dict[str, Any] = {
+        "id": object_id(item_id, source_id, shape_key(data)),
         "type": kind,
         "label": data.get("label", ""),
         "annotation_id": data.get("id"),

@@ -11,6 +11,7 @@ id (`curation.uploads`), and the kickoff imports them in a job (`nucleus_jobs`).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -292,7 +293,7 @@ def item_with_annotations(
         for data in found[item.id]
         if (
             out := fmt.shape_out(
-                data, reference_id=item.reference_id, item_id=item.id, prediction=prediction
+                data, reference_id=item.reference_id, item_id=item.id, source_id=source_id
             )
         )
     ]
@@ -436,13 +437,15 @@ def export_rows(
     page_items: list[models.Item],
     urls: MediaUrls,
     source_id: str = models.GROUND_TRUTH,
+    keep: Callable[[str, dict[str, Any]], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Export-for-training rows: each item with its annotations (or a model's predictions)
-    by type."""
-    prediction = source_id != models.GROUND_TRUTH
+    by type; `keep(item_id, shape)` picks the shapes shown (an object slice's members)."""
     found = items.annotations_of(
         session=session, item_ids=[item.id for item in page_items], source_id=source_id
     )
+    if keep is not None:
+        found = {i: [s for s in shapes if keep(i, s)] for i, shapes in found.items()}
     rows = []
     for item in page_items:
         shapes = [
@@ -450,7 +453,7 @@ def export_rows(
             for data in found[item.id]
             if (
                 out := fmt.shape_out(
-                    data, reference_id=item.reference_id, item_id=item.id, prediction=prediction
+                    data, reference_id=item.reference_id, item_id=item.id, source_id=source_id
                 )
             )
         ]

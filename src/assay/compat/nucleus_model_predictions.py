@@ -175,7 +175,7 @@ def _flat(
     for item in found:
         for data in stored[item.id]:
             shape = fmt.shape_out(
-                data, reference_id=item.reference_id, item_id=item.id, prediction=True
+                data, reference_id=item.reference_id, item_id=item.id, source_id=model.id
             )
             if shape is not None and shape["type"] != "multicategory":
                 shape["dataset_id"] = fmt.nucleus_id(fmt.DATASET, item.dataset_id)

@@ -436,7 +436,7 @@ def _one_prediction(session: Session, dataset: models.Dataset, model: models.Mod
     data = annotations.get_one(
         session=session, item=item, source_id=model.id, annotation_id=annotation_id
     )
-    out = fmt.shape_out(data, reference_id=item.reference_id, item_id=item.id, prediction=True)
+    out = fmt.shape_out(data, reference_id=item.reference_id, item_id=item.id, source_id=model.id)
     if out is None:
         raise NotFound(f"prediction {annotation_id!r} has no Nucleus type", field="annotation_id")
     return out
@@ -458,7 +458,7 @@ def _export(
             masks.extend(segmentations(found[item.id], item, urls))
             for data in found[item.id]:
                 shape = fmt.shape_out(
-                    data, reference_id=item.reference_id, item_id=item.id, prediction=True
+                    data, reference_id=item.reference_id, item_id=item.id, source_id=model.id
                 )
                 if shape is not None:
                     out.append(shape)

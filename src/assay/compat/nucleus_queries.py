@@ -27,7 +27,7 @@ from assay.compat.nucleus_models import load_model, load_run
 from assay.compat.nucleus_scenes import scene_json
 from assay.compat.scale_common import OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
-from assay.curation import evaluation_matches, items, models
+from assay.curation import evaluation_matches, items, models, slice_objects
 from assay.curation.explore import OBJECT_COLUMNS, object_rows
 from assay.curation.query import QueryResult, run_query
 from assay.curation.query.frames import GT
@@ -126,21 +126,21 @@ def export_for_training_page(
 
 def _object_mask(
     session: Session, actor: Any, dataset: models.Dataset, result: QueryResult, body: dict
-) -> tuple[np.ndarray, bool]:
-    """The matched objects of the patch mode's kind; True when they are predictions."""
+) -> np.ndarray:
+    """The matched objects of the patch mode's kind."""
     mode = body.get("patch_mode") or GROUND_TRUTH_ONLY
     if mode not in (GROUND_TRUTH_ONLY, PREDICTIONS_ONLY):
         raise Invalid(f"unknown patch_mode {mode!r}", field="patch_mode")
     frames = result.frames
     if mode == GROUND_TRUTH_ONLY:
-        return result.mask & frames.object_mask_of(GT), False
+        return result.mask & frames.object_mask_of(GT)
     run_id = body.get("model_run_id")
     if not run_id:
-        return result.mask & frames.object_mask_of(None), True
+        return result.mask & frames.object_mask_of(None)
     model, run_dataset = load_run(session, str(run_id), actor)
     if run_dataset.id != dataset.id:
         raise Invalid(f"model run {run_id} is on another dataset", field="model_run_id")
-    return result.mask & frames.object_mask_of(model.name), True
+    return result.mask & frames.object_mask_of(model.name)
 
 
 @router.post("/dataset/{dataset_id}/queryObjectsPage")
@@ -154,7 +154,7 @@ def query_objects_page(
         result = run_query(snapshot.frames, _query(body), "objects")
         if body.get("patch_mode") in MATCHING:
             return _evaluation_matches(session, actor, dataset, snapshot, result, body)
-        mask, prediction = _object_mask(session, actor, dataset, result, body)
+        mask = _object_mask(session, actor, dataset, result, body)
         chosen, token = _page(np.flatnonzero(mask), body)
         page = snapshot.objects.select(
             pl.col(OBJECT_COLUMNS).gather(pl.Series(chosen, dtype=pl.Int64))
@@ -167,7 +167,7 @@ def query_objects_page(
                 row["shape"],
                 reference_id=row["reference_id"],
                 item_id=row["item_id"],
-                prediction=prediction,
+                source_id=row["object_id"].split(":")[1],
             )
             if shape is not None:  # shapes without a Nucleus type (native only) stay out
                 out.append(shape)
@@ -219,7 +219,12 @@ def _evaluation_matches(
     chosen, token = _page(np.arange(found.height), body)
     page = found[chosen.tolist()].to_dicts() if len(chosen) else []
     own = [o for row in page for o in (row["object_id"], row["matched_id"]) if o]
-    ids = evaluation_matches.shape_ids(session, own)
+    ids = {
+        place: fmt.object_id(*found)
+        for place, found in slice_objects.refs_of_places(
+            session=session, dataset=dataset, object_ids=own
+        ).items()
+    }
     out = []
     for row in page:
         prediction, ground_truth = (

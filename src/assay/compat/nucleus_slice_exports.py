@@ -1,5 +1,6 @@
 """What leaves a Nucleus slice (docs/nucleus-wire.md §3.7, §3.5): export-for-training pages
-of its items with their ground truth or a model's predictions, its raw JSON and raw items,
+of its items with their ground truth or a model's predictions (of an object slice: only its
+member objects), its raw JSON (an object slice's: a row per object) and raw items,
 and `send_to_labeling` — a job (`sendToLabeling`) making a batch of one task per item in an
 Assay labeling project (`curation/to_labeling.py`), whose completed labels come back as
 ground truth."""
@@ -24,7 +25,7 @@ from assay.compat.nucleus_common import (
 from assay.compat.nucleus_items import MAX_PAGE, _secret, export_rows
 from assay.compat.nucleus_models import load_model
 from assay.compat.nucleus_queries import items_in_order
-from assay.compat.nucleus_slices import SLICE, _load
+from assay.compat.nucleus_slices import SLICE, _load, member_filter, object_json, object_members
 from assay.compat.scale_common import OptionalJsonObject
 from assay.core import jobs
 from assay.core.auth import Actor
@@ -68,7 +69,8 @@ def slice_export_page(
     with ctx.db.read() as session:
         found, dataset = _load(session, slice_id, actor)
         chosen, token = _page(session, found, dataset, body or {})
-        return {"data": export_rows(session, chosen, urls), "nextPageToken": token}
+        keep = member_filter(session, found, models.GROUND_TRUTH)
+        return {"data": export_rows(session, chosen, urls, keep=keep), "nextPageToken": token}
 
 
 @router.get("/slice/{slice_id}/{model_id}/exportForTraining")
@@ -79,8 +81,9 @@ def slice_export_predictions(
     with ctx.db.read() as session:
         found, dataset = _load(session, slice_id, actor)
         model = load_model(session, model_id, actor)
-        rows = export_rows(session, _all(session, found, dataset), urls, source_id=model.id)
-        return {"exportedRows": rows}
+        keep = member_filter(session, found, model.id)
+        chosen = _all(session, found, dataset)
+        return {"exportedRows": export_rows(session, chosen, urls, source_id=model.id, keep=keep)}
 
 
 @router.post("/slice/{slice_id}/{model_id}/exportForTrainingPage")
@@ -97,7 +100,8 @@ def slice_export_predictions_page(
         found, dataset = _load(session, slice_id, actor)
         model = load_model(session, model_id, actor)
         chosen, token = _page(session, found, dataset, body or {})
-        rows = export_rows(session, chosen, urls, source_id=model.id)
+        keep = member_filter(session, found, model.id)
+        rows = export_rows(session, chosen, urls, source_id=model.id, keep=keep)
         return {"data": rows, "nextPageToken": token}
 
 
@@ -105,11 +109,20 @@ def slice_export_predictions_page(
 def slice_raw_json(
     slice_id: str, request: Request, actor: CurrentActor, ctx: Ctx
 ) -> list[dict[str, Any]]:
-    """One row per item of an item slice: `{"item": <item JSON>}` (objects and matches are
-    for object slices, which this server does not make)."""
+    """An object slice's: one row per object, `{"item", "annotation" | "prediction"}`; an item
+    slice's: `{"item"}` per item."""
     urls = MediaUrls(request, _secret(ctx))
     with ctx.db.read() as session:
         found, dataset = _load(session, slice_id, actor)
+        if found.kind == "object":
+            return [
+                {
+                    "item": fmt.item_out(item, urls(item), dataset_id=dataset.id),
+                    ("annotation" if ref.source_id == models.GROUND_TRUTH else "prediction"): out,
+                }
+                for ref, shape, item in object_members(session, found)
+                if (out := object_json(ref, shape, item)) is not None
+            ]
         return [
             {"item": fmt.item_out(item, urls(item), dataset_id=dataset.id)}
             for item in _all(session, found, dataset)

@@ -1,5 +1,6 @@
 """Nucleus slices (docs/nucleus-wire.md §3.7) on curation's static slices: create (by
-reference ids, item ids or scene ids, or empty), build (a random or most-unique sample,
+reference ids, item ids or scene ids, or empty; an object slice by annotation and prediction
+ids, `curation/slice_objects.py`), build (a random or most-unique sample,
 optionally of a slice or an autotag's score range), info, tags, append, items, the
 dataset's and the account's slice lists, delete. Exports: nucleus_slice_exports;
 embeddings: nucleus_embeddings."""
@@ -19,7 +20,7 @@ from assay.compat.nucleus_common import MediaUrls, body_list, load_dataset, stri
 from assay.compat.nucleus_items import _secret, export_rows
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
-from assay.curation import datasets, embedding_spaces, measures, models, slices
+from assay.curation import datasets, embedding_spaces, measures, models, slice_objects, slices
 from assay.curation.policies import datasets as policy
 
 router = APIRouter(route_class=ScaleRoute)
@@ -35,7 +36,7 @@ def _slice_json(found: models.Slice) -> dict[str, Any]:
         "name": found.name,
         "dataset_id": fmt.nucleus_id(fmt.DATASET, found.dataset_id),
         "created_at": fmt.iso(found.created_at),
-        "type": "dataset_item",
+        "type": "object" if found.kind == "object" else "dataset_item",
         "pending_job_count": 0,
         "description": None,
         "tags": list(found.tags or []),
@@ -75,12 +76,11 @@ def create_slice(
     if not isinstance(name, str) or not name.strip():
         raise Invalid("name is required", field="name")
     refs = _reference_ids(body)
-    if body.get("object_ids"):
-        raise Invalid(
-            "object slices (annotation and prediction ids) are not served; slice items",
-            field="object_ids",
-        )
     by_ids = bool(body.get("dataset_item_ids") or body.get("scene_ids"))
+    if body.get("object_ids"):
+        if refs or by_ids:
+            raise Invalid("object ids may not be mixed with items or scenes", field="object_ids")
+        return _create_object_slice(dataset_id, name, body, actor, ctx)
     if not refs and not by_ids and not body.get("allow_empty"):
         raise Invalid("reference_ids is required (or allow_empty)", field="reference_ids")
     with ctx.db.write() as session:
@@ -95,6 +95,38 @@ def create_slice(
             created_by=actor.user_id,
         )
         return {"slice_id": fmt.nucleus_id(SLICE, found.id)}
+
+
+def _create_object_slice(
+    dataset_id: str, name: str, body: dict[str, Any], actor: Any, ctx: Any
+) -> dict[str, Any]:
+    """An object slice of the annotations (`ann_…`) and predictions (`pred_…`) named by their
+    internal ids (`nucleus_format.object_id`); a malformed id is a 400 and one that is no
+    object of this dataset a 404, each naming `object_ids[i]`, before anything is written."""
+    wanted = body_list(body, "object_ids")
+    if len(wanted) > MAX_IDS:
+        raise Invalid(f"at most {MAX_IDS} ids per request", field="object_ids")
+    objects: list[slice_objects.ObjectRef] = []
+    for i, value in enumerate(wanted):
+        found = fmt.parse_object_id(value)
+        if found is None:
+            raise Invalid(
+                f"{value!r} is no annotation (ann_…) or prediction (pred_…) id",
+                field=f"object_ids[{i}]",
+            )
+        objects.append(found)
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        created = slices.create_slice(
+            session=session,
+            dataset=dataset,
+            name=name,
+            kind="object",
+            objects=objects,
+            object_labels=[str(v) for v in wanted],
+            created_by=actor.user_id,
+        )
+        return {"slice_id": fmt.nucleus_id(SLICE, created.id)}
 
 
 def _references_of_ids(session: Any, dataset: models.Dataset, body: dict[str, Any]) -> list[str]:
@@ -245,7 +277,12 @@ def append_to_slice(
 
 
 def _members(session: Any, found: models.Slice, dataset: models.Dataset) -> list[models.Item]:
-    ids = slices.slice_item_ids(session=session, dataset=dataset, found=found)
+    return _items(session, slices.slice_item_ids(session=session, dataset=dataset, found=found))
+
+
+def _items(session: Any, ids: list[str]) -> list[models.Item]:
+    """The items, in id order."""
+    ids = sorted(ids)
     rows: list[models.Item] = []
     for start in range(0, len(ids), 500):
         rows.extend(
@@ -258,11 +295,44 @@ def _members(session: Any, found: models.Slice, dataset: models.Dataset) -> list
     return rows
 
 
+def object_members(
+    session: Any, found: models.Slice
+) -> list[tuple[slice_objects.ObjectRef, dict[str, Any], models.Item]]:
+    """An object slice's live objects, each with its shape and item."""
+    live = list(slice_objects.live_objects(session=session, found=found))
+    by_id = {i.id: i for i in _items(session, list({ref.item_id for ref, _ in live}))}
+    return [(ref, shape, by_id[ref.item_id]) for ref, shape in live if ref.item_id in by_id]
+
+
+def object_json(ref: slice_objects.ObjectRef, shape: dict[str, Any], item: models.Item):
+    """An object slice's member as annotation or prediction JSON (None: no Nucleus type)."""
+    return fmt.shape_out(
+        shape, reference_id=item.reference_id, item_id=item.id, source_id=ref.source_id
+    )
+
+
+def member_filter(session: Any, found: models.Slice, source_id: str):
+    """For an object slice, what keeps only its members of the source in export rows."""
+    if found.kind != "object":
+        return None
+    chosen = {
+        (o.item_id, o.key)
+        for o in slice_objects.members(session=session, found=found)
+        if o.source_id == source_id
+    }
+    return lambda item_id, shape: (item_id, slice_objects.shape_key(shape)) in chosen
+
+
 @router.get("/slice/{slice_id}")
 def slice_items(slice_id: str, request: Request, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]:
+    """The members: items, or an object slice's annotations and predictions (`Slice.items`
+    tells them apart by their ids' prefixes)."""
     urls = MediaUrls(request, _secret(ctx))
     with ctx.db.read() as session:
         found, dataset = _load(session, slice_id, actor)
+        if found.kind == "object":
+            members = [object_json(*one) for one in object_members(session, found)]
+            return {**_slice_json(found), "items": [m for m in members if m is not None]}
         return {
             **_slice_json(found),
             "items": [fmt.item_out(item, urls(item)) for item in _members(session, found, dataset)],
@@ -291,7 +361,20 @@ def slice_export(slice_id: str, request: Request, actor: CurrentActor, ctx: Ctx)
     urls = MediaUrls(request, _secret(ctx))
     with ctx.db.read() as session:
         found, dataset = _load(session, slice_id, actor)
-        return {"exportedRows": export_rows(session, _members(session, found, dataset), urls)}
+        keep = member_filter(session, found, models.GROUND_TRUTH)
+        rows = export_rows(session, _members(session, found, dataset), urls, keep=keep)
+        return {"exportedRows": rows}
+
+
+def _slice_type(value: str | None) -> str | None:
+    """`get_slices(slice_type=...)`'s type; a client on Python 3.12+ formats the enum as
+    `SliceType.OBJECT`, so its member name is read too."""
+    if not value:
+        return None
+    kind = value.rpartition(".")[2].lower()
+    if kind not in ("dataset_item", "object", "scene"):
+        raise Invalid(f"unknown slice type {value!r}", field="type")
+    return kind
 
 
 @router.get("/dataset/{dataset_id}/slices")
@@ -302,6 +385,13 @@ def dataset_slices(dataset_id: str, request: Request, actor: CurrentActor, ctx: 
         statement = select(models.Slice).where(models.Slice.dataset_id == dataset.id)
         if name:
             statement = statement.where(models.Slice.name == name)
+        kind = _slice_type(request.query_params.get("type"))
+        if kind == "object":
+            statement = statement.where(models.Slice.kind == "object")
+        elif kind == "dataset_item":
+            statement = statement.where(models.Slice.kind != "object")
+        elif kind is not None:  # scene slices: Assay makes none
+            return []
         return [_slice_json(s) for s in session.scalars(statement.order_by(models.Slice.id))]
 
 

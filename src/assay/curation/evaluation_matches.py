@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from assay.curation import models
 
 ITEMS = models.Item.__table__
-ANNOTATIONS = models.Annotation.__table__
 EVALUATIONS = models.Evaluation.__table__
 RESULTS = models.EvaluationResult.__table__
 # What the listing keeps: every outcome of the model's objects, or its misses of one kind.
@@ -96,25 +95,3 @@ def model_matches(
         .sort("_order")
         .drop("_order")
     )
-
-
-def shape_ids(session: Session, object_ids: list[str]) -> dict[str, str]:
-    """Each object's own id (the shape's `id`, the annotation id it was uploaded with; the
-    object id for a shape without one), reading the rows of their items once."""
-    wanted = {tuple(o.split(":")) for o in object_ids}
-    item_ids = sorted({item for item, _, _ in wanted})
-    stored: dict[tuple[str, str], list] = {}
-    for start in range(0, len(item_ids), 500):
-        for item_id, source_id, shapes in session.execute(
-            select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.source_id, ANNOTATIONS.c.shapes).where(
-                ANNOTATIONS.c.item_id.in_(item_ids[start : start + 500])
-            )
-        ):
-            stored[(item_id, source_id)] = shapes
-    found = {}
-    for object_id in object_ids:
-        item_id, source_id, place = object_id.split(":")
-        shapes = stored.get((item_id, source_id), [])
-        k = int(place)
-        found[object_id] = (shapes[k].get("id") if k < len(shapes) else None) or object_id
-    return found

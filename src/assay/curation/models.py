@@ -172,7 +172,8 @@ class Model(Base):
 
 
 class Slice(Base):
-    """A named subset of a dataset: chosen items (`static`) or a saved query (`dynamic`)."""
+    """A named subset of a dataset: chosen items (`static`), a saved query (`dynamic`), or
+    chosen objects (`object`: its items are those of its objects)."""
 
     __tablename__ = "dataset_slices"
     __table_args__ = (Index("ix_dataset_slices_dataset", "dataset_id", "id"),)
@@ -200,6 +201,25 @@ class SliceItem(Base):
     item_id: Mapped[str] = mapped_column(
         ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class SliceObject(Base):
+    """A member of an object slice: one shape of an item from a source (ground truth "" or
+    a model's id), by its key (`slice_objects.shape_key`: the shape's own id, else a digest
+    of the shape). A key no shape answers to any more is a dangling member, left out of
+    reads; the item's deletion takes the row with it."""
+
+    __tablename__ = "dataset_slice_objects"
+    __table_args__ = (Index("ix_dataset_slice_objects_item", "item_id"),)
+
+    slice_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_slices.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    shape_key: Mapped[str] = mapped_column(String(512), primary_key=True)
 
 
 class LabelingLink(Base):

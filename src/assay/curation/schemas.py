@@ -149,7 +149,7 @@ class QueryAnswer(Schema):
 
 class SliceCreate(Schema):
     name: Name
-    kind: Literal["static", "dynamic"] = "static"
+    kind: Literal["static", "dynamic", "object"] = "static"
     reference_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=512)]] | None = (
         Field(None, max_length=100_000, description="A static slice's items.")
     )
@@ -157,6 +157,15 @@ class SliceCreate(Schema):
         None,
         description="A dynamic slice's query (text or plan); for a static slice, its items "
         "are what the query matches now.",
+    )
+    object_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=600)]] | None = (
+        Field(
+            None,
+            max_length=10_000,
+            description="An object slice's objects, as the query's objects view names them "
+            '(`object_id`, "<item>:<source>:<place>"); kept by their shapes\' own ids (or '
+            "a digest of the shape), so later changes to the item do not move them.",
+        )
     )
 
 

@@ -1,4 +1,5 @@
-"""Slices: named subsets of a dataset — chosen items (`static`) or a saved query (`dynamic`).
+"""Slices: named subsets of a dataset — chosen items (`static`), a saved query (`dynamic`),
+or chosen objects (`object`, `slice_objects.py`: its items are those of its live objects).
 
 A static slice's members are rows of `dataset_slice_items`; adding or removing members
 stamps those items with the dataset's next revision, so snapshots reload them with their
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from assay.core.errors import Invalid, NotFound
 from assay.core.pagination import PageResult, paginate
-from assay.curation import models
+from assay.curation import models, slice_objects
 from assay.curation.datasets import next_revision
 from assay.curation.items import CHUNK, existing_items
 from assay.curation.query import parse, run_query
@@ -25,7 +26,7 @@ from assay.curation.snapshots import SNAPSHOTS
 
 ITEMS = models.Item.__table__
 MEMBERS = models.SliceItem.__table__
-KINDS = ("static", "dynamic")
+KINDS = ("static", "dynamic", "object")
 
 
 def _check_query(query: str | dict[str, Any]) -> None:
@@ -76,11 +77,19 @@ def create_slice(
     kind: str = "static",
     reference_ids: Sequence[str] | None = None,
     query: str | dict[str, Any] | None = None,
+    objects: Sequence[slice_objects.ObjectRef] | None = None,
+    objects_field: str = "object_ids",
+    object_labels: Sequence[str] | None = None,
 ) -> models.Slice:
-    """A static slice of the given items (or of what `query` matches now), or a dynamic
-    slice of `query`."""
+    """A static slice of the given items (or of what `query` matches now), a dynamic slice
+    of `query`, or an object slice of `objects` (each checked, NotFound naming
+    `objects_field[i]`; `object_labels` are the ids as the caller named them)."""
     if kind not in KINDS:
-        raise Invalid("kind must be static or dynamic", field="kind")
+        raise Invalid("kind must be static, dynamic or object", field="kind")
+    if (kind == "object") != (objects is not None):
+        raise Invalid("an object slice is made of objects, and only it", field=objects_field)
+    if kind == "object" and (reference_ids or query is not None):
+        raise Invalid("an object slice has objects, not items or a query", field=objects_field)
     if not name.strip():
         raise Invalid("name must not be empty", field="name")
     if kind == "dynamic" and (query is None or reference_ids):
@@ -90,6 +99,15 @@ def create_slice(
     if kind == "static" and reference_ids is not None and query is not None:
         raise Invalid("choose items by reference_ids or by a query, not both", field="query")
     chosen: list[str] = []
+    checked: list[slice_objects.ObjectRef] = []
+    if objects is not None:
+        checked = slice_objects.check_objects(
+            session=session,
+            dataset=dataset,
+            objects=objects,
+            field=objects_field,
+            labels=object_labels,
+        )
     if kind == "static":
         if reference_ids is not None:
             chosen = _resolve(session, dataset, reference_ids, "reference_ids")
@@ -105,6 +123,7 @@ def create_slice(
     session.add(found)
     session.flush()
     _add(session, dataset, found, chosen)
+    slice_objects.add_objects(session=session, found=found, objects=checked)
     return found
 
 
@@ -126,6 +145,25 @@ def _add(
         session.execute(MEMBERS.insert(), [{"slice_id": found.id, "item_id": i} for i in new])
         _stamp(session, dataset, new)
     return len(new)
+
+
+def objects_of_places(
+    *, session: Session, dataset: models.Dataset, object_ids: Sequence[str]
+) -> list[slice_objects.ObjectRef]:
+    """The objects named by their places now (the query objects view's `object_id`), or
+    NotFound naming `object_ids[i]` for the first that is no object of this dataset."""
+    found = slice_objects.refs_of_places(session=session, dataset=dataset, object_ids=object_ids)
+    for i, one in enumerate(object_ids):
+        if one not in found:
+            raise NotFound(f"no object {one!r} in this dataset", field=f"object_ids[{i}]")
+    return [found[one] for one in object_ids]
+
+
+def _require_static(found: models.Slice) -> None:
+    if found.kind == "dynamic":
+        raise Invalid("a dynamic slice is its query: change the query instead", field="slice_id")
+    if found.kind == "object":
+        raise Invalid("an object slice's members are objects, not items", field="slice_id")
 
 
 def get_slice(*, session: Session, dataset: models.Dataset, slice_id: str) -> models.Slice:
@@ -150,8 +188,7 @@ def add_items(
     reference_ids: Sequence[str],
 ) -> int:
     """Add items to a static slice; returns how many were not in it yet."""
-    if found.kind != "static":
-        raise Invalid("a dynamic slice is its query: change the query instead", field="slice_id")
+    _require_static(found)
     return _add(session, dataset, found, _resolve(session, dataset, reference_ids, "reference_ids"))
 
 
@@ -162,8 +199,7 @@ def remove_items(
     found: models.Slice,
     reference_ids: Sequence[str],
 ) -> int:
-    if found.kind != "static":
-        raise Invalid("a dynamic slice is its query: change the query instead", field="slice_id")
+    _require_static(found)
     item_ids = list(existing_items(session, dataset.id, list(reference_ids)).values())
     removed = 0
     for start in range(0, len(item_ids), CHUNK):
@@ -186,6 +222,8 @@ def slice_item_ids(*, session: Session, dataset: models.Dataset, found: models.S
     """The slice's items now, in the dataset's order (a dynamic slice's query run now)."""
     if found.kind == "dynamic":
         return _matching(session, dataset, found.query)
+    if found.kind == "object":
+        return slice_objects.item_ids(session=session, found=found)
     ids = list(
         session.scalars(
             select(MEMBERS.c.item_id)
@@ -207,6 +245,7 @@ __all__ = [
     "delete_slice",
     "get_slice",
     "list_slices",
+    "objects_of_places",
     "remove_items",
     "slice_item_ids",
 ]

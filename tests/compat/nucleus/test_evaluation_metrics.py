@@ -54,27 +54,40 @@ result = {"evaluation_id": answer["evaluation_id"], "status": job.status(), "dat
           "refused": refused, "item_ids": {i.reference_id: i.dataset_item_id for i in ds.items},
           "iou": matches("", "iou"), "fp": matches("", "false_positive"),
           "fn": matches("", "false_negative"),
-          "confident": matches("prediction.confidence > 0.85", "iou")}
+          "confident": matches("prediction.confidence > 0.85", "iou"), "model": model.id}
+# The matches' ids are the objects' internal ids: a slice of the false positives.
+fps = [m.model_prediction_id for m in ds.query_objects("", "false_positive", run_id)]
+fp_slice = ds.create_slice_by_ids("fps", prediction_ids=fps)
+result["fp_slice"] = [o.annotation_id for o in fp_slice.items]
 """,
     )
     assert got["status"]["status"] == "Completed", got
     assert "allowed_label_matches" in got["refused"]
     # Dataset.query_objects' matching modes: Nucleus's EvaluationMatch rows of the run's
     # latest evaluation (the client infers each row's confusion category).
+    # Their ids are the objects' internal ids (docs/nucleus-wire.md §1, "Object ids").
     item = got["item_ids"]
+    model = got["model"].removeprefix("prj_")
+
+    def gt(n: int) -> str:
+        return f"ann_{item[f'img-{n}'].removeprefix('di_')}_gt-{n}"
+
+    def pred(n: int) -> str:
+        return f"pred_{item[f'img-{n}'].removeprefix('di_')}_{model}_p{n}"
+
     p0_iou = _iou((11, 11, 20, 20), (10, 10, 20, 20))
-    tp = ["true_positive", "p0", "gt-0", "truck", "car", p0_iou, item["img-0"], True]
-    fp = ["false_positive", "p1", None, "car", None, 0.0, item["img-1"], True]
+    tp = ["true_positive", pred(0), gt(0), "truck", "car", p0_iou, item["img-0"], True]
+    fp = ["false_positive", pred(1), None, "car", None, 0.0, item["img-1"], True]
     fns = [
-        ["false_negative", None, f"gt-{n}", None, "car", 0.0, item[f"img-{n}"], True]
-        for n in (1, 2)
+        ["false_negative", None, gt(n), None, "car", 0.0, item[f"img-{n}"], True] for n in (1, 2)
     ]
     *misses, matched = got["iou"]
     assert matched[:5] == tp[:5] and matched[5] == pytest.approx(p0_iou) and matched[6:] == tp[6:]
     assert misses == [*fns, fp]
     assert got["fp"] == [fp]
     assert got["fn"] == fns
-    assert [m[1] for m in got["confident"]] == ["p0"]
+    assert [m[1] for m in got["confident"]] == [pred(0)]
+    assert got["fp_slice"] == ["p1"]
     dataset_id = fmt.assay_id(fmt.DATASET, got["dataset"])
     with httpx.Client(
         base_url=server.url + "/api/v1", headers={"Authorization": f"Bearer {manager.key}"}

@@ -167,3 +167,133 @@ for name, call in {
         ["img-3", [["pending", "pending", project_name, True]]],
     ]
     assert got["slice_task_info"] == ["img-1", "img-3"]
+
+
+def test_object_slices_of_annotations_and_predictions(nucleus, manager: Account) -> None:
+    got = nucleus(
+        manager.key,
+        """
+from nucleus import DatasetItem, BoxAnnotation, PolygonAnnotation, Point, BoxPrediction
+ds = client.create_dataset("object-slices")
+ds.append([DatasetItem(image_location=f"https://m.test/{n}.jpg", reference_id=f"img-{n}")
+           for n in range(3)]).sleep_until_complete(verbose_std_out=False)
+ds.annotate([
+    BoxAnnotation(label="car", x=1, y=2, width=3, height=4, reference_id="img-0",
+                  annotation_id="b0"),
+    BoxAnnotation(label="car", x=5, y=5, width=3, height=4, reference_id="img-1",
+                  annotation_id="b1"),
+    PolygonAnnotation(label="road", vertices=[Point(0, 0), Point(9, 0), Point(9, 9)],
+                      reference_id="img-1"),            # no annotation_id
+    BoxAnnotation(label="bus", x=1, y=1, width=2, height=2, reference_id="img-2",
+                  annotation_id="b2"),
+])
+model = client.create_model(name="det", reference_id=args["model"])
+ds.upload_predictions(model, [
+    BoxPrediction(label="car", x=5, y=5, width=3, height=4, reference_id="img-1",
+                  annotation_id="p1", confidence=0.6),
+    BoxPrediction(label="car", x=1, y=1, width=2, height=2, reference_id="img-2",
+                  annotation_id="p2", confidence=0.3),
+])
+other = client.create_dataset("object-slices-other")
+other.append([DatasetItem(image_location="https://m.test/x.jpg", reference_id="img-0")]
+             ).sleep_until_complete(verbose_std_out=False)
+other.annotate([BoxAnnotation(label="car", x=1, y=2, width=3, height=4, reference_id="img-0",
+                              annotation_id="b0")])
+import requests
+def objects(dataset, mode, run=None):
+    page = client.make_request({"query": "", "patch_mode": mode, "model_run_id": run,
+                                "pageSize": 100}, f"dataset/{dataset.id}/queryObjectsPage")
+    return {o["annotation_id"] or o["type"]: o["id"] for o in page["items"]}
+gt, preds, foreign = objects(ds, "ground_truth_only"), objects(ds, "predictions_only"), \
+    objects(other, "ground_truth_only")
+item = {i.reference_id: i.dataset_item_id for i in ds.items}
+s = ds.create_slice_by_ids("objs", annotation_ids=[gt["b0"], gt["polygon"]],
+                           prediction_ids=[preds["p1"]])
+s = client.get_slice(s.id)
+def members():
+    return sorted([type(o).__name__, o.reference_id, o.annotation_id, o.label]
+                  for o in s.items)
+result = {
+    "gt": gt, "preds": preds, "item": item, "model": model.id, "type": s.type,
+    "listed": [x.type for x in ds.slices], "slice": s.id,
+    "members": members(),
+    "items": sorted(i.reference_id for i in s.items_generator()),
+    "rows": sorted((r["item"].reference_id, sorted(a.label for k in ("box", "polygon")
+                    for a in r["annotations"][k])) for r in s.items_and_annotations()),
+    "pred_rows": sorted((r["item"].reference_id, [p.annotation_id for p in
+                         r["predictions"]["box"]]) for r in s.export_predictions(model)),
+    "raw": sorted((r["item"]["reference_id"], k, r[k]["id"]) for r in s.export_raw_json()
+                  for k in ("annotation", "prediction") if k in r),
+}
+items_slice = ds.create_slice("items", reference_ids=["img-0"])
+result["by_type"] = [[x.id for x in ds.get_slices(slice_type=t)]
+                     for t in ("object", "dataset_item")] + [items_slice.id]
+def refused(call):
+    try:
+        call()
+        return "accepted"
+    except nucleus.errors.NucleusAPIError as error:
+        return [error.status_code, error.message.split("The detailed error is:")[-1]]
+result["refused"] = {
+    "unknown": refused(lambda: ds.create_slice_by_ids(
+        "x", annotation_ids=[gt["b0"], gt["b0"][:-2] + "nope"])),
+    "foreign": refused(lambda: ds.create_slice_by_ids(
+        "x", annotation_ids=[gt["b0"], foreign["b0"]])),
+    "malformed": refused(lambda: ds.create_slice_by_ids("x", annotation_ids=["b0"])),
+    "mixed": refused(lambda: ds.create_slice_by_ids("x", dataset_item_ids=[item["img-0"]],
+                                                    annotation_ids=[gt["b0"]])),
+    "append": refused(lambda: s.append(["img-2"])),
+}
+result["slices_after_refusals"] = len(ds.slices)
+# The polygon's item loses its ground truth, img-0 goes: their members dangle.
+ds.delete_annotations(reference_ids=["img-1"]).sleep_until_complete(verbose_std_out=False)
+ds.delete_item("img-0")
+result["after"] = {"members": members(), "type": s.info()["type"],
+                   "items": sorted(i.reference_id for i in s.items_generator()),
+                   "raw": len(s.export_raw_json())}
+""",
+        args={"model": "object-slice-det"},
+    )
+    item = {ref: di.removeprefix("di_") for ref, di in got["item"].items()}
+    model = got["model"].removeprefix("prj_")
+    # The ids reads hand out: ann_<item>_<annotation id>, pred_<item>_<model>_<annotation
+    # id>, a digest (`#` + 16 hex) for a shape without an annotation id.
+    assert got["gt"]["b0"] == f"ann_{item['img-0']}_b0"
+    assert got["gt"]["b2"] == f"ann_{item['img-2']}_b2"
+    assert got["preds"] == {
+        "p1": f"pred_{item['img-1']}_{model}_p1",
+        "p2": f"pred_{item['img-2']}_{model}_p2",
+    }
+    polygon = got["gt"]["polygon"]
+    assert polygon.startswith(f"ann_{item['img-1']}_#") and len(polygon.split("#")[1]) == 16
+    assert got["type"] == "object" and sorted(got["listed"]) == ["object"]
+    assert got["by_type"] == [[got["slice"]], [got["by_type"][2]], got["by_type"][2]]
+    assert got["members"] == [
+        ["BoxAnnotation", "img-0", "b0", "car"],
+        ["BoxPrediction", "img-1", "p1", "car"],
+        ["PolygonAnnotation", "img-1", None, "road"],
+    ]
+    assert got["items"] == ["img-0", "img-1"]
+    # Exports show the slice's items with its member objects only (b1 is not one).
+    assert got["rows"] == [["img-0", ["car"]], ["img-1", ["road"]]]
+    assert got["pred_rows"] == [["img-0", []], ["img-1", ["p1"]]]
+    assert got["raw"] == sorted(
+        [
+            ["img-0", "annotation", got["gt"]["b0"]],
+            ["img-1", "annotation", polygon],
+            ["img-1", "prediction", got["preds"]["p1"]],
+        ]
+    )
+    refused = got["refused"]
+    assert refused["unknown"][0] == 404 and "object_ids[1]" in refused["unknown"][1]
+    assert refused["foreign"][0] == 404 and "object_ids[1]" in refused["foreign"][1]
+    assert refused["malformed"][0] == 400 and "object_ids[0]" in refused["malformed"][1]
+    assert refused["mixed"][0] == 400 and "object_ids" in refused["mixed"][1]
+    assert refused["append"][0] == 400
+    assert got["slices_after_refusals"] == 2
+    assert got["after"] == {
+        "members": [["BoxPrediction", "img-1", "p1", "car"]],
+        "type": "object",
+        "items": ["img-1"],
+        "raw": 1,
+    }
