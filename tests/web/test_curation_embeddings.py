@@ -240,6 +240,8 @@ def test_the_autotag_loop_marks_refines_and_commits_a_queryable_tag(
     query.fill("autotag.bees >= 0.5")
     query.press("Enter")
     expect(page.locator(".explore-count")).to_have_text(f"{PER_CLUSTER} items match")
+    # The count is drawn before the grid's cells: wait for the cells, then read them.
+    expect(page.locator(".item-cell")).to_have_count(PER_CLUSTER)
     assert sorted(shown(page)) == refs("b")
     assert dialogs == []
 
