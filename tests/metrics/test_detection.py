@@ -313,6 +313,32 @@ def test_a_slice_is_reevaluated_from_the_stored_matches() -> None:
     assert part.stats[0] != got.stats[0]
 
 
+@pytest.mark.parametrize(
+    "rec_thrs", [np.linspace(0.0, 1.0, 101), np.array([0.05, 0.3, 0.31, 0.5, 0.9]), np.array([0.0])]
+)
+def test_a_slice_s_summary_from_sums_is_cocoeval_s_with_custom_settings(rec_thrs) -> None:
+    """A slice's summary comes from per-row sums over the true positives, not the curves:
+    recall thresholds without 0 or 1 (a true positive no threshold reads), few of them (several
+    thresholds reading one), max detections out of order, a crowd or two."""
+    dataset, results = coco_boxes(11, images=60)
+    params = {
+        "iouThrs": np.array([0.4, 0.5, 0.75]),
+        "maxDets": [10, 2, 100],
+        "areaRng": [[0, 1e10], [0, 40**2], [40**2, 1e10]],
+        "areaRngLbl": ["all", "small", "medium"],
+        "recThrs": rec_thrs,
+    }
+    subset = [i["id"] for i in dataset["images"][1::3]]
+    ev = reference(dataset, results, "bbox", imgIds=subset, **params)
+    part = ours(dataset, results, "bbox", **params).restricted_to(subset)
+    np.testing.assert_allclose(part.stats, ev.stats, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(part.recall, ev.eval["recall"], rtol=0, atol=1e-12)
+    assert (part.stats[:6] > 0).any()
+    # The curves, accumulated when first read, are COCOeval's too.
+    np.testing.assert_allclose(part.curves()[0], ev.eval["precision"][..., -1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(part.precision, ev.eval["precision"], rtol=0, atol=1e-12)
+
+
 def test_worlds_accumulated_in_chunks_give_the_same_numbers(monkeypatch) -> None:
     import assay.metrics.detection_accumulate as detection_accumulate
 

@@ -41,6 +41,7 @@ from assay.metrics.detection_accumulate import (
     accumulate,
     curves_needed,
     summarize,
+    summarize_sums,
 )
 from assay.metrics.detection_match import (
     Ranks,
@@ -200,16 +201,20 @@ class Results:
     The summary's AP reads the precision of one max-detections setting (COCO's 100), and
     its AR1 / AR10 only recall: the other settings' precision and scores are accumulated
     when first read (`_complete`), so an evaluation whose curves at 1 and 10 detections
-    nobody asks for never pays for them."""
+    nobody asks for never pays for them. A slice's results (`MatchState.restricted_to`)
+    come with none: the curves (`_curves`) are accumulated when first read, too."""
 
     params: Params
     image_ids: np.ndarray
     category_ids: np.ndarray
-    _precision: np.ndarray
+    _precision: np.ndarray | None
     recall: np.ndarray
-    _scores: np.ndarray
+    _scores: np.ndarray | None
     stats: np.ndarray
     _complete: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = field(
+        default=None, repr=False
+    )
+    _curves: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = field(
         default=None, repr=False
     )
 
@@ -226,11 +231,15 @@ class Results:
     def _fill(self) -> None:
         if self._complete is not None:
             self._precision, _, self._scores = self._complete()
-            self._complete = None
+            self._complete = self._curves = None
 
     def curves(self) -> tuple[np.ndarray, np.ndarray]:
-        """precision[t, r, k, a] and scores[t, r, k, a] at the largest max-detections (always
-        accumulated: what PR curves and per-class AP read)."""
+        """precision[t, r, k, a] and scores[t, r, k, a] at the largest max-detections (what
+        PR curves and per-class AP read)."""
+        if self._curves is not None:
+            self._precision, _, self._scores = self._curves()
+            self._curves = None
+        assert self._precision is not None and self._scores is not None
         return self._precision[..., -1], self._scores[..., -1]
 
     def world(self, iou_threshold: float, area: str = "all") -> int:
@@ -289,16 +298,17 @@ class MatchState:
         g_sel = np.isin(self.g_image, images)
         args = (
             self.params, len(self.category_ids), self.d_score[d_sel], self.d_rank[d_sel],
-            self.d_cat[d_sel], self.g_cat, self.d_matched[:, d_sel], self.d_good[:, d_sel],
-            self.g_ignore, self.d_out_of_range[:, d_sel],
+            self.d_cat[d_sel], self.g_cat, np.take(self.d_matched, d_sel, axis=1),
+            np.take(self.d_good, d_sel, axis=1), self.g_ignore,
+            np.take(self.d_out_of_range, d_sel, axis=1),
         )  # fmt: skip
-        precision, recall, scores = accumulate(
-            *args, g_keep=g_sel, curves_for=curves_needed(self.params)
-        )
-        stats = summarize(self.params, precision, recall)
+        needed = curves_needed(self.params)
+        sums, kept, recall = accumulate(*args, g_keep=g_sel, curves_for=needed, sums_only=True)
+        stats = summarize_sums(self.params, sums, kept, recall)
         return Results(
-            self.params, images, self.category_ids, precision, recall, scores, stats,
+            self.params, images, self.category_ids, None, recall, None, stats,
             lambda: accumulate(*args, g_keep=g_sel),
+            lambda: accumulate(*args, g_keep=g_sel, curves_for=needed),
         )  # fmt: skip
 
     def subset(self, image_ids: Sequence[int] | np.ndarray) -> MatchState:
@@ -589,7 +599,7 @@ def evaluate(
     if progress:
         progress(1.0)
     return Evaluation(
-        p, images, categories, precision, recall, scores, stats, lambda: accumulate(*args),
+        p, images, categories, precision, recall, scores, stats, lambda: accumulate(*args), None,
         len(dt), len(gt), d_rows, g_rows, d_match, d_iou, state,
     )  # fmt: skip
 

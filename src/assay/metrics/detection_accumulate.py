@@ -11,7 +11,7 @@ get recall alone.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -78,19 +78,26 @@ def accumulate(
     d_out_of_range: np.ndarray,
     g_keep: np.ndarray | None = None,
     curves_for: Collection[int] | None = None,
+    sums_only: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """COCOeval.accumulate from the matches; detections come in accumulation order.
     curves_for: the max-detections settings (indices) whose precision and scores are
     accumulated (all by default); the others get recall only, and NaN curves.
     d_matched / d_good (W x detections): matched, and matched to an object not ignored.
-    g_keep: the objects of the images evaluated (all by default)."""
+    g_keep: the objects of the images evaluated (all by default).
+    sums_only: instead of the curves, what the summary's means need (`PrecisionSums`):
+    per (world, category) the sum of the interpolated precision over the recall
+    thresholds, from the true positives alone — a slice with a few true positives per
+    category then costs its true positives, not categories x worlds x 101 thresholds.
+    Returns (sums (T, K, A, M), kept (T, K, A), recall) then."""
     T, R = len(p.iou_thresholds), len(p.recall_thresholds)
     A, M = len(p.area_ranges), len(p.max_detections)
     W = A * T
     # Laid out (max-detections, world, category, recall threshold) while filled; returned
     # as COCOeval's (T, R, K, A, M) views.
-    P = np.empty((M, W * K, R))
-    S = np.empty((M, W * K, R))
+    P = np.empty((0 if sums_only else M, W * K, R))
+    S = np.empty(P.shape)
+    sums = np.full((M, W * K), np.nan)
     Rc = np.empty((M, W * K))
     world_a = np.repeat(np.arange(A), T)
     # Objects to find per area range and category. pycocotools skips a category no image
@@ -105,6 +112,8 @@ def accumulate(
     # searchsorted(rc, x, 'left') lands on the j-th true positive.
     need = _least_count(p.recall_thresholds[None, None, :], np.maximum(npig, 1)[:, :, None])
     need_f = need[world_a].reshape(W * K, R)
+    if sums_only:
+        weigh = _ThresholdWeights(need)
     zero_cols = np.flatnonzero(p.recall_thresholds <= 0)  # need 0 exactly there
     keep_f = keep.ravel()
     npig_f = npig[world_a].ravel()
@@ -164,8 +173,9 @@ def accumulate(
             n_k_w = np.tile(n_k, n_w)
             if m in recall_only:
                 n_tp = tp_within[:, place[m]]
-                P[m, rows] = np.nan
-                S[m, rows] = np.nan
+                if not sums_only:
+                    P[m, rows] = np.nan
+                    S[m, rows] = np.nan
                 with np.errstate(divide="ignore", invalid="ignore"):
                     Rc[m, rows] = np.where(
                         keep_w, np.where(n_k_w > 0, n_tp / npig_f[rows], 0.0), -1.0
@@ -195,6 +205,16 @@ def accumulate(
             n_tp = np.diff(t_first)
             c = np.arange(len(t_seg)) - t_first[t_seg] + 1
             pr = c / (counted.astype(float) + _EPS)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                Rc[m, rows] = np.where(keep_w, np.where(n_k_w > 0, n_tp / npig_f[rows], 0.0), -1.0)
+            if sums_only:
+                # The interpolated precision at the c-th true positive is the largest from
+                # there to the category's end; it stands for each threshold needing c.
+                envelope = _segment_suffix_max(pr, t_first[t_seg + 1])
+                sums[m, rows] = np.bincount(
+                    t_seg, envelope * weigh(t_a * K + t_cat, c), minlength=n_w * K
+                )
+                continue
             Pm, Sm = P[m, rows], S[m, rows]
             Pm[:] = np.where(keep_w, 0.0, -1.0)[:, None]
             Sm[:] = Pm
@@ -222,12 +242,46 @@ def accumulate(
                 values = np.where(reach, score[t_pos[np.minimum(first, len(t_pos) - 1)]], 0.0)
                 values[:, zero_cols] = Sm[act][:, zero_cols]
                 Sm[act] = values
-            with np.errstate(divide="ignore", invalid="ignore"):
-                Rc[m, rows] = np.where(keep_w, np.where(n_k_w > 0, n_tp / npig_f[rows], 0.0), -1.0)
+    recall = Rc.reshape(M, A, T, K).transpose(2, 3, 1, 0)
+    if sums_only:
+        kept = keep.reshape(A, T, K).transpose(1, 2, 0)
+        return sums.reshape(M, A, T, K).transpose(2, 3, 1, 0), kept, recall
     precision = P.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
     scores = S.reshape(M, A, T, K, R).transpose(2, 4, 3, 1, 0)
-    recall = Rc.reshape(M, A, T, K).transpose(2, 3, 1, 0)
     return precision, recall, scores
+
+
+def _segment_suffix_max(x: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """x's running maximum from the right within segments (end[j]: one past the last index
+    of j's segment), exactly, by doubling: after the pass of step s each value covers
+    [j, j + 2s) of its segment; positions whose segment is covered drop out."""
+    out = x.copy()
+    live = np.flatnonzero(end - np.arange(len(x)) > 1)
+    step = 1
+    while len(live):
+        ahead = live + step
+        ok = ahead < end[live]
+        live, ahead = live[ok], ahead[ok]
+        out[live] = np.maximum(out[live], out[ahead])
+        step *= 2
+    return out
+
+
+class _ThresholdWeights:
+    """How many recall thresholds read the c-th true positive of an (area range, category)
+    row: those whose least count (`need`, A x K x R, rising along R) is c — a need of 0
+    reads the first, as COCOeval's searchsorted does."""
+
+    def __init__(self, need: np.ndarray) -> None:
+        A, K, R = need.shape
+        least = np.maximum(need, 1).reshape(A * K, R)
+        self.span = int(least.max(initial=1)) + 1
+        self.keys = (np.arange(A * K)[:, None] * self.span + least).ravel()  # sorted
+
+    def __call__(self, row: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """row: a * K + k of each true positive; c: its count in its row (from 1)."""
+        key = row * self.span + np.where(c < self.span, c, 0)  # no threshold needs 0 here
+        return np.searchsorted(self.keys, key, "right") - np.searchsorted(self.keys, key, "left")
 
 
 def curves_needed(p: Params) -> set[int]:
@@ -258,9 +312,33 @@ def _least_count(thresholds: np.ndarray, total: np.ndarray) -> np.ndarray:
 
 
 def summarize(p: Params, precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """COCOeval.summarize's numbers from the precision and recall arrays."""
+
+    def ap(t: np.ndarray | slice, a: int, m: int) -> float:
+        s = precision[t, :, :, a, m]
+        v = s[s > -1]
+        return np.mean(v) if len(v) else -1.0
+
+    return _summary(p, recall, ap)
+
+
+def summarize_sums(p: Params, sums: np.ndarray, kept: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    """The same numbers from `accumulate(sums_only=True)`: an AP is the mean of the
+    precision over the kept (world, category) rows' recall thresholds."""
+    R = len(p.recall_thresholds)
+
+    def ap(t: np.ndarray | slice, a: int, m: int) -> float:
+        rows = kept[t, :, a]
+        n = int(rows.sum()) * R
+        return float(sums[t, :, a, m][rows].sum() / n) if n else -1.0
+
+    return _summary(p, recall, ap)
+
+
+def _summary(p: Params, recall: np.ndarray, ap: Callable[..., float]) -> np.ndarray:
     table = KEYPOINT_STATS if p.iou_type == "keypoints" else DETECTION_STATS
     out = np.full(len(table), -1.0)
-    for i, (_name, ap, thr, area, max_det) in enumerate(table):
+    for i, (_name, is_ap, thr, area, max_det) in enumerate(table):
         if area not in p.area_labels:
             continue
         a = p.area_labels.index(area)
@@ -278,10 +356,11 @@ def summarize(p: Params, precision: np.ndarray, recall: np.ndarray) -> np.ndarra
             if wanted not in p.max_detections:
                 continue
             m = p.max_detections.index(wanted)
-        s = precision if ap else recall
-        if thr is not None:
-            s = s[np.flatnonzero(thr == p.iou_thresholds)]
-        s = s[:, :, :, a, m] if ap else s[:, :, a, m]
-        v = s[s > -1]
-        out[i] = np.mean(v) if len(v) else -1.0
+        t = slice(None) if thr is None else np.flatnonzero(thr == p.iou_thresholds)
+        if is_ap:
+            out[i] = ap(t, a, m)
+        else:
+            v = recall[t, :, a, m]
+            v = v[v > -1]
+            out[i] = np.mean(v) if len(v) else -1.0
     return out
