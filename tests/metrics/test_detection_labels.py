@@ -171,3 +171,25 @@ def test_detections_of_a_renamed_label_paired_back_find_what_cocos_would() -> No
     k9 = list(paired.category_ids).index(9)
     np.testing.assert_allclose(np.delete(paired.recall, k9, 1), plain.recall, rtol=0, atol=1e-12)
     assert np.all(paired.recall[:, k9] == -1)  # category 9: nothing to find
+
+
+def test_states_of_disjoint_images_merge_into_the_whole_paired_evaluation() -> None:
+    """What re-evaluating only changed items relies on: the accounting rows of cross-label
+    true positives merge like any detection's; a renamed label set keeps the pairs."""
+    from tests.metrics.test_detection import coco_boxes, objects_from_coco
+
+    dataset, results = coco_boxes(12, images=40)
+    gt, dt = objects_from_coco(dataset, results, "bbox")
+    cats = [c["id"] for c in dataset["categories"]]
+    p = Params(label_matches=((4, 1), (1, 7)))
+    whole = evaluate(gt, dt, p, category_ids=cats)
+    assert len(whole.state.d_score) > whole.d_match.shape[1]  # cross-label rows were added
+    images = np.unique(np.r_[gt.image, dt.image])
+    halves = [evaluate(gt, dt, p, image_ids=part, category_ids=cats).state
+              for part in (images[::2], images[1::2])]  # fmt: skip
+    merged = MatchState.merged(halves).restricted_to(images)
+    np.testing.assert_allclose(merged.precision, whole.precision, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(merged.recall, whole.recall, rtol=0, atol=1e-12)
+    # Categories renamed (reversed): the pairs follow them.
+    moved = whole.state.recategorised(np.arange(len(cats))[::-1], np.array(cats))
+    assert moved.params.label_matches == ((cats[3], cats[4]), (cats[4], cats[2]))
