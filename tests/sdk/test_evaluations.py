@@ -10,6 +10,7 @@ import io
 import pytest
 
 from assay.sdk import F
+from assay.sdk.errors import InvalidInput
 from tests.metrics.test_detection import coco_boxes
 
 pytestmark = pytest.mark.live
@@ -86,3 +87,15 @@ def test_a_model_is_evaluated_through_the_sdk(connect, server, accounts):
     part = client.evaluations.of_slice(dataset.id, done.id, odd.id)
     assert part.items == 10 and part.summary["AP"] != done.metrics["summary"]["AP"]
     assert [e.id for e in client.evaluations.list(dataset.id)] == [done.id]
+
+    # Allowed label matches: a "c1" prediction may be a "c4" object's true positive (one way).
+    paired = client.evaluations.evaluate(
+        dataset.id, model.id, allowed_label_matches=[("c4", "c1")], iou_thresholds=[0.5]
+    )
+    pair = {"ground_truth_label": "c4", "model_prediction_label": "c1"}
+    assert paired.params["allowed_label_matches"] == [pair]
+    plain = client.evaluations.evaluate(dataset.id, model.id, iou_thresholds=[0.5])
+    assert paired.metrics["totals"]["tp"] > plain.metrics["totals"]["tp"]
+    with pytest.raises(InvalidInput) as refused:
+        client.evaluations.start(dataset.id, model.id, allowed_label_matches=[("c1", "bus")])
+    assert refused.value.field == "params.allowed_label_matches[0].model_prediction_label"

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
+from assay.compat import nucleus_matching
 from assay.compat.errors import ScaleRoute
 from assay.compat.nucleus_annotations import (
     prepare_shapes,
@@ -44,7 +45,6 @@ from assay.core.errors import Invalid, NotFound
 from assay.core.models import Job
 from assay.curation import (
     annotations,
-    evaluations,
     hosted_runs,
     items,
     ml_models,
@@ -239,9 +239,20 @@ def model_run_info(run_id: str, actor: CurrentActor, ctx: Ctx) -> dict[str, Any]
 def commit_model_run(
     run_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
 ) -> dict[str, Any]:
-    with ctx.db.read() as session:
-        load_run(session, run_id, actor)
-    return {"model_run_id": run_id}
+    """Nucleus's commit starts the matching its payload defines: with matching options
+    (`class_agnostic`, `allowed_label_matches`) an evaluation as calculateEvaluationMetrics'
+    (its `evaluation_id` and `job_id` added); without, nothing to do."""
+    options = body or {}
+    if not any(name in options for name in nucleus_matching.OPTIONS):
+        with ctx.db.read() as session:
+            load_run(session, run_id, actor)
+        return {"model_run_id": run_id}
+    with ctx.db.write() as session:
+        model, dataset = load_run(session, run_id, actor, write=True)
+        found = nucleus_matching.start_matching(
+            session=session, dataset=dataset, model=model, actor=actor, options=options
+        )
+        return {"model_run_id": run_id, "evaluation_id": found.id, "job_id": found.job_id}
 
 
 @router.delete("/modelRun/{run_id}")
@@ -571,27 +582,14 @@ def calculate_evaluation_metrics(
     body: OptionalJsonObject = None,
 ) -> dict[str, Any]:
     """`Dataset.calculate_evaluation_metrics(model, options)`: an evaluation of the model's
-    predictions on the dataset (`curation/evaluations.py`), class-agnostic by default as
-    Nucleus's matching is; the kickoff's job JSON with the evaluation's id. Nucleus's
-    `allowed_label_matches` is not supported: a 400 naming it."""
-    options = body or {}
-    if options.get("allowed_label_matches"):
-        raise Invalid(
-            "allowed_label_matches is not supported; match with class_agnostic true or false",
-            field="allowed_label_matches",
-        )
-    agnostic = options.get("class_agnostic", True)
-    if not isinstance(agnostic, bool):
-        raise Invalid("class_agnostic must be true or false", field="class_agnostic")
+    predictions on the dataset (`curation/evaluations.py`) with Nucleus's matching options
+    (`nucleus_matching.py`: class-agnostic by default, `allowed_label_matches`); the
+    kickoff's job JSON with the evaluation's id."""
     with ctx.db.write() as session:
         dataset = load_dataset(session, dataset_id, actor, write=True)
         model = load_model(session, model_id, actor)
-        found = evaluations.start_evaluation(
-            session=session,
-            dataset=dataset,
-            model=model,
-            actor=actor,
-            params={"class_agnostic": agnostic},
+        found = nucleus_matching.start_matching(
+            session=session, dataset=dataset, model=model, actor=actor, options=body or {}
         )
         job = session.get(Job, found.job_id)
         return {**job_json(job), "evaluation_id": found.id}

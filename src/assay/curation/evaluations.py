@@ -21,6 +21,7 @@ stored JSON parsed by Polars, no Python object per shape), runs the COCO protoco
 
 What is compared (`evaluation_shapes.py`): boxes, and polygons by their bounding box, for
 `iou_type` bbox; polygons and masks as pixels, and boxes as rectangles, for segm.
+`allowed_label_matches` pairs labels that may match one way (`evaluation_label_matches.py`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from assay.core.errors import Invalid, NotFound
 from assay.core.jobs import PermanentError, enqueue, job_kind
 from assay.curation import (
     evaluation_categories,
+    evaluation_label_matches,
     evaluation_reuse,
     evaluation_segmentation,
     evaluation_shapes,
@@ -84,7 +86,7 @@ def _checked_params(params: dict[str, Any] | None, task: str = "detection") -> d
         raise Invalid("task must be detection, classification, segmentation or spans", field="task")
     known = {
         "iou_type", "iou_threshold", "iou_thresholds", "max_detections", "class_agnostic",
-        "keypoint_sigmas",
+        "keypoint_sigmas", "allowed_label_matches",
     }  # fmt: skip
     unknown = set(params) - known
     if unknown:
@@ -113,6 +115,7 @@ def _checked_params(params: dict[str, Any] | None, task: str = "detection") -> d
         )
     if not isinstance(params.setdefault("class_agnostic", False), bool):
         raise Invalid("class_agnostic must be true or false", field="params.class_agnostic")
+    evaluation_label_matches.checked(params)
     if "keypoint_sigmas" in params and iou_type != "keypoints":
         raise Invalid("keypoint_sigmas is for iou_type keypoints", field="params.keypoint_sigmas")
     sigmas = params.setdefault("keypoint_sigmas", {}) if iou_type == "keypoints" else None
@@ -149,6 +152,8 @@ def start_evaluation(
 ) -> models.Evaluation:
     """Record the evaluation and queue its job (the scope and parameters checked first)."""
     checked = _checked_params(params, task)
+    if task == "detection":
+        evaluation_label_matches.check_known(session=session, dataset=dataset, params=checked)
     if slice_id is not None and query is not None:
         raise Invalid("give slice_id or query, not both", field="query")
     scope: dict[str, Any] = {}
@@ -355,6 +360,7 @@ def evaluate_frame(
         iou_thresholds=np.asarray(params["iou_thresholds"], float),
         max_detections=tuple(params["max_detections"]),
         use_categories=not params.get("class_agnostic", False),
+        label_matches=evaluation_label_matches.category_pairs(params, labels),
         **({"keypoint_sigmas": sigmas} if sigmas is not None else {}),
     )
     categories = np.arange(len(labels))
@@ -478,8 +484,11 @@ def _metrics(
         chosen = categories if where is None else categories[where]
         return np.bincount(chosen, minlength=n)[:n]
 
+    # A TP counts for its object's label (allowed label matches), class-agnostic ones not.
+    by_object = p.use_categories and len(gt)
+    tp_labels = gt.category[np.maximum(det.match, 0)] if by_object else dets.category
     tps, fps, fns = (
-        counted(dets.category, tp_d),
+        counted(tp_labels, tp_d),
         counted(dets.category, fp_d),
         counted(gt.category, fn_g),
     )
@@ -554,7 +563,7 @@ def _confusion(
 ) -> dict[str, Any]:
     """Rows are the ground truth's labels, columns the predictions', each with a last entry
     for "nothing". The evaluation's matches first — with labels, each label's true
-    positives, on the diagonal;
+    positives, on the diagonal, or off it where allowed label matches paired two labels;
     then the false positives are matched to the missed objects of other labels (greedy by
     score, COCO's rule, at the threshold): a hit is a confusion, a false positive left over
     is spurious (last row), a missed object left over is missed (last column). So a row

@@ -446,7 +446,9 @@ class EvaluationCreate(Schema):
         description="Detection: iou_type (bbox: boxes, polygons by their box; segm: polygons, "
         "masks and boxes as pixels), iou_thresholds (COCO's 0.5:0.95), "
         "iou_threshold (the one matches are written back at, 0.5), max_detections "
-        "([1, 10, 100]), class_agnostic (false), keypoint_sigmas ({name: sigma}). "
+        "([1, 10, 100]), class_agnostic (false), allowed_label_matches ([{ground_truth_label, "
+        "model_prediction_label}]: a prediction may match an object of the paired label, one "
+        "way; its TP counts for the object's label), keypoint_sigmas ({name: sigma}). "
         "Classification: top_k ([1, 5]). Spans: mode (strict or partial), min_iou (0.5).",
     )
 

@@ -17,6 +17,9 @@ detection, this does on whole arrays, in two halves:
 - `assay.metrics.detection_accumulate`: precision, recall and scores from the matches as
   segmented integer counts, and the summary numbers.
 
+Beyond COCOeval, `Params.label_matches` lets a detection take an object of another,
+allowed category (`assay.metrics.detection_labels`; none: pycocotools' numbers).
+
 This module holds the data (`Params`, `Objects`), the evaluation that orders the
 detections and runs both halves, and what it answers (`Results`, `Evaluation`, the
 `MatchState` kept to re-evaluate slices and merge evaluations without matching again).
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assay.metrics import detection_labels as labels
 from assay.metrics.detection_accumulate import (
     DETECTION_STATS,
     KEYPOINT_STATS,
@@ -81,6 +85,9 @@ class Params:
     area_labels: tuple[str, ...] = ("all", "small", "medium", "large")
     use_categories: bool = True
     keypoint_sigmas: np.ndarray | None = None
+    # (object category, detection category) ids that may match besides equal ones, one way
+    # (`assay.metrics.detection_labels`); with use_categories only.
+    label_matches: tuple[tuple[int, int], ...] = ()
 
     @classmethod
     def coco(cls, iou_type: str = "bbox") -> Params:
@@ -104,6 +111,8 @@ class Params:
         if not self.max_detections or min(self.max_detections) < 1:
             raise ValueError("max_detections: at least one positive number")
         object.__setattr__(self, "max_detections", tuple(sorted(self.max_detections)))
+        pairs = {(int(g), int(d)) for g, d in self.label_matches if int(g) != int(d)}
+        object.__setattr__(self, "label_matches", tuple(sorted(pairs)))
         object.__setattr__(self, "iou_thresholds", np.asarray(self.iou_thresholds, float))
         object.__setattr__(self, "recall_thresholds", np.asarray(self.recall_thresholds, float))
 
@@ -335,6 +344,7 @@ class MatchState:
         mapping = np.asarray(mapping, np.int64)
         moved = dataclasses.replace(
             self,
+            params=labels.renamed(self.params, self.category_ids, mapping, category_ids),
             category_ids=np.asarray(category_ids, np.int64),
             d_cat=mapping[self.d_cat],
             g_cat=mapping[self.g_cat],
@@ -387,6 +397,7 @@ class MatchState:
             "area_ranges": [list(r) for r in p.area_ranges],
             "area_labels": list(p.area_labels),
             "use_categories": p.use_categories,
+            "label_matches": [list(pair) for pair in p.label_matches],
             "shapes": {name: list(getattr(self, name).shape) for name in self._BITS},
         }
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
@@ -414,6 +425,7 @@ class MatchState:
             area_ranges=tuple(tuple(r) for r in meta["area_ranges"]),
             area_labels=tuple(meta["area_labels"]),
             use_categories=meta["use_categories"],
+            label_matches=tuple(tuple(pair) for pair in meta.get("label_matches", ())),
         )
         return cls(params=params, **arrays)
 
@@ -433,14 +445,12 @@ class Evaluation(Results):
     d_match: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
     d_iou: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     state: MatchState | None = None
+    # A x detections, as d_match (the state's may hold cross-label accounting rows too).
+    d_out_of_range: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool))
 
     @property
     def g_ignore(self) -> np.ndarray:
         return self.state.g_ignore
-
-    @property
-    def d_out_of_range(self) -> np.ndarray:
-        return self.state.d_out_of_range
 
     def restricted_to(self, image_ids: Sequence[int] | np.ndarray) -> Results:
         return self.state.restricted_to(image_ids)
@@ -570,9 +580,17 @@ def evaluate(
     if progress:
         progress(0.05)
     pairs = candidate_pairs(p, gt, dt, g_rows, g_group, d_rows, d_group, by_group, g_crowd)
+    label_pairs = labels.allowed_pairs(p, universe)
+    match_rank = d_rank
+    if label_pairs is not None:  # allowed label matches: match across categories per image
+        pairs = labels.joined(pairs, labels.cross_pairs(
+            p, label_pairs, K, gt, dt, g_rows, g_group, d_rows, d_group, d_cat[d_rows],
+            by_group, g_crowd,
+        ))  # fmt: skip
+        match_rank = labels.image_ranks(d_img[d_rows], ranked.position[kept[acc]])
     if progress:
         progress(0.5)
-    d_match, d_iou = match_pairs(p, pairs, d_rank, g_crowd, g_ignore, len(d_rows))
+    d_match, d_iou = match_pairs(p, pairs, match_rank, g_crowd, g_ignore, len(d_rows))
     if progress:
         progress(0.8)
     d_cat_eval = d_cat[d_rows] if p.use_categories else np.zeros(len(d_rows), np.int64)
@@ -590,9 +608,11 @@ def evaluate(
         p, images, categories, dt.image[d_rows], dt.score[d_rows], d_rank, d_cat_eval,
         d_matched, d_good, d_out_of_range, gt.image[g_rows], g_cat_eval, g_ignore,
     )  # fmt: skip
+    if label_pairs is not None:  # cross-label true positives count for the object's category
+        state = labels.accounted(state, d_match, K)
     args = (
-        p, K, state.d_score, d_rank, d_cat_eval, g_cat_eval, d_matched, d_good, g_ignore,
-        d_out_of_range,
+        p, K, state.d_score, state.d_rank, state.d_cat, g_cat_eval, state.d_matched,
+        state.d_good, g_ignore, state.d_out_of_range,
     )  # fmt: skip
     precision, recall, scores = accumulate(*args, curves_for=curves_needed(p))
     stats = summarize(p, precision, recall)
@@ -600,7 +620,7 @@ def evaluate(
         progress(1.0)
     return Evaluation(
         p, images, categories, precision, recall, scores, stats, lambda: accumulate(*args), None,
-        len(dt), len(gt), d_rows, g_rows, d_match, d_iou, state,
+        len(dt), len(gt), d_rows, g_rows, d_match, d_iou, state, d_out_of_range,
     )  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from the stored matches."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from assay.sdk._api.evaluations import EvaluationsAPI
@@ -40,14 +40,25 @@ class Evaluations:
         task: str = "detection",
         top_k: list[int] | None = None,
         iou_type: str | None = None,
+        class_agnostic: bool | None = None,
+        allowed_label_matches: Sequence[tuple[str, str]] | None = None,
         params: dict[str, Any] | None = None,
     ) -> Evaluation:
         """Queue the evaluation (of the slice's or the query's items, or all); `wait` for it.
         `iou_type` "segm" compares polygons and masks as pixels, "keypoints" by OKS;
         `task="classification"` compares each item's category with the model's,
         `task="spans"` text spans (`params={"mode": "partial", "min_iou": 0.5}`). `params`
-        passes any other parameter of the API's."""
+        passes any other parameter of the API's. `allowed_label_matches`: (ground-truth label,
+        prediction label) pairs that may match, one way — `[("car", "vehicle")]` lets a
+        "vehicle" prediction be a "car" object's true positive (counted for "car")."""
         params = dict(params or {})
+        if class_agnostic is not None:
+            params["class_agnostic"] = class_agnostic
+        if allowed_label_matches is not None:
+            params["allowed_label_matches"] = [
+                {"ground_truth_label": truth, "model_prediction_label": predicted}
+                for truth, predicted in allowed_label_matches
+            ]
         if iou_type is not None:
             params["iou_type"] = iou_type
         if top_k is not None:
