@@ -124,6 +124,7 @@ def test_similar_objects_equal_brute_force_and_respect_the_object_query(client, 
     # Item spaces never meet object spaces.
     shown = ok(client.get(url, headers=manager.headers))
     assert shown["embedding_spaces"] == {}
+    assert shown["object_embedding_spaces"]["toy"]["dim"] == DIM
 
 
 def test_a_bad_vector_or_object_is_refused_naming_it_and_nothing_is_written(

@@ -44,6 +44,11 @@ class Dataset(Schema):
         description="Its embedding spaces: {space: {dim, metric, embedder, text_search}} "
         "(embedder and text_search for spaces computed by a registered embedder).",
     )
+    object_embedding_spaces: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Its object embedding spaces (vectors per annotation or prediction): "
+        "{space: {dim, metric, embedder}}.",
+    )
     revision: int
     created_by: str | None
     created_at: dt.datetime
