@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from assay.curation import models
+from assay.curation import annotations, models
+from assay.curation.object_embeddings import OBJECT_INDEXES
 from tests.support.polling import finished_job
 
 API = "/api/v1"
@@ -179,12 +180,24 @@ def test_objects_whose_shapes_or_items_went_are_never_answered(client, manager, 
         f"{kind}{n}" for n in range(2, 6) for kind in "ab"
     )
     with db.read() as session:
-        kept = session.execute(
-            select(models.ObjectEmbedding.shape_key).join(
-                models.Item, models.Item.id == models.ObjectEmbedding.item_id
-            )
-        ).scalars()
-        assert not {"a0", "b0"} & set(kept)
+        kept = set(session.scalars(select(models.ObjectEmbedding.shape_key)))
+        assert not {"a0", "b0"} & kept
+        # The process's index follows the table: the deleted item's seqs are out of it.
+        dataset = session.get(models.Dataset, world["id"])
+        index = OBJECT_INDEXES.get(session, dataset, "toy")
+        seqs = set(session.scalars(select(models.ObjectEmbedding.seq)))
+        assert set(index.keys().tolist()) == seqs and len(seqs) == 10
+    # Ground truth deleted through the annotations service: its vectors go with it.
+    with db.write() as session:
+        dataset = session.get(models.Dataset, world["id"])
+        annotations.delete_by_items(
+            session=session, dataset=dataset, source_id=models.GROUND_TRUTH, reference_ids=["r3"]
+        )
+    with db.read() as session:
+        kept = set(session.scalars(select(models.ObjectEmbedding.shape_key)))
+    assert not {"a3", "b3"} & kept and {"a2", "b2"} <= kept
+    left = ok(similar(client, manager, url, space="toy", vector=probe, k=12))["objects"]
+    assert len(left) == 6
     # A model's predictions replaced through its upload route: the vector of the one that
     # went is deleted with it.
     model = ok(
