@@ -51,6 +51,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
     assert seen["loaded"] == {
         "kinds": [
             "curation.compute_embeddings",
+            "curation.compute_object_embeddings",
             "curation.compute_uniqueness",
             "curation.delete_dataset",
             "curation.delete_embedding_space",

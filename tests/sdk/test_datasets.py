@@ -130,3 +130,44 @@ def test_near_duplicates_and_uniqueness(connect, server, accounts):
     with pytest.raises(InvalidInput) as no_tower:
         client.datasets.similar(dataset.id, "toy", text="anything")
     assert no_tower.value.field == "text"
+
+
+def test_object_embeddings_uploaded_and_searched_through_the_sdk(connect, server, accounts):
+    client = connect(server.url, accounts.make("manager").key)
+    dataset = client.datasets.create("patches")
+    items = [
+        {
+            "reference_id": f"img-{n}",
+            "media": f"https://media.example.test/{n}.jpg",
+            "annotations": [
+                {"type": "box", "id": f"car{n}", "label": "car", "x": 1, "y": 1, "width": 5,
+                 "height": 5},
+                {"type": "box", "id": f"bus{n}", "label": "bus", "x": 9, "y": 9, "width": 5,
+                 "height": 5},
+            ],
+        }
+        for n in range(4)
+    ]  # fmt: skip
+    client.datasets.append(dataset.id, items)
+    objects = [
+        {"reference_id": f"img-{n}", "annotation_id": f"{kind}{n}", "vector": vector}
+        for n in range(4)
+        for kind, vector in (("car", [1.0, 0.1 * n, 0.0]), ("bus", [0.0, 0.1 * n, 1.0]))
+    ]
+    assert client.datasets.upload_object_embeddings(dataset.id, "patch", objects) == 8
+    near = client.datasets.similar_objects(
+        dataset.id, "patch", objects=[{"reference_id": "img-0", "annotation_id": "car0"}], k=3
+    )
+    assert [m.annotation_id for m in near] == ["car1", "car2", "car3"]
+    buses = client.datasets.similar_objects(
+        dataset.id, "patch", vector=[1.0, 0.0, 0.0], k=2, query='annotation.label = "bus"'
+    )
+    assert [m.label for m in buses] == ["bus", "bus"]
+    with pytest.raises(InvalidInput) as bad:
+        client.datasets.upload_object_embeddings(
+            dataset.id, "patch", [{**objects[0], "vector": [1.0]}]
+        )
+    assert bad.value.field == "objects[0].vector"
+    # The job is queued (no picture to crop here: its objects are counted as failed).
+    job = client.datasets.compute_object_embeddings(dataset.id)
+    assert job.id

@@ -280,3 +280,58 @@ def test_compute_embeddings_shows_its_progress_and_ends_with_a_space(
         "data-reference", re.compile(r"r-\d\d")
     )
     assert dialogs == []
+
+
+def test_find_similar_objects_from_an_object_crop(page, live_server, manager, api):
+    """Per-object vectors (cars near cars, buses near buses): the object view's crops offer
+    Find similar objects, which pins the nearest objects with their scores, within the
+    object query."""
+    sha = ok(api.post("/blobs", files={"file": ("s.png", scene_png(60), "image/png")}))["sha256"]
+    dataset = ok(api.post("/datasets", json={"name": "Patches"}))
+    items = [
+        {
+            "reference_id": f"r-{n}",
+            "media": f"blob:{sha}",
+            "width": 320,
+            "height": 240,
+            "annotations": [
+                {"type": "box", "id": f"car{n}", "label": "car", "x": 10, "y": 120,
+                 "width": 60, "height": 40},
+                {"type": "box", "id": f"bus{n}", "label": "bus", "x": 150, "y": 100,
+                 "width": 120, "height": 80},
+            ],
+        }
+        for n in range(6)
+    ]  # fmt: skip
+    ok(api.post(f"/datasets/{dataset['id']}/items", json={"items": items}))
+    rng = random.Random(7)
+    objects = [
+        {"reference_id": f"r-{n}", "annotation_id": f"{label}{n}", "vector": vector(c, rng)}
+        for n in range(6)
+        for c, label in enumerate(("car", "bus"))
+    ]
+    ok(api.post(f"/datasets/{dataset['id']}/object-embeddings",
+                json={"space": "patch", "objects": objects}))  # fmt: skip
+    dialogs = open_explorer(page, live_server, manager, dataset["id"], "?view=objects")
+    expect(page.locator(".explore-count")).to_have_text("12 objects")
+    page.get_by_role("button", name="Find similar objects to car in r-0").click()
+    expect(page.locator(".pinned-bar")).to_contain_text("similar to car in r-0")
+    cells = page.locator(".object-cell")
+    expect(cells).to_have_count(11)
+    names = [cells.nth(i).locator(".cell-name").inner_text() for i in range(11)]
+    assert names[:5] == ["car"] * 5 and names[5:] == ["bus"] * 6
+    scores = [
+        float(cells.nth(i).locator(".cell-score").get_attribute("data-score")) for i in range(11)
+    ]
+    assert scores == sorted(scores, reverse=True)
+    # Back to the query; within an object query only its objects are answered.
+    page.get_by_role("button", name="Back to the query").click()
+    query = page.get_by_role("combobox", name="Query")
+    query.fill('annotation.label = "bus"')
+    query.press("Enter")
+    expect(page.locator(".explore-count")).to_have_text("6 objects match")
+    page.get_by_role("button", name="Find similar objects to bus in r-1").click()
+    expect(page.locator(".pinned-bar")).to_contain_text("similar to bus in r-1")
+    expect(cells).to_have_count(5)
+    assert {cells.nth(i).locator(".cell-name").inner_text() for i in range(5)} == {"bus"}
+    assert dialogs == []

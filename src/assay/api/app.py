@@ -145,6 +145,7 @@ def _api_modules() -> list:
         exports,
         jobs,
         ml_models,
+        object_embeddings,
         projects,
         queue,
         scenarios,
@@ -170,6 +171,7 @@ def _api_modules() -> list:
     modules.append(datasets)
     modules.append(slices)
     modules.append(embeddings)
+    modules.append(object_embeddings)
     modules.append(ml_models)
     modules.append(evaluations)
     modules.append(scenarios)

@@ -26,7 +26,7 @@ from assay.compat.nucleus_jobs import enqueue_import, importer
 from assay.compat.scale_common import OptionalJsonObject
 from assay.core.errors import Invalid, NotFound
 from assay.core.settings import Settings
-from assay.curation import annotations, items, models, wire
+from assay.curation import annotations, items, models, object_embeddings, wire
 
 router = APIRouter(route_class=ScaleRoute)
 MAX_MASK_FILES = 20
@@ -106,13 +106,32 @@ def upload(
     placed: list[annotations.Placed],
     update: bool,
 ) -> annotations.UploadResult:
-    return annotations.upload(
+    """The shapes, and the `embedding_vector`s they carry into the object space `custom`
+    (checked before anything is written; an ignored shape's vector is not kept)."""
+    carrying = [i for i, one in enumerate(placed) if one.embedding is not None]
+    matrix = object_embeddings.check_vectors(
+        dataset=dataset,
+        space=object_embeddings.CUSTOM,
+        vectors=[placed[i].embedding for i in carrying],  # type: ignore[misc]
+        fields=[f"annotations[{i}].embedding_vector" for i in carrying],
+    )
+    result = annotations.upload(
         session=session,
         dataset=dataset,
         source_id=source_id,
         placed=placed,
         update_existing=update,
     )
+    kept = [(k, result.stored[i]) for k, i in enumerate(carrying) if result.stored[i] is not None]
+    if kept:
+        object_embeddings.write_vectors(
+            session=session,
+            dataset=dataset,
+            space=object_embeddings.CUSTOM,
+            objects=[ref for _, ref in kept],  # type: ignore[misc]
+            matrix=matrix[[k for k, _ in kept]],
+        )
+    return result
 
 
 def lines_as_body(lines: list[Any]) -> dict[str, Any]:

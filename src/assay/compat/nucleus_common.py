@@ -26,6 +26,7 @@ from assay.curation import (
     hosted_runs,
     model_merges,
     models,
+    object_embedding_jobs,
 )
 from assay.curation.policies import datasets as policy
 
@@ -51,6 +52,7 @@ JOB_TYPES = {
     embedding_jobs.COMPUTE_JOB: "indexingImage",
     embedding_spaces.IMPORT_JOB: "customIndexing",
     embedding_spaces.DELETE_JOB: "embeddingDelete",
+    object_embedding_jobs.COMPUTE_JOB: "indexingObject",
 }
 IMPORT_JOB = "nucleus.import"
 IMPORT_TYPES = {

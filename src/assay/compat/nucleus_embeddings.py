@@ -1,7 +1,7 @@
 """Nucleus embedding reads (docs/nucleus-wire.md §3.10): a dataset's or a slice's vectors,
 exported at once or by a job (`exportEmbeddings`) whose result is signed URLs of JSON files
 (`[{"reference_id", "embedding_vector"}]`, stored as blobs and served at /media like uploaded
-media), the dataset's embedding indexes and its image indexing status.
+media), the dataset's embedding indexes and its image and object indexing status.
 
 Assay keeps vectors per named embedding space (`curation/embeddings.py`); Nucleus has one
 image index per dataset, so these calls read the dataset's first space by name.
@@ -37,7 +37,14 @@ from assay.compat.scale_common import OptionalJsonObject
 from assay.core import blobs, jobs
 from assay.core.errors import NotFound
 from assay.core.jobs import job_kind
-from assay.curation import annotations, datasets, embedding_spaces, models, slices
+from assay.curation import (
+    annotations,
+    datasets,
+    embedding_spaces,
+    models,
+    object_embeddings,
+    slices,
+)
 
 router = APIRouter(route_class=ScaleRoute)
 EMBEDDINGS = models.Embedding.__table__
@@ -167,8 +174,9 @@ def run_export_embeddings(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
 def embedding_indexes(
     dataset_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
 ) -> dict[str, Any]:
-    """One image-level index per embedding space: `Internal` when a registered embedder
-    computed it, else `Custom` (uploaded or imported vectors)."""
+    """One image-level index per embedding space and one object-level index per object
+    space: `Internal` when a registered embedder computed it, else `Custom` (uploaded or
+    imported vectors)."""
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
         return {
@@ -183,6 +191,17 @@ def embedding_indexes(
                 }
                 for space, info in sorted((dataset.embedding_spaces or {}).items())
             ]
+            + [
+                {
+                    "id": f"{fmt.nucleus_id(fmt.DATASET, dataset.id)}:object:{space}",
+                    "status": "Completed",
+                    "index_type": "Internal" if info.get("embedder") else "Custom",
+                    "index_level": "Object",
+                    "embedding_type": space,
+                    "embedding_dimension": info["dim"],
+                }
+                for space, info in sorted(object_embeddings.spaces_of(dataset).items())
+            ]
         }
 
 
@@ -194,7 +213,13 @@ def indexing_status(
     with ctx.db.read() as session:
         dataset = load_dataset(session, dataset_id, actor)
         if not flag(body, "image", True):
-            return _object_status(session, dataset, body.get("model_run_id"), actor)
+            return _object_status(
+                session,
+                dataset,
+                body.get("model_run_id"),
+                actor,
+                ctx.settings.default_image_embedder,
+            )
         space = first_space(dataset)
         count = 0
         if space is not None:
@@ -215,21 +240,43 @@ def indexing_status(
         }
 
 
+def run_source(session: Session, dataset: models.Dataset, run_id: Any, actor: Any) -> str:
+    """The source (model id) of a model run on this dataset; NotFound naming `model_run_id`."""
+    model, run_dataset = load_run(session, str(run_id), actor)
+    if run_dataset.id != dataset.id:
+        raise NotFound(f"no model run with id {run_id} on this dataset", field="model_run_id")
+    return model.id
+
+
+def object_space(dataset: models.Dataset, embedder: str) -> str | None:
+    """The object space Nucleus's single object index reads: the default image embedder's
+    (what `create_object_index` fills), else `custom` (vectors uploaded on annotations),
+    else the first by name."""
+    spaces = object_embeddings.spaces_of(dataset)
+    for space in (embedder, object_embeddings.CUSTOM):
+        if space in spaces:
+            return space
+    return min(spaces, default=None)
+
+
 def _object_status(
-    session: Session, dataset: models.Dataset, run_id: Any, actor: Any
+    session: Session, dataset: models.Dataset, run_id: Any, actor: Any, embedder: str
 ) -> dict[str, Any]:
-    """Nucleus's answer for a dataset without an object index: the objects (ground truth,
-    or a model run's predictions) counted, none of them embedded."""
-    source = models.GROUND_TRUTH
-    if run_id is not None:
-        model, run_dataset = load_run(session, str(run_id), actor)
-        if run_dataset.id != dataset.id:
-            raise NotFound(f"no model run with id {run_id} on this dataset", field="model_run_id")
-        source = model.id
+    """The objects (ground truth, or a model run's predictions) counted, and how many of
+    them have a vector in the object index (`object_space`)."""
+    source = models.GROUND_TRUTH if run_id is None else run_source(session, dataset, run_id, actor)
     count = annotations.object_count(session=session, dataset=dataset, source_id=source)
+    space = object_space(dataset, embedder)
+    embedded = 0
+    if space is not None:
+        embedded = object_embeddings.embedded_count(
+            session=session, dataset=dataset, space=space, source_id=source
+        )
     return {
-        "embedding_count": 0,
+        "embedding_count": embedded,
         "object_count": count,
-        "percent_indexed": 0.0,
-        "additional_context": "this server keeps embeddings per item, not per object",
+        "percent_indexed": round(100 * embedded / count, 2) if count else 0.0,
+        "additional_context": (
+            f"object embedding space {space!r}" if space else "no object embeddings"
+        ),
     }

@@ -314,7 +314,26 @@ def shape_in(payload: Any, path: str, *, prediction: bool = False) -> Placed:
         raise Invalid(
             "every annotation needs the reference_id of its item", field=f"{path}.reference_id"
         )
-    return Placed(reference_id or None, assay_id(ITEM, item_id) if item_id else None, shape)
+    return Placed(
+        reference_id or None,
+        assay_id(ITEM, item_id) if item_id else None,
+        shape,
+        _embedding(payload.get("embedding_vector"), f"{path}.embedding_vector"),
+    )
+
+
+def _embedding(value: Any, path: str) -> list[float] | None:
+    """An annotation's `embedding_vector`: None, or a non-empty list of numbers (its length
+    and finiteness are checked against the object space when it is stored)."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value)
+    ):
+        raise Invalid("embedding_vector must be a list of numbers", field=path)
+    return [float(x) for x in value]
 
 
 def nucleus_type(data: dict[str, Any]) -> str:

@@ -2,7 +2,9 @@
 (`curation/embedding_spaces.py`): a custom index imported from JSON files at URLs (the space
 `custom`), deleted; the image index computed by the default image embedder
 (`ASSAY_DEFAULT_IMAGE_EMBEDDER`, its space named after it); which of the two is primary;
-continuous indexing. Object indexes are not kept: Assay's embeddings are per item."""
+continuous indexing; the object index: the default image embedder over the crops of the
+ground truth's or a model run's objects (`curation/object_embedding_jobs.py`), into the
+object space named after it."""
 
 from __future__ import annotations
 
@@ -14,21 +16,23 @@ from assay.api.deps import Ctx, CurrentActor
 from assay.compat import nucleus_format as fmt
 from assay.compat.errors import ScaleRoute
 from assay.compat.nucleus_common import flag, job_json, load_dataset
+from assay.compat.nucleus_embeddings import run_source
 from assay.compat.scale_common import JsonObject, OptionalJsonObject
 from assay.core.errors import Invalid
-from assay.curation import embedding_spaces
+from assay.curation import embedding_spaces, object_embedding_jobs
+from assay.curation.models import GROUND_TRUTH
 
 router = APIRouter(route_class=ScaleRoute)
 CUSTOM = "custom"
-NO_OBJECT_INDEX = (
-    "this server keeps embeddings per item, not per object: it has no object index to "
-    "build or to use"
+NO_OBJECT_CUSTOM = (
+    "custom object indexes come with the annotations and predictions (their "
+    "embedding_vector), not from files; this call acts on the image index"
 )
 
 
 def _image_only(body: dict[str, Any]) -> None:
     if not flag(body, "image", True):
-        raise Invalid(NO_OBJECT_INDEX, field="image")
+        raise Invalid(NO_OBJECT_CUSTOM, field="image")
 
 
 @router.post("/indexing/{dataset_id}")
@@ -119,8 +123,22 @@ def create_image_index(
 def create_object_index(
     dataset_id: str, actor: CurrentActor, ctx: Ctx, body: OptionalJsonObject = None
 ) -> dict[str, Any]:
+    """An `indexingObject` job embedding the ground truth's (`ingest_gt_only`) or a model
+    run's objects (`model_run_id`) that have no vector yet, cropped from their pictures."""
     body = body or {}
-    with ctx.db.read() as session:
-        load_dataset(session, dataset_id, actor, write=True)
-    field = "ingest_gt_only" if body.get("ingest_gt_only") else "model_run_id"
-    raise Invalid(NO_OBJECT_INDEX, field=field)
+    embedder = ctx.settings.default_image_embedder
+    with ctx.db.write() as session:
+        dataset = load_dataset(session, dataset_id, actor, write=True)
+        if body.get("model_run_id") is not None:
+            source = run_source(session, dataset, body["model_run_id"], actor)
+        elif flag(body, "ingest_gt_only", False):
+            source = GROUND_TRUTH
+        else:
+            raise Invalid(
+                "give model_run_id, or ingest_gt_only: true for the ground truth",
+                field="model_run_id",
+            )
+        job = object_embedding_jobs.start_compute(
+            session=session, dataset=dataset, actor=actor, embedder=embedder, source_id=source
+        )
+        return job_json(job)

@@ -13,7 +13,7 @@ takes the dataset's next revision and stamps the items it touched, so snapshots 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import msgspec
@@ -22,17 +22,20 @@ from sqlalchemy.orm import Session
 
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
-from assay.curation import models, wire
+from assay.curation import models, object_embeddings, wire
 from assay.curation.datasets import DATASETS, next_revision
 from assay.curation.items import ANNOTATIONS, ITEMS, _chunks, check_shape, existing_items
+from assay.curation.slice_objects import ObjectRef, shape_key
 
 
 class Placed(NamedTuple):
-    """A shape and its item, named by reference id or by item id."""
+    """A shape and its item, named by reference id or by item id; `embedding`: the object's
+    vector when the upload carries one (stored by `object_embeddings`, not here)."""
 
     reference_id: str | None
     item_id: str | None
     shape: wire.Shape
+    embedding: list[float] | None = None
 
 
 @dataclass
@@ -40,6 +43,8 @@ class UploadResult:
     processed: int
     ignored: int
     revision: int | None
+    # Per placed shape: the object it was stored as, or None where it was ignored.
+    stored: list[ObjectRef | None] = field(default_factory=list)
 
 
 def _count_column(source_id: str) -> Any:
@@ -132,6 +137,7 @@ def upload(
     stored = _stored(session, list(dict.fromkeys(item_ids)), source_id)
     merged: dict[str, list[dict]] = {}
     written = ignored = 0
+    stored_as: list[ObjectRef | None] = []
     for one, item_id in zip(placed, item_ids, strict=True):
         kept = [s for s in stored.get(item_id, []) if replacing is None or not replacing(s)]
         shapes = merged.setdefault(item_id, kept)
@@ -152,8 +158,11 @@ def upload(
             written += 1
         else:
             ignored += 1
+            stored_as.append(None)
+            continue
+        stored_as.append(ObjectRef(item_id, source_id, shape_key(new)))
     if not written:
-        return UploadResult(0, ignored, None)
+        return UploadResult(0, ignored, None, stored_as)
 
     revision = next_revision(session, dataset.id)
     before = sum(len(stored.get(item_id, [])) for item_id in merged)
@@ -172,13 +181,19 @@ def upload(
         ],
     )
     _stamp(session, dataset, set(merged), revision)
+    object_embeddings.prune(
+        session=session,
+        dataset=dataset,
+        source_id=source_id,
+        kept={item_id: {shape_key(s) for s in shapes} for item_id, shapes in merged.items()},
+    )
     column = _count_column(source_id)
     session.execute(
         update(DATASETS)
         .where(DATASETS.c.id == dataset.id)
         .values({column.key: column + after - before, "updated_at": utcnow()})
     )
-    return UploadResult(written, ignored, revision)
+    return UploadResult(written, ignored, revision, stored_as)
 
 
 def _stamp(session: Session, dataset: models.Dataset, item_ids: set[str], revision: int) -> None:
@@ -222,6 +237,12 @@ def delete_by_items(
         )
         session.execute(delete(ANNOTATIONS).where(*where))
     _stamp(session, dataset, set(item_ids), revision)
+    object_embeddings.prune(
+        session=session,
+        dataset=dataset,
+        source_id=source_id,
+        kept={item_id: set() for item_id in item_ids},
+    )
     column = _count_column(source_id)
     session.execute(
         update(DATASETS)

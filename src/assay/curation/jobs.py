@@ -4,7 +4,8 @@ curation.collect_labels in `to_labeling`, curation.compute_embeddings in `embedd
 curation.import_embeddings and curation.delete_embedding_space in `embedding_spaces`,
 curation.run_model in `hosted_runs`, curation.find_duplicates and
 curation.compute_uniqueness in `measures`, curation.evaluate_model in `evaluations`,
-curation.merge_predictions in `model_merges`."""
+curation.merge_predictions in `model_merges`, curation.compute_object_embeddings in
+`object_embedding_jobs`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from assay.curation import (  # noqa: F401  (their jobs)
     measures,
     model_merges,
     models,
+    object_embedding_jobs,
     to_labeling,
 )
 from assay.curation.datasets import DELETE_CHUNK, DELETE_JOB

@@ -66,6 +66,13 @@ class Dataset(Base):
     embedding_spaces: Mapped[dict[str, Any]] = mapped_column(
         JSONType, nullable=False, default=dict, server_default="{}"
     )
+    # Object embedding spaces (vectors per annotation / prediction), kept apart from the
+    # item spaces above: the same entries, read by `curation/object_embeddings.py` only.
+    object_embedding_spaces: Mapped[dict[str, Any]] = mapped_column(
+        JSONType, nullable=False, default=dict, server_default="{}"
+    )
+    # Objects numbered so far: an embedded object's `seq` is its key in vector indexes.
+    object_seq: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0, server_default="0")
     # Tombstones at or below this revision were forgotten: an older snapshot reloads whole.
     tombstone_floor: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
     # Being deleted by a job: invisible, refuses writes.
@@ -256,6 +263,28 @@ class Embedding(Base):
     item_id: Mapped[str] = mapped_column(
         ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
     )
+    space: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dataset_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    seq: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+    vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    revision: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+
+
+class ObjectEmbedding(Base):
+    """An object's vector in one object embedding space (float32 bytes): one shape of an
+    item from a source (ground truth "" or a model's id) by its key (`slice_objects.
+    shape_key`). `seq` is its key in the space's vector index, kept when it is re-embedded."""
+
+    __tablename__ = "dataset_object_embeddings"
+    __table_args__ = (
+        Index("ix_dataset_object_embeddings_revision", "dataset_id", "space", "revision"),
+    )
+
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    shape_key: Mapped[str] = mapped_column(String(512), primary_key=True)
     space: Mapped[str] = mapped_column(String(64), primary_key=True)
     dataset_id: Mapped[str] = mapped_column(String(24), nullable=False)
     seq: Mapped[int] = mapped_column(BIG_ID, nullable=False)

@@ -44,6 +44,11 @@ class Dataset(Schema):
         description="Its embedding spaces: {space: {dim, metric, embedder, text_search}} "
         "(embedder and text_search for spaces computed by a registered embedder).",
     )
+    object_embedding_spaces: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Its object embedding spaces (vectors per annotation or prediction): "
+        "{space: {dim, metric, embedder}}.",
+    )
     revision: int
     created_by: str | None
     created_at: dt.datetime
@@ -528,3 +533,59 @@ class EvaluationComparison(Schema):
     items: list[dict[str, Any]] = Field(
         description="Items where the new model does worse (more FP + FN), worst first."
     )
+
+
+# --- object embeddings (`object_embeddings.py`, `object_similarity.py`) -----------------
+
+
+class ObjectRefIn(Schema):
+    """An object by its item's reference id and its annotation id (with `model_id` for a
+    model's prediction), or by the objects view's `object_id`."""
+
+    reference_id: str | None = Field(None, min_length=1, max_length=512)
+    annotation_id: str | None = Field(None, min_length=1, max_length=512)
+    model_id: str | None = Field(None, min_length=1, max_length=24)
+    object_id: str | None = Field(None, min_length=1, max_length=600)
+
+
+class SimilarObjectsRequest(Schema):
+    space: str = Field(min_length=1, max_length=64, description="An object embedding space.")
+    objects: list[ObjectRefIn] | None = Field(
+        None, max_length=1000, description="Find objects like these (their mean)."
+    )
+    vector: list[float] | None = Field(None, max_length=4096, description="Or like this vector.")
+    k: int = Field(50, ge=1, le=1000)
+    query: str | dict[str, Any] | None = Field(
+        None, description="Only among the objects this query matches (the objects view)."
+    )
+
+
+class ObjectMatch(Schema):
+    object_id: str
+    item_id: str
+    reference_id: str
+    source_id: str = Field(description='"" for ground truth, else the model\'s id.')
+    annotation_id: str | None
+    label: str | None
+    type: str | None
+    score: float
+
+
+class ObjectMatches(Schema):
+    objects: list[ObjectMatch]
+
+
+class ObjectEmbeddingsCompute(Schema):
+    embedder: str = Field(
+        "tiny-image", min_length=1, max_length=64, description="A registered image embedder."
+    )
+    space: str | None = Field(
+        None, min_length=1, max_length=64, description="The object space; the embedder's name."
+    )
+    model_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=24,
+        description="This model's predictions; else ground truth.",
+    )
+    missing_only: bool = Field(True, description="Leave objects already embedded alone.")

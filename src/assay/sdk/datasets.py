@@ -19,6 +19,7 @@ from assay.sdk.models import (
     Item,
     Job,
     Match,
+    ObjectMatch,
     QueryAnswer,
     TasksIngested,
 )
@@ -244,6 +245,67 @@ class Datasets:
         if query is not None:
             body["query"] = query.to_json() if isinstance(query, Expr) else query
         return self._api.similar(dataset_id=dataset_id, json=body).items
+
+    def upload_object_embeddings(
+        self,
+        dataset_id: str,
+        space: str,
+        objects: list[dict[str, Any]],
+        *,
+        metric: str = "cosine",
+        chunk_size: int = 5_000,
+    ) -> int:
+        """Vectors per object into an object embedding space: each entry
+        `{reference_id, annotation_id, model_id?, vector}` (no `model_id`: ground truth) or
+        `{object_id, vector}` (an object query's id). Returns how many were written."""
+        written = 0
+        for start in range(0, len(objects), chunk_size):
+            body = {
+                "space": space,
+                "metric": metric,
+                "objects": objects[start : start + chunk_size],
+            }
+            written += self._api.object_embeddings(dataset_id=dataset_id, json=body).written
+        return written
+
+    def compute_object_embeddings(
+        self,
+        dataset_id: str,
+        *,
+        embedder: str = "tiny-image",
+        model_id: str | None = None,
+        space: str | None = None,
+        missing_only: bool = True,
+    ) -> Job:
+        """A job embedding each object's box cropped from its picture (the ground truth's,
+        or `model_id`'s predictions) into an object space (named after the embedder)."""
+        body: dict[str, Any] = {"embedder": embedder, "missing_only": missing_only}
+        if model_id is not None:
+            body["model_id"] = model_id
+        if space is not None:
+            body["space"] = space
+        return self._api.compute_object_embeddings(dataset_id=dataset_id, json=body)
+
+    def similar_objects(
+        self,
+        dataset_id: str,
+        space: str,
+        *,
+        objects: list[dict[str, Any]] | None = None,
+        vector: list[float] | None = None,
+        k: int = 50,
+        query: str | Expr | None = None,
+    ) -> list[ObjectMatch]:
+        """The k objects most like the given objects (`{reference_id, annotation_id,
+        model_id?}` or `{object_id}`) or a vector, among an object query's matches."""
+        body: dict[str, Any] = {"space": space, "k": k}
+        if objects is not None:
+            body["objects"] = objects
+        if vector is not None:
+            body["vector"] = list(vector)
+        if query is not None:
+            body["query"] = query.to_json() if isinstance(query, Expr) else query
+        return self._api.similar_objects(dataset_id=dataset_id, json=body).objects
 
     def refine_autotag(
         self,

@@ -383,6 +383,16 @@ class Matches(curation.Matches):
     items: list[Match]
 
 
+class ObjectMatch(curation.ObjectMatch):
+    model_config = _LENIENT
+
+
+class ObjectMatches(curation.ObjectMatches):
+    model_config = _LENIENT
+
+    objects: list[ObjectMatch]
+
+
 class Autotag(curation.Autotag):
     model_config = _LENIENT
 
@@ -451,6 +461,8 @@ __all__ = [
     "Me",
     "Member",
     "Model",
+    "ObjectMatch",
+    "ObjectMatches",
     "Page",
     "PredictionsWritten",
     "Project",

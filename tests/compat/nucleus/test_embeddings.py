@@ -4,7 +4,8 @@ files), the embedding indexes and indexing status; autotags listed, their scored
 items, refinement metrics, delete. Vectors and the autotag are made through the native API
 (the client has no call for either). Then the indexing calls: a custom index imported from
 JSON files on a loopback file server, the image index, the primary index, continuous
-indexing, Uniqueness sampling, and what is answered for object indexes."""
+indexing, Uniqueness sampling; object embeddings uploaded on annotations and predictions,
+and the object index computed over their crops."""
 
 from __future__ import annotations
 
@@ -228,8 +229,6 @@ within = ds.create_slice("within", reference_ids=args["within"])
 inside = ds.build_slice("unique-within", 2, SliceBuilderMethods.UNIQUENESS,
                        SliceBuilderFilters(slice_id=within.id))
 r["unique_within"] = [i.reference_id for i in client.get_slice(inside["sliceId"]).items]
-r["object_index"] = refused(lambda: ds.create_object_index(gt_only=True))
-r["object_status"] = ds.get_object_indexing_status()
 r["unknown_run"] = refused(lambda: ds.get_object_indexing_status("run_nope"))
 image_job = ds.create_image_index()
 r["image"] = [done(image_job)["status"], image_job.job_type]
@@ -340,10 +339,6 @@ def test_indexes_custom_image_primary_continuous_and_uniqueness_sampling(
     # Uniqueness sampling: the most unique by the custom vectors, of all and of a slice.
     assert sorted(got["unique"]) == sorted(_cosine_uniqueness(custom, refs)[:3])
     assert sorted(got["unique_within"]) == sorted(_cosine_uniqueness(custom, within)[:2])
-    # No object index: building one is refused naming why, its status counts objects only.
-    assert got["object_index"][0] == 400 and "per item" in got["object_index"][1]
-    assert got["object_status"]["object_count"] == 3
-    assert got["object_status"]["embedding_count"] == 0
     assert got["unknown_run"][0] == 404
     # The image index: the default embedder's vectors of every item's picture.
     assert got["image"] == ["Completed", "indexingImage"]
@@ -365,3 +360,125 @@ def test_indexes_custom_image_primary_continuous_and_uniqueness_sampling(
     assert got["deleted"] == [["dataset_id", "job_id", "message"], "Completed"]
     assert got["indexes_after"] == [["Internal", "tiny-image", 64]]
     assert got["primary_gone"][0] == 404 and "custom" in got["primary_gone"][1]
+
+
+OBJECTS = """
+import time
+import nucleus
+from nucleus import BoxAnnotation, BoxPrediction, CategoryAnnotation, DatasetItem
+
+def done(job):
+    for _ in range(300):
+        status = job.status()
+        if status["status"] != "Running":
+            return status
+        time.sleep(0.1)
+    raise AssertionError("the job did not finish")
+
+def refused(call):
+    try:
+        call()
+        return "accepted"
+    except nucleus.errors.NucleusAPIError as error:
+        return [error.status_code, str(error)]
+
+def indexes(ds):
+    return sorted([i.index_level, i.index_type, i.embedding_type, i.embedding_dimension]
+                  for i in ds.embedding_indexes)
+
+ds = client.create_dataset("objects")
+done(ds.append([DatasetItem(image_location=u, reference_id=r) for r, u in args["images"]]))
+r = {}
+r["before"] = ds.get_object_indexing_status()
+ds.annotate([
+    BoxAnnotation("car", 0, 0, 32, 24, reference_id="img-0", annotation_id="b0",
+                  embedding_vector=[1.0, 0.0, 0.0]),
+    BoxAnnotation("car", 32, 24, 32, 24, reference_id="img-0", annotation_id="b1",
+                  embedding_vector=[0.9, 0.1, 0.0]),
+    BoxAnnotation("bus", 4, 4, 40, 30, reference_id="img-1", annotation_id="b2"),
+    BoxAnnotation("far", 500, 500, 10, 10, reference_id="img-1", annotation_id="b3"),
+    CategoryAnnotation(label="day", taxonomy_name="time", reference_id="img-1"),
+])
+r["uploaded"] = ds.get_object_indexing_status()
+r["uploaded_indexes"] = indexes(ds)
+r["bad_dimension"] = refused(lambda: ds.annotate([
+    BoxAnnotation("car", 1, 1, 5, 5, reference_id="img-1", annotation_id="b4"),
+    BoxAnnotation("car", 1, 1, 5, 5, reference_id="img-1", annotation_id="b5",
+                  embedding_vector=[1.0, 0.0]),
+]))
+r["bad_vector"] = refused(lambda: ds.annotate([
+    BoxAnnotation("car", 1, 1, 5, 5, reference_id="img-1", annotation_id="b6",
+                  embedding_vector=["x", 1, 2]),
+]))
+r["after_bad"] = ds.get_object_indexing_status()
+r["no_source"] = refused(lambda: client.create_object_index(ds.id, None, None))
+job = ds.create_object_index(gt_only=True)
+status = done(job)
+r["gt_job"] = [status["status"], job.job_type, status["message"]]
+r["gt_status"] = ds.get_object_indexing_status()
+again = ds.create_object_index(gt_only=True)
+r["again"] = done(again)["message"]
+model = client.create_model(name="det", reference_id="det-objects")
+ds.upload_predictions(model, [
+    BoxPrediction("car", 2, 2, 20, 20, reference_id="img-0", annotation_id="p0",
+                  confidence=0.9, embedding_vector=[0.0, 0.0, 1.0]),
+    BoxPrediction("bus", 10, 10, 30, 30, reference_id="img-1", annotation_id="p1",
+                  confidence=0.8),
+])
+run_id = [x for x in ds.info().model_run_ids if model.id[4:] in x][0]
+r["run_before"] = ds.get_object_indexing_status(run_id)
+run_job = ds.create_object_index(model_run_id=run_id)
+r["run_job"] = [done(run_job)["status"], run_job.job_type]
+r["run_status"] = ds.get_object_indexing_status(run_id)
+r["indexes"] = indexes(ds)
+r["unknown_run"] = refused(lambda: ds.create_object_index(model_run_id="run_nope"))
+result = r
+"""
+
+
+def test_object_embeddings_uploaded_on_annotations_and_computed_by_the_object_index(
+    nucleus, manager: Account, file_server
+) -> None:
+    base, root = file_server
+    images = []
+    for n in range(2):
+        pixels = np.zeros((48, 64, 3), dtype=np.uint8)
+        pixels[:24, :32] = (200, 30, 30)
+        pixels[24:, 32:] = (30, 30, 200 - 100 * n)
+        Image.fromarray(pixels).save(root / f"objects-{n}.png")
+        images.append((f"img-{n}", f"{base}/objects-{n}.png"))
+    got = nucleus(manager.key, OBJECTS, args={"images": images})
+    assert got["before"]["object_count"] == 0 and got["before"]["embedding_count"] == 0
+    # The vectors the annotations carried, in the object space `custom`.
+    assert got["uploaded"]["object_count"] == 5
+    assert got["uploaded"]["embedding_count"] == 2
+    assert "custom" in got["uploaded"]["additional_context"]
+    assert got["uploaded_indexes"] == [["Object", "Custom", "custom", 3]]
+    # A vector of another length, or not of numbers, is refused naming it; nothing written.
+    assert got["bad_dimension"][0] == 400
+    assert "annotations[1].embedding_vector" in got["bad_dimension"][1]
+    assert got["bad_vector"][0] == 400
+    assert "annotations[0].embedding_vector" in got["bad_vector"][1]
+    assert got["after_bad"]["object_count"] == 5
+    assert got["no_source"][0] == 400 and "model_run_id" in got["no_source"][1]
+    # The object index: the boxes cropped and embedded; the box outside its picture and
+    # the category are skipped and counted.
+    status, job_type, message = got["gt_job"]
+    assert [status, job_type] == ["Completed", "indexingObject"]
+    assert message["embedded"] == 3 and message["skipped"] == 2 and message["failed"] == 0
+    assert got["gt_status"]["embedding_count"] == 3
+    assert got["gt_status"]["object_count"] == 5
+    assert got["gt_status"]["percent_indexed"] == 60.0
+    assert "tiny-image" in got["gt_status"]["additional_context"]
+    # Idempotent, as Nucleus's: what has a vector is not embedded again.
+    assert got["again"]["embedded"] == 0 and got["again"]["already"] == 3
+    # A run's predictions: the one vector uploaded with them, then the index over them.
+    assert got["run_before"]["object_count"] == 2
+    assert got["run_before"]["embedding_count"] == 0  # the tiny-image space has none yet
+    assert got["run_job"] == ["Completed", "indexingObject"]
+    assert got["run_status"]["embedding_count"] == 2
+    assert got["indexes"] == [
+        ["Object", "Custom", "custom", 3],
+        ["Object", "Internal", "tiny-image", 64],
+    ]
+    assert got["unknown_run"][0] == 404

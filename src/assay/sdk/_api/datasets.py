@@ -12,6 +12,7 @@ from assay.sdk.models import (
     ItemsDeleted,
     Job,
     Matches,
+    ObjectMatches,
     Page,
     QueryAnswer,
     TasksIngested,
@@ -54,3 +55,13 @@ class DatasetsAPI(API):
     find_duplicates = endpoint("POST", "/datasets/{dataset_id}/duplicates", returns=Job)
     duplicate_groups = endpoint("GET", "/datasets/{dataset_id}/duplicates", returns=DuplicateGroups)
     compute_uniqueness = endpoint("POST", "/datasets/{dataset_id}/uniqueness", returns=Job)
+    # Uploading the same vectors again writes the same rows; a read with a body repeats too.
+    object_embeddings = endpoint(
+        "POST", "/datasets/{dataset_id}/object-embeddings", returns=EmbeddingsWritten, retry=True
+    )
+    compute_object_embeddings = endpoint(
+        "POST", "/datasets/{dataset_id}/object-embeddings/compute", returns=Job
+    )
+    similar_objects = endpoint(
+        "POST", "/datasets/{dataset_id}/similar-objects", returns=ObjectMatches, retry=True
+    )

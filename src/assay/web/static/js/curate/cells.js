@@ -94,7 +94,9 @@ function placeCrop(img, svg, shapeBox, w, h) {
   svg.setAttribute("viewBox", `${region.x} ${region.y} ${region.width} ${region.height}`);
 }
 
-export function objectCell(object, { onOpen }) {
+// `onSimilar` adds a Find similar objects action (where the dataset has object embeddings);
+// `score` (a pinned search's similarity) replaces the source in the caption.
+export function objectCell(object, { onOpen, onSimilar = null, score = null }) {
   const shapeBox = extent(object.shape);
   const source = object.source === "gt" ? "gt" : object.source;
   const svg = overlay([{ source, shapes: object.shape ? [object.shape] : [] }], { width: 1, height: 1, stroke: 2 });
@@ -119,8 +121,15 @@ export function objectCell(object, { onOpen }) {
     "data-object": object.object_id, "data-area": object.area ?? "", "data-confidence": object.confidence ?? "",
   },
   crop,
+  onSimilar ? el("button", {
+    type: "button", class: "cell-similar small", title: "Find similar objects",
+    "aria-label": `Find similar objects to ${object.label} in ${object.reference_id}`,
+    onclick: () => onSimilar(object),
+  }, "≈") : null,
   el("div", { class: "cell-caption" },
     el("span", { class: "cell-name", title: `${object.label} (${source})` }, object.label),
-    el("span", { class: "cell-counts muted" }, source === "gt" ? "GT" : source)),
+    score === null
+      ? el("span", { class: "cell-counts muted" }, source === "gt" ? "GT" : source)
+      : el("span", { class: "cell-score", title: "Similarity", "data-score": score }, score.toFixed(3))),
   el("div", { class: "cell-facts muted small" }, facts));
 }

@@ -7,6 +7,8 @@
 // draws the matches in 2D with a lasso that selects; Autotag… runs the refinement loop;
 // a text search (where the space's embedder has a text tower) pins the items most like a
 // text; Duplicates… and Uniqueness run their jobs, then query and sort by their fields.
+// With object embeddings: Find similar objects (from an object crop) pins the k nearest
+// objects, within the object query, with their scores.
 
 import { api, css, el, toast } from "/static/js/api.js";
 import { humanMessage } from "/static/js/errors.js";
@@ -15,7 +17,7 @@ import { ITEM_CELL, OBJECT_CELL, itemCell, objectCell, pendingCell } from "/stat
 import { autotagLoop } from "/static/js/curate/autotag.js";
 import { openItem } from "/static/js/curate/detail.js";
 import { embeddingMap } from "/static/js/curate/embedmap.js";
-import { MAX_COLOURED, findSimilar, pointColours, spacePicker } from "/static/js/curate/embeddings.js";
+import { MAX_COLOURED, SIMILAR_K, findSimilar, pointColours, spacePicker } from "/static/js/curate/embeddings.js";
 import { fieldPath, knownFields, metadataPaths, renderFacets } from "/static/js/curate/facets.js";
 import { virtualGrid } from "/static/js/curate/grid.js";
 import { andQuery, queryBar } from "/static/js/curate/querybar.js";
@@ -54,7 +56,7 @@ export async function renderExplorer(view, { id }) {
     seenMetadata: new Set(),
     selected: new Set(),
     lastClicked: -1,
-    pinned: null, // {title, refs, scores: Map | null}: items shown instead of the query's
+    pinned: null, // {title, refs, scores: Map | null, objects?, items?}: items (or objects) shown instead of the query's
     display: params.get("display") === "map" ? "map" : "grid",
     autotags: new Set(),
     measures: new Set(), // computed measure fields seen in the answers (uniqueness, duplicates.*)
@@ -75,6 +77,8 @@ export async function renderExplorer(view, { id }) {
     type: "button", class: "secondary small", "data-display": name,
     onclick: () => { state.display = name; syncUrl(); showDisplay(); },
   }, name === "grid" ? "Grid" : "Map"));
+  // Object find-similar reads the first object space (vectors per annotation / prediction).
+  const objectSpace = Object.keys(dataset.object_embedding_spaces || {}).sort()[0] || "";
   const spaces = spacePicker(base, dataset, {
     onChange: () => {
       showDisplay();
@@ -246,7 +250,11 @@ export async function renderExplorer(view, { id }) {
     const row = state.rows[index];
     if (!row) return pendingCell();
     if (state.view === "objects") {
-      return objectCell(row, { onOpen: (object) => openItem(id, { item_id: object.item_id, reference_id: object.reference_id }, { models: state.models }) });
+      return objectCell(row, {
+        onOpen: (object) => openItem(id, { item_id: object.item_id, reference_id: object.reference_id }, { models: state.models }),
+        onSimilar: objectSpace ? (object) => similarObjectsFrom(object) : null,
+        score: state.pinned?.objects ? state.pinned.scores?.get(row.object_id) ?? null : null,
+      });
     }
     return itemCell(row, {
       models: state.models,
@@ -291,6 +299,31 @@ export async function renderExplorer(view, { id }) {
     }
     const what = refs.length === 1 ? refs[0] : plural(refs.length, "item");
     pin(`similar to ${what}`, matches.map((m) => m.reference_id), new Map(matches.map((m) => [m.reference_id, m.score])));
+  }
+
+  // The objects most like one object (in the first object space), within the object query.
+  async function similarObjectsFrom(object) {
+    let matches;
+    try {
+      const answer = await api(`${base}/similar-objects`, {
+        method: "POST",
+        body: { space: objectSpace, objects: [{ object_id: object.object_id }], k: SIMILAR_K, query: state.query || null },
+      });
+      matches = answer.objects;
+    } catch (error) {
+      if (error.field === "query") bar.error(error);
+      else toast(`Could not find similar objects: ${humanMessage(error)}`, "error");
+      return;
+    }
+    state.pinned = {
+      title: `similar to ${object.label} in ${object.reference_id}`,
+      refs: matches.map((m) => m.object_id),
+      items: [...new Set(matches.map((m) => m.reference_id))],
+      scores: new Map(matches.map((m) => [m.object_id, m.score])),
+      objects: true,
+    };
+    state.display = "grid";
+    run();
   }
 
   async function autotag(seeds) {
@@ -364,27 +397,37 @@ export async function renderExplorer(view, { id }) {
     }
   }
 
-  const currentQuery = () => (state.pinned ? `reference_id IN ${JSON.stringify(state.pinned.refs)}` : state.query);
+  const pinnedQuery = (refs) => `reference_id IN ${JSON.stringify(refs)}`;
+  // Pinned objects are read as their items' objects (the query has no object ids), then kept.
+  const pinnedItems = () => (state.pinned.objects ? state.pinned.items : state.pinned.refs);
+  const currentQuery = () => (state.pinned ? pinnedQuery(pinnedItems()) : state.query);
 
   function renderPinned() {
     pinnedBar.hidden = !state.pinned;
     pinnedBar.replaceChildren(...(state.pinned ? [
-      el("span", {}, `Showing the ${plural(state.pinned.refs.length, "item")} ${state.pinned.title === "selection" ? "selected" : state.pinned.title}`),
+      el("span", {}, `Showing the ${plural(state.pinned.refs.length, state.pinned.objects ? "object" : "item")} ${state.pinned.title === "selection" ? "selected" : state.pinned.title}`),
       el("button", { type: "button", class: "small secondary", onclick: () => { state.pinned = null; run(); } }, "Back to the query"),
     ] : []));
   }
 
-  // The pinned items, a page of up to MAX_PAGE at a time, in their order.
+  // The pinned items (or objects), a page of up to MAX_PAGE at a time, in their order.
   async function runPinned(generation) {
-    const { refs } = state.pinned;
-    const rows = [];
+    const { refs, objects } = state.pinned;
+    const key = objects ? "object_id" : "reference_id";
+    const lookup = pinnedItems();
+    const step = objects ? MIN_PAGE : MAX_PAGE;
+    let rows = [];
     try {
-      for (let start = 0; start < refs.length; start += MAX_PAGE) {
-        const chunk = refs.slice(start, start + MAX_PAGE);
-        const answer = await api(`${base}/query`, {
-          method: "POST", body: body({ query: `reference_id IN ${JSON.stringify(chunk)}`, order_by: null, limit: chunk.length }),
-        });
-        rows.push(...answer.items);
+      for (let start = 0; start < lookup.length; start += step) {
+        const chunk = lookup.slice(start, start + step);
+        for (let offset = 0; ; offset += MAX_PAGE) {
+          const answer = await api(`${base}/query`, {
+            method: "POST",
+            body: body({ query: pinnedQuery(chunk), order_by: null, limit: objects ? MAX_PAGE : chunk.length, offset }),
+          });
+          rows.push(...answer.items);
+          if (!objects || answer.items.length < MAX_PAGE) break;
+        }
       }
     } catch (error) {
       if (generation === state.generation) toast(humanMessage(error), "error");
@@ -392,15 +435,16 @@ export async function renderExplorer(view, { id }) {
     }
     if (generation !== state.generation) return;
     const order = new Map(refs.map((ref, i) => [ref, i]));
-    rows.sort((a, b) => order.get(a.reference_id) - order.get(b.reference_id));
+    rows = rows.filter((row) => order.has(row[key]));
+    rows.sort((a, b) => order.get(a[key]) - order.get(b[key]));
     Object.assign(state, { rows, count: rows.length, cursor: null, done: true, loading: false, lastClicked: -1 });
     remember(rows);
-    status.textContent = `${plural(rows.length, "item")} shown`;
+    status.textContent = `${plural(rows.length, objects ? "object" : "item")} shown`;
     renderPinned();
     modelToggles();
-    if (!grid || grid.kind !== "items") {
+    if (!grid || grid.kind !== state.view) {
       makeGrid();
-      grid.kind = "items";
+      grid.kind = state.view;
     }
     grid.reset(rows.length);
     gridBox.querySelector(".grid-empty")?.remove();
