@@ -11,6 +11,13 @@ Grouping rule (item view): inside AND / OR, the object predicates of one scope (
 one model, any model, any object) hold for the SAME object; NOT and item predicates stand on
 their own, so `NOT annotation.label = "car"` is "has no car". `ANY(...)` groups explicitly.
 A comparison with a null side is false (so NOT of it is true).
+
+Conditions known as whole masks before any Polars runs — string compares over the
+snapshot's codes, object predicates folded to their items, scopes — stay numpy arrays
+(`Cond`) and are combined with numpy; they enter a Polars expression only next to a
+condition that needs one. A query made only of them never runs Polars (the selective query
+bar's usual case: a round trip of 1,000,000 booleans into Polars and back cost more than
+the query).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import functools
 import operator
 
+import numpy as np
 import polars as pl
 
 from assay.core.errors import InvalidQuery
@@ -27,6 +35,9 @@ from assay.curation.query.frames import GT, QueryFrames
 
 VIEWS = ("items", "objects")
 _ANY_OBJECT = "<any object>"
+
+# A condition: a Polars expression, or a boolean mask over the view's frame (no nulls).
+Cond = pl.Expr | np.ndarray
 _ORDERING = ("<", "<=", ">", ">=")
 
 
@@ -34,15 +45,52 @@ def compile_query(node: Node, frames: QueryFrames, view: str = "items") -> pl.Ex
     """The plan as a boolean expression over the view's frame (items or objects)."""
     if view not in VIEWS:
         raise InvalidQuery(f'unknown view "{view}" (expected "items" or "objects")')
+    return _expr(_condition(node, frames, view))
+
+
+def evaluate(node: Node, frames: QueryFrames, view: str = "items") -> pl.Series:
+    """The view's boolean mask for the plan (no nulls)."""
+    return pl.Series("match", evaluate_mask(node, frames, view))
+
+
+def evaluate_mask(node: Node, frames: QueryFrames, view: str = "items") -> np.ndarray:
+    """The view's boolean mask for the plan, as numpy."""
+    frame = frames.items if view == "items" else frames.objects
+    return _mask(frame, _condition(node, frames, view))
+
+
+def _condition(node: Node, frames: QueryFrames, view: str) -> Cond:
+    if view not in VIEWS:
+        raise InvalidQuery(f'unknown view "{view}" (expected "items" or "objects")')
     compiler = _Compiler(frames)
     node = compiler.unquoted(node)
     return compiler.item_cond(node) if view == "items" else compiler.object_cond(node)
 
 
-def evaluate(node: Node, frames: QueryFrames, view: str = "items") -> pl.Series:
-    """The view's boolean mask for the plan (no nulls)."""
-    frame = frames.items if view == "items" else frames.objects
-    return frame.select(compile_query(node, frames, view).alias("match")).to_series()
+def _expr(cond: Cond) -> pl.Expr:
+    return pl.lit(pl.Series(cond)) if isinstance(cond, np.ndarray) else cond
+
+
+def _mask(frame: pl.DataFrame, cond: Cond) -> np.ndarray:
+    if isinstance(cond, np.ndarray):
+        return cond
+    return frame.select(cond.alias("m")).to_series().to_numpy().astype(bool, copy=False)
+
+
+def _combine(op: str, parts: list[Cond]) -> Cond:
+    """AND / OR of conditions: the masks with numpy, the expressions with Polars."""
+    masks = [p for p in parts if isinstance(p, np.ndarray)]
+    exprs = [p for p in parts if not isinstance(p, np.ndarray)]
+    combine = np.logical_and if op == "and" else np.logical_or
+    mask = functools.reduce(combine, masks) if masks else None
+    if not exprs:
+        return mask
+    both = exprs if mask is None else [*exprs, _expr(mask)]
+    return functools.reduce(operator.and_ if op == "and" else operator.or_, both)
+
+
+def _not(cond: Cond) -> Cond:
+    return ~cond
 
 
 def _at(node: Node) -> str:
@@ -80,13 +128,13 @@ class _Compiler:
             return self.scopes(node.arg)
         return set()
 
-    def scope_mask(self, scope: str) -> pl.Expr | None:
+    def scope_mask(self, scope: str) -> np.ndarray | None:
         if scope == _ANY_OBJECT:
             return None
-        return pl.lit(pl.Series(self.frames.object_mask_of(None if scope == "*" else scope)))
+        return self.frames.object_mask_of(None if scope == "*" else scope)
 
     # --- conditions ---------------------------------------------------------------------
-    def item_cond(self, node: Node) -> pl.Expr:
+    def item_cond(self, node: Node) -> Cond:
         if isinstance(node, Bool):
             plain: list[Node] = []
             groups: dict[frozenset[str], list[Node]] = {}
@@ -97,46 +145,49 @@ class _Compiler:
             for members in groups.values():
                 inner = members[0] if len(members) == 1 else Bool(node.op, tuple(members), node.col)
                 parts.append(self.any_of(inner))
-            return functools.reduce(operator.and_ if node.op == "and" else operator.or_, parts)
+            return _combine(node.op, parts)
         if isinstance(node, Unary) and node.op == "not":
-            return ~self.item_cond(node.arg)
+            return _not(self.item_cond(node.arg))
         if isinstance(node, Unary) and node.op == "any":
             return self.any_of(node.arg)
         if self.scopes(node):
             return self.any_of(node)
         return self.atom(node, "item")
 
-    def object_cond(self, node: Node) -> pl.Expr:
+    def object_cond(self, node: Node) -> Cond:
         if isinstance(node, Bool):
-            parts = [self.object_cond(a) for a in node.args]
-            return functools.reduce(operator.and_ if node.op == "and" else operator.or_, parts)
+            return _combine(node.op, [self.object_cond(a) for a in node.args])
         if isinstance(node, Unary) and node.op == "not":
-            return ~self.object_cond(node.arg)
+            return _not(self.object_cond(node.arg))
         if isinstance(node, Unary) and node.op == "any":
-            return self.broadcast(self.any_of(node.arg), pl.Boolean)
+            return self.broadcast_mask(self.any_of(node.arg))
         scopes = self.scopes(node)
         if not scopes:
-            return self.broadcast(self.atom(node, "item"), pl.Boolean)
-        expr = self.atom(node, "object")
+            return self.broadcast_mask(self.atom(node, "item"))
+        parts = [self.atom(node, "object")]
         for scope in scopes:
             mask = self.scope_mask(scope)
             if mask is not None:
-                expr = expr & mask
-        return expr
+                parts.append(mask)
+        return _combine("and", parts)
 
-    def any_of(self, node: Node) -> pl.Expr:
-        """Items with an object satisfying `node`, as a precomputed column."""
-        mask = self.frames.objects.select(self.object_cond(node).alias("m")).to_series()
-        return pl.lit(pl.Series(self.frames.any_per_item(mask.to_numpy())))
+    def any_of(self, node: Node) -> np.ndarray:
+        """Items with an object satisfying `node`, as a precomputed mask."""
+        return self.frames.any_per_item(_mask(self.frames.objects, self.object_cond(node)))
+
+    def broadcast_mask(self, item_cond: Cond) -> np.ndarray:
+        """An item-level condition carried to each object of the item."""
+        return _mask(self.frames.items, item_cond)[self.frames.item_row]
 
     def broadcast(self, item_expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         """An item-level expression carried to each object of the item."""
         values = self.frames.items.select(item_expr.alias("v")).to_series()
         return pl.lit(values.gather(pl.Series(self.frames.item_row)).cast(dtype))
 
-    def atom(self, node: Node, level: str) -> pl.Expr:
+    def atom(self, node: Node, level: str) -> Cond:
         if isinstance(node, Binary) and node.op not in ARITHMETIC:
-            return self.compare(node, level).fill_null(False)
+            found = self.compare(node, level)
+            return found if isinstance(found, np.ndarray) else found.fill_null(False)
         expr, kind = self.value(node, level)
         if kind != "bool":
             raise InvalidQuery(
@@ -146,7 +197,7 @@ class _Compiler:
             )
         return expr.fill_null(False)
 
-    def compare(self, node: Binary, level: str) -> pl.Expr:
+    def compare(self, node: Binary, level: str) -> Cond:
         op = node.op
         fast = self.string_codes_compare(node, level)
         if fast is not None:
@@ -219,7 +270,7 @@ class _Compiler:
             else Binary(node.op, left, right, node.col)
         )
 
-    def string_codes_compare(self, node: Binary, level: str) -> pl.Expr | None:
+    def string_codes_compare(self, node: Binary, level: str) -> np.ndarray | None:
         """`field = "x"`, `!=`, `IN [...]` on a string column as integer compares over the
         snapshot's codes of that column (same result, no string compare per row)."""
         field, literal = node.left, node.right
@@ -241,7 +292,7 @@ class _Compiler:
             matched = codes.mask(wanted)
         else:  # nulls are not "!="
             matched = (codes.codes != wanted[0]) & (codes.codes >= 0)
-        return pl.lit(pl.Series(matched))
+        return matched
 
     def is_in(self, node: Binary, level: str) -> pl.Expr:
         values = node.right.value  # type: ignore[union-attr]
@@ -299,8 +350,8 @@ class _Compiler:
                     )
             return _arithmetic(node.op, left.cast(pl.Float64), right.cast(pl.Float64)), "number"
         if level == "item" and not self.scopes(node):
-            return self.item_cond(node), "bool"
-        return self.object_cond(node), "bool"
+            return _expr(self.item_cond(node)), "bool"
+        return _expr(self.object_cond(node)), "bool"
 
     def field_value(self, node: Field, level: str) -> tuple[pl.Expr, str]:
         found = self.field(node)
@@ -339,4 +390,4 @@ def _arithmetic(op: str, left: pl.Expr, right: pl.Expr) -> pl.Expr:
     return pl.when(nonzero).then(left - right * (left / right).floor())
 
 
-__all__ = ["GT", "VIEWS", "compile_query", "evaluate"]
+__all__ = ["GT", "VIEWS", "compile_query", "evaluate", "evaluate_mask"]

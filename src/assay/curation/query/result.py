@@ -11,7 +11,7 @@ import polars as pl
 
 from assay.core.errors import InvalidQuery
 from assay.curation.query.ast import Field, Node, from_json
-from assay.curation.query.compiler import VIEWS, evaluate
+from assay.curation.query.compiler import VIEWS, evaluate_mask
 from assay.curation.query.fields import resolve
 from assay.curation.query.frames import QueryFrames
 from assay.curation.query.lexer import tokenize
@@ -38,10 +38,7 @@ def run_query(
     if isinstance(query, str):
         query = parse(query) if query.strip() else None
     n = frames.n_items if view == "items" else frames.objects.height
-    if query is None:
-        mask = np.ones(n, dtype=bool)
-    else:
-        mask = evaluate(query, frames, view).to_numpy().astype(bool, copy=False)
+    mask = np.ones(n, dtype=bool) if query is None else evaluate_mask(query, frames, view)
     return QueryResult(frames, query, view, mask)
 
 
