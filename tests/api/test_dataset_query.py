@@ -164,3 +164,43 @@ def test_a_bad_query_is_a_422_naming_the_token(client, manager, dataset, text, w
 def test_labelers_cannot_query(client, accounts, dataset):
     labeler = accounts.make("labeler")
     assert query(client, labeler, dataset, query="").status_code == 404
+
+
+def test_a_page_s_json_columns_are_the_items_own(client, manager, dataset, db):
+    """The page sends the items' metadata, tags and ground truth as the text they are stored
+    as: the same values the item's own read gives — nested, unicode, big and small numbers,
+    empty ones — and a NaN that SQLite's text may hold goes out as null, as JSON has none."""
+    metadata = {
+        "weather": "fog",
+        "nested": {"list": [1, 2.5, None, {"deep": "ünïcode ✓"}], "empty": {}},
+        "big": 2**53 + 1,
+        "tiny": 1e-300,
+        "quote": 'say "hi"\n',
+    }
+    items = [
+        {"reference_id": "odd", "media": "https://m.test/o.jpg", "metadata": metadata,
+         "tags": ["a", "ü"], "annotations": [box("car", w=3.25)]},
+        {"reference_id": "bare", "media": "https://m.test/b.jpg", "metadata": {"weather": "fog"}},
+    ]  # fmt: skip
+    ok(
+        client.post(
+            f"{API}/datasets/{dataset}/items", json={"items": items}, headers=manager.headers
+        )
+    )
+    answer = ok(query(client, manager, dataset, query='metadata.weather = "fog"'))
+    rows = {row["reference_id"]: row for row in answer["items"]}
+    for row in rows.values():
+        own = ok(client.get(f"{API}/datasets/{dataset}/items/{row['id']}", headers=manager.headers))
+        assert (row["metadata"], row["tags"]) == (own["metadata"], own["tags"])
+        assert row["annotations"] == (own["annotations"] or [])
+    assert rows["odd"]["metadata"] == metadata and rows["bare"]["annotations"] == []
+    assert rows["odd"]["annotations"][0]["width"] == 3.25
+    if db.dialect == "sqlite":  # NaN written by the standard library's json.dumps
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "UPDATE dataset_items SET metadata = ? WHERE reference_id = 'bare'",
+                ('{"weather": "fog", "x": NaN}',),
+            )
+        answer = ok(query(client, manager, dataset, query='metadata.weather = "fog"'))
+        bare = next(row for row in answer["items"] if row["reference_id"] == "bare")
+        assert bare["metadata"] == {"weather": "fog", "x": None}

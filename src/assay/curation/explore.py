@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import polars as pl
-from sqlalchemy import and_, select
+from sqlalchemy import Text, and_, cast, select
 from sqlalchemy.orm import Session
 
+from assay.core.dialects import json_loads
 from assay.curation import models
 from assay.curation.query import run_query
 from assay.curation.query.fields import MEASURES
@@ -54,9 +56,12 @@ def explore(
     order_by: str | None = None,
     with_facets: bool = False,
     with_predictions: bool = False,
+    raw_json: bool = False,
 ) -> Explored:
     """One page of the query's matches in `view` ("items" or "objects"); `query` is the query
-    bar's text or the SDK's plan. Bad queries raise `InvalidQuery` naming the token."""
+    bar's text or the SDK's plan. Bad queries raise `InvalidQuery` naming the token.
+    raw_json: the items' metadata, tags and ground truth as their stored JSON text
+    (`msgspec.Raw`, for an answer encoded by msgspec), not decoded only to be encoded again."""
     snapshot = SNAPSHOTS.get(session, dataset)
     result = run_query(snapshot.frames, query, view)
     # Only what the page's rows are read back by: ids for items, the object's own columns.
@@ -66,7 +71,7 @@ def explore(
         limit=limit, cursor=cursor, offset=offset, order_by=order_by, columns=columns
     )
     if view == "items":
-        rows = _item_rows(session, page.rows, with_predictions, measured)
+        rows = _item_rows(session, page.rows, with_predictions, measured, raw_json)
     else:
         rows = object_rows(session, snapshot.items, page.rows)
     return Explored(
@@ -79,7 +84,11 @@ def explore(
 
 
 def _item_rows(
-    session: Session, frame: pl.DataFrame, with_predictions: bool, measured: list[str]
+    session: Session,
+    frame: pl.DataFrame,
+    with_predictions: bool,
+    measured: list[str],
+    raw_json: bool = False,
 ) -> list[dict[str, Any]]:
     """The page's items with their ground truth — one statement, plain rows (no ORM objects)
     — and the computed measures the snapshot holds (`measures`: {"uniqueness": 0.42,
@@ -87,6 +96,10 @@ def _item_rows(
     ids = frame["item_id"].to_list()
     values = {f: frame[f].to_list() for f in measured}
     item, truth = models.Item.__table__.c, models.Annotation.__table__
+    # As text, the JSON columns skip the driver's decoding (jsonb → Python) and the
+    # response's encoding of what was decoded.
+    as_json = (lambda c: cast(c, Text)) if raw_json else (lambda c: c)
+    json_value = _raw if raw_json else (lambda v: v)
     # Core, not the ORM: a plain statement on the session's connection (the ORM's execution
     # context was a third of this read on PostgreSQL, bench/curation_explore.py).
     found = {
@@ -100,9 +113,9 @@ def _item_rows(
                 item.text,
                 item.width,
                 item.height,
-                item.metadata,
-                item.tags,
-                truth.c.shapes,
+                as_json(item.metadata),
+                as_json(item.tags),
+                as_json(truth.c.shapes),
             )
             .outerjoin(
                 truth,
@@ -125,15 +138,23 @@ def _item_rows(
             "text": found_row[4],
             "width": found_row[5],
             "height": found_row[6],
-            "metadata": found_row[7],
-            "tags": found_row[8],
-            "annotations": found_row[9] or [],
+            "metadata": json_value(found_row[7]),
+            "tags": json_value(found_row[8]),
+            "annotations": json_value(found_row[9]) if found_row[9] is not None else [],
             "predictions": predictions.get(item_id, {}),
         }
         if measured:
             row["measures"] = {f: values[f][position] for f in measured}
         rows.append(row)
     return rows
+
+
+def _raw(text: str) -> Any:
+    """Stored JSON text as a fragment of the answer; the standard library's NaN and Infinity
+    (which SQLite may hold, and JSON has not) decoded, to be encoded as null."""
+    if "NaN" in text or "Infinity" in text:
+        return json_loads(text)
+    return msgspec.Raw(text)
 
 
 def _predictions_of(session: Session, item_ids: list[str]) -> dict[str, dict[str, list]]:
