@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assay.metrics import rle
+from assay.metrics import rle, rle_iou
 
 coco_mask = pytest.importorskip("pycocotools.mask")
 coco = pytest.importorskip("pycocotools.coco")
@@ -425,7 +425,7 @@ def test_iou_matrix_edge_cases():
 def test_batched_calls_equal_single_calls(monkeypatch):
     # Small chunks, so that the batched paths cut their input in many places.
     monkeypatch.setattr(rle, "_DECODE_CHUNK", 64)
-    monkeypatch.setattr(rle, "_IOU_CHUNK", 200)
+    monkeypatch.setattr(rle_iou, "_IOU_CHUNK", 200)
     monkeypatch.setattr(rle, "_POLYGON_CHUNK", 3)
     rng = np.random.default_rng(11)
     groups, strings = [], []

@@ -12,7 +12,8 @@ Counts lie in [0, 2**32), as in pycocotools' `uint` arithmetic.
 - `from_binary`: a boolean array's counts (`encode` of an unpacked mask), as a list.
 - `from_uncompressed`, `from_segmentation(_many)`: any COCO segmentation to counts, as
   `annToRLE`.
-- `area`, `to_bbox`, `merge`, `iou_matrix(_many)`: `area`, `toBbox`, `merge`, `iou`.
+- `area`, `to_bbox`, `merge`, `iou_matrix(_many)`: `area`, `toBbox`, `merge`, `iou` (the
+  last in `rle_iou`, re-exported here).
 
 The `_many` forms do many objects (or image-category groups) in one vectorised pass: use
 them in loops. Results are pycocotools' even where its C is quirky (its unsigned wraps,
@@ -24,41 +25,17 @@ function says where its Python surface differs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain, pairwise
+from itertools import chain
 
 import numpy as np
 
+from assay.metrics.rle_iou import iou_matrix, iou_matrix_many
 from assay.metrics.rle_polygons import boundary_points
+from assay.metrics.rle_runs import UINT32, counts_of, group_starts, int32, split_at
 
 _BITS = 5  # bits a character of a compressed RLE carries
-_UINT32 = 0xFFFFFFFF
-_IOU_CHUNK = 1 << 16  # (dt, gt run) queries per searchsorted call in iou_matrix_many
-_IOU_GROUP_MASKS = 256  # masks of the groups iou_matrix_many takes together (small: cache)
 _DECODE_CHUNK = 1 << 16  # characters decoded together
 _POLYGON_CHUNK = 256  # objects rasterised together: arrays that stay in cache
-
-
-def _int32(values: np.ndarray) -> np.ndarray:
-    """Wrap int64 values to C's 32-bit int, sign included."""
-    return ((values + (1 << 31)) & _UINT32) - (1 << 31)
-
-
-def _counts(counts) -> np.ndarray:
-    out = np.asarray(counts, dtype=np.int64).reshape(-1)
-    if len(out) and (out.min() < 0 or out.max() > _UINT32):
-        raise ValueError("RLE counts must lie in [0, 2**32)")
-    return out
-
-
-def _group_starts(sorted_keys: np.ndarray) -> np.ndarray:
-    """Index of the first of each run of equal keys."""
-    return np.flatnonzero(np.diff(sorted_keys, prepend=-1) != 0)
-
-
-def _split(values: np.ndarray, ends: np.ndarray) -> list[np.ndarray]:
-    """values cut at the given ends (np.split is several times slower for many pieces)."""
-    bounds = [0, *ends.tolist()]
-    return [values[a:b] for a, b in pairwise(bounds)]
 
 
 # --- compressed strings ---
@@ -108,9 +85,9 @@ def _decode(raw: list[bytes]) -> list[np.ndarray]:
         longer = np.flatnonzero(size > k)
         shift = (_BITS * k) & 31  # pycocotools shifts a 32-bit int: x86-64 masks the count
         part = low[starts[longer] + k].astype(np.int64) << shift
-        values[longer] |= _int32(part) if shift > 26 else part
+        values[longer] |= int32(part) if shift > 26 else part
     negative = np.flatnonzero(digits[ends] & 0x10)  # the last group's top bit: the sign
-    values[negative] |= _int32(np.int64(-1) << ((_BITS * size[negative]) & 31))
+    values[negative] |= int32(np.int64(-1) << ((_BITS * size[negative]) & 31))
     # counts[i] = value[i] + counts[i - 2] for i > 2: a running sum over every other number,
     # restarted at each string (its first number stays out of it).
     per_string = np.diff(np.searchsorted(ends, string_ends, side="right"), prepend=0)
@@ -131,12 +108,12 @@ def _decode(raw: list[bytes]) -> list[np.ndarray]:
     )
     counts = running - held
     counts[first] = values[first]
-    return _split(counts & _UINT32, np.cumsum(per_string))
+    return split_at(counts & UINT32, np.cumsum(per_string))
 
 
 def encode_counts(counts) -> str:
     """COCO compressed RLE string of counts (pycocotools' `rleToString`)."""
-    values = _counts(counts)
+    values = counts_of(counts)
     deltas = values.copy()
     deltas[3:] -= values[1:-2]
     # Groups: the fewest 5-bit groups holding the value in two's complement (deltas < 2**33).
@@ -160,10 +137,10 @@ def _odd_toggles(polygon: np.ndarray, position: np.ndarray, total: np.ndarray):
     rleFrPoly sorts its boundary points and cancels them in pairs where they coincide.
     """
     keys = np.sort((polygon << 32) | position)
-    starts = _group_starts(keys)
+    starts = group_starts(keys)
     odd = np.diff(starts, append=len(keys)) % 2 == 1
     keys = keys[starts[odd]]
-    polygon, position = keys >> 32, keys & _UINT32
+    polygon, position = keys >> 32, keys & UINT32
     keep = position < total[polygon]
     return polygon[keep], position[keep]
 
@@ -181,7 +158,7 @@ def _to_counts(group: np.ndarray, toggles: np.ndarray, total: np.ndarray) -> lis
     positions[last] = total
     counts = np.diff(positions, prepend=0)
     counts[last[:-1] + 1] = positions[last[:-1] + 1]
-    return _split(counts, last + 1)
+    return split_at(counts, last + 1)
 
 
 def _union(polygon, toggles, polygon_object, totals):
@@ -199,11 +176,11 @@ def _union(polygon, toggles, polygon_object, totals):
     keys = (group << 32) | position
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
-    starts = _group_starts(keys)
+    starts = group_starts(keys)
     covered = np.cumsum(np.add.reduceat(delta[order], starts)) > 0 if len(keys) else keys > 0
     change = covered != np.concatenate(([False], covered[:-1]))
     keys = keys[starts][change]
-    group, position = keys >> 32, keys & _UINT32
+    group, position = keys >> 32, keys & UINT32
     keep = position < totals[group]
     return group[keep], position[keep]
 
@@ -278,7 +255,7 @@ def from_binary(binary: np.ndarray) -> list[int]:
 
 def from_uncompressed(rle: dict) -> np.ndarray:
     """Counts of an uncompressed RLE {size, counts: [int, ...]} (pycocotools keeps them as is)."""
-    return _counts(rle["counts"]).copy()
+    return counts_of(rle["counts"]).copy()
 
 
 def from_segmentation(segmentation, h: int, w: int) -> tuple[np.ndarray, int, int]:
@@ -330,7 +307,7 @@ def from_segmentation_many(segmentations: Sequence, h, w) -> list[tuple[np.ndarr
 
 def area(counts) -> int:
     """Pixels set (pycocotools' `area`, modulo 2**32 as its unsigned sum)."""
-    return int(np.sum(_counts(counts)[1::2])) & _UINT32
+    return int(np.sum(counts_of(counts)[1::2])) & UINT32
 
 
 def to_bbox(counts, h: int, w: int) -> np.ndarray:
@@ -339,16 +316,16 @@ def to_bbox(counts, h: int, w: int) -> np.ndarray:
     An empty mask is all zeros. pycocotools' unsigned arithmetic is kept: when the only runs
     of 1s are empty ones ([5, 0, 15]) the box is [w, h, 2**32 + 1 - w, 2**32 + 1 - h].
     """
-    values = _counts(counts)
+    values = counts_of(counts)
     m = len(values) // 2 * 2
     if m == 0:
         return np.zeros(4)
     if h <= 0:
         raise ValueError("to_bbox needs h > 0 (pycocotools divides by h)")
     values = values[:m]
-    after = np.cumsum(values) & _UINT32
+    after = np.cumsum(values) & UINT32
     start, length = (after - values)[1::2], values[1::2]
-    start, end = start[length > 0], (after[1::2][length > 0] - 1) & _UINT32
+    start, end = start[length > 0], (after[1::2][length > 0] - 1) & UINT32
     x_start, x_end = start // h, end // h
     x0 = min(int(w), int(x_start.min())) if len(start) else int(w)
     x1 = max(0, int(x_end.max())) if len(start) else 0
@@ -357,14 +334,14 @@ def to_bbox(counts, h: int, w: int) -> np.ndarray:
     else:
         y0 = min(int(h), int((start % h).min())) if len(start) else int(h)
         y1 = max(0, int((end % h).max())) if len(start) else 0
-    return np.array([x0, y0, (x1 - x0 + 1) & _UINT32, (y1 - y0 + 1) & _UINT32], dtype=float)
+    return np.array([x0, y0, (x1 - x0 + 1) & UINT32, (y1 - y0 + 1) & UINT32], dtype=float)
 
 
 def _steps(counts: np.ndarray, stride: int) -> np.ndarray:
     """Keys (position * stride + how many runs already ended there) of the ends of all runs
     but the last: where pycocotools' merge and iou loops move a mask on to its next run."""
     ends = np.cumsum(counts)[:-1]
-    starts = _group_starts(ends)
+    starts = group_starts(ends)
     return (
         ends * stride + np.arange(len(ends)) - np.repeat(starts, np.diff(starts, append=len(ends)))
     )
@@ -411,7 +388,7 @@ def merge(masks: Sequence, intersect: bool = False) -> np.ndarray:
     """
     if not len(masks):
         raise ValueError("merge needs at least one mask")
-    counts = [_counts(m) for m in masks]
+    counts = [counts_of(m) for m in masks]
     if len({int(c.sum()) for c in counts}) > 1:
         raise ValueError("merge needs masks of one size")
     if any(not len(c) for c in counts):
@@ -422,181 +399,20 @@ def merge(masks: Sequence, intersect: bool = False) -> np.ndarray:
     return out
 
 
-def _stop(a: np.ndarray, b: np.ndarray) -> int:
-    """Where pycocotools' iou loop stops on two masks: the first place where both have a
-    run of length 0 after the first run, or the end."""
-    zero_a = np.cumsum(a)[1:][a[1:] == 0]
-    zero_b = np.cumsum(b)[1:][b[1:] == 0]
-    both = np.intersect1d(zero_a, zero_b)
-    return int(both[0]) if len(both) else int(a.sum())
-
-
-def _truncated(counts: np.ndarray, stop: int) -> np.ndarray:
-    """The mask's pixels before `stop`, the rest 0 (same total)."""
-    out = np.diff(np.minimum(np.cumsum(counts), stop), prepend=0)
-    rest = int(counts.sum()) - stop
-    if len(out) % 2:  # ends on a run of 0s
-        out[-1] += rest
-        return out
-    return np.append(out, rest)
-
-
-def iou_matrix(dt: Sequence, gt: Sequence, iscrowd: Sequence) -> np.ndarray:
-    """IoU of every (detection, ground truth) pair of masks → (len(dt), len(gt)) float64.
-
-    As pycocotools' `iou(dt, gt, iscrowd)`: the intersection over the union, or over the
-    detection's area where the ground truth is a crowd; 0 when the masks do not meet (also
-    for two empty masks). Computed from the runs, never the pixels. Unlike pycocotools, an
-    empty dt or gt gives an empty (len(dt), len(gt)) array rather than [], and masks of
-    different sizes raise ValueError rather than scoring -1 where their boxes overlap
-    (sizes are told apart by their pixel totals: counts carry no height). Like
-    pycocotools, a pair whose masks both have a run of length 0 at one place is measured
-    only up to there.
-    """
-    return iou_matrix_many([(dt, gt, iscrowd)])[0]
-
-
-def iou_matrix_many(groups: Sequence[tuple[Sequence, Sequence, Sequence]]) -> list[np.ndarray]:
-    """`iou_matrix` of many (dt, gt, iscrowd) groups at once (an image and category each)."""
-    out: list[np.ndarray] = []
-    first = 0
-    while first < len(groups):  # about _IOU_GROUP_MASKS masks at a time
-        last, masks = first, 0
-        while last < len(groups) and (last == first or masks <= _IOU_GROUP_MASKS):
-            masks += len(groups[last][0]) + len(groups[last][1])
-            last += 1
-        out += _iou_groups(groups[first:last])
-        first = last
-    return out
-
-
-_PAD = np.zeros(1, dtype=np.int64)
-
-
-def _laid_out(masks: list[np.ndarray], lengths: np.ndarray):
-    """The masks end to end in one line: their runs of 1s (start in the line, length;
-    runs of length 0 left out), each mask's area, whether it has a run of length 0 other
-    than its first and last, its total and offset in the line, and the span [first, last)
-    of its 1s within the mask (empty: first = last = 0)."""
-    if not len(masks):
-        nothing = np.zeros(0, dtype=np.int64)
-        return nothing, nothing, nothing, nothing > 0, nothing, nothing, nothing.reshape(0, 2)
-    # Each mask padded to an even number of counts (with a last run of 1s of length 0), so
-    # that the runs of 1s are the odd places of the whole line.
-    parts = []
-    for counts in masks:
-        parts.append(counts)
-        if len(counts) % 2:
-            parts.append(_PAD)
-    flat = _counts(np.concatenate(parts))
-    padded = lengths + lengths % 2
-    first = np.cumsum(padded) - padded
-    ends = np.cumsum(flat)
-    offset = ends[first] - flat[first]
-    total = ends[first + padded - 1] - offset
-    ones, ones_end = flat[1::2], ends[1::2]
-    areas = np.add.reduceat(ones, first // 2)
-    some = ones > 0
-    runs = np.add.reduceat(some.astype(np.int64), first // 2)
-    start, length = (ones_end - ones)[some], ones[some]
-    first_run = np.cumsum(runs) - runs
-    has = runs > 0
-    span = np.zeros((len(masks), 2), dtype=np.int64)
-    span[has, 0] = start[first_run[has]] - offset[has]
-    span[has, 1] = (start + length)[first_run[has] + runs[has] - 1] - offset[has]
-    zeros = np.flatnonzero(flat == 0)
-    owner = np.searchsorted(first, zeros, side="right") - 1
-    rank = zeros - first[owner]
-    inner = owner[(rank >= 1) & (rank <= lengths[owner] - 2)]
-    zero = np.bincount(inner, minlength=len(masks)) > 0
-    return start, length, areas, zero, total, offset, span
-
-
-def _iou_groups(groups) -> list[np.ndarray]:
-    n_dt = np.array([len(d) for d, _, _ in groups], dtype=np.int64)
-    n_gt = np.array([len(g) for _, g, _ in groups], dtype=np.int64)
-    crowd = [np.asarray(c, dtype=bool).reshape(-1) for _, _, c in groups]
-    if any(len(c) != n for c, n in zip(crowd, n_gt, strict=True)):
-        raise ValueError("iou_matrix needs one iscrowd flag per ground truth")
-    dt = [np.asarray(c, dtype=np.int64).reshape(-1) for d, _, _ in groups for c in d]
-    gt = [np.asarray(c, dtype=np.int64).reshape(-1) for _, g, _ in groups for c in g]
-    dt_len = np.fromiter(map(len, dt), dtype=np.int64, count=len(dt))
-    gt_len = np.fromiter(map(len, gt), dtype=np.int64, count=len(gt))
-    if (dt and dt_len.min() == 0) or (gt and gt_len.min() == 0):
-        raise ValueError("iou_matrix needs masks of at least one count")
-    dt_start, dt_length, dt_area, dt_zero, dt_total, dt_offset, dt_span = _laid_out(dt, dt_len)
-    gt_start, gt_length, gt_area, gt_zero, gt_total, gt_offset, gt_span = _laid_out(gt, gt_len)
-    dt_group = np.repeat(np.arange(len(groups)), n_dt)
-    gt_group = np.repeat(np.arange(len(groups)), n_gt)
-    size = np.full(len(groups), -1, dtype=np.int64)
-    size[gt_group] = gt_total
-    size[dt_group] = dt_total
-    if np.any(dt_total != size[dt_group]) or np.any(gt_total != size[gt_group]):
-        raise ValueError("iou_matrix needs the masks of a group to be of one size")
-
-    # Pairs: every dt with every gt of its group, dt-major.
-    pair_dt = np.repeat(np.arange(len(dt)), n_gt[dt_group])
-    first_pair = np.cumsum(n_gt[dt_group]) - n_gt[dt_group]
-    group_first_gt = np.cumsum(n_gt) - n_gt
-    pair_gt = np.arange(len(pair_dt)) - first_pair[pair_dt] + group_first_gt[dt_group][pair_dt]
-    # Only the gt's runs within the span of the dt's 1s can meet it: [low, high) of them.
-    span_d, span_g = dt_span[pair_dt], gt_span[pair_gt]
-    meet = (span_d[:, 0] < span_g[:, 1]) & (span_g[:, 0] < span_d[:, 1])
-    candidate = np.flatnonzero(meet)
-    d, g = pair_dt[candidate], pair_gt[candidate]
-    low = np.searchsorted(gt_start + gt_length, gt_offset[g] + dt_span[d, 0], side="right")
-    high = np.searchsorted(gt_start, gt_offset[g] + dt_span[d, 1], side="left")
-    some = high > low
-    candidate, low, per_pair = candidate[some], low[some], (high - low)[some]
-    # Moves a gt run from the gt's stretch of the laid-out gts into the dt's.
-    shift = (dt_offset[d] - gt_offset[g])[some]
-    inter = np.zeros(len(pair_dt), dtype=np.int64)
-    coverage = _Coverage(dt_start, dt_length)
-    bounds = np.searchsorted(np.cumsum(per_pair), np.arange(1, per_pair.sum() // _IOU_CHUNK + 1))
-    for part in np.split(np.arange(len(candidate)), bounds):  # ~_IOU_CHUNK queries a part
-        counts = per_pair[part]
-        first = np.cumsum(counts) - counts
-        run = np.repeat(low[part] - first, counts) + np.arange(int(counts.sum()))
-        x = gt_start[run] + np.repeat(shift[part], counts)
-        inter[candidate[part]] = np.add.reduceat(coverage.within(x, x + gt_length[run]), first)
-    union = dt_area[pair_dt] + gt_area[pair_gt] - inter
-    for k in np.flatnonzero(dt_zero[pair_dt] & gt_zero[pair_gt]):  # rare: see _stop_early
-        inter[k], union[k] = _stop_early(dt[pair_dt[k]], gt[pair_gt[k]], inter[k], union[k])
-    is_crowd = np.concatenate(crowd)[pair_gt] if len(pair_gt) else np.zeros(0, bool)
-    over = np.where(is_crowd, dt_area[pair_dt], union)
-    iou = np.zeros(len(pair_dt))
-    np.divide(inter, over, out=iou, where=inter > 0)
-    cuts = np.cumsum(n_dt * n_gt)
-    return [block.reshape(d, g) for block, d, g in zip(_split(iou, cuts), n_dt, n_gt, strict=True)]
-
-
-class _Coverage:
-    """Pixels of sorted runs [starts, starts + lengths) within any intervals."""
-
-    def __init__(self, starts: np.ndarray, lengths: np.ndarray) -> None:
-        # A first run of length 0 far before every position: every search lands on a run.
-        self.starts = np.concatenate(([-(1 << 62)], starts))
-        self.through = np.concatenate(([0], np.cumsum(lengths)))  # pixels to each run's end
-        self.shift = self.through - np.concatenate(([0], lengths)) - self.starts
-
-    def within(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        # One search for both ends, interleaved so that the keys mostly ascend (numpy's
-        # binary search starts from the previous key's answer when they do).
-        x = np.empty(2 * len(low), dtype=np.int64)
-        x[::2], x[1::2] = low, high
-        run = np.searchsorted(self.starts, x, side="right") - 1
-        before = np.minimum(x + self.shift[run], self.through[run])  # x within or past run
-        return before[1::2] - before[::2]
-
-
-def _stop_early(a: np.ndarray, b: np.ndarray, inter: int, union: int) -> tuple[int, int]:
-    """Intersection and union of two masks up to where pycocotools' iou loop stops: short
-    of the end where both have a run of length 0 at one place (after their first runs)."""
-    stop = _stop(a, b)
-    if stop == a.sum():
-        return inter, union
-    a, b = _truncated(a, stop), _truncated(b, stop)
-    start_a, length_a, (area_a,), *_ = _laid_out([a], np.array([len(a)]))
-    start_b, length_b, (area_b,), *_ = _laid_out([b], np.array([len(b)]))
-    inter = int(np.sum(_Coverage(start_a, length_a).within(start_b, start_b + length_b)))
-    return inter, int(area_a + area_b - inter)
+__all__ = [
+    "area",
+    "decode_counts",
+    "decode_counts_many",
+    "encode_counts",
+    "from_bboxes",
+    "from_binary",
+    "from_polygons",
+    "from_polygons_many",
+    "from_segmentation",
+    "from_segmentation_many",
+    "from_uncompressed",
+    "iou_matrix",
+    "iou_matrix_many",
+    "merge",
+    "to_bbox",
+]
