@@ -42,6 +42,7 @@ from assay.core.jobs import PermanentError, enqueue, job_kind
 from assay.curation import (
     evaluation_categories,
     evaluation_label_matches,
+    evaluation_params,
     evaluation_reuse,
     evaluation_segmentation,
     evaluation_shapes,
@@ -57,85 +58,7 @@ from assay.metrics.detection import Evaluation, MatchState, Objects, Params, eva
 
 EVALUATE_JOB = "curation.evaluate_model"
 EVALUATIONS = models.Evaluation.__table__
-IOU_TYPES = ("bbox", "segm", "keypoints")
 HISTOGRAM_BINS = 20
-
-
-def _checked_classification(params: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(params) - {"top_k"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise Invalid(f"unknown parameter {name!r} for classification", field=f"params.{name}")
-    top_k = params.setdefault("top_k", [1, 5])
-    if not isinstance(top_k, list) or not all(
-        isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in top_k
-    ):
-        raise Invalid("top_k: a list of positive integers", field="params.top_k")
-    return params
-
-
-def _checked_params(params: dict[str, Any] | None, task: str = "detection") -> dict[str, Any]:
-    params = dict(params or {})
-    if task == "classification":
-        return _checked_classification(params)
-    if task == "spans":
-        return evaluation_spans.checked_params(params, lambda m, f: Invalid(m, field=f))
-    if task == "segmentation":
-        return evaluation_segmentation.checked_params(params, lambda m, f: Invalid(m, field=f))
-    if task != "detection":
-        raise Invalid("task must be detection, classification, segmentation or spans", field="task")
-    known = {
-        "iou_type", "iou_threshold", "iou_thresholds", "max_detections", "class_agnostic",
-        "keypoint_sigmas", "allowed_label_matches",
-    }  # fmt: skip
-    unknown = set(params) - known
-    if unknown:
-        raise Invalid(
-            f"unknown parameter {sorted(unknown)[0]!r}", field=f"params.{sorted(unknown)[0]}"
-        )
-    iou_type = params.setdefault("iou_type", "bbox")
-    if iou_type not in IOU_TYPES:
-        raise Invalid(f"iou_type must be one of {', '.join(IOU_TYPES)}", field="params.iou_type")
-    thresholds = params.setdefault("iou_thresholds", [round(0.5 + 0.05 * i, 2) for i in range(10)])
-    if (
-        not isinstance(thresholds, list)
-        or not thresholds
-        or not all(isinstance(t, int | float) and 0 <= t <= 1 for t in thresholds)
-    ):
-        raise Invalid(
-            "iou_thresholds: a list of numbers between 0 and 1", field="params.iou_thresholds"
-        )
-    threshold = params.setdefault("iou_threshold", 0.5)
-    if not isinstance(threshold, int | float) or not any(
-        abs(threshold - t) < 1e-9 for t in thresholds
-    ):
-        raise Invalid(
-            "iou_threshold (the one matches are written back at) must be one of iou_thresholds",
-            field="params.iou_threshold",
-        )
-    if not isinstance(params.setdefault("class_agnostic", False), bool):
-        raise Invalid("class_agnostic must be true or false", field="params.class_agnostic")
-    evaluation_label_matches.checked(params)
-    if "keypoint_sigmas" in params and iou_type != "keypoints":
-        raise Invalid("keypoint_sigmas is for iou_type keypoints", field="params.keypoint_sigmas")
-    sigmas = params.setdefault("keypoint_sigmas", {}) if iou_type == "keypoints" else None
-    if sigmas is not None and (
-        not isinstance(sigmas, dict)
-        or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and v > 0
-            for v in sigmas.values()
-        )
-    ):
-        raise Invalid("keypoint_sigmas: {keypoint name: sigma > 0}", field="params.keypoint_sigmas")
-    default_max = [20] if iou_type == "keypoints" else [1, 10, 100]
-    max_det = params.setdefault("max_detections", default_max)
-    if (
-        not isinstance(max_det, list)
-        or not max_det
-        or not all(isinstance(m, int) and m >= 1 for m in max_det)
-    ):
-        raise Invalid("max_detections: a list of positive integers", field="params.max_detections")
-    return params
 
 
 def start_evaluation(
@@ -151,7 +74,7 @@ def start_evaluation(
     task: str = "detection",
 ) -> models.Evaluation:
     """Record the evaluation and queue its job (the scope and parameters checked first)."""
-    checked = _checked_params(params, task)
+    checked = evaluation_params.checked(params, task)
     if task == "detection":
         evaluation_label_matches.check_known(session=session, dataset=dataset, params=checked)
     if slice_id is not None and query is not None:
