@@ -36,7 +36,13 @@ from assay.curation import models
 from assay.curation.datasets import DATASETS, next_revision
 from assay.curation.embeddings import MAX_DIM, SPACE
 from assay.curation.items import existing_items
-from assay.curation.slice_objects import ObjectRef, check_objects, refs_of_places, shape_key
+from assay.curation.slice_objects import (
+    ObjectRef,
+    check_objects,
+    refs_of_places,
+    shape_key,
+    stored_shapes,
+)
 from assay.curation.vectors import VectorIndex
 
 OBJECT_EMBEDDINGS = models.ObjectEmbedding.__table__
@@ -320,26 +326,6 @@ def prune(
             ObjectRef(item_id, source_id, key) for item_id, key in rows if key not in kept[item_id]
         )
     return _delete_refs(session, gone, None)
-
-
-def stored_shapes(
-    session: Session, dataset_id: str, item_ids: Sequence[str]
-) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """(item id, source id) → the stored shapes, for those of the items in the dataset."""
-    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    unique = sorted(set(item_ids))
-    for start in range(0, len(unique), CHUNK):
-        rows = session.execute(
-            select(ANNOTATIONS.c.item_id, ANNOTATIONS.c.source_id, ANNOTATIONS.c.shapes)
-            .join(ITEMS, ITEMS.c.id == ANNOTATIONS.c.item_id)
-            .where(
-                ITEMS.c.dataset_id == dataset_id,
-                ANNOTATIONS.c.item_id.in_(unique[start : start + CHUNK]),
-            )
-        )
-        for item_id, source_id, shapes in rows:
-            found[(item_id, source_id)] = list(shapes)
-    return found
 
 
 def live_objects(

@@ -48,7 +48,7 @@ def shape_key(shape: dict[str, Any]) -> str:
     return DIGEST + hashlib.blake2b(encoded, digest_size=8).hexdigest()
 
 
-def _stored(
+def stored_shapes(
     session: Session, dataset_id: str, item_ids: Sequence[str]
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """(item id, source id) → the stored shapes, for those of the items in the dataset."""
@@ -79,7 +79,7 @@ def refs_of_places(
         parts = one.split(":")
         if len(parts) == 3 and parts[0] and parts[2].isdigit():
             places[one] = (parts[0], parts[1], int(parts[2]))
-    stored = _stored(session, dataset.id, [item for item, _, _ in places.values()])
+    stored = stored_shapes(session, dataset.id, [item for item, _, _ in places.values()])
     found = {}
     for one, (item_id, source_id, place) in places.items():
         shapes = stored.get((item_id, source_id), [])
@@ -98,7 +98,7 @@ def check_objects(
 ) -> list[ObjectRef]:
     """The objects, each once, or NotFound naming `field[i]` for the first that is no shape
     of an item of this dataset (`labels[i]`, the id as the caller sent it, in the message)."""
-    stored = _stored(session, dataset.id, [o.item_id for o in objects])
+    stored = stored_shapes(session, dataset.id, [o.item_id for o in objects])
     keys = {place: {shape_key(s) for s in shapes} for place, shapes in stored.items()}
     for i, one in enumerate(objects):
         if one.key not in keys.get((one.item_id, one.source_id), ()):
@@ -146,7 +146,7 @@ def live_objects(
     wanted: dict[tuple[str, str], set[str]] = {}
     for one in chosen:
         wanted.setdefault((one.item_id, one.source_id), set()).add(one.key)
-    stored = _stored(session, found.dataset_id, [o.item_id for o in chosen])
+    stored = stored_shapes(session, found.dataset_id, [o.item_id for o in chosen])
     for (item_id, source_id), keys in wanted.items():
         for shape in stored.get((item_id, source_id), []):
             key = shape_key(shape)
