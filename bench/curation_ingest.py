@@ -130,6 +130,11 @@ def main() -> None:
         rss_start = rss_kib(server.proc.pid)[0]
         cpu_start = cpu_seconds(server.proc.pid)
         cpu_at_start = {pid: own_cpu_seconds(pid) for pid in tree(server.proc.pid)}
+        # The throwaway cluster's postmaster and its backends (PostgreSQL's share of the work).
+        postmaster = (
+            int((pg.cluster.data / "postmaster.pid").read_text().split()[0]) if pg else None
+        )
+        db_cpu_start = cpu_seconds(postmaster) if postmaster else 0.0
 
         def post(path: Path) -> dict:
             data = path.read_bytes()
@@ -148,6 +153,7 @@ def main() -> None:
                     print(f"  {done:,} items, {done / (time.perf_counter() - started):,.0f}/s")
         elapsed = time.perf_counter() - started
         cpu = cpu_seconds(server.proc.pid) - cpu_start
+        db_cpu = cpu_seconds(postmaster) - db_cpu_start if postmaster else None
         # Is the work spread over the serving processes? (One process taking both requests
         # would serialise them on its GIL.)
         shares = {
@@ -172,6 +178,12 @@ def main() -> None:
             f"server RSS {rss_start // 1024} MiB at start, "
             f"peak {rss_peak // 1024} MiB, end {rss_end // 1024} MiB"
         )
+        if db_cpu is not None:
+            print(
+                f"  PostgreSQL CPU {db_cpu:.1f} s ({args.items / db_cpu:,.0f} items per "
+                f"CPU-second); server and PostgreSQL {args.items / (cpu + db_cpu):,.0f} items "
+                "per CPU-second"
+            )
         print(f"  the database stays for bench/curation_explore.py: {server.database_url}")
     finally:
         server.stop()

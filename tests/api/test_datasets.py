@@ -117,6 +117,64 @@ def test_append_then_reappend_updates_and_never_duplicates(client, manager, data
     )
 
 
+def test_an_append_of_new_and_known_items_inserts_updates_and_numbers_densely(
+    client, manager, dataset, db
+):
+    """New and known reference ids in one append (PostgreSQL stages them all, then sorts
+    them out under the lock): new ones inserted with the next dense numbers, known ones
+    updated with their ground truth replaced or kept — or, with `update` false, left whole."""
+    first = [image_item(n, annotations=[box(), box("person")]) for n in range(4)]
+    ok(append(client, manager, dataset["id"], first))
+
+    mixed = [
+        image_item(4, annotations=[box("bus")]),
+        image_item(1, metadata={"weather": "fog"}, annotations=[box("truck")]),
+        image_item(5),
+        image_item(2),  # no `annotations`: its two boxes stay
+        image_item(3, annotations=[]),  # an empty list: its boxes go
+        image_item(6, annotations=[box("van"), box("van", x=1)]),
+    ]
+    result = ok(append(client, manager, dataset["id"], mixed))
+    assert (result["new"], result["updated"], result["annotations"]) == (3, 3, 4)
+
+    found = ok(client.get(f"{API}/datasets/{dataset['id']}", headers=manager.headers))
+    assert (found["item_count"], found["annotation_count"]) == (7, 2 + 1 + 2 + 0 + 1 + 0 + 2)
+    assert counts(db)[:2] == (7, 8)
+    with db.read() as session:
+        seqs = dict(session.query(models.Item.reference_id, models.Item.seq).all())
+        revisions = dict(session.query(models.Item.reference_id, models.Item.revision).all())
+    assert sorted(seqs.values()) == list(range(1, 8))
+    assert [seqs[f"img-{n}"] for n in (4, 5, 6)] == [5, 6, 7]  # in the append's order
+    assert {revisions[f"img-{n}"] for n in (1, 2, 3, 4, 5, 6)} == {result["revision"]}
+    assert revisions["img-0"] == result["revision"] - 1
+
+    def labels(n: int) -> list[str]:
+        item = ok(
+            client.get(
+                f"{API}/datasets/{dataset['id']}/items-by-reference/img-{n}",
+                headers=manager.headers,
+            )
+        )
+        return [a["label"] for a in item["annotations"]]
+
+    assert [labels(n) for n in range(7)] == [
+        ["car", "person"],
+        ["truck"],
+        ["car", "person"],
+        [],
+        ["bus"],
+        [],
+        ["van", "van"],
+    ]
+
+    # update false: the known ones (and their new boxes) are left alone, the new one added.
+    kept = [image_item(1, annotations=[box("cone")]), image_item(7, annotations=[box("cone")])]
+    third = ok(append(client, manager, dataset["id"], kept, update=False))
+    assert (third["new"], third["updated"], third["ignored"], third["annotations"]) == (1, 0, 1, 1)
+    assert labels(1) == ["truck"] and labels(7) == ["cone"]
+    assert counts(db)[:2] == (8, 9)
+
+
 def test_every_annotation_type_round_trips(client, manager, dataset):
     shapes = [
         box(id="b1", confidence=0.5, attributes={"occluded": True}),
