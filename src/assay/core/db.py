@@ -44,6 +44,11 @@ class Base(DeclarativeBase):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# JSON kept as its text on PostgreSQL (`json`, not `jsonb`): for documents only ever read and
+# written whole, never queried inside — parsing them into `jsonb` and printing them back was
+# a third of a bulk append's PostgreSQL time (bench/curation_ingest.py). No equality: never
+# DISTINCT, GROUP BY or UNION over such a column.
+JSONWhole = JSON()
 
 
 class UTCDateTime(TypeDecorator):

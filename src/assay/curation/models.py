@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from assay.core.db import Base, JSONType, UTCDateTime, utcnow
+from assay.core.db import Base, JSONType, JSONWhole, UTCDateTime, utcnow
 from assay.core.db import created_column as _created
 from assay.core.db import id_column as _id
 
@@ -135,7 +135,7 @@ class Annotation(Base):
         ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
     )
     source_id: Mapped[str] = mapped_column(String(24), primary_key=True, default=GROUND_TRUTH)
-    shapes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, nullable=False)
+    shapes: Mapped[list[dict[str, Any]]] = mapped_column(JSONWhole, nullable=False)
     count: Mapped[int] = mapped_column(Integer, nullable=False)
     # Where ground truth came from when Assay made it: {"task_id", "project_id", "batch_id",
     # "completed_at"} for labels brought back from a labeling batch.
