@@ -23,7 +23,7 @@ from assay.core import keys, migrate, models, schemas, users
 from assay.core.db import Database
 from assay.core.settings import Settings, get_settings
 from assay.core.worker import WorkerPool
-from tests.support.postgres import PostgresCluster, find_bindir
+from tests.support.postgres import PostgresCluster, TemplateClones, find_bindir
 from tests.support.receiver import LOOPBACK_ALLOW
 
 # Fast password hashing in tests; production default stays memory-hard.
@@ -61,6 +61,7 @@ class DatabaseTemplate:
     dialect: str
     url: str
     cluster: PostgresCluster | None = None
+    clones: TemplateClones | None = None
 
 
 @pytest.fixture(scope="session", params=DIALECTS)
@@ -87,9 +88,11 @@ def db_template(
     db = Database(cluster.url(name))
     migrate.upgrade(db)
     db.dispose()
+    clones = TemplateClones(cluster, name)
     try:
-        yield DatabaseTemplate("postgresql", name, cluster)
+        yield DatabaseTemplate("postgresql", name, cluster, clones)
     finally:
+        clones.close()
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
@@ -108,18 +111,13 @@ def database_url(db_template: DatabaseTemplate, tmp_path: Path) -> Iterator[str]
         shutil.copyfile(db_template.url, path)
         yield f"sqlite:///{path}"
         return
-    cluster = db_template.cluster
-    assert cluster is not None
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {db_template.url}")
+    cluster, clones = db_template.cluster, db_template.clones
+    assert cluster is not None and clones is not None
+    name = clones.take()
     try:
         yield cluster.url(name)
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+        clones.give_back(name)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from scaleapi import ScaleClient
 
 from assay.core.db import Database
@@ -32,18 +31,13 @@ def module_database_url(
         shutil.copyfile(db_template.url, path)
         yield f"sqlite:///{path}"
         return
-    cluster = db_template.cluster
-    assert cluster is not None
-    name = f"m_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {db_template.url}")
+    cluster, clones = db_template.cluster, db_template.clones
+    assert cluster is not None and clones is not None
+    name = clones.take()
     try:
         yield cluster.url(name)
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+        clones.give_back(name)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,10 @@ its own venv at the repo root, `.venv-nucleus-<line>`, built by `make nucleus-en
 ASSAY_NUCLEUS_ENVS to a directory holding the venvs to use others (e.g. /work/main's).
 
 Conventions of `run_client(line, server_url, api_key, code, *, script=None, args=None)`:
-- The code runs in a fresh subprocess of that venv's python, through
-  tests/compat/nucleus/scripts/_driver.py, with these names bound:
+- The code runs in a process of its own of that venv's python, through
+  tests/compat/nucleus/scripts/_driver.py: forked, for each call, from one driver per line
+  and test worker that has imported the client already (`--fork-server`; a fresh
+  interpreter and `import nucleus` were most of a call's time), with these names bound:
   `nucleus` (the package), `client` (`nucleus.NucleusClient(api_key=api_key,
   endpoint=f"{server_url}/v1/nucleus")`) and `args` (the `args` mapping, sent as JSON: `{}`
   when not given).
@@ -31,9 +33,14 @@ Conventions of `run_client(line, server_url, api_key, code, *, script=None, args
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
+import select
+import signal
 import subprocess
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,25 +128,96 @@ def run_client(
         "script": script,
         "args": dict(args or {}),
     }
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("NUCLEUS_")}
-    child_env.pop("PYTHONPATH", None)
+    child_env = _base_env()
     child_env.update({"NUCLEUS_API_KEY": api_key, "NUCLEUS_ENDPOINT": endpoint})
-    proc = subprocess.run(
-        [str(env.python), str(DRIVER)],
-        input=json.dumps(spec),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=child_env,
-        check=False,
-    )
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
+    returncode, stdout, stderr = _fork_server(env).run(spec, child_env, timeout)
+    lines = stdout.strip().splitlines()
+    if returncode != 0 or not lines:
         raise AssertionError(
-            f"the scale-nucleus {line} driver crashed (exit {proc.returncode}):\n{proc.stderr}"
+            f"the scale-nucleus {line} driver crashed (exit {returncode}):\n{stderr}"
         )
     out = json.loads(lines[-1])
     if out["ok"]:
         return out["value"]
     err = out["error"]
-    raise ClientRaised(err["type"], err["module"], err["message"], err["status"], proc.stderr)
+    raise ClientRaised(err["type"], err["module"], err["message"], err["status"], stderr)
+
+
+def _base_env() -> dict[str, str]:
+    """The client's environment: this process's, without NUCLEUS_* or our PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUCLEUS_")}
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+class _ForkServer:
+    """`_driver.py --fork-server` of one line: each request runs in a child it forks."""
+
+    def __init__(self, env: ClientEnv) -> None:
+        self.proc = subprocess.Popen(
+            [str(env.python), str(DRIVER), "--fork-server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_base_env(),
+            start_new_session=True,  # a timeout kills the server and the child it forked
+        )
+        self.lock = threading.Lock()
+        self._read(timeout=120)  # {"ready": true} once the client is imported
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.kill()
+            raise subprocess.TimeoutExpired(self.proc.args, timeout)
+        line = self.proc.stdout.readline()
+        if not line:
+            self.kill()
+            raise AssertionError(f"the scale-nucleus fork server exited ({self.proc.poll()})")
+        return json.loads(line)
+
+    def run(
+        self, spec: dict[str, Any], env: dict[str, str], timeout: float
+    ) -> tuple[int, str, str]:
+        assert self.proc.stdin is not None
+        with self.lock:
+            self.proc.stdin.write((json.dumps({"spec": spec, "env": env}) + "\n").encode())
+            self.proc.stdin.flush()
+            answer = self._read(timeout)
+        return answer["returncode"], answer["stdout"], answer["stderr"]
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def close(self) -> None:
+        if self.alive():
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()  # the server's loop ends at end of input
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+_servers: dict[str, _ForkServer] = {}
+_servers_lock = threading.Lock()
+
+
+def _fork_server(env: ClientEnv) -> _ForkServer:
+    with _servers_lock:
+        server = _servers.get(env.line)
+        if server is None or not server.alive():
+            server = _servers[env.line] = _ForkServer(env)
+        return server
+
+
+@atexit.register
+def _close_servers() -> None:
+    for server in _servers.values():
+        server.close()

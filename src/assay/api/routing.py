@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRouter
+from fastapi.routing import APIRoute, APIRouter
 from starlette.routing import Match
 
 try:  # FastAPI's lazily included routers; on a FastAPI without them nothing is changed.
@@ -32,22 +32,35 @@ def skip_routers_by_prefix(app: FastAPI) -> list[APIRouter]:
     heads: dict[int, tuple[APIRouter, set[str]]] = {}
     unfiltered: set[int] = set()
 
-    def walk(included: Any) -> None:
-        router = included.original_router
+    # The heads come from the routes' own paths under their inclusions' prefixes (the path
+    # FastAPI gives a route's effective context) without building those contexts: FastAPI
+    # builds a router's contexts (dependants, pydantic adapters: ~5 ms a route) the first
+    # time a request is matched against it, and a router passed by here never is. A router's
+    # heads are those of every route under it, its included routers' included.
+    def walk(router: APIRouter, prefix: str) -> tuple[set[str], bool]:
         _, found = heads.setdefault(id(router), (router, set()))
-        for context in included.effective_route_contexts():
-            path = getattr(context, "path", None)
-            if not isinstance(path, str) or not path.startswith("/"):
-                unfiltered.add(id(router))  # a mount or a route without a plain path
-                continue
-            found.add(path.split("{", 1)[0])
-        for candidate in included.effective_candidates():
-            if isinstance(candidate, _IncludedRouter):
-                walk(candidate)
+        below: set[str] = set()
+        plain = not getattr(router, "_low_priority_routes", None)
+        for route in router.routes:
+            path = prefix + getattr(route, "path", "")
+            if isinstance(route, _IncludedRouter):
+                child, child_plain = walk(
+                    route.original_router, prefix + route.include_context.prefix
+                )
+                below |= child
+                plain = plain and child_plain
+            elif isinstance(route, APIRoute) and path.startswith("/"):
+                below.add(path.split("{", 1)[0])
+            else:
+                plain = False  # a mount or a route without a plain path
+        found |= below
+        if not plain:
+            unfiltered.add(id(router))
+        return below, plain
 
     for route in app.router.routes:
         if isinstance(route, _IncludedRouter):
-            walk(route)
+            walk(route.original_router, route.include_context.prefix)
     patched = []
     for key, (router, found) in heads.items():
         if key in unfiltered or not found or "" in found:

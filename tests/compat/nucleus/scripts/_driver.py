@@ -4,13 +4,23 @@ imports assay or tests). tests/support/nucleus_clients.py starts it and reads it
 stdin: one JSON object {"endpoint", "api_key", "code" | "script", "args"}.
 stdout: exactly one JSON line, {"ok": true, "value": …} or {"ok": false, "error": {"type",
 "module", "message", "status"}}. Whatever the client or the snippet prints goes to stderr.
+
+`_driver.py --fork-server` imports the client once and then runs each request in a process
+of its own, forked from that one (interpreter start-up and `import nucleus` are most of a
+call's time): stdin takes one JSON line per request, {"spec": <the object above>, "env":
+<the child's environment>}; stdout answers one JSON line per request, {"returncode",
+"stdout", "stderr"}, what that child exited with and wrote, as a one-shot driver's
+process would have.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import sys
+import tempfile
 import traceback
 
 
@@ -33,8 +43,9 @@ def _plain(value):
     return repr(value)
 
 
-def main() -> None:
-    spec = json.loads(sys.stdin.read())
+def main(spec: dict | None = None) -> None:
+    if spec is None:
+        spec = json.loads(sys.stdin.read())
     real_stdout = sys.stdout
     sys.stdout = sys.stderr
     import nucleus
@@ -70,5 +81,77 @@ def main() -> None:
     real_stdout.flush()
 
 
+def _import_client() -> None:
+    real_stdout, sys.stdout = sys.stdout, sys.stderr
+    try:
+        import nucleus
+        import nucleus.async_job  # noqa: F401
+    finally:
+        sys.stdout = real_stdout
+
+
+def _run_forked(request: dict, answers, requests) -> None:
+    """One request in a child forked from this process, answered like a one-shot run."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:  # the child: a one-shot driver's process, the client already imported
+            code = 1
+            try:
+                answers.close()
+                requests.close()
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                sys.stdin = open(0, closefd=False)  # noqa: SIM115
+                sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+                sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+                sys.argv = [__file__]
+                os.environ.clear()
+                os.environ.update(request["env"])
+                numpy = sys.modules.get("numpy")
+                if numpy is not None:  # a fresh process's numpy would have a seed of its own
+                    numpy.random.seed()
+                main(request["spec"])
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(Exception):
+                        stream.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        answer = {
+            "returncode": os.waitstatus_to_exitcode(status),
+            "stdout": out.read().decode(errors="replace"),
+            "stderr": err.read().decode(errors="replace"),
+        }
+    answers.write(json.dumps(answer) + "\n")
+    answers.flush()
+
+
+def fork_server() -> None:
+    # The protocol has fds 0 and 1 to itself; anything else writing to fd 1 goes to stderr.
+    requests = os.fdopen(os.dup(0), "r")
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    _import_client()
+    answers.write(json.dumps({"ready": True}) + "\n")
+    answers.flush()
+    for line in requests:
+        if line.strip():
+            _run_forked(json.loads(line), answers, requests)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--fork-server"]:
+        fork_server()
+    else:
+        main()
