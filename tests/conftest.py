@@ -132,6 +132,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         job_lease_seconds=2.0,
         job_retry_base_seconds=0.1,
         outbound_allow=LOOPBACK_ALLOW,
+        warm_routes=False,  # routes built on first use: apps start faster (test_routing warms)
     )
 
 

@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Match
 
 from assay.api.app import create_app
-from assay.api.routing import skip_routers_by_prefix
+from assay.api.routing import build_route_contexts, skip_routers_by_prefix
 
 
 def _concrete(path: str) -> str:
@@ -57,3 +57,18 @@ def test_every_route_matches_as_without_the_prefilter(tmp_path, monkeypatch):
     assert filtered == plain
     assert plain[("/api/v1/nowhere", "GET")] == (Match.NONE, None)
     assert sum(1 for match, _ in plain.values() if match == Match.FULL) > 250
+
+
+def test_a_server_builds_its_routes_at_start_up(settings):
+    """`warm_routes` (on by default, off in the tests' settings): the routes' contexts are
+    built in the lifespan, before the first request, and requests are answered the same."""
+    from fastapi.testclient import TestClient
+
+    app = create_app(settings.model_copy(update={"warm_routes": True}))
+    with TestClient(app) as client:
+        included = [r for r in app.router.routes if hasattr(r, "effective_candidates")]
+        # Built already: asking again finds every router's candidates cached.
+        assert included and all(r._effective_candidates_version is not None for r in included)
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/api/v1/projects").status_code == 401  # routed, then refused
+    assert build_route_contexts(app) > 250

@@ -28,6 +28,7 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
             "ASSAY_SECRET_KEY": settings.secret_key.get_secret_value(),
             "ASSAY_PASSWORD_HASH_MEMORY_KIB": str(settings.password_hash_memory_kib),
             "ASSAY_JOB_POLL_SECONDS": str(settings.job_poll_seconds),
+            "ASSAY_WARM_ROUTES": "false",  # built on first use instead: faster to start
             "ASSAY_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
             "ASSAY_JOB_RETRY_BASE_SECONDS": str(settings.job_retry_base_seconds),
             "ASSAY_OUTBOUND_ALLOW": json.dumps(settings.outbound_allow),

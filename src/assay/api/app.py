@@ -13,7 +13,7 @@ from assay import pillars
 from assay.api import errors, health, keys, users
 from assay.api.context import AppContext
 from assay.api.middleware import BodyLimit, RequestContext
-from assay.api.routing import skip_routers_by_prefix
+from assay.api.routing import build_route_contexts, skip_routers_by_prefix
 from assay.core import migrate
 from assay.core.db import Database
 from assay.core.settings import Settings, get_settings
@@ -61,6 +61,8 @@ def create_app(
             runner = WorkerPool(ctx, threads=settings.workers, name="serve")
             runner.start()
             ctx.runner = runner
+        if settings.warm_routes:
+            build_route_contexts(app)
         # What exists now (routes, compiled statements, caches) lives as long as the process:
         # keep it out of the collector's scans, whose pauses showed in the queue's p99.
         gc.collect()

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         2, ge=0, description="Job worker threads inside `assay serve` (0: run `assay worker`)."
     )
     job_poll_seconds: float = Field(0.5, description="How often idle workers look for jobs.")
+    warm_routes: bool = Field(
+        True,
+        description="Build every route's request handling when the server starts, so that no "
+        "first request to a group of endpoints pays for it (the tests' servers skip it to "
+        "start faster).",
+    )
     job_lease_seconds: float = Field(
         30.0, description="A running job whose worker stops heartbeating is retried after this."
     )
