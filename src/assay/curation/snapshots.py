@@ -19,6 +19,7 @@ past R is rebuilt whole.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -338,7 +339,7 @@ def catch_up(session: Session, dataset: models.Dataset, snapshot: Snapshot) -> S
     # Outcomes: changed items' objects come back without them; a new evaluation joins anew.
     if _evaluated_since(session, dataset.id, snapshot.revision):
         objects = with_matches(session, dataset.id, objects)
-    return Snapshot(dataset.id, dataset.revision, items, objects)
+    return Snapshot(dataset.id, dataset.revision, items.rechunk(), objects.rechunk())
 
 
 def _in_seq_order(items: pl.DataFrame, objects: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -392,6 +393,8 @@ class Snapshots:
                 if time.monotonic() - self._saved_at.get(dataset.id, 0.0) > self.SAVE_SECONDS:
                     self._saved_at[dataset.id] = time.monotonic()
                     threading.Thread(target=self._save, args=(current,), daemon=True).start()
+            if self._snapshots.get(dataset.id) is not current:
+                _keep_out_of_collections()
             self._snapshots[dataset.id] = current
             return current
 
@@ -452,3 +455,22 @@ class Snapshots:
 
 
 SNAPSHOTS = Snapshots()
+
+
+_FULL_COLLECTION_SECONDS = 60.0
+_full_collected_at = [0.0]
+
+
+def _keep_out_of_collections() -> None:
+    """A new snapshot lives until the next write: the objects made building it join those
+    the server froze at start-up, out of the cyclic collector's scans (left in, full scans
+    cost the explorer's reads milliseconds each: bench/curation_explore.py). Frozen objects
+    are still freed by reference counting when the snapshot is replaced; what became cyclic
+    garbage while frozen is found by a full collection of everything, at most once a
+    minute (a few hundred ms at most, on the first read after a write)."""
+    now = time.monotonic()
+    if now - _full_collected_at[0] > _FULL_COLLECTION_SECONDS:
+        _full_collected_at[0] = now
+        gc.unfreeze()
+    gc.collect()
+    gc.freeze()
