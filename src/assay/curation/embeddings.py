@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from msgspec import Meta, Struct
@@ -143,16 +144,25 @@ class _Kept:
 
 
 class Indexes:
-    """This process's vector index per (dataset, space), caught up on each use."""
+    """This process's vector index per (dataset, space), caught up on each use: the rows of
+    `table` (seq, vector, revision) added since, and with `prune` the seqs no longer in the
+    table removed (object vectors go when their shapes do)."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        table: Any = None,
+        space_of: Callable[[models.Dataset, str], dict[str, Any]] | None = None,
+        prune: bool = False,
+    ) -> None:
+        self._table = EMBEDDINGS if table is None else table
+        self._space_of = space_of or _item_space
+        self._prune = prune
         self._kept: dict[tuple[str, str], _Kept] = {}
         self._lock = threading.Lock()
 
     def get(self, session: Session, dataset: models.Dataset, space: str) -> VectorIndex:
-        info = (dataset.embedding_spaces or {}).get(space)
-        if info is None:
-            raise NotFound(f"the dataset has no embeddings in space {space!r}", field="space")
+        info = self._space_of(dataset, space)
+        table = self._table
         with self._lock:
             kept = self._kept.get((dataset.id, space))
             if kept is None or kept.since != info.get("since"):
@@ -162,17 +172,23 @@ class Indexes:
                     info.get("since"),
                 )
             if kept.revision < dataset.revision:
+                where = (table.c.dataset_id == dataset.id, table.c.space == space)
                 rows = session.execute(
-                    select(EMBEDDINGS.c.seq, EMBEDDINGS.c.vector).where(
-                        EMBEDDINGS.c.dataset_id == dataset.id,
-                        EMBEDDINGS.c.space == space,
-                        EMBEDDINGS.c.revision > kept.revision,
+                    select(table.c.seq, table.c.vector).where(
+                        *where, table.c.revision > kept.revision
                     )
                 ).all()
                 if rows:
                     keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
                     vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
                     kept.index.add(keys, vectors.reshape(len(rows), info["dim"]))
+                if self._prune and kept.revision:  # deletes since: seqs no longer stored go
+                    present = np.fromiter(
+                        session.scalars(select(table.c.seq).where(*where)), dtype=np.int64
+                    )
+                    stale = np.setdiff1d(kept.index.keys(), present)
+                    if len(stale):
+                        kept.index.remove(stale)
                 kept.revision = dataset.revision
             self._kept[(dataset.id, space)] = kept
             return kept.index
@@ -181,6 +197,13 @@ class Indexes:
         with self._lock:
             for key in [k for k in self._kept if k[0] == dataset_id]:
                 del self._kept[key]
+
+
+def _item_space(dataset: models.Dataset, space: str) -> dict[str, Any]:
+    info = (dataset.embedding_spaces or {}).get(space)
+    if info is None:
+        raise NotFound(f"the dataset has no embeddings in space {space!r}", field="space")
+    return info
 
 
 INDEXES = Indexes()

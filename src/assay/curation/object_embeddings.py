@@ -19,9 +19,7 @@ stamped since are added, the seqs no longer in the table removed.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
@@ -34,7 +32,7 @@ from assay.core import dialects
 from assay.core.errors import Invalid, NotFound
 from assay.curation import models
 from assay.curation.datasets import DATASETS, next_revision
-from assay.curation.embeddings import MAX_DIM, SPACE
+from assay.curation.embeddings import MAX_DIM, SPACE, Indexes
 from assay.curation.items import existing_items
 from assay.curation.slice_objects import (
     ObjectRef,
@@ -43,7 +41,6 @@ from assay.curation.slice_objects import (
     shape_key,
     stored_shapes,
 )
-from assay.curation.vectors import VectorIndex
 
 OBJECT_EMBEDDINGS = models.ObjectEmbedding.__table__
 ANNOTATIONS = models.Annotation.__table__
@@ -427,57 +424,4 @@ def row_count(session: Session, dataset: models.Dataset, space: str) -> int:
     )
 
 
-@dataclass
-class _Kept:
-    revision: int
-    index: VectorIndex
-    since: int | None = None
-
-
-class ObjectIndexes:
-    """This process's vector index per (dataset, object space), caught up on each use."""
-
-    def __init__(self) -> None:
-        self._kept: dict[tuple[str, str], _Kept] = {}
-        self._lock = threading.Lock()
-
-    def get(self, session: Session, dataset: models.Dataset, space: str) -> VectorIndex:
-        info = known_space(dataset, space)
-        with self._lock:
-            kept = self._kept.get((dataset.id, space))
-            if kept is None or kept.since != info.get("since"):
-                index = VectorIndex(info["dim"], metric=info.get("metric", "cosine"))
-                kept = _Kept(0, index, info.get("since"))
-            if kept.revision < dataset.revision:
-                where = (
-                    OBJECT_EMBEDDINGS.c.dataset_id == dataset.id,
-                    OBJECT_EMBEDDINGS.c.space == space,
-                )
-                rows = session.execute(
-                    select(OBJECT_EMBEDDINGS.c.seq, OBJECT_EMBEDDINGS.c.vector).where(
-                        *where, OBJECT_EMBEDDINGS.c.revision > kept.revision
-                    )
-                ).all()
-                if rows:
-                    keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-                    kept.index.add(keys, vectors.reshape(len(rows), info["dim"]))
-                if kept.revision:  # deletes since: the seqs no longer in the table go
-                    present = np.fromiter(
-                        session.scalars(select(OBJECT_EMBEDDINGS.c.seq).where(*where)),
-                        dtype=np.int64,
-                    )
-                    stale = np.setdiff1d(kept.index.keys(), present)
-                    if len(stale):
-                        kept.index.remove(stale)
-                kept.revision = dataset.revision
-            self._kept[(dataset.id, space)] = kept
-            return kept.index
-
-    def forget(self, dataset_id: str) -> None:
-        with self._lock:
-            for key in [k for k in self._kept if k[0] == dataset_id]:
-                del self._kept[key]
-
-
-OBJECT_INDEXES = ObjectIndexes()
+OBJECT_INDEXES = Indexes(OBJECT_EMBEDDINGS, known_space, prune=True)
