@@ -388,6 +388,10 @@ def test_labelers_and_the_other_sandbox_do_not_see_datasets(client, manager, acc
         == 404
     )
     assert ok(client.get(f"{API}/datasets", headers=manager.test_headers))["items"] == []
+    # The query bar reads the dataset without the ORM (`get_dataset_head`): the same rules.
+    for headers in (labeler.headers, manager.test_headers):
+        refused = client.post(f"{API}/datasets/{dataset['id']}/query", json={}, headers=headers)
+        assert refused.status_code == 404 and refused.json()["error"]["field"] == "dataset_id"
     assert [
         d["id"] for d in ok(client.get(f"{API}/datasets", headers=manager.headers))["items"]
     ] == [dataset["id"]]
@@ -427,6 +431,8 @@ def test_deleting_a_dataset_hides_it_at_once_and_a_job_removes_its_rows(
     assert job["kind"] == "curation.delete_dataset"
     assert client.get(f"{API}/datasets/{dataset['id']}", headers=manager.headers).status_code == 404
     assert append(client, manager, dataset["id"], [image_item(99)]).status_code == 404
+    queried = client.post(f"{API}/datasets/{dataset['id']}/query", json={}, headers=manager.headers)
+    assert queried.status_code == 404
     import time
 
     deadline = time.monotonic() + 30

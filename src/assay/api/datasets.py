@@ -315,7 +315,7 @@ def query_items(
         raise Invalid("send the query as text or as a plan, not both", field="plan")
     # The snapshot is as of the dataset row's revision; the page's rows are read as they are.
     with db.read_statements() as session:
-        dataset = load_dataset(session, dataset_id, actor)
+        dataset = datasets.get_dataset_head(session=session, dataset_id=dataset_id, mode=actor.mode)
         policy.can_read(actor, dataset)
         found = explore.explore(
             session=session,

@@ -8,9 +8,10 @@ the explorer's header never count rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from assay.core.auth import Actor
 from assay.core.errors import Conflict, Invalid, NotFound
 from assay.core.models import Job
 from assay.core.pagination import PageResult, paginate
+from assay.core.prepared import Prepared
 from assay.curation import models
 
 DATASETS = models.Dataset.__table__
@@ -60,6 +62,33 @@ def get_dataset(*, session: Session, dataset_id: str, mode: str) -> models.Datas
     if dataset is None or dataset.mode != mode or dataset.deleting:
         raise NotFound(f"no dataset with id {dataset_id}", field="dataset_id")
     return dataset
+
+
+@dataclass(frozen=True)
+class DatasetHead:
+    """What reading a dataset's snapshot needs — its id and how far its rows have moved —
+    read without the ORM: the explorer's hot path (an ORM load of the whole row, JSON columns
+    decoded, was 0.6 ms of a 5 ms page on PostgreSQL)."""
+
+    id: str
+    revision: int
+    tombstone_floor: int
+
+
+_HEAD = Prepared(
+    select(
+        DATASETS.c.mode, DATASETS.c.deleting, DATASETS.c.revision, DATASETS.c.tombstone_floor
+    ).where(DATASETS.c.id == bindparam("id"))
+)
+
+
+def get_dataset_head(*, session: Session, dataset_id: str, mode: str) -> DatasetHead:
+    """`get_dataset`'s checks (NotFound for the other sandbox's and one being deleted) and its
+    snapshot position."""
+    row = _HEAD.first(session.connection(), {"id": dataset_id})
+    if row is None or row.mode != mode or row.deleting:
+        raise NotFound(f"no dataset with id {dataset_id}", field="dataset_id")
+    return DatasetHead(dataset_id, row.revision, row.tombstone_floor)
 
 
 def list_datasets(

@@ -16,11 +16,11 @@ import polars as pl
 from sqlalchemy import Text, and_, cast, select
 from sqlalchemy.orm import Session
 
-from assay.core.dialects import json_loads
+from assay.core.dialects import in_values, json_loads
 from assay.curation import models
 from assay.curation.query import run_query
 from assay.curation.query.fields import MEASURES
-from assay.curation.snapshots import SNAPSHOTS
+from assay.curation.snapshots import SNAPSHOTS, DatasetPosition
 
 OBJECT_COLUMNS = [
     "item_row",
@@ -47,7 +47,7 @@ class Explored:
 def explore(
     *,
     session: Session,
-    dataset: models.Dataset,
+    dataset: DatasetPosition,
     query: str | dict[str, Any] | None,
     view: str = "items",
     limit: int = 50,
@@ -121,7 +121,7 @@ def _item_rows(
                 truth,
                 and_(truth.c.item_id == item.id, truth.c.source_id == models.GROUND_TRUTH),
             )
-            .where(item.id.in_(ids))
+            .where(in_values(item.id, ids, session.get_bind().dialect.name))
         )
     }
     predictions = _predictions_of(session, ids) if with_predictions else {}
@@ -164,7 +164,10 @@ def _predictions_of(session: Session, item_ids: list[str]) -> dict[str, dict[str
     rows = session.execute(
         select(table.c.item_id, model.c.name, table.c.shapes)
         .join(model, model.c.id == table.c.source_id)
-        .where(table.c.item_id.in_(item_ids), table.c.source_id != models.GROUND_TRUTH)
+        .where(
+            in_values(table.c.item_id, item_ids, session.get_bind().dialect.name),
+            table.c.source_id != models.GROUND_TRUTH,
+        )
     )
     for item_id, name, shapes in rows:
         found.setdefault(item_id, {})[name] = shapes
@@ -186,15 +189,16 @@ def object_rows(
     if wanted:
         table = models.Annotation.__table__
         item_ids = sorted({item_id for item_id, _ in wanted})
+        dialect = session.get_bind().dialect.name
         for item_id, source_id, stored in session.execute(
             select(table.c.item_id, table.c.source_id, table.c.shapes).where(
-                table.c.item_id.in_(item_ids)
+                in_values(table.c.item_id, item_ids, dialect)
             )
         ):
             shapes[(item_id, source_id)] = stored
         for item_id, url, width, height in session.execute(
             select(models.Item.id, models.Item.media, models.Item.width, models.Item.height).where(
-                models.Item.id.in_(item_ids)
+                in_values(models.Item.id, item_ids, dialect)
             )
         ):
             media[item_id] = (url, width, height)

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import polars as pl
@@ -46,6 +47,17 @@ TOMBSTONES = models.Tombstone.__table__
 MODELS = models.Model.__table__
 # Rows read per statement while building (bounded memory for the driver's buffers).
 READ_CHUNK = 50_000
+
+
+class DatasetPosition(Protocol):
+    """What a snapshot needs of its dataset: a `models.Dataset` or a `datasets.DatasetHead`."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def tombstone_floor(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -263,7 +275,7 @@ def _model_names(session: Session, source_ids: Iterable[str]) -> dict[str, str]:
 # --- snapshots --------------------------------------------------------------------------
 
 
-def build(session: Session, dataset: models.Dataset) -> Snapshot:
+def build(session: Session, dataset: DatasetPosition) -> Snapshot:
     """The whole dataset as of the caller's transaction."""
     rows = _item_rows(session, dataset.id, None)
     shape_rows = _all_shape_rows(session, dataset.id)
@@ -282,7 +294,7 @@ def build(session: Session, dataset: models.Dataset) -> Snapshot:
     )
 
 
-def catch_up(session: Session, dataset: models.Dataset, snapshot: Snapshot) -> Snapshot:
+def catch_up(session: Session, dataset: DatasetPosition, snapshot: Snapshot) -> Snapshot:
     """`snapshot` brought to the dataset's revision: changed items replaced, deleted ones
     dropped, new ones appended (rows renumbered, objects following their items)."""
     if dataset.revision == snapshot.revision:
@@ -378,7 +390,7 @@ class Snapshots:
     def configure(self, directory: Path | None) -> None:
         self._directory = directory
 
-    def get(self, session: Session, dataset: models.Dataset) -> Snapshot:
+    def get(self, session: Session, dataset: DatasetPosition) -> Snapshot:
         with self._guard:
             lock = self._locks.setdefault(dataset.id, threading.Lock())
         with lock:
@@ -404,7 +416,7 @@ class Snapshots:
     def _folder(self, dataset_id: str) -> Path | None:
         return None if self._directory is None else self._directory / dataset_id
 
-    def _load(self, dataset: models.Dataset) -> Snapshot | None:
+    def _load(self, dataset: DatasetPosition) -> Snapshot | None:
         folder = self._folder(dataset.id)
         if folder is None or not (folder / "snapshot.json").exists():
             return None

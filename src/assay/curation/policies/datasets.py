@@ -11,6 +11,7 @@ from assay.core.auth import Actor
 from assay.core.errors import NotFound
 from assay.core.policies import require_role
 from assay.curation import models
+from assay.curation.datasets import DatasetHead
 
 
 def _require_visible(actor: Actor, dataset_id: str) -> None:
@@ -26,7 +27,7 @@ def can_list(actor: Actor) -> None:
     require_role(actor, "manager", "listing datasets")
 
 
-def can_read(actor: Actor, dataset: models.Dataset) -> None:
+def can_read(actor: Actor, dataset: models.Dataset | DatasetHead) -> None:
     _require_visible(actor, dataset.id)
 
 

@@ -55,9 +55,11 @@ class QueryResult:
     def positions(self) -> np.ndarray:
         return np.flatnonzero(self.mask)
 
-    @property
+    @cached_property
     def count(self) -> int:
-        return len(self.positions)
+        if "positions" in self.__dict__:
+            return len(self.positions)
+        return int(np.count_nonzero(self.mask))  # a seventh of flatnonzero's time
 
     @cached_property
     def item_positions(self) -> np.ndarray:
@@ -97,13 +99,35 @@ class QueryResult:
             next_cursor = f"o{offset + limit}" if more else None
         else:
             after = _decode(cursor, "r") if cursor else -1
-            start = int(np.searchsorted(self.positions, after, side="right")) + offset
-            chosen = self.positions[start : start + limit]
+            before = int(np.count_nonzero(self.mask[: max(after + 1, 0)]))
+            start = before + offset
+            chosen = self._matches_after(after, offset, limit)
             more = start + limit < self.count
             next_cursor = f"r{int(chosen[-1])}" if more and len(chosen) else None
         wanted = pl.all() if columns is None else pl.col(columns)
         rows = frame.select(wanted.gather(pl.Series(chosen, dtype=pl.Int64)))
         return Page(rows, chosen, next_cursor)
+
+    def _matches_after(self, after: int, skip: int, limit: int) -> np.ndarray:
+        """The matched positions after row `after`, skipping `skip`, at most `limit` — found by
+        scanning the mask in growing chunks from there, so a page does not list every match
+        of a million-row mask (0.56 ms) to show fifty of them."""
+        if "positions" in self.__dict__:
+            start = int(np.searchsorted(self.positions, after, side="right")) + skip
+            return self.positions[start : start + limit]
+        need, low, n = skip + limit, after + 1, len(self.mask)
+        chunk = max(4096, 64 * need)
+        found: list[np.ndarray] = []
+        got = 0
+        while low < n and got < need:
+            part = np.flatnonzero(self.mask[low : low + chunk]) + low
+            found.append(part)
+            got += len(part)
+            low += chunk
+            chunk *= 4
+        if not found:
+            return np.empty(0, dtype=np.intp)
+        return np.concatenate(found)[skip:need]
 
     def sorted_positions(self, order_by: str, k: int) -> np.ndarray:
         """The first `k` matched positions in `order_by` order, without sorting all matches."""
