@@ -3,8 +3,10 @@ uploads: the services behind the Nucleus API, on both dialects."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from assay.core import blobs
 from assay.core.auth import Actor
@@ -154,6 +156,48 @@ def test_upload_refuses_unknown_items_and_duplicate_ids_writing_nothing(db, data
             )
         assert raised.value.field == field
     assert state(db, dataset_id) == before
+
+
+def test_an_upload_waits_for_a_delete_of_its_items_and_leaves_no_orphan(db, dataset_id) -> None:
+    # Shapes have no foreign key to their item on PostgreSQL (migration 0027): an upload must
+    # resolve its items under the dataset's lock, or a delete committing between its lookup
+    # and its insert leaves shapes of an item that is gone.
+    outcome: dict[str, object] = {}
+    deleting = db.write()
+    session = deleting.__enter__()
+    try:
+        dataset = session.get(models.Dataset, dataset_id)
+        assert items.delete_items(session=session, dataset=dataset, reference_ids=["img-1"]) == 1
+
+        def upload() -> None:
+            try:
+                with db.write() as other:
+                    annotations.upload(
+                        session=other,
+                        dataset=other.get(models.Dataset, dataset_id),
+                        source_id="",
+                        placed=[annotations.Placed("img-1", None, box("a"))],
+                        update_existing=False,
+                    )
+                outcome["result"] = "written"
+            except Invalid as error:
+                outcome["result"] = error.field
+
+        thread = threading.Thread(target=upload)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # waiting for the delete's transaction
+    finally:
+        deleting.__exit__(None, None, None)
+    thread.join(30)
+    assert outcome["result"] == "annotations[0].reference_id"
+    with db.read() as session:
+        orphans = session.scalar(
+            select(func.count())
+            .select_from(models.Annotation)
+            .where(~models.Annotation.item_id.in_(select(models.Item.id)))
+        )
+    assert orphans == 0
 
 
 def test_delete_by_items_and_model_delete_keep_counts(db, dataset_id, actor) -> None:

@@ -21,6 +21,12 @@ EXPRESSION_INDEXES = frozenset(
     {"ix_tasks_queue", "ix_tasks_free", "ix_tasks_lease_user", "ix_tasks_lease_expiry"}
 )
 
+# Foreign keys SQLite keeps and the models do not declare: PostgreSQL dropped them for bulk
+# appends' sake, and dropping them on SQLite would mean rebuilding the tables (0027).
+SQLITE_ONLY_FOREIGN_KEYS = frozenset(
+    {"fk_dataset_items_dataset_id_datasets", "fk_dataset_annotations_item_id_dataset_items"}
+)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 

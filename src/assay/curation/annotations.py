@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from assay.core.db import utcnow
 from assay.core.errors import Invalid, NotFound
 from assay.curation import models, object_embeddings, wire
-from assay.curation.datasets import DATASETS, next_revision
+from assay.curation.datasets import DATASETS, lock_dataset, next_revision
 from assay.curation.items import ANNOTATIONS, ITEMS, _chunks, check_shape, existing_items
 from assay.curation.slice_objects import ObjectRef, shape_key
 
@@ -118,7 +118,10 @@ def upload(
     ignored; shapes without an id are always added. The stored shapes of those items that
     `replacing` picks go first (a whole set of shapes replaced by the new one). An item's
     shapes from one source are one row (`models.Annotation`): each affected row is read,
-    merged and written back."""
+    merged and written back. Items are resolved and their shapes read under the dataset's
+    lock: nothing deletes them or merges into them meanwhile (shapes have no foreign key on
+    PostgreSQL, migration 0027)."""
+    lock_dataset(session, dataset.id)
     item_ids = _resolve_items(session, dataset, placed, field)
     seen: dict[tuple[str, str], int] = {}
     for i, (one, item_id) in enumerate(zip(placed, item_ids, strict=True)):

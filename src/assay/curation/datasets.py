@@ -136,6 +136,16 @@ def remove_taxonomy(*, session: Session, dataset: models.Dataset, name: str) -> 
     return dataset
 
 
+def lock_dataset(session: Session, dataset_id: str) -> None:
+    """Hold the dataset's row for this transaction before reading what a write depends on
+    (which items exist, their stored shapes): another write to the dataset — a delete of those
+    items, another upload merging into the same shapes — waits until this one commits, and
+    `next_revision` then takes the revision under the same lock. PostgreSQL only: SQLite's
+    write transaction is exclusive already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(DATASETS.c.id).where(DATASETS.c.id == dataset_id).with_for_update())
+
+
 def next_revision(connection: Connection | Session, dataset_id: str) -> int:
     """Take the dataset's next revision for this transaction's writes.
 

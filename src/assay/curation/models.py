@@ -95,9 +95,9 @@ class Item(Base):
     )
 
     id: Mapped[str] = _id()
-    dataset_id: Mapped[str] = mapped_column(
-        ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
-    )
+    # No foreign key on PostgreSQL (its per-row check was most of a bulk append's database
+    # time): the code keeps the reference — migration 0027. SQLite keeps the constraint.
+    dataset_id: Mapped[str] = mapped_column(String(24), nullable=False)
     reference_id: Mapped[str] = mapped_column(String(512), nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     # `blob:<sha256>` for uploaded media, else an http(s) URL; NULL for inline text.
@@ -131,9 +131,8 @@ class Annotation(Base):
 
     __tablename__ = "dataset_annotations"
 
-    item_id: Mapped[str] = mapped_column(
-        ForeignKey("dataset_items.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key on PostgreSQL, as `Item.dataset_id` (migration 0027).
+    item_id: Mapped[str] = mapped_column(String(24), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(24), primary_key=True, default=GROUND_TRUTH)
     shapes: Mapped[list[dict[str, Any]]] = mapped_column(JSONWhole, nullable=False)
     count: Mapped[int] = mapped_column(Integer, nullable=False)

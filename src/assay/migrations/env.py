@@ -6,7 +6,7 @@ from alembic import context
 
 import assay.models_registry  # noqa: F401  (registers every table on the metadata)
 from assay.core.db import Base, Database
-from assay.core.migrate import EXPRESSION_INDEXES
+from assay.core.migrate import EXPRESSION_INDEXES, SQLITE_ONLY_FOREIGN_KEYS
 from assay.core.settings import get_settings
 
 config = context.config
@@ -21,7 +21,10 @@ with engine.connect() as connection:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_object=lambda obj, name, type_, *_: (
-            not (type_ == "index" and name in EXPRESSION_INDEXES)
+            not (
+                (type_ == "index" and name in EXPRESSION_INDEXES)
+                or (type_ == "foreign_key_constraint" and name in SQLITE_ONLY_FOREIGN_KEYS)
+            )
         ),
     )
     with context.begin_transaction():
