@@ -198,11 +198,11 @@ def test_regex_modes_and_captured_group():
         ("2 1/2 cups", 2.5),
         ("-2 1/2 degrees", -2.5),
         ("6.02e23 atoms", 6.02e23),
-        ("1.5 × 10^3 m", 1500.0),
+        ("1.5 \u00d7 10^3 m", 1500.0),
         ("1.5\\times10^{-3}", 0.0015),
         ("temperature \u22127 degrees", -7.0),
         (".5 of a cup", 0.5),
-        ("Step 1: 3 + 4 = 7. Step 2: 7 × 2 = 14. The answer is 14 apples", 14.0),
+        ("Step 1: 3 + 4 = 7. Step 2: 7 \u00d7 2 = 14. The answer is 14 apples", 14.0),
         ("First 10, then \\boxed{12}, then 99 was wrong", 12.0),
     ],
 )
@@ -251,7 +251,7 @@ def test_number_match_scorer():
         ("I choose B.", "B"),
         ("Let me think. A cat is not a dog. So (C).", "C"),
         ("\\boxed{\\text{(B)}}", "B"),
-        ("The answer would be E", None),  # outside the choices A–D
+        ("The answer would be E", None),  # outside the choices A to D
         ("It is a trick question", None),
     ],
 )
