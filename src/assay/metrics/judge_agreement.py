@@ -45,8 +45,8 @@ def _verdicts(values: Any, name: str) -> np.ndarray:
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional")
-    if array.dtype.kind == "b":
-        return array
+    if array.dtype.kind == "b" or not len(array):
+        return array.astype(bool)
     if array.dtype.kind in "iu" and np.isin(array, (0, 1)).all():
         return array.astype(bool)
     raise ValueError(f"{name} must be booleans (met) or 0 / 1")
