@@ -25,7 +25,7 @@ import numpy as np
 from assay.metrics.factorize import factorize
 
 # Draws (resamples x clusters) held in memory at once: bounds the temporary arrays.
-_CHUNK_CELLS = 1 << 22
+_CHUNK_CELLS = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +95,29 @@ def bootstrap_means(
 
     rng = np.random.default_rng(seed)
     means = np.empty((resamples, len(group_names)))
-    step = max(1, _CHUNK_CELLS // n_clusters)
+    # With the same number of samples in every cluster (one, or a fixed number of epochs) a
+    # resampled group's count is known: only the sums need gathering.
+    fixed_count = counts[0] if (counts == counts[0]).all() else None
+    step = max(1, min(resamples, _CHUNK_CELLS // n_clusters))
+    # Buffers reused across chunks: fresh arrays this size would cost page faults each time.
+    uniform = np.empty((step, n_clusters))
+    drawn = np.empty((step, n_clusters), np.intp)
+    gathered = np.empty((step, n_clusters))
     for first in range(0, resamples, step):
         rows = min(step, resamples - first)
+        u, d, g = uniform[:rows], drawn[:rows], gathered[:rows]
         # Column j draws a cluster uniformly from its own group's range.
-        drawn = column_start + (rng.random((rows, n_clusters)) * column_size).astype(np.intp)
-        group_sums = np.add.reduceat(sums[drawn], starts, axis=1)
-        group_counts = np.add.reduceat(counts[drawn], starts, axis=1)
+        rng.random(out=u)
+        np.multiply(u, column_size, out=u)
+        np.add(u, column_start, out=u)
+        d[...] = u  # truncation: the floor of a non-negative index
+        np.take(sums, d, out=g)
+        group_sums = np.add.reduceat(g, starts, axis=1)
+        if fixed_count is None:
+            np.take(counts, d, out=g)
+            group_counts = np.add.reduceat(g, starts, axis=1)
+        else:
+            group_counts = sizes * fixed_count
         means[first : first + rows] = group_sums / group_counts
 
     tail = (1 - confidence) / 2
