@@ -36,7 +36,8 @@ def extract_boxed(text: str) -> str | None:
     return found.strip() if found is not None else None
 
 
-_NUMBER = r"[-+\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+\u2212]?\.\d+"
+# Not inside a word or after a digit: "H2O" holds no number, "10-4" is 10 and 4, not -4.
+_NUMBER = r"(?<![\w.])(?:[-+\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+\u2212]?\.\d+)"
 _LATEX_FRACTION = re.compile(r"(-)?\\[dt]?frac\s*\{([^{}]+)\}\s*\{([^{}]+)\}")
 _SCIENTIFIC = re.compile(
     rf"({_NUMBER})\s*(?:[eE]([-+]?\d+)|(?:\\times|\u00d7|x|\*|\\cdot)\s*10\s*\^\s*\{{?([-+\u2212]?\d+)\}}?)"
@@ -158,39 +159,41 @@ def _format(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
-def _choice_patterns(letters: str) -> list[re.Pattern[str]]:
-    set_ = f"[{re.escape(letters)}]"
+def _choice_patterns(letters: str) -> list[tuple[re.Pattern[str], bool]]:
+    """(pattern, whether its first match wins) in order of trust; letters are upper case."""
+    upper = f"[{re.escape(letters.upper())}]"
+    lower = f"[{re.escape(letters.lower())}]"
+    stated = (
+        r"(?i:answer|option|choice|choose|select|pick)\w*\s*(?i:is|would be|:|=)?\s*"
+        r"(?i:option|choice)?\s*[\*\(\[\{]*\s*"
+    )
     return [
         # "Answer: (B)", "the correct answer is B", "final answer: **C**", "option D", "I choose A"
-        re.compile(
-            r"(?:answer|option|choice|choose|select|pick)\w*\s*(?:is|would be|:|=)?\s*"
-            rf"(?:option|choice)?\s*[\*\(\[\{{]*\s*({set_})(?![\w])",
-            re.IGNORECASE,
-        ),
+        (re.compile(rf"{stated}({upper})(?![\w])"), False),
+        # … and in lower case only before a closing mark: "answer is b." but not "answer is a
+        # bit long", where "a" is an article.
+        (re.compile(rf"{stated}({lower})(?=\s*(?:[\)\].:,*]|$))"), False),
         # the whole response is the letter, bare or dressed: "B", "(B)", "**B.**"
-        re.compile(rf"^\W*({set_})\W*$"),
-        # a line starting with it: "B) 42", "C. because…"
-        re.compile(rf"^\s*[\*\(\[]*({set_})[\)\].:]", re.MULTILINE),
+        (re.compile(rf"^\W*({upper})\W*$"), False),
+        # a line starting with it, the answer's first line: "B) 42", "C. because…"
+        (re.compile(rf"^\s*[\*\(\[]*({upper})[\)\].:]", re.MULTILINE), True),
         # the last parenthesised letter anywhere: "… so (C)"
-        re.compile(rf"\(({set_})\)"),
+        (re.compile(rf"\(({upper})\)"), False),
     ]
 
 
 def extract_choice(response: str, letters: str = "ABCDEFGHIJ") -> str | None:
-    """The multiple-choice letter a response picks (upper case), from the usual phrasings."""
+    """The multiple-choice letter a response picks (upper case), from the usual phrasings;
+    elsewhere the last statement wins ("A? No, the answer is C")."""
     boxed = extract_boxed(response)
     if boxed is not None:
         inner = re.sub(r"\\text\{([^{}]*)\}", r"\1", boxed).strip(" ()*.")
         if len(inner) == 1 and inner.upper() in letters.upper():
             return inner.upper()
-    for index, pattern in enumerate(_choice_patterns(letters.upper() + letters.lower())):
-        # Lower case only counts after an explicit phrasing ("answer is b"): elsewhere a lone
-        # "a" is an article.
-        found = [f for f in pattern.findall(response) if f.isupper() or index == 0]
+    for pattern, first_wins in _choice_patterns(letters):
+        found = pattern.findall(response)
         if found:
-            # A line that starts with a letter is the answer's first line; elsewhere the
-            # last statement wins ("A? No — the answer is C").
-            return (found[0] if index == 2 else found[-1]).upper()
+            return (found[0] if first_wins else found[-1]).upper()
     return None
 
 
