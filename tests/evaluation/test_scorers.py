@@ -121,6 +121,24 @@ def test_an_entry_point_scorer_is_found_by_name(tmp_path, monkeypatch, clean_reg
     sys.modules.pop("shouty_scorer", None)
 
 
+def test_a_corpus_plugin_scores_the_whole_run(clean_registry):
+    @scorer("distinct_ratio", kind="corpus")
+    def distinct_ratio(responses, targets, *, case: bool = True):
+        """Distinct responses / responses: how varied a run's answers are."""
+        seen = {r.lower() if case else r for r in responses}
+        return scorers.CorpusScore(len(seen) / len(responses), {"distinct": len(seen)})
+
+    bound = get_scorer("distinct_ratio").bind()
+    # "Yes", "yes", "no", "No": 2 distinct ignoring case of 4 → 0.5; 4 of 4 with case.
+    answers = ["Yes", "yes", "no", "No"]
+    assert bound.score_corpus(answers, [None] * 4).value == 0.5
+    assert get_scorer("distinct_ratio").bind({"case": False}).score_corpus(
+        answers, [None] * 4
+    ).metrics == {"distinct": 4}
+    with pytest.raises(Invalid, match="same length"):
+        bound.score_corpus(answers, [None])
+
+
 def test_register_scorer_requires_defaults_for_options(clean_registry):
     def bad(response, target, *, pattern):
         return Score(0.0)
@@ -311,6 +329,14 @@ def test_classification_corpus_scorer_matches_hand_and_sklearn():
     assert per_class == pytest.approx({"bird": 1.0, "cat": 2 / 3, "dog": 0.5})
 
 
+def test_classification_of_an_empty_run_has_no_value():
+    for average in ("accuracy", "macro"):
+        assert (
+            get_scorer("classification").bind({"average": average}).score_corpus([], []).value
+            is None
+        )
+
+
 def test_classification_rejects_bad_average_and_multi_label_targets():
     with pytest.raises(Invalid) as bad:
         get_scorer("classification").bind({"average": "samples"}).score_corpus(["a"], ["a"])
@@ -380,9 +406,10 @@ def test_json_schema_validity_with_the_first_errors_path():
     broken = run_named("json_schema", '{"name": "a",', SCHEMA)
     assert broken.value == 0.0 and broken.explanation.startswith("not JSON")
     assert run_named("json_schema", "[1, 2]", None).value == 1.0  # no schema: it parses
-    with pytest.raises(Invalid) as bad:
-        run_named("json_schema", "{}", None, schema={"type": "no-such-type"})
-    assert bad.value.field == "options.schema"
+    for response in ("{}", "not even JSON"):  # a bad schema is the caller's error either way
+        with pytest.raises(Invalid) as bad:
+            run_named("json_schema", response, None, schema={"type": "no-such-type"})
+        assert bad.value.field == "options.schema"
 
 
 def test_includes():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cache
 from typing import Any
 
 from assay.core.errors import Invalid
@@ -159,6 +160,7 @@ def _format(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
+@cache
 def _choice_patterns(letters: str) -> list[tuple[re.Pattern[str], bool]]:
     """(pattern, whether its first match wins) in order of trust; letters are upper case."""
     upper = f"[{re.escape(letters.upper())}]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from assay.core.errors import Invalid
@@ -23,31 +24,37 @@ def _path(parts: Any) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
+@lru_cache(maxsize=256)
+def _validator(canonical: str) -> Any:
+    """A checked validator per schema: a run scores thousands of responses against one."""
+    import jsonschema
+
+    schema = json.loads(canonical)
+    validator_class = jsonschema.validators.validator_for(schema)
+    try:
+        validator_class.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise Invalid(f"not a valid JSON schema: {exc.message}", field="options.schema") from exc
+    return validator_class(schema)
+
+
 @scorer("json_schema")
 def json_schema(response: str, target: Any, *, schema: dict[str, Any] | None = None) -> Score:
     """1 when the response's JSON is valid against `schema` (or the item's target, a schema);
     the explanation names the path of the first error. Without a schema: the JSON parses."""
-    import jsonschema
-
     schema = schema if schema is not None else target
     if schema is not None and not isinstance(schema, dict | bool):
         raise Invalid("a JSON schema is an object", field="options.schema")
+    validator = None if schema is None else _validator(json.dumps(schema, sort_keys=True))
     text = extract_json_text(response)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         return Score(0.0, None, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     answer = json.dumps(document, sort_keys=True)
-    if schema is None:
+    if validator is None:
         return Score(1.0, answer, "parses as JSON")
-    validator_class = jsonschema.validators.validator_for(schema)
-    try:
-        validator_class.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise Invalid(f"not a valid JSON schema: {exc.message}", field="options.schema") from exc
-    errors = sorted(
-        validator_class(schema).iter_errors(document), key=lambda e: list(map(str, e.path))
-    )
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path)))
     if errors:
         first = errors[0]
         return Score(
