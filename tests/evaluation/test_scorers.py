@@ -222,6 +222,8 @@ def test_regex_modes_and_captured_group():
         (".5 of a cup", 0.5),
         ("Step 1: 3 + 4 = 7. Step 2: 7 \u00d7 2 = 14. The answer is 14 apples", 14.0),
         ("First 10, then \\boxed{12}, then 99 was wrong", 12.0),
+        ("To answer this, add 3 and 4 to get 7.\nThen double it: 14", 14.0),
+        ("**Final Answer:** 3.5 hours, not 4", 3.5),
         ("the score was 10-4", 4.0),  # a hyphen after a digit is not a minus sign
         ("H2O weighs 18 g/mol", 18.0),  # a digit inside a word is not a number
         ("on 2024-01-05 it rose", 5.0),

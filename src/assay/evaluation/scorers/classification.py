@@ -37,6 +37,8 @@ def classification(
         truth.append(normalize(accepted[0], case=case))
     predicted = [normalize(r, case=case) for r in responses]
     classes = None
+    if labels is not None and not all(isinstance(label, str) for label in labels):
+        raise Invalid("labels must be a list of strings", field="options.labels")
     if labels is not None:
         classes = [normalize(label, case=case) for label in labels]
         outside = sorted({p for p in predicted if p not in classes})

@@ -46,8 +46,9 @@ _SCIENTIFIC = re.compile(
 _MIXED = re.compile(r"([-+\u2212]?\d+)\s+(\d+)\s*/\s*(\d+)(?![\d.])")
 _FRACTION = re.compile(rf"({_NUMBER})\s*/\s*({_NUMBER})")
 _PLAIN = re.compile(rf"({_NUMBER})\s*(%|\\%|percent\b)?")
+# "The answer is 14", "Final answer: 14", "answer = 14"; not "to answer this, …".
 _ANSWER_IS = re.compile(
-    r"(?:final answer|answer)\s*(?:is|=|:)?\s*(?:\*\*)?\s*:?\s*([^\n]*)", re.IGNORECASE
+    r"answer\s*(?:\*\*)?\s*(?:is|=|:|would be)\s*(?:\*\*)?\s*:?\s*([^\n]*)", re.IGNORECASE
 )
 
 
@@ -100,23 +101,28 @@ def _numbers(text: str) -> list[tuple[int, float, bool]]:
     return sorted(found)
 
 
-def parse_number(text: str) -> tuple[float, bool] | None:
-    """The last number in `text` and whether it was a percent; None when there is none."""
+def parse_number(text: str, *, first: bool = False) -> tuple[float, bool] | None:
+    """The last (or first) number in `text` and whether it was a percent; None without one."""
     found = _numbers(text)
-    return (found[-1][1], found[-1][2]) if found else None
+    if not found:
+        return None
+    _, value, percent = found[0] if first else found[-1]
+    return value, percent
 
 
 def extract_number(response: str) -> tuple[str, float, bool] | None:
     """(where it was read, value, percent) of a response's final numeric answer: the boxed
-    content, else what follows the last "answer is", else the last number of the response."""
+    content, else the first number after the last "answer is", else the response's last."""
+    candidates: list[tuple[str, bool]] = []
     boxed = extract_boxed(response)
-    candidates = [boxed] if boxed is not None else []
+    if boxed is not None:
+        candidates.append((boxed, False))
     stated = _ANSWER_IS.findall(response)
     if stated:
-        candidates.append(stated[-1])
-    candidates.append(response)
-    for text in candidates:
-        found = parse_number(text)
+        candidates.append((stated[-1], True))
+    candidates.append((response, False))
+    for text, first in candidates:
+        found = parse_number(text, first=first)
         if found is not None:
             return text.strip(), found[0], found[1]
     return None
