@@ -60,6 +60,10 @@ def test_unknown_scorer_and_bad_options_name_the_field():
     with pytest.raises(Invalid) as wrong:
         get_scorer("number_match").bind({"rel_tol": "tiny"})
     assert wrong.value.field == "options.rel_tol"
+    assert get_scorer("number_match").bind({"rel_tol": 0}).options["rel_tol"] == 0  # int for float
+    with pytest.raises(Invalid) as not_int:
+        get_scorer("regex").bind({"group": 1.5})
+    assert not_int.value.field == "options.group"
     with pytest.raises(Invalid, match="whole run"):
         get_scorer("classification").bind().score("cat", "cat")
 

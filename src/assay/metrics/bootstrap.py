@@ -109,8 +109,8 @@ def bootstrap_means(
         # Column j draws a cluster uniformly from its own group's range.
         rng.random(out=u)
         np.multiply(u, column_size, out=u)
-        np.add(u, column_start, out=u)
-        d[...] = u  # truncation: the floor of a non-negative index
+        d[...] = u  # truncation: the floor of a non-negative offset, below its group's size
+        np.add(d, column_start, out=d)  # in integers: no rounding up into the next group
         np.take(sums, d, out=g)
         group_sums = np.add.reduceat(g, starts, axis=1)
         if fixed_count is None:

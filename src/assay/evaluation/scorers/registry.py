@@ -84,7 +84,9 @@ class ScorerSpec:
 def _same_kind(value: Any, default: Any) -> bool:
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(value, bool) and isinstance(default, bool)
-    if isinstance(default, int | float):
+    if isinstance(default, int) and not isinstance(default, bool):
+        return isinstance(value, int)
+    if isinstance(default, float):
         return isinstance(value, int | float)
     if isinstance(default, list | tuple):
         return isinstance(value, list | tuple)
