@@ -13,6 +13,17 @@ Two kinds:
 Options are the function's keyword-only parameters, their defaults read from its signature;
 `get_scorer(name).bind(options)` checks them (an unknown option or a wrong type is `Invalid`
 naming the option) and returns a callable with the options applied.
+
+A plugin, in a module listed in ASSAY_PLUGINS or behind an entry point
+(`[project.entry-points."assay.scorers"] shouting = "my_pkg.scorers:shouting"`)::
+
+    from assay.evaluation.scorers import Score, scorer
+
+    @scorer("shouting")
+    def shouting(response, target, *, ratio: float = 0.5):
+        letters = [c for c in response if c.isalpha()]
+        upper = sum(c.isupper() for c in letters) / max(len(letters), 1)
+        return Score(float(upper >= ratio), f"{upper:.2f}", None)
 """
 
 from __future__ import annotations
