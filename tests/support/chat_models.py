@@ -34,7 +34,14 @@ class HttpChatModel:
         started = time.perf_counter()
         # A client per call: each test's coroutine runs on its own event loop.
         async with httpx.AsyncClient(timeout=10, verify=_SSL, trust_env=False) as client:
-            response = await client.post(f"{self.base_url}/chat/completions", json=payload)
+            for attempt in range(4):
+                try:
+                    response = await client.post(f"{self.base_url}/chat/completions", json=payload)
+                    break
+                except httpx.TransportError:
+                    # The stand-in's listen backlog is 5: a burst of connections can be reset.
+                    if attempt == 3:
+                        raise
         response.raise_for_status()
         body = response.json()
         return ChatResult(
