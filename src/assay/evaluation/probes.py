@@ -225,7 +225,9 @@ async def perturbation_curves(
                 if p_kind == kind and p_k == k and g.score is not None
             ]
             scores.append(_mean(picked))
-        slope = float(np.polyfit(np.arange(max_edits + 1), np.asarray(scores), 1)[0])
+        edits = np.arange(max_edits + 1) - max_edits / 2
+        values = np.asarray(scores)
+        slope = float(edits @ (values - values.mean()) / (edits @ edits))
         curves.append(PerturbationCurve(kind, tuple(scores), -slope))
     return curves
 
