@@ -77,6 +77,10 @@ def test_the_judge_version_follows_the_prompt_text_and_the_model() -> None:
     model = HttpChatModel("http://127.0.0.1:9/v1", "m1")
     assert Judge(model).version != Judge(HttpChatModel("http://127.0.0.1:9/v1", "m2")).version
     assert Judge(model, edited).version == f"{edited.version}/m1"
+    assert (
+        Judge(model, temperature=0.7, seed=3).version == f"{DEFAULT_PROMPT.version}/m1?t=0.7,seed=3"
+    )
+    assert Judge(model, temperature=None).version.endswith("/m1?t=default")
 
 
 @pytest.mark.parametrize(

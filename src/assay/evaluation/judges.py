@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Awaitable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 
 from assay.core.errors import Invalid
@@ -239,7 +239,22 @@ class Judge:
 
     @property
     def version(self) -> str:
-        return f"{self.prompt.version}/{self.model.name}"
+        """Prompt version / model, plus the sampling settings when they are not the defaults
+        (a judge at temperature 1 is not the judge at 0: their verdicts must not share a
+        cache entry)."""
+        settings = [
+            f"{name}={value:g}"
+            for name, value, default in (
+                ("t", self.temperature, 0.0),
+                ("max_tokens", self.max_tokens, None),
+                ("seed", self.seed, None),
+            )
+            if value != default and value is not None
+        ]
+        if self.temperature is None:
+            settings.insert(0, "t=default")
+        suffix = f"?{','.join(settings)}" if settings else ""
+        return f"{self.prompt.version}/{self.model.name}{suffix}"
 
     def criterion_request(
         self, conversation: Conversation, response: str, criterion: Criterion, *, sample: int = 0
@@ -280,15 +295,9 @@ class Judge:
         error = ""
         for attempt in range(2):
             if attempt:
-                request = ChatRequest(
-                    **{
-                        **request.__dict__,
-                        "messages": (
-                            *request.messages,
-                            {"role": "user", "content": RETRY_REMINDER},
-                        ),
-                    }
-                )
+                # A changed request, so a provider's response cache does not replay the answer.
+                reminder = {"role": "user", "content": RETRY_REMINDER}
+                request = replace(request, messages=(*request.messages, reminder))
             calls += 1
             try:
                 result = await self.model.complete(request)
