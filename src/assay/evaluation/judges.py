@@ -11,10 +11,11 @@ the prompt's version (a hash of its text) and the model.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -54,7 +55,7 @@ class JudgePrompt:
     criterion: str  # explicit mode: {conversation}, {response}, {criterion}
     rubric: str  # implicit mode: {conversation}, {response}, {rubric}
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
         text = "\x1f".join((self.system, self.criterion, self.rubric))
         return f"{self.name}@{hashlib.sha256(text.encode()).hexdigest()[:12]}"
@@ -288,7 +289,9 @@ class Judge:
             sample=sample,
         )
 
-    async def _ask(self, request: ChatRequest, parse: Any) -> tuple[Parsed | None, int, int, str]:
+    async def _ask(
+        self, request: ChatRequest, parse: Callable[[str], Parsed]
+    ) -> tuple[Parsed | None, int, int, str]:
         """Ask, and once more with a reminder if the answer is unreadable. Returns the parsed
         answer (None on failure), calls made, parse failures and the last error."""
         calls = failures = 0
