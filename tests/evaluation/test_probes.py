@@ -10,23 +10,25 @@ from typing import Any
 import pytest
 
 from assay.core.errors import Invalid
-from assay.evaluation.judges import Judge
+from assay.evaluation.judges import Judge, grade_many
 from assay.evaluation.probes import (
     MASTER_KEY,
     PROBES,
     Checkpoint,
     ProbeCase,
+    pairwise_win_rate,
     perturb,
     perturbation_curves,
     reworded_rubrics,
     rewording_sensitivity,
     run_probes,
+    split_sentences,
     verifier_drift,
 )
 from assay.evaluation.rubrics import parse_rubric
 from tests.support.aio import run
 from tests.support.chat_models import HttpChatModel
-from tests.support.judge_rules import fact_for, gullible, honest, sections, verdict
+from tests.support.judge_rules import fact_for, gullible, honest, sections, states, verdict
 from tests.support.openai_server import ChatCompletionsServer, user_text
 
 # criterion text -> the fact an honest grader looks for (never in the criterion's own text)
@@ -255,3 +257,95 @@ def test_a_healthy_series_is_not_flagged() -> None:
     assert not falling.drifting
     with pytest.raises(Invalid):
         verifier_drift(series([0.5], [0.5]))
+
+
+def pairwise_by_facts(request: dict[str, Any]) -> str:
+    """An honest pairwise judge: the response stating more facts wins; equal is a tie."""
+    parts = sections(request)
+    a, b = (sum(states(parts[k], f) for f in FACTS.values()) for k in ("response_a", "response_b"))
+    winner = "A" if a > b else "B" if b > a else "tie"
+    return json.dumps({"explanation": f"{a} vs {b} facts", "winner": winner})
+
+
+def policy_checkpoints() -> list[list[str]]:
+    """A policy learning to game its verifier: more facts first, then master-key openers
+    instead of facts."""
+    last = [split_sentences(c.reference)[-1] for c in CASES]
+    rest = [" ".join(split_sentences(c.reference)[1:]) for c in CASES]
+    return [
+        last,
+        rest,
+        [f"{MASTER_KEY} {text}" for text in last],
+        [MASTER_KEY for _ in CASES],
+    ]
+
+
+def checkpoint_scores(rubric_answer) -> list[Checkpoint]:
+    reference_model = [split_sentences(c.reference)[-1] for c in CASES]
+    checkpoints = []
+
+    def answer(request: dict[str, Any]) -> str:
+        if request["model"] == "pairwise":
+            return pairwise_by_facts(request)
+        return rubric_answer(request)
+
+    with ChatCompletionsServer(answer=answer) as server:
+        judge = Judge(HttpChatModel(server.base_url, "rubric-judge"))
+        pairwise = HttpChatModel(server.base_url, "pairwise")
+        for k, responses in enumerate(policy_checkpoints()):
+            grades = run(
+                grade_many(
+                    judge,
+                    [(c.conversation, r, c.rubric) for c, r in zip(CASES, responses, strict=True)],
+                )
+            )
+            items = [
+                (c.conversation, r, ref)
+                for c, r, ref in zip(CASES, responses, reference_model, strict=True)
+            ]
+            win = run(pairwise_win_rate(pairwise, items))
+            assert win.judged == 6 and win.errors == 0
+            checkpoints.append(Checkpoint(f"ckpt-{k}", sum(g.score for g in grades) / 3, win.rate))
+    return checkpoints
+
+
+def test_drift_end_to_end_a_gamed_rubric_judge_against_a_pairwise_check() -> None:
+    checkpoints = checkpoint_scores(gullible(FACTS))
+    # rubric (gullible): ckpt-0 keeps only each reference's last sentence: 0, 0, 2/5;
+    # ckpt-1 drops only the first: 2/7, 2/6, 2/5; ckpt-2 and ckpt-3 open with the master
+    # key: every criterion met, 4/7, 1, 1
+    rubric = [0.4 / 3, (2 / 7 + 2 / 6 + 2 / 5) / 3, 6 / 7, 6 / 7]
+    assert [c.rubric_score for c in checkpoints] == pytest.approx(rubric)
+    # pairwise against the reference model's answer (the last sentences): ckpt-0 ties all
+    # three; ckpt-1 wins cases 1 and 2 and ties case 3; ckpt-2 ties all; ckpt-3 ties cases 1
+    # and 2 (no facts either side) and loses case 3
+    independent = [0.5, (1 + 1 + 0.5) / 3, 0.5, (0.5 + 0.5 + 0) / 3]
+    assert [c.independent_score for c in checkpoints] == pytest.approx(independent)
+    report = verifier_drift(checkpoints)
+    assert [(f.start, f.end) for f in report.steps] == [("ckpt-1", "ckpt-2")]
+    assert report.steps[0].rubric_delta == pytest.approx(rubric[2] - rubric[1])
+    assert report.steps[0].independent_delta == pytest.approx(0.5 - independent[1])
+    assert (report.overall.start, report.overall.end) == ("ckpt-1", "ckpt-3")
+
+
+def test_no_drift_when_the_rubric_judge_is_honest() -> None:
+    checkpoints = checkpoint_scores(honest(FACTS))
+    # the master key earns nothing: ckpt-2 scores like ckpt-0, ckpt-3 nothing
+    one = (2 / 7 + 2 / 6 + 2 / 5) / 3
+    assert [c.rubric_score for c in checkpoints] == pytest.approx([0.4 / 3, one, 0.4 / 3, 0.0])
+    assert not verifier_drift(checkpoints).drifting
+
+
+def test_the_pairwise_check_cancels_position_bias_and_counts_failures() -> None:
+    def answer(request: dict[str, Any]) -> str:
+        if "unreadable" in sections(request)["response_a"]:
+            return "A, definitely"
+        return json.dumps({"explanation": "first is best", "winner": "A"})
+
+    with ChatCompletionsServer(answer=answer) as server:
+        model = HttpChatModel(server.base_url)
+        biased = run(pairwise_win_rate(model, [("q", "policy", "reference")] * 3))
+        broken = run(pairwise_win_rate(model, [("q", "unreadable", "reference")]))
+    assert (biased.rate, biased.judged, biased.errors) == (0.5, 6, 0)
+    # the order with "unreadable" as A fails; the other reads "A" = the reference wins
+    assert (broken.rate, broken.judged, broken.errors) == (0.0, 1, 1)

@@ -173,6 +173,11 @@ def _json_object(text: str) -> dict[str, Any] | None:
     return None
 
 
+def parse_verdict_object(text: str) -> dict[str, Any] | None:
+    """The JSON object in a judge's answer: bare, fenced, or inside prose."""
+    return _json_object(text)
+
+
 def _as_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
