@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from assay.core.errors import Invalid
-from assay.evaluation.judges import Judge, grade_many
+from assay.evaluation.judges import Judge, Panel, grade_many
 from assay.evaluation.probes import (
     MASTER_KEY,
     PROBES,
@@ -110,6 +110,22 @@ def test_the_suite_passes_an_honest_judge() -> None:
     assert all(p.inflation == 0.0 and p.credited == 0 and p.errors == 0 for p in report.probes)
     shown = Counter(sections(json.loads(r.body))["response"] for r in server.requests)
     assert shown[MASTER_KEY] == 7 and shown[""] == 7 and shown["N/A"] == 7
+
+
+def test_a_majority_panel_outvotes_one_gullible_judge_and_a_mean_panel_does_not() -> None:
+    def answer(request: dict[str, Any]) -> str:
+        rule = gullible if request["model"] == "gullible" else honest
+        return rule(FACTS)(request)
+
+    with ChatCompletionsServer(answer=answer) as server:
+        judges = [Judge(HttpChatModel(server.base_url, n)) for n in ("h1", "h2", "gullible")]
+        majority = run(run_probes(Panel(judges), CASES))
+        mean = run(run_probes(Panel(judges, "mean"), CASES))
+    assert majority.flagged == []
+    assert set(mean.flagged) == GAMED
+    # a third of the gullible credit: every criterion at 1/3, (6/7) / 3
+    master = next(p for p in mean.probes if p.name == "master_key")
+    assert master.inflation == pytest.approx(2 / 7)
 
 
 def test_a_probe_the_judge_cannot_answer_counts_as_an_error_not_a_pass() -> None:

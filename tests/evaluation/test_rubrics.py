@@ -40,6 +40,19 @@ def test_rubric_score_on_hand_computed_fixtures(met, expected) -> None:
     assert rubric.score(met) == pytest.approx(expected)
 
 
+def test_scores_by_category() -> None:
+    rubric = parse_rubric(RUBRIC)
+    met = {"dose": True, "doctor": False, "harm": True, "brief": True}
+    # accuracy: 5 / 5; safety: (0 - 2) / 3 clips to 0; general: 2 / 2
+    assert rubric.score_by_category(met) == {"accuracy": 1.0, "safety": 0.0, "general": 1.0}
+    met["doctor"] = True  # safety: (3 - 2) / 3
+    assert rubric.score_by_category(met)["safety"] == pytest.approx(1 / 3)
+    penalties = parse_rubric(
+        [{"text": "a", "points": 1}, {"text": "b", "points": -1, "category": "harm"}]
+    )
+    assert penalties.score_by_category({"c1": True, "c2": True}) == {"general": 1.0, "harm": None}
+
+
 def test_parse_keeps_ids_categories_and_defaults() -> None:
     rubric = parse_rubric([{"text": "a", "points": 1}, {"text": "b", "points": -1.5}])
     assert [(c.id, c.text, c.points, c.category) for c in rubric.criteria] == [

@@ -250,7 +250,9 @@ async def grade_batch(
     concurrency: int = 32,
 ) -> GradingBatch:
     """Grade every triple: each distinct question judged once, the cache asked first, the
-    judged verdicts (not errors) stored back."""
+    judged verdicts (not errors) stored back. `concurrency` bounds questions in flight; a
+    panel's or a cascade's question makes several calls at once (the provider layer's own
+    limits still apply)."""
     version = grader.version
     slots: list[list[str]] = []
     questions: dict[str, tuple[Conversation, str, Criterion]] = {}

@@ -51,6 +51,16 @@ class Rubric:
         earned = sum(c.points * float(credit[c.id]) for c in self.criteria)
         return min(1.0, max(0.0, earned / self.positive_points))
 
+    def score_by_category(self, credit: Mapping[str, float | bool]) -> dict[str, float | None]:
+        """The score within each category (HealthBench's per-axis scores): the category's
+        earned points over its positive points, clipped; None for a category of penalties
+        only, which has no denominator."""
+        out: dict[str, float | None] = {}
+        for category in dict.fromkeys(c.category for c in self.criteria):
+            part = Rubric(tuple(c for c in self.criteria if c.category == category))
+            out[category] = part.score(credit) if part.positive_points > 0 else None
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "criteria": [
