@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assay.core.errors import Invalid
-from assay.evaluation.rubrics import ScoreInterval, bootstrap_by_tag, bootstrap_ci, parse_rubric
+from assay.evaluation.rubrics import bootstrap_by_tag, parse_rubric
 
 RUBRIC = {
     "criteria": [
@@ -105,39 +105,18 @@ def test_invalid_rubrics_name_the_field(criteria, field) -> None:
     assert error.value.field == field
 
 
-def test_bootstrap_on_hand_computable_fixtures() -> None:
-    # every resample of identical scores has the same mean
-    same = bootstrap_ci([0.4] * 7)
-    assert (same.mean, same.low, same.high) == pytest.approx((0.4, 0.4, 0.4)) and same.n == 7
-    # two items {0, 1}: a resample's mean is 0, 0.5 or 1 with probability 1/4, 1/2, 1/4, so
-    # the 2.5th and 97.5th percentiles are 0 and 1, and the 30th and 70th are both 0.5
-    wide = bootstrap_ci([0.0, 1.0], resamples=4000, seed=3)
-    assert (wide.mean, wide.low, wide.high) == (0.5, 0.0, 1.0)
-    narrow = bootstrap_ci([0.0, 1.0], confidence=0.4, resamples=4000, seed=3)
-    assert (narrow.low, narrow.high) == (0.5, 0.5)
-
-
-def test_bootstrap_matches_the_normal_approximation_on_a_large_sample() -> None:
-    # 300 of 1000 items scored 1: the mean is 0.3 and the 95% half-width about
-    # 1.96 * sqrt(0.3 * 0.7 / 1000) = 0.0284
-    scores = [1.0] * 300 + [0.0] * 700
-    interval = bootstrap_ci(scores, resamples=4000, seed=1)
-    assert interval.mean == pytest.approx(0.3)
-    assert interval.high - interval.mean == pytest.approx(0.0284, rel=0.12)
-    assert interval.mean - interval.low == pytest.approx(0.0284, rel=0.12)
-    assert bootstrap_ci(scores, resamples=4000, seed=1) == interval  # seeded
-
-
 def test_bootstrap_by_tag_counts_an_item_under_each_of_its_tags() -> None:
     scores = [1.0, 1.0, 0.0, 0.5]
     tags = [["math", "en"], ["math"], ["en", "en"], ["fr"]]
     by_tag = bootstrap_by_tag(scores, tags, resamples=500)
     assert list(by_tag) == ["en", "fr", "math"]
-    assert (by_tag["math"].mean, by_tag["math"].n) == (1.0, 2)
-    assert (by_tag["en"].mean, by_tag["en"].n) == (0.5, 2)
-    assert by_tag["fr"] == ScoreInterval(0.5, 0.5, 0.5, 1)
+    assert (by_tag["math"].estimate, by_tag["math"].samples) == (1.0, 2)
+    # "en": items 0 and 2 (item 2's repeated tag counts once): mean 0.5, resampled means
+    # 0, 0.5 or 1, so the interval spans them
+    assert (by_tag["en"].estimate, by_tag["en"].samples) == (0.5, 2)
+    assert (by_tag["en"].low, by_tag["en"].high) == (0.0, 1.0)
+    fr = by_tag["fr"]
+    assert (fr.estimate, fr.low, fr.high, fr.samples) == (0.5, 0.5, 0.5, 1)
     with pytest.raises(Invalid) as error:
         bootstrap_by_tag(scores, tags[:3])
     assert error.value.field == "tags"
-    with pytest.raises(Invalid):
-        bootstrap_ci([])

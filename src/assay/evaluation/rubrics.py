@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from assay.core.errors import Invalid
+from assay.metrics.bootstrap import Interval, bootstrap_means
 
 DEFAULT_CATEGORY = "general"
 
@@ -115,43 +116,6 @@ def parse_rubric(data: Mapping[str, Any] | Sequence[Any]) -> Rubric:
     return rubric
 
 
-@dataclass(frozen=True, slots=True)
-class ScoreInterval:
-    mean: float
-    low: float
-    high: float
-    n: int
-
-
-def bootstrap_ci(
-    scores: Sequence[float] | np.ndarray,
-    *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> ScoreInterval:
-    """The mean score and its percentile-bootstrap interval: resample the items with
-    replacement `resamples` times; the interval holds the central `confidence` share of the
-    resampled means. Seeded, so a leaderboard snapshot is reproducible."""
-    values = np.asarray(scores, dtype=float)
-    if values.ndim != 1 or not len(values):
-        raise Invalid("bootstrap needs a non-empty list of scores", field="scores")
-    if not 0 < confidence < 1:
-        raise Invalid("confidence lies strictly between 0 and 1", field="confidence")
-    if resamples < 1:
-        raise Invalid("resamples is at least 1", field="resamples")
-    rng = np.random.default_rng(seed)
-    n = len(values)
-    means = np.empty(resamples)
-    chunk = max(1, 4_000_000 // n)  # bound the index matrix to ~32 MB
-    for start in range(0, resamples, chunk):
-        rows = min(chunk, resamples - start)
-        means[start : start + rows] = values[rng.integers(0, n, size=(rows, n))].mean(axis=1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return ScoreInterval(float(values.mean()), float(low), float(high), n)
-
-
 def bootstrap_by_tag(
     scores: Sequence[float],
     tags: Sequence[Sequence[str]],
@@ -159,16 +123,21 @@ def bootstrap_by_tag(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
-) -> dict[str, ScoreInterval]:
-    """`bootstrap_ci` over the items carrying each tag (an item counts under each of its tags)."""
+) -> dict[str, Interval]:
+    """The mean score of the items carrying each tag with its bootstrap interval (an item
+    counts under each of its tags; `metrics.bootstrap`, all tags in one pass)."""
     if len(scores) != len(tags):
         raise Invalid("one list of tags per score", field="tags")
-    values = np.asarray(scores, dtype=float)
-    members: dict[str, list[int]] = {}
-    for i, item_tags in enumerate(tags):
-        for tag in dict.fromkeys(item_tags):
-            members.setdefault(tag, []).append(i)
-    return {
-        tag: bootstrap_ci(values[idx], confidence=confidence, resamples=resamples, seed=seed)
-        for tag, idx in sorted(members.items())
-    }
+    rows = [(tag, i) for i, item_tags in enumerate(tags) for tag in dict.fromkeys(item_tags)]
+    if not rows:
+        return {}
+    values = np.asarray(scores, dtype=float)[[i for _, i in rows]]
+    found = bootstrap_means(
+        values,
+        groups=[tag for tag, _ in rows],
+        clusters=[f"{tag}\x00{i}" for tag, i in rows],
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+    )
+    return dict(sorted(found.items()))
