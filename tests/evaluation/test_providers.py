@@ -378,3 +378,19 @@ def test_a_check_reports_latency_or_the_providers_error(server, db, admin, setti
         == 503
     )
     assert server.calls == 3  # no retries in a check
+
+
+def test_many_calls_in_flight_against_the_fast_stand_in_are_each_answered_once():
+    from tests.support.fast_openai_server import FastChatServer
+
+    with FastChatServer(answer="not met") as fast:
+        prices = {"judge": {"input": 1.0, "output": 3.0}}
+        model = OpenAIChatModel(
+            ProviderConfig(name="fast", base_url=fast.base_url, max_concurrency=32, prices=prices),
+            "judge",
+        )
+        results = run(complete_and_close(model, *(ask(f"criterion {k} met?") for k in range(300))))
+        assert fast.calls() == 300
+    assert {r.text for r in results} == {"not met"}
+    assert {(r.prompt_tokens, r.completion_tokens) for r in results} == {(3, 2)}
+    assert sum(r.cost_usd for r in results) == pytest.approx(300 * (3 * 1.0 + 2 * 3.0) / 1e6)
