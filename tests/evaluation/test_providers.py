@@ -394,3 +394,32 @@ def test_many_calls_in_flight_against_the_fast_stand_in_are_each_answered_once()
     assert {r.text for r in results} == {"not met"}
     assert {(r.prompt_tokens, r.completion_tokens) for r in results} == {(3, 2)}
     assert sum(r.cost_usd for r in results) == pytest.approx(300 * (3 * 1.0 + 2 * 3.0) / 1e6)
+
+
+def test_identical_calls_in_flight_make_one_call_and_a_failed_one_is_asked_again(db):
+    def slow(request: dict[str, Any]) -> str:
+        time.sleep(0.1)
+        return "same"
+
+    with ChatCompletionsServer(slow) as server:
+
+        async def go() -> tuple[list[ChatResult], int]:
+            inner = OpenAIChatModel(config(server, max_retries=0), "tiny")
+            cached = CachedChatModel(inner, db)
+            try:
+                results = await asyncio.gather(*(cached.complete(ask("twin")) for _ in range(5)))
+                server.fail(400)  # the first of these fails; its twin asks again and gets it
+                failed, answered = await asyncio.gather(
+                    cached.complete(ask("other")), cached.complete(ask("other")),
+                    return_exceptions=True,
+                )  # fmt: skip
+            finally:
+                await inner.aclose()
+            assert isinstance(failed, ProviderError) and answered.text == "same"
+            return list(results), cached.calls
+
+        results, calls = run(go())
+        assert server.calls == 3 and calls == 3
+    assert [r.text for r in results] == ["same"] * 5
+    assert sum(not r.cached for r in results) == 1  # the one that called; the rest waited
+    assert {r.cost_usd for r in results if r.cached} == {0.0}

@@ -184,7 +184,7 @@ class OpenAIChatModel:
     async def _posted(self, body: dict[str, Any]) -> tuple[str, int, int, str | None]:
         """The client's own request path (auth, retries with backoff, errors) without its
         parameter transform and response model: the body is plain JSON already, and those two
-        were half of the client's CPU per call (bench/evaluation_provider.py)."""
+        were ~40 % of the client's CPU per call (bench/evaluation_provider.py)."""
         import httpx2
 
         response = await self._client.post("/chat/completions", body=body, cast_to=httpx2.Response)
@@ -325,8 +325,10 @@ register_kind("litellm", LiteLLMChatModel)
 
 class CachedChatModel:
     """`inner` behind the response cache. `prefetch` loads the answers a run will need in
-    bulk; a call it did not prefetch looks in the cache once; a new answer is stored (now,
-    or at `flush` when `write_through` is off, so a fast run writes in batches)."""
+    bulk (what it did not find is not looked up again); a call it did not prefetch looks in
+    the cache once; identical calls in flight together make one call; a new answer is stored
+    (now, or at `flush` when `write_through` is off, so a fast run writes in batches). A
+    cached answer costs nothing and took no time: its cost and latency are zero."""
 
     def __init__(self, inner: ChatModel, db: Any, *, write_through: bool = True) -> None:
         from assay.evaluation import chat_cache
@@ -335,6 +337,8 @@ class CachedChatModel:
         self.inner, self.db, self.name = inner, db, inner.name
         self.write_through = write_through
         self._known: dict[str, ChatResult] = {}
+        self._absent: set[str] = set()
+        self._in_flight: dict[str, asyncio.Event] = {}
         self._pending: list[tuple[str, str, ChatResult]] = []
         self.calls = 0
 
@@ -344,6 +348,7 @@ class CachedChatModel:
         with self.db.read() as session:
             found = self._cache.get_many(session=session, keys=keys)
         self._known.update(found)
+        self._absent.update(key for key in keys if key not in found)
         return len(found)
 
     def _lookup(self, key: str) -> ChatResult | None:
@@ -352,15 +357,26 @@ class CachedChatModel:
 
     async def complete(self, request: ChatRequest) -> ChatResult:
         key = request.cache_key(self.name)
+        while (event := self._in_flight.get(key)) is not None:
+            await event.wait()  # the same request is being asked: wait for its answer
         found = self._known.get(key)
-        if found is None:
+        if found is None and key not in self._absent:
             found = await asyncio.to_thread(self._lookup, key)
         if found is not None:
             return found
-        self.calls += 1
-        result = await self.inner.complete(request)
+        if key in self._in_flight:  # asked while this one looked in the cache
+            return await self.complete(request)
+        event = self._in_flight[key] = asyncio.Event()
+        try:
+            self.calls += 1
+            result = await self.inner.complete(request)
+            self._known[key] = replace(
+                result, cached=True, latency_s=0.0, first_token_s=None, cost_usd=0.0, extra={}
+            )
+        finally:
+            del self._in_flight[key]
+            event.set()  # a failed call leaves no answer: the next waiter asks itself
         entry = (key, self.name, result)
-        self._known[key] = replace(result, cached=True, latency_s=0.0, first_token_s=None)
         if self.write_through:
             await asyncio.to_thread(self._put, [entry])
         else:
