@@ -55,3 +55,15 @@ def test_refusals(cli, monkeypatch):
     assert internal.exit_code == 1 and "not an allowed destination" in internal.output
     empty = cli("eval", "providers", "list")
     assert empty.exit_code == 0 and "no providers yet" in empty.stdout
+
+
+def test_the_key_from_a_hidden_prompt(cli):
+    added = cli(
+        "eval", "providers", "add", "hosted", "--base-url", "https://api.example.com/v1",
+        "--ask-key", "--price", "m=1,2",
+        input=f"{KEY}\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "API key" in added.output and KEY not in added.output
+    [provider] = json.loads(cli("eval", "providers", "list", "--json").stdout)
+    assert provider["has_api_key"] is True and provider["base_url"] == "https://api.example.com/v1"
