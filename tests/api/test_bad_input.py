@@ -92,6 +92,13 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         )
     )
     labeler = accounts.make("labeler")
+    provider = ok(
+        client.post(
+            f"{API}/providers",
+            json={"name": "p", "base_url": "http://models.example.test/v1"},
+            headers=headers,
+        )
+    )
     group = ok(
         client.post(f"{API}/projects/{project['id']}/groups", json={"name": "g1"}, headers=headers)
     )
@@ -115,6 +122,7 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "slice_id": "missing",
         "model_id": "missing",
         "evaluation_id": "missing",
+        "provider_id": provider["id"],
     }
 
 

@@ -149,6 +149,7 @@ def _api_modules() -> list:
         ml_models,
         object_embeddings,
         projects,
+        providers,
         queue,
         scenarios,
         slices,
@@ -177,4 +178,5 @@ def _api_modules() -> list:
     modules.append(ml_models)
     modules.append(evaluations)
     modules.append(scenarios)
+    modules.append(providers)
     return modules

@@ -16,6 +16,7 @@ from assay.sdk.keys import Keys
 from assay.sdk.ml_models import Models
 from assay.sdk.models import Me
 from assay.sdk.projects import Projects
+from assay.sdk.providers import Providers
 from assay.sdk.quality import Quality
 from assay.sdk.queue import Queue
 from assay.sdk.scenarios import Scenarios
@@ -62,6 +63,7 @@ class Client:
         self.jobs = Jobs(self._http)
         self.blobs = Blobs(self._http)
         self.webhooks = Webhooks(self._http)
+        self.providers = Providers(self._http)
         self.projects = Projects(self._http)
         self.batches = Batches(self._http)
         self.tasks = Tasks(self._http)

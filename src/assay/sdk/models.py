@@ -563,3 +563,15 @@ class ScenarioRun(scenario.ScenarioRun):
 
 class ScenarioMetricFunction(scenario.ScenarioMetricFunction):
     model_config = _LENIENT
+
+
+# --- evaluation: model providers ----------------------------------------------------------
+from assay.evaluation import provider_schemas as _providers  # noqa: E402
+
+
+class Provider(_providers.Provider):
+    model_config = _LENIENT
+
+
+class ProviderCheckResult(_providers.ProviderCheckResult):
+    model_config = _LENIENT
