@@ -1,0 +1,1 @@
+"""Who may do what in the evaluate pillar: a module per noun."""
