@@ -472,6 +472,32 @@ def export_row(eval_set: models.EvalSet, item: models.EvalSetItem) -> dict[str, 
     return row
 
 
+def start_export(
+    *, session: Session, eval_set: models.EvalSet, actor: Actor, number: int | None, route: str
+) -> models.EvalSetVersion:
+    """The version to export, its read logged (the whole version: a count, not the ids).
+    The caller has checked that the set is not sealed (`policies.eval_sets.can_export`)."""
+    version = get_version(session=session, eval_set=eval_set, number=number)
+    record_read(
+        session=session,
+        eval_set=eval_set,
+        actor=actor,
+        version=version.number,
+        route=route,
+        item_count=version.item_count,
+    )
+    return version
+
+
+def export_lines(
+    *, session: Session, eval_set: models.EvalSet, version: models.EvalSetVersion
+) -> Iterator[str]:
+    """The version as JSONL: the header, then an item per line, each with the canary."""
+    yield json.dumps(export_header(eval_set, version), ensure_ascii=False) + "\n"
+    for item in iter_version_items(session=session, eval_set=eval_set, version=version):
+        yield json.dumps(export_row(eval_set, item), ensure_ascii=False) + "\n"
+
+
 def find_canaries(*, session: Session, actor: Actor, text: str) -> list[models.EvalSet]:
     """The sets whose canary the text contains: among every set for admins, among their own
     sets for others."""
