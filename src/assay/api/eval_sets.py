@@ -38,21 +38,7 @@ class Loaded:
 
 
 def set_view(session: Session, eval_set: models.EvalSet, *, owner: bool) -> schemas.EvalSet:
-    view = schemas.EvalSet.model_validate(eval_set)
-    extra: dict = {"canary": None, "owners": None}
-    if eval_set.version:
-        version = eval_sets.get_version(session=session, eval_set=eval_set)
-        extra |= {
-            "item_count": version.item_count,
-            "teaser_count": version.teaser_count,
-            "content_hash": version.content_hash,
-        }
-    if owner:
-        extra |= {
-            "canary": eval_set.canary,
-            "owners": eval_sets.owners_of(session=session, eval_set=eval_set),
-        }
-    return view.model_copy(update=extra)
+    return eval_sets.describe_eval_set(session=session, eval_set=eval_set, owner=owner)
 
 
 def item_view(eval_set: models.EvalSet, item: models.EvalSetItem) -> schemas.EvalItem:

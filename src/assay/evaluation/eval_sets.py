@@ -29,6 +29,7 @@ from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.ids import new_id
 from assay.core.pagination import PageResult, paginate
+from assay.evaluation import eval_set_schemas as schemas
 from assay.evaluation import models
 from assay.evaluation.eval_set_schemas import EvalItemIn, EvalSetCreate
 
@@ -98,6 +99,27 @@ def add_owner(*, session: Session, eval_set: models.EvalSet, user_id: str) -> li
         session.add(models.EvalSetOwner(set_id=eval_set.id, user_id=user_id))
         session.flush()
     return owners_of(session=session, eval_set=eval_set)
+
+
+def describe_eval_set(
+    *, session: Session, eval_set: models.EvalSet, owner: bool
+) -> schemas.EvalSet:
+    """The set with its newest version's counts and hash; the canary and the owners only
+    for an owner."""
+    extra: dict[str, Any] = {"canary": None, "owners": None}
+    if eval_set.version:
+        version = get_version(session=session, eval_set=eval_set)
+        extra |= {
+            "item_count": version.item_count,
+            "teaser_count": version.teaser_count,
+            "content_hash": version.content_hash,
+        }
+    if owner:
+        extra |= {
+            "canary": eval_set.canary,
+            "owners": owners_of(session=session, eval_set=eval_set),
+        }
+    return schemas.EvalSet.model_validate(eval_set).model_copy(update=extra)
 
 
 def seal_eval_set(*, session: Session, eval_set: models.EvalSet) -> models.EvalSet:
