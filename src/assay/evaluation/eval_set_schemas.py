@@ -56,6 +56,8 @@ class EvalItemIn(Strict):
     difficulty: str | None = Field(default=None, max_length=50)
     tags: list[str] = Field(default_factory=list, max_length=100)
     teaser: bool = False
+    # An export's marker on each row, accepted so an export imports back; never stored.
+    canary: str | None = Field(default=None, max_length=100, exclude=True)
 
     @model_validator(mode="after")
     def _prompt_or_messages(self) -> EvalItemIn:

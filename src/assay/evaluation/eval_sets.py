@@ -15,19 +15,19 @@ and in every row; `find_canaries` says whose canary a text contains.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import ColumnElement, and_, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from assay.core import models as core_models
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
-from assay.core.ids import new_id
+from assay.core.ids import new_ids
 from assay.core.pagination import PageResult, paginate
 from assay.evaluation import eval_set_schemas as schemas
 from assay.evaluation import models
@@ -181,11 +181,15 @@ def _live_in(number: int) -> ColumnElement[bool]:
     )
 
 
+def _canonical_hash(body: dict[str, Any]) -> str:
+    return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+
+
 def item_hash(item: EvalItemIn, external_id: str) -> str:
     """sha256 of the item's canonical JSON: what it says, its tags and its teaser flag."""
-    body = item.model_dump(mode="json", exclude_none=True) | {"external_id": external_id}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return _canonical_hash(
+        item.model_dump(mode="json", exclude_none=True) | {"external_id": external_id}
+    )
 
 
 def external_id_of(item: EvalItemIn) -> str:
@@ -193,16 +197,10 @@ def external_id_of(item: EvalItemIn) -> str:
     item without an id then finds it again."""
     if item.external_id is not None:
         return item.external_id
-    body = item.model_dump(mode="json", exclude_none=True)
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    return "sha256:" + _canonical_hash(item.model_dump(mode="json", exclude_none=True))[:32]
 
 
-def _content(item: EvalItemIn) -> dict[str, Any]:
-    content = item.model_dump(
-        mode="json", include={"prompt", "messages", "reference", "rubric"}, exclude_none=True
-    )
-    return content
+CONTENT_FIELDS = ("prompt", "messages", "reference", "rubric")
 
 
 def _locked(session: Session, eval_set: models.EvalSet) -> models.EvalSet:
@@ -282,14 +280,16 @@ def apply_items(
     it changed and kept when not; with `replace`, live items the import does not name are
     retired. None when nothing changes (no empty version is made)."""
     eval_set = _locked(session, eval_set)
-    by_external: dict[str, tuple[EvalItemIn, str]] = {}
+    by_external: dict[str, tuple[EvalItemIn, dict[str, Any], str]] = {}
     for index, item in enumerate(items):
         external_id = external_id_of(item)
         if external_id in by_external:
             raise Invalid(
                 f"external id {external_id!r} appears twice", field=f"items[{index}].external_id"
             )
-        by_external[external_id] = (item, item_hash(item, external_id))
+        body = item.model_dump(mode="json", exclude_none=True)
+        digest = _canonical_hash(body | {"external_id": external_id})
+        by_external[external_id] = (item, body, digest)
     live: dict[str, tuple[str, str, bool]] = {}
     names = list(by_external)
     columns = (ITEMS.c.external_id, ITEMS.c.id, ITEMS.c.content_hash, ITEMS.c.teaser)
@@ -309,13 +309,28 @@ def apply_items(
             )
     inserted: list[dict[str, Any]] = []
     retired: list[tuple[str, str, bool]] = []
-    for external_id, (item, digest) in by_external.items():
+    ids = iter(new_ids(len(by_external)))
+    for external_id, (item, body, digest) in by_external.items():
         current = live.get(external_id)
         if current is not None and current[1] == digest:
             continue
         if current is not None:
             retired.append(current)
-        inserted.append(_row(eval_set, item, external_id, digest))
+        inserted.append(
+            {
+                "id": next(ids),
+                "set_id": eval_set.id,
+                "external_id": external_id,
+                "until_version": None,
+                "content": {k: body[k] for k in CONTENT_FIELDS if k in body},
+                "domain": item.domain,
+                "language": item.language,
+                "difficulty": item.difficulty,
+                "tags": item.tags,
+                "teaser": item.teaser,
+                "content_hash": digest,
+            }
+        )
     if replace:
         retired += [found for external, found in live.items() if external not in by_external]
     if not inserted and not retired:
@@ -323,22 +338,6 @@ def apply_items(
     return _new_version(
         session, eval_set, actor=actor, message=message, inserted=inserted, retired=retired
     )
-
-
-def _row(eval_set: models.EvalSet, item: EvalItemIn, external_id: str, digest: str) -> dict:
-    return {
-        "id": new_id(),
-        "set_id": eval_set.id,
-        "external_id": external_id,
-        "until_version": None,
-        "content": _content(item),
-        "domain": item.domain,
-        "language": item.language,
-        "difficulty": item.difficulty,
-        "tags": item.tags,
-        "teaser": item.teaser,
-        "content_hash": digest,
-    }
 
 
 def remove_items(
@@ -515,9 +514,9 @@ def export_lines(
     *, session: Session, eval_set: models.EvalSet, version: models.EvalSetVersion
 ) -> Iterator[str]:
     """The version as JSONL: the header, then an item per line, each with the canary."""
-    yield json.dumps(export_header(eval_set, version), ensure_ascii=False) + "\n"
+    yield msgspec.json.encode(export_header(eval_set, version)).decode() + "\n"
     for item in iter_version_items(session=session, eval_set=eval_set, version=version):
-        yield json.dumps(export_row(eval_set, item), ensure_ascii=False) + "\n"
+        yield msgspec.json.encode(export_row(eval_set, item)).decode() + "\n"
 
 
 def find_canaries(*, session: Session, actor: Actor, text: str) -> list[models.EvalSet]:
