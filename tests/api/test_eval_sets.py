@@ -446,3 +446,19 @@ def test_the_canary_is_a_guid_like_marker_unique_per_set(client, manager):
     second = create_set(client, manager, "b")["canary"]
     pattern = r"assay-canary-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
     assert re.fullmatch(pattern, first) and re.fullmatch(pattern, second) and first != second
+
+
+def test_an_import_request_names_what_is_wrong(client, manager):
+    sid = create_set(client, manager, "requests")["id"]
+    url = f"{API}/eval-sets/{sid}/imports"
+    headers = {**manager.headers, "content-type": "application/octet-stream"}
+    wrong = client.post(url, params={"format": "xml"}, content=b"{}", headers=headers)
+    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "format"
+    empty = client.post(url, params={"format": "jsonl"}, content=b"", headers=headers)
+    assert empty.status_code == 422 and empty.json()["error"]["field"] == "body"
+    missing = client.post(
+        f"{API}/eval-sets/{sid}/items/remove",
+        json={"external_ids": ["nope"]},
+        headers=manager.headers,
+    )
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "external_ids[0]"

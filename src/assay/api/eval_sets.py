@@ -5,7 +5,7 @@ exports with the set's canary; owners; the read log; and a canary check for leak
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -183,7 +183,7 @@ async def import_items(
     request: Request,
     actor: CurrentActor,
     db: Db,
-    format: Annotated[str, Query(description="jsonl, csv or parquet")],
+    format: Annotated[Literal["jsonl", "csv", "parquet"], Query(description="the file's format")],
     message: Annotated[str, Query(max_length=500)] = "",
     replace: bool = False,
 ) -> JSONResponse:
