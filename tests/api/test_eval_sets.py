@@ -10,6 +10,7 @@ import io
 import json
 import re
 import time
+from collections import Counter
 from typing import Any
 
 import polars as pl
@@ -352,9 +353,13 @@ def test_no_route_shows_a_private_or_sealed_item_to_anyone_it_should_not(
         "other manager": other.headers,
         "admin, not an owner": admin.headers,
         "admin test key": admin.test_headers,
+        "owner's test key": manager.test_headers,
         "no key": {},
     }
     statuses: set[int] = set()
+    logged_before = {s["id"]: len(read_log(client, manager, s["id"])) for s in (private, teasing)}
+    content_reads: Counter[tuple[str, str | None]] = Counter()
+    content_route = re.compile(rf"{API}/eval-sets/(\w+)/(items|teaser|export)(/\w+)?$")
 
     def check(who: str, label: str, response, markers: list[str]) -> None:
         for marker in markers:
@@ -362,6 +367,9 @@ def test_no_route_shows_a_private_or_sealed_item_to_anyone_it_should_not(
                 f"{who}: {label} showed {marker}: {response.text[:300]}"
             )
         statuses.add(response.status_code)
+        read = content_route.match(label.split(" ", 1)[1])
+        if read and response.status_code == 200:
+            content_reads[(read.group(1), who)] += 1
 
     for route in routes:
         for path in _fill(route, ids):
@@ -397,23 +405,32 @@ def test_no_route_shows_a_private_or_sealed_item_to_anyone_it_should_not(
             == 1
         )
 
-    # Every read of content above is in the log, and none was the other callers'.
-    reads = ok(
-        client.get(
-            f"{API}/eval-sets/{private['id']}/reads",
-            params={"limit": 1000},
-            headers=manager.headers,
-        )
-    )["items"]
-    assert reads and {r["user_id"] for r in reads} == {manager.user.id}
-    teaser_reads = ok(
-        client.get(
-            f"{API}/eval-sets/{teasing['id']}/reads",
-            params={"limit": 1000},
-            headers=manager.headers,
-        )
-    )["items"]
+    # Every read of content above is in the log — one row per answer that carried items —
+    # and the only reads by others were of the public teaser.
+    private_reads = read_log(client, manager, private["id"])
+    new = len(private_reads) - logged_before[private["id"]]
+    assert new == content_reads[(private["id"], "owner")] > 0
+    assert {r["user_id"] for r in private_reads} == {manager.user.id}
+    teaser_reads = read_log(client, manager, teasing["id"])
+    assert len(teaser_reads) - logged_before[teasing["id"]] == sum(
+        count for (set_id, _), count in content_reads.items() if set_id == teasing["id"]
+    )
     assert {r["route"] for r in teaser_reads if r["user_id"] != manager.user.id} == {"teaser"}
+    assert not any(set_id == sealed["id"] for set_id, _ in content_reads) or all(
+        who == "owner" for set_id, who in content_reads if set_id == sealed["id"]
+    )
+
+
+def read_log(client, account, set_id: str) -> list[dict]:
+    found, cursor = [], None
+    while True:
+        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = ok(
+            client.get(f"{API}/eval-sets/{set_id}/reads", params=params, headers=account.headers)
+        )
+        found += page["items"]
+        if not (cursor := page["next_cursor"]):
+            return found
 
 
 WRITE_BODIES = {
