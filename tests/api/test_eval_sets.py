@@ -105,6 +105,7 @@ def test_imports_in_three_formats_make_versions_that_read_back(client, manager, 
     job = import_file(client, manager, sid, jsonl(first), "jsonl", message="first")
     assert job["status"] == "succeeded", job["error"]
     assert job["result"]["version"] == 1 and job["result"]["added"] == 3
+    assert job["progress"] == 1.0 and job["progress_message"] == "imported 3 items"
 
     # CSV: change q2, add q4 (rubric as JSON text, tags split on ';').
     rubric = json.dumps(item(2, "B")["rubric"]).replace('"', '""')

@@ -199,3 +199,10 @@ def test_canaries_are_found_for_owners_and_admins_only(db, owner, accounts):
             s.id for s in eval_sets.find_canaries(session=session, actor=admin, text=leaked)
         } == {mine, theirs}
         assert eval_sets.find_canaries(session=session, actor=admin, text="nothing here") == []
+
+
+def test_checking_a_large_file_reports_progress():
+    lines = b"\n".join(b'{"prompt": "p%d"}' % n for n in range(25_000))
+    seen: list[int] = []
+    items = eval_set_imports.parse_items(lines, "jsonl", seen.append)
+    assert len(items) == 25_000 and seen == [10_000, 20_000]

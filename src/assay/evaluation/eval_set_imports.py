@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import polars as pl
@@ -34,6 +34,7 @@ from assay.evaluation.eval_set_schemas import FORMATS, EvalItemIn, EvalSetImport
 
 IMPORT_JOB = "evaluation.import_eval_set"
 JSON_COLUMNS = ("messages", "rubric")
+PROGRESS_EVERY = 10_000
 BOOLEAN_TEXT = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
@@ -141,12 +142,16 @@ def _parquet(data: bytes) -> Iterator[tuple[str, Any]]:
 READERS = {"jsonl": _jsonl, "csv": _csv, "parquet": _parquet}
 
 
-def parse_items(data: bytes, file_format: str) -> list[EvalItemIn]:
+def parse_items(
+    data: bytes, file_format: str, progress: Callable[[int], None] | None = None
+) -> list[EvalItemIn]:
     """Every item of the file, checked; PermanentError naming the line and field (never the
-    value: the file is private) at the first problem."""
+    value: the file is private) at the first problem. `progress(n)` every `PROGRESS_EVERY`."""
     parsed: list[EvalItemIn] = []
     seen: dict[str, str] = {}
     for where, row in READERS[file_format](data):
+        if progress is not None and parsed and len(parsed) % PROGRESS_EVERY == 0:
+            progress(len(parsed))
         try:
             if isinstance(row, bytes):
                 item = EvalItemIn.model_validate_json(row)
@@ -196,7 +201,14 @@ def run_import(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             raise PermanentError("the uploaded file is gone (the set was deleted?)")
         data = upload.data
     ctx.progress(0.05, None, f"read {len(data)} bytes", force=True)
-    items = parse_items(data, payload["format"])
+    # Lines are a fair guess at the number of items (a CSV field may span lines).
+    expected = max(1, data.count(b"\n") + 1)
+
+    def checked(count: int) -> None:
+        share = 0.05 + 0.45 * min(1.0, count / expected)
+        ctx.progress(share, None, f"checked {count} items")
+
+    items = parse_items(data, payload["format"], checked)
     ctx.progress(0.5, None, f"checked {len(items)} items", force=True)
     with ctx.db.write() as session:
         eval_set = session.get(models.EvalSet, payload["set_id"])
