@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from assay.core.db import Base, JSONType, UTCDateTime, utcnow
+from assay.core.db import Base, JSONType, JSONWhole, UTCDateTime, utcnow
 from assay.core.db import created_column as _created
 from assay.core.db import id_column as _id
 
@@ -100,8 +100,9 @@ class EvalSetItem(Base):
     external_id: Mapped[str] = mapped_column(String(200), nullable=False)
     first_version: Mapped[int] = mapped_column(Integer, nullable=False)
     until_version: Mapped[int | None] = mapped_column(Integer)
-    # {"prompt"} or {"messages"}, with "reference" and "rubric" when given.
-    content: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    # {"prompt"} or {"messages"}, with "reference" and "rubric" when given: read and written
+    # whole, never queried inside (JSONWhole: text JSON on PostgreSQL, no jsonb round trip).
+    content: Mapped[dict[str, Any]] = mapped_column(JSONWhole, nullable=False)
     domain: Mapped[str | None] = mapped_column(String(100))
     language: Mapped[str | None] = mapped_column(String(35))
     difficulty: Mapped[str | None] = mapped_column(String(50))
@@ -128,7 +129,7 @@ class EvalSetRead(Base):
     item_count: Mapped[int] = mapped_column(BIG_ID, nullable=False)
     # The items' ids when there are few enough to list (a page, one item); NULL for exports,
     # which read the whole version (`item_count` says how many).
-    item_ids: Mapped[list[str] | None] = mapped_column(JSONType)
+    item_ids: Mapped[list[str] | None] = mapped_column(JSONWhole)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 

@@ -51,11 +51,7 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=200), nullable=False),
         sa.Column("first_version", sa.Integer(), nullable=False),
         sa.Column("until_version", sa.Integer(), nullable=True),
-        sa.Column(
-            "content",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("content", sa.JSON(), nullable=False),
         sa.Column("domain", sa.String(length=100), nullable=True),
         sa.Column("language", sa.String(length=35), nullable=True),
         sa.Column("difficulty", sa.String(length=50), nullable=True),
@@ -122,11 +118,7 @@ def upgrade() -> None:
         sa.Column(
             "item_count", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
-        sa.Column(
-            "item_ids",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-            nullable=True,
-        ),
+        sa.Column("item_ids", sa.JSON(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["set_id"],
