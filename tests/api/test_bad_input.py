@@ -91,6 +91,7 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
             headers=headers,
         )
     )
+    eval_set = ok(client.post(f"{API}/eval-sets", json={"name": "held-out"}, headers=admin.headers))
     labeler = accounts.make("labeler")
     group = ok(
         client.post(f"{API}/projects/{project['id']}/groups", json={"name": "g1"}, headers=headers)
@@ -115,6 +116,8 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "slice_id": "missing",
         "model_id": "missing",
         "evaluation_id": "missing",
+        "set_id": eval_set["id"],
+        "number": "1",
     }
 
 

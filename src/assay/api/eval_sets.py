@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -18,12 +18,17 @@ from assay.api.json_body import JsonRoute
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
 from assay.core.db import Database
+from assay.core.pagination import cursor_key
 from assay.evaluation import eval_set_imports, eval_sets, models
 from assay.evaluation import eval_set_schemas as schemas
 from assay.evaluation.policies import eval_sets as policy
 
 router = APIRouter(tags=["eval-sets"], route_class=JsonRoute)
-Version = Annotated[int | None, Query(ge=1, description="a version number; the newest if left out")]
+MAX_VERSION = 2**31 - 1
+Version = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_VERSION, description="a version number; the newest if left out"),
+]
 
 
 class Loaded:
@@ -241,7 +246,12 @@ def list_versions(
     response_model=schemas.EvalSetVersion,
     operation_id="get_eval_set_version",
 )
-def get_version(set_id: str, number: int, actor: CurrentActor, db: Db) -> schemas.EvalSetVersion:
+def get_version(
+    set_id: str,
+    number: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    actor: CurrentActor,
+    db: Db,
+) -> schemas.EvalSetVersion:
     with db.read() as session:
         loaded = Loaded(session, set_id, actor)
         policy.can_read_items(actor, loaded.eval_set, owner=loaded.owner)
@@ -260,6 +270,8 @@ def _item_page(
     teaser: bool,
 ) -> schemas.EvalItemPage:
     """A page of a version's items (teaser items only for the teaser), its read logged."""
+    if page.cursor:
+        cursor_key(page.cursor, str)  # a bad cursor is the caller's first problem
     with db.write() as session:
         loaded = Loaded(session, set_id, actor)
         if teaser:

@@ -170,7 +170,7 @@ def list_versions(
     *, session: Session, eval_set: models.EvalSet, cursor: str | None, limit: int
 ) -> PageResult[models.EvalSetVersion]:
     stmt = select(models.EvalSetVersion).where(models.EvalSetVersion.set_id == eval_set.id)
-    return paginate(session, stmt, key=models.EvalSetVersion.number, cursor=cursor, limit=limit)
+    return paginate(session, stmt, key=models.EvalSetVersion.id, cursor=cursor, limit=limit)
 
 
 def _live_in(number: int) -> ColumnElement[bool]:

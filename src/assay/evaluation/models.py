@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assay.core.db import Base, JSONType, JSONWhole, UTCDateTime, utcnow
 from assay.core.db import created_column as _created
 from assay.core.db import id_column as _id
+from assay.core.ids import new_id
 
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -69,6 +70,8 @@ class EvalSetOwner(Base):
 class EvalSetVersion(Base):
     __tablename__ = "eval_set_versions"
 
+    # A time-ordered id besides the number: lists page by it like every other list.
+    id: Mapped[str] = mapped_column(String(24), nullable=False, unique=True, default=new_id)
     set_id: Mapped[str] = mapped_column(
         ForeignKey("eval_sets.id", ondelete="CASCADE"), primary_key=True
     )

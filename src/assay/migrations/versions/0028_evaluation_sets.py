@@ -152,6 +152,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "eval_set_versions",
+        sa.Column("id", sa.String(length=24), nullable=False),
         sa.Column("set_id", sa.String(length=24), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("message", sa.String(length=500), nullable=False),
@@ -179,6 +180,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("set_id", "number", name=op.f("pk_eval_set_versions")),
+        sa.UniqueConstraint("id", name=op.f("uq_eval_set_versions_id")),
     )
 
 
