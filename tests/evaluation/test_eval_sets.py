@@ -181,7 +181,16 @@ def test_readers_name_the_line_or_row_and_field(db):
         b'{"prompt": "p", "rubric": {"criteria": [{"id": "a", "text": "t", "points": 1}]}}\n',
         "jsonl",
     )
-    assert parsed[0].rubric.criteria[0].category == ""
+    assert parsed[0].rubric.criteria[0].category == "general"
+    unnamed = eval_set_imports.parse_items(
+        b'{"prompt": "p", "rubric": {"criteria": [{"text": "t", "points": 1}, '
+        b'{"text": "u", "points": -1, "category": "safety"}]}}\n',
+        "jsonl",
+    )
+    assert [(c.id, c.category) for c in unnamed[0].rubric.criteria] == [
+        ("c1", "general"),
+        ("c2", "safety"),
+    ]
 
 
 def test_canaries_are_found_for_owners_and_admins_only(db, owner, accounts):

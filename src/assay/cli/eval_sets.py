@@ -53,6 +53,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout.")]
 
 
 def register(app: typer.Typer) -> None:
+    """`assay eval sets`: under the `eval` group another module registered, if there is one
+    (the evaluate pillar's commands share it), else under a new one."""
+    for group in app.registered_groups:
+        if group.name == "eval" and group.typer_instance is not None:
+            group.typer_instance.add_typer(sets_app, name="sets")
+            return
     app.add_typer(eval_app, name="eval")
 
 

@@ -23,11 +23,12 @@ class Message(Strict):
 
 
 class Criterion(Strict):
-    id: str = Field(min_length=1, max_length=100)
+    # Left out: c1, c2, … by position (as `evaluation/rubrics.py` reads a rubric).
+    id: str | None = Field(default=None, min_length=1, max_length=100)
     text: str = Field(min_length=1, max_length=10_000)
     # Signed: negative points penalise an answer that meets the criterion.
     points: float = Field(ge=-1000, le=1000)
-    category: str = Field(default="", max_length=100)
+    category: str = Field(default="general", min_length=1, max_length=100)
 
 
 class Rubric(Strict):
@@ -35,6 +36,9 @@ class Rubric(Strict):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Rubric:
+        for number, criterion in enumerate(self.criteria, start=1):
+            if criterion.id is None:
+                criterion.id = f"c{number}"
         ids = [c.id for c in self.criteria]
         if len(set(ids)) != len(ids):
             raise ValueError("criterion ids must be unique within a rubric")
