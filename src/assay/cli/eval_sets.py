@@ -30,7 +30,7 @@ from assay.cli.jobs import follow
 from assay.core.errors import NotFound
 
 eval_app = typer.Typer(help="Evaluation: private evaluation sets.", no_args_is_help=True)
-sets_app = typer.Typer(help="Private evaluation sets. `assay eval sets` alone lists yours.")
+sets_app = typer.Typer(help="Private evaluation sets, acting as one of their owners (--as EMAIL).")
 eval_app.add_typer(sets_app, name="sets")
 NO_SUCH_SET = "list your sets with `assay eval sets list --as EMAIL`"
 _BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
