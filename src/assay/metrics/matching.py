@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from assay.metrics.geometry import POINT_SCALE, similarity_matrix
 
@@ -77,6 +76,8 @@ def assign(weights: np.ndarray, valid: np.ndarray) -> list[tuple[int, int]]:
     """Pairs maximising the total weight among valid cells (Hungarian)."""
     if not weights.size or not valid.any():
         return []
+    from scipy.optimize import linear_sum_assignment  # here: a server starts faster
+
     rows, cols = linear_sum_assignment(np.where(valid, weights, 0.0), maximize=True)
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if valid[i, j]]
 
