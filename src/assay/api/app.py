@@ -177,4 +177,8 @@ def _api_modules() -> list:
     modules.append(ml_models)
     modules.append(evaluations)
     modules.append(scenarios)
+    # The evaluate pillar's human grading: judge calibrations, human evaluations, profiles.
+    from assay.api import calibrations, human_evaluations, rater_profiles
+
+    modules += [calibrations, human_evaluations, rater_profiles]
     return modules

@@ -1,0 +1,1 @@
+"""Who may do what in the evaluation pillar, one module per noun."""
