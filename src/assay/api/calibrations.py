@@ -84,9 +84,9 @@ def get_calibration(calibration_id: str, actor: CurrentActor, db: Db) -> schemas
 @router.get(
     "/calibrations/{calibration_id}/report",
     response_model=schemas.CalibrationReport,
-    operation_id="calibration_report",
+    operation_id="judge_agreement_report",
 )
-def calibration_report(
+def judge_agreement_report(
     calibration_id: str, actor: CurrentActor, db: Db
 ) -> schemas.CalibrationReport:
     """Agreement over the tasks the humans have completed so far."""

@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from assay.core.schemas import Schema
 from assay.evaluation.calibration_schemas import Conversation, Key, Name, Text
-from assay.labeling.rater_profiles import RaterFilter
+from assay.labeling.rater_profile_schemas import RaterFilter
 
 Response = Annotated[str, StringConstraints(max_length=100_000)]
 MAX_ITEMS = 10_000

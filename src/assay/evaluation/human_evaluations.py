@@ -34,6 +34,7 @@ from assay.labeling import rater_profiles, workforce, workforce_schemas
 from assay.labeling import schemas as labeling_schemas
 from assay.labeling import tasks as labeling_tasks
 from assay.labeling.models import Project
+from assay.labeling.rater_profile_schemas import RaterFilter
 from assay.labeling.rubric_grading import verdicts_of
 from assay.labeling.task_types import native_type
 
@@ -80,9 +81,7 @@ def _task_in(
     return labeling_schemas.TaskCreate(batch=batch_id, params=params), points
 
 
-def _rater_group(
-    *, session: Session, project: Project, name: str, wanted: rater_profiles.RaterFilter
-) -> Any:
+def _rater_group(*, session: Session, project: Project, name: str, wanted: RaterFilter) -> Any:
     raters = rater_profiles.matching_raters(session=session, wanted=wanted)
     if not raters:
         raise Invalid("no active labeler or reviewer has a matching profile", field="raters")

@@ -10,46 +10,17 @@ a batch assigned to a group is served only to its members.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
 
-from pydantic import Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.core import models as core_models
 from assay.core.db import utcnow
 from assay.core.errors import NotFound
-from assay.core.schemas import Schema
 from assay.labeling import models
+from assay.labeling.rater_profile_schemas import RaterFilter, RaterProfile, RaterProfileSet
 
-Word = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Country = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
-]
 RATER_ROLES = ("labeler", "reviewer")
-
-
-class RaterProfileSet(Schema):
-    languages: list[Word] = Field(default_factory=list, max_length=50)
-    country: Country | None = Field(None, description="ISO 3166-1 alpha-2, e.g. FR.")
-    profession: Word | None = None
-    expertise: list[Word] = Field(default_factory=list, max_length=50)
-
-
-class RaterProfile(RaterProfileSet):
-    user_id: str
-
-
-class RaterFilter(Schema):
-    """Who may rate: each field given must match (any of its values); none given: anyone."""
-
-    languages: list[Word] = Field(default_factory=list, max_length=50)
-    countries: list[Country] = Field(default_factory=list, max_length=250)
-    professions: list[Word] = Field(default_factory=list, max_length=50)
-    expertise: list[Word] = Field(default_factory=list, max_length=50)
-
-    def is_empty(self) -> bool:
-        return not (self.languages or self.countries or self.professions or self.expertise)
 
 
 def _folded(values: Sequence[str]) -> list[str]:
