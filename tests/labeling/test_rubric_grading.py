@@ -97,7 +97,10 @@ def test_tasks_need_criteria_without_points_and_one_response(client, manager, ba
 @pytest.mark.parametrize(
     ("response", "field"),
     [
-        ({"annotations": verdicts(True, True, False, False)["annotations"][:3]}, "response.annotations"),
+        (
+            {"annotations": verdicts(True, True, False, False)["annotations"][:3]},
+            "response.annotations",
+        ),
         (
             {
                 "annotations": [
