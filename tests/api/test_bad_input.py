@@ -115,6 +115,8 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "slice_id": "missing",
         "model_id": "missing",
         "evaluation_id": "missing",
+        "calibration_id": "missing",
+        "human_evaluation_id": "missing",
     }
 
 
