@@ -318,3 +318,61 @@ def test_the_project_must_grade_rubrics_and_only_managers_see_calibrations(
         )
         assert posted.status_code == 404
     assert client.get(f"{API}/calibrations/{created['id']}/report").status_code == 401
+
+
+def test_the_report_reads_the_consensus_of_several_labelers(client, manager, accounts):
+    """With consensus on, the humans' verdict is the project's majority per criterion."""
+    project = make_project(
+        client,
+        manager,
+        name="consensus grading",
+        task_type="rubric_grading",
+        taxonomy={},
+        params={},
+        quality={"consensus": {"labelers": 3}},
+    )
+    texts = ["Correct", "Concise", "Polite"]
+    judge = {"Correct": True, "Concise": True, "Polite": False}
+    verdicts = [
+        {**sampled()[0], "criterion": text, "judge_met": judge[text], "category": "general"}
+        for text in texts
+    ]
+    created = client.post(
+        f"{API}/calibrations",
+        json={"name": "by consensus", "project_id": project["id"], "verdicts": verdicts},
+        headers=manager.headers,
+    ).json()
+    # Three labelers; the majority per criterion: Correct met (2:1), Concise not (1:2),
+    # Polite not (0:3). Against the judge: met_met 1 (Correct), met_not 1 (Concise),
+    # not_not 1 (Polite).
+    votes = [
+        {"Correct": True, "Concise": True, "Polite": False},
+        {"Correct": True, "Concise": False, "Polite": False},
+        {"Correct": False, "Concise": False, "Polite": False},
+    ]
+    for vote in votes:
+        labeler = member(client, manager, accounts, project["id"], "labeler")
+        lease = next_lease(client, labeler, project["id"]).json()
+        answer = [
+            {"criterion": c["id"], "met": vote[c["text"]]}
+            for c in lease["task"]["params"]["criteria"]
+        ]
+        done = client.post(
+            f"{API}/tasks/{lease['task']['id']}/submit",
+            json={"lease_token": lease["lease_token"], "response": {"annotations": answer}},
+            headers=labeler.headers,
+        )
+        assert done.status_code == 200, done.text
+        report = client.get(
+            f"{API}/calibrations/{created['id']}/report", headers=manager.headers
+        ).json()
+        if vote is not votes[-1]:
+            assert report["verdicts_graded"] == 0  # no final verdict before the consensus
+    overall = report["overall"]
+    assert (overall["met_met"], overall["met_not"], overall["not_met"], overall["not_not"]) == (
+        1,
+        1,
+        0,
+        1,
+    )
+    assert overall["false_met_rate"] == pytest.approx(1 / 2)
