@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_gold_never_leaks import _fill, _get_paths
 from tests.api.test_queue import API, make_project, member, next_lease
 
 JUDGE_VERSION = "judge-v1-JVMARK93"
@@ -376,3 +377,48 @@ def test_the_report_reads_the_consensus_of_several_labelers(client, manager, acc
         1,
     )
     assert overall["false_met_rate"] == pytest.approx(1 / 2)
+
+
+def test_no_route_shows_a_labeler_the_judges_verdicts(client, manager, accounts):
+    """The gold-never-leaks walk for calibrations: a labeler holding a calibration task's
+    lease calls every GET route with every id they could know; no body names the judge's
+    version or the sampled verdicts' source (the judge's verdict itself is a boolean, so
+    the markers stand for what rides with it)."""
+    project = grading_project(client, manager)
+    marked = [
+        {**verdict, "judge_version": "JUDGEMARK71c", "source": "SOURCEMARK9e2"}
+        for verdict in sampled()
+    ]
+    created = client.post(
+        f"{API}/calibrations",
+        json={"name": "walked", "project_id": project["id"], "verdicts": marked},
+        headers=manager.headers,
+    ).json()
+    labeler = member(client, manager, accounts, project["id"], "labeler")
+    lease = next_lease(client, labeler, project["id"]).json()
+    task_id = lease["task"]["id"]
+    ids = {
+        "project_id": [project["id"]],
+        "task_id": [task_id],
+        "batch_id": [created["batch_id"]],
+        "calibration_id": [created["id"]],
+        "user_id": [labeler.user.id, manager.user.id],
+        "name": [project["name"], "walked"],
+        "project": [project["name"]],
+        "batch_name": ["walked"],
+    }
+    query = {"project_id": project["id"], "batch": "walked", "task_id": task_id}
+    routes = [path for path in _get_paths(client.app.routes) if "{sha256" not in path]
+    assert f"{API}/calibrations/{{calibration_id}}/report" in routes
+    statuses = set()
+    for route in routes:
+        for path in _fill(route, ids):
+            for headers in (labeler.headers, labeler.test_headers):
+                response = client.get(path, params=query, headers=headers)
+                for marker in ("JUDGEMARK71c", "SOURCEMARK9e2"):
+                    assert marker not in response.text, (path, response.text[:300])
+                statuses.add(response.status_code)
+    assert {200, 404} <= statuses
+    # The same routes answer the manager.
+    report = client.get(f"{API}/calibrations/{created['id']}/report", headers=manager.headers)
+    assert report.status_code == 200
