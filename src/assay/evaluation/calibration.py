@@ -16,7 +16,6 @@ by `assay.metrics.judge_agreement`. Verdicts of tasks not yet completed are left
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +32,7 @@ from assay.evaluation import models
 from assay.labeling import batches as labeling_batches
 from assay.labeling import schemas as labeling_schemas
 from assay.labeling import tasks as labeling_tasks
-from assay.labeling.models import Project, Task
+from assay.labeling.models import Project
 from assay.labeling.rubric_grading import verdicts_of
 from assay.labeling.task_types import native_type
 from assay.metrics.judge_agreement import (
@@ -43,7 +42,19 @@ from assay.metrics.judge_agreement import (
 )
 
 GRADING_TYPE = "rubric_grading"
-READ_CHUNK = 500  # completed tasks read back per query
+VERDICTS = models.CalibrationVerdict.__table__
+_VERDICT_COLUMNS = tuple(
+    VERDICTS.c[name]
+    for name in (
+        "position",
+        "task_id",
+        "criterion_id",
+        "category",
+        "judge_met",
+        "judge_version",
+        "source",
+    )
+)
 MAX_DISAGREEMENTS = 1000
 
 
@@ -202,18 +213,10 @@ def list_calibrations(
     return paginate(session, statement, key=models.Calibration.id, cursor=cursor, limit=limit)
 
 
-def completed_verdicts(*, session: Session, batch_id: str) -> Iterator[tuple[Task, dict]]:
-    """Each completed task of the batch with its final {criterion id: met}."""
-    after = None
-    while True:
-        done = labeling_tasks.completed_after(
-            session=session, batch_id=batch_id, after=after, limit=READ_CHUNK
-        )
-        for task in done:
-            yield task, verdicts_of(task.response)
-        if len(done) < READ_CHUNK:
-            return
-        after = (done[-1].completed_at, done[-1].id)
+def completed_verdicts(*, session: Session, batch_id: str) -> dict[str, dict[str, bool]]:
+    """{task id: {criterion id: met}} of the batch's completed tasks' final responses."""
+    done = labeling_tasks.completed_responses(session=session, batch_id=batch_id)
+    return {task_id: verdicts_of(response) for task_id, response in done.items()}
 
 
 def _agreement(found: Agreement | None) -> schemas.Agreement | None:
@@ -224,14 +227,11 @@ def calibration_report(
     *, session: Session, calibration: models.Calibration
 ) -> schemas.CalibrationReport:
     """The judge's agreement with the humans' final verdicts, over the tasks done so far."""
-    human = {
-        task.id: given
-        for task, given in completed_verdicts(session=session, batch_id=calibration.batch_id)
-    }
-    rows = session.scalars(
-        select(models.CalibrationVerdict)
-        .where(models.CalibrationVerdict.calibration_id == calibration.id)
-        .order_by(models.CalibrationVerdict.position)
+    human = completed_verdicts(session=session, batch_id=calibration.batch_id)
+    rows = session.execute(
+        select(*_VERDICT_COLUMNS)
+        .where(VERDICTS.c.calibration_id == calibration.id)
+        .order_by(VERDICTS.c.position)
     ).all()
     judge, humans, categories, versions = [], [], [], []
     disagreements = []

@@ -27,7 +27,6 @@ from assay.core.pagination import PageResult, paginate
 from assay.core.settings import Settings
 from assay.evaluation import human_evaluation_schemas as schemas
 from assay.evaluation import models
-from assay.evaluation.calibration import completed_verdicts
 from assay.evaluation.rubrics import Rubric, parse_rubric
 from assay.labeling import batches as labeling_batches
 from assay.labeling import rater_profiles, workforce, workforce_schemas
@@ -213,10 +212,7 @@ def human_evaluation_results(
     *, session: Session, evaluation: models.HumanEvaluation
 ) -> schemas.HumanEvaluationResults:
     """Each item's verdicts (and rubric score) or preference, from its completed task."""
-    done = {
-        task.id: task
-        for task, _ in completed_verdicts(session=session, batch_id=evaluation.batch_id)
-    }
+    done = labeling_tasks.completed_responses(session=session, batch_id=evaluation.batch_id)
     items = session.scalars(
         select(models.HumanEvaluationItem)
         .where(models.HumanEvaluationItem.human_evaluation_id == evaluation.id)
@@ -224,19 +220,20 @@ def human_evaluation_results(
     ).all()
     results, scores, preferences = [], [], Counter[str]()
     for item in items:
-        task = done.get(item.task_id)
+        completed = item.task_id in done
+        response = done.get(item.task_id)
         result = schemas.HumanEvaluationResult(
-            position=item.position, task_id=item.task_id, source=item.source, completed=bool(task)
+            position=item.position, task_id=item.task_id, source=item.source, completed=completed
         )
-        if task is not None and evaluation.kind == "rubric_grading":
-            result.verdicts = verdicts_of(task.response)
+        if completed and evaluation.kind == "rubric_grading":
+            result.verdicts = verdicts_of(response)
             result.score = _score(item.points, result.verdicts)
             if result.score is not None:
                 scores.append(result.score)
-        elif task is not None:
+        elif completed:
             choices = [
                 a.get("choice")
-                for a in (task.response or {}).get("annotations") or []
+                for a in (response or {}).get("annotations") or []
                 if a.get("type") == "comparison"
             ]
             if choices:
