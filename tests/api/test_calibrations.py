@@ -308,16 +308,18 @@ def test_the_project_must_grade_rubrics_and_only_managers_see_calibrations(
     labeler = member(client, manager, accounts, project["id"], "labeler")
     reviewer = member(client, manager, accounts, project["id"], "reviewer", "reviewer")
     for account in (labeler, reviewer):
-        for path in ("", f"/{created['id']}", f"/{created['id']}/report"):
+        for path in (f"/{created['id']}", f"/{created['id']}/report"):
             response = client.get(f"{API}/calibrations{path}", headers=account.headers)
             assert response.status_code == 404, (path, response.text)
             assert JUDGE_VERSION not in response.text
+        listed = client.get(f"{API}/calibrations", headers=account.headers)
+        assert listed.status_code == 403 and created["id"] not in listed.text
         posted = client.post(
             f"{API}/calibrations",
             json={"name": "z", "project_id": project["id"], "verdicts": sampled()},
             headers=account.headers,
         )
-        assert posted.status_code == 404
+        assert posted.status_code == 403
     assert client.get(f"{API}/calibrations/{created['id']}/report").status_code == 401
 
 

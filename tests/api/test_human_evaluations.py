@@ -144,9 +144,10 @@ def test_rubric_grading_goes_only_to_raters_whose_profile_matches(client, manage
     assert item["verdicts"] == verdicts and item["source"] == "run-item-1"
     assert item["score"] == pytest.approx(3 / 8) and results["mean_score"] == pytest.approx(3 / 8)
     # Raters never reach the evaluation itself.
-    for path in ("", f"/{evaluation['id']}", f"/{evaluation['id']}/results"):
+    for path in (f"/{evaluation['id']}", f"/{evaluation['id']}/results"):
         response = client.get(f"{API}/human_evaluations{path}", headers=cardiologist.headers)
         assert response.status_code == 404
+    assert client.get(f"{API}/human_evaluations", headers=cardiologist.headers).status_code == 403
 
 
 def test_pairwise_preferences_come_back_in_the_requests_terms(client, manager, accounts):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from assay.core.auth import Actor
 from assay.core.errors import NotFound
+from assay.core.policies import require_role
 
 
 def _require_visible(actor: Actor, evaluation_id: str) -> None:
@@ -13,11 +14,11 @@ def _require_visible(actor: Actor, evaluation_id: str) -> None:
 
 
 def can_create(actor: Actor) -> None:
-    _require_visible(actor, "")
+    require_role(actor, "manager", "creating human evaluations")
 
 
 def can_list(actor: Actor) -> None:
-    _require_visible(actor, "")
+    require_role(actor, "manager", "listing human evaluations")
 
 
 def can_read(actor: Actor, evaluation_id: str) -> None:
