@@ -261,6 +261,10 @@ def test_a_criterion_graded_by_two_judge_versions_is_graded_once_by_the_humans(
     ("change", "field"),
     [
         ({"verdicts": []}, "verdicts"),
+        (
+            {"verdicts": [{k: v for k, v in sampled()[0].items() if k != "messages"}]},
+            "verdicts[0]",
+        ),
         ({"verdicts": [{**sampled()[0], "judge_met": "maybe"}]}, "verdicts[0].judge_met"),
         (
             {"verdicts": [{k: v for k, v in sampled()[0].items() if k != "judge_version"}]},
