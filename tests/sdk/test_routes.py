@@ -43,6 +43,9 @@ def test_exported_members_are_exactly_all():
         "scenarios",
         "providers",
         "eval_sets",
+        "calibrations",
+        "human_evaluations",
+        "rater_profiles",
     }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:

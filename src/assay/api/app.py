@@ -183,4 +183,8 @@ def _api_modules() -> list:
     from assay.api import eval_sets
 
     modules.append(eval_sets)
+    # The evaluate pillar's human grading: judge calibrations, human evaluations, profiles.
+    from assay.api import calibrations, human_evaluations, rater_profiles
+
+    modules += [calibrations, human_evaluations, rater_profiles]
     return modules

@@ -1,10 +1,17 @@
-"""Tables of the evaluate pillar: model providers and their response cache, evaluation sets.
+"""Tables of the evaluate pillar: model providers and their response cache, evaluation sets,
+judge calibrations and human evaluations.
 
 Evaluation sets (`eval_sets.py`): a set's items are versioned without copying them per
 version. An item row is live in the versions `[first_version, until_version)` (`until_version`
 NULL while it is current), so version N is the rows with `first_version <= N` and
 `until_version` NULL or above N: an import that changes 10 items of a million writes 10 rows
 and stamps 10 old ones, and reading "version N" always gives the same items.
+
+Calibrations and human evaluations send work to a labeling project through labeling's
+services and keep only the labeling ids (project, batch, task) they need to read the answers
+back — never a foreign key into labeling's tables (a pillar reaches another only through its
+services). What a human must not see (a criterion's points, the judge's verdict) lives here
+and never in the tasks.
 """
 
 from __future__ import annotations
@@ -196,3 +203,81 @@ class EvalSetUpload(Base):
     )
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[dt.datetime] = _created()
+
+
+class Calibration(Base):
+    """A sample of judge verdicts sent to humans as rubric_grading tasks (one labeling batch)."""
+
+    __tablename__ = "evaluation_calibrations"
+    __table_args__ = (Index("ix_evaluation_calibrations_mode", "mode", "id"),)
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    project_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    batch_id: Mapped[str] = mapped_column(String(24), nullable=False, unique=True)
+    tasks: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    verdicts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class CalibrationVerdict(Base):
+    """One sampled judge verdict: the criterion the humans grade in task `task_id`."""
+
+    __tablename__ = "evaluation_calibration_verdicts"
+    __table_args__ = (
+        UniqueConstraint("calibration_id", "position"),
+        Index("ix_evaluation_calibration_verdicts_task", "calibration_id", "task_id"),
+    )
+
+    id: Mapped[str] = _id()
+    calibration_id: Mapped[str] = mapped_column(
+        ForeignKey("evaluation_calibrations.id", ondelete="CASCADE"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)  # order in the request
+    task_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    criterion_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    category: Mapped[str] = mapped_column(String(200), nullable=False)
+    judge_met: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    judge_version: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[str | None] = mapped_column(String(200))  # e.g. a run item id
+
+
+class HumanEvaluation(Base):
+    """Model responses sent to people for rubric grading or pairwise comparison."""
+
+    __tablename__ = "evaluation_human_evaluations"
+    __table_args__ = (Index("ix_evaluation_human_evaluations_mode", "mode", "id"),)
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # rubric_grading | pairwise
+    project_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    batch_id: Mapped[str] = mapped_column(String(24), nullable=False, unique=True)
+    # The labeling worker group of the raters the profile chose (None: any project labeler).
+    group_id: Mapped[str | None] = mapped_column(String(24))
+    raters: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    items: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class HumanEvaluationItem(Base):
+    """One item of a human evaluation and the labeling task that carries it."""
+
+    __tablename__ = "evaluation_human_evaluation_items"
+    __table_args__ = (UniqueConstraint("human_evaluation_id", "position"),)
+
+    id: Mapped[str] = _id()
+    human_evaluation_id: Mapped[str] = mapped_column(
+        ForeignKey("evaluation_human_evaluations.id", ondelete="CASCADE"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    task_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    source: Mapped[str | None] = mapped_column(String(200))
+    # Which of the two shown responses is `response_b` (pairwise: the order is shuffled so
+    # position never favours a model); criteria's points for rubric grading. Never sent out.
+    swapped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    points: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
