@@ -38,6 +38,7 @@ from assay.evaluation.provider_models import (
 INITIAL_RETRY_DELAY = 0.5
 MAX_RETRY_DELAY = 8.0
 MAX_RETRY_AFTER_DELAY = 2 * 60.0
+USER_AGENT = "assay-lean-chat"
 
 
 def retry_after_s(headers: Mapping[str, str] | None) -> float | None:
@@ -171,10 +172,12 @@ class LeanChatModel(EndpointChatModel):
                 "Authorization": f"Bearer {self.config.api_key or NO_KEY}",
                 "Content-Type": "application/json",
                 "Accept": "application/json",
+                # Given here rather than skipped: a skipped header costs a copy of the
+                # headers per request in aiohttp (`update_auto_headers`).
+                "User-Agent": USER_AGENT,
             },
-            # The answer is JSON of a known shape; the session keeps no cookies for it.
+            # An API answers no cookies worth keeping; a jar costs a lookup per request.
             cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=("User-Agent",),
         )
 
     async def _exchange(self, body: dict[str, Any], started: float) -> Answer:
