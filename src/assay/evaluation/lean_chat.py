@@ -149,7 +149,8 @@ class _Refused(Exception):
 
 
 class LeanChatModel(EndpointChatModel):
-    """The wire format over bare aiohttp, retried as the `openai` client retries."""
+    """The wire format over bare aiohttp, retried as the `openai` client retries. Redirects
+    are not followed (the client does not either): a 3xx is not a chat completion."""
 
     def __init__(self, config: ProviderConfig, model: str, *, stream: bool = False) -> None:
         super().__init__(config, model, stream=stream)
@@ -208,7 +209,7 @@ class LeanChatModel(EndpointChatModel):
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _posted(self, data: bytes) -> Answer:
-        async with self._session.post(self._url, data=data) as response:
+        async with self._session.post(self._url, data=data, allow_redirects=False) as response:
             payload = await response.read()
             status = response.status
             if status >= 400:
@@ -233,7 +234,7 @@ class LeanChatModel(EndpointChatModel):
         prompt = completion = 0
         finish: str | None = None
         first: float | None = None
-        async with self._session.post(self._url, data=data) as response:
+        async with self._session.post(self._url, data=data, allow_redirects=False) as response:
             if response.status >= 400:
                 raise _Refused(response.status, response.headers, await response.read())
             async for line in response.content:
