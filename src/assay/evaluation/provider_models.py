@@ -18,7 +18,8 @@ streamed, and cost from the provider's price table.
   unrecorded request is an error naming it.
 
 Other vendors come in as provider kinds registered with `register_kind` (`litellm` is
-registered here and needs the optional extra); none is a hand-written HTTP adapter.
+registered here and needs the optional extra), never as hand-written HTTP adapters: the lean
+transport is the one, for the OpenAI protocol only, and follows the client's rules.
 
 A model object holds an HTTP client and a semaphore, both bound to the event loop that first
 uses them: make one per loop (per run).
