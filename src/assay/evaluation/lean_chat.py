@@ -163,7 +163,8 @@ class LeanChatModel(EndpointChatModel):
         timeout = self.config.timeout_s
         self._session = aiohttp.ClientSession(
             # One keep-alive connection per call in flight: no connection is opened per call.
-            connector=aiohttp.TCPConnector(limit=connections),
+            # An idle connection is kept 5 s, as the `openai` client keeps one (httpx's default).
+            connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=5.0),
             # As the `openai` client's aiohttp transport maps its timeout: each of connecting,
             # waiting for a pooled connection and every read, not the call's total.
             timeout=aiohttp.ClientTimeout(
