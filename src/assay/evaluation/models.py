@@ -55,6 +55,10 @@ class Provider(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
     kind: Mapped[str] = mapped_column(String(32), nullable=False, default="openai")
+    # How an `openai` provider is called: "openai" (the client) or "lean" (`lean_chat.py`).
+    transport: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="openai", server_default="openai"
+    )
     base_url: Mapped[str | None] = mapped_column(String(2000))
     api_key: Mapped[str | None] = mapped_column(Text)
     timeout_s: Mapped[float] = mapped_column(Float, nullable=False, default=60.0)
