@@ -1,8 +1,8 @@
 """evaluation: a provider's transport (`openai`, the client; `lean`, bare aiohttp). See
 `evaluation/lean_chat.py`.
 
-Revision ID: 0033
-Revises: 0028
+Revision ID: 0031
+Revises: 0030
 Create Date: 2026-12-08 01:45:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0033"
-down_revision: str | None = "0028"
+revision: str = "0031"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
