@@ -145,7 +145,9 @@ def _api_modules() -> list:
         embeddings,
         evaluations,
         exports,
+        grading,
         jobs,
+        judges,
         ml_models,
         object_embeddings,
         projects,
@@ -179,4 +181,5 @@ def _api_modules() -> list:
     modules.append(evaluations)
     modules.append(scenarios)
     modules.append(providers)
+    modules += [judges, grading]
     return modules
