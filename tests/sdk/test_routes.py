@@ -42,6 +42,8 @@ def test_exported_members_are_exactly_all():
         "evaluations",
         "scenarios",
         "providers",
+        "judges",
+        "grading",
     }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:

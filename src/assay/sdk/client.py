@@ -11,7 +11,9 @@ from assay.sdk.batches import Batches
 from assay.sdk.blobs import Blobs
 from assay.sdk.datasets import Datasets
 from assay.sdk.evaluations import Evaluations
+from assay.sdk.grading import Grading
 from assay.sdk.jobs import Jobs
+from assay.sdk.judges import Judges
 from assay.sdk.keys import Keys
 from assay.sdk.ml_models import Models
 from assay.sdk.models import Me
@@ -64,6 +66,8 @@ class Client:
         self.blobs = Blobs(self._http)
         self.webhooks = Webhooks(self._http)
         self.providers = Providers(self._http)
+        self.judges = Judges(self._http)
+        self.grading = Grading(self._http)
         self.projects = Projects(self._http)
         self.batches = Batches(self._http)
         self.tasks = Tasks(self._http)

@@ -575,3 +575,31 @@ class Provider(_providers.Provider):
 
 class ProviderCheckResult(_providers.ProviderCheckResult):
     model_config = _LENIENT
+
+
+from assay.evaluation import grading_schemas as _grading  # noqa: E402
+from assay.evaluation import judge_schemas as _judges  # noqa: E402
+
+
+class JudgePrompt(_judges.JudgePrompt):
+    model_config = _LENIENT
+
+
+class Judge(_judges.Judge):
+    model_config = _LENIENT
+
+
+class JudgeWeights(_judges.Weights):
+    model_config = _LENIENT
+
+
+class ProbeReport(_judges.ProbeReport):
+    model_config = _LENIENT
+
+
+class DriftReport(_judges.DriftReport):
+    model_config = _LENIENT
+
+
+class GradingResult(_grading.GradingResult):
+    model_config = _LENIENT
