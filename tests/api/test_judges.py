@@ -123,6 +123,14 @@ def test_a_judge_is_created_once_and_names_its_prompt_version(client, manager, p
     assert [v["number"] for v in versions] == [1, 2]
     listed = ok(client.get(f"{API}/judges", headers=manager.headers))
     assert [j["id"] for j in listed["items"]] == [judge["id"]]
+    # the provider a judge calls cannot be deleted from under it
+    refused(
+        client.delete(f"{API}/providers/{provider['id']}", headers=manager.headers),
+        409,
+        "provider_id",
+    )
+    shown = [first, again, *(client.get(url, headers=manager.headers) for _ in range(1))]
+    assert all(KEY not in r.text for r in shown) and KEY not in json.dumps([listed, versions])
 
 
 def test_bad_judges_are_refused_naming_the_field(client, manager, provider):
