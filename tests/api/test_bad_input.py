@@ -102,6 +102,13 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
     group = ok(
         client.post(f"{API}/projects/{project['id']}/groups", json={"name": "g1"}, headers=headers)
     )
+    judge = ok(
+        client.post(
+            f"{API}/judges",
+            json={"name": "j", "provider_id": provider["id"], "model": "m"},
+            headers=headers,
+        )
+    )
     return {
         "project_id": project["id"],
         "batch_id": batch["id"],
@@ -123,6 +130,8 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "model_id": "missing",
         "evaluation_id": "missing",
         "provider_id": provider["id"],
+        "judge_id": judge["id"],
+        "report_id": "missing",
     }
 
 
