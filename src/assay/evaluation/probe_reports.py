@@ -171,17 +171,19 @@ def mark_failed(session: Session, job: Any) -> None:
 def run_probe_report(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
     """Run the probe suite, perturbation curve and rewording test against a judge; store the
     report and flag the judge when a probe got credit. Run again after a crash, it starts
-    over (the judge's calls are cheap next to a lost report; a provider cache absorbs them)."""
+    over: a report is a few hundred judge calls, and a half-stored one would mislead."""
     with ctx.db.write() as session:
         report = session.get(ProbeReport, payload["report_id"])
         if report is None:
             raise PermanentError("the probe report was deleted")
-        judge = session.get(Judge, report.judge_id)
-        if judge is None:
-            raise PermanentError("the judge was deleted")
         report.status = "running"
         request = dict(report.request)
-        judge_id = judge.id
+        judge_id = report.judge_id
+    # The clients are built outside the write: resolving a provider's host holds no lock.
+    with ctx.db.read() as session:
+        judge = session.get(Judge, judge_id)
+        if judge is None:
+            raise PermanentError("the judge was deleted")
         grader = judge_records.build_grader(session=session, judge=judge, settings=ctx.settings)
     ctx.progress(0.1, 1, "probing the judge", force=True)
     body = asyncio.run(_run(grader, request))
