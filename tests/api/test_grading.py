@@ -156,7 +156,8 @@ def test_a_repeated_batch_is_answered_from_the_cache_with_no_call(
 def test_the_cascade_sends_only_uncertain_verdicts_to_the_strong_judge(
     client, manager, provider, server
 ):
-    cheap = make_judge(client, manager, "cheap", provider_id=provider["id"], model="cheap")
+    cheap = make_judge(client, manager, "cheap", provider_id=provider["id"], model="cheap", seed=10)
+    assert cheap["seed"] == 10 and cheap["version"].endswith("/local/cheap?seed=10")
     strong = make_judge(client, manager, "strong", provider_id=provider["id"], model="strong")
     cascade = make_judge(
         client,
@@ -168,6 +169,11 @@ def test_the_cascade_sends_only_uncertain_verdicts_to_the_strong_judge(
     per_model = Counter(json.loads(r.body)["model"] for r in server.requests)
     # 5 responses x 3 criteria, two cheap samples each; only the river (confidence 0.4) goes up
     assert per_model == {"cheap": 30, "strong": 5}
+    # the two cheap samples of a question ask with seeds 10 and 11; the strong judge with none
+    seeds = Counter(
+        (json.loads(r.body)["model"], json.loads(r.body).get("seed")) for r in server.requests
+    )
+    assert seeds == {("cheap", 10): 15, ("cheap", 11): 15, ("strong", None): 5}
     assert graded["escalated"] == 5 and graded["calls"] == 35
     for item in graded["items"]:
         stages = {v["criterion_id"]: v["stage"] for v in item["verdicts"]}

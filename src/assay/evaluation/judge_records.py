@@ -95,7 +95,7 @@ def create_judge(*, session: Session, judge_in: Any, actor: Actor) -> Judge:
             raise NotFound(f"no provider with id {judge_in.provider_id}", field="provider_id")
         prompt = _prompt_from(judge_in.prompt, "prompt")
     else:
-        for name in ("provider_id", "model", "prompt"):
+        for name in ("provider_id", "model", "prompt", "seed"):
             if getattr(judge_in, name) is not None:
                 raise Invalid(f"a {kind} takes its members' models and prompts", field=name)
         if judge_in.mode != "explicit":
@@ -127,6 +127,7 @@ def create_judge(*, session: Session, judge_in: Any, actor: Actor) -> Judge:
         grading_mode=judge_in.mode,
         temperature=judge_in.temperature if kind == "single" else None,
         max_tokens=judge_in.max_tokens if kind == "single" else None,
+        seed=judge_in.seed if kind == "single" else None,
         config=config,
         flagged=False,
         created_by=actor.user_id if actor.via != "system" else None,
@@ -285,7 +286,11 @@ def _build(
         model = model_for(provider, judge.model or "")
         models.append(model)
         return JudgeGrader(
-            model, prompt, temperature=judge.temperature, max_tokens=judge.max_tokens
+            model,
+            prompt,
+            temperature=judge.temperature,
+            max_tokens=judge.max_tokens,
+            seed=judge.seed,
         )
     config = judge.config
     if judge.kind == "panel":
@@ -354,6 +359,7 @@ def describe_judge(*, session: Session, judge: Judge) -> dict[str, Any]:
         "mode": judge.grading_mode,
         "temperature": judge.temperature,
         "max_tokens": judge.max_tokens,
+        "seed": judge.seed,
         "prompt": prompt,
         "panel": judge.config if judge.kind == "panel" else None,
         "cascade": judge.config if judge.kind == "cascade" else None,

@@ -61,6 +61,9 @@ class JudgeCreate(Schema):
     mode: Literal["explicit", "implicit"] = "explicit"
     temperature: float | None = Field(0.0, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1, le=100_000)
+    seed: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="Sample k asks with seed + k (cascade samples)."
+    )
     prompt: JudgePromptCreate | None = None
     panel: PanelSpec | None = None
     cascade: CascadeSpec | None = None
@@ -85,6 +88,7 @@ class Judge(Schema):
     mode: Literal["explicit", "implicit"]
     temperature: float | None
     max_tokens: int | None
+    seed: int | None
     prompt: JudgePrompt | None = Field(description="The prompt version in use (single judges).")
     panel: PanelSpec | None
     cascade: CascadeSpec | None

@@ -82,6 +82,8 @@ class Judge(Base):
     grading_mode: Mapped[str] = mapped_column(String(16), nullable=False, default="explicit")
     temperature: Mapped[float | None] = mapped_column(Float)
     max_tokens: Mapped[int | None] = mapped_column(Integer)
+    # Sample k of a question asks with seed + k (a cascade's cheap samples can differ).
+    seed: Mapped[int | None] = mapped_column(Integer)
     # Panels: {"rule": "majority"|"mean", "members": [judge ids]}; cascades: {"cheap": id,
     # "strong": id, "samples": n, "min_confidence": c}.
     config: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)

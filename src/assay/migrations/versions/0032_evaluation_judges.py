@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("grading_mode", sa.String(length=16), nullable=False),
         sa.Column("temperature", sa.Float(), nullable=True),
         sa.Column("max_tokens", sa.Integer(), nullable=True),
+        sa.Column("seed", sa.Integer(), nullable=True),
         sa.Column("config", JSON, nullable=False),
         sa.Column("weights", JSON, nullable=True),
         sa.Column("flagged", sa.Boolean(), nullable=False),
