@@ -146,7 +146,9 @@ def _api_modules() -> list:
         embeddings,
         evaluations,
         exports,
+        grading,
         jobs,
+        judges,
         ml_models,
         object_embeddings,
         projects,
@@ -187,4 +189,5 @@ def _api_modules() -> list:
     from assay.api import calibrations, human_evaluations, rater_profiles
 
     modules += [calibrations, human_evaluations, rater_profiles]
+    modules += [judges, grading]
     return modules
