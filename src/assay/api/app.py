@@ -179,4 +179,7 @@ def _api_modules() -> list:
     modules.append(evaluations)
     modules.append(scenarios)
     modules.append(providers)
+    from assay.api import eval_runs
+
+    modules.append(eval_runs)
     return modules

@@ -1,0 +1,10 @@
+"""The evaluate pillar's jobs, registered through the same calls as plugins' (`assay.pillars`
+loads this module): evaluation.run in `run_engine`."""
+
+from __future__ import annotations
+
+from assay.core.jobs import job_kind
+from assay.evaluation import run_engine
+from assay.evaluation.runs import RUN_JOB
+
+job_kind(RUN_JOB, max_attempts=5, on_failed=run_engine.mark_failed)(run_engine.run_job)
