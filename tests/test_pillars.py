@@ -61,6 +61,8 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
             "curation.import_items",
             "curation.merge_predictions",
             "curation.run_model",
+            "evaluation.import_eval_set",
+            "evaluation.run",
             "labeling.export",
             "labeling.import_prelabels",
             "labeling.import_tasks",

@@ -14,6 +14,7 @@ from assay.core.settings import Settings
 BUILTIN = (
     "assay.labeling.jobs",
     "assay.curation.jobs",
+    "assay.evaluation.jobs",
     # The Nucleus API's jobs (uploads, exports, send to labeling, deduplication): compat,
     # loaded like a pillar — the whole router, so a worker without the API has every kind.
     "assay.compat.nucleus",

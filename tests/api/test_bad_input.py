@@ -91,6 +91,7 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
             headers=headers,
         )
     )
+    eval_set = ok(client.post(f"{API}/eval-sets", json={"name": "held-out"}, headers=admin.headers))
     labeler = accounts.make("labeler")
     provider = ok(
         client.post(
@@ -123,6 +124,8 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "model_id": "missing",
         "evaluation_id": "missing",
         "provider_id": provider["id"],
+        "set_id": eval_set["id"],
+        "number": "1",
     }
 
 

@@ -42,6 +42,7 @@ def test_exported_members_are_exactly_all():
         "evaluations",
         "scenarios",
         "providers",
+        "eval_sets",
     }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:

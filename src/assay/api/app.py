@@ -119,6 +119,7 @@ def create_app(
         default=settings.max_request_bytes,
         by_prefix={
             f"{API_PREFIX}/blobs": settings.max_upload_bytes,
+            f"{API_PREFIX}/eval-sets": settings.max_upload_bytes,  # imports: the file is the body
             "/v1/files/upload": settings.max_upload_bytes,
             "/v1/nucleus/upload/": settings.max_upload_bytes,
         },
@@ -182,4 +183,7 @@ def _api_modules() -> list:
     from assay.api import eval_runs
 
     modules.append(eval_runs)
+    from assay.api import eval_sets
+
+    modules.append(eval_sets)
     return modules

@@ -1,4 +1,11 @@
-"""Tables of the evaluate pillar."""
+"""Tables of the evaluate pillar.
+
+Evaluation sets (`eval_sets.py`): a set's items are versioned without copying them per
+version. An item row is live in the versions `[first_version, until_version)` (`until_version`
+NULL while it is current), so version N is the rows with `first_version <= N` and
+`until_version` NULL or above N: an import that changes 10 items of a million writes 10 rows
+and stamps 10 old ones, and reading "version N" always gives the same items.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,13 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -21,6 +30,128 @@ from sqlalchemy.orm import Mapped, mapped_column
 from assay.core.db import Base, JSONType, JSONWhole, UTCDateTime, utcnow
 from assay.core.db import created_column as _created
 from assay.core.db import id_column as _id
+from assay.core.ids import new_id
+
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class EvalSet(Base):
+    __tablename__ = "eval_sets"
+    __table_args__ = (Index("ix_eval_sets_mode", "mode", "id"),)
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    # Sealed: item content leaves the server only in requests to the model under test.
+    sealed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Embedded in every export (header and rows) so a leaked copy can be traced to the set.
+    canary: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # The newest version's number (0: nothing imported yet).
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class EvalSetOwner(Base):
+    """Who may read a set's items: Assay has roles and live/test sandboxes but no teams, so a
+    private set names its owners."""
+
+    __tablename__ = "eval_set_owners"
+    __table_args__ = (Index("ix_eval_set_owners_user", "user_id", "set_id"),)
+
+    set_id: Mapped[str] = mapped_column(
+        ForeignKey("eval_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class EvalSetVersion(Base):
+    __tablename__ = "eval_set_versions"
+
+    # A time-ordered id besides the number: lists page by it like every other list.
+    id: Mapped[str] = mapped_column(String(24), nullable=False, unique=True, default=new_id)
+    set_id: Mapped[str] = mapped_column(
+        ForeignKey("eval_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    item_count: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+    teaser_count: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    # The sum of the live items' sha256s mod 2**256, as hex: order-free, kept up to date from
+    # the items an edit adds and retires, so a version of a million items costs its changes.
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    added: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    retired: Mapped[int] = mapped_column(BIG_ID, nullable=False, default=0)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class EvalSetItem(Base):
+    __tablename__ = "eval_set_items"
+    __table_args__ = (
+        UniqueConstraint("set_id", "external_id", "first_version"),
+        Index("ix_eval_set_items_set", "set_id", "id"),
+        Index("ix_eval_set_items_live", "set_id", "until_version", "external_id"),
+    )
+
+    id: Mapped[str] = _id()
+    set_id: Mapped[str] = mapped_column(
+        ForeignKey("eval_sets.id", ondelete="CASCADE"), nullable=False
+    )
+    external_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    first_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    until_version: Mapped[int | None] = mapped_column(Integer)
+    # {"prompt"} or {"messages"}, with "reference" and "rubric" when given: read and written
+    # whole, never queried inside (JSONWhole: text JSON on PostgreSQL, no jsonb round trip).
+    content: Mapped[dict[str, Any]] = mapped_column(JSONWhole, nullable=False)
+    domain: Mapped[str | None] = mapped_column(String(100))
+    language: Mapped[str | None] = mapped_column(String(35))
+    difficulty: Mapped[str | None] = mapped_column(String(50))
+    tags: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    teaser: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # sha256 of the item's canonical JSON (content, tags and teaser flag).
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class EvalSetRead(Base):
+    """One read of item content: who, when, which set and version, which items, which route."""
+
+    __tablename__ = "eval_set_reads"
+    __table_args__ = (Index("ix_eval_set_reads_set", "set_id", "id"),)
+
+    id: Mapped[str] = _id()
+    set_id: Mapped[str] = mapped_column(
+        ForeignKey("eval_sets.id", ondelete="CASCADE"), nullable=False
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    key_id: Mapped[str | None] = mapped_column(String(24))
+    route: Mapped[str] = mapped_column(String(100), nullable=False)
+    item_count: Mapped[int] = mapped_column(BIG_ID, nullable=False)
+    # The items' ids when there are few enough to list (a page, one item); NULL for exports,
+    # which read the whole version (`item_count` says how many).
+    item_ids: Mapped[list[str] | None] = mapped_column(JSONWhole)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class EvalSetUpload(Base):
+    """A file waiting for its import job. Kept out of the blob store on purpose: blobs are
+    readable by their uploader and by admins, and a sealed set's items must not be."""
+
+    __tablename__ = "eval_set_uploads"
+
+    id: Mapped[str] = _id()
+    set_id: Mapped[str] = mapped_column(
+        ForeignKey("eval_sets.id", ondelete="CASCADE"), nullable=False
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+
+
 
 
 class Provider(Base):

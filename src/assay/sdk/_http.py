@@ -66,6 +66,7 @@ class HTTP:
         json: Any = None,
         files: Any = None,
         data: dict[str, Any] | None = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         retry_safe: bool = False,
     ) -> httpx.Response:
@@ -88,6 +89,7 @@ class HTTP:
                     json=json,
                     files=files,
                     data=data,
+                    content=content,
                     headers=headers,
                 )
             except httpx.TransportError as exc:

@@ -575,3 +575,35 @@ class Provider(_providers.Provider):
 
 class ProviderCheckResult(_providers.ProviderCheckResult):
     model_config = _LENIENT
+
+
+# --- evaluation sets ----------------------------------------------------------------------
+from assay.evaluation import eval_set_schemas as eval_set  # noqa: E402  (kept apart: one block)
+
+
+class EvalSet(eval_set.EvalSet):
+    model_config = _LENIENT
+
+
+class EvalSetVersion(eval_set.EvalSetVersion):
+    model_config = _LENIENT
+
+
+class EvalItem(eval_set.EvalItem):
+    model_config = _LENIENT
+
+
+class EvalItemPage(Page[EvalItem]):
+    version: int
+
+
+class EvalSetRead(eval_set.EvalSetRead):
+    model_config = _LENIENT
+
+
+class EvalSetOwners(eval_set.EvalSetOwners):
+    model_config = _LENIENT
+
+
+class CanaryCheckResult(eval_set.CanaryCheckResult):
+    model_config = _LENIENT

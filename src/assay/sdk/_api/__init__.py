@@ -3,6 +3,7 @@
 from assay.sdk._api import (
     batches,
     blobs,
+    eval_sets,
     jobs,
     keys,
     projects,
@@ -19,6 +20,7 @@ __all__ = [
     "Route",
     "batches",
     "blobs",
+    "eval_sets",
     "jobs",
     "keys",
     "projects",

@@ -81,6 +81,7 @@ class endpoint:
         json: Any = None,
         files: Any = None,
         data: dict[str, Any] | None = None,
+        content: bytes | None = None,
         idempotency_key: str | None = None,
         **path_params: str,
     ) -> Any:
@@ -98,6 +99,7 @@ class endpoint:
             json=json,
             files=files,
             data=data,
+            content=content,
             headers=headers,
             retry_safe=self.retry,
         )
