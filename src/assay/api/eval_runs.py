@@ -31,7 +31,9 @@ def _load(session: Session, actor: Actor, run_id: str) -> tuple[models.EvalRun, 
     return run, eval_set
 
 
-@router.post("/eval-runs", response_model=schemas.Run, status_code=201, operation_id="create_eval_run")
+@router.post(
+    "/eval-runs", response_model=schemas.Run, status_code=201, operation_id="create_eval_run"
+)
 def create_eval_run(
     run_in: schemas.RunCreate, request: Request, actor: CurrentActor, db: Db
 ) -> JSONResponse:

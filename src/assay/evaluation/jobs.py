@@ -5,8 +5,10 @@ loads this module): evaluation.import_eval_set in `eval_set_imports`, evaluation
 from __future__ import annotations
 
 from assay.core.jobs import job_kind
-from assay.evaluation import eval_set_imports  # noqa: F401  (its job)
-from assay.evaluation import run_engine
+from assay.evaluation import (
+    eval_set_imports,  # noqa: F401  (its job)
+    run_engine,
+)
 from assay.evaluation.runs import RUN_JOB
 
 job_kind(RUN_JOB, max_attempts=5, on_failed=run_engine.mark_failed)(run_engine.run_job)

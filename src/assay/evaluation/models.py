@@ -152,8 +152,6 @@ class EvalSetUpload(Base):
     created_at: Mapped[dt.datetime] = _created()
 
 
-
-
 class Provider(Base):
     """A model endpoint Assay calls (`evaluation/providers.py`). `api_key` is the Fernet
     token `core.crypto` made, never the key itself."""

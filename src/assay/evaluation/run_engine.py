@@ -24,11 +24,11 @@ from sqlalchemy import select, update
 
 from assay.core import dialects
 from assay.core.db import utcnow
-from assay.core.jobs import JobCancelled
+from assay.core.jobs import JobCancelled, refusals_as_user_errors
 from assay.evaluation import eval_sets, models, providers
 from assay.evaluation.chat import ChatModel, ChatRequest, ChatResult
 from assay.evaluation.judges import Judge, Panel, grade_from_verdicts
-from assay.evaluation.provider_models import CachedChatModel
+from assay.evaluation.provider_models import CachedChatModel, RecordedChatModel
 from assay.evaluation.rubrics import Rubric, parse_rubric
 from assay.evaluation.scorers import get_scorer
 from assay.metrics.bootstrap import bootstrap_means
@@ -112,9 +112,15 @@ class Plan:
         )
 
 
-def _cached(db: Any, provider_id: str, model: str, settings: Any, session: Any) -> CachedChatModel:
+def _cached(
+    db: Any, provider_id: str, model: str, settings: Any, session: Any, *, recorded: bool = False
+) -> CachedChatModel:
     provider = providers.get_provider(session=session, provider_id=provider_id)
-    inner = providers.chat_model_for(provider=provider, model=model, settings=settings)
+    inner: ChatModel = (
+        RecordedChatModel(f"{provider.name}/{model}", {})
+        if recorded
+        else providers.chat_model_for(provider=provider, model=model, settings=settings)
+    )
     return CachedChatModel(inner, db, write_through=False)
 
 
@@ -130,8 +136,9 @@ def build_plan(*, db: Any, settings: Any, run_id: str) -> Plan:
                 session=session, eval_set=eval_set, version=version
             )
         ]
-        model = _cached(db, run.provider_id, run.model, settings, session)
         spec = run.spec
+        recorded = bool(spec.get("params", {}).get("recorded"))
+        model = _cached(db, run.provider_id, run.model, settings, session, recorded=recorded)
         judge_spec = spec.get("judge")
         judge: Any = None
         judge_models: list[CachedChatModel] = []
@@ -216,7 +223,9 @@ class Writer:
             )
             session.execute(insert, rows)
             tags = [
-                {"run_id": r["run_id"], "tag": tag, "seq": r["seq"]} for r in rows for tag in r["tags"]
+                {"run_id": r["run_id"], "tag": tag, "seq": r["seq"]}
+                for r in rows
+                for tag in r["tags"]
             ]
             if tags:
                 session.execute(
@@ -386,8 +395,18 @@ def summarize(*, session: Any, plan: Plan) -> dict[str, Any]:
     r = RESULT_TABLE.c
     rows = session.execute(
         select(
-            r.seq, r.item_id, r.response, r.failed, r.scores, r.rubric_score, r.tags,
-            r.latency_ms, r.prompt_tokens, r.completion_tokens, r.cost_usd, r.judge_error,
+            r.seq,
+            r.item_id,
+            r.response,
+            r.failed,
+            r.scores,
+            r.rubric_score,
+            r.tags,
+            r.latency_ms,
+            r.prompt_tokens,
+            r.completion_tokens,
+            r.cost_usd,
+            r.judge_error,
         )
         .where(r.run_id == plan.run_id)
         .order_by(r.seq)
@@ -403,7 +422,7 @@ def summarize(*, session: Any, plan: Plan) -> dict[str, Any]:
     by_tag: dict[str, Any] = {}
     for name, found in metrics.items():
         values = np.array([v for v, _i, _t in found])
-        scores[name] = _interval(values, [i for _v, i, _t in found])[0]
+        (scores[name],) = _interval(values, [i for _v, i, _t in found]).values()
         tagged = [(v, i, t) for v, i, tags in found for t in tags]
         if tagged:
             per = _interval(
@@ -419,7 +438,10 @@ def summarize(*, session: Any, plan: Plan) -> dict[str, Any]:
     for bound in plan.corpus_scorers:
         result = bound.score_corpus(
             [row.response or "" for row in answered],
-            [by_item[row.item_id].reference if row.item_id in by_item else None for row in answered],
+            [
+                by_item[row.item_id].reference if row.item_id in by_item else None
+                for row in answered
+            ],
         )
         corpus[bound.name] = {"value": result.value, "metrics": result.metrics}
     latencies = np.array([row.latency_ms for row in rows if row.latency_ms is not None])
@@ -450,7 +472,8 @@ def run_job(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
         run.status = "running"
         run.started_at = run.started_at or utcnow()
         total = run.total_calls
-    plan = build_plan(db=ctx.db, settings=ctx.settings, run_id=run_id)
+    with refusals_as_user_errors():  # a provider deleted since: the user's to fix
+        plan = build_plan(db=ctx.db, settings=ctx.settings, run_id=run_id)
     already = len(plan.done)
     started = time.perf_counter()
 

@@ -48,6 +48,11 @@ class RunParams(Schema):
     seed: int | None = Field(
         None, description="Sent as seed + sample, so the samples of an item are distinct calls."
     )
+    recorded: bool = Field(
+        False,
+        description="Answer only from recorded responses (the response cache): re-score a "
+        "model offline; an unrecorded (item, sample) is an error result, never a call.",
+    )
 
 
 class RunCreate(Schema):

@@ -19,7 +19,7 @@ from assay.core import jobs
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
 from assay.core.pagination import PageResult, cursor_key, encode_cursor
-from assay.evaluation import eval_sets, models, providers
+from assay.evaluation import eval_sets, models
 from assay.evaluation.run_schemas import RunCreate
 from assay.evaluation.scorers import get_scorer
 
@@ -33,7 +33,9 @@ def _check_judge(session: Session, actor: Actor, run_in: RunCreate) -> dict[str,
     if judge is None:
         return None
     members = judge.panel or []
-    named = [(m.provider_id, m.model, f"judge.panel[{i}].provider_id") for i, m in enumerate(members)]
+    named = [
+        (m.provider_id, m.model, f"judge.panel[{i}].provider_id") for i, m in enumerate(members)
+    ]
     if not members:
         named = [(judge.provider_id or "", judge.model or "", "judge.provider_id")]
     for provider_id, _model, where in named:
