@@ -43,6 +43,7 @@ def test_exported_members_are_exactly_all():
         "scenarios",
         "providers",
         "eval_sets",
+        "eval_runs",
     }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:

@@ -10,6 +10,7 @@ from assay.sdk._http import HTTP, AuthScheme
 from assay.sdk.batches import Batches
 from assay.sdk.blobs import Blobs
 from assay.sdk.datasets import Datasets
+from assay.sdk.eval_runs import EvalRuns
 from assay.sdk.eval_sets import EvalSets
 from assay.sdk.evaluations import Evaluations
 from assay.sdk.jobs import Jobs
@@ -75,6 +76,7 @@ class Client:
         self.models = Models(self._http)
         self.evaluations = Evaluations(self._http)
         self.eval_sets = EvalSets(self._http)
+        self.eval_runs = EvalRuns(self._http)
         self.scenarios = Scenarios(self._http)
 
     def me(self) -> Me:
