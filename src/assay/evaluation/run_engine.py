@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from assay.core import dialects
 from assay.core.db import utcnow
 from assay.core.jobs import JobCancelled, refusals_as_user_errors
-from assay.evaluation import eval_sets, models, providers
+from assay.evaluation import chat_cache, eval_sets, models, providers
 from assay.evaluation.chat import ChatModel, ChatRequest, ChatResult
 from assay.evaluation.judges import Judge, Panel, grade_from_verdicts
 from assay.evaluation.provider_models import CachedChatModel, RecordedChatModel
@@ -96,6 +96,43 @@ class Plan:
     concurrency: int
     params: dict[str, Any]
     done: set[int] = field(default_factory=set)
+
+    _waiting: list[tuple[list[ChatRequest], asyncio.Future[None]]] = field(default_factory=list)
+
+    async def prefetch_judge(self, item: RunItem, text: str, sample: int) -> None:
+        """Look the judge's requests for this answer up in the response cache, together with
+        those of every other answer waiting at the same moment: one query for many answers,
+        not one per judge call."""
+        judges = getattr(self.judge, "judges", None) or [self.judge]
+        requests = []
+        for judge in judges:
+            if not isinstance(judge, Judge) or item.rubric is None:
+                return
+            if self.judge_mode == "implicit":
+                requests.append(judge.rubric_request(item.messages, text, item.rubric))
+            else:
+                requests += [
+                    judge.criterion_request(item.messages, text, c, sample=sample)
+                    for c in item.rubric.criteria
+                ]
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((requests, future))
+        if len(self._waiting) == 1:
+            asyncio.get_running_loop().call_soon(
+                lambda: asyncio.ensure_future(self._prefetch_waiting())
+            )
+        await future
+
+    async def _prefetch_waiting(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        wanted = [r for requests, _f in waiting for r in requests]
+        try:
+            for model in self.judge_models:
+                await asyncio.to_thread(model.prefetch, wanted)
+        finally:
+            for _requests, future in waiting:
+                if not future.done():
+                    future.set_result(None)
 
     def request(self, item: RunItem, sample: int) -> ChatRequest:
         messages = item.messages
@@ -210,13 +247,20 @@ class Writer:
         self.wake.set()
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
+        answers = []
         for cached in (self.plan.model, *self.plan.judge_models):
-            assert isinstance(cached, CachedChatModel)
-            cached.flush()
-        if not rows:
+            if isinstance(cached, CachedChatModel):
+                # The answers the cache has not stored yet, stored in this transaction: one
+                # commit per write instead of one per model (CachedChatModel.flush's).
+                answers += cached._pending
+                cached._pending = []
+        if not rows and not answers:
             return
         judge_calls = sum(r.pop("_judge_calls") for r in rows)
         with self.db.write() as session:
+            chat_cache.put_many(session=session, entries=answers)
+            if not rows:
+                return
             dialect = session.get_bind().dialect.name
             insert = dialects.insert(RESULT_TABLE, dialect).on_conflict_do_nothing(
                 index_elements=["run_id", "seq"]
@@ -254,6 +298,7 @@ async def _grade(plan: Plan, item: RunItem, text: str, sample: int) -> dict[str,
     """The judge's grade of one answer as result columns."""
     if plan.judge is None or item.rubric is None:
         return {"_judge_calls": 0}
+    await plan.prefetch_judge(item, text, sample)
     if plan.judge_mode == "implicit":
         grade = await plan.judge.judge_rubric(item.messages, text, item.rubric)
         calls = 1
