@@ -313,3 +313,25 @@ def test_create_refuses_unknown_scorers_options_and_judges_naming_the_field(db, 
         with pytest.raises(Exception) as refused:
             start(db, owner, set_id, provider_id, **spec)
         assert getattr(refused.value, "field", None) == field, spec
+
+
+def test_cache_keys_are_the_sha256_of_the_requests_canonical_json():
+    """The run engine's hot path computes keys without copying the request; stored answers
+    must still be found under the keys they were stored with."""
+    import hashlib
+
+    from assay.evaluation.chat import ChatRequest
+
+    request = ChatRequest(
+        messages=({"role": "user", "content": [{"type": "text", "text": "hi"}]},),
+        temperature=0.0,
+        stop=("x",),
+        json_schema={"type": "object"},
+        sample=2,
+    )
+    canonical = (
+        '{"json_schema":{"type":"object"},"max_tokens":null,"messages":[{"content":[{"text":'
+        '"hi","type":"text"}],"role":"user"}],"model":"p/m","sample":2,"seed":null,'
+        '"stop":["x"],"temperature":0.0,"top_p":null}'
+    )
+    assert request.cache_key("p/m") == hashlib.sha256(canonical.encode()).hexdigest()
