@@ -178,7 +178,7 @@ def fill_results(ctx: Any, run_id: str, set_id: str, n: int, criteria: int) -> N
         concurrency=1,
         params={},
     )
-    writer = run_engine.Writer(ctx.db, plan, lambda _n: None)
+    writer = run_engine.Writer(ctx.db, plan, lambda _n, _cost: None)
     rows = []
     for seq in range(n):
         failed = seq % 50 == 7

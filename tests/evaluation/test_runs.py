@@ -39,7 +39,12 @@ RUBRIC = {
 def answer(request: dict[str, Any]) -> str:
     """The model under test ("tiny") and the judge ("judge") in one deterministic server."""
     text = user_text(request)
-    if request["model"] == "judge":
+    if request["model"].startswith("judge") and "<<rubric>>" in text:  # implicit mode
+        response = text.split("<<response>>\n", 1)[1].split("\n<</response>>", 1)[0]
+        asked = text.split("what is ", 1)[1].split(" plus", 1)[0]
+        score = 0.9 if response == str(2 * int(asked)) else 0.1
+        return json.dumps({"explanation": "holistic", "score": score})
+    if request["model"].startswith("judge"):
         response = text.split("<<response>>\n", 1)[1].split("\n<</response>>", 1)[0]
         criterion = text.split("<<criterion>>\n", 1)[1].split("\n<</criterion>>", 1)[0]
         asked = text.split("what is ", 1)[1].split(" plus", 1)[0]
@@ -335,3 +340,35 @@ def test_cache_keys_are_the_sha256_of_the_requests_canonical_json():
         '"stop":["x"],"temperature":0.0,"top_p":null}'
     )
     assert request.cache_key("p/m") == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_implicit_mode_and_a_panel_grade_as_configured(db, ctx, owner, server, pool):
+    set_id = make_set(db, owner, count=4)
+    provider_id = make_provider(db, ctx, owner, server)
+    implicit = finished(
+        db,
+        start(
+            db,
+            owner,
+            set_id,
+            provider_id,
+            judge={"provider_id": provider_id, "model": "judge", "mode": "implicit"},
+        ),
+    )
+    assert implicit.judge_calls == 4 and server.calls == 4 + 4
+    assert [r.rubric_score for r in results(db, implicit.id)] == [0.9, 0.9, 0.9, 0.1]
+    panel = {
+        "panel": [
+            {"provider_id": provider_id, "model": "judge"},
+            {"provider_id": provider_id, "model": "judge-b"},
+            {"provider_id": provider_id, "model": "judge-c"},
+        ],
+        "rule": "majority",
+    }
+    calls = server.calls
+    run = finished(db, start(db, owner, set_id, provider_id, judge=panel))
+    # The answers come from the cache; each of 3 judges grades 3 criteria of 4 answers.
+    assert run.judge_calls == 36 and server.calls == calls + 36
+    rows = results(db, run.id)
+    assert [r.rubric_score for r in rows] == [expected_rubric(i) for i in range(4)]
+    assert rows[0].judge_version.startswith("panel:majority[")

@@ -225,6 +225,7 @@ class Writer:
         self.wake = asyncio.Event()
         self.closing = False
         self.written = 0
+        self.cost = 0.0
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -237,8 +238,9 @@ class Writer:
             rows, self.rows = self.rows, []
             await asyncio.to_thread(self._write, rows)
             self.written += len(rows)
+            self.cost += sum(r["cost_usd"] for r in rows)
             if rows:
-                await asyncio.to_thread(self.on_written, self.written)
+                await asyncio.to_thread(self.on_written, self.written, self.cost)
             if self.closing and not self.rows:
                 return
 
@@ -516,15 +518,15 @@ def run_job(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
             return {"run_id": run_id, "skipped": True}
         run.status = "running"
         run.started_at = run.started_at or utcnow()
-        total = run.total_calls
+        total, spent = run.total_calls, run.cost_usd
     with refusals_as_user_errors():  # a provider deleted since: the user's to fix
         plan = build_plan(db=ctx.db, settings=ctx.settings, run_id=run_id)
     already = len(plan.done)
     started = time.perf_counter()
 
-    def on_written(written: int) -> None:
+    def on_written(written: int, cost: float) -> None:
         done = already + written
-        ctx.progress(done, total, f"{done} of {total} calls")
+        ctx.progress(done, total, f"{done} of {total} calls, ${spent + cost:.4f}")
 
     try:
         ran = asyncio.run(execute(plan, db=ctx.db, on_written=on_written))
