@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from assay.core.settings import Settings, get_settings
 from assay.core.worker import WorkerPool
 from tests.support.postgres import PostgresCluster, TemplateClones, find_bindir
 from tests.support.receiver import LOOPBACK_ALLOW
+from tests.support.servers import LiveServer
 
 # Fast password hashing in tests; production default stays memory-hard.
 os.environ.setdefault("ASSAY_PASSWORD_HASH_MEMORY_KIB", "1024")
@@ -103,11 +105,11 @@ def dialect(db_template: DatabaseTemplate) -> str:
     return db_template.dialect
 
 
-@pytest.fixture
-def database_url(db_template: DatabaseTemplate, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database for this test."""
+@contextmanager
+def fresh_database(db_template: DatabaseTemplate, directory: Path) -> Iterator[str]:
+    """The URL of a fresh, migrated database cloned from the template."""
     if db_template.dialect == "sqlite":
-        path = tmp_path / "assay.db"
+        path = directory / "assay.db"
         shutil.copyfile(db_template.url, path)
         yield f"sqlite:///{path}"
         return
@@ -120,10 +122,10 @@ def database_url(db_template: DatabaseTemplate, tmp_path: Path) -> Iterator[str]
         clones.give_back(name)
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings_for(database_url: str, data_dir: Path) -> Settings:
+    """The settings every test server and app runs with, over the given database."""
     return Settings(
-        data_dir=tmp_path / "data",
+        data_dir=data_dir,
         database_url=database_url,
         secret_key="test-secret-key-with-enough-characters-0123456789",
         password_hash_memory_kib=1024,
@@ -134,6 +136,18 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         outbound_allow=LOOPBACK_ALLOW,
         warm_routes=False,  # routes built on first use: apps start faster (test_routing warms)
     )
+
+
+@pytest.fixture
+def database_url(db_template: DatabaseTemplate, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database for this test."""
+    with fresh_database(db_template, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return settings_for(database_url, tmp_path / "data")
 
 
 @pytest.fixture
@@ -217,3 +231,57 @@ def accounts(db: Database) -> Accounts:
 @pytest.fixture
 def admin(accounts: Accounts) -> Account:
     return accounts.make("admin")
+
+
+# One real `assay serve` per test module (per dialect), for the tests that drive a server from
+# outside (the browser, the SDK, the official Scale clients): a server start costs seconds, a
+# test seconds more. Tests share nothing but the process: each makes its own people (the
+# module's Accounts numbers them) and its own uniquely named projects and datasets. A test
+# that needs a server of its own (a restart, other settings) starts a LiveServer itself; a
+# module whose server needs other settings or environment overrides `module_settings` or
+# `module_server_env`.
+
+
+@pytest.fixture(scope="module")
+def module_database_url(
+    db_template: DatabaseTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh, migrated database shared by the tests of one module."""
+    with fresh_database(db_template, tmp_path_factory.mktemp("module-db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_settings(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(module_database_url, tmp_path_factory.mktemp("module-data"))
+
+
+@pytest.fixture(scope="module")
+def module_accounts(module_settings: Settings) -> Iterator[Accounts]:
+    db = Database(module_settings.resolved_database_url)
+    try:
+        yield Accounts(db)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_server_env() -> dict[str, str]:
+    """Extra environment for the module's server (plugins, log level…)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def module_server(
+    module_settings: Settings,
+    module_accounts: Accounts,
+    module_server_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    """`assay serve` over the module's database, on a free loopback port."""
+    log = tmp_path_factory.mktemp("module-serve") / "serve.log"
+    live = LiveServer(module_settings, log, **module_server_env)
+    try:
+        yield live
+    finally:
+        live.stop()

@@ -126,6 +126,8 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "provider_id": provider["id"],
         "set_id": eval_set["id"],
         "number": "1",
+        "calibration_id": "missing",
+        "human_evaluation_id": "missing",
     }
 
 

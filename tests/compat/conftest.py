@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,68 +13,13 @@ from pathlib import Path
 import pytest
 from scaleapi import ScaleClient
 
-from assay.core.db import Database
-from assay.core.settings import Settings
-from tests.conftest import Account, Accounts, DatabaseTemplate
-from tests.support.receiver import LOOPBACK_ALLOW
+from tests.conftest import Account, Accounts
 from tests.support.servers import LiveServer
 
 
 @pytest.fixture(scope="module")
-def module_database_url(
-    db_template: DatabaseTemplate, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A fresh, migrated database shared by the tests of one module."""
-    if db_template.dialect == "sqlite":
-        path = tmp_path_factory.mktemp("scale-db") / "assay.db"
-        shutil.copyfile(db_template.url, path)
-        yield f"sqlite:///{path}"
-        return
-    cluster, clones = db_template.cluster, db_template.clones
-    assert cluster is not None and clones is not None
-    name = clones.take()
-    try:
-        yield cluster.url(name)
-    finally:
-        clones.give_back(name)
-
-
-@pytest.fixture(scope="module")
-def module_settings(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
-        data_dir=tmp_path_factory.mktemp("scale-data"),
-        database_url=module_database_url,
-        secret_key="test-secret-key-with-enough-characters-0123456789",
-        password_hash_memory_kib=1024,
-        workers=0,
-        job_poll_seconds=0.05,
-        job_lease_seconds=2.0,
-        job_retry_base_seconds=0.1,
-        outbound_allow=LOOPBACK_ALLOW,
-    )
-
-
-@pytest.fixture(scope="module")
-def module_accounts(module_settings: Settings) -> Iterator[Accounts]:
-    db = Database(module_settings.resolved_database_url)
-    try:
-        yield Accounts(db)
-    finally:
-        db.dispose()
-
-
-@pytest.fixture(scope="module")
-def server(
-    module_settings: Settings,
-    module_accounts: Accounts,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LiveServer]:
-    log = tmp_path_factory.mktemp("scale-serve") / "serve.log"
-    live = LiveServer(module_settings, log)
-    try:
-        yield live
-    finally:
-        live.stop()
+def server(module_server: LiveServer) -> LiveServer:
+    return module_server
 
 
 @pytest.fixture

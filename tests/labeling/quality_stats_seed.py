@@ -83,7 +83,7 @@ def seed(client: Any, prefix: str, db: Database, accounts: Any, day: dt.date) ->
         "/projects",
         manager,
         json={
-            "name": f"quality-{day.isoformat()}",
+            "name": f"quality-{day.isoformat()}-{manager.user.email}",
             "task_type": "categorization",
             "taxonomy": TAXONOMY,
             "pipeline": REVIEWED,
@@ -95,7 +95,7 @@ def seed(client: Any, prefix: str, db: Database, accounts: Any, day: dt.date) ->
         "/projects",
         manager,
         json={
-            "name": f"other-{day.isoformat()}",
+            "name": f"other-{day.isoformat()}-{manager.user.email}",
             "task_type": "categorization",
             "taxonomy": TAXONOMY,
         },

@@ -66,7 +66,7 @@ def random_taxonomy(rng: random.Random, task_type: str) -> dict:
     common = random_attributes(rng, "a", 2, [])
     data["attributes"] = common
     data["global_attributes"] = random_attributes(rng, "g", 3, [])
-    if task_type in ("llm_rating", "llm_ranking", "llm_comparison"):
+    if task_type in ("llm_rating", "llm_ranking", "llm_comparison", "rubric_grading"):
         if task_type == "llm_rating":
             data["criteria"] = []
             for k in range(rng.randint(1, 3)):
@@ -121,6 +121,12 @@ def random_params(rng: random.Random, task_type: str) -> dict:
         params["responses"] = [f"answer {k}" for k in range(rng.randint(1, 5))]
     if task_type == "llm_comparison" and rng.random() < 0.7:
         params["responses"] = ["a", "b"]
+    if task_type == "rubric_grading":
+        params["responses"] = ["the answer"]
+        params["criteria"] = [
+            {"id": f"c{k}", "text": f"criterion {k}", "category": rng.choice(WORDS)}
+            for k in range(rng.randint(1, 6))
+        ]
     return params
 
 

@@ -73,6 +73,7 @@ VALID = {
     },
     "llm_ranking": {"min_responses": 2, "max_responses": 4},
     "llm_comparison": {"allow_tie": False, "allow_both_bad": True},
+    "rubric_grading": {"global_attributes": [{"name": "confidence", "type": "text"}]},
 }
 
 

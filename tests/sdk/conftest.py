@@ -6,19 +6,33 @@ from typing import Any
 import pytest
 
 import assay
+from assay.core.db import Database
+from tests.conftest import Accounts
 from tests.support.servers import LiveServer
 
 PLUGIN_ENV = {"ASSAY_PLUGINS": '["tests.support.jobkinds"]'}
 
 
+@pytest.fixture(scope="module")
+def module_server_env() -> dict[str, str]:
+    return PLUGIN_ENV
+
+
 @pytest.fixture
-def server(settings, tmp_path) -> Iterator[LiveServer]:
-    """A real `assay serve` on loopback over this test's database, with test job kinds."""
-    live = LiveServer(settings, tmp_path / "serve.log", **PLUGIN_ENV)
-    try:
-        yield live
-    finally:
-        live.stop()
+def server(module_server) -> LiveServer:
+    """The module's real `assay serve` on loopback (tests/conftest.py), with test job kinds;
+    a test's people and database are the server's."""
+    return module_server
+
+
+@pytest.fixture
+def accounts(module_accounts) -> Accounts:
+    return module_accounts
+
+
+@pytest.fixture
+def db(module_accounts) -> Database:
+    return module_accounts.db
 
 
 @pytest.fixture

@@ -6,31 +6,23 @@ DEBUG level."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from assay.sdk import F
 from tests.support.openai_server import ChatCompletionsServer
-from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.live
 KEY = "sk-live-never-shown-9f8e7d6c5b4a"
 
 
-@pytest.fixture
-def server(settings, tmp_path) -> Iterator[LiveServer]:
-    live = LiveServer(
-        settings,
-        tmp_path / "serve.log",
-        ASSAY_PLUGINS='["tests.support.model_runners"]',
-        ASSAY_LOG_LEVEL="DEBUG",
-        ASSAY_WORKERS="1",
-    )
-    try:
-        yield live
-    finally:
-        live.stop()
+@pytest.fixture(scope="module")
+def module_server_env() -> dict[str, str]:
+    return {
+        "ASSAY_PLUGINS": '["tests.support.model_runners"]',
+        "ASSAY_LOG_LEVEL": "DEBUG",
+        "ASSAY_WORKERS": "1",
+    }
 
 
 def test_hosted_models_run_through_the_sdk(connect, server, accounts):

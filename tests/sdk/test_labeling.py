@@ -96,7 +96,9 @@ def test_a_project_from_creation_to_reviewed_results(connect, server, accounts):
 
 def test_import_a_file_and_wait_for_it(connect, server, accounts):
     manager = connect(server.url, accounts.make("manager").key)
-    project = manager.projects.create(name="pets", task_type="categorization", taxonomy=TAXONOMY)
+    project = manager.projects.create(
+        name="imported pets", task_type="categorization", taxonomy=TAXONOMY
+    )
     lines = "".join(json.dumps({"params": {"text": f"pet {i}"}}) + "\n" for i in range(20))
     blob = manager.blobs.upload(lines.encode(), filename="pets.jsonl")
     job = manager.jobs.wait(manager.tasks.import_file(project.id, blob=blob.sha256).id, timeout=60)

@@ -4,25 +4,19 @@ reaches the provider and appears in no answer and nowhere in the server's log.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from assay.sdk import Conflict, NotFound
 from tests.support.openai_server import ChatCompletionsServer
-from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.live
 KEY = "sk-provider-live-never-shown-1a2b3c"
 
 
-@pytest.fixture
-def server(settings, tmp_path) -> Iterator[LiveServer]:
-    live = LiveServer(settings, tmp_path / "serve.log", ASSAY_LOG_LEVEL="DEBUG")
-    try:
-        yield live
-    finally:
-        live.stop()
+@pytest.fixture(scope="module")
+def module_server_env() -> dict[str, str]:
+    """The module's `assay serve` (tests/conftest.py) logs at DEBUG: the key must not show."""
+    return {"ASSAY_LOG_LEVEL": "DEBUG"}
 
 
 def test_providers_through_the_sdk(connect, server, accounts):

@@ -123,7 +123,10 @@ def test_audits_calibration_and_quality_numbers(connect, server, accounts):
     labeler_id = labeler_account.user.id
 
     project = manager.projects.create(
-        name="pets", task_type="categorization", taxonomy=TAXONOMY, quality={"audit_rate": 1.0}
+        name="audited pets",
+        task_type="categorization",
+        taxonomy=TAXONOMY,
+        quality={"audit_rate": 1.0},
     )
     manager.projects.set_member(project.id, labeler_id, "labeler")
     manager.projects.set_member(project.id, auditor_account.user.id, "reviewer")

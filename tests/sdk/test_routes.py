@@ -44,6 +44,9 @@ def test_exported_members_are_exactly_all():
         "providers",
         "eval_sets",
         "eval_runs",
+        "calibrations",
+        "human_evaluations",
+        "rater_profiles",
     }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:

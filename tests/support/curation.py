@@ -15,7 +15,9 @@ def add_predictions(db, dataset_id: str, model_name: str, shapes: dict[str, list
     API to upload predictions is not there yet), stamped with a new revision so every
     snapshot sees them. Returns the model's id."""
     with db.write() as session:
-        model = models.Model(mode="live", name=model_name, reference_id=model_name)
+        model = models.Model(
+            mode="live", name=model_name, reference_id=f"{model_name}-{dataset_id}"
+        )
         session.add(model)
         session.flush()
         revision = next_revision(session, dataset_id)

@@ -90,7 +90,9 @@ class LiveServer(Process):
             self.stop()  # no server left behind when it never became ready
             raise
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
+        # Generous: on a busy 2-core machine a start has taken over a minute, and a module's
+        # tests all wait on its one server.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from assay.core.db import Database
+from assay.core.settings import Settings
+from tests.conftest import Accounts, fresh_database, settings_for
 from tests.support.servers import LiveServer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -56,11 +61,55 @@ def page(browser) -> Iterator[object]:
     context.close()
 
 
+# The module's one server (tests/conftest.py): a test's people, settings and database are
+# the server's.
+
+
 @pytest.fixture
-def live_server(settings, tmp_path) -> Iterator[LiveServer]:
-    server = LiveServer(settings, tmp_path / "serve.log")
-    yield server
-    server.stop()
+def live_server(module_server) -> LiveServer:
+    return module_server
+
+
+@pytest.fixture
+def settings(module_settings) -> Settings:
+    return module_settings
+
+
+@pytest.fixture
+def accounts(module_accounts) -> Accounts:
+    return module_accounts
+
+
+@pytest.fixture
+def db(module_accounts) -> Database:
+    return module_accounts.db
+
+
+@dataclass
+class Site:
+    server: LiveServer
+    accounts: Accounts
+
+
+@pytest.fixture
+def own_site(db_template, tmp_path) -> Iterator[Site]:
+    """A server of the test's own over an empty database, for a test that must see it empty."""
+    with fresh_database(db_template, tmp_path) as url:
+        db = Database(url)
+        server = LiveServer(settings_for(url, tmp_path / "data"), tmp_path / "serve.log")
+        try:
+            yield Site(server, Accounts(db))
+        finally:
+            server.stop()
+            db.dispose()
+
+
+_numbers = itertools.count(1)
+
+
+def unique(name: str) -> str:
+    """`name` numbered: tests that share a module's server make projects of their own."""
+    return f"{name} {next(_numbers)}"
 
 
 def screenshot(page, name: str) -> Path:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.conftest import screenshot
+from tests.web.conftest import screenshot, unique
 from tests.web.test_image import Seeder, drag, log_in, open_workspace
 
 REVIEWED = {"stages": [{"name": "label", "kind": "label"}, {"name": "review", "kind": "review"}]}
@@ -44,11 +44,17 @@ def batch_project(
     members: list[tuple[Any, str]],
     count: int,
     *,
+    batch: str = "Week 12",
     pipeline: dict[str, Any] | None = None,
     prelabels: dict[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
-    """A project with one finalized batch "Week 12" of `count` image tasks."""
-    body: dict[str, Any] = {"name": "Street scenes", "task_type": "image", "taxonomy": TAXONOMY}
+    """A project with one finalized batch (named `batch`, unique in the workspace) of `count`
+    image tasks."""
+    body: dict[str, Any] = {
+        "name": unique("Street scenes"),
+        "task_type": "image",
+        "taxonomy": TAXONOMY,
+    }
     if pipeline:
         body["pipeline"] = pipeline
     project = seeder.ok(seeder.http.post("/projects", json=body))
@@ -57,7 +63,7 @@ def batch_project(
         seeder.ok(
             seeder.http.put(f"/projects/{pid}/members/{account.user.id}", json={"role": role})
         )
-    batch = seeder.ok(seeder.http.post(f"/projects/{pid}/batches", json={"name": "Week 12"}))
+    batch = seeder.ok(seeder.http.post(f"/projects/{pid}/batches", json={"name": batch}))
     tasks = [
         seeder.image_task(**({"prelabels": prelabels} if prelabels else {})) for _ in range(count)
     ]
@@ -124,7 +130,11 @@ def test_the_overview_counts_tasks_by_stage_with_a_sparkline(
     labeler = accounts.make("labeler")
     reviewer = accounts.make("reviewer")
     pid, _ = batch_project(
-        seeder, [(labeler, "labeler"), (reviewer, "reviewer")], 4, pipeline=REVIEWED
+        seeder,
+        [(labeler, "labeler"), (reviewer, "reviewer")],
+        4,
+        batch="Week 13",
+        pipeline=REVIEWED,
     )
     work(live_server.url, labeler, pid, "label", {"annotations": [car("c", 100)]}, 3)
     work(live_server.url, reviewer, pid, "review", None, 1)
@@ -150,6 +160,7 @@ def test_review_shows_labeler_time_round_and_diff_and_why_nothing_is_left(
         seeder,
         [(labeler, "labeler"), (self_reviewer, "reviewer"), (reviewer, "reviewer")],
         2,
+        batch="Week 14",
         pipeline=REVIEWED,
         prelabels={"annotations": [car("p1", 100)]},
     )
@@ -187,7 +198,7 @@ def test_review_shows_labeler_time_round_and_diff_and_why_nothing_is_left(
         )
         expect(diff.locator(".diff-added")).to_have_text("+ added box person")
         expect(diff.locator(".diff-changed")).to_have_text("~ changed box car (x)")
-        expect(tab.locator(".lb-context")).to_contain_text("task 1 of 2 · Week 12 · 0 done today")
+        expect(tab.locator(".lb-context")).to_contain_text("task 1 of 2 · Week 14 · 0 done today")
         expect(tab.locator(".image-ws[data-ready] .iw-stage[data-view]")).to_be_visible()
         screenshot(tab, "workspace-review-context")
     finally:

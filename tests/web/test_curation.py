@@ -441,10 +441,10 @@ MILLION_GRID = """async () => {
 }"""
 
 
-def test_a_million_cells_render_only_the_visible_rows(page, live_server, manager):
+def test_a_million_cells_render_only_the_visible_rows(page, own_site):
     """The grid itself at 1,000,000 cells (no million items needed to test the layout): a few
     rows in the DOM at the top and at the very bottom, the spacer within layout limits."""
-    log_in(page, live_server.url, manager, "/datasets")
+    log_in(page, own_site.server.url, own_site.accounts.make("manager"), "/datasets")
     expect(page.get_by_role("heading", name="No datasets yet")).to_be_visible()
     found = page.evaluate(MILLION_GRID)
     columns = found["columns"]

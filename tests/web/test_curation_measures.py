@@ -5,12 +5,9 @@ has a text tower (a plugin's, `tests.support.words`, loaded by the server)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.servers import LiveServer
 from tests.support.words import CAPTIONS
 from tests.web.test_curation import api, manager, ok, open_explorer
 from tests.web.test_curation_embeddings import clustered_dataset, shown
@@ -18,12 +15,10 @@ from tests.web.test_curation_embeddings import clustered_dataset, shown
 __all__ = ["api", "manager"]  # fixtures used by the tests below
 
 
-@pytest.fixture
-def live_server(settings, tmp_path) -> Iterator[LiveServer]:
-    """`assay serve` with the test text embedder loaded as a plugin."""
-    server = LiveServer(settings, tmp_path / "serve.log", ASSAY_PLUGINS='["tests.support.words"]')
-    yield server
-    server.stop()
+@pytest.fixture(scope="module")
+def module_server_env() -> dict[str, str]:
+    """The test text embedder, loaded by the server as a plugin."""
+    return {"ASSAY_PLUGINS": '["tests.support.words"]'}
 
 
 def test_duplicates_then_uniqueness_from_the_toolbar(page, live_server, manager, api):

@@ -6,17 +6,25 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 import assay.cli.main  # noqa: F401  (registers the commands before demo is imported)
-from assay.cli.demo import seed_demo
+from assay.cli.demo import DemoCredentials, seed_demo
 from tests.web.conftest import screenshot
 
 READY = ".image-ws[data-ready] .iw-stage[data-view]"
 
 
-def test_demo_opens_into_its_labeling_project(page, live_server, settings):
-    demo = seed_demo(settings)
+@pytest.fixture(scope="module")
+def demo(module_settings, module_server) -> DemoCredentials:
+    """The demo, seeded once into the module's server (seeding takes half a minute; it is
+    tested itself in tests/cli/test_demo.py). Each test here works in its own part of it:
+    the labeling project, the quality lab, the curation dataset."""
+    return seed_demo(module_settings)
+
+
+def test_demo_opens_into_its_labeling_project(page, live_server, demo):
     assert demo.project_id is not None
     page.goto(f"{live_server.url}/label/{demo.project_id}")
     page.get_by_label("Email").fill(demo.email)
@@ -51,10 +59,7 @@ def test_demo_opens_into_its_labeling_project(page, live_server, settings):
     assert first_view is not None
 
 
-def test_demo_quality_lab_shows_labelers_gold_and_a_dashboard_with_history(
-    page, live_server, settings
-):
-    demo = seed_demo(settings)
+def test_demo_quality_lab_shows_labelers_gold_and_a_dashboard_with_history(page, live_server, demo):
     assert demo.quality_project_id is not None
     page.goto(f"{live_server.url}/projects/{demo.quality_project_id}?tab=quality")
     page.get_by_label("Email").fill(demo.email)
@@ -80,10 +85,9 @@ def test_demo_quality_lab_shows_labelers_gold_and_a_dashboard_with_history(
     screenshot(page, "demo-dashboard")
 
 
-def test_demo_curation_dataset_opens_from_its_printed_link(page, live_server, settings):
+def test_demo_curation_dataset_opens_from_its_printed_link(page, live_server, demo):
     """The "Curate" link `make demo` prints (cli/demo.py) opens the explorer on the sample
     photographs: thumbnails with ground truth, the detectors' facets, a query that narrows."""
-    demo = seed_demo(settings)
     assert demo.dataset_id is not None
     page.goto(f"{live_server.url}/datasets/{demo.dataset_id}")
     page.get_by_label("Email").fill(demo.email)

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.web.conftest import screenshot
+from tests.web.conftest import screenshot, unique
 
 WIDTH, HEIGHT = 640, 480
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -100,7 +100,7 @@ class Seeder:
         taxonomy: dict[str, Any] = TAXONOMY,
         pipeline: dict[str, Any] | None = None,
     ) -> Project:
-        body: dict[str, Any] = {"name": f"{task_type} scenes", "task_type": task_type}
+        body: dict[str, Any] = {"name": unique(f"{task_type} scenes"), "task_type": task_type}
         body["taxonomy"] = taxonomy
         if pipeline:
             body["pipeline"] = pipeline

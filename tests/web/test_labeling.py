@@ -16,13 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from assay.api.app import build_context
-from assay.core import migrate
-from assay.core.settings import Settings
-from tests.conftest import Accounts
 from tests.support.polling import wait_for
-from tests.support.receiver import LOOPBACK_ALLOW
-from tests.support.servers import LiveServer
 from tests.web.conftest import screenshot
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -102,39 +96,6 @@ class Seeder:
     def ok(response: httpx.Response) -> Any:
         assert response.status_code < 300, response.text
         return response.json()
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[tuple[LiveServer, Accounts]]:
-    """One `assay serve` for the module: each test seeds its own project and people, so they
-    share nothing but the process, and the module pays for one server start, not eleven."""
-    tmp = tmp_path_factory.mktemp("labeling-ui")
-    settings = Settings(
-        data_dir=tmp / "data",
-        database_url=f"sqlite:///{tmp}/assay.db",
-        secret_key="test-secret-key-with-enough-characters-0123456789",
-        password_hash_memory_kib=1024,
-        workers=0,
-        outbound_allow=LOOPBACK_ALLOW,
-    )
-    context = build_context(settings)
-    migrate.upgrade(context.db)
-    server = LiveServer(settings, tmp / "serve.log")
-    try:
-        yield server, Accounts(context.db)
-    finally:
-        server.stop()
-        context.db.dispose()
-
-
-@pytest.fixture
-def live_server(site) -> LiveServer:
-    return site[0]
-
-
-@pytest.fixture
-def accounts(site) -> Accounts:
-    return site[1]
 
 
 @pytest.fixture

@@ -18,15 +18,12 @@ from tests.web.test_image import TAXONOMY as IMAGE_TAXONOMY
 from tests.web.test_image import click, street_png
 from tests.web.test_labeling import (  # noqa: F401  (fixtures: one server for the module)
     SPAN_TEXT,
-    accounts,
     drag_over,
     labeler,
-    live_server,
     log_in,
     manager,
     seeder,
     shown_task,
-    site,
 )
 
 IMAGE_READY = ".image-ws[data-ready] .iw-stage[data-view]"

@@ -17,11 +17,11 @@ from tests.web.conftest import screenshot
 API = "/api/v1"
 
 
-@pytest.fixture
-def settings(settings):
+@pytest.fixture(scope="module")
+def module_settings(module_settings):
     """A's two evaluation results (yesterday, long past the delay) make one group."""
-    settings.quality_feedback_group_size = 2
-    return settings
+    module_settings.quality_feedback_group_size = 2
+    return module_settings
 
 
 @pytest.fixture

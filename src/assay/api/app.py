@@ -180,10 +180,14 @@ def _api_modules() -> list:
     modules.append(evaluations)
     modules.append(scenarios)
     modules.append(providers)
-    from assay.api import eval_runs
-
-    modules.append(eval_runs)
     from assay.api import eval_sets
 
     modules.append(eval_sets)
+    # The evaluate pillar's human grading: judge calibrations, human evaluations, profiles.
+    from assay.api import calibrations, human_evaluations, rater_profiles
+
+    modules += [calibrations, human_evaluations, rater_profiles]
+    from assay.api import eval_runs
+
+    modules.append(eval_runs)
     return modules

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
+from assay.core import collector
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
 from assay.core.errors import Invalid
@@ -182,11 +183,13 @@ async def append_items(
         response.headers["Connection"] = "close"
 
     def work() -> schemas.AppendResult:
-        append = wire.decode(body, wire.AppendIn)
+        with collector.paused():
+            append = wire.decode(body, wire.AppendIn)
         with db.read() as session:  # before checking the body: a stranger learns nothing of it
             policy.can_write(actor, load_dataset(session, dataset_id, actor))
         # Checked and encoded before the write transaction: another process can write then.
-        prepared = items.prepare_append(append=append, max_items=ctx.settings.max_append_items)
+        with collector.paused():
+            prepared = items.prepare_append(append=append, max_items=ctx.settings.max_append_items)
         with db.write() as session:
             dataset = load_dataset(session, dataset_id, actor)
             policy.can_write(actor, dataset)

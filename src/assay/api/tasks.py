@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +16,7 @@ from assay.api.deps import Ctx, CurrentActor, Db, Page
 from assay.api.idempotency import create_once
 from assay.api.json_body import JsonRoute
 from assay.api.projects import load_project
-from assay.core import json_values
+from assay.core import collector, json_values
 from assay.core import schemas as core_schemas
 from assay.core.auth import Actor
 from assay.core.db import Database
@@ -108,33 +104,6 @@ def _bulk_in(body: bytes) -> schemas.TaskBulkCreate:
         ) from None
 
 
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold the cycle collector while a bulk create runs (pauses may overlap).
-
-    10,000 tasks are some 100,000 new containers: the collector walked them, and the whole
-    heap on full collections, several times per request, a third of its time (profiled).
-    Reference counting still frees all of it; the rare cycle waits for the pause to end."""
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
-
-
 @router.post(
     "/projects/{project_id}/tasks/bulk",
     response_model=schemas.TaskBulkCreated,
@@ -152,7 +121,7 @@ def create_tasks(
 ) -> JSONResponse:
     """Many tasks (up to the server's max_bulk_tasks), all or none: one bad task is a 422
     naming it (`tasks[i]....`) and nothing is written. The body is a TaskBulkCreate."""
-    with _gc_paused():
+    with collector.paused():
         # The tasks are freed when _create_tasks returns, before the collector is back.
         return _create_tasks(project_id, _bulk_in(body), request, actor, db, ctx)
 

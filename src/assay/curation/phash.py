@@ -12,12 +12,7 @@ from __future__ import annotations
 
 import io
 
-import faiss
 import numpy as np
-import scipy.fft
-import scipy.sparse
-import scipy.sparse.csgraph
-from PIL import Image
 
 from assay.core.errors import Invalid
 
@@ -27,6 +22,9 @@ _BLOCK = 4096  # queries per range search: bounds the pairs held at once
 
 def phash(data: bytes) -> int:
     """The image's 64-bit DCT hash; `Invalid` (field `media`) if it is not an image."""
+    import scipy.fft
+    from PIL import Image
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             small = image.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
@@ -43,6 +41,9 @@ def hamming_groups(hashes: np.ndarray, threshold: int) -> np.ndarray:
     joined transitively (a row alone is its own group). Numbered by first row, from 0."""
     if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= BITS:
         raise Invalid(f"threshold is a number of bits from 0 to {BITS}", field="threshold")
+    import faiss
+    import scipy.sparse.csgraph
+
     n = len(hashes)
     if n == 0:
         return np.zeros(0, dtype=np.int64)

@@ -32,7 +32,12 @@ ItemKind = Literal["image", "video_frame", "pointcloud", "text", "document", "co
 
 
 class _Shape(
-    Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True, tag_field="type"
+    Struct,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    omit_defaults=True,
+    tag_field="type",
+    gc=False,
 ):
     # The annotation's own id (Nucleus's `annotation_id`): re-uploading it replaces it.
     id: Reference | None = None
@@ -42,18 +47,18 @@ class _Shape(
     class_pdf: dict[str, Confidence] | None = None
 
 
-class Vertex(Struct, forbid_unknown_fields=True):
+class Vertex(Struct, gc=False, forbid_unknown_fields=True):
     x: Coordinate
     y: Coordinate
 
 
-class Vector3(Struct, forbid_unknown_fields=True):
+class Vector3(Struct, gc=False, forbid_unknown_fields=True):
     x: Coordinate
     y: Coordinate
     z: Coordinate
 
 
-class BoxFace(Struct, forbid_unknown_fields=True):
+class BoxFace(Struct, gc=False, forbid_unknown_fields=True):
     x: Coordinate
     y: Coordinate
     width: Size
@@ -84,7 +89,7 @@ class Point(_Shape, tag="point"):
     y: Coordinate
 
 
-class Keypoint(Struct, forbid_unknown_fields=True):
+class Keypoint(Struct, gc=False, forbid_unknown_fields=True):
     name: Annotated[str, Meta(min_length=1, max_length=200)]
     x: Coordinate
     y: Coordinate
@@ -118,7 +123,7 @@ class Cuboid(_Shape, tag="cuboid"):
     yaw: Coordinate = 0.0
 
 
-class Rle(Struct, forbid_unknown_fields=True):
+class Rle(Struct, gc=False, forbid_unknown_fields=True):
     size: Annotated[
         list[Annotated[int, Meta(gt=0, le=1_000_000)]], Meta(min_length=2, max_length=2)
     ]
@@ -152,7 +157,7 @@ class Text(_Shape, tag="text"):
 Shape = Box | Polygon | Line | Point | Keypoints | Ellipse | Cuboid | Mask | Category | Span | Text
 
 
-class ItemIn(Struct, kw_only=True, forbid_unknown_fields=True):
+class ItemIn(Struct, gc=False, kw_only=True, forbid_unknown_fields=True):
     reference_id: Reference
     kind: ItemKind = "image"
     # `blob:<sha256>` of an uploaded file, or an http(s) URL.
@@ -166,14 +171,14 @@ class ItemIn(Struct, kw_only=True, forbid_unknown_fields=True):
     annotations: list[Shape] | None = None
 
 
-class AppendIn(Struct, kw_only=True, forbid_unknown_fields=True):
+class AppendIn(Struct, gc=False, kw_only=True, forbid_unknown_fields=True):
     items: list[ItemIn]
     # Re-appending a reference id updates that item (False: it is left alone and counted
     # as ignored, Nucleus's default).
     update: bool = True
 
 
-class PredictionsIn(Struct, kw_only=True, forbid_unknown_fields=True):
+class PredictionsIn(Struct, gc=False, kw_only=True, forbid_unknown_fields=True):
     """A model's predictions by the items' reference ids. A prediction whose `id` the item
     already has from this model replaces it (`update` false: it is kept and counted as
     ignored); predictions without an id are added."""

@@ -1,10 +1,17 @@
-"""Tables of the evaluate pillar.
+"""Tables of the evaluate pillar: model providers and their response cache, evaluation sets,
+judge calibrations and human evaluations, evaluation runs and their results.
 
 Evaluation sets (`eval_sets.py`): a set's items are versioned without copying them per
 version. An item row is live in the versions `[first_version, until_version)` (`until_version`
 NULL while it is current), so version N is the rows with `first_version <= N` and
 `until_version` NULL or above N: an import that changes 10 items of a million writes 10 rows
 and stamps 10 old ones, and reading "version N" always gives the same items.
+
+Calibrations and human evaluations send work to a labeling project through labeling's
+services and keep only the labeling ids (project, batch, task) they need to read the answers
+back — never a foreign key into labeling's tables (a pillar reaches another only through its
+services). What a human must not see (a criterion's points, the judge's verdict) lives here
+and never in the tasks.
 """
 
 from __future__ import annotations
@@ -33,6 +40,53 @@ from assay.core.db import id_column as _id
 from assay.core.ids import new_id
 
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Provider(Base):
+    """A model endpoint Assay calls (`evaluation/providers.py`). `api_key` is the Fernet
+    token `core.crypto` made, never the key itself."""
+
+    __tablename__ = "eval_providers"
+    __table_args__ = (
+        UniqueConstraint("mode", "name", name="uq_eval_providers_mode_name"),
+        Index("ix_eval_providers_mode", "mode", "id"),
+    )
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, default="openai")
+    base_url: Mapped[str | None] = mapped_column(String(2000))
+    api_key: Mapped[str | None] = mapped_column(Text)
+    timeout_s: Mapped[float] = mapped_column(Float, nullable=False, default=60.0)
+    max_retries: Mapped[int] = mapped_column(Integer, nullable=False, default=4)
+    max_concurrency: Mapped[int] = mapped_column(Integer, nullable=False, default=16)
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    # USD per million tokens by model name: {"gpt-x": {"input": 0.15, "output": 0.6}}.
+    prices: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )
+
+    @property
+    def has_api_key(self) -> bool:
+        return self.api_key is not None
+
+
+class ChatCacheEntry(Base):
+    """One answer of one model to one request, keyed by `ChatRequest.cache_key(model)`."""
+
+    __tablename__ = "eval_chat_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(400), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = _created()
 
 
 class EvalSet(Base):
@@ -152,51 +206,82 @@ class EvalSetUpload(Base):
     created_at: Mapped[dt.datetime] = _created()
 
 
-class Provider(Base):
-    """A model endpoint Assay calls (`evaluation/providers.py`). `api_key` is the Fernet
-    token `core.crypto` made, never the key itself."""
+class Calibration(Base):
+    """A sample of judge verdicts sent to humans as rubric_grading tasks (one labeling batch)."""
 
-    __tablename__ = "eval_providers"
-    __table_args__ = (
-        UniqueConstraint("mode", "name", name="uq_eval_providers_mode_name"),
-        Index("ix_eval_providers_mode", "mode", "id"),
-    )
+    __tablename__ = "evaluation_calibrations"
+    __table_args__ = (Index("ix_evaluation_calibrations_mode", "mode", "id"),)
 
     id: Mapped[str] = _id()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
-    kind: Mapped[str] = mapped_column(String(32), nullable=False, default="openai")
-    base_url: Mapped[str | None] = mapped_column(String(2000))
-    api_key: Mapped[str | None] = mapped_column(Text)
-    timeout_s: Mapped[float] = mapped_column(Float, nullable=False, default=60.0)
-    max_retries: Mapped[int] = mapped_column(Integer, nullable=False, default=4)
-    max_concurrency: Mapped[int] = mapped_column(Integer, nullable=False, default=16)
-    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
-    # USD per million tokens by model name: {"gpt-x": {"input": 0.15, "output": 0.6}}.
-    prices: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    project_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    batch_id: Mapped[str] = mapped_column(String(24), nullable=False, unique=True)
+    tasks: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    verdicts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+
+
+class CalibrationVerdict(Base):
+    """One sampled judge verdict: the criterion the humans grade in task `task_id`."""
+
+    __tablename__ = "evaluation_calibration_verdicts"
+    __table_args__ = (
+        UniqueConstraint("calibration_id", "position"),
+        Index("ix_evaluation_calibration_verdicts_task", "calibration_id", "task_id"),
     )
 
-    @property
-    def has_api_key(self) -> bool:
-        return self.api_key is not None
+    id: Mapped[str] = _id()
+    calibration_id: Mapped[str] = mapped_column(
+        ForeignKey("evaluation_calibrations.id", ondelete="CASCADE"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)  # order in the request
+    task_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    criterion_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    category: Mapped[str] = mapped_column(String(200), nullable=False)
+    judge_met: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    judge_version: Mapped[str] = mapped_column(String(200), nullable=False)
+    source: Mapped[str | None] = mapped_column(String(200))  # e.g. a run item id
 
 
-class ChatCacheEntry(Base):
-    """One answer of one model to one request, keyed by `ChatRequest.cache_key(model)`."""
+class HumanEvaluation(Base):
+    """Model responses sent to people for rubric grading or pairwise comparison."""
 
-    __tablename__ = "eval_chat_cache"
+    __tablename__ = "evaluation_human_evaluations"
+    __table_args__ = (Index("ix_evaluation_human_evaluations_mode", "mode", "id"),)
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    model: Mapped[str] = mapped_column(String(400), nullable=False)
-    text: Mapped[str] = mapped_column(Text, nullable=False)
-    prompt_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    completion_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # rubric_grading | pairwise
+    project_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    batch_id: Mapped[str] = mapped_column(String(24), nullable=False, unique=True)
+    # The labeling worker group of the raters the profile chose (None: any project labeler).
+    group_id: Mapped[str | None] = mapped_column(String(24))
+    raters: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    items: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = _created()
+
+
+class HumanEvaluationItem(Base):
+    """One item of a human evaluation and the labeling task that carries it."""
+
+    __tablename__ = "evaluation_human_evaluation_items"
+    __table_args__ = (UniqueConstraint("human_evaluation_id", "position"),)
+
+    id: Mapped[str] = _id()
+    human_evaluation_id: Mapped[str] = mapped_column(
+        ForeignKey("evaluation_human_evaluations.id", ondelete="CASCADE"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    task_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    source: Mapped[str | None] = mapped_column(String(200))
+    # Which of the two shown responses is `response_b` (pairwise: the order is shuffled so
+    # position never favours a model); criteria's points for rubric grading. Never sent out.
+    swapped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    points: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
 
 
 class EvalRun(Base):

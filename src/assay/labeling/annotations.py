@@ -19,6 +19,7 @@ A response is `{"annotations": [...], "global_attributes": {...}, "links": [...]
     rating      criterion, value, response_index
     ranking     order                        permutation of response indices, best first
     comparison  choice                       a | b | tie | both_good | both_bad
+    verdict     criterion, met, comment      rubric_grading: met true/false per criterion
 
 `type` may be left out when the task type has a single geometry (categorization, spans, text,
 LLM types). Video annotations also carry `frame` (>= 0), `track_id` (optional; a track keeps
@@ -32,7 +33,7 @@ from typing import Any
 
 from assay.core.errors import Invalid
 from assay.core.ids import uuid4_hexes
-from assay.labeling import geometry
+from assay.labeling import geometry, rubric_grading
 from assay.labeling.attributes import (
     AttributeScope,
     check_attribute_value,
@@ -66,8 +67,9 @@ GEOMETRY_KEYS: dict[str, frozenset[str]] = {
     "rating": frozenset(("criterion", "value", "response_index")),
     "ranking": frozenset(("order",)),
     "comparison": frozenset(("choice",)),
+    "verdict": frozenset(("criterion", "met", "comment")),
 }
-_UNLABELED_TYPES = frozenset(("rating", "ranking", "comparison"))
+_UNLABELED_TYPES = frozenset(("rating", "ranking", "comparison", "verdict"))
 
 
 def allowed_comparison_choices(taxonomy: Taxonomy) -> tuple[str, ...]:
@@ -99,6 +101,8 @@ def validate_params(taxonomy: Taxonomy, task_type: str, params: dict | None) -> 
             f"an llm_comparison task compares exactly 2 responses, got {responses}",
             field="params.responses",
         )
+    if task_type == "rubric_grading":
+        rubric_grading.check_params(params)
     count = responses or 0
     if taxonomy.min_responses is not None and count < taxonomy.min_responses:
         raise Invalid(
@@ -145,6 +149,10 @@ class _ResponseValidator:
         self.ids: dict[str, tuple[int, str | None]] = {}
         self.seen: dict[str, list[int]] = {kind: [] for kind in self.types}
         self.ratings: dict[tuple[str, int], int] = {}
+        self.criteria: tuple[str, ...] = ()
+        if task_type == "rubric_grading":
+            self.criteria = rubric_grading.check_params(params)
+        self.verdicts: dict[str, int] = {}
         self.tracks: dict[Any, tuple[int, str | None, str]] = {}
         self.track_frames: set[tuple[Any, int]] = set()
         self.position = 0  # index of the annotation being checked, for messages
@@ -301,6 +309,14 @@ class _ResponseValidator:
                     field=f"{path}.choice",
                 )
             out["choice"] = choice
+        elif kind == "verdict":
+            out.update(rubric_grading.verdict_fields(ann, path, self.criteria))
+            first = self.verdicts.setdefault(out["criterion"], self.position)
+            if first != self.position:
+                raise Invalid(
+                    f"criterion {out['criterion']!r} already has a verdict (annotations[{first}])",
+                    field=f"{path}.criterion",
+                )
 
     def rating(self, ann: dict, path: str) -> dict:
         name = ann.get("criterion")
@@ -414,6 +430,13 @@ class _ResponseValidator:
                 )
             if not found and not self.partial:
                 raise Invalid(f"a {kind} annotation is required", field="response.annotations")
+        elif task_type == "rubric_grading" and not self.partial:
+            for name in self.criteria:
+                if name not in self.verdicts:
+                    raise Invalid(
+                        f"criterion {name!r} has no verdict (met or not met)",
+                        field="response.annotations",
+                    )
         elif task_type == "llm_rating" and not self.partial:
             for index in range(max(self.limits.responses or 0, 1)):
                 for name in self.index.criteria:

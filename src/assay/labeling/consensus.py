@@ -18,6 +18,8 @@
     llm_ranking      Kemeny (at most 8 responses) else Borda; agreement = mean pairwise
                      Kendall tau rescaled to [0, 1]
     llm_comparison   majority vote; agreement = share of labelers who chose the winner
+    rubric_grading   per criterion majority of met / not met (a tie is not met); agreement =
+                     mean over criteria of the share of labelers who gave the winning verdict
 
 Other task types get the medoid response by edit similarity of canonical JSON. Labelers are
 taken in user id order and every tie goes to the smallest value, so the result never depends
@@ -445,6 +447,26 @@ def comparisons(inputs: Inputs) -> Consensus:
     return Consensus(_response(inputs, [ann]), agreement, "majority_vote", details)
 
 
+def verdicts(inputs: Inputs) -> Consensus:
+    """Per criterion, the majority verdict; a tie is "not met" (credit needs a majority)."""
+    given: dict[str, list[dict]] = {}
+    for response in inputs.responses:
+        for ann in response["annotations"]:
+            given.setdefault(ann["criterion"], []).append(ann)
+    annotations, shares, votes = [], [], {}
+    for criterion, members in given.items():
+        met = sum(1 for m in members if m["met"])
+        winner = met * 2 > len(members)
+        attributes = _vote_attributes(inputs.index.common, [m["attributes"] for m in members])
+        ann = {"type": "verdict", "criterion": criterion, "met": winner, "attributes": attributes}
+        ann["id"] = _new_id(len(annotations), ann)
+        annotations.append(ann)
+        shares.append((met if winner else len(members) - met) / len(members))
+        votes[criterion] = {"met": met, "not_met": len(members) - met}
+    agreement = float(np.mean(shares)) if shares else 1.0
+    return Consensus(_response(inputs, annotations), agreement, "majority_per_criterion", votes)
+
+
 AGGREGATORS: dict[str, Aggregator] = {
     "categorization": categories,
     "image": shapes,
@@ -455,6 +477,7 @@ AGGREGATORS: dict[str, Aggregator] = {
     "llm_rating": ratings,
     "llm_ranking": rankings,
     "llm_comparison": comparisons,
+    "rubric_grading": verdicts,
 }
 
 

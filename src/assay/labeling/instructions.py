@@ -23,6 +23,7 @@ _SUMMARY = {
     "llm_rating": "Rate each model response on every criterion below.",
     "llm_ranking": "Rank the model responses from best to worst.",
     "llm_comparison": "Compare the two model responses and choose the better one.",
+    "rubric_grading": "Say for each criterion whether the response meets it.",
 }
 
 _WORKFLOW = {
@@ -65,6 +66,11 @@ _WORKFLOW = {
     "llm_comparison": [
         "Read the prompt and both responses in full.",
         "Choose the better response, or one of the other options below.",
+    ],
+    "rubric_grading": [
+        "Read the conversation and the response in full.",
+        "For each criterion, say met or not met, judging that criterion alone.",
+        "Add a comment where the verdict is a close call.",
     ],
 }
 

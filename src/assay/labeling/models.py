@@ -522,3 +522,21 @@ class BatchGroup(Base):
     group_id: Mapped[str] = mapped_column(
         ForeignKey("worker_groups.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class RaterProfile(Base):
+    """What a person brings to rating work: languages, country, profession, expertise
+    (Scale's rater profiles). Human evaluations choose their raters by it."""
+
+    __tablename__ = "rater_profiles"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    languages: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2, upper case
+    profession: Mapped[str | None] = mapped_column(String(200))
+    expertise: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow
+    )

@@ -10,6 +10,7 @@ import math
 import random
 from typing import Any
 
+from assay.labeling import rubric_grading
 from assay.labeling.annotations import (
     allowed_comparison_choices,
     validate_params,
@@ -31,6 +32,8 @@ def synthesize(taxonomy: Taxonomy, task_type: str, params: dict, *, seed: str) -
     task_type = native_type(task_type)
     params = validate_params(taxonomy, task_type, params)
     builder = _Builder(taxonomy, task_type, Limits.from_params(params), f"assay:{seed}")
+    if task_type == "rubric_grading":
+        builder.criteria = rubric_grading.check_params(params)
     return validate_response(taxonomy, task_type, params, builder.response())
 
 
@@ -46,6 +49,7 @@ class _Builder:
         self.height = limits.height or _DEFAULT_SIZE
         self.annotations: list[dict] = []
         self.tracks = 0
+        self.criteria: tuple[str, ...] = ()
 
     def response(self) -> dict:
         rng = self.rng
@@ -73,6 +77,9 @@ class _Builder:
             self.add_unlabeled({"order": order})
         elif kind == "llm_comparison":
             self.add_unlabeled({"choice": rng.choice(allowed_comparison_choices(self.taxonomy))})
+        elif kind == "rubric_grading":
+            for criterion in self.criteria:
+                self.add_unlabeled({"criterion": criterion, "met": rng.random() < 0.5})
         links = [link for link in (self.link(d) for d in self.taxonomy.links) if link]
         return {
             "annotations": self.annotations,

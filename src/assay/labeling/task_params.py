@@ -26,7 +26,7 @@ ATTACHMENT_REQUIRED = frozenset(("image", "video", "transcription"))
 # Task types that show a file or an inline text.
 ATTACHMENT_OR_TEXT = frozenset(("categorization",))
 # Task types that rate, rank or compare model responses.
-RESPONSES_REQUIRED = frozenset(("llm_rating", "llm_ranking", "llm_comparison"))
+RESPONSES_REQUIRED = frozenset(("llm_rating", "llm_ranking", "llm_comparison", "rubric_grading"))
 # The kinds of file (the major part of the sniffed content type) an uploaded blob may be where
 # a task type shows it: a text file in an image project cannot be labeled. A video task's
 # attachment may be a still image (a frame or a poster) as well as a video.
@@ -70,7 +70,9 @@ def _check_attachment(value: Any, field: str) -> str | None:
 
 # The params `validate_params` reads (through geometry.Limits.from_params). Params holding
 # none of them pass or fail it exactly as `{}` does: a bulk check asks once per request.
-_LIMIT_KEYS = frozenset(("image_width", "image_height", "frame_count", "text", "responses"))
+_LIMIT_KEYS = frozenset(
+    ("image_width", "image_height", "frame_count", "text", "responses", "criteria")
+)
 
 
 # Video tasks may carry their frames as a list of attachments (URLs or blobs).

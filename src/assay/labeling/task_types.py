@@ -14,6 +14,7 @@ TASK_TYPES = (
     "llm_rating",
     "llm_ranking",
     "llm_comparison",
+    "rubric_grading",
 )
 
 GEOMETRIES: dict[str, tuple[str, ...]] = {
@@ -26,6 +27,7 @@ GEOMETRIES: dict[str, tuple[str, ...]] = {
     "llm_rating": ("rating",),
     "llm_ranking": ("ranking",),
     "llm_comparison": ("comparison",),
+    "rubric_grading": ("verdict",),
 }
 
 # Geometries whose annotations must name a taxonomy label; `text` may (see annotations.py).
@@ -51,11 +53,16 @@ LINKABLE_TASK_TYPES = frozenset(("image", "video", "text_spans"))
 LABELS_REQUIRED = frozenset(("image", "video", "categorization", "text_spans"))
 
 # Task types that do not use taxonomy labels at all.
-UNLABELED_TASK_TYPES = frozenset(("llm_rating", "llm_ranking", "llm_comparison"))
+UNLABELED_TASK_TYPES = frozenset(("llm_rating", "llm_ranking", "llm_comparison", "rubric_grading"))
 
 LLM_TASK_TYPES = frozenset(("llm_rating", "llm_ranking", "llm_comparison"))
 
 COMPARISON_CHOICES = ("a", "b", "tie", "both_good", "both_bad")
+
+# A rubric_grading task: params.criteria is a list of {id, text, category}; nothing else may
+# ride along (never the points, never a judge's verdict: the labeler sees every param).
+RUBRIC_CRITERION_KEYS = frozenset(("id", "text", "category"))
+MAX_RUBRIC_CRITERIA = 100
 
 SCALE_TYPES: dict[str, str] = {
     "imageannotation": "image",

@@ -543,3 +543,15 @@ def completed_after(
             or_(T.completed_at > at, and_(T.completed_at == at, T.id > task_id))
         )
     return list(session.scalars(statement.order_by(T.completed_at, T.id).limit(limit)))
+
+
+def completed_responses(*, session: Session, batch_id: str) -> dict[str, dict[str, Any] | None]:
+    """{task id: final response} of a batch's completed production tasks: for pillars that
+    read the answers back (the evaluation pillar's calibrations and human evaluations)."""
+    T = models.Task
+    rows = session.execute(
+        select(T.id, T.response).where(
+            T.batch_id == batch_id, T.status == "completed", T.kind == "production"
+        )
+    )
+    return {task_id: response for task_id, response in rows}

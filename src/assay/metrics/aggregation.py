@@ -13,8 +13,6 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import linear_sum_assignment
 
 from assay.metrics.factorize import factorize
 from assay.metrics.geometry import POINT_SCALE, similarity_matrix
@@ -88,6 +86,8 @@ def dawid_skene(
     if not len(t):
         raise ValueError("no labels to aggregate")
     n_tasks, n_labelers, k = len(task_ids), len(labeler_ids), len(classes)
+    import scipy.sparse as sp  # here, as scipy below: a server starts faster without them
+
     dtype = np.float32  # probabilities need ~4 digits, not 16; half the memory traffic
     a = sp.csr_array((np.ones(len(t), dtype), (t, w * k + lab)), shape=(n_tasks, n_labelers * k))
     votes = _vote_counts(t, lab, n_tasks, k).T.astype(dtype)  # (K, T): class-major
@@ -209,6 +209,8 @@ def cluster_shapes(
     if by_label:
         labels = [repr(ann.get("label")) for ann in shapes]
         sims = sims * np.equal.outer(np.array(labels, dtype=object), np.array(labels, dtype=object))
+    from scipy.optimize import linear_sum_assignment
+
     clusters: list[list[int]] = []
     for r in range(len(annotations)):
         mine = np.flatnonzero(owner == r)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from assay.metrics.geometry import POINT_SCALE, similarity_matrix
 
@@ -77,6 +76,8 @@ def assign(weights: np.ndarray, valid: np.ndarray) -> list[tuple[int, int]]:
     """Pairs maximising the total weight among valid cells (Hungarian)."""
     if not weights.size or not valid.any():
         return []
+    from scipy.optimize import linear_sum_assignment  # here: a server starts faster
+
     rows, cols = linear_sum_assignment(np.where(valid, weights, 0.0), maximize=True)
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if valid[i, j]]
 
@@ -282,6 +283,10 @@ def _rating_pair(e: dict, a: dict) -> float:
     return float(same_item and e.get("value") == a.get("value"))
 
 
+def _verdict_pair(e: dict, a: dict) -> float:
+    return float(e.get("criterion") == a.get("criterion") and e.get("met") == a.get("met"))
+
+
 def score_response(
     expected: dict,
     actual: dict,
@@ -295,8 +300,9 @@ def score_response(
     """Score in [0, 1] of a response against the expected one: the mean over the kinds present.
 
     Geometry by soft F1 of the optimal IoU matching, categories by Jaccard (or exact), spans
-    by F1, text by normalised edit similarity, rankings by rescaled Kendall tau, comparisons
-    and ratings exactly; global attributes, when expected, count as one more part.
+    by F1, text by normalised edit similarity, rankings by rescaled Kendall tau, comparisons,
+    ratings and rubric verdicts (per criterion) exactly; global attributes, when expected,
+    count as one more part.
     """
     groups: dict[str, tuple[list[dict], list[dict]]] = {}
     for side, response in enumerate((expected, actual)):
@@ -332,6 +338,9 @@ def score_response(
             parts.append(float(choices_e == choices_a))
         elif family == "rating":
             parts.append(_matched_mean(e, a, _rating_pair))
+        elif family == "verdict":
+            # Per criterion: the share of the expected verdicts the labeler matched.
+            parts.append(_matched_mean(e, a, _verdict_pair))
     if expected.get("global_attributes"):
         parts.append(
             attribute_agreement(expected.get("global_attributes"), actual.get("global_attributes"))

@@ -9,10 +9,12 @@ from assay.sdk._api.users import UsersAPI
 from assay.sdk._http import HTTP, AuthScheme
 from assay.sdk.batches import Batches
 from assay.sdk.blobs import Blobs
+from assay.sdk.calibrations import Calibrations
 from assay.sdk.datasets import Datasets
 from assay.sdk.eval_runs import EvalRuns
 from assay.sdk.eval_sets import EvalSets
 from assay.sdk.evaluations import Evaluations
+from assay.sdk.human_evaluations import HumanEvaluations
 from assay.sdk.jobs import Jobs
 from assay.sdk.keys import Keys
 from assay.sdk.ml_models import Models
@@ -21,6 +23,7 @@ from assay.sdk.projects import Projects
 from assay.sdk.providers import Providers
 from assay.sdk.quality import Quality
 from assay.sdk.queue import Queue
+from assay.sdk.rater_profiles import RaterProfiles
 from assay.sdk.scenarios import Scenarios
 from assay.sdk.slices import Slices
 from assay.sdk.tasks import Tasks
@@ -78,6 +81,9 @@ class Client:
         self.eval_sets = EvalSets(self._http)
         self.eval_runs = EvalRuns(self._http)
         self.scenarios = Scenarios(self._http)
+        self.calibrations = Calibrations(self._http)
+        self.human_evaluations = HumanEvaluations(self._http)
+        self.rater_profiles = RaterProfiles(self._http)
 
     def me(self) -> Me:
         """Who the key belongs to, and whether it is a live or a test key (`.mode`)."""

@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from assay.core import blob_schemas, schemas, webhook_schemas
 from assay.curation import scenario_schemas as scenario
 from assay.curation import schemas as curation
+from assay.evaluation import calibration_schemas as _calibration
+from assay.evaluation import human_evaluation_schemas as _human
 from assay.labeling import quality_stats_schemas as quality_stats
+from assay.labeling import rater_profile_schemas as _profiles
 from assay.labeling import schemas as labeling
 
 T = TypeVar("T")
@@ -434,6 +437,7 @@ __all__ = [
     "BatchCounts",
     "Blob",
     "BlobUrl",
+    "Calibration",
     "CalibrationDisagreement",
     "CalibrationFeedback",
     "CalibrationLabeler",
@@ -445,11 +449,14 @@ __all__ = [
     "EmbeddingsWritten",
     "EvaluationSummary",
     "EvaluationTaskStats",
+    "HumanEvaluation",
+    "HumanEvaluationResults",
     "InstructionVersion",
     "Item",
     "ItemsDeleted",
     "Job",
     "JobLog",
+    "JudgeAgreementReport",
     "LabelerDashboard",
     "LabelerQuality",
     "LabelingLink",
@@ -470,6 +477,7 @@ __all__ = [
     "ProjectQuality",
     "QualityTask",
     "QueryAnswer",
+    "RaterProfile",
     "RecentAttempt",
     "Recycled",
     "Retired",
@@ -606,6 +614,29 @@ class EvalSetOwners(eval_set.EvalSetOwners):
 
 
 class CanaryCheckResult(eval_set.CanaryCheckResult):
+    model_config = _LENIENT
+
+
+# --- evaluation: judge calibrations, human evaluations, rater profiles -----------------------
+
+
+class Calibration(_calibration.Calibration):
+    model_config = _LENIENT
+
+
+class JudgeAgreementReport(_calibration.CalibrationReport):
+    model_config = _LENIENT
+
+
+class HumanEvaluation(_human.HumanEvaluation):
+    model_config = _LENIENT
+
+
+class HumanEvaluationResults(_human.HumanEvaluationResults):
+    model_config = _LENIENT
+
+
+class RaterProfile(_profiles.RaterProfile):
     model_config = _LENIENT
 
 

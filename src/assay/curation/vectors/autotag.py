@@ -10,8 +10,6 @@ matvec (about 0.1-0.3 s at 1,000,000 x 512).
 from __future__ import annotations
 
 import numpy as np
-import scipy.optimize
-import scipy.special
 
 from assay.core.errors import Invalid
 
@@ -68,6 +66,11 @@ def fit_logistic(
     arithmetic), summed in float64. The bias is not penalised. Newton's method was slower
     here: its Gram product per step outweighs the steps it saves.
     """
+    # Imported here: scipy.optimize costs every server start most of a second, and only an
+    # autotag refinement needs it.
+    import scipy.optimize
+    import scipy.special
+
     m, d = features.shape
     design = np.hstack([features, np.ones((m, 1), dtype=features.dtype)])
     ridge = np.full(d + 1, penalty)

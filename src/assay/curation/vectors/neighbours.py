@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import scipy.sparse
-import scipy.sparse.csgraph
 
 from assay.core.errors import Invalid
 from assay.curation.vectors.exact import top_k
@@ -106,6 +104,8 @@ def duplicate_groups(
     linked = (found >= 0) & (1.0 - similar <= threshold)
     sources = np.repeat(np.arange(n, dtype=np.int64), found.shape[1])[linked.ravel()]
     targets = found[linked]
+    import scipy.sparse.csgraph  # here: a server starts faster without it
+
     graph = scipy.sparse.coo_matrix(
         (np.ones(len(sources), dtype=np.int8), (sources, targets)), shape=(n, n)
     )

@@ -3,7 +3,7 @@ sample) results (`eval_run_results`) and the results' tags (`eval_run_result_tag
 `evaluation/models.py` and `evaluation/runs.py`.
 
 Revision ID: 0031
-Revises: 0029
+Revises: 0030
 Create Date: 2026-12-08 01:30:00
 """
 
@@ -16,7 +16,7 @@ from assay.core.db import UTCDateTime
 
 revision: str = "0031"
 # Chained after this branch's head so the tests can migrate; the merge re-chains it.
-down_revision: str | None = "0029"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

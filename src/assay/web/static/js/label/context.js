@@ -58,11 +58,12 @@ export class ContextBar {
     if (context.position && context.total) parts.push(`task ${context.position} of ${context.total}`);
     if (context.batch) parts.push(context.batch.name);
     parts.push(`${context.done_today} done today`);
+    // replaceChildren writes a null child as the text "null": leave it out instead.
     this.text.replaceChildren(parts.join(" · "),
-      context.file_name || context.unique_id
-        ? el("span", { class: "lb-file mono", title: "The task's file (and unique id)" },
-          [context.file_name, context.unique_id].filter(Boolean).join(" · "))
-        : null);
+      ...(context.file_name || context.unique_id
+        ? [el("span", { class: "lb-file mono", title: "The task's file (and unique id)" },
+          [context.file_name, context.unique_id].filter(Boolean).join(" · "))]
+        : []));
     this.element.dataset.position = context.position ?? "";
     if (this.runner.mode === "review") this.showReview(context, lease);
   }

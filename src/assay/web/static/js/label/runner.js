@@ -25,6 +25,7 @@ const WORKSPACE_FOR = {
   llm_rating: "llm",
   llm_ranking: "llm",
   llm_comparison: "llm",
+  rubric_grading: "rubric",
 };
 const DRAFT_DELAY_MS = 1500; // autosave this long after the last change…
 const DRAFT_MAX_WAIT_MS = 5000; // …but at least this often while changes keep coming

@@ -5,6 +5,7 @@ export function describeAnnotation(ann) {
   if (ann.type === "text") return `“${String(ann.text ?? "").slice(0, 120)}”`;
   if (ann.type === "ranking") return `ranking ${JSON.stringify(ann.order)}`;
   if (ann.type === "comparison") return `choice: ${ann.choice}`;
+  if (ann.type === "verdict") return `${ann.criterion}: ${ann.met ? "met" : "not met"}`;
   if (ann.type === "rating") return `${ann.criterion}: ${ann.value}`;
   const what = ann.label ? `${ann.label}` : ann.type;
   return ann.type === "category" ? what : `${ann.type} ${what}`;

@@ -94,7 +94,7 @@ function projectCard(project, me, manager) {
 
 // Starter taxonomies, so a new project is labelable at once; the taxonomy tab refines them.
 function starterTaxonomy(taskType, names) {
-  if (["llm_ranking", "llm_comparison"].includes(taskType)) return {};
+  if (["llm_ranking", "llm_comparison", "rubric_grading"].includes(taskType)) return {};
   if (taskType === "llm_rating") {
     return { criteria: (names.length ? names : ["Helpfulness", "Accuracy"]).map((name) => ({ name, min: 1, max: 5 })) };
   }
@@ -115,7 +115,7 @@ function createProject() {
     const syncNames = () => {
       const type = typeSelect.value;
       namesLabel.textContent = type === "llm_rating" ? "Rating criteria" : "Labels";
-      names.closest("label").hidden = ["llm_ranking", "llm_comparison"].includes(type);
+      names.closest("label").hidden = ["llm_ranking", "llm_comparison", "rubric_grading"].includes(type);
     };
     typeSelect.addEventListener("change", syncNames);
     const form = el("form", { class: "form", novalidate: true },

@@ -12,6 +12,7 @@ export const GEOMETRIES = {
   llm_rating: ["rating"],
   llm_ranking: ["ranking"],
   llm_comparison: ["comparison"],
+  rubric_grading: ["verdict"],
 };
 export const ATTRIBUTE_TYPES = [
   ["choice", "Choice"],
@@ -21,9 +22,9 @@ export const ATTRIBUTE_TYPES = [
   ["linear_scale", "Linear scale"],
 ];
 export const LABELS_REQUIRED = new Set(["image", "video", "categorization", "text_spans"]);
-export const UNLABELED = new Set(["llm_rating", "llm_ranking", "llm_comparison"]);
+export const UNLABELED = new Set(["llm_rating", "llm_ranking", "llm_comparison", "rubric_grading"]);
 export const LINKABLE = new Set(["image", "video", "text_spans"]);
-export const LLM = UNLABELED;
+export const LLM = new Set(["llm_rating", "llm_ranking", "llm_comparison"]); // min / max responses
 const COLOR = /^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/;
 
 // → [{field, message}], in document order; empty when nothing obvious is wrong.

@@ -14,6 +14,7 @@ export const TASK_TYPES = [
   ["llm_rating", "LLM rating (rubric)"],
   ["llm_ranking", "LLM ranking"],
   ["llm_comparison", "LLM pairwise comparison"],
+  ["rubric_grading", "Rubric grading (met / not met)"],
 ];
 export const typeName = (type) => TASK_TYPES.find(([t]) => t === type)?.[1] || type;
 

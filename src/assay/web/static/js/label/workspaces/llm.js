@@ -36,12 +36,12 @@ function renderTurns(turns) {
   }));
 }
 
-function renderContent(item) {
+export function renderContent(item) {
   const content = contentOf(item);
   return Array.isArray(content) ? renderTurns(content) : el("div", { class: "llm-text" }, content);
 }
 
-function renderPrompt(params) {
+export function renderPrompt(params) {
   const turns = params.messages || params.conversation || params.history;
   const parts = [];
   if (typeof params.system === "string") parts.push(el("div", { class: "turn turn-system" },

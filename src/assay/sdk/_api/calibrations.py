@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from assay.sdk._api._endpoint import API, endpoint
+from assay.sdk.models import Calibration, JudgeAgreementReport, Page
+
+
+class CalibrationsAPI(API):
+    create = endpoint("POST", "/calibrations", returns=Calibration, create=True)
+    list = endpoint("GET", "/calibrations", returns=Page[Calibration])
+    get = endpoint("GET", "/calibrations/{calibration_id}", returns=Calibration)
+    report = endpoint("GET", "/calibrations/{calibration_id}/report", returns=JudgeAgreementReport)

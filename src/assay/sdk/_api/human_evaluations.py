@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from assay.sdk._api._endpoint import API, endpoint
+from assay.sdk.models import HumanEvaluation, HumanEvaluationResults, Page
+
+
+class HumanEvaluationsAPI(API):
+    create = endpoint("POST", "/human_evaluations", returns=HumanEvaluation, create=True)
+    list = endpoint("GET", "/human_evaluations", returns=Page[HumanEvaluation])
+    get = endpoint("GET", "/human_evaluations/{human_evaluation_id}", returns=HumanEvaluation)
+    results = endpoint(
+        "GET",
+        "/human_evaluations/{human_evaluation_id}/results",
+        returns=HumanEvaluationResults,
+    )

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from assay.sdk._api._endpoint import API, endpoint
+from assay.sdk.models import RaterProfile
+
+
+class RaterProfilesAPI(API):
+    get = endpoint("GET", "/users/{user_id}/rater_profile", returns=RaterProfile)
+    # A PUT replaces the whole profile: repeating it changes nothing.
+    set = endpoint("PUT", "/users/{user_id}/rater_profile", returns=RaterProfile, retry=True)
