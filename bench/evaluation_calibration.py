@@ -7,7 +7,7 @@ the agreement report over every completed task.
 The create is timed with a live key (tasks queued for people) and with a test key, whose
 tasks complete at once with a synthetic response (the sandbox) — so every task is done
 when that create returns and the report pairs all the verdicts. Last line:
-`evaluation_calibration: create <s> s (test key <s> s), report p50 <ms> ms at <n> verdicts
+`eval_calibration: create <s> s (test key <s> s), report p50 <ms> ms at <n> verdicts
 (<dialect>)`.
 """
 
@@ -97,7 +97,7 @@ def main() -> None:
     dialect = "postgresql" if args.postgres else "sqlite"
     print(machine())
     print(
-        f"evaluation_calibration: create {live_seconds:.2f} s (test key {create_seconds:.2f} s), "
+        f"eval_calibration: create {live_seconds:.2f} s (test key {create_seconds:.2f} s), "
         f"report p50 "
         f"{statistics.median(samples) * 1000:.0f} ms at {len(body['verdicts'])} verdicts "
         f"({dialect})"

@@ -12,10 +12,12 @@ Rows, side by side in one run (the same stand-in, the same requests):
   `json.loads`: the client's auth, retries and errors without its parameter transform and
   response model (what `OpenAIChatModel` does);
 - `OpenAIChatModel` — Assay's model: aiohttp transport, the post path, semaphore, accounting;
+- `LeanChatModel` — Assay's lean transport (`transport: "lean"`): the same semaphore and
+  accounting, the wire format over bare aiohttp with msgspec, the client's retry rules;
 - `CachedChatModel hit` — every answer prefetched from the response cache (no call).
 
 CPU is this process's (user + system) over the run: the client side, the stand-in excluded.
-Last line: `provider: OpenAIChatModel <calls/s> calls/s <µs> µs CPU/call ...`.
+Last line: `provider: LeanChatModel <calls/s> calls/s <µs> µs CPU/call ...`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 from tests.support.fast_openai_server import FastChatServer  # noqa: E402
 
 from assay.evaluation.chat import ChatRequest  # noqa: E402
+from assay.evaluation.lean_chat import LeanChatModel  # noqa: E402
 from assay.evaluation.provider_models import (  # noqa: E402
     OpenAIChatModel,
     ProviderConfig,
@@ -146,6 +149,14 @@ async def run_all(server: FastChatServer, n: int, in_flight: int) -> list[tuple[
 
     rows.append(report("OpenAIChatModel", n, *await drive(calls, in_flight, ours)))
     await model.aclose()
+
+    lean = LeanChatModel(config, "judge")
+
+    async def lean_call(request: ChatRequest) -> str:
+        return (await lean.complete(request)).text
+
+    rows.append(report("LeanChatModel", n, *await drive(calls, in_flight, lean_call)))
+    await lean.aclose()
     return rows
 
 
@@ -198,14 +209,14 @@ def main() -> None:
     expected = (args.calls + 2 * args.in_flight) * len(rows[:-1])
     assert answered == expected, f"the stand-in answered {answered} calls, expected {expected}"
     ours = dict((name, (rate, cpu)) for name, rate, cpu in rows)
+    lean_rate, lean_cpu = ours["LeanChatModel"]
     rate, cpu = ours["OpenAIChatModel"]
-    floor_rate, floor_cpu = ours["httpx2 post"]
     default_rate, default_cpu = ours["openai create httpx2"]
     aio_rate, aio_cpu = ours["aiohttp post"]
     print(
-        f"provider: OpenAIChatModel {rate:.0f} calls/s {cpu:.0f} µs CPU/call "
-        f"(openai's default create {default_rate:.0f}/s {default_cpu:.0f} µs, "
-        f"bare httpx2 {floor_rate:.0f}/s {floor_cpu:.0f} µs, "
+        f"provider: LeanChatModel {lean_rate:.0f} calls/s {lean_cpu:.0f} µs CPU/call "
+        f"(OpenAIChatModel {rate:.0f}/s {cpu:.0f} µs, "
+        f"openai's default create {default_rate:.0f}/s {default_cpu:.0f} µs, "
         f"bare aiohttp {aio_rate:.0f}/s {aio_cpu:.0f} µs; {args.in_flight} in flight)"
     )
 

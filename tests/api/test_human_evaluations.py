@@ -26,7 +26,7 @@ def manager(accounts):
 
 def set_profile(client, manager, account, profile: dict[str, Any]) -> dict[str, Any]:
     response = client.put(
-        f"{API}/users/{account.user.id}/rater_profile", json=profile, headers=manager.headers
+        f"{API}/users/{account.user.id}/rater-profile", json=profile, headers=manager.headers
     )
     assert response.status_code == 200, response.text
     return response.json()
@@ -51,26 +51,26 @@ def test_rater_profiles_are_set_by_managers_and_read_by_their_owner(client, mana
         "profession": "Physician",
         "expertise": ["cardiology"],
     }
-    mine = client.get(f"{API}/users/{rater.user.id}/rater_profile", headers=rater.headers)
+    mine = client.get(f"{API}/users/{rater.user.id}/rater-profile", headers=rater.headers)
     assert mine.status_code == 200 and mine.json() == saved
-    empty = client.get(f"{API}/users/{other.user.id}/rater_profile", headers=manager.headers)
+    empty = client.get(f"{API}/users/{other.user.id}/rater-profile", headers=manager.headers)
     assert empty.json()["languages"] == [] and empty.json()["country"] is None
     assert (
-        client.get(f"{API}/users/{rater.user.id}/rater_profile", headers=other.headers).status_code
+        client.get(f"{API}/users/{rater.user.id}/rater-profile", headers=other.headers).status_code
         == 403
     )
     refused = client.put(
-        f"{API}/users/{rater.user.id}/rater_profile", json=PROFILE_US, headers=rater.headers
+        f"{API}/users/{rater.user.id}/rater-profile", json=PROFILE_US, headers=rater.headers
     )
     assert refused.status_code == 403
     bad = client.put(
-        f"{API}/users/{rater.user.id}/rater_profile",
+        f"{API}/users/{rater.user.id}/rater-profile",
         json={**PROFILE_FR, "country": "France"},
         headers=manager.headers,
     )
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "country"
     missing = client.put(
-        f"{API}/users/{'0' * 24}/rater_profile", json=PROFILE_FR, headers=manager.headers
+        f"{API}/users/{'0' * 24}/rater-profile", json=PROFILE_FR, headers=manager.headers
     )
     assert missing.status_code == 404
 
@@ -108,12 +108,12 @@ def test_rubric_grading_goes_only_to_raters_whose_profile_matches(client, manage
         ],
     }
     nobody = client.post(
-        f"{API}/human_evaluations",
+        f"{API}/human-evaluations",
         json={**body, "name": "nobody", "raters": {"countries": ["JP"]}},
         headers=manager.headers,
     )
     assert nobody.status_code == 422 and nobody.json()["error"]["field"] == "raters"
-    created = client.post(f"{API}/human_evaluations", json=body, headers=manager.headers)
+    created = client.post(f"{API}/human-evaluations", json=body, headers=manager.headers)
     assert created.status_code == 201, created.text
     evaluation = created.json()
     assert evaluation["group_id"] is not None and evaluation["items"] == 1
@@ -125,7 +125,7 @@ def test_rubric_grading_goes_only_to_raters_whose_profile_matches(client, manage
     shown = lease.json()["task"]["params"]["criteria"]
     assert [c["id"] for c in shown] == ["c1", "c2", "c3"]
     pending = client.get(
-        f"{API}/human_evaluations/{evaluation['id']}/results", headers=manager.headers
+        f"{API}/human-evaluations/{evaluation['id']}/results", headers=manager.headers
     ).json()
     assert pending["completed"] == 0 and pending["results"][0]["score"] is None
     # Met the drug, missed the dose, and recommended stopping everything: (5 - 2) / 8.
@@ -137,7 +137,7 @@ def test_rubric_grading_goes_only_to_raters_whose_profile_matches(client, manage
         {"annotations": [{"criterion": c, "met": m} for c, m in verdicts.items()]},
     )
     results = client.get(
-        f"{API}/human_evaluations/{evaluation['id']}/results", headers=manager.headers
+        f"{API}/human-evaluations/{evaluation['id']}/results", headers=manager.headers
     ).json()
     assert results["completed"] == 1
     (item,) = results["results"]
@@ -145,9 +145,9 @@ def test_rubric_grading_goes_only_to_raters_whose_profile_matches(client, manage
     assert item["score"] == pytest.approx(3 / 8) and results["mean_score"] == pytest.approx(3 / 8)
     # Raters never reach the evaluation itself.
     for path in (f"/{evaluation['id']}", f"/{evaluation['id']}/results"):
-        response = client.get(f"{API}/human_evaluations{path}", headers=cardiologist.headers)
+        response = client.get(f"{API}/human-evaluations{path}", headers=cardiologist.headers)
         assert response.status_code == 404
-    assert client.get(f"{API}/human_evaluations", headers=cardiologist.headers).status_code == 403
+    assert client.get(f"{API}/human-evaluations", headers=cardiologist.headers).status_code == 403
 
 
 def test_pairwise_preferences_come_back_in_the_requests_terms(client, manager, accounts):
@@ -163,13 +163,13 @@ def test_pairwise_preferences_come_back_in_the_requests_terms(client, manager, a
         for i in range(8)
     ]
     wrong = client.post(
-        f"{API}/human_evaluations",
+        f"{API}/human-evaluations",
         json={"name": "w", "project_id": project["id"], "kind": "rubric_grading", "items": items},
         headers=manager.headers,
     )
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "project_id"
     no_b = client.post(
-        f"{API}/human_evaluations",
+        f"{API}/human-evaluations",
         json={
             "name": "n",
             "project_id": project["id"],
@@ -180,7 +180,7 @@ def test_pairwise_preferences_come_back_in_the_requests_terms(client, manager, a
     )
     assert no_b.status_code == 422 and no_b.json()["error"]["field"] == "items[0].response_b"
     created = client.post(
-        f"{API}/human_evaluations",
+        f"{API}/human-evaluations",
         json={"name": "a vs b", "project_id": project["id"], "kind": "pairwise", "items": items},
         headers=manager.headers,
     ).json()
@@ -200,7 +200,7 @@ def test_pairwise_preferences_come_back_in_the_requests_terms(client, manager, a
         submit(client, rater, lease, {"annotations": [{"choice": choice}]})
     assert set(first_shown) == {"A", "B"}  # both orders were shown
     results = client.get(
-        f"{API}/human_evaluations/{created['id']}/results", headers=manager.headers
+        f"{API}/human-evaluations/{created['id']}/results", headers=manager.headers
     ).json()
     assert results["completed"] == 8
     assert results["preferences"] == {"response_b": 8}

@@ -112,6 +112,21 @@ def test_changes_and_deletion(client, manager, server):
     assert ok(client.get(f"{API}/providers", headers=manager.headers))["items"] == []
 
 
+def test_a_provider_on_the_lean_transport_is_checked_the_same_way(client, manager, server):
+    provider = ok(client.post(f"{API}/providers", json=body(server), headers=manager.headers))
+    assert provider["transport"] == "openai"
+    url = f"{API}/providers/{provider['id']}"
+    changed = ok(client.patch(url, json={"transport": "lean"}, headers=manager.headers))
+    assert changed["transport"] == "lean"
+    checked = ok(client.post(f"{url}/check", json={"model": "tiny"}, headers=manager.headers))
+    assert checked["ok"] is True and checked["latency_ms"] > 0
+    server.fail(401)
+    refused = ok(client.post(f"{url}/check", json={"model": "tiny"}, headers=manager.headers))
+    assert (refused["ok"], refused["status_code"]) == (False, 401)
+    assert refused["error"] == "local vllm/tiny: HTTP 401: scripted 401" and KEY not in str(refused)
+    assert {r.headers["authorization"] for r in server.requests} == {f"Bearer {KEY}"}
+
+
 def test_an_idempotent_create_adds_one_and_a_second_name_conflicts(client, manager, server):
     headers = {**manager.headers, "Idempotency-Key": "add-vllm-1"}
     first = client.post(f"{API}/providers", json=body(server), headers=headers)
@@ -131,6 +146,7 @@ def test_an_idempotent_create_adds_one_and_a_second_name_conflicts(client, manag
         ({"base_url": None}, "base_url"),
         ({"base_url": "ftp://models.example/v1"}, "base_url"),
         ({"kind": "carrier-pigeon"}, "kind"),
+        ({"transport": "carrier-pigeon"}, "transport"),
         ({"name": "  "}, "name"),
         ({"max_concurrency": 0}, "max_concurrency"),
         ({"timeout_s": -1}, "timeout_s"),

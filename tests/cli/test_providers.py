@@ -17,6 +17,7 @@ def test_add_and_list(cli, db, monkeypatch):
         "--base-url", "http://vllm.example.com:8000/v1",
         "--api-key-env", "VLLM_KEY",
         "--rpm", "600",
+        "--transport", "lean",
         "--price", "llama=0.1,0.2",
         "--price", "*=1,2",
     )  # fmt: skip
@@ -26,12 +27,14 @@ def test_add_and_list(cli, db, monkeypatch):
     assert listed.exit_code == 0, listed.output
     [provider] = json.loads(listed.stdout)
     assert provider["has_api_key"] is True and provider["requests_per_minute"] == 600
+    assert provider["transport"] == "lean"
     assert provider["prices"] == {
         "llama": {"input": 0.1, "output": 0.2},
         "*": {"input": 1.0, "output": 2.0},
     }
     table = cli("eval", "providers", "list")
     assert "vllm" in table.stdout and "llama" in table.stdout and KEY not in table.output
+    assert "lean" in table.stdout
     with db.read() as session:
         stored = session.execute(text("SELECT api_key FROM eval_providers")).scalar_one()
     assert stored.startswith("enc1:") and KEY not in stored

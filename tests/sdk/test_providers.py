@@ -30,6 +30,7 @@ def test_providers_through_the_sdk(connect, server, accounts):
             prices={"tiny": {"input": 1.0, "output": 2.0}},
         )
         assert provider.has_api_key and provider.max_concurrency == 4
+        assert provider.transport == "openai"
         assert [p.id for p in client.providers.list()] == [provider.id]
         checked = client.providers.check(provider.id, model="tiny")
         assert checked.ok and checked.latency_ms is not None and checked.latency_ms > 0
@@ -37,6 +38,9 @@ def test_providers_through_the_sdk(connect, server, accounts):
         refused = client.providers.check(provider.id, model="tiny")
         assert (refused.ok, refused.status_code) == (False, 401)
         assert refused.error == "vllm/tiny: HTTP 401: scripted 401"
+        assert client.providers.update(provider.id, transport="lean").transport == "lean"
+        llm.fail(401)
+        assert client.providers.check(provider.id, model="tiny").error == refused.error
         assert {r.headers["authorization"] for r in llm.requests} == {f"Bearer {KEY}"}
     with pytest.raises(Conflict):
         client.providers.create(name="vllm", base_url="http://127.0.0.1:9/v1")

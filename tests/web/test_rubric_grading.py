@@ -10,15 +10,12 @@ import re
 from playwright.sync_api import expect
 
 from tests.web.conftest import screenshot
-from tests.web.test_labeling import (  # noqa: F401  (the module's server and people)
-    accounts,
+from tests.web.test_labeling import (  # noqa: F401  (the people and the seeder fixtures)
     labeler,
-    live_server,
     log_in,
     manager,
     seeder,
     shown_task,
-    site,
     wait_next,
 )
 
@@ -42,7 +39,7 @@ def grading_task(n: int) -> dict:
 
 def test_grade_criteria_by_keyboard_with_a_comment_and_a_draft_across_reload(
     page,
-    live_server,  # noqa: F811
+    live_server,
     seeder,  # noqa: F811
     labeler,  # noqa: F811
 ):

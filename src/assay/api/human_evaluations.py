@@ -1,4 +1,4 @@
-"""Human evaluations under /api/v1/human_evaluations: send model responses to raters chosen
+"""Human evaluations under /api/v1/human-evaluations: send model responses to raters chosen
 by profile for rubric grading or pairwise comparison, and read their verdicts back."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ router = APIRouter(tags=["human_evaluations"], route_class=JsonRoute)
 
 
 @router.post(
-    "/human_evaluations",
+    "/human-evaluations",
     response_model=schemas.HumanEvaluation,
     status_code=201,
     operation_id="create_human_evaluation",
@@ -51,7 +51,7 @@ def create_human_evaluation(
 
 
 @router.get(
-    "/human_evaluations",
+    "/human-evaluations",
     response_model=schemas.HumanEvaluationPage,
     operation_id="list_human_evaluations",
 )
@@ -68,7 +68,7 @@ def list_human_evaluations(actor: CurrentActor, db: Db, page: Page) -> schemas.H
 
 
 @router.get(
-    "/human_evaluations/{human_evaluation_id}",
+    "/human-evaluations/{human_evaluation_id}",
     response_model=schemas.HumanEvaluation,
     operation_id="get_human_evaluation",
 )
@@ -84,7 +84,7 @@ def get_human_evaluation(
 
 
 @router.get(
-    "/human_evaluations/{human_evaluation_id}/results",
+    "/human-evaluations/{human_evaluation_id}/results",
     response_model=schemas.HumanEvaluationResults,
     operation_id="human_evaluation_results",
 )

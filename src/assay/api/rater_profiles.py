@@ -1,4 +1,4 @@
-"""Rater profiles under /api/v1/users/{user_id}/rater_profile: languages, country,
+"""Rater profiles under /api/v1/users/{user_id}/rater-profile: languages, country,
 profession and expertise, which human evaluations choose their raters by."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ router = APIRouter(tags=["rater_profiles"], route_class=JsonRoute)
 
 
 @router.get(
-    "/users/{user_id}/rater_profile",
+    "/users/{user_id}/rater-profile",
     response_model=schemas.RaterProfile,
     operation_id="get_rater_profile",
 )
@@ -26,7 +26,7 @@ def get_rater_profile(user_id: str, actor: CurrentActor, db: Db) -> schemas.Rate
 
 
 @router.put(
-    "/users/{user_id}/rater_profile",
+    "/users/{user_id}/rater-profile",
     response_model=schemas.RaterProfile,
     operation_id="set_rater_profile",
 )

@@ -54,6 +54,9 @@ def add(
     name: Annotated[str, typer.Argument(help="The provider's name (models are NAME/MODEL).")],
     base_url: Annotated[str, typer.Option("--base-url", help="e.g. http://host:8000/v1")],
     kind: Annotated[str, typer.Option(help="openai, or litellm (optional extra)")] = "openai",
+    transport: Annotated[
+        str, typer.Option(help="openai (the client, default) or lean (bare aiohttp, fast)")
+    ] = "openai",
     api_key_env: Annotated[
         str | None, typer.Option("--api-key-env", help="Read the API key from this variable.")
     ] = None,
@@ -85,6 +88,7 @@ def add(
         body = ProviderCreate(
             name=name,
             kind=kind,
+            transport=transport,
             base_url=base_url,
             api_key=key,
             timeout_s=timeout,
@@ -125,12 +129,15 @@ def list_(as_json: JsonOption = False) -> None:
     if not rows:
         out.print("no providers yet; `assay eval providers add NAME --base-url URL` adds one")
         return
-    table = Table(id_column(), "name", "kind", "base url", "key", "in flight", "rpm", "priced")
+    table = Table(
+        id_column(), "name", "kind", "transport", "base url", "key", "in flight", "rpm", "priced"
+    )
     for p in rows:
         table.add_row(
             p.id,
             escape(p.name),
             p.kind,
+            p.transport,
             escape(p.base_url or ""),
             "yes" if p.has_api_key else "no",
             str(p.max_concurrency),

@@ -4,7 +4,7 @@ says how well the judge agrees with them, per category and per judge version.
 `create_calibration` groups the sampled verdicts by (conversation, response) and makes one
 `rubric_grading` task per group in a labeling batch, through labeling's services. A task
 shows each criterion's text and category — never its points, never the judge's verdict,
-which stay in `evaluation_calibration_verdicts`. The labeling project's own quality control
+which stay in `eval_calibration_verdicts`. The labeling project's own quality control
 (gold tasks, consensus, review, audits) decides each task's final response.
 
 `calibration_report` reads the batch's completed tasks back through labeling's services and

@@ -56,6 +56,10 @@ class Provider(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
     kind: Mapped[str] = mapped_column(String(32), nullable=False, default="openai")
+    # How an `openai` provider is called: "openai" (the client) or "lean" (`lean_chat.py`).
+    transport: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="openai", server_default="openai"
+    )
     base_url: Mapped[str | None] = mapped_column(String(2000))
     api_key: Mapped[str | None] = mapped_column(Text)
     timeout_s: Mapped[float] = mapped_column(Float, nullable=False, default=60.0)
@@ -209,8 +213,8 @@ class EvalSetUpload(Base):
 class Calibration(Base):
     """A sample of judge verdicts sent to humans as rubric_grading tasks (one labeling batch)."""
 
-    __tablename__ = "evaluation_calibrations"
-    __table_args__ = (Index("ix_evaluation_calibrations_mode", "mode", "id"),)
+    __tablename__ = "eval_calibrations"
+    __table_args__ = (Index("ix_eval_calibrations_mode", "mode", "id"),)
 
     id: Mapped[str] = _id()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -226,15 +230,15 @@ class Calibration(Base):
 class CalibrationVerdict(Base):
     """One sampled judge verdict: the criterion the humans grade in task `task_id`."""
 
-    __tablename__ = "evaluation_calibration_verdicts"
+    __tablename__ = "eval_calibration_verdicts"
     __table_args__ = (
         UniqueConstraint("calibration_id", "position"),
-        Index("ix_evaluation_calibration_verdicts_task", "calibration_id", "task_id"),
+        Index("ix_eval_calibration_verdicts_task", "calibration_id", "task_id"),
     )
 
     id: Mapped[str] = _id()
     calibration_id: Mapped[str] = mapped_column(
-        ForeignKey("evaluation_calibrations.id", ondelete="CASCADE"), nullable=False
+        ForeignKey("eval_calibrations.id", ondelete="CASCADE"), nullable=False
     )
     position: Mapped[int] = mapped_column(Integer, nullable=False)  # order in the request
     task_id: Mapped[str] = mapped_column(String(24), nullable=False)
@@ -248,8 +252,8 @@ class CalibrationVerdict(Base):
 class HumanEvaluation(Base):
     """Model responses sent to people for rubric grading or pairwise comparison."""
 
-    __tablename__ = "evaluation_human_evaluations"
-    __table_args__ = (Index("ix_evaluation_human_evaluations_mode", "mode", "id"),)
+    __tablename__ = "eval_human_evaluations"
+    __table_args__ = (Index("ix_eval_human_evaluations_mode", "mode", "id"),)
 
     id: Mapped[str] = _id()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
@@ -268,12 +272,12 @@ class HumanEvaluation(Base):
 class HumanEvaluationItem(Base):
     """One item of a human evaluation and the labeling task that carries it."""
 
-    __tablename__ = "evaluation_human_evaluation_items"
+    __tablename__ = "eval_human_evaluation_items"
     __table_args__ = (UniqueConstraint("human_evaluation_id", "position"),)
 
     id: Mapped[str] = _id()
     human_evaluation_id: Mapped[str] = mapped_column(
-        ForeignKey("evaluation_human_evaluations.id", ondelete="CASCADE"), nullable=False
+        ForeignKey("eval_human_evaluations.id", ondelete="CASCADE"), nullable=False
     )
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     task_id: Mapped[str] = mapped_column(String(24), nullable=False)

@@ -3,17 +3,23 @@
 - `OpenAIChatModel`: any OpenAI-compatible chat-completions endpoint (vLLM, Ollama,
   llama.cpp's server, hosted APIs) through the maintained `openai` client. Its own retries
   do the backoff (429, 408, 409, 5xx, timeouts and connection errors; `Retry-After` and
-  `retry-after-ms` honoured, exponential backoff with jitter otherwise). Around it: at most
-  `max_concurrency` calls in flight (a semaphore) and `requests_per_minute` (aiolimiter's
-  leaky bucket); tokens, latency, time to first token when streamed, and cost from the
-  provider's price table.
+  `retry-after-ms` honoured, exponential backoff with jitter otherwise). The default
+  transport, and the reference the lean one is held to.
+- `LeanChatModel` (`lean_chat.py`, a provider's `transport: "lean"`): the same wire format
+  and the same retry rules over one bare aiohttp session, for throughput — the `openai`
+  client's own request machinery is most of a call's CPU against a fast endpoint.
+
+Both share `EndpointChatModel`: at most `max_concurrency` calls in flight (a semaphore) and
+`requests_per_minute` (aiolimiter's leaky bucket); tokens, latency, time to first token when
+streamed, and cost from the provider's price table.
 - `CachedChatModel`: answers from the response cache (`chat_cache.py`) when it can,
   otherwise asks the model it wraps and stores the answer.
 - `RecordedChatModel`: answers only from recorded responses (offline re-scoring); an
   unrecorded request is an error naming it.
 
 Other vendors come in as provider kinds registered with `register_kind` (`litellm` is
-registered here and needs the optional extra); none is a hand-written HTTP adapter.
+registered here and needs the optional extra), never as hand-written HTTP adapters: the lean
+transport is the one, for the OpenAI protocol only, and follows the client's rules.
 
 A model object holds an HTTP client and a semaphore, both bound to the event loop that first
 uses them: make one per loop (per run).
@@ -32,6 +38,11 @@ from assay.core.errors import Invalid
 from assay.evaluation.chat import ChatModel, ChatRequest, ChatResult
 
 MILLION = 1_000_000
+# What an unkeyed provider is sent as its key: the `openai` client refuses to start without one.
+NO_KEY = "no-key"
+TRANSPORTS = ("openai", "lean")
+# What the `openai` client's connection error says (`APIConnectionError`).
+CONNECTION_ERROR = "Connection error."
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,8 @@ class ProviderConfig:
     api_key: str | None = field(default=None, repr=False)
     timeout_s: float = 60.0
     max_retries: int = 4
+    # How an `openai` provider is called: "openai" (the client) or "lean" (`lean_chat.py`).
+    transport: str = "openai"
     max_concurrency: int = 16
     requests_per_minute: int | None = None
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
@@ -98,8 +111,36 @@ def request_arguments(request: ChatRequest, model: str) -> dict[str, Any]:
     return body
 
 
-class OpenAIChatModel:
-    """One model of an OpenAI-compatible provider; `name` is `provider/model`."""
+# What a transport gives back: text, prompt tokens, completion tokens, finish reason, time to
+# the first token (streamed answers only).
+Answer = tuple[str, int, int, str | None, float | None]
+
+
+def accounted(
+    config: ProviderConfig,
+    model: str,
+    answer: Answer,
+    latency_s: float,
+) -> ChatResult:
+    """The `ChatResult` of an answer: its tokens, latency and cost from the price table."""
+    text, prompt, completion, finish, first = answer
+    cost = cost_of(config.prices, model, prompt, completion)
+    return ChatResult(
+        text=text,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        latency_s=latency_s,
+        first_token_s=first,
+        finish_reason=finish,
+        cost_usd=cost or 0.0,
+        extra={} if cost is not None else {"unpriced": True},
+    )
+
+
+class EndpointChatModel:
+    """One model of an OpenAI-compatible provider, `name` `provider/model`: the limits and
+    accounting every transport shares. A transport opens its client (`_open_client`) and
+    makes one call, retries included (`_exchange`), raising `ProviderError`."""
 
     def __init__(self, config: ProviderConfig, model: str, *, stream: bool = False) -> None:
         if not config.base_url:
@@ -108,26 +149,15 @@ class OpenAIChatModel:
         self.model = model
         self.name = f"{config.name}/{model}"
         self.stream = stream
-        self._client: Any = None
+        self._opened = False
         self._semaphore: asyncio.Semaphore | None = None
         self._limiter: Any = None
 
     def _open(self) -> None:
-        import httpx2
         from aiolimiter import AsyncLimiter
-        from openai import AsyncOpenAI
 
         limit = max(1, self.config.max_concurrency)
-        # One keep-alive connection per call in flight: no connection is opened per call.
-        limits = httpx2.Limits(max_connections=limit, max_keepalive_connections=limit)
-        self._client = AsyncOpenAI(
-            base_url=self.config.base_url,
-            # Local servers (vLLM, Ollama) take any key; the client refuses to start without one.
-            api_key=self.config.api_key or "no-key",
-            timeout=self.config.timeout_s,
-            max_retries=self.config.max_retries,
-            http_client=_http_client(limits, self.config.timeout_s),
-        )
+        self._open_client(limit)
         self._semaphore = asyncio.Semaphore(limit)
         if self.config.requests_per_minute:
             # A bucket of one second's share, not a minute's: a limit of 600/min allows 10 at
@@ -135,53 +165,85 @@ class OpenAIChatModel:
             per_minute = self.config.requests_per_minute
             burst = max(1.0, per_minute / 60)
             self._limiter = AsyncLimiter(burst, burst * 60 / per_minute)
+        self._opened = True
+
+    def _open_client(self, connections: int) -> None:
+        raise NotImplementedError
+
+    async def _exchange(self, body: dict[str, Any], started: float) -> Answer:
+        raise NotImplementedError
 
     async def complete(self, request: ChatRequest) -> ChatResult:
-        if self._client is None:
+        if not self._opened:
             self._open()
         assert self._semaphore is not None
         async with self._semaphore:
             if self._limiter is not None:
                 await self._limiter.acquire()
-            return await self._call(request)
+            body = request_arguments(request, self.model)
+            started = time.perf_counter()
+            answer = await self._exchange(body, started)
+            return accounted(self.config, self.model, answer, time.perf_counter() - started)
 
-    async def _call(self, request: ChatRequest) -> ChatResult:
-        import openai
-
-        body = request_arguments(request, self.model)
-        started = time.perf_counter()
-        try:
-            if self.stream:
-                text, prompt, completion, finish, first = await self._streamed(body, started)
-            else:
-                text, prompt, completion, finish = await self._posted(body)
-                first = None
-        except openai.APITimeoutError:
-            raise ProviderError(
-                f"{self.name}: no answer within {self.config.timeout_s:g} s "
-                f"(after {self.config.max_retries} retries)"
-            ) from None
-        except openai.APIConnectionError as error:
-            raise ProviderError(f"{self.name}: cannot connect ({error.message})") from None
-        except openai.APIStatusError as error:
-            raise ProviderError(
-                f"{self.name}: HTTP {error.status_code}: {_error_message(error)}",
-                status_code=error.status_code,
-            ) from None
-        latency = time.perf_counter() - started
-        cost = cost_of(self.config.prices, self.model, prompt, completion)
-        return ChatResult(
-            text=text,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            latency_s=latency,
-            first_token_s=first,
-            finish_reason=finish,
-            cost_usd=cost or 0.0,
-            extra={} if cost is not None else {"unpriced": True},
+    def _timed_out(self) -> ProviderError:
+        return ProviderError(
+            f"{self.name}: no answer within {self.config.timeout_s:g} s "
+            f"(after {self.config.max_retries} retries)"
         )
 
-    async def _posted(self, body: dict[str, Any]) -> tuple[str, int, int, str | None]:
+    def _unreachable(self, reason: str) -> ProviderError:
+        return ProviderError(f"{self.name}: cannot connect ({reason})")
+
+    def _refused(self, status: int, message: str) -> ProviderError:
+        return ProviderError(f"{self.name}: HTTP {status}: {message}", status_code=status)
+
+    def _not_a_completion(self, status: int) -> ProviderError:
+        return ProviderError(
+            f"{self.name}: the answer is not a chat completion", status_code=status
+        )
+
+
+class OpenAIChatModel(EndpointChatModel):
+    """The `openai` client's transport: its request path, retries and errors."""
+
+    def __init__(self, config: ProviderConfig, model: str, *, stream: bool = False) -> None:
+        super().__init__(config, model, stream=stream)
+        self._client: Any = None
+
+    def _open_client(self, connections: int) -> None:
+        import httpx2
+        from openai import AsyncOpenAI
+
+        # One keep-alive connection per call in flight: no connection is opened per call.
+        limits = httpx2.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self._client = AsyncOpenAI(
+            base_url=self.config.base_url,
+            # Local servers (vLLM, Ollama) take any key; the client refuses to start without one.
+            api_key=self.config.api_key or NO_KEY,
+            timeout=self.config.timeout_s,
+            max_retries=self.config.max_retries,
+            http_client=_http_client(limits, self.config.timeout_s),
+        )
+
+    async def _exchange(self, body: dict[str, Any], started: float) -> Answer:
+        import openai
+
+        try:
+            if self.stream:
+                return await self._streamed(body, started)
+            return await self._posted(body)
+        except openai.APITimeoutError as error:
+            if _refused_connection(error):
+                raise self._unreachable(CONNECTION_ERROR) from None
+            raise self._timed_out() from None
+        except openai.APIConnectionError as error:
+            raise self._unreachable(error.message) from None
+        except openai.APIStatusError as error:
+            raise self._refused(
+                error.status_code, provider_message(error.body, error.message)
+            ) from None
+
+    async def _posted(self, body: dict[str, Any]) -> Answer:
         """The client's own request path (auth, retries with backoff, errors) without its
         parameter transform and response model: the body is plain JSON already, and those two
         were ~40 % of the client's CPU per call (bench/evaluation_provider.py)."""
@@ -197,16 +259,12 @@ class OpenAIChatModel:
                 int(usage.get("prompt_tokens") or 0),
                 int(usage.get("completion_tokens") or 0),
                 choice.get("finish_reason"),
+                None,
             )
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise ProviderError(
-                f"{self.name}: the answer is not a chat completion",
-                status_code=response.status_code,
-            ) from None
+            raise self._not_a_completion(response.status_code) from None
 
-    async def _streamed(
-        self, body: dict[str, Any], started: float
-    ) -> tuple[str, int, int, str | None, float | None]:
+    async def _streamed(self, body: dict[str, Any], started: float) -> Answer:
         parts: list[str] = []
         prompt = completion = 0
         finish: str | None = None
@@ -230,6 +288,7 @@ class OpenAIChatModel:
         if self._client is not None:
             await self._client.close()
             self._client = None
+            self._opened = False
 
 
 def _http_client(limits: Any, timeout: float) -> Any:
@@ -245,15 +304,27 @@ def _http_client(limits: Any, timeout: float) -> Any:
     return DefaultAioHttpClient(limits=limits, timeout=timeout)
 
 
-def _error_message(error: Any) -> str:
-    """The provider's own error message (OpenAI's `{"error": {"message": …}}`), short."""
-    body = error.body
+def _refused_connection(error: BaseException) -> bool:
+    """Whether a timeout the `openai` client reports was a connection that failed at once
+    (refused, no such host): its aiohttp transport maps every connection error to a connect
+    timeout, which would report a refused port as 'no answer within 60 s'."""
+    cause = error.__cause__ or error.__context__
+    while cause is not None:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def provider_message(body: object, fallback: str) -> str:
+    """The provider's own error message (OpenAI's `{"error": {"message": …}}`), short;
+    `fallback` when the body has none."""
     if isinstance(body, dict):
         inner = body.get("error", body)
         message = inner.get("message") if isinstance(inner, dict) else inner
         if message:
             return str(message)[:500]
-    return str(error.message)[:500]
+    return str(fallback)[:500]
 
 
 class LiteLLMChatModel:
@@ -285,15 +356,12 @@ class LiteLLMChatModel:
         choice, usage = answer.choices[0], answer.usage
         prompt = usage.prompt_tokens if usage else 0
         completion = usage.completion_tokens if usage else 0
-        cost = cost_of(self.config.prices, self.model, prompt, completion)
-        return ChatResult(
-            text=choice.message.content or "",
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            latency_s=time.perf_counter() - started,
-            finish_reason=choice.finish_reason,
-            cost_usd=cost or 0.0,
-            extra={} if cost is not None else {"unpriced": True},
+        text = choice.message.content or ""
+        return accounted(
+            self.config,
+            self.model,
+            (text, prompt, completion, choice.finish_reason, None),
+            time.perf_counter() - started,
         )
 
 
@@ -319,7 +387,19 @@ def chat_model(config: ProviderConfig, model: str, *, stream: bool = False) -> C
     return factory(config, model, stream=stream)
 
 
-register_kind("openai", OpenAIChatModel)
+def openai_compatible(config: ProviderConfig, model: str, *, stream: bool = False) -> ChatModel:
+    """The `openai` kind: the provider's transport, the `openai` client unless it says lean."""
+    if config.transport == "lean":
+        from assay.evaluation.lean_chat import LeanChatModel
+
+        return LeanChatModel(config, model, stream=stream)
+    if config.transport != "openai":
+        known = ", ".join(TRANSPORTS)
+        raise Invalid(f"no transport {config.transport!r} (known: {known})", field="transport")
+    return OpenAIChatModel(config, model, stream=stream)
+
+
+register_kind("openai", openai_compatible)
 register_kind("litellm", LiteLLMChatModel)
 
 

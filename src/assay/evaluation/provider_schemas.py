@@ -4,7 +4,7 @@ responses say `has_api_key`."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, StringConstraints
 
@@ -21,6 +21,12 @@ class Price(Schema):
 
 
 Prices = dict[ModelName, Price]
+Transport = Literal["openai", "lean"]
+TRANSPORT_HELP = (
+    "How an `openai` provider is called: `openai`, the maintained client (the default and "
+    "the reference); `lean`, the same wire format and retry rules over bare aiohttp, for "
+    "thousands of calls a second."
+)
 PRICES_HELP = (
     "USD per million tokens by model name (`*` prices every other model). A call to a model "
     "the table does not price is marked `unpriced`, not counted as free."
@@ -36,6 +42,7 @@ class ProviderCreate(Schema):
         "hosted APIs); `litellm`: other vendors through the optional extra.",
     )
     base_url: Url | None = Field(None, description="The endpoint, e.g. http://host:8000/v1.")
+    transport: Transport = Field("openai", description=TRANSPORT_HELP)
     api_key: SecretStr | None = Field(
         None, max_length=4000, description="Stored encrypted; never returned nor logged."
     )
@@ -49,6 +56,7 @@ class ProviderCreate(Schema):
 class ProviderUpdate(Schema):
     name: Name | None = None
     base_url: Url | None = None
+    transport: Transport | None = Field(None, description=TRANSPORT_HELP)
     api_key: SecretStr | None = Field(
         None, max_length=4000, description="A new key; an empty string removes the stored one."
     )
@@ -64,6 +72,7 @@ class Provider(Schema):
     name: str
     kind: str
     base_url: str | None
+    transport: str
     has_api_key: bool
     timeout_s: float
     max_retries: int

@@ -28,6 +28,14 @@ from assay.evaluation.provider_models import ProviderConfig, ProviderError
 CHECK_REQUEST = ChatRequest(messages=({"role": "user", "content": "Say OK."},), max_tokens=1)
 
 
+def _check_transport(kind: str, transport: str) -> None:
+    if transport != "openai" and kind != "openai":
+        raise Invalid(
+            f"transport {transport!r} is for openai providers; {kind} has its own",
+            field="transport",
+        )
+
+
 def _check_kind_and_url(kind: str, base_url: str | None, settings: Settings) -> None:
     if kind not in provider_models.kinds():
         known = ", ".join(provider_models.kinds())
@@ -62,6 +70,7 @@ def create_provider(
 ) -> Provider:
     """A provider from a `ProviderCreate`; its key encrypted with the server's secret."""
     _check_kind_and_url(provider_in.kind, provider_in.base_url, settings)
+    _check_transport(provider_in.kind, provider_in.transport)
     _name_taken(session, actor.mode, provider_in.name)
     key = provider_in.api_key.get_secret_value() if provider_in.api_key else ""
     provider = Provider(
@@ -69,6 +78,7 @@ def create_provider(
         mode=actor.mode,
         kind=provider_in.kind,
         base_url=provider_in.base_url,
+        transport=provider_in.transport,
         api_key=crypto.encrypt(settings.secret_key.get_secret_value(), key) if key else None,
         timeout_s=provider_in.timeout_s,
         max_retries=provider_in.max_retries,
@@ -116,6 +126,9 @@ def update_provider(
     if "base_url" in given:
         _check_kind_and_url(provider.kind, changes.base_url, settings)
         provider.base_url = changes.base_url
+    if "transport" in given and changes.transport is not None:
+        _check_transport(provider.kind, changes.transport)
+        provider.transport = changes.transport
     if "name" in given and changes.name is not None:
         _name_taken(session, provider.mode, changes.name, other_than=provider.id)
         provider.name = changes.name
@@ -157,6 +170,7 @@ def provider_config(provider: Provider, *, settings: Settings) -> ProviderConfig
         kind=provider.kind,
         base_url=provider.base_url,
         api_key=key,
+        transport=provider.transport,
         timeout_s=provider.timeout_s,
         max_retries=provider.max_retries,
         max_concurrency=provider.max_concurrency,

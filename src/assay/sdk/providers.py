@@ -25,6 +25,7 @@ class Providers:
         base_url: str | None = None,
         api_key: str | None = None,
         kind: str = "openai",
+        transport: str | None = None,
         timeout_s: float | None = None,
         max_retries: int | None = None,
         max_concurrency: int | None = None,
@@ -33,10 +34,13 @@ class Providers:
     ) -> Provider:
         """Add a provider. `kind="openai"`: any OpenAI-compatible endpoint (`base_url` such
         as `http://host:8000/v1`); `prices`: USD per million tokens by model name,
-        `{"model": {"input": …, "output": …}}`. Safe to retry."""
+        `{"model": {"input": …, "output": …}}`; `transport="lean"` calls it over bare
+        aiohttp rather than the `openai` client (the same wire format and retries, for
+        throughput). Safe to retry."""
         body = {
             "name": name,
             "kind": kind,
+            "transport": transport,
             "base_url": base_url,
             "api_key": api_key,
             "timeout_s": timeout_s,
@@ -59,6 +63,7 @@ class Providers:
         *,
         name: str | None = None,
         base_url: str | None = None,
+        transport: str | None = None,
         api_key: str | None = None,
         timeout_s: float | None = None,
         max_retries: int | None = None,
@@ -71,6 +76,7 @@ class Providers:
         changes: dict[str, Any] = {
             "name": name,
             "base_url": base_url,
+            "transport": transport,
             "api_key": api_key,
             "timeout_s": timeout_s,
             "max_retries": max_retries,

@@ -1,6 +1,6 @@
-"""evaluation: judge calibrations (`evaluation_calibrations`, the sampled judge verdicts in
-`evaluation_calibration_verdicts`), human evaluations (`evaluation_human_evaluations`,
-`evaluation_human_evaluation_items`) and labeling's rater profiles (`rater_profiles`).
+"""evaluation: judge calibrations (`eval_calibrations`, the sampled judge verdicts in
+`eval_calibration_verdicts`), human evaluations (`eval_human_evaluations`,
+`eval_human_evaluation_items`) and labeling's rater profiles (`rater_profiles`).
 See `evaluation/calibration.py` and `evaluation/human_evaluations.py`.
 
 Revision ID: 0030
@@ -32,7 +32,7 @@ def _created_by(table: str) -> sa.ForeignKeyConstraint:
 
 def upgrade() -> None:
     op.create_table(
-        "evaluation_calibrations",
+        "eval_calibrations",
         sa.Column("id", sa.String(length=24), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("mode", sa.String(length=8), nullable=False),
@@ -42,15 +42,13 @@ def upgrade() -> None:
         sa.Column("verdicts", sa.Integer(), nullable=False),
         sa.Column("created_by", sa.String(length=24), nullable=True),
         sa.Column("created_at", assay.core.db.UTCDateTime(), nullable=False),
-        _created_by("evaluation_calibrations"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_calibrations")),
-        sa.UniqueConstraint("batch_id", name=op.f("uq_evaluation_calibrations_batch_id")),
+        _created_by("eval_calibrations"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_eval_calibrations")),
+        sa.UniqueConstraint("batch_id", name=op.f("uq_eval_calibrations_batch_id")),
     )
-    op.create_index(
-        "ix_evaluation_calibrations_mode", "evaluation_calibrations", ["mode", "id"], unique=False
-    )
+    op.create_index("ix_eval_calibrations_mode", "eval_calibrations", ["mode", "id"], unique=False)
     op.create_table(
-        "evaluation_calibration_verdicts",
+        "eval_calibration_verdicts",
         sa.Column("id", sa.String(length=24), nullable=False),
         sa.Column("calibration_id", sa.String(length=24), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
@@ -62,25 +60,25 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(
             ["calibration_id"],
-            ["evaluation_calibrations.id"],
-            name=op.f("fk_evaluation_calibration_verdicts_calibration_id_evaluation_calibrations"),
+            ["eval_calibrations.id"],
+            name=op.f("fk_eval_calibration_verdicts_calibration_id_eval_calibrations"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_calibration_verdicts")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_eval_calibration_verdicts")),
         sa.UniqueConstraint(
             "calibration_id",
             "position",
-            name=op.f("uq_evaluation_calibration_verdicts_calibration_id_position"),
+            name=op.f("uq_eval_calibration_verdicts_calibration_id_position"),
         ),
     )
     op.create_index(
-        "ix_evaluation_calibration_verdicts_task",
-        "evaluation_calibration_verdicts",
+        "ix_eval_calibration_verdicts_task",
+        "eval_calibration_verdicts",
         ["calibration_id", "task_id"],
         unique=False,
     )
     op.create_table(
-        "evaluation_human_evaluations",
+        "eval_human_evaluations",
         sa.Column("id", sa.String(length=24), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("mode", sa.String(length=8), nullable=False),
@@ -92,18 +90,18 @@ def upgrade() -> None:
         sa.Column("items", sa.Integer(), nullable=False),
         sa.Column("created_by", sa.String(length=24), nullable=True),
         sa.Column("created_at", assay.core.db.UTCDateTime(), nullable=False),
-        _created_by("evaluation_human_evaluations"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_human_evaluations")),
-        sa.UniqueConstraint("batch_id", name=op.f("uq_evaluation_human_evaluations_batch_id")),
+        _created_by("eval_human_evaluations"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_eval_human_evaluations")),
+        sa.UniqueConstraint("batch_id", name=op.f("uq_eval_human_evaluations_batch_id")),
     )
     op.create_index(
-        "ix_evaluation_human_evaluations_mode",
-        "evaluation_human_evaluations",
+        "ix_eval_human_evaluations_mode",
+        "eval_human_evaluations",
         ["mode", "id"],
         unique=False,
     )
     op.create_table(
-        "evaluation_human_evaluation_items",
+        "eval_human_evaluation_items",
         sa.Column("id", sa.String(length=24), nullable=False),
         sa.Column("human_evaluation_id", sa.String(length=24), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
@@ -113,17 +111,15 @@ def upgrade() -> None:
         sa.Column("points", JSON, nullable=False),
         sa.ForeignKeyConstraint(
             ["human_evaluation_id"],
-            ["evaluation_human_evaluations.id"],
-            name=op.f(
-                "fk_evaluation_human_evaluation_items_human_evaluation_id_evaluation_human_evaluations"
-            ),
+            ["eval_human_evaluations.id"],
+            name=op.f("fk_eval_human_evaluation_items_human_evaluation_id_eval_human_evaluations"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_human_evaluation_items")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_eval_human_evaluation_items")),
         sa.UniqueConstraint(
             "human_evaluation_id",
             "position",
-            name=op.f("uq_evaluation_human_evaluation_items_human_evaluation_id_position"),
+            name=op.f("uq_eval_human_evaluation_items_human_evaluation_id_position"),
         ),
     )
     op.create_table(
@@ -146,12 +142,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rater_profiles")
-    op.drop_table("evaluation_human_evaluation_items")
-    op.drop_index("ix_evaluation_human_evaluations_mode", table_name="evaluation_human_evaluations")
-    op.drop_table("evaluation_human_evaluations")
-    op.drop_index(
-        "ix_evaluation_calibration_verdicts_task", table_name="evaluation_calibration_verdicts"
-    )
-    op.drop_table("evaluation_calibration_verdicts")
-    op.drop_index("ix_evaluation_calibrations_mode", table_name="evaluation_calibrations")
-    op.drop_table("evaluation_calibrations")
+    op.drop_table("eval_human_evaluation_items")
+    op.drop_index("ix_eval_human_evaluations_mode", table_name="eval_human_evaluations")
+    op.drop_table("eval_human_evaluations")
+    op.drop_index("ix_eval_calibration_verdicts_task", table_name="eval_calibration_verdicts")
+    op.drop_table("eval_calibration_verdicts")
+    op.drop_index("ix_eval_calibrations_mode", table_name="eval_calibrations")
+    op.drop_table("eval_calibrations")

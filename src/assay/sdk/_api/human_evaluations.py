@@ -5,11 +5,11 @@ from assay.sdk.models import HumanEvaluation, HumanEvaluationResults, Page
 
 
 class HumanEvaluationsAPI(API):
-    create = endpoint("POST", "/human_evaluations", returns=HumanEvaluation, create=True)
-    list = endpoint("GET", "/human_evaluations", returns=Page[HumanEvaluation])
-    get = endpoint("GET", "/human_evaluations/{human_evaluation_id}", returns=HumanEvaluation)
+    create = endpoint("POST", "/human-evaluations", returns=HumanEvaluation, create=True)
+    list = endpoint("GET", "/human-evaluations", returns=Page[HumanEvaluation])
+    get = endpoint("GET", "/human-evaluations/{human_evaluation_id}", returns=HumanEvaluation)
     results = endpoint(
         "GET",
-        "/human_evaluations/{human_evaluation_id}/results",
+        "/human-evaluations/{human_evaluation_id}/results",
         returns=HumanEvaluationResults,
     )

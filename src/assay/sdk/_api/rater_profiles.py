@@ -5,6 +5,6 @@ from assay.sdk.models import RaterProfile
 
 
 class RaterProfilesAPI(API):
-    get = endpoint("GET", "/users/{user_id}/rater_profile", returns=RaterProfile)
+    get = endpoint("GET", "/users/{user_id}/rater-profile", returns=RaterProfile)
     # A PUT replaces the whole profile: repeating it changes nothing.
-    set = endpoint("PUT", "/users/{user_id}/rater_profile", returns=RaterProfile, retry=True)
+    set = endpoint("PUT", "/users/{user_id}/rater-profile", returns=RaterProfile, retry=True)
