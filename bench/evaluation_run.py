@@ -55,6 +55,7 @@ from assay.evaluation.run_schemas import RunCreate  # noqa: E402
 
 VERDICT = json.dumps({"explanation": "the response does it", "criteria_met": True})
 SECRET = "bench-secret-key-with-enough-characters-0123456789"
+TRANSPORT = "lean"  # set by --transport
 
 
 def world(tmp: Path, items: int, criteria: int) -> tuple[Any, Actor, str]:
@@ -108,7 +109,9 @@ def start_run(ctx: Any, owner: Actor, set_id: str, base_url: str) -> str:
     with ctx.db.write() as session:
         provider = providers.create_provider(
             session=session,
-            provider_in=ProviderCreate(name="fast", base_url=base_url, max_concurrency=64),
+            provider_in=ProviderCreate(
+                name="fast", base_url=base_url, max_concurrency=64, transport=TRANSPORT
+            ),
             actor=owner,
             settings=ctx.settings,
         )
@@ -323,7 +326,10 @@ def main() -> None:
     parser.add_argument("--read-items", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--inspect", default=None, help="a Python with inspect_ai installed")
+    parser.add_argument("--transport", default="lean", choices=("lean", "openai"))
     args = parser.parse_args()
+    global TRANSPORT
+    TRANSPORT = args.transport
     with FastChatServer(answer=VERDICT) as server:
         runs_seen = []
         for k in range(args.repeats):
@@ -352,7 +358,7 @@ def main() -> None:
             )
     slowest = max(v for k, v in read.items() if k != "fill_s")
     print(
-        f"eval run: {ran['wall_s']:.2f} s for {args.items} items x {args.criteria} criteria, "
+        f"eval run ({args.transport}): {ran['wall_s']:.2f} s for {args.items} items x {args.criteria} criteria, "
         f"{ran['verdicts_per_s']:.0f} verdicts/s, {ran['cpu_us_per_call']:.0f} µs CPU/call; "
         f"results page {read['first page']:.1f} ms (slowest filter {slowest:.1f} ms) "
         f"at {args.read_items} results"
