@@ -358,7 +358,8 @@ def main() -> None:
             )
     slowest = max(v for k, v in read.items() if k != "fill_s")
     print(
-        f"eval run ({args.transport}): {ran['wall_s']:.2f} s for {args.items} items x {args.criteria} criteria, "
+        f"eval run ({args.transport}): {ran['wall_s']:.2f} s for {args.items} items x "
+        f"{args.criteria} criteria, "
         f"{ran['verdicts_per_s']:.0f} verdicts/s, {ran['cpu_us_per_call']:.0f} µs CPU/call; "
         f"results page {read['first page']:.1f} ms (slowest filter {slowest:.1f} ms) "
         f"at {args.read_items} results"
