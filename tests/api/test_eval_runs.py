@@ -222,3 +222,23 @@ def test_no_one_but_the_sets_owners_sees_a_run(client, manager, accounts, server
         json.loads(client.get(f"{API}/eval-runs/{run['id']}", headers=manager.headers).text)["id"]
         == run["id"]
     )
+
+
+def test_a_queued_run_is_cancelled_and_its_job_with_it(client, manager, server, pool):
+    eval_set = make_set(client, manager, "CANCEL", count=2)
+    provider = make_provider(client, manager, server)
+    pool.stop()  # no worker from here on: the run stays queued
+    created = ok(
+        client.post(
+            f"{API}/eval-runs",
+            json=run_body(eval_set["id"], provider["id"]),
+            headers=manager.headers,
+        )
+    )
+    cancelled = ok(client.post(f"{API}/eval-runs/{created['id']}/cancel", headers=manager.headers))
+    assert cancelled["status"] == "cancelled"
+    job = ok(client.get(f"{API}/jobs/{created['job_id']}", headers=manager.headers))
+    assert job["status"] == "cancelled"
+    again = client.post(f"{API}/eval-runs/{created['id']}/cancel", headers=manager.headers)
+    assert again.status_code == 409 and again.json()["error"]["field"] == "job_id"
+    assert server.calls == 0
