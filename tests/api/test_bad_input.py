@@ -103,6 +103,13 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
     group = ok(
         client.post(f"{API}/projects/{project['id']}/groups", json={"name": "g1"}, headers=headers)
     )
+    judge = ok(
+        client.post(
+            f"{API}/judges",
+            json={"name": "j", "provider_id": provider["id"], "model": "m"},
+            headers=headers,
+        )
+    )
     return {
         "project_id": project["id"],
         "batch_id": batch["id"],
@@ -129,6 +136,8 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "calibration_id": "missing",
         "human_evaluation_id": "missing",
         "run_id": "missing",
+        "judge_id": judge["id"],
+        "report_id": "missing",
     }
 
 

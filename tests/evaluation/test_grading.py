@@ -22,10 +22,9 @@ from assay.evaluation.grading import (
 )
 from assay.evaluation.judges import DEFAULT_PROMPT, Judge
 from assay.evaluation.rubrics import parse_rubric
-from tests.support.aio import run
-from tests.support.chat_models import HttpChatModel
 from tests.support.judge_rules import honest, sections, states, verdict
 from tests.support.openai_server import ChatCompletionsServer
+from tests.support.stand_in_models import run, stand_in_model
 
 FACTS = {
     "Gives the capital of France": "Paris",
@@ -56,7 +55,7 @@ def items() -> list[GradingItem]:
 
 def test_a_batch_returns_verdicts_and_rewards() -> None:
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
-        batch = run(grade_batch(Judge(HttpChatModel(server.base_url)), items()))
+        batch = run(grade_batch(Judge(stand_in_model(server.base_url)), items()))
     assert [i.reward for i in batch.items] == pytest.approx(EXPECTED)
     assert [v.met for v in batch.items[4].verdicts] == [True, False, True]
     assert [v.criterion_id for v in batch.items[0].verdicts] == ["capital", "river", "wrong"]
@@ -67,7 +66,7 @@ def test_a_batch_returns_verdicts_and_rewards() -> None:
 def test_the_cache_makes_a_repeated_batch_cost_nothing() -> None:
     cache = MemoryVerdictCache()
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
-        judge = Judge(HttpChatModel(server.base_url))
+        judge = Judge(stand_in_model(server.base_url))
         # the same triple twice in one batch is judged once
         first = run(grade_batch(judge, [*items(), items()[0]], cache=cache))
         assert len(server.requests) == 15 and first.questions == 15 and len(cache) == 15
@@ -88,7 +87,7 @@ def test_the_cache_makes_a_repeated_batch_cost_nothing() -> None:
         assert [v.criterion_id for v in hits.items[0].verdicts] == ["x0", "x1", "x2"]
         # another judge version misses
         edited = Judge(
-            HttpChatModel(server.base_url), replace(DEFAULT_PROMPT, system="Grade strictly.")
+            stand_in_model(server.base_url), replace(DEFAULT_PROMPT, system="Grade strictly.")
         )
         other = run(grade_batch(edited, items()[:1], cache=cache))
         assert other.judged == 3 and len(server.requests) == 18
@@ -97,7 +96,7 @@ def test_the_cache_makes_a_repeated_batch_cost_nothing() -> None:
 def test_errors_are_not_cached() -> None:
     cache = MemoryVerdictCache()
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
-        judge = Judge(HttpChatModel(server.base_url))
+        judge = Judge(stand_in_model(server.base_url))
         server.fail(500)
         first = run(grade_batch(judge, items()[:1], cache=cache, concurrency=1))
         assert first.items[0].reward is None and "no verdict" in first.items[0].error
@@ -126,8 +125,8 @@ def cascade_answer(request: dict[str, Any]) -> str:
 
 def test_the_cascade_sends_only_uncertain_verdicts_to_the_strong_judge() -> None:
     with ChatCompletionsServer(answer=cascade_answer) as server:
-        cheap = Judge(HttpChatModel(server.base_url, "cheap"), seed=0)
-        strong = Judge(HttpChatModel(server.base_url, "strong"))
+        cheap = Judge(stand_in_model(server.base_url, "cheap"), seed=0)
+        strong = Judge(stand_in_model(server.base_url, "strong"))
         cascade = Cascade(cheap, strong, samples=2, min_confidence=0.7)
         batch = run(grade_batch(cascade, items()))
     per_model = Counter(json.loads(r.body)["model"] for r in server.requests)
@@ -188,7 +187,7 @@ def test_a_batch_reports_the_learned_reward_next_to_the_fixed_one() -> None:
         preference_pairs({"capital": 2.0, "river": 2.0, "wrong": -2.0}, 3000, seed=11)
     )
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
-        batch = run(grade_batch(Judge(HttpChatModel(server.base_url)), items(), weights=fit))
+        batch = run(grade_batch(Judge(stand_in_model(server.base_url)), items(), weights=fit))
     w = {k: fit.weight(k) for k in ("capital", "river", "wrong")}
     positive = w["capital"] + w["river"]
     expected = [

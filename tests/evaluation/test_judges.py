@@ -22,10 +22,9 @@ from assay.evaluation.judges import (
     parse_verdict,
 )
 from assay.evaluation.rubrics import parse_rubric
-from tests.support.aio import run
-from tests.support.chat_models import HttpChatModel
 from tests.support.judge_rules import honest, sections, verdict
 from tests.support.openai_server import ChatCompletionsServer
+from tests.support.stand_in_models import run, stand_in_model
 
 FACTS = {
     "States the boiling point of water at sea level": "100 °C",
@@ -48,7 +47,7 @@ def bodies(server: ChatCompletionsServer) -> list[dict[str, Any]]:
 
 def test_explicit_mode_shows_one_criterion_and_never_its_points() -> None:
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
-        judge = Judge(HttpChatModel(server.base_url, "judge-a"))
+        judge = Judge(stand_in_model(server.base_url, "judge-a"))
         grade = run(grade_response(judge, QUESTION, "Water boils at 100 °C (Celsius).", RUBRIC))
     # (13.5 + 4.25) / (13.5 + 4.25) = 1: both positive criteria met, the penalty not
     assert grade.score == pytest.approx(1.0)
@@ -74,11 +73,12 @@ def test_the_judge_version_follows_the_prompt_text_and_the_model() -> None:
     assert edited.version != DEFAULT_PROMPT.version
     assert edited.version.startswith("rubric-v1@")
     assert replace(DEFAULT_PROMPT).version == DEFAULT_PROMPT.version
-    model = HttpChatModel("http://127.0.0.1:9/v1", "m1")
-    assert Judge(model).version != Judge(HttpChatModel("http://127.0.0.1:9/v1", "m2")).version
-    assert Judge(model, edited).version == f"{edited.version}/m1"
+    model = stand_in_model("http://127.0.0.1:9/v1", "m1")
+    assert Judge(model).version != Judge(stand_in_model("http://127.0.0.1:9/v1", "m2")).version
+    assert Judge(model, edited).version == f"{edited.version}/stand-in/m1"
     assert (
-        Judge(model, temperature=0.7, seed=3).version == f"{DEFAULT_PROMPT.version}/m1?t=0.7,seed=3"
+        Judge(model, temperature=0.7, seed=3).version
+        == f"{DEFAULT_PROMPT.version}/stand-in/m1?t=0.7,seed=3"
     )
     assert Judge(model, temperature=None).version.endswith("/m1?t=default")
 
@@ -123,7 +123,7 @@ def test_an_unreadable_answer_is_retried_once_then_an_error_not_a_no() -> None:
         return verdict(False)
 
     with ChatCompletionsServer(answer=answer) as server:
-        judge = Judge(HttpChatModel(server.base_url))
+        judge = Judge(stand_in_model(server.base_url))
         grade = run(grade_response(judge, QUESTION, "100 °C", RUBRIC))
     by_id = {v.criterion_id: v for v in grade.verdicts}
     assert (by_id["point"].met, by_id["point"].calls, by_id["point"].parse_failures) == (True, 2, 1)
@@ -139,7 +139,7 @@ def test_an_unreadable_answer_is_retried_once_then_an_error_not_a_no() -> None:
 def test_a_failed_call_is_an_error_verdict() -> None:
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
         server.fail(500)  # the test model does not retry; the provider layer will
-        judge = Judge(HttpChatModel(server.base_url))
+        judge = Judge(stand_in_model(server.base_url))
         verdicts = run(judge.judge_criterion(QUESTION, "100 °C", RUBRIC.criteria[0]))
     assert verdicts.met is None and "500" in verdicts.error and verdicts.calls == 1
 
@@ -150,7 +150,7 @@ def test_implicit_mode_is_one_holistic_call_with_the_whole_rubric() -> None:
         return json.dumps({"explanation": "close", "score": 0.1 * rubric.count("\n- [")})
 
     with ChatCompletionsServer(answer=answer) as server:
-        judge = Judge(HttpChatModel(server.base_url))
+        judge = Judge(stand_in_model(server.base_url))
         grade = run(grade_response(judge, QUESTION, "100 °C", RUBRIC, mode="implicit"))
     assert len(server.requests) == 1
     shown = sections(bodies(server)[0])["rubric"]
@@ -177,7 +177,7 @@ def panel_answer(request: dict[str, Any]) -> str:
 
 def test_panels_majority_with_ties_not_met_and_mean_as_partial_credit() -> None:
     with ChatCompletionsServer(answer=panel_answer) as server:
-        j1, j2, j3 = (Judge(HttpChatModel(server.base_url, f"j{i}")) for i in (1, 2, 3))
+        j1, j2, j3 = (Judge(stand_in_model(server.base_url, f"j{i}")) for i in (1, 2, 3))
         majority = run(grade_response(Panel([j1, j2, j3]), QUESTION, "x", RUBRIC))
         tie = run(grade_response(Panel([j1, j3]), QUESTION, "x", RUBRIC))
         mean = run(grade_response(Panel([j1, j2, j3], "mean"), QUESTION, "x", RUBRIC))
@@ -211,7 +211,7 @@ def test_a_batch_runs_concurrently_within_the_bound() -> None:
 
     responses = [f"Water boils at 100 °C, answer {i}." for i in range(8)]
     with ChatCompletionsServer(answer=answer) as server:
-        judge = Judge(HttpChatModel(server.base_url))
+        judge = Judge(stand_in_model(server.base_url))
         started = time.perf_counter()
         grades = run(grade_many(judge, [(QUESTION, r, RUBRIC) for r in responses], concurrency=4))
         elapsed = time.perf_counter() - started

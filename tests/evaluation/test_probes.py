@@ -26,10 +26,9 @@ from assay.evaluation.probes import (
     verifier_drift,
 )
 from assay.evaluation.rubrics import parse_rubric
-from tests.support.aio import run
-from tests.support.chat_models import HttpChatModel
 from tests.support.judge_rules import fact_for, gullible, honest, sections, states, verdict
 from tests.support.openai_server import ChatCompletionsServer, user_text
+from tests.support.stand_in_models import run, stand_in_model
 
 # criterion text -> the fact an honest grader looks for (never in the criterion's own text)
 FACTS = {
@@ -84,7 +83,7 @@ GAMED = {"rubric_echo", "master_key", "master_key_with_padding", "format_heading
 
 def test_the_suite_flags_a_gullible_judge() -> None:
     with ChatCompletionsServer(answer=gullible(FACTS)) as server:
-        judge = Judge(HttpChatModel(server.base_url, "gullible"))
+        judge = Judge(stand_in_model(server.base_url, "gullible"))
         report = run(run_probes(judge, CASES))
     assert report.judge_version == judge.version
     assert report.baseline_score == 0.0 and report.reference_score == 1.0
@@ -104,7 +103,7 @@ def test_the_suite_flags_a_gullible_judge() -> None:
 
 def test_the_suite_passes_an_honest_judge() -> None:
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
-        report = run(run_probes(Judge(HttpChatModel(server.base_url, "honest")), CASES))
+        report = run(run_probes(Judge(stand_in_model(server.base_url, "honest")), CASES))
     assert report.flagged == []
     assert report.reference_score == 1.0
     assert all(p.inflation == 0.0 and p.credited == 0 and p.errors == 0 for p in report.probes)
@@ -118,7 +117,7 @@ def test_a_majority_panel_outvotes_one_gullible_judge_and_a_mean_panel_does_not(
         return rule(FACTS)(request)
 
     with ChatCompletionsServer(answer=answer) as server:
-        judges = [Judge(HttpChatModel(server.base_url, n)) for n in ("h1", "h2", "gullible")]
+        judges = [Judge(stand_in_model(server.base_url, n)) for n in ("h1", "h2", "gullible")]
         majority = run(run_probes(Panel(judges), CASES))
         mean = run(run_probes(Panel(judges, "mean"), CASES))
     assert majority.flagged == []
@@ -135,11 +134,11 @@ def test_a_probe_the_judge_cannot_answer_counts_as_an_error_not_a_pass() -> None
         return honest(FACTS)(request)
 
     with ChatCompletionsServer(answer=answer) as server:
-        report = run(run_probes(Judge(HttpChatModel(server.base_url)), CASES[:1]))
+        report = run(run_probes(Judge(stand_in_model(server.base_url)), CASES[:1]))
     null = next(p for p in report.probes if p.name == "null")
     assert null.errors == 1 and not null.flagged
     with pytest.raises(Invalid):
-        run(run_probes(Judge(HttpChatModel(server.base_url)), []))
+        run(run_probes(Judge(stand_in_model(server.base_url)), []))
 
 
 def test_perturb_is_deterministic() -> None:
@@ -156,7 +155,7 @@ def test_perturbation_curves_of_an_honest_judge() -> None:
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
         curves = {
             c.kind: c
-            for c in run(perturbation_curves(Judge(HttpChatModel(server.base_url)), CASES))
+            for c in run(perturbation_curves(Judge(stand_in_model(server.base_url)), CASES))
         }
     # deleting (or negating) the first sentence loses the first fact of each case:
     # case 1 keeps 2/7, case 2 keeps 2/6, case 3 keeps 2/5; after two edits nothing is left
@@ -179,7 +178,7 @@ def test_the_negation_curve_exposes_a_judge_that_only_spots_keywords() -> None:
 
     with ChatCompletionsServer(answer=keywords_only) as server:
         curves = run(
-            perturbation_curves(Judge(HttpChatModel(server.base_url)), CASES, kinds=["negate"])
+            perturbation_curves(Judge(stand_in_model(server.base_url)), CASES, kinds=["negate"])
         )
     assert curves[0].scores == (1.0, 1.0, 1.0, 1.0) and curves[0].fall_per_edit == 0.0
 
@@ -191,11 +190,11 @@ def test_rewording_moves_nothing_for_a_meaning_reader_and_flags_a_wording_reader
         return honest(FACTS)(request)
 
     with ChatCompletionsServer(answer=honest(FACTS)) as server:
-        steady = run(rewording_sensitivity(Judge(HttpChatModel(server.base_url)), CASES))
+        steady = run(rewording_sensitivity(Judge(stand_in_model(server.base_url)), CASES))
     assert [v.mean_shift for v in steady.variants] == [0.0, 0.0, 0.0]
     assert steady.mean_shift == 0.0 and all(v.flip_rate == 0.0 for v in steady.variants)
     with ChatCompletionsServer(answer=wording_sensitive) as server:
-        shaky = run(rewording_sensitivity(Judge(HttpChatModel(server.base_url)), CASES))
+        shaky = run(rewording_sensitivity(Judge(stand_in_model(server.base_url)), CASES))
     by_variant = {v.variant: v for v in shaky.variants}
     moved = by_variant["Grading criterion: {text}"]
     # every criterion flips to not met: each good answer falls from 1 to 0
@@ -213,7 +212,7 @@ def test_rewording_by_a_paraphrasing_model() -> None:
         return honest(FACTS)(request)
 
     with ChatCompletionsServer(answer=answer) as server:
-        paraphraser = HttpChatModel(server.base_url, "para")
+        paraphraser = stand_in_model(server.base_url, "para")
         variants = run(reworded_rubrics(CASES[1].rubric, paraphraser=paraphraser))
         assert [r.criteria[0].text for _name, r in variants] == [
             f"In other words (take {k}): Gives the capital" for k in range(3)
@@ -221,10 +220,14 @@ def test_rewording_by_a_paraphrasing_model() -> None:
         assert [c.points for c in variants[0][1].criteria] == [4.0, 2.0]
         report = run(
             rewording_sensitivity(
-                Judge(HttpChatModel(server.base_url)), CASES, paraphraser=paraphraser
+                Judge(stand_in_model(server.base_url)), CASES, paraphraser=paraphraser
             )
         )
-    assert [v.variant for v in report.variants] == ["para#0", "para#1", "para#2"]
+    assert [v.variant for v in report.variants] == [
+        "stand-in/para#0",
+        "stand-in/para#1",
+        "stand-in/para#2",
+    ]
     assert report.mean_shift == 0.0
     paraphrase_calls = [r for r in server.requests if json.loads(r.body)["model"] == "para"]
     assert len(paraphrase_calls) == 2 * 3 + 7 * 3
@@ -306,8 +309,8 @@ def checkpoint_scores(rubric_answer) -> list[Checkpoint]:
         return rubric_answer(request)
 
     with ChatCompletionsServer(answer=answer) as server:
-        judge = Judge(HttpChatModel(server.base_url, "rubric-judge"))
-        pairwise = HttpChatModel(server.base_url, "pairwise")
+        judge = Judge(stand_in_model(server.base_url, "rubric-judge"))
+        pairwise = stand_in_model(server.base_url, "pairwise")
         for k, responses in enumerate(policy_checkpoints()):
             grades = run(
                 grade_many(
@@ -359,7 +362,7 @@ def test_the_pairwise_check_cancels_position_bias_and_counts_failures() -> None:
         return json.dumps({"explanation": "first is best", "winner": "A"})
 
     with ChatCompletionsServer(answer=answer) as server:
-        model = HttpChatModel(server.base_url)
+        model = stand_in_model(server.base_url)
         biased = run(pairwise_win_rate(model, [("q", "policy", "reference")] * 3))
         broken = run(pairwise_win_rate(model, [("q", "unreadable", "reference")]))
     assert (biased.rate, biased.judged, biased.errors) == (0.5, 6, 0)

@@ -47,6 +47,8 @@ def test_exported_members_are_exactly_all():
         "calibrations",
         "human_evaluations",
         "rater_profiles",
+        "judges",
+        "grading",
     }
     assert public - modules == set(assay.sdk.__all__)
     for name in assay.sdk.__all__:

@@ -146,7 +146,9 @@ def _api_modules() -> list:
         embeddings,
         evaluations,
         exports,
+        grading,
         jobs,
+        judges,
         ml_models,
         object_embeddings,
         projects,
@@ -187,6 +189,7 @@ def _api_modules() -> list:
     from assay.api import calibrations, human_evaluations, rater_profiles
 
     modules += [calibrations, human_evaluations, rater_profiles]
+    modules += [judges, grading]
     from assay.api import eval_runs
 
     modules.append(eval_runs)

@@ -1,5 +1,6 @@
 """Tables of the evaluate pillar: model providers and their response cache, evaluation sets,
-judge calibrations and human evaluations, evaluation runs and their results.
+judges (prompt versions, the verdict cache, probe reports), judge calibrations, human
+evaluations, evaluation runs and their results.
 
 Evaluation sets (`eval_sets.py`): a set's items are versioned without copying them per
 version. An item row is live in the versions `[first_version, until_version)` (`until_version`
@@ -286,6 +287,95 @@ class HumanEvaluationItem(Base):
     # position never favours a model); criteria's points for rubric grading. Never sent out.
     swapped: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     points: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+
+
+class Judge(Base):
+    """A judge as a record (`evaluation/judge_records.py`): one model of a provider with a
+    versioned prompt (`kind="single"`), a panel of single judges, or a cascade from a cheap
+    judge to a strong one. `flagged` when its latest probe report found a probe credited."""
+
+    __tablename__ = "eval_judges"
+    __table_args__ = (
+        UniqueConstraint("mode", "name", name="uq_eval_judges_mode_name"),
+        Index("ix_eval_judges_mode", "mode", "id"),
+    )
+
+    id: Mapped[str] = _id()
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    mode: Mapped[str] = mapped_column(String(8), nullable=False, default="live")
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="single")
+    provider_id: Mapped[str | None] = mapped_column(
+        ForeignKey("eval_providers.id", ondelete="RESTRICT")
+    )
+    model: Mapped[str | None] = mapped_column(String(200))
+    grading_mode: Mapped[str] = mapped_column(String(16), nullable=False, default="explicit")
+    temperature: Mapped[float | None] = mapped_column(Float)
+    max_tokens: Mapped[int | None] = mapped_column(Integer)
+    # Sample k of a question asks with seed + k (a cascade's cheap samples can differ).
+    seed: Mapped[int | None] = mapped_column(Integer)
+    # Panels: {"rule": "majority"|"mean", "members": [judge ids]}; cascades: {"cheap": id,
+    # "strong": id, "samples": n, "min_confidence": c}.
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    # Learned criterion weights: {"criterion_ids": [...], "weights": [...], "pairs", ...}.
+    weights: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    flagged: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class JudgePromptVersion(Base):
+    """One version of a single judge's prompt texts; the newest is the one in use."""
+
+    __tablename__ = "eval_judge_prompts"
+    __table_args__ = (UniqueConstraint("judge_id", "number", name="uq_eval_judge_prompts_number"),)
+
+    id: Mapped[str] = _id()
+    judge_id: Mapped[str] = mapped_column(
+        ForeignKey("eval_judges.id", ondelete="CASCADE"), nullable=False
+    )
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    system: Mapped[str] = mapped_column(Text, nullable=False)
+    criterion: Mapped[str] = mapped_column(Text, nullable=False)
+    rubric: Mapped[str] = mapped_column(Text, nullable=False)
+    version: Mapped[str] = mapped_column(String(300), nullable=False)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class CachedVerdict(Base):
+    """A judge version's verdict on one question, keyed by `grading.verdict_key`."""
+
+    __tablename__ = "eval_verdict_cache"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    judge_version: Mapped[str] = mapped_column(Text, nullable=False)
+    met: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    credit: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    explanation: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    escalated: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class ProbeReport(Base):
+    """A probe-suite run against a judge (a job): the report once it is done."""
+
+    __tablename__ = "eval_probe_reports"
+    __table_args__ = (Index("ix_eval_probe_reports_judge", "judge_id", "created_at"),)
+
+    id: Mapped[str] = _id()
+    judge_id: Mapped[str] = mapped_column(
+        ForeignKey("eval_judges.id", ondelete="CASCADE"), nullable=False
+    )
+    job_id: Mapped[str | None] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    request: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False, default=dict)
+    judge_version: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    flagged: Mapped[bool | None] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _created()
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class EvalRun(Base):

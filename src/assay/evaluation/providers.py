@@ -149,6 +149,12 @@ def update_provider(
 
 
 def delete_provider(*, session: Session, provider: Provider) -> None:
+    """Delete a provider no judge calls (a judge's verdicts name its model: refused)."""
+    from assay.evaluation.models import Judge
+
+    used_by = session.scalar(select(Judge.id).where(Judge.provider_id == provider.id).limit(1))
+    if used_by is not None:
+        raise Conflict(f"judge {used_by} calls this provider", field="provider_id")
     session.delete(provider)
     session.flush()
 

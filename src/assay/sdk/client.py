@@ -14,8 +14,10 @@ from assay.sdk.datasets import Datasets
 from assay.sdk.eval_runs import EvalRuns
 from assay.sdk.eval_sets import EvalSets
 from assay.sdk.evaluations import Evaluations
+from assay.sdk.grading import Grading
 from assay.sdk.human_evaluations import HumanEvaluations
 from assay.sdk.jobs import Jobs
+from assay.sdk.judges import Judges
 from assay.sdk.keys import Keys
 from assay.sdk.ml_models import Models
 from assay.sdk.models import Me
@@ -69,6 +71,8 @@ class Client:
         self.blobs = Blobs(self._http)
         self.webhooks = Webhooks(self._http)
         self.providers = Providers(self._http)
+        self.judges = Judges(self._http)
+        self.grading = Grading(self._http)
         self.projects = Projects(self._http)
         self.batches = Batches(self._http)
         self.tasks = Tasks(self._http)

@@ -640,6 +640,35 @@ class RaterProfile(_profiles.RaterProfile):
     model_config = _LENIENT
 
 
+# --- evaluation: judges and the grading service ---------------------------------------------
+from assay.evaluation import grading_schemas as _grading  # noqa: E402
+from assay.evaluation import judge_schemas as _judges  # noqa: E402
+
+
+class JudgePrompt(_judges.JudgePrompt):
+    model_config = _LENIENT
+
+
+class Judge(_judges.Judge):
+    model_config = _LENIENT
+
+
+class JudgeWeights(_judges.Weights):
+    model_config = _LENIENT
+
+
+class ProbeReport(_judges.ProbeReport):
+    model_config = _LENIENT
+
+
+class DriftReport(_judges.DriftReport):
+    model_config = _LENIENT
+
+
+class GradingResult(_grading.GradingResult):
+    model_config = _LENIENT
+
+
 # --- evaluation runs ----------------------------------------------------------------------
 from assay.evaluation import run_schemas as _runs  # noqa: E402
 

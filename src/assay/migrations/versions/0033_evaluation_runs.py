@@ -2,8 +2,8 @@
 sample) results (`eval_run_results`) and the results' tags (`eval_run_result_tags`). See
 `evaluation/models.py` and `evaluation/runs.py`.
 
-Revision ID: 0032
-Revises: 0031
+Revision ID: 0033
+Revises: 0032
 Create Date: 2026-12-08 01:30:00
 """
 
@@ -14,9 +14,9 @@ from alembic import op
 
 from assay.core.db import UTCDateTime
 
-revision: str = "0032"
+revision: str = "0033"
 # Chained after this branch's head so the tests can migrate; the merge re-chains it.
-down_revision: str | None = "0031"
+down_revision: str | None = "0032"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
