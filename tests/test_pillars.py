@@ -62,6 +62,7 @@ def test_core_registers_its_own_and_loading_the_pillars_registers_theirs():
             "curation.merge_predictions",
             "curation.run_model",
             "evaluation.import_eval_set",
+            "evaluation.run",
             "evaluation.run_probes",
             "labeling.export",
             "labeling.import_prelabels",

@@ -135,6 +135,7 @@ def world(client, admin, manager, accounts) -> dict[str, str]:
         "number": "1",
         "calibration_id": "missing",
         "human_evaluation_id": "missing",
+        "run_id": "missing",
         "judge_id": judge["id"],
         "report_id": "missing",
     }

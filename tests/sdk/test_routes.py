@@ -43,6 +43,7 @@ def test_exported_members_are_exactly_all():
         "scenarios",
         "providers",
         "eval_sets",
+        "eval_runs",
         "calibrations",
         "human_evaluations",
         "rater_profiles",

@@ -190,4 +190,7 @@ def _api_modules() -> list:
 
     modules += [calibrations, human_evaluations, rater_profiles]
     modules += [judges, grading]
+    from assay.api import eval_runs
+
+    modules.append(eval_runs)
     return modules

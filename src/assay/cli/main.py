@@ -183,9 +183,19 @@ def db_upgrade(
 
 def _register_subcommands() -> None:
     """Noun modules add their own command groups."""
-    from assay.cli import datasets, demo, eval_sets, jobs, keys, providers, scenarios, users
+    from assay.cli import (
+        datasets,
+        demo,
+        eval_runs,
+        eval_sets,
+        jobs,
+        keys,
+        providers,
+        scenarios,
+        users,
+    )
 
-    for module in (users, keys, jobs, datasets, scenarios, providers, eval_sets, demo):
+    for module in (users, keys, jobs, datasets, scenarios, providers, eval_sets, eval_runs, demo):
         module.register(app)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 
@@ -33,7 +33,9 @@ class ChatRequest:
 
     def cache_key(self, model: str) -> str:
         """The same request to the same model has the same key (sha256 of canonical JSON)."""
-        payload = {"model": model, **asdict(self)}
+        # The fields as they are, not `asdict`'s deep copy (which was ~1 ms of a judge call's
+        # CPU): json.dumps reads the same values, so the keys are the same as before.
+        payload = {"model": model, **{f.name: getattr(self, f.name) for f in fields(self)}}
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=list)
         return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -11,6 +11,7 @@ from assay.sdk.batches import Batches
 from assay.sdk.blobs import Blobs
 from assay.sdk.calibrations import Calibrations
 from assay.sdk.datasets import Datasets
+from assay.sdk.eval_runs import EvalRuns
 from assay.sdk.eval_sets import EvalSets
 from assay.sdk.evaluations import Evaluations
 from assay.sdk.grading import Grading
@@ -82,6 +83,7 @@ class Client:
         self.models = Models(self._http)
         self.evaluations = Evaluations(self._http)
         self.eval_sets = EvalSets(self._http)
+        self.eval_runs = EvalRuns(self._http)
         self.scenarios = Scenarios(self._http)
         self.calibrations = Calibrations(self._http)
         self.human_evaluations = HumanEvaluations(self._http)

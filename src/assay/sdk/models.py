@@ -667,3 +667,19 @@ class DriftReport(_judges.DriftReport):
 
 class GradingResult(_grading.GradingResult):
     model_config = _LENIENT
+
+
+# --- evaluation runs ----------------------------------------------------------------------
+from assay.evaluation import run_schemas as _runs  # noqa: E402
+
+
+class EvalRun(_runs.Run):
+    model_config = _LENIENT
+
+
+class EvalRunResult(_runs.RunResult):
+    model_config = _LENIENT
+
+
+class EvalRunResultPage(Page[EvalRunResult]):
+    summary: dict[str, Any] | None = None

@@ -3,6 +3,7 @@
 from assay.sdk._api import (
     batches,
     blobs,
+    eval_runs,
     eval_sets,
     grading,
     jobs,
@@ -22,6 +23,7 @@ __all__ = [
     "Route",
     "batches",
     "blobs",
+    "eval_runs",
     "eval_sets",
     "grading",
     "jobs",
