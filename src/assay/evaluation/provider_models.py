@@ -467,9 +467,15 @@ class CachedChatModel:
         with self.db.write() as session:
             self._cache.put_many(session=session, entries=entries)
 
+    def take_pending(self) -> list[tuple[str, str, ChatResult]]:
+        """The answers not written yet, handed over to be stored in the caller's own
+        transaction (a run stores them with its results: one commit instead of two)."""
+        entries, self._pending = self._pending, []
+        return entries
+
     def flush(self) -> int:
         """Store the answers not written yet; returns how many."""
-        entries, self._pending = self._pending, []
+        entries = self.take_pending()
         if entries:
             self._put(entries)
         return len(entries)

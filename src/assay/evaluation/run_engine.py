@@ -254,8 +254,7 @@ class Writer:
             if isinstance(cached, CachedChatModel):
                 # The answers the cache has not stored yet, stored in this transaction: one
                 # commit per write instead of one per model (CachedChatModel.flush's).
-                answers += cached._pending
-                cached._pending = []
+                answers += cached.take_pending()
         if not rows and not answers:
             return
         judge_calls = sum(r.pop("_judge_calls") for r in rows)
