@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from assay.core import jobs
 from assay.core.auth import Actor
 from assay.core.errors import Invalid, NotFound
-from assay.core.pagination import PageResult, cursor_key, encode_cursor
+from assay.core.pagination import PageResult, cursor_key, encode_cursor, paginate
 from assay.evaluation import eval_sets, models
 from assay.evaluation.run_schemas import RunCreate
 from assay.evaluation.scorers import get_scorer
@@ -111,8 +111,6 @@ def list_runs(
     *, session: Session, actor: Actor, cursor: str | None, limit: int, set_id: str | None = None
 ) -> PageResult[models.EvalRun]:
     """The runs of the sets the actor owns, newest first."""
-    from assay.core.pagination import paginate
-
     owned = exists().where(
         models.EvalSetOwner.set_id == models.EvalRun.set_id,
         models.EvalSetOwner.user_id == actor.user_id,
