@@ -339,3 +339,18 @@ def test_unreachable_allowed_hosts_fail_in_our_words():
     with pytest.raises(outbound.FetchFailed) as caught:
         fetch(f"http://127.0.0.1:{free_port()}/", LOOPBACK)
     assert caught.value.message == "could not fetch the URL: could not connect"
+
+
+def test_a_deadline_noticed_between_reads_names_the_field() -> None:
+    # The deadline is noticed either by httpx's timeouts or before the next read of the body
+    # (`_Deadline.left`); both must name the request's field (a flaky CI run once lost it).
+    from assay.core.outbound.fetching import _Deadline
+
+    deadline = _Deadline(0.0, "file_url")
+    try:
+        with pytest.raises(outbound.FetchFailed) as raised:
+            deadline.left()
+    finally:
+        deadline.cancel()
+    assert raised.value.field == "file_url"
+    assert str(raised.value).endswith("no complete answer within 0 s")

@@ -40,8 +40,11 @@ class _Deadline:
     """The total time a fetch may take. Timeouts cover each wait; at the deadline a timer
     shuts the fetch's sockets down, so a server dripping a byte at a time stops too."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, field: str = "url") -> None:
         self.seconds = seconds
+        # The request's field the failure names, wherever the deadline is noticed (between
+        # two reads of the body as well as in httpx's own timeouts).
+        self.field = field
         self.at = time.monotonic() + seconds
         self.expired = False
         self._sockets: list[socket.socket] = []
@@ -57,7 +60,10 @@ class _Deadline:
         return remaining
 
     def failure(self) -> FetchFailed:
-        return FetchFailed(f"could not fetch the URL: no complete answer within {self.seconds:g} s")
+        return FetchFailed(
+            f"could not fetch the URL: no complete answer within {self.seconds:g} s",
+            field=self.field,
+        )
 
     def trace(self, event: str, info: Mapping[str, Any]) -> None:
         """httpx's `trace` extension: remember each socket as it is connected."""
@@ -254,7 +260,7 @@ def stream(
     the system's certificate authorities (a private CA of an internal target). Errors are
     `Invalid`/`DestinationRefused`/`HostNotResolved`/`FetchFailed`/`ResponseTooLarge`, each
     naming `field`."""
-    deadline = _Deadline(timeout)
+    deadline = _Deadline(timeout, field)
     sent_headers = {"Accept-Encoding": "identity", **(headers or {})}
     try:
         with httpx.Client(
