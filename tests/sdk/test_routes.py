@@ -28,7 +28,8 @@ def test_every_route_is_registered_once():
 
 def test_exported_members_are_exactly_all():
     public = {name for name in vars(assay.sdk) if not name.startswith("_")}
-    modules = {"client", "errors", "models", "users", "keys", "jobs", "blobs", "webhooks"}
+    modules = {"client", "errors", "models", "eval_models", "users", "keys", "jobs", "blobs"}
+    modules |= {"webhooks"}
     modules |= {
         "projects",
         "batches",

@@ -10,7 +10,7 @@ from typing import Any
 from assay.sdk._api.calibrations import CalibrationsAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
-from assay.sdk.models import Calibration, JudgeAgreementReport
+from assay.sdk.eval_models import Calibration, JudgeAgreementReport
 
 
 class Calibrations:

@@ -11,7 +11,7 @@ from typing import Any
 from assay.sdk._api.eval_runs import EvalRunsAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
-from assay.sdk.models import EvalRun, EvalRunResult
+from assay.sdk.eval_models import EvalRun, EvalRunResult
 
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 

@@ -12,8 +12,9 @@ from assay.sdk._api._endpoint import API_PREFIX
 from assay.sdk._api.eval_sets import EvalSetsAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
+from assay.sdk.eval_models import EvalItem, EvalSet, EvalSetRead, EvalSetVersion
 from assay.sdk.jobs import Jobs
-from assay.sdk.models import EvalItem, EvalSet, EvalSetRead, EvalSetVersion, Job
+from assay.sdk.models import Job
 
 FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from assay.sdk._api.grading import GradingAPI
 from assay.sdk._http import HTTP
-from assay.sdk.models import GradingResult
+from assay.sdk.eval_models import GradingResult
 
 
 class Grading:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from assay.sdk._api.human_evaluations import HumanEvaluationsAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
-from assay.sdk.models import HumanEvaluation, HumanEvaluationResults
+from assay.sdk.eval_models import HumanEvaluation, HumanEvaluationResults
 
 
 class HumanEvaluations:

@@ -10,8 +10,8 @@ from typing import Any, Literal
 from assay.sdk._api.judges import JudgesAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
+from assay.sdk.eval_models import DriftReport, Judge, JudgePrompt, JudgeWeights, ProbeReport
 from assay.sdk.jobs import Jobs
-from assay.sdk.models import DriftReport, Judge, JudgePrompt, JudgeWeights, ProbeReport
 
 
 class Judges:

@@ -10,10 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from assay.core import blob_schemas, schemas, webhook_schemas
 from assay.curation import scenario_schemas as scenario
 from assay.curation import schemas as curation
-from assay.evaluation import calibration_schemas as _calibration
-from assay.evaluation import human_evaluation_schemas as _human
 from assay.labeling import quality_stats_schemas as quality_stats
-from assay.labeling import rater_profile_schemas as _profiles
 from assay.labeling import schemas as labeling
 
 T = TypeVar("T")
@@ -437,7 +434,6 @@ __all__ = [
     "BatchCounts",
     "Blob",
     "BlobUrl",
-    "Calibration",
     "CalibrationDisagreement",
     "CalibrationFeedback",
     "CalibrationLabeler",
@@ -449,14 +445,11 @@ __all__ = [
     "EmbeddingsWritten",
     "EvaluationSummary",
     "EvaluationTaskStats",
-    "HumanEvaluation",
-    "HumanEvaluationResults",
     "InstructionVersion",
     "Item",
     "ItemsDeleted",
     "Job",
     "JobLog",
-    "JudgeAgreementReport",
     "LabelerDashboard",
     "LabelerQuality",
     "LabelingLink",
@@ -477,7 +470,6 @@ __all__ = [
     "ProjectQuality",
     "QualityTask",
     "QueryAnswer",
-    "RaterProfile",
     "RecentAttempt",
     "Recycled",
     "Retired",
@@ -571,115 +563,3 @@ class ScenarioRun(scenario.ScenarioRun):
 
 class ScenarioMetricFunction(scenario.ScenarioMetricFunction):
     model_config = _LENIENT
-
-
-# --- evaluation: model providers ----------------------------------------------------------
-from assay.evaluation import provider_schemas as _providers  # noqa: E402
-
-
-class Provider(_providers.Provider):
-    model_config = _LENIENT
-
-
-class ProviderCheckResult(_providers.ProviderCheckResult):
-    model_config = _LENIENT
-
-
-# --- evaluation sets ----------------------------------------------------------------------
-from assay.evaluation import eval_set_schemas as eval_set  # noqa: E402  (kept apart: one block)
-
-
-class EvalSet(eval_set.EvalSet):
-    model_config = _LENIENT
-
-
-class EvalSetVersion(eval_set.EvalSetVersion):
-    model_config = _LENIENT
-
-
-class EvalItem(eval_set.EvalItem):
-    model_config = _LENIENT
-
-
-class EvalItemPage(Page[EvalItem]):
-    version: int
-
-
-class EvalSetRead(eval_set.EvalSetRead):
-    model_config = _LENIENT
-
-
-class EvalSetOwners(eval_set.EvalSetOwners):
-    model_config = _LENIENT
-
-
-class CanaryCheckResult(eval_set.CanaryCheckResult):
-    model_config = _LENIENT
-
-
-# --- evaluation: judge calibrations, human evaluations, rater profiles -----------------------
-
-
-class Calibration(_calibration.Calibration):
-    model_config = _LENIENT
-
-
-class JudgeAgreementReport(_calibration.CalibrationReport):
-    model_config = _LENIENT
-
-
-class HumanEvaluation(_human.HumanEvaluation):
-    model_config = _LENIENT
-
-
-class HumanEvaluationResults(_human.HumanEvaluationResults):
-    model_config = _LENIENT
-
-
-class RaterProfile(_profiles.RaterProfile):
-    model_config = _LENIENT
-
-
-# --- evaluation: judges and the grading service ---------------------------------------------
-from assay.evaluation import grading_schemas as _grading  # noqa: E402
-from assay.evaluation import judge_schemas as _judges  # noqa: E402
-
-
-class JudgePrompt(_judges.JudgePrompt):
-    model_config = _LENIENT
-
-
-class Judge(_judges.Judge):
-    model_config = _LENIENT
-
-
-class JudgeWeights(_judges.Weights):
-    model_config = _LENIENT
-
-
-class ProbeReport(_judges.ProbeReport):
-    model_config = _LENIENT
-
-
-class DriftReport(_judges.DriftReport):
-    model_config = _LENIENT
-
-
-class GradingResult(_grading.GradingResult):
-    model_config = _LENIENT
-
-
-# --- evaluation runs ----------------------------------------------------------------------
-from assay.evaluation import run_schemas as _runs  # noqa: E402
-
-
-class EvalRun(_runs.Run):
-    model_config = _LENIENT
-
-
-class EvalRunResult(_runs.RunResult):
-    model_config = _LENIENT
-
-
-class EvalRunResultPage(Page[EvalRunResult]):
-    summary: dict[str, Any] | None = None

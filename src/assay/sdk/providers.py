@@ -9,7 +9,7 @@ from typing import Any
 from assay.sdk._api.providers import ProvidersAPI
 from assay.sdk._http import HTTP
 from assay.sdk._pages import iterate
-from assay.sdk.models import Provider, ProviderCheckResult
+from assay.sdk.eval_models import Provider, ProviderCheckResult
 
 _UNSET: Any = object()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from assay.sdk._api.rater_profiles import RaterProfilesAPI
 from assay.sdk._http import HTTP
-from assay.sdk.models import RaterProfile
+from assay.sdk.eval_models import RaterProfile
 
 
 class RaterProfiles:

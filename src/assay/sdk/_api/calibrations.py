@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from assay.sdk._api._endpoint import API, endpoint
-from assay.sdk.models import Calibration, JudgeAgreementReport, Page
+from assay.sdk.eval_models import Calibration, JudgeAgreementReport
+from assay.sdk.models import Page
 
 
 class CalibrationsAPI(API):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from assay.sdk._api._endpoint import API, endpoint
-from assay.sdk.models import (
+from assay.sdk.eval_models import (
     CanaryCheckResult,
     EvalItem,
     EvalItemPage,
@@ -9,9 +9,8 @@ from assay.sdk.models import (
     EvalSetOwners,
     EvalSetRead,
     EvalSetVersion,
-    Job,
-    Page,
 )
+from assay.sdk.models import Job, Page
 
 
 class EvalSetsAPI(API):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from assay.sdk._api._endpoint import API, endpoint
-from assay.sdk.models import GradingResult
+from assay.sdk.eval_models import GradingResult
 
 
 class GradingAPI(API):

@@ -3,7 +3,8 @@ from __future__ import annotations
 import builtins
 
 from assay.sdk._api._endpoint import API, endpoint
-from assay.sdk.models import DriftReport, Judge, JudgePrompt, JudgeWeights, Page, ProbeReport
+from assay.sdk.eval_models import DriftReport, Judge, JudgePrompt, JudgeWeights, ProbeReport
+from assay.sdk.models import Page
 
 
 class JudgesAPI(API):
